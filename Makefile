@@ -1,0 +1,64 @@
+# Native and wasm builds of the same C sources. Run through ./build.sh,
+# which installs the toolchain when it is missing.
+
+CORE_SRC := $(filter-out src/kernels/kernels_simd128.c,$(wildcard src/*.c src/kernels/*.c))
+SIMD_SRC := src/kernels/kernels_simd128.c
+HEADERS  := $(wildcard src/*.h src/kernels/*.h)
+
+CC      ?= gcc
+CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow -D_GNU_SOURCE
+EMCC    ?= emcc
+EMFLAGS := -std=c11 -O3 -msimd128 -Wall -Wextra -Wno-unused-parameter
+
+# Link settings shared by every wasm build: the loader passes the .wasm bytes
+# in (emcc 3.1.6 cannot load them itself under Node), memory grows to 4 GiB,
+# malloc failure is an error value (never an abort), and the glue installs no
+# process-wide Node handlers.
+EMLINK := -sMODULARIZE -sEXPORT_NAME=createGreenformerCore -sENVIRONMENT=web,worker,node \
+          -sALLOW_MEMORY_GROWTH -sMAXIMUM_MEMORY=4GB -sABORTING_MALLOC=0 -sFILESYSTEM=0 \
+          -sNODEJS_CATCH_EXIT=0 -sNODEJS_CATCH_REJECTION=0 -sSTACK_SIZE=1048576 \
+          -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=wasmMemory \
+          -sINCOMING_MODULE_JS_API=wasmBinary,print,printErr,locateFile,mainScriptUrlOrBlob
+
+NATIVE_TESTS := $(patsubst tests/c/%.c,build/native/%,$(wildcard tests/c/test_*.c))
+WASM_TESTS   := $(patsubst tests/c/%.c,build/wasm/%.js,$(wildcard tests/c/test_*.c))
+
+.PHONY: all native wasm clean
+all: native wasm
+native: build/native/libgreenformer.a $(NATIVE_TESTS)
+wasm: dist/greenformer.js $(WASM_TESTS) dist/package.json
+
+build/native/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+build/native/libgreenformer.a: $(patsubst src/%.c,build/native/obj/%.o,$(CORE_SRC))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+build/native/test_%: tests/c/test_%.c tests/c/testing.h build/native/libgreenformer.a
+	$(CC) $(CFLAGS) -Isrc $< build/native/libgreenformer.a -lm -o $@
+
+build/wasm/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(EMFLAGS) -c $< -o $@
+
+WASM_OBJ := $(patsubst src/%.c,build/wasm/obj/%.o,$(CORE_SRC) $(SIMD_SRC))
+
+dist/greenformer.js: $(WASM_OBJ)
+	@mkdir -p dist
+	$(EMCC) -O3 -msimd128 $(EMLINK) $^ -o $@
+
+# The glue emscripten writes is CommonJS; this keeps Node from reading it as
+# an ES module inside our "type": "module" package.
+dist/package.json:
+	@mkdir -p dist
+	echo '{ "type": "commonjs" }' > $@
+
+# C tests also run as wasm under Node, where the SIMD kernels exist.
+build/wasm/test_%.js: tests/c/test_%.c tests/c/testing.h $(WASM_OBJ)
+	@mkdir -p $(dir $@)
+	$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sSTACK_SIZE=1048576 -o $@
+
+clean:
+	rm -rf build dist
