@@ -1,0 +1,203 @@
+/* The one exported C API: everything JS calls goes through here. Only
+ * 32-bit integers, doubles and pointers cross the boundary. Every function
+ * reports failure as a value (NULL or a negative status) with a message
+ * from gf_api_error(); bad input never aborts the instance. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "loader.h"
+#include "model.h"
+#include "parallel.h"
+#include "sampler.h"
+#include "tokenizer.h"
+
+#ifdef __EMSCRIPTEN__
+#include <emscripten/emscripten.h>
+#define GF_API EMSCRIPTEN_KEEPALIVE
+#else
+#define GF_API
+#endif
+
+/* A loaded model with its inference state: what a JS Model object owns. */
+typedef struct {
+    gf_model *model;
+    gf_context *ctx; /* NULL for vocabulary-only loads */
+    gf_sampler *sampler;
+    gf_detok_stream detok;
+    int32_t last_token;   /* sampled but not yet evaluated */
+    int ignore_eos;
+    int32_t n_batch;
+    char stop_reason[16];
+    char *info;
+} gf_handle;
+
+GF_API const char *gf_api_error(void) { return gf_error_message(); }
+
+GF_API gf_loader *gf_api_loader_new(int vocab_only, int n_ctx, int n_batch, double max_memory, double total_size) {
+    gf_clear_error();
+    gf_model_options opt = {vocab_only, n_ctx, n_batch, (uint64_t)max_memory};
+    gf_loader *l;
+    return gf_loader_new(&opt, (uint64_t)total_size, &l) < 0 ? NULL : l;
+}
+
+GF_API uint8_t *gf_api_loader_window(gf_loader *l, uint32_t *cap) {
+    size_t c;
+    uint8_t *w = gf_loader_window(l, &c);
+    *cap = c > 0x40000000u ? 0x40000000u : (uint32_t)c;
+    return w;
+}
+
+GF_API int gf_api_loader_commit(gf_loader *l, uint32_t n) { return gf_loader_commit(l, n); }
+GF_API int gf_api_loader_end(gf_loader *l) { return gf_loader_end(l); }
+GF_API double gf_api_loader_expected(const gf_loader *l) { return (double)gf_loader_expected_bytes(l); }
+GF_API double gf_api_loader_done(const gf_loader *l) { return (double)gf_loader_bytes_done(l); }
+GF_API void gf_api_loader_free(gf_loader *l) { gf_loader_free(l); }
+
+static int build_info(gf_handle *h) {
+    char model_json[2048];
+    int n = gf_model_info_json(h->model, model_json, sizeof model_json);
+    if (n < 0 || (size_t)n >= sizeof model_json) return gf_fail("info: description too long");
+    model_json[n - 1] = 0; /* drop the closing brace to append context facts */
+    size_t cap = (size_t)n + 256;
+    h->info = malloc(cap);
+    if (!h->info) return gf_fail_nomem("the model info", cap);
+    snprintf(h->info, cap, "%s,\"contextLength\":%d,\"batch\":%d,\"threads\":%d}", model_json,
+             h->ctx ? gf_context_n_ctx(h->ctx) : 0, h->n_batch, gf_parallel_threads());
+    return GF_OK;
+}
+
+GF_API void gf_api_free(gf_handle *h) {
+    if (!h) return;
+    gf_context_free(h->ctx);
+    gf_sampler_free(h->sampler);
+    gf_model_free(h->model);
+    free(h->info);
+    free(h);
+}
+
+/* Finishes a complete load: takes the model and creates its context. The
+ * loader is freed either way. */
+GF_API gf_handle *gf_api_open(gf_loader *l) {
+    gf_handle *h = calloc(1, sizeof *h);
+    if (!h) {
+        gf_fail_nomem("the model handle", sizeof *h);
+        gf_loader_free(l);
+        return NULL;
+    }
+    const gf_model_options *opt = gf_loader_options(l);
+    h->n_batch = opt->n_batch;
+    int32_t n_ctx = opt->n_ctx;
+    h->model = gf_loader_take_model(l);
+    gf_loader_free(l);
+    if (!h->model) goto fail;
+    if (!h->model->vocab_only && gf_context_new(h->model, n_ctx, h->n_batch, &h->ctx) < 0) goto fail;
+    if (build_info(h) < 0) goto fail;
+    return h;
+fail:
+    gf_api_free(h);
+    return NULL;
+}
+
+GF_API const char *gf_api_info(const gf_handle *h) { return h->info; }
+GF_API int gf_api_n_vocab(const gf_handle *h) { return h->model->hp.n_vocab; }
+GF_API int gf_api_n_ctx(const gf_handle *h) { return h->ctx ? gf_context_n_ctx(h->ctx) : 0; }
+
+GF_API int gf_api_tokenize(const gf_handle *h, const char *text, uint32_t len, int add_special, int parse_special, int32_t *out,
+                           uint32_t cap) {
+    int64_t n = gf_tokenize(h->model->tokenizer, text, len, add_special, parse_special, out, cap);
+    if (n > 0x7fffffff) return gf_fail("tokenize: too many tokens");
+    return (int)n;
+}
+
+static int check_ids(const gf_handle *h, const int32_t *ids, uint32_t n) {
+    for (uint32_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= h->model->hp.n_vocab)
+            return gf_fail("token id %d is out of range (vocabulary has %d tokens)", ids[i], h->model->hp.n_vocab);
+    return GF_OK;
+}
+
+GF_API int gf_api_detokenize(const gf_handle *h, const int32_t *ids, uint32_t n, int skip_special, char *buf, uint32_t cap) {
+    if (check_ids(h, ids, n) < 0) return GF_ERR;
+    int64_t r = gf_detokenize(h->model->tokenizer, ids, n, skip_special, buf, cap);
+    return r > 0x7fffffff ? gf_fail("detokenize: text too long") : (int)r;
+}
+
+static int need_weights(const gf_handle *h) {
+    return h->ctx ? GF_OK : gf_fail("this model was loaded with vocabOnly; it has no weights to run");
+}
+
+/* Teacher-forced logits from position 0: rows of n_vocab for every id
+ * (all_rows) or for the last one. */
+GF_API int gf_api_forward(gf_handle *h, const int32_t *ids, uint32_t n, int all_rows, float *out) {
+    gf_clear_error();
+    if (need_weights(h) < 0) return GF_ERR;
+    if (n == 0) return gf_fail("forward: no tokens given");
+    if (gf_context_rewind(h->ctx, 0) < 0) return GF_ERR;
+    return gf_eval(h->ctx, ids, (int32_t)n, all_rows ? GF_LOGITS_ALL : GF_LOGITS_LAST, out);
+}
+
+/* Starts a generation: validates the sampler options, evaluates the prompt
+ * from position 0 and leaves the logits for the first sample. */
+GF_API int gf_api_generate_start(gf_handle *h, const int32_t *ids, uint32_t n, double temperature, int top_k, double top_p,
+                                 double min_p, double repeat_penalty, int repeat_last_n, double seed, int ignore_eos) {
+    gf_clear_error();
+    if (need_weights(h) < 0) return GF_ERR;
+    if (n == 0) return gf_fail("generate: the prompt has no tokens (and the model adds no BOS)");
+    if (!(seed >= 0 && seed <= 4294967295.0)) return gf_fail("generate: seed must be an integer in [0, 2^32), got %g", seed);
+    gf_sampler_params p = {(float)temperature, top_k, (float)top_p, (float)min_p, (float)repeat_penalty, repeat_last_n, (uint32_t)seed};
+    gf_sampler *s;
+    if (gf_sampler_new(&p, h->model->hp.n_vocab, &s) < 0) return GF_ERR;
+    gf_sampler_free(h->sampler);
+    h->sampler = s;
+    if (n > (uint32_t)gf_context_n_ctx(h->ctx))
+        return gf_fail("generate: the prompt has %u tokens but the context holds %d; load with a larger contextLength or shorten the prompt",
+                       n, gf_context_n_ctx(h->ctx));
+    if (gf_context_rewind(h->ctx, 0) < 0) return GF_ERR;
+    if (gf_eval(h->ctx, ids, (int32_t)n, GF_LOGITS_LAST, NULL) < 0) return GF_ERR;
+    for (uint32_t i = 0; i < n; i++) gf_sampler_accept(s, ids[i]);
+    gf_detok_stream_init(&h->detok);
+    h->last_token = -1;
+    h->ignore_eos = ignore_eos;
+    h->stop_reason[0] = 0;
+    return GF_OK;
+}
+
+/* Produces one token: returns 1 with the token id in *id and its text (the
+ * complete UTF-8 characters available so far) in buf (*len bytes), 0 when the
+ * generation stopped (gf_api_stop_reason: "eos" or "context"), or a
+ * negative error. */
+GF_API int gf_api_generate_next(gf_handle *h, int32_t *id, char *buf, uint32_t cap, uint32_t *len) {
+    *len = 0;
+    if (!h->sampler) return gf_fail("generate: no generation in progress");
+    if (h->last_token >= 0) {
+        if (gf_context_n_past(h->ctx) >= gf_context_n_ctx(h->ctx)) {
+            strcpy(h->stop_reason, "context");
+            return 0;
+        }
+        if (gf_eval(h->ctx, &h->last_token, 1, GF_LOGITS_LAST, NULL) < 0) return GF_ERR;
+    }
+    const gf_tokenizer *tok = h->model->tokenizer;
+    int32_t eos = gf_tokenizer_eos(tok);
+    int32_t t = gf_sampler_sample(h->sampler, gf_context_logits(h->ctx), h->ignore_eos ? eos : -1);
+    gf_sampler_accept(h->sampler, t);
+    h->last_token = t;
+    *id = t;
+    if (!h->ignore_eos && gf_tokenizer_is_eog(tok, t)) {
+        strcpy(h->stop_reason, "eos");
+        int r = gf_detok_stream_flush(&h->detok, buf, cap);
+        *len = r > 0 && (uint32_t)r <= cap ? (uint32_t)r : 0;
+        return 0;
+    }
+    int r = gf_detok_stream_push(tok, &h->detok, t, buf, cap);
+    if (r < 0) return r;
+    if ((uint32_t)r > cap) return gf_fail("generate: piece of %d bytes exceeds the buffer", r);
+    *len = (uint32_t)r;
+    return 1;
+}
+
+/* Text still held back at the end of a generation (an incomplete UTF-8 tail). */
+GF_API int gf_api_generate_flush(gf_handle *h, char *buf, uint32_t cap) { return gf_detok_stream_flush(&h->detok, buf, cap); }
+
+GF_API const char *gf_api_stop_reason(const gf_handle *h) { return h->stop_reason; }

@@ -1,0 +1,15 @@
+#include "arch.h"
+
+#include <string.h>
+
+static const gf_arch k_archs[] = {
+    {"llama", GF_NORM_RMS, GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 1},
+};
+
+const gf_arch *gf_arch_find(const char *name, size_t len) {
+    for (size_t i = 0; i < sizeof k_archs / sizeof k_archs[0]; i++)
+        if (strlen(k_archs[i].name) == len && !memcmp(k_archs[i].name, name, len)) return &k_archs[i];
+    return NULL;
+}
+
+const char *gf_arch_supported(void) { return "llama"; }

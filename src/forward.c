@@ -1,0 +1,348 @@
+/* The forward pass: one function per idea, read top to bottom in
+ * forward_batch(). Tokens are processed in batches so that weight matrices
+ * are streamed once per batch (prefill) and once per token (decode). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "attention.h"
+#include "error.h"
+#include "model.h"
+#include "parallel.h"
+
+/* Activation formats a model's matrices may consume, one quantized copy each. */
+#define N_ACT_FORMATS 5
+
+struct gf_context {
+    const gf_model *m;
+    int32_t n_ctx, n_batch, n_past;
+    float *k_cache, *v_cache; /* [layer][kv_head][n_ctx][head_dim] */
+
+    /* per-batch scratch, rows of n_batch tokens */
+    float *x, *xb, *q, *k, *v, *att, *tmp, *hb, *hb2;
+    float *rope; /* [n_batch][rope_dim / 2][cos, sin] */
+    float *logits;
+
+    /* the current matmul input, quantized once per activation format */
+    const float *act_src;
+    int32_t act_n, act_rows;
+    void *act[N_ACT_FORMATS];
+    int act_valid[N_ACT_FORMATS];
+    size_t act_bytes[N_ACT_FORMATS];
+};
+
+static int64_t kv_dim(const gf_hparams *hp) { return (int64_t)hp->n_head_kv * hp->head_dim; }
+static int64_t q_dim(const gf_hparams *hp) { return (int64_t)hp->n_head * hp->head_dim; }
+static int64_t widest(const gf_hparams *hp) {
+    int64_t w = hp->dim > hp->ffn_dim ? hp->dim : hp->ffn_dim;
+    return w > q_dim(hp) ? w : q_dim(hp);
+}
+
+uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch) {
+    uint64_t kv = 2ull * hp->n_layer * n_ctx * kv_dim(hp) * sizeof(float);
+    uint64_t per_tok = (uint64_t)(2 * hp->dim + 2 * q_dim(hp) + 2 * kv_dim(hp) + hp->dim + 2 * hp->ffn_dim + hp->rope_dim) * 4;
+    uint64_t act = (uint64_t)widest(hp) * 2 * 2; /* at most two formats, at most 2 bytes per element */
+    return kv + (uint64_t)n_batch * (per_tok + act) + (uint64_t)hp->n_vocab * 4;
+}
+
+void gf_context_free(gf_context *c) {
+    if (!c) return;
+    free(c->k_cache);
+    free(c->v_cache);
+    free(c->x);
+    free(c->xb);
+    free(c->q);
+    free(c->k);
+    free(c->v);
+    free(c->att);
+    free(c->tmp);
+    free(c->hb);
+    free(c->hb2);
+    free(c->rope);
+    free(c->logits);
+    for (int f = 0; f < N_ACT_FORMATS; f++) free(c->act[f]);
+    free(c);
+}
+
+static void *alloc_floats(int64_t n, int *failed) {
+    void *p = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
+    if (!p) *failed = 1;
+    return p;
+}
+
+int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_context **out) {
+    *out = NULL;
+    if (m->vocab_only) return gf_fail("this model was loaded for its vocabulary only; it has no weights to run");
+    const gf_hparams *hp = &m->hp;
+    if (n_ctx <= 0 || n_ctx > (1 << 24)) return gf_fail("context length %d is out of range (1..16777216)", n_ctx);
+    if (n_batch <= 0) n_batch = 1;
+    if (n_batch > n_ctx) n_batch = n_ctx;
+    uint64_t kv_bytes = 2ull * hp->n_layer * n_ctx * kv_dim(hp) * sizeof(float);
+    if (kv_bytes > (3ull << 30)) return gf_fail("a context of %d tokens needs %.0f MB of KV cache, more than wasm memory allows", n_ctx, kv_bytes / 1048576.0);
+    gf_context *c = calloc(1, sizeof *c);
+    if (!c) return gf_fail_nomem("the context", sizeof *c);
+    c->m = m;
+    c->n_ctx = n_ctx;
+    c->n_batch = n_batch;
+    int failed = 0;
+    int64_t cache_floats = (int64_t)hp->n_layer * n_ctx * kv_dim(hp);
+    c->k_cache = alloc_floats(cache_floats, &failed);
+    c->v_cache = alloc_floats(cache_floats, &failed);
+    c->x = alloc_floats((int64_t)n_batch * hp->dim, &failed);
+    c->xb = alloc_floats((int64_t)n_batch * widest(hp), &failed);
+    c->q = alloc_floats((int64_t)n_batch * q_dim(hp), &failed);
+    c->k = alloc_floats((int64_t)n_batch * kv_dim(hp), &failed);
+    c->v = alloc_floats((int64_t)n_batch * kv_dim(hp), &failed);
+    c->att = alloc_floats((int64_t)n_batch * q_dim(hp), &failed);
+    c->tmp = alloc_floats((int64_t)n_batch * hp->dim, &failed);
+    c->hb = alloc_floats((int64_t)n_batch * hp->ffn_dim, &failed);
+    c->hb2 = alloc_floats((int64_t)n_batch * hp->ffn_dim, &failed);
+    c->rope = alloc_floats((int64_t)n_batch * hp->rope_dim, &failed);
+    c->logits = alloc_floats(hp->n_vocab, &failed);
+    for (int t = 0; t < GF_TYPE_COUNT && !failed; t++) {
+        if (!m->type_count[t]) continue;
+        gf_act_format f = gf_act_format_for((uint32_t)t);
+        if (f == GF_ACT_F32 || c->act[f]) continue;
+        c->act_bytes[f] = gf_act_row_bytes(f, widest(hp));
+        c->act[f] = malloc(c->act_bytes[f] * (size_t)n_batch);
+        if (!c->act[f]) failed = 1;
+    }
+    if (failed) {
+        uint64_t need = gf_context_bytes(hp, n_ctx, n_batch);
+        gf_context_free(c);
+        return gf_fail_nomem("the KV cache and scratch buffers", need);
+    }
+    *out = c;
+    return GF_OK;
+}
+
+int32_t gf_context_n_ctx(const gf_context *c) { return c->n_ctx; }
+int32_t gf_context_n_past(const gf_context *c) { return c->n_past; }
+const float *gf_context_logits(const gf_context *c) { return c->logits; }
+
+int gf_context_rewind(gf_context *c, int32_t n_past) {
+    if (n_past < 0 || n_past > c->n_past) return gf_fail("cannot rewind the context to %d (it holds %d tokens)", n_past, c->n_past);
+    c->n_past = n_past;
+    return GF_OK;
+}
+
+/* ---- building blocks ---- */
+
+static void rmsnorm(float *out, const float *x, const float *w, int32_t n, float eps) {
+    double sum = 0; /* llama.cpp accumulates the squares in double */
+    for (int32_t i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
+    float mean = (float)(sum / n), scale = 1.0f / sqrtf(mean + eps);
+    for (int32_t i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+}
+
+static void add_bias(float *y, const float *b, int32_t n_tok, int64_t n) {
+    if (!b) return;
+    for (int32_t t = 0; t < n_tok; t++)
+        for (int64_t i = 0; i < n; i++) y[t * n + i] += b[i];
+}
+
+static void embed(const gf_model *m, int32_t id, float *out) {
+    const gf_matrix *e = &m->tok_embd;
+    gf_dequantize_row(e->type, (const char *)e->data + (size_t)id * e->row_bytes, out, e->n);
+}
+
+/* cos/sin per rotated pair, computed as llama.cpp does (theta advanced by
+ * repeated multiplication in f32) so positions agree to the last bit. */
+static void rope_tables(gf_context *c, int32_t pos0, int32_t n_tok) {
+    const gf_hparams *hp = &c->m->hp;
+    float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->rope_dim);
+    for (int32_t t = 0; t < n_tok; t++) {
+        float theta = (float)(pos0 + t), *cs = c->rope + (int64_t)t * hp->rope_dim;
+        for (int32_t i = 0; i < hp->rope_dim / 2; i++) {
+            float ff = c->m->rope_freqs ? c->m->rope_freqs[i] : 1.0f;
+            float th = hp->rope_freq_scale * (theta / ff);
+            cs[2 * i] = cosf(th);
+            cs[2 * i + 1] = sinf(th);
+            theta *= theta_scale;
+        }
+    }
+}
+
+static void rope_apply(const gf_context *c, float *x, int32_t n_tok, int32_t n_heads) {
+    const gf_hparams *hp = &c->m->hp;
+    int32_t half = hp->rope_dim / 2;
+    for (int32_t t = 0; t < n_tok; t++) {
+        const float *cs = c->rope + (int64_t)t * hp->rope_dim;
+        for (int32_t h = 0; h < n_heads; h++) {
+            float *v = x + ((int64_t)t * n_heads + h) * hp->head_dim;
+            for (int32_t i = 0; i < half; i++) {
+                /* adjacent pairs (llama) or halves (NEOX) */
+                int32_t a = c->m->arch->rope == GF_ROPE_NEOX ? i : 2 * i, b = c->m->arch->rope == GF_ROPE_NEOX ? i + half : 2 * i + 1;
+                float x0 = v[a], x1 = v[b], co = cs[2 * i], si = cs[2 * i + 1];
+                v[a] = x0 * co - x1 * si;
+                v[b] = x0 * si + x1 * co;
+            }
+        }
+    }
+}
+
+/* Sets the input of the next matmuls; each activation format is quantized
+ * from it at most once. */
+static void act_input(gf_context *c, const float *x, int32_t n, int32_t rows) {
+    c->act_src = x;
+    c->act_n = n;
+    c->act_rows = rows;
+    memset(c->act_valid, 0, sizeof c->act_valid);
+}
+
+typedef struct {
+    gf_context *c;
+    gf_act_format f;
+    const gf_matrix *w;
+    const void *act;
+    size_t act_stride;
+    float *y;
+    int32_t chunk;
+} mm_job;
+
+static void quantize_task(void *ctx, int task, int n_tasks) {
+    mm_job *j = ctx;
+    gf_context *c = j->c;
+    for (int32_t t = task; t < c->act_rows; t += n_tasks)
+        gf_quantize_act_row(j->f, c->act_src + (int64_t)t * c->act_n, (char *)c->act[j->f] + (size_t)t * c->act_bytes[j->f], c->act_n);
+}
+
+static void matmul_task(void *ctx, int task, int n_tasks) {
+    mm_job *j = ctx;
+    int32_t rows = j->c->act_rows;
+    /* the weight matrix's rows, split in chunks that keep SIMD row groups whole */
+    int32_t n_out = j->chunk;
+    int32_t per = (n_out + n_tasks - 1) / n_tasks;
+    per = (per + 15) / 16 * 16;
+    int32_t r0 = task * per, r1 = r0 + per < n_out ? r0 + per : n_out;
+    if (r0 < r1) gf_matmul(j->w, r0, r1, j->act, j->act_stride, rows, j->y, (size_t)n_out);
+}
+
+/* y[t][0..rows(w)) = w . input[t] for the current input. */
+static void matmul(gf_context *c, const gf_matrix *w, int32_t n_out, float *y) {
+    mm_job j = {c, gf_act_format_for(w->type), w, NULL, 0, y, n_out};
+    if (j.f == GF_ACT_F32) {
+        j.act = c->act_src;
+        j.act_stride = (size_t)c->act_n * sizeof(float);
+    } else {
+        if (!c->act_valid[j.f]) {
+            gf_parallel_for(gf_parallel_threads(), quantize_task, &j);
+            c->act_valid[j.f] = 1;
+        }
+        j.act = c->act[j.f];
+        j.act_stride = c->act_bytes[j.f];
+    }
+    gf_parallel_for(gf_parallel_threads(), matmul_task, &j);
+}
+
+typedef struct {
+    gf_attention_args a;
+} attn_job;
+
+static void attention_task(void *ctx, int task, int n_tasks) {
+    const gf_attention_args *a = &((attn_job *)ctx)->a;
+    int64_t total = (int64_t)a->n_tok * a->n_head;
+    gf_attention_range(a, total * task / n_tasks, total * (task + 1) / n_tasks);
+}
+
+static void swiglu(float *gate, const float *up, int64_t n) {
+    for (int64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
+static void add_into(float *x, const float *y, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] += y[i];
+}
+
+/* ---- the forward pass ---- */
+
+static void store_kv(gf_context *c, int32_t layer, int32_t pos0, int32_t n_tok) {
+    const gf_hparams *hp = &c->m->hp;
+    int64_t hd = hp->head_dim, layer_off = (int64_t)layer * c->n_ctx * kv_dim(hp);
+    for (int32_t t = 0; t < n_tok; t++)
+        for (int32_t h = 0; h < hp->n_head_kv; h++) {
+            int64_t dst = layer_off + ((int64_t)h * c->n_ctx + pos0 + t) * hd, src = ((int64_t)t * hp->n_head_kv + h) * hd;
+            memcpy(c->k_cache + dst, c->k + src, (size_t)hd * sizeof(float));
+            memcpy(c->v_cache + dst, c->v + src, (size_t)hd * sizeof(float));
+        }
+}
+
+static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok) {
+    const gf_model *m = c->m;
+    const gf_hparams *hp = &m->hp;
+    const gf_layer *l = &m->layers[il];
+    int32_t dim = hp->dim;
+
+    /* attention block */
+    for (int32_t t = 0; t < n_tok; t++) rmsnorm(c->xb + (int64_t)t * dim, c->x + (int64_t)t * dim, l->attn_norm, dim, hp->norm_eps);
+    act_input(c, c->xb, dim, n_tok);
+    matmul(c, &l->wq, (int32_t)q_dim(hp), c->q);
+    matmul(c, &l->wk, (int32_t)kv_dim(hp), c->k);
+    matmul(c, &l->wv, (int32_t)kv_dim(hp), c->v);
+    add_bias(c->q, l->bq, n_tok, q_dim(hp));
+    add_bias(c->k, l->bk, n_tok, kv_dim(hp));
+    add_bias(c->v, l->bv, n_tok, kv_dim(hp));
+    rope_apply(c, c->q, n_tok, hp->n_head);
+    rope_apply(c, c->k, n_tok, hp->n_head_kv);
+    store_kv(c, il, pos0, n_tok);
+
+    int64_t layer_off = (int64_t)il * c->n_ctx * kv_dim(hp);
+    attn_job aj = {{c->q, c->k_cache + layer_off, c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head, hp->n_head_kv,
+                    hp->head_dim, c->n_ctx, 1.0f / sqrtf((float)hp->head_dim)}};
+    gf_parallel_for(gf_parallel_threads(), attention_task, &aj);
+
+    act_input(c, c->att, (int32_t)q_dim(hp), n_tok);
+    matmul(c, &l->wo, dim, c->tmp);
+    add_bias(c->tmp, l->bo, n_tok, dim);
+    add_into(c->x, c->tmp, (int64_t)n_tok * dim);
+
+    /* feed-forward block */
+    for (int32_t t = 0; t < n_tok; t++) rmsnorm(c->xb + (int64_t)t * dim, c->x + (int64_t)t * dim, l->ffn_norm, dim, hp->norm_eps);
+    act_input(c, c->xb, dim, n_tok);
+    matmul(c, &l->w_gate, hp->ffn_dim, c->hb);
+    matmul(c, &l->w_up, hp->ffn_dim, c->hb2);
+    swiglu(c->hb, c->hb2, (int64_t)n_tok * hp->ffn_dim);
+    act_input(c, c->hb, hp->ffn_dim, n_tok);
+    matmul(c, &l->w_down, dim, c->tmp);
+    add_into(c->x, c->tmp, (int64_t)n_tok * dim);
+}
+
+/* Logits for tokens [first, n_tok) of the batch into out (rows of n_vocab). */
+static void output_logits(gf_context *c, int32_t first, int32_t n_tok, float *out) {
+    const gf_model *m = c->m;
+    const gf_hparams *hp = &m->hp;
+    int32_t rows = n_tok - first;
+    for (int32_t t = 0; t < rows; t++)
+        rmsnorm(c->xb + (int64_t)t * hp->dim, c->x + (int64_t)(first + t) * hp->dim, m->output_norm, hp->dim, hp->norm_eps);
+    act_input(c, c->xb, hp->dim, rows);
+    matmul(c, &m->output, hp->n_vocab, out);
+}
+
+static void forward_batch(gf_context *c, const int32_t *ids, int32_t n_tok, int logits_mode, float *out) {
+    const gf_model *m = c->m;
+    int32_t pos0 = c->n_past;
+    for (int32_t t = 0; t < n_tok; t++) embed(m, ids[t], c->x + (int64_t)t * m->hp.dim);
+    rope_tables(c, pos0, n_tok);
+    for (int32_t il = 0; il < m->hp.n_layer; il++) forward_layer(c, il, pos0, n_tok);
+    c->n_past += n_tok;
+    if (logits_mode == GF_LOGITS_ALL) output_logits(c, 0, n_tok, out);
+    else if (logits_mode == GF_LOGITS_LAST) output_logits(c, n_tok - 1, n_tok, c->logits);
+}
+
+int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float *out) {
+    const gf_hparams *hp = &c->m->hp;
+    if (n <= 0) return gf_fail("eval: no tokens given");
+    if ((int64_t)c->n_past + n > c->n_ctx)
+        return gf_fail("eval: %d tokens do not fit in the context (%d of %d positions used); start over or load with a larger contextLength",
+                       n, c->n_past, c->n_ctx);
+    for (int32_t i = 0; i < n; i++)
+        if (ids[i] < 0 || ids[i] >= hp->n_vocab) return gf_fail("eval: token id %d is out of range (vocabulary has %d tokens)", ids[i], hp->n_vocab);
+    if (logits_mode == GF_LOGITS_ALL && !out) return gf_fail("eval: no output buffer for all-row logits");
+    for (int32_t i = 0; i < n; i += c->n_batch) {
+        int32_t nb = n - i < c->n_batch ? n - i : c->n_batch;
+        int last_batch = i + nb == n;
+        int mode = logits_mode == GF_LOGITS_ALL ? GF_LOGITS_ALL : (last_batch ? logits_mode : GF_LOGITS_NONE);
+        forward_batch(c, ids + i, nb, mode, mode == GF_LOGITS_ALL ? out + (int64_t)i * hp->n_vocab : NULL);
+    }
+    if (logits_mode == GF_LOGITS_LAST && out) memcpy(out, c->logits, (size_t)hp->n_vocab * sizeof(float));
+    return GF_OK;
+}

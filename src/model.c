@@ -1,0 +1,313 @@
+/* Model planning: hyperparameters from metadata, every tensor checked
+ * against the architecture (name, shape, type) and placed in one arena,
+ * all before a single weight byte has arrived. */
+#include "model.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+
+#define ARENA_ALIGN 64
+
+typedef struct {
+    int64_t idx;      /* GGUF tensor index */
+    gf_matrix *mat;   /* a matrix slot, or */
+    const float **vec;/* an F32 vector slot */
+    size_t offset;    /* in the arena */
+} binding;
+
+typedef struct {
+    const gguf_reader *r;
+    gf_model *m;
+    binding *b;
+    int64_t n;
+    uint8_t *claimed;
+    size_t bytes;
+} planner;
+
+static const char *arch_key(const gf_model *m, const char *suffix, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s.%s", m->arch->name, suffix);
+    return buf;
+}
+
+static int get_u32(const gguf_reader *r, const gf_model *m, const char *suffix, int required, int32_t *out) {
+    char key[160];
+    uint32_t v;
+    int s = gguf_get_u32(r, arch_key(m, suffix, key, sizeof key), &v);
+    if (s < 0) return s;
+    if (s == 0) return required ? gf_fail("GGUF: missing metadata '%s'", key) : 0;
+    if (v > (1u << 30)) return gf_fail("GGUF: metadata '%s' = %u is out of range", key, v);
+    *out = (int32_t)v;
+    return 1;
+}
+
+static int get_f32(const gguf_reader *r, const gf_model *m, const char *suffix, float *out) {
+    char key[160];
+    return gguf_get_f32(r, arch_key(m, suffix, key, sizeof key), out);
+}
+
+static int read_hparams(const gguf_reader *r, gf_model *m) {
+    gf_hparams *hp = &m->hp;
+    int s;
+    if ((s = get_u32(r, m, "embedding_length", 1, &hp->dim)) < 0) return s;
+    if ((s = get_u32(r, m, "block_count", 1, &hp->n_layer)) < 0) return s;
+    if ((s = get_u32(r, m, "feed_forward_length", 1, &hp->ffn_dim)) < 0) return s;
+    if ((s = get_u32(r, m, "attention.head_count", 1, &hp->n_head)) < 0) return s;
+    hp->n_head_kv = hp->n_head;
+    if ((s = get_u32(r, m, "attention.head_count_kv", 0, &hp->n_head_kv)) < 0) return s;
+    hp->n_ctx_train = 2048;
+    if ((s = get_u32(r, m, "context_length", 0, &hp->n_ctx_train)) < 0) return s;
+    if (hp->dim <= 0 || hp->n_layer <= 0 || hp->ffn_dim <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0)
+        return gf_fail("GGUF: %s model has a zero dimension (embedding %d, blocks %d, ffn %d, heads %d, kv heads %d)",
+                       m->arch->name, hp->dim, hp->n_layer, hp->ffn_dim, hp->n_head, hp->n_head_kv);
+    if (hp->dim % hp->n_head)
+        return gf_fail("GGUF: embedding_length %d is not a multiple of head_count %d", hp->dim, hp->n_head);
+    if (hp->n_head % hp->n_head_kv)
+        return gf_fail("GGUF: head_count %d is not a multiple of head_count_kv %d", hp->n_head, hp->n_head_kv);
+    if (hp->n_layer > 4096) return gf_fail("GGUF: block_count %d is out of range", hp->n_layer);
+    hp->head_dim = hp->dim / hp->n_head;
+    hp->rope_dim = hp->head_dim;
+    if ((s = get_u32(r, m, "rope.dimension_count", 0, &hp->rope_dim)) < 0) return s;
+    if (hp->rope_dim > hp->head_dim || hp->rope_dim % 2)
+        return gf_fail("GGUF: rope.dimension_count %d must be even and at most the head size %d", hp->rope_dim, hp->head_dim);
+    hp->rope_base = 10000.0f;
+    if ((s = get_f32(r, m, "rope.freq_base", &hp->rope_base)) < 0) return s;
+    if (!(hp->rope_base > 0)) return gf_fail("GGUF: rope.freq_base %g must be positive", hp->rope_base);
+    hp->rope_freq_scale = 1.0f;
+    char key[160];
+    const char *scaling;
+    uint32_t scaling_len;
+    if ((s = gguf_get_str(r, arch_key(m, "rope.scaling.type", key, sizeof key), &scaling, &scaling_len)) < 0) return s;
+    if (s && !(scaling_len == 4 && !memcmp(scaling, "none", 4))) {
+        if (scaling_len == 6 && !memcmp(scaling, "linear", 6)) {
+            float factor = 1.0f;
+            if ((s = get_f32(r, m, "rope.scaling.factor", &factor)) < 0) return s;
+            if (!(factor > 0)) return gf_fail("GGUF: rope.scaling.factor %g must be positive", factor);
+            hp->rope_freq_scale = 1.0f / factor;
+        } else {
+            return gf_fail("GGUF: rope scaling '%.*s' is not supported (supported: none, linear)", (int)scaling_len, scaling);
+        }
+    }
+    hp->norm_eps = 1e-5f;
+    if ((s = get_f32(r, m, "attention.layer_norm_rms_epsilon", &hp->norm_eps)) < 0) return s;
+    if (!(hp->norm_eps > 0 && hp->norm_eps < 1)) return gf_fail("GGUF: layer_norm_rms_epsilon %g is out of range", hp->norm_eps);
+    return GF_OK;
+}
+
+/* Claims tensor `name` for a slot after checking its shape and type. */
+static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int required, gf_matrix *mat, const float **vec) {
+    int64_t idx = gguf_find_tensor(p->r, name);
+    if (idx < 0) return required ? gf_fail("GGUF: missing tensor '%s' (required by %s)", name, p->m->arch->name) : 0;
+    const gguf_tensor_info *t = gguf_tensor_at(p->r, idx);
+    int64_t got1 = t->n_dims >= 2 ? (int64_t)t->ne[1] : 0;
+    int extra_dims = t->n_dims > 2 && (t->ne[2] != 1 || t->ne[3] != 1);
+    if ((int64_t)t->ne[0] != ne0 || got1 != ne1 || extra_dims) {
+        if (ne1) return gf_fail("GGUF: tensor '%s' has shape [%llu, %llu], expected [%lld, %lld]", name,
+                                (unsigned long long)t->ne[0], (unsigned long long)(t->n_dims >= 2 ? t->ne[1] : 1), (long long)ne0, (long long)ne1);
+        return gf_fail("GGUF: tensor '%s' has %u dimensions starting [%llu], expected a vector of %lld", name, t->n_dims,
+                       (unsigned long long)t->ne[0], (long long)ne0);
+    }
+    const gf_type_traits *tt = gf_type_info(t->type);
+    if (vec && t->type != GF_TYPE_F32)
+        return gf_fail("GGUF: tensor '%s' has type %s; greenformer expects F32 for vectors (norms, biases)", name, gf_type_name(t->type));
+    if (mat && !tt->computable)
+        return gf_fail("GGUF: tensor '%s' has unsupported type %s (supported: F32, F16, Q4_0, Q4_1, Q8_0, Q4_K, Q6_K)", name, tt->name);
+    binding *b = &p->b[p->n++];
+    b->idx = idx;
+    b->mat = mat;
+    b->vec = vec;
+    b->offset = p->bytes;
+    p->bytes += (t->nbytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    p->claimed[idx] = 1;
+    if (mat) {
+        mat->type = t->type;
+        mat->n = (int)t->ne[0];
+        mat->row_bytes = gf_row_bytes(t->type, t->ne[0]);
+    }
+    p->m->type_count[t->type]++;
+    p->m->weight_bytes += t->nbytes;
+    return 1;
+}
+
+static int bind_layers(planner *p) {
+    gf_model *m = p->m;
+    const gf_hparams *hp = &m->hp;
+    int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    char name[GGUF_TENSOR_NAME_MAX];
+    int s;
+#define BIND(suffix, ne0, ne1, req, mat, vec)                                          \
+    do {                                                                                \
+        snprintf(name, sizeof name, "blk.%d.%s", i, suffix);                            \
+        if ((s = bind(p, name, ne0, ne1, req, mat, vec)) < 0) return s;                 \
+    } while (0)
+    for (int i = 0; i < hp->n_layer; i++) {
+        gf_layer *l = &m->layers[i];
+        BIND("attn_norm.weight", hp->dim, 0, 1, NULL, &l->attn_norm);
+        BIND("attn_q.weight", hp->dim, q_dim, 1, &l->wq, NULL);
+        BIND("attn_k.weight", hp->dim, kv_dim, 1, &l->wk, NULL);
+        BIND("attn_v.weight", hp->dim, kv_dim, 1, &l->wv, NULL);
+        BIND("attn_output.weight", q_dim, hp->dim, 1, &l->wo, NULL);
+        BIND("attn_q.bias", q_dim, 0, 0, NULL, &l->bq);
+        BIND("attn_k.bias", kv_dim, 0, 0, NULL, &l->bk);
+        BIND("attn_v.bias", kv_dim, 0, 0, NULL, &l->bv);
+        BIND("attn_output.bias", hp->dim, 0, 0, NULL, &l->bo);
+        BIND("ffn_norm.weight", hp->dim, 0, 1, NULL, &l->ffn_norm);
+        BIND("ffn_gate.weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
+        BIND("ffn_up.weight", hp->dim, hp->ffn_dim, 1, &l->w_up, NULL);
+        BIND("ffn_down.weight", hp->ffn_dim, hp->dim, 1, &l->w_down, NULL);
+    }
+#undef BIND
+    return GF_OK;
+}
+
+static int plan_weights(const gguf_reader *r, gf_model *m, planner *p) {
+    const gf_hparams *hp = &m->hp;
+    int s;
+    uint64_t nt = gguf_n_tensors(r);
+    p->r = r;
+    p->m = m;
+    p->b = calloc(nt ? nt : 1, sizeof *p->b);
+    p->claimed = calloc(nt ? nt : 1, 1);
+    m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
+    if (!p->b || !p->claimed || !m->layers) return gf_fail_nomem("the model tables", nt * sizeof *p->b);
+
+    if ((s = bind(p, "token_embd.weight", hp->dim, hp->n_vocab, 1, &m->tok_embd, NULL)) < 0) return s;
+    if ((s = bind(p, "output_norm.weight", hp->dim, 0, 1, NULL, &m->output_norm)) < 0) return s;
+    if ((s = bind(p, "output.weight", hp->dim, hp->n_vocab, 0, &m->output, NULL)) < 0) return s;
+    /* without output.weight the embedding table doubles as output (tied); alloc_arena links them */
+    if ((s = bind(p, "rope_freqs.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_freqs)) < 0) return s;
+    if ((s = bind_layers(p)) < 0) return s;
+
+    for (uint64_t i = 0; i < nt; i++) {
+        if (p->claimed[i]) continue;
+        const gguf_tensor_info *t = gguf_tensor_at(r, i);
+        /* precomputed rotary tables some converters wrote; llama.cpp ignores them too */
+        if (strstr(t->name, ".attn_rot_embd")) continue;
+        return gf_fail("GGUF: tensor '%s' is not part of the %s architecture as greenformer knows it", t->name, m->arch->name);
+    }
+    return GF_OK;
+}
+
+static int read_vocab_size(const gguf_reader *r, gf_model *m) {
+    m->hp.n_vocab = gf_tokenizer_n_vocab(m->tokenizer);
+    if (!m->arch) return GF_OK;
+    int32_t declared;
+    int s = get_u32(r, m, "vocab_size", 0, &declared);
+    if (s < 0) return s;
+    if (s && declared != m->hp.n_vocab)
+        return gf_fail("GGUF: %s.vocab_size is %d but the tokenizer has %d tokens", m->arch->name, declared, m->hp.n_vocab);
+    return GF_OK;
+}
+
+static int alloc_arena(gf_model *m, planner *p, const gguf_reader *r, gf_model_plan *plan) {
+    m->arena_bytes = p->bytes;
+    m->arena = NULL;
+    if (p->bytes && posix_memalign(&m->arena, ARENA_ALIGN, p->bytes)) {
+        m->arena = NULL;
+        return gf_fail_nomem("the model weights", p->bytes);
+    }
+    plan->dest = calloc(gguf_n_tensors(r) ? gguf_n_tensors(r) : 1, sizeof *plan->dest);
+    if (!plan->dest) return gf_fail_nomem("the load plan", gguf_n_tensors(r) * sizeof(void *));
+    for (int64_t i = 0; i < p->n; i++) {
+        void *at = (char *)m->arena + p->b[i].offset;
+        plan->dest[p->b[i].idx] = at;
+        if (p->b[i].mat) p->b[i].mat->data = at;
+        if (p->b[i].vec) *p->b[i].vec = at;
+    }
+    if (!m->output.data) m->output = m->tok_embd;
+    return GF_OK;
+}
+
+static int check_budget(const gf_model *m, planner *p, gf_model_options *opt) {
+    const gf_hparams *hp = &m->hp;
+    if (opt->n_ctx <= 0) opt->n_ctx = hp->n_ctx_train < GF_DEFAULT_CTX ? hp->n_ctx_train : GF_DEFAULT_CTX;
+    if (opt->n_ctx <= 0) opt->n_ctx = GF_DEFAULT_CTX;
+    if (opt->n_batch <= 0) opt->n_batch = GF_DEFAULT_BATCH;
+    uint64_t need = p->bytes + gf_context_bytes(hp, opt->n_ctx, opt->n_batch);
+    if (opt->max_memory && need > opt->max_memory)
+        return gf_fail("model needs %.0f MB (weights %.0f MB + KV cache and scratch for %d tokens of context), "
+                       "more than the %.0f MB allowed%s",
+                       need / 1048576.0, p->bytes / 1048576.0, opt->n_ctx, opt->max_memory / 1048576.0,
+                       opt->max_memory >= (4000ull << 20) ? " by wasm32's 4 GiB address space" : " (maxMemory)");
+    return GF_OK;
+}
+
+int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_model **out, gf_model_plan *plan) {
+    int vocab_only = opt->vocab_only;
+    *out = NULL;
+    plan->dest = NULL;
+    gf_model *m = calloc(1, sizeof *m);
+    if (!m) return gf_fail_nomem("the model", sizeof *m);
+    planner p = {0};
+    int s;
+    const char *arch;
+    uint32_t arch_len;
+    if ((s = gguf_get_str(r, "general.architecture", &arch, &arch_len)) <= 0) {
+        if (s == 0) s = gf_fail("GGUF: missing metadata 'general.architecture'");
+        goto fail;
+    }
+    m->vocab_only = vocab_only;
+    m->arch = gf_arch_find(arch, arch_len);
+    snprintf(m->name, sizeof m->name, "%.*s", (int)(arch_len < 64 ? arch_len : 64), arch);
+    if (!m->arch && !vocab_only) {
+        s = gf_fail("GGUF: architecture '%.*s' is not supported (supported: %s)", (int)(arch_len < 64 ? arch_len : 64), arch,
+                    gf_arch_supported());
+        goto fail;
+    }
+    if ((s = gf_tokenizer_load(r, &m->tokenizer)) < 0) goto fail;
+    if ((s = read_vocab_size(r, m)) < 0) goto fail;
+    if (m->arch && (s = read_hparams(r, m)) < 0 && !vocab_only) goto fail;
+    if (vocab_only) {
+        gf_clear_error();
+        *out = m;
+        return GF_OK;
+    }
+    if (gguf_n_tensors(r) == 0) {
+        s = gf_fail("GGUF: the file has no tensors (a vocabulary-only file?); load it with vocabOnly to tokenize");
+        goto fail;
+    }
+    if ((s = plan_weights(r, m, &p)) < 0) goto fail;
+    if ((s = check_budget(m, &p, opt)) < 0) goto fail;
+    if ((s = alloc_arena(m, &p, r, plan)) < 0) goto fail;
+    free(p.b);
+    free(p.claimed);
+    *out = m;
+    return GF_OK;
+fail:
+    free(p.b);
+    free(p.claimed);
+    free(plan->dest);
+    plan->dest = NULL;
+    gf_model_free(m);
+    return s;
+}
+
+void gf_model_free(gf_model *m) {
+    if (!m) return;
+    gf_tokenizer_free(m->tokenizer);
+    free(m->layers);
+    free(m->arena);
+    free(m);
+}
+
+int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
+    const gf_hparams *hp = &m->hp;
+    char types[512] = "";
+    size_t tl = 0;
+    for (int t = 0; t < GF_TYPE_COUNT; t++) {
+        if (!m->type_count[t]) continue;
+        tl += (size_t)snprintf(types + tl, tl < sizeof types ? sizeof types - tl : 0, "%s\"%s\":%u", tl ? "," : "",
+                               gf_type_name((uint32_t)t), m->type_count[t]);
+    }
+    return snprintf(buf, cap,
+                    "{\"architecture\":\"%s\",\"vocabOnly\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"dim\":%d,\"nLayer\":%d,"
+                    "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
+                    "\"ropeBase\":%g,\"normEps\":%g,\"tiedOutput\":%s,\"tensorTypes\":{%s},\"weightBytes\":%llu,"
+                    "\"kernels\":\"%s\"}",
+                    m->name, m->vocab_only ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab, hp->dim,
+                    hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
+                    hp->rope_base, hp->norm_eps, m->output.data == m->tok_embd.data && m->output.data ? "true" : "false",
+                    types, (unsigned long long)m->weight_bytes, gf_kernels_name());
+}

@@ -1,0 +1,92 @@
+/* Models: hyperparameters and weights read from GGUF, planned into one
+ * arena before the weights arrive, and the forward pass over a KV cache.
+ *
+ * Architectures are data (arch.h): what differs between llama-family
+ * models is a table entry, not another forward pass. */
+#ifndef GF_MODEL_H
+#define GF_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arch.h"
+#include "gguf.h"
+#include "kernels/kernels.h"
+#include "tokenizer.h"
+
+typedef struct {
+    int32_t n_vocab, dim, n_layer, n_head, n_head_kv, head_dim, ffn_dim;
+    int32_t n_ctx_train, rope_dim;
+    float rope_base, rope_freq_scale, norm_eps;
+} gf_hparams;
+
+typedef struct {
+    const float *attn_norm, *ffn_norm;
+    const float *bq, *bk, *bv, *bo; /* optional biases */
+    gf_matrix wq, wk, wv, wo, w_gate, w_up, w_down;
+} gf_layer;
+
+typedef struct gf_model {
+    const gf_arch *arch;
+    gf_hparams hp;
+    gf_tokenizer *tokenizer;
+    int vocab_only;
+
+    gf_matrix tok_embd, output; /* output aliases tok_embd when tied */
+    const float *output_norm;
+    const float *rope_freqs;    /* optional per-pair frequency divisors */
+    gf_layer *layers;
+
+    void *arena; /* every weight, in one allocation */
+    size_t arena_bytes;
+    uint64_t weight_bytes;      /* bytes of tensor data used */
+    uint32_t type_count[GF_TYPE_COUNT];
+    char name[128];
+} gf_model;
+
+/* Where each GGUF tensor's bytes go while streaming: NULL = skip. */
+typedef struct {
+    void **dest; /* indexed like the GGUF tensor table */
+} gf_model_plan;
+
+typedef struct {
+    int vocab_only;      /* tokenizer and hyperparameters only, no weights */
+    int32_t n_ctx;       /* 0: the model's training context, capped at GF_DEFAULT_CTX */
+    int32_t n_batch;     /* tokens per forward batch */
+    uint64_t max_memory; /* refuse models needing more (weights + KV + scratch) */
+} gf_model_options;
+
+#define GF_DEFAULT_CTX 2048
+#define GF_DEFAULT_BATCH 64
+
+/* Reads hyperparameters and the tokenizer, validates every tensor the
+ * architecture needs (names, shapes, types), checks the memory budget and
+ * allocates the arena. Errors say which tensor or key is wrong, before any
+ * weight byte is downloaded. Resolves opt->n_ctx. */
+int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_model **out, gf_model_plan *plan);
+void gf_model_free(gf_model *m);
+
+/* Bytes a context needs (KV cache + scratch). */
+uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch);
+
+/* JSON description for model.info(). Returns bytes written (may exceed cap). */
+int gf_model_info_json(const gf_model *m, char *buf, size_t cap);
+
+/* ---- inference state ---- */
+typedef struct gf_context gf_context;
+
+int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_context **out);
+void gf_context_free(gf_context *c);
+int32_t gf_context_n_ctx(const gf_context *c);
+int32_t gf_context_n_past(const gf_context *c);
+/* Forgets positions from n_past on (0: start over). */
+int gf_context_rewind(gf_context *c, int32_t n_past);
+
+enum { GF_LOGITS_NONE = 0, GF_LOGITS_LAST = 1, GF_LOGITS_ALL = 2 };
+/* Runs ids through the model at positions n_past.. and appends them to the
+ * cache. GF_LOGITS_ALL writes n rows of n_vocab to out; GF_LOGITS_LAST one
+ * row (out may be NULL: then gf_context_logits holds it). */
+int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float *out);
+const float *gf_context_logits(const gf_context *c);
+
+#endif

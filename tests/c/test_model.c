@@ -1,0 +1,116 @@
+/* Streams the shared tiny-llama files through the loader in random chunk
+ * sizes and checks teacher-forced logits against llama.cpp's. The JS tests
+ * assert the issue's exact bounds through the wasm build; this one guards
+ * the C core natively (and under sanitizers). */
+#include <math.h>
+#include <string.h>
+
+#include "error.h"
+#include "loader.h"
+#include "testing.h"
+
+static const char *shared_dir(void) {
+    const char *s = getenv("GF_SHARED");
+    return s ? s : "../shared";
+}
+
+static uint64_t rng = 12345;
+static uint32_t rnd(void) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (uint32_t)(rng >> 33);
+}
+
+/* Feeds bytes in chunks of random size (1 byte .. 256 KiB). */
+static gf_model *load(const unsigned char *bytes, size_t n, int max_chunk) {
+    gf_model_options opt = {0, 64, 8, 0};
+    gf_loader *l;
+    if (gf_loader_new(&opt, n, &l) < 0) return NULL;
+    size_t off = 0;
+    int s = GF_LOAD_MORE;
+    while (off < n && s != GF_LOAD_COMPLETE) {
+        size_t chunk = 1 + rnd() % (uint32_t)max_chunk;
+        if (chunk > n - off) chunk = n - off;
+        while (chunk && s != GF_LOAD_COMPLETE) {
+            size_t cap;
+            uint8_t *w = gf_loader_window(l, &cap);
+            if (!w) {
+                fprintf(stderr, "window: %s\n", gf_error_message());
+                gf_loader_free(l);
+                return NULL;
+            }
+            size_t k = chunk < cap ? chunk : cap;
+            memcpy(w, bytes + off, k);
+            off += k;
+            chunk -= k;
+            s = gf_loader_commit(l, k);
+            if (s < 0) {
+                fprintf(stderr, "commit: %s\n", gf_error_message());
+                gf_loader_free(l);
+                return NULL;
+            }
+        }
+    }
+    if (gf_loader_end(l) < 0) {
+        fprintf(stderr, "end: %s\n", gf_error_message());
+        gf_loader_free(l);
+        return NULL;
+    }
+    gf_model *m = gf_loader_take_model(l);
+    gf_loader_free(l);
+    return m;
+}
+
+static const int32_t k_tokens[] = {1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203, 29889, 9038, 2501, 263, 931};
+
+static double err_vs(const float *a, const float *ref, int rows, int n) {
+    double worst = 0;
+    for (int r = 0; r < rows; r++) {
+        const float *x = a + (size_t)r * n, *y = ref + (size_t)r * n;
+        double mean = 0, var = 0, maxd = 0;
+        for (int j = 0; j < n; j++) mean += y[j];
+        mean /= n;
+        for (int j = 0; j < n; j++) var += (y[j] - mean) * (y[j] - mean);
+        double sd = sqrt(var / n);
+        for (int j = 0; j < n; j++) maxd = fmax(maxd, fabs(x[j] - y[j]));
+        worst = fmax(worst, maxd / sd);
+    }
+    return worst;
+}
+
+static void check_variant(const char *file, const char *logits_file, double bound, int max_chunk) {
+    char path[512];
+    size_t n, nl;
+    snprintf(path, sizeof path, "%s/models/%s", shared_dir(), file);
+    unsigned char *bytes = read_file(path, &n);
+    snprintf(path, sizeof path, "%s/reference/%s", shared_dir(), logits_file);
+    float *ref = (float *)read_file(path, &nl);
+    CHECK(bytes && ref, "cannot read %s or its reference", file);
+    if (!bytes || !ref) return;
+    gf_model *m = load(bytes, n, max_chunk);
+    CHECK(m != NULL, "%s did not load", file);
+    if (m) {
+        gf_context *c;
+        CHECK(gf_context_new(m, 64, 8, &c) == GF_OK, "context: %s", gf_error_message());
+        int rows = (int)(sizeof k_tokens / sizeof k_tokens[0]);
+        float *out = malloc((size_t)rows * 32000 * sizeof(float));
+        CHECK(gf_eval(c, k_tokens, rows, GF_LOGITS_ALL, out) == GF_OK, "eval: %s", gf_error_message());
+        double e = err_vs(out, ref, rows, 32000);
+        printf("%-24s err vs llama.cpp over %d prompt rows: %.5f (bound %.3f)\n", file, rows, e, bound);
+        CHECK(e <= bound, "%s: err %.5f > %.3f", file, e, bound);
+        free(out);
+        gf_context_free(c);
+        gf_model_free(m);
+    }
+    free(bytes);
+    free(ref);
+}
+
+int main(void) {
+    check_variant("tiny-llama-f32.gguf", "tiny-llama-f32.logits.f32", 0.01, 1 << 18);
+    check_variant("tiny-llama-Q8_0.gguf", "tiny-llama-Q8_0.logits.f32", 0.15, 1 << 16);
+    check_variant("tiny-llama-Q4_0.gguf", "tiny-llama-Q4_0.logits.f32", 0.15, 7777);
+    check_variant("tiny-llama-Q4_1.gguf", "tiny-llama-Q4_1.logits.f32", 0.15, 1 << 14);
+    check_variant("tiny-llama-Q4_K_M.gguf", "tiny-llama-Q4_K_M.logits.f32", 0.15, 1 << 12);
+    check_variant("tiny-llama-Q6_K.gguf", "tiny-llama-Q6_K.logits.f32", 0.15, 333);
+    TEST_MAIN_END();
+}
