@@ -16,9 +16,9 @@ EMFLAGS := -std=c11 -O3 -msimd128 -Wall -Wextra -Wno-unused-parameter
 # process-wide Node handlers.
 EMLINK := -sMODULARIZE -sEXPORT_NAME=createGreenformerCore -sENVIRONMENT=web,worker,node \
           -sALLOW_MEMORY_GROWTH -sMAXIMUM_MEMORY=4GB -sABORTING_MALLOC=0 -sFILESYSTEM=0 \
-          -sNODEJS_CATCH_EXIT=0 -sNODEJS_CATCH_REJECTION=0 -sSTACK_SIZE=1048576 \
-          -sEXPORTED_FUNCTIONS=_malloc,_free -sEXPORTED_RUNTIME_METHODS=wasmMemory \
-          -sINCOMING_MODULE_JS_API=wasmBinary,print,printErr,locateFile,mainScriptUrlOrBlob
+          -sNODEJS_CATCH_EXIT=0 -sNODEJS_CATCH_REJECTION=0 -sTOTAL_STACK=1048576 \
+          -sEXPORTED_FUNCTIONS=_malloc,_free \
+          -sINCOMING_MODULE_JS_API=wasmBinary,instantiateWasm,print,printErr,locateFile,mainScriptUrlOrBlob
 
 NATIVE_TESTS := $(patsubst tests/c/%.c,build/native/%,$(wildcard tests/c/test_*.c))
 WASM_TESTS   := $(patsubst tests/c/%.c,build/wasm/%.js,$(wildcard tests/c/test_*.c))
@@ -26,7 +26,7 @@ WASM_TESTS   := $(patsubst tests/c/%.c,build/wasm/%.js,$(wildcard tests/c/test_*
 .PHONY: all native wasm clean
 all: native wasm
 native: build/native/libgreenformer.a $(NATIVE_TESTS)
-wasm: dist/greenformer.js $(WASM_TESTS) dist/package.json
+wasm: dist/greenformer.js dist/greenformer.mjs $(WASM_TESTS) dist/package.json
 
 build/native/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -49,16 +49,22 @@ dist/greenformer.js: $(WASM_OBJ)
 	@mkdir -p dist
 	$(EMCC) -O3 -msimd128 $(EMLINK) $^ -o $@
 
+# Browsers import an ES module; emcc 3.1.6's ES6 output breaks under Node, so
+# Node loads the CommonJS glue and browsers this copy with an export added.
+dist/greenformer.mjs: dist/greenformer.js
+	{ cat $<; echo; echo 'export default createGreenformerCore;'; } > $@
+
 # The glue emscripten writes is CommonJS; this keeps Node from reading it as
 # an ES module inside our "type": "module" package.
 dist/package.json:
 	@mkdir -p dist
 	echo '{ "type": "commonjs" }' > $@
 
-# C tests also run as wasm under Node, where the SIMD kernels exist.
+# C tests also run as wasm under Node, where the SIMD kernels exist. The
+# .wasm is embedded (SINGLE_FILE): emcc 3.1.6's Node glue cannot load a file.
 build/wasm/test_%.js: tests/c/test_%.c tests/c/testing.h $(WASM_OBJ)
 	@mkdir -p $(dir $@)
-	$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sSTACK_SIZE=1048576 -o $@
+	$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sTOTAL_STACK=1048576 -o $@
 
 clean:
 	rm -rf build dist

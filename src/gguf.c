@@ -19,6 +19,9 @@
 
 enum stage { ST_FIXED, ST_KV, ST_ARRAY_STRINGS, ST_TENSORS, ST_DONE, ST_FAILED };
 
+/* What one parse step reports (errors are negative GF_ statuses). */
+enum { STEP_PARSED = 1, STEP_MORE = 2 };
+
 struct gguf_reader {
     uint8_t *buf;
     size_t len, cap;
@@ -165,7 +168,7 @@ uint8_t *gguf_header_window(gguf_reader *r, size_t *cap) {
 static int have(const gguf_reader *r, uint64_t n) { return r->len - r->pos >= n; }
 
 static int parse_fixed(gguf_reader *r) {
-    if (!have(r, 4)) return GGUF_NEED_MORE;
+    if (!have(r, 4)) return STEP_MORE;
     if (memcmp(r->buf, "GGUF", 4) != 0) {
         char shown[9] = {0};
         for (int i = 0; i < 4; i++) shown[i] = (r->buf[i] >= 32 && r->buf[i] < 127) ? (char)r->buf[i] : '?';
@@ -173,7 +176,7 @@ static int parse_fixed(gguf_reader *r) {
             return gf_fail("not a GGUF file: it starts with \"%s\" (an HTML or JSON page, not model weights?)", shown);
         return gf_fail("not a GGUF file: expected magic \"GGUF\", found \"%s\"", shown);
     }
-    if (!have(r, 24)) return GGUF_NEED_MORE;
+    if (!have(r, 24)) return STEP_MORE;
     r->version = rd32(r->buf + 4);
     if (r->version == 1) return gf_fail("GGUF: version 1 files are not supported (re-convert the model with a current llama.cpp)");
     if (r->version != 2 && r->version != 3) {
@@ -190,7 +193,8 @@ static int parse_fixed(gguf_reader *r) {
     if (!r->kv || !r->tensors) return gf_fail_nomem("the GGUF tables", (r->n_kv * sizeof *r->kv) + r->n_tensors * sizeof *r->tensors);
     r->pos = 24;
     r->stage = ST_KV;
-    return seen_reset(r, r->n_kv);
+    int s = seen_reset(r, r->n_kv);
+    return s < 0 ? s : STEP_PARSED;
 }
 
 static void key_text(const gguf_reader *r, const gguf_kv *kv, char *out, size_t cap) {
@@ -203,12 +207,12 @@ static void key_text(const gguf_reader *r, const gguf_kv *kv, char *out, size_t 
 static int parse_kv(gguf_reader *r) {
     gguf_kv *kv = &r->kv[r->kv_done];
     size_t p = r->pos;
-    if (!have(r, 8)) return GGUF_NEED_MORE;
+    if (!have(r, 8)) return STEP_MORE;
     uint64_t klen = rd64(r->buf + p);
     if (klen == 0 || klen > MAX_KEY_LEN)
         return gf_fail("GGUF: metadata entry %llu has a key length of %llu bytes (allowed 1..%u)",
                        (unsigned long long)r->kv_done, (unsigned long long)klen, MAX_KEY_LEN);
-    if (!have(r, 8 + klen + 4)) return GGUF_NEED_MORE;
+    if (!have(r, 8 + klen + 4)) return STEP_MORE;
     kv->key_off = (uint32_t)(p + 8);
     kv->key_len = (uint32_t)klen;
     char key[128];
@@ -220,19 +224,19 @@ static int parse_kv(gguf_reader *r) {
     kv->type = type;
     size_t q = p + 8 + klen + 4; /* value starts here */
     if (type == GGUF_VT_STRING) {
-        if (r->len - q < 8) return GGUF_NEED_MORE;
+        if (r->len - q < 8) return STEP_MORE;
         uint64_t slen = rd64(r->buf + q);
         if (slen > MAX_STRING_LEN)
             return gf_fail("GGUF: metadata '%s' is a string of %llu bytes (limit %u)", key, (unsigned long long)slen, MAX_STRING_LEN);
-        if (r->len - q - 8 < slen) return GGUF_NEED_MORE;
+        if (r->len - q - 8 < slen) return STEP_MORE;
         kv->val_off = (uint32_t)(q + 8);
         kv->val_len = (uint32_t)slen;
         r->pos = q + 8 + slen;
         r->kv_done++;
-        return GF_OK;
+        return STEP_PARSED;
     }
     if (type == GGUF_VT_ARRAY) {
-        if (r->len - q < 12) return GGUF_NEED_MORE;
+        if (r->len - q < 12) return STEP_MORE;
         uint32_t et = rd32(r->buf + q);
         uint64_t n = rd64(r->buf + q + 4);
         if (et >= GGUF_VT_COUNT || et == GGUF_VT_ARRAY)
@@ -249,29 +253,29 @@ static int parse_kv(gguf_reader *r) {
             r->pos = q + 12;
             r->arr_i = 0;
             r->stage = ST_ARRAY_STRINGS;
-            return GF_OK;
+            return STEP_PARSED;
         }
         uint64_t bytes = n * k_vsize[et];
         if (bytes > MAX_HEADER_BYTES)
             return gf_fail("GGUF: metadata '%s' array is %llu bytes (limit %u MiB)", key, (unsigned long long)bytes, MAX_HEADER_BYTES >> 20);
-        if (r->len - q - 12 < bytes) return GGUF_NEED_MORE;
+        if (r->len - q - 12 < bytes) return STEP_MORE;
         kv->val_len = (uint32_t)bytes;
         r->pos = q + 12 + bytes;
         r->kv_done++;
-        return GF_OK;
+        return STEP_PARSED;
     }
-    if (r->len - q < k_vsize[type]) return GGUF_NEED_MORE;
+    if (r->len - q < k_vsize[type]) return STEP_MORE;
     kv->val_off = (uint32_t)q;
     kv->val_len = k_vsize[type];
     r->pos = q + k_vsize[type];
     r->kv_done++;
-    return GF_OK;
+    return STEP_PARSED;
 }
 
 static int parse_string_elements(gguf_reader *r) {
     gguf_kv *kv = &r->kv[r->kv_done];
     while (r->arr_i < kv->arr_n) {
-        if (!have(r, 8)) return GGUF_NEED_MORE;
+        if (!have(r, 8)) return STEP_MORE;
         uint64_t slen = rd64(r->buf + r->pos);
         if (slen > MAX_STRING_LEN) {
             char key[128];
@@ -279,32 +283,32 @@ static int parse_string_elements(gguf_reader *r) {
             return gf_fail("GGUF: metadata '%s' element %llu is a string of %llu bytes (limit %u)", key,
                            (unsigned long long)r->arr_i, (unsigned long long)slen, MAX_STRING_LEN);
         }
-        if (!have(r, 8 + slen)) return GGUF_NEED_MORE;
+        if (!have(r, 8 + slen)) return STEP_MORE;
         kv->str_off[r->arr_i++] = (uint32_t)(r->pos + 8);
         r->pos += 8 + slen;
     }
     kv->val_len = (uint32_t)(r->pos - kv->val_off);
     r->kv_done++;
     r->stage = ST_KV;
-    return GF_OK;
+    return STEP_PARSED;
 }
 
 static int parse_tensor(gguf_reader *r) {
     gguf_tensor_info *t = &r->tensors[r->tensors_done];
     size_t p = r->pos;
-    if (!have(r, 8)) return GGUF_NEED_MORE;
+    if (!have(r, 8)) return STEP_MORE;
     uint64_t nlen = rd64(r->buf + p);
     if (nlen == 0 || nlen >= GGUF_TENSOR_NAME_MAX)
         return gf_fail("GGUF: tensor %llu has a name length of %llu bytes (allowed 1..%d)",
                        (unsigned long long)r->tensors_done, (unsigned long long)nlen, GGUF_TENSOR_NAME_MAX - 1);
-    if (!have(r, 8 + nlen + 4)) return GGUF_NEED_MORE;
+    if (!have(r, 8 + nlen + 4)) return STEP_MORE;
     memcpy(t->name, r->buf + p + 8, nlen);
     t->name[nlen] = 0;
     if (memchr(t->name, 0, nlen)) return gf_fail("GGUF: tensor %llu has a NUL byte in its name", (unsigned long long)r->tensors_done);
     uint32_t nd = rd32(r->buf + p + 8 + nlen);
     if (nd == 0 || nd > GGUF_MAX_DIMS) return gf_fail("GGUF: tensor '%s' has %u dimensions (allowed 1..%d)", t->name, nd, GGUF_MAX_DIMS);
     size_t need = 8 + nlen + 4 + 8ull * nd + 4 + 8;
-    if (!have(r, need)) return GGUF_NEED_MORE;
+    if (!have(r, need)) return STEP_MORE;
     const uint8_t *q = r->buf + p + 8 + nlen + 4;
     uint64_t elements = 1;
     for (uint32_t d = 0; d < GGUF_MAX_DIMS; d++) {
@@ -331,7 +335,7 @@ static int parse_tensor(gguf_reader *r) {
         return gf_fail("GGUF: duplicate tensor name '%s'", t->name);
     r->pos = p + need;
     r->tensors_done++;
-    return GF_OK;
+    return STEP_PARSED;
 }
 
 static const gguf_tensor_info *g_sort_tensors; /* qsort has no context argument in C99 */
@@ -401,7 +405,7 @@ int gguf_header_commit(gguf_reader *r, size_t n) {
         default: return GGUF_HEADER_DONE;
         }
         if (s < 0) return fail(r, s);
-        if (s == GGUF_NEED_MORE) return GGUF_NEED_MORE;
+        if (s == STEP_MORE) return GGUF_NEED_MORE;
     }
 }
 

@@ -203,11 +203,9 @@ static int read_vocab_size(const gguf_reader *r, gf_model *m) {
 
 static int alloc_arena(gf_model *m, planner *p, const gguf_reader *r, gf_model_plan *plan) {
     m->arena_bytes = p->bytes;
-    m->arena = NULL;
-    if (p->bytes && posix_memalign(&m->arena, ARENA_ALIGN, p->bytes)) {
-        m->arena = NULL;
-        return gf_fail_nomem("the model weights", p->bytes);
-    }
+    /* every binding is padded to ARENA_ALIGN, as aligned_alloc requires of the size */
+    m->arena = p->bytes ? aligned_alloc(ARENA_ALIGN, p->bytes) : NULL;
+    if (p->bytes && !m->arena) return gf_fail_nomem("the model weights", p->bytes);
     plan->dest = calloc(gguf_n_tensors(r) ? gguf_n_tensors(r) : 1, sizeof *plan->dest);
     if (!plan->dest) return gf_fail_nomem("the load plan", gguf_n_tensors(r) * sizeof(void *));
     for (int64_t i = 0; i < p->n; i++) {

@@ -1,0 +1,111 @@
+/** Where a model comes from. Strings are file paths in Node and URLs everywhere (http:, https:, file: in Node). */
+export type ModelSource = string | URL | Response | Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array>;
+
+export interface LoadProgress {
+  /** Bytes of the file consumed so far. */
+  loaded: number;
+  /** File size when known (Content-Length, file size, or the size the GGUF header declares); 0 when unknown. */
+  total: number;
+  /** loaded / total, in [0, 1]; 1 when the model is ready. */
+  fraction: number;
+}
+
+export interface LoadOptions {
+  onProgress?: (progress: LoadProgress) => void;
+  /** Tokens the KV cache holds. Default: the model's training context, at most 2048. */
+  contextLength?: number;
+  /** Tokens per forward batch during prompt processing. Default 64. */
+  batchSize?: number;
+  /** Stops the download and rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** Read only the tokenizer and hyperparameters (stops after the GGUF header). */
+  vocabOnly?: boolean;
+  /** Refuse models needing more bytes (weights + KV cache + scratch). Default: just under wasm32's 4 GiB. */
+  maxMemory?: number;
+  /** Extra options for fetch() when the source is a URL. */
+  fetchOptions?: RequestInit;
+}
+
+export interface GenerateOptions {
+  /** Default 256. */
+  maxTokens?: number;
+  /** 0 = greedy. Default 0.8. */
+  temperature?: number;
+  /** 0 = off. Default 40. */
+  topK?: number;
+  /** 1 = off. Default 0.95. */
+  topP?: number;
+  /** 0 = off. Default 0.05. */
+  minP?: number;
+  /** 1 = off (default). */
+  repeatPenalty?: number;
+  /** Tokens the repetition penalty looks back over. Default 64. */
+  repeatLastN?: number;
+  /** Same seed, same options, same model: same text, in Node and in browsers. Default: random. */
+  seed?: number;
+  signal?: AbortSignal;
+  /** Keep generating past end-of-sequence tokens (benchmarks). */
+  ignoreEos?: boolean;
+  /** Add BOS as the model asks (string prompts). Default true. */
+  addSpecial?: boolean;
+  /** Turn control tokens written in the prompt (e.g. "<s>") into their ids. Default false. */
+  parseSpecial?: boolean;
+}
+
+export interface GenerationStats {
+  promptTokens: number;
+  generatedTokens: number;
+  prefillMs: number;
+  decodeMs: number;
+  /** "eos" (end-of-generation token), "length" (maxTokens), "context" (context full); null while running. */
+  stopReason: 'eos' | 'length' | 'context' | null;
+  tokens: number[];
+}
+
+export interface Generation extends AsyncIterableIterator<string> {
+  stats: GenerationStats;
+}
+
+export interface ModelInfo {
+  architecture: string;
+  vocabOnly: boolean;
+  tokenizer: string;
+  nVocab: number;
+  dim: number;
+  nLayer: number;
+  nHead: number;
+  nHeadKv: number;
+  headDim: number;
+  ffnDim: number;
+  contextTrain: number;
+  ropeDim: number;
+  ropeBase: number;
+  normEps: number;
+  tiedOutput: boolean;
+  /** Tensor count per GGUF type, e.g. { F32: 5, Q4_0: 14, Q6_K: 1 }. */
+  tensorTypes: Record<string, number>;
+  weightBytes: number;
+  /** "simd128" or "scalar". */
+  kernels: string;
+  contextLength: number;
+  batch: number;
+  threads: number;
+  build: string;
+  source: string;
+  fileBytes: number | null;
+  loadMs: number;
+  wasmMemoryBytes: number;
+}
+
+export declare class Model {
+  info(): ModelInfo;
+  tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<number[]>;
+  detokenize(ids: ArrayLike<number>, options?: { skipSpecial?: boolean }): Promise<string>;
+  /** Teacher-forced logits from position 0: ids.length rows of nVocab (or one row with logits: 'last'). */
+  forward(ids: ArrayLike<number>, options?: { logits?: 'all' | 'last' }): Promise<Float32Array>;
+  generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): Generation;
+  dispose(): Promise<void>;
+}
+
+export declare function loadModel(source: ModelSource, options?: LoadOptions): Promise<Model>;
+export declare const version: string;

@@ -1,0 +1,113 @@
+// Model sources as byte streams: a Node path, a URL (string or URL), a
+// fetch Response, a Blob/File, an ArrayBuffer/typed array or a
+// ReadableStream. Every source yields Uint8Array chunks in order, and says
+// its size when it knows it. Nothing here ever holds the whole file.
+
+const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
+const NODE_CHUNK = 1 << 20;
+
+function abortError(signal) {
+  return signal.reason ?? new DOMException('The operation was aborted.', 'AbortError');
+}
+
+async function* readStream(stream, signal) {
+  const reader = stream.getReader();
+  const onAbort = () => reader.cancel(abortError(signal)).catch(() => {});
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for (;;) {
+      if (signal?.aborted) throw abortError(signal);
+      const { done, value } = await reader.read();
+      if (signal?.aborted) throw abortError(signal);
+      if (done) return;
+      yield value instanceof Uint8Array ? value : new Uint8Array(value.buffer ?? value, value.byteOffset ?? 0, value.byteLength);
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+    reader.cancel().catch(() => {});
+    reader.releaseLock?.();
+  }
+}
+
+function fromResponse(res, label, signal) {
+  if (!res.ok) {
+    throw new Error(`HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''} while fetching ${label}`);
+  }
+  if (!res.body) throw new Error(`the response for ${label} has no body`);
+  const len = Number(res.headers.get('content-length'));
+  // a compressed transfer's Content-Length counts compressed bytes: not the file size
+  const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
+  return { name: label, size: Number.isFinite(len) && len > 0 && !encoded ? len : 0, chunks: readStream(res.body, signal) };
+}
+
+async function fromUrl(url, signal, fetchOptions) {
+  let res;
+  try {
+    res = await fetch(url, { ...fetchOptions, signal });
+  } catch (e) {
+    if (signal?.aborted) throw abortError(signal);
+    throw new Error(`cannot fetch ${url}: ${e.cause?.message ?? e.message}`);
+  }
+  return fromResponse(res, String(url), signal);
+}
+
+async function fromPath(path, signal) {
+  const fs = await import('node:fs');
+  let stat;
+  try {
+    stat = await fs.promises.stat(path);
+  } catch (e) {
+    throw new Error(e.code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${e.message}`);
+  }
+  if (!stat.isFile()) throw new Error(`not a file: ${path}`);
+  async function* chunks() {
+    const stream = fs.createReadStream(path, { highWaterMark: NODE_CHUNK });
+    try {
+      for await (const chunk of stream) {
+        if (signal?.aborted) throw abortError(signal);
+        yield chunk;
+      }
+    } finally {
+      stream.destroy();
+    }
+  }
+  return { name: path, size: stat.size, chunks: chunks() };
+}
+
+function fromBytes(view, name) {
+  async function* chunks() {
+    for (let off = 0; off < view.byteLength; off += NODE_CHUNK) yield view.subarray(off, off + NODE_CHUNK);
+  }
+  return { name, size: view.byteLength, chunks: chunks() };
+}
+
+/**
+ * @returns {Promise<{ name: string, size: number, chunks: AsyncIterable<Uint8Array> }>} size 0 = unknown
+ */
+export async function openSource(source, { signal, fetchOptions } = {}) {
+  if (signal?.aborted) throw abortError(signal);
+  if (typeof source === 'string' || source instanceof URL) {
+    const s = String(source);
+    const isUrl = source instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s);
+    if (isNode && !isUrl) return fromPath(s, signal);
+    if (isNode && s.startsWith('file:')) {
+      const { fileURLToPath } = await import('node:url');
+      return fromPath(fileURLToPath(s), signal);
+    }
+    return fromUrl(isNode || isUrl ? s : new URL(s, globalThis.location?.href).href, signal, fetchOptions);
+  }
+  if (typeof Response !== 'undefined' && source instanceof Response) return fromResponse(source, source.url || 'response', signal);
+  if (typeof Blob !== 'undefined' && source instanceof Blob) {
+    return { name: source.name ?? 'blob', size: source.size, chunks: readStream(source.stream(), signal) };
+  }
+  if (source instanceof ArrayBuffer) return fromBytes(new Uint8Array(source), 'ArrayBuffer');
+  if (ArrayBuffer.isView(source)) return fromBytes(new Uint8Array(source.buffer, source.byteOffset, source.byteLength), 'bytes');
+  if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) {
+    return { name: 'stream', size: 0, chunks: readStream(source, signal) };
+  }
+  throw new TypeError(
+    'loadModel: source must be a path or URL string, URL, Response, Blob/File, ArrayBuffer, typed array or ReadableStream',
+  );
+}
+
+export { abortError };
