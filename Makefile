@@ -64,7 +64,7 @@ dist/package.json:
 # .wasm is embedded (SINGLE_FILE): emcc 3.1.6's Node glue cannot load a file.
 build/wasm/test_%.js: tests/c/test_%.c tests/c/testing.h $(WASM_OBJ)
 	@mkdir -p $(dir $@)
-	$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sTOTAL_STACK=1048576 -o $@
+	$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
 
 clean:
 	rm -rf build dist
