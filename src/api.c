@@ -35,9 +35,9 @@ typedef struct {
 
 GF_API const char *gf_api_error(void) { return gf_error_message(); }
 
-GF_API gf_loader *gf_api_loader_new(int vocab_only, int n_ctx, int n_batch, double max_memory, double total_size) {
+GF_API gf_loader *gf_api_loader_new(int mode, int n_ctx, int n_batch, double max_memory, double total_size) {
     gf_clear_error();
-    gf_model_options opt = {vocab_only, n_ctx, n_batch, (uint64_t)max_memory};
+    gf_model_options opt = {mode, n_ctx, n_batch, (uint64_t)max_memory};
     gf_loader *l;
     return gf_loader_new(&opt, (uint64_t)total_size, &l) < 0 ? NULL : l;
 }
@@ -56,7 +56,7 @@ GF_API double gf_api_loader_done(const gf_loader *l) { return (double)gf_loader_
 GF_API void gf_api_loader_free(gf_loader *l) { gf_loader_free(l); }
 
 static int build_info(gf_handle *h) {
-    char model_json[2048];
+    char model_json[4096];
     int n = gf_model_info_json(h->model, model_json, sizeof model_json);
     if (n < 0 || (size_t)n >= sizeof model_json) return gf_fail("info: description too long");
     model_json[n - 1] = 0; /* drop the closing brace to append context facts */
@@ -92,7 +92,7 @@ GF_API gf_handle *gf_api_open(gf_loader *l) {
     h->model = gf_loader_take_model(l);
     gf_loader_free(l);
     if (!h->model) goto fail;
-    if (!h->model->vocab_only && gf_context_new(h->model, n_ctx, h->n_batch, &h->ctx) < 0) goto fail;
+    if (h->model->mode == GF_LOAD_WEIGHTS && gf_context_new(h->model, n_ctx, h->n_batch, &h->ctx) < 0) goto fail;
     if (build_info(h) < 0) goto fail;
     return h;
 fail:
@@ -125,7 +125,7 @@ GF_API int gf_api_detokenize(const gf_handle *h, const int32_t *ids, uint32_t n,
 }
 
 static int need_weights(const gf_handle *h) {
-    return h->ctx ? GF_OK : gf_fail("this model was loaded with vocabOnly; it has no weights to run");
+    return h->ctx ? GF_OK : gf_fail("this model was loaded without its weights (vocabOnly or inspect); it cannot run");
 }
 
 /* Teacher-forced logits from position 0: rows of n_vocab for every id

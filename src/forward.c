@@ -72,7 +72,7 @@ static void *alloc_floats(int64_t n, int *failed) {
 
 int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_context **out) {
     *out = NULL;
-    if (m->vocab_only) return gf_fail("this model was loaded for its vocabulary only; it has no weights to run");
+    if (m->mode != GF_LOAD_WEIGHTS) return gf_fail("this model was loaded without its weights; it cannot run");
     const gf_hparams *hp = &m->hp;
     if (n_ctx <= 0 || n_ctx > (1 << 24)) return gf_fail("context length %d is out of range (1..16777216)", n_ctx);
     if (n_batch <= 0) n_batch = 1;

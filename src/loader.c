@@ -126,15 +126,15 @@ static int route(gf_loader *l, const uint8_t *src, size_t n) {
 
 static int header_done(gf_loader *l) {
     gguf_reader *r = l->r;
-    uint64_t need = gguf_data_offset(r) + gguf_data_size(r);
-    if (l->total_size && !l->opt.vocab_only && need > l->total_size)
+    uint64_t need = gguf_n_tensors(r) ? gguf_data_offset(r) + gguf_data_size(r) : 0;
+    if (l->total_size && l->opt.mode == GF_LOAD_WEIGHTS && need > l->total_size)
         return gf_fail("GGUF: the file is %llu bytes but its tensors end at byte %llu (truncated download?)",
                        (unsigned long long)l->total_size, (unsigned long long)need);
     int s = gf_model_plan_from_gguf(r, &l->opt, &l->model, &l->plan);
     if (s < 0) return s;
     size_t have;
     const uint8_t *buf = gguf_buffer(r, &have);
-    if (l->opt.vocab_only || gguf_n_tensors(r) == 0) {
+    if (l->opt.mode != GF_LOAD_WEIGHTS || gguf_n_tensors(r) == 0) {
         l->stage = ST_COMPLETE;
         l->pos = have;
         gguf_release_metadata(r);
@@ -190,7 +190,7 @@ int gf_loader_end(gf_loader *l) {
 
 uint64_t gf_loader_expected_bytes(const gf_loader *l) {
     if (l->stage == ST_HEADER || !l->model) return 0;
-    if (l->opt.vocab_only) return l->pos;
+    if (l->opt.mode != GF_LOAD_WEIGHTS) return l->pos;
     return gguf_data_offset(l->r) + gguf_data_size(l->r);
 }
 

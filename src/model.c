@@ -177,6 +177,7 @@ static int plan_weights(const gguf_reader *r, gf_model *m, planner *p) {
     if ((s = bind(p, "output_norm.weight", hp->dim, 0, 1, NULL, &m->output_norm)) < 0) return s;
     if ((s = bind(p, "output.weight", hp->dim, hp->n_vocab, 0, &m->output, NULL)) < 0) return s;
     /* without output.weight the embedding table doubles as output (tied); alloc_arena links them */
+    m->tied_output = s == 0;
     if ((s = bind(p, "rope_freqs.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_freqs)) < 0) return s;
     if ((s = bind_layers(p)) < 0) return s;
 
@@ -214,7 +215,7 @@ static int alloc_arena(gf_model *m, planner *p, const gguf_reader *r, gf_model_p
         if (p->b[i].mat) p->b[i].mat->data = at;
         if (p->b[i].vec) *p->b[i].vec = at;
     }
-    if (!m->output.data) m->output = m->tok_embd;
+    if (m->tied_output) m->output = m->tok_embd;
     return GF_OK;
 }
 
@@ -233,7 +234,7 @@ static int check_budget(const gf_model *m, planner *p, gf_model_options *opt) {
 }
 
 int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_model **out, gf_model_plan *plan) {
-    int vocab_only = opt->vocab_only;
+    int mode = opt->mode;
     *out = NULL;
     plan->dest = NULL;
     gf_model *m = calloc(1, sizeof *m);
@@ -246,18 +247,22 @@ int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_mode
         if (s == 0) s = gf_fail("GGUF: missing metadata 'general.architecture'");
         goto fail;
     }
-    m->vocab_only = vocab_only;
+    m->mode = mode;
     m->arch = gf_arch_find(arch, arch_len);
-    snprintf(m->name, sizeof m->name, "%.*s", (int)(arch_len < 64 ? arch_len : 64), arch);
-    if (!m->arch && !vocab_only) {
+    snprintf(m->arch_name, sizeof m->arch_name, "%.*s", (int)(arch_len < 63 ? arch_len : 63), arch);
+    const char *name;
+    uint32_t name_len;
+    if (gguf_get_str(r, "general.name", &name, &name_len) == 1)
+        snprintf(m->name, sizeof m->name, "%.*s", (int)(name_len < 127 ? name_len : 127), name);
+    if (!m->arch && mode != GF_LOAD_VOCAB) {
         s = gf_fail("GGUF: architecture '%.*s' is not supported (supported: %s)", (int)(arch_len < 64 ? arch_len : 64), arch,
                     gf_arch_supported());
         goto fail;
     }
     if ((s = gf_tokenizer_load(r, &m->tokenizer)) < 0) goto fail;
     if ((s = read_vocab_size(r, m)) < 0) goto fail;
-    if (m->arch && (s = read_hparams(r, m)) < 0 && !vocab_only) goto fail;
-    if (vocab_only) {
+    if (m->arch && (s = read_hparams(r, m)) < 0 && mode != GF_LOAD_VOCAB) goto fail;
+    if (mode == GF_LOAD_VOCAB) {
         gf_clear_error();
         *out = m;
         return GF_OK;
@@ -268,7 +273,7 @@ int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_mode
     }
     if ((s = plan_weights(r, m, &p)) < 0) goto fail;
     if ((s = check_budget(m, &p, opt)) < 0) goto fail;
-    if ((s = alloc_arena(m, &p, r, plan)) < 0) goto fail;
+    if (mode != GF_LOAD_INSPECT && (s = alloc_arena(m, &p, r, plan)) < 0) goto fail;
     free(p.b);
     free(p.claimed);
     *out = m;
@@ -290,7 +295,26 @@ void gf_model_free(gf_model *m) {
     free(m);
 }
 
+/* Metadata strings are arbitrary bytes: escape what JSON forbids. */
+static void json_escape(char *out, size_t cap, const char *in) {
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 7 < cap; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)*p;
+        } else if (*p < 0x20) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", *p);
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o] = 0;
+}
+
 int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
+    char arch[6 * sizeof m->arch_name], name[6 * sizeof m->name];
+    json_escape(arch, sizeof arch, m->arch_name);
+    json_escape(name, sizeof name, m->name);
     const gf_hparams *hp = &m->hp;
     char types[512] = "";
     size_t tl = 0;
@@ -300,12 +324,12 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
                                gf_type_name((uint32_t)t), m->type_count[t]);
     }
     return snprintf(buf, cap,
-                    "{\"architecture\":\"%s\",\"vocabOnly\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"dim\":%d,\"nLayer\":%d,"
+                    "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"dim\":%d,\"nLayer\":%d,"
                     "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
                     "\"ropeBase\":%g,\"normEps\":%g,\"tiedOutput\":%s,\"tensorTypes\":{%s},\"weightBytes\":%llu,"
                     "\"kernels\":\"%s\"}",
-                    m->name, m->vocab_only ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab, hp->dim,
+                    arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab, hp->dim,
                     hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
-                    hp->rope_base, hp->norm_eps, m->output.data == m->tok_embd.data && m->output.data ? "true" : "false",
+                    hp->rope_base, hp->norm_eps, m->tied_output ? "true" : "false",
                     types, (unsigned long long)m->weight_bytes, gf_kernels_name());
 }

@@ -30,9 +30,10 @@ typedef struct gf_model {
     const gf_arch *arch;
     gf_hparams hp;
     gf_tokenizer *tokenizer;
-    int vocab_only;
+    int mode; /* GF_LOAD_* */
 
     gf_matrix tok_embd, output; /* output aliases tok_embd when tied */
+    int tied_output;
     const float *output_norm;
     const float *rope_freqs;    /* optional per-pair frequency divisors */
     gf_layer *layers;
@@ -41,7 +42,8 @@ typedef struct gf_model {
     size_t arena_bytes;
     uint64_t weight_bytes;      /* bytes of tensor data used */
     uint32_t type_count[GF_TYPE_COUNT];
-    char name[128];
+    char arch_name[64]; /* general.architecture, also for architectures we only tokenize */
+    char name[128];     /* general.name */
 } gf_model;
 
 /* Where each GGUF tensor's bytes go while streaming: NULL = skip. */
@@ -49,8 +51,11 @@ typedef struct {
     void **dest; /* indexed like the GGUF tensor table */
 } gf_model_plan;
 
+enum { GF_LOAD_WEIGHTS = 0, GF_LOAD_VOCAB = 1, GF_LOAD_INSPECT = 2 };
+
 typedef struct {
-    int vocab_only;      /* tokenizer and hyperparameters only, no weights */
+    int mode;            /* GF_LOAD_WEIGHTS; GF_LOAD_VOCAB: tokenizer and hyperparameters only;
+                            GF_LOAD_INSPECT: also validate and count the tensors, but load no weights */
     int32_t n_ctx;       /* 0: the model's training context, capped at GF_DEFAULT_CTX */
     int32_t n_batch;     /* tokens per forward batch */
     uint64_t max_memory; /* refuse models needing more (weights + KV + scratch) */

@@ -18,8 +18,10 @@ export interface LoadOptions {
   batchSize?: number;
   /** Stops the download and rejects with the signal's reason. */
   signal?: AbortSignal;
-  /** Read only the tokenizer and hyperparameters (stops after the GGUF header). */
+  /** Read only the tokenizer and hyperparameters (stops after the GGUF header): tokenize/detokenize work. */
   vocabOnly?: boolean;
+  /** Read and validate the header and tensor table without loading weights: info() works. */
+  inspect?: boolean;
   /** Refuse models needing more bytes (weights + KV cache + scratch). Default: just under wasm32's 4 GiB. */
   maxMemory?: number;
   /** Extra options for fetch() when the source is a URL. */
@@ -68,7 +70,10 @@ export interface Generation extends AsyncIterableIterator<string> {
 
 export interface ModelInfo {
   architecture: string;
-  vocabOnly: boolean;
+  /** general.name */
+  name: string;
+  /** false for vocabOnly and inspect loads. */
+  weightsLoaded: boolean;
   tokenizer: string;
   nVocab: number;
   dim: number;

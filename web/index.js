@@ -31,7 +31,8 @@ function positiveInt(value, name) {
  * @returns {Promise<Model>}
  */
 export async function loadModel(source, options = {}) {
-  const { onProgress, signal, vocabOnly = false, fetchOptions } = options;
+  const { onProgress, signal, vocabOnly = false, inspect = false, fetchOptions } = options;
+  const mode = vocabOnly ? 1 : inspect ? 2 : 0; // gf_model_options.mode
   const contextLength = positiveInt(options.contextLength, 'contextLength');
   const batchSize = positiveInt(options.batchSize, 'batchSize');
   const maxMemory = options.maxMemory === undefined ? DEFAULT_MAX_MEMORY : positiveInt(options.maxMemory, 'maxMemory');
@@ -41,7 +42,7 @@ export async function loadModel(source, options = {}) {
   const core = await Core.create();
   const src = await openSource(source, { signal, fetchOptions });
   const em = core.em;
-  let loader = core.checkPtr(em._gf_api_loader_new(vocabOnly ? 1 : 0, contextLength, batchSize, Math.min(maxMemory, WASM32_LIMIT), src.size));
+  let loader = core.checkPtr(em._gf_api_loader_new(mode, contextLength, batchSize, Math.min(maxMemory, WASM32_LIMIT), src.size));
   const capPtr = core.malloc(4);
   let total = src.size;
   let status = LOAD_MORE;
@@ -68,7 +69,7 @@ export async function loadModel(source, options = {}) {
     }
     if (signal?.aborted) throw abortError(signal);
     core.check(em._gf_api_loader_end(loader));
-    if (!total || vocabOnly) total = em._gf_api_loader_done(loader);
+    if (!total || mode) total = em._gf_api_loader_done(loader);
     status = LOAD_COMPLETE;
     progress();
     const l = loader;

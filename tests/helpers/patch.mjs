@@ -1,0 +1,31 @@
+// Small edits of real GGUF files for error tests: find a length-prefixed
+// string in the header and change what follows it.
+import { readFileSync } from 'node:fs';
+
+function findString(buf, s) {
+  const bytes = Buffer.from(s, 'utf8');
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(bytes.length));
+  const at = buf.indexOf(Buffer.concat([len, bytes]));
+  if (at < 0) throw new Error(`"${s}" not found in the GGUF header`);
+  return at + 8 + bytes.length;
+}
+
+/** Copy of a GGUF with one tensor's type id replaced (the layout stays valid when the new type is not larger). */
+export function withTensorType(path, tensorName, typeId) {
+  const buf = Buffer.from(readFileSync(path));
+  const at = findString(buf, tensorName);
+  const nDims = buf.readUInt32LE(at);
+  buf.writeUInt32LE(typeId, at + 4 + 8 * nDims);
+  return buf;
+}
+
+/** Copy of a GGUF with a string metadata value replaced by one of the same length. */
+export function withStringValue(path, key, value) {
+  const buf = Buffer.from(readFileSync(path));
+  const at = findString(buf, key) + 4 + 8; // type, length
+  const old = buf.subarray(at, at + Buffer.byteLength(value));
+  if (old.length !== Buffer.byteLength(value)) throw new Error('value must keep its length');
+  buf.write(value, at, 'utf8');
+  return buf;
+}
