@@ -42,8 +42,8 @@ export async function loadModel(source, options = {}) {
   const core = await Core.create();
   const src = await openSource(source, { signal, fetchOptions });
   const em = core.em;
-  let loader = core.checkPtr(em._gf_api_loader_new(mode, contextLength, batchSize, Math.min(maxMemory, WASM32_LIMIT), src.size));
-  const capPtr = core.malloc(4);
+  let loader = 0;
+  let capPtr = 0;
   let total = src.size;
   let status = LOAD_MORE;
   const progress = () => {
@@ -52,20 +52,40 @@ export async function loadModel(source, options = {}) {
     const fraction = status === LOAD_COMPLETE ? 1 : total ? Math.min(1, loaded / total) : 0;
     onProgress({ loaded, total, fraction });
   };
+  const window = () => {
+    const ptr = core.checkPtr(em._gf_api_loader_window(loader, capPtr));
+    return [ptr, core.u32At(capPtr)];
+  };
+  const commit = (n) => {
+    status = core.check(em._gf_api_loader_commit(loader, n));
+    if (status === LOAD_HEADER && !total) total = em._gf_api_loader_expected(loader);
+  };
   try {
+    loader = core.checkPtr(em._gf_api_loader_new(mode, contextLength, batchSize, Math.min(maxMemory, WASM32_LIMIT), src.size));
+    capPtr = core.malloc(4);
     progress();
-    read: for await (const chunk of src.chunks) {
-      for (let off = 0; off < chunk.length; ) {
-        const ptr = core.checkPtr(em._gf_api_loader_window(loader, capPtr));
-        const n = Math.min(core.u32At(capPtr), chunk.length - off);
-        core.u8().set(chunk.subarray(off, off + n), ptr);
-        off += n;
-        status = core.check(em._gf_api_loader_commit(loader, n));
-        if (status === LOAD_HEADER && !total) total = em._gf_api_loader_expected(loader);
-        if (status === LOAD_COMPLETE) break read;
+    if (src.readInto) {
+      // the source writes straight into the loader's window
+      while (status !== LOAD_COMPLETE) {
+        const [ptr, cap] = window();
+        const n = await src.readInto(core.u8().subarray(ptr, ptr + cap));
+        if (n === 0) break;
+        commit(n);
+        progress();
       }
-      if (signal?.aborted) throw abortError(signal);
-      progress();
+    } else {
+      read: for await (const chunk of src.chunks) {
+        for (let off = 0; off < chunk.length; ) {
+          const [ptr, cap] = window();
+          const n = Math.min(cap, chunk.length - off);
+          core.u8().set(chunk.subarray(off, off + n), ptr);
+          off += n;
+          commit(n);
+          if (status === LOAD_COMPLETE) break read;
+        }
+        if (signal?.aborted) throw abortError(signal);
+        progress();
+      }
     }
     if (signal?.aborted) throw abortError(signal);
     core.check(em._gf_api_loader_end(loader));
@@ -85,6 +105,7 @@ export async function loadModel(source, options = {}) {
     });
     return new Model(core, handle, info);
   } finally {
+    await src.close?.();
     core.free(capPtr);
     if (loader) em._gf_api_loader_free(loader);
   }

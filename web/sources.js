@@ -51,27 +51,37 @@ async function fromUrl(url, signal, fetchOptions) {
   return fromResponse(res, String(url), signal);
 }
 
+/**
+ * Files are read with fs.read straight into the destination the loader
+ * names (wasm memory): no intermediate buffers, so nothing waits for the
+ * garbage collector and peak memory stays at the model's size.
+ */
 async function fromPath(path, signal) {
   const fs = await import('node:fs');
-  let stat;
+  let handle;
   try {
-    stat = await fs.promises.stat(path);
+    handle = await fs.promises.open(path, 'r');
   } catch (e) {
     throw new Error(e.code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${e.message}`);
   }
-  if (!stat.isFile()) throw new Error(`not a file: ${path}`);
-  async function* chunks() {
-    const stream = fs.createReadStream(path, { highWaterMark: NODE_CHUNK });
-    try {
-      for await (const chunk of stream) {
-        if (signal?.aborted) throw abortError(signal);
-        yield chunk;
-      }
-    } finally {
-      stream.destroy();
-    }
+  const stat = await handle.stat();
+  if (!stat.isFile()) {
+    await handle.close();
+    throw new Error(`not a file: ${path}`);
   }
-  return { name: path, size: stat.size, chunks: chunks() };
+  let position = 0;
+  return {
+    name: path,
+    size: stat.size,
+    /** Reads up to target.length bytes into target; 0 at the end of the file. */
+    async readInto(target) {
+      if (signal?.aborted) throw abortError(signal);
+      const { bytesRead } = await handle.read(target, 0, Math.min(target.length, NODE_CHUNK), position);
+      position += bytesRead;
+      return bytesRead;
+    },
+    close: () => handle.close(),
+  };
 }
 
 function fromBytes(view, name) {
@@ -82,7 +92,9 @@ function fromBytes(view, name) {
 }
 
 /**
- * @returns {Promise<{ name: string, size: number, chunks: AsyncIterable<Uint8Array> }>} size 0 = unknown
+ * @returns {Promise<{ name: string, size: number, chunks?: AsyncIterable<Uint8Array>,
+ *   readInto?: (target: Uint8Array) => Promise<number>, close?: () => Promise<void> }>}
+ *   size 0 = unknown; a source offers chunks or readInto (then close).
  */
 export async function openSource(source, { signal, fetchOptions } = {}) {
   if (signal?.aborted) throw abortError(signal);

@@ -25,7 +25,7 @@ static int g_checks, g_failures;
     } while (0)
 
 /* Reads a whole file into memory (tests only). */
-static unsigned char *read_file(const char *path, size_t *n) {
+__attribute__((unused)) static unsigned char *read_file(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     fseek(f, 0, SEEK_END);

@@ -1,0 +1,108 @@
+// The command line: results on stdout, one clear line on stderr for any
+// failure, non-zero exit status.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+
+import { loadModel } from '../web/index.js';
+import { ROOT, readJson, sharedPath } from './helpers/shared.mjs';
+
+const CLI = join(ROOT, 'bin/greenformer.mjs');
+const Q8 = sharedPath('models', 'tiny-llama-Q8_0.gguf');
+const ref = readJson('reference', 'tiny-llama.json');
+const tmp = mkdtempSync(join(tmpdir(), 'greenformer-cli-'));
+
+function cli(...args) {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('run streams only the generated text; same seed, same text', () => {
+  const a = cli('run', Q8, '-p', 'Once upon a time', '-n', '16', '--seed', '3', '--temp', '0.7');
+  assert.equal(a.code, 0, a.err);
+  const b = cli('run', Q8, '-p', 'Once upon a time', '-n', '16', '--seed', '3', '--temp', '0.7');
+  assert.equal(a.out, b.out);
+  assert.ok(!a.out.startsWith('Once upon a time'));
+  assert.match(a.err, /16 generated/);
+});
+
+test('run greedy continues as llama.cpp does', async () => {
+  const v = ref.variants.F32;
+  const r = cli('run', sharedPath('models', v.model), '-p', ref.prompt, '-n', String(v.greedy.length), '--temp', '0');
+  assert.equal(r.code, 0, r.err);
+  const model = await loadModel(sharedPath('models', v.model), { vocabOnly: true });
+  try {
+    // detokenizing prompt + continuation, minus the prompt, is what run prints
+    const full = await model.detokenize([...ref.prompt_ids, ...v.greedy]);
+    assert.equal(ref.prompt + r.out.replace(/\n$/, ''), full);
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('logits writes rows of float32 equal to forward()', async () => {
+  const out = join(tmp, 'logits.f32');
+  const r = cli('logits', Q8, '--tokens', '1,450,4996', '--out', out);
+  assert.equal(r.code, 0, r.err);
+  const bytes = readFileSync(out);
+  assert.equal(bytes.length, 3 * 32000 * 4);
+  const model = await loadModel(Q8);
+  try {
+    const expected = await model.forward([1, 450, 4996]);
+    assert.deepEqual(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), expected);
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('tokenize works on model files and vocabulary-only files', () => {
+  for (const file of [Q8, sharedPath('tokenizers', 'ggml-vocab-llama-spm.gguf')]) {
+    const r = cli('tokenize', file, '--text', ref.prompt);
+    assert.equal(r.code, 0, r.err);
+    assert.deepEqual(JSON.parse(r.out), ref.prompt_ids);
+    const nobos = cli('tokenize', file, '--text', ref.prompt, '--no-bos');
+    assert.deepEqual(JSON.parse(nobos.out), ref.prompt_ids.slice(1));
+  }
+});
+
+test('info prints the model description as JSON', () => {
+  const r = cli('info', sharedPath('models', 'tiny-llama-Q4_K_M.gguf'));
+  assert.equal(r.code, 0, r.err);
+  const info = JSON.parse(r.out);
+  assert.equal(info.architecture, 'llama');
+  assert.equal(info.heads, 4);
+  assert.equal(info.kvHeads, 2);
+  assert.equal(info.vocab, 32000);
+  assert.equal(info.context, 2048);
+  assert.deepEqual(info.tensorTypes, { F32: 5, Q4_K: 12, Q6_K: 3 });
+  assert.ok(info.weightBytes > 7e6 && info.weightBytes < 8.2e6);
+});
+
+test('bad input: one clear line on stderr, non-zero exit, never a stack dump', () => {
+  const notGguf = join(tmp, 'notes.txt');
+  writeFileSync(notGguf, 'these are my notes, not a model\n');
+  const truncated = join(tmp, 'cut.gguf');
+  writeFileSync(truncated, readFileSync(Q8).subarray(0, 3_000_000));
+  const cases = [
+    [['run', '/no/such/model.gguf', '-p', 'x'], 1, /no such file/],
+    [['info', notGguf], 1, /not a GGUF file/],
+    [['run', truncated, '-p', 'x'], 1, /truncated/],
+    [['logits', Q8, '--tokens', '1,99999', '--out', join(tmp, 'x.f32')], 1, /token id 99999 is out of range/],
+    [['logits', Q8, '--tokens', '1,a', '--out', join(tmp, 'x.f32')], 2, /--tokens expects comma-separated token ids/],
+    [['run', Q8, '-p', 'x', '--temp', '-1'], 1, /temperature must be/],
+    [['run', Q8, '-p', 'x', '--top-p', 'lots'], 2, /--top-p expects a number/],
+    [['run', Q8], 2, /needs a prompt/],
+    [['frobnicate', Q8], 2, /unknown command/],
+    [['run', Q8, '-p', 'x', '--bogus'], 2, /Unknown option/],
+  ];
+  for (const [args, code, message] of cases) {
+    const r = cli(...args);
+    assert.equal(r.code, code, `${args.join(' ')}: exit ${r.code}\n${r.err}`);
+    assert.match(r.err, message, args.join(' '));
+    assert.doesNotMatch(r.err, /\n\s+at /, `stack trace printed for ${args.join(' ')}`);
+    assert.ok(r.err.trim().split('\n').length <= 2, `more than one diagnostic line for ${args.join(' ')}: ${r.err}`);
+  }
+});
