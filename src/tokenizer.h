@@ -39,8 +39,9 @@ int gf_token_to_piece(const gf_tokenizer *t, int32_t id, char *buf, size_t cap, 
 
 /* Whole-sequence detokenization, as llama.cpp's llama_detokenize: control
  * tokens are dropped when skip_special, rendered as text otherwise; SPM's
- * added leading space is removed. Returns the byte count (may exceed cap)
- * or a negative error. */
+ * added leading space is removed, also after a dropped BOS (where llama.cpp
+ * keeps it), so detokenize(tokenize(s)) == s. Returns the byte count (may
+ * exceed cap) or a negative error. */
 int64_t gf_detokenize(const gf_tokenizer *t, const int32_t *ids, size_t n, int skip_special, char *buf, size_t cap);
 
 /* Streaming detokenization for generation: pieces are released only at UTF-8
@@ -54,9 +55,12 @@ typedef struct {
 
 void gf_detok_stream_init(gf_detok_stream *s);
 /* Appends id's piece; writes the complete characters now available to buf
- * and returns their byte count (may exceed cap), or a negative error. */
+ * and returns their byte count (may exceed cap), or a negative error. When
+ * buf is NULL or the count exceeds cap, nothing is consumed: call again
+ * with a buffer that large. */
 int gf_detok_stream_push(const gf_tokenizer *t, gf_detok_stream *s, int32_t id, char *buf, size_t cap);
-/* Emits whatever is left (invalid trailing bytes become U+FFFD). */
+/* Emits whatever is left (invalid trailing bytes become U+FFFD); like push,
+ * it consumes nothing unless the output fits in buf. */
 int gf_detok_stream_flush(gf_detok_stream *s, char *buf, size_t cap);
 
 #endif
