@@ -8,7 +8,16 @@ HEADERS  := $(wildcard src/*.h src/kernels/*.h)
 CC      ?= gcc
 CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow -D_GNU_SOURCE
 EMCC    ?= emcc
-EMFLAGS := -std=c11 -O3 -msimd128 -Wall -Wextra -Wno-unused-parameter
+EMWARN  := -std=c11 -msimd128 -Wall -Wextra -Wno-unused-parameter
+EMFLAGS := $(EMWARN) -O3
+
+# Code that runs once per load (parsing, planning, tokenizer construction) is
+# built for size: V8 compiles hot wasm functions again with its optimizing
+# tier, and that compiler's memory scales with function size; it counts
+# toward peak memory while the weights are resident. The hot path (kernels,
+# attention, the forward pass, sampling) stays -O3.
+COLD_SRC := src/api.c src/arch.c src/error.c src/gguf.c src/loader.c src/model.c src/types.c \
+            $(wildcard src/tokenizer*.c src/unicode*.c)
 
 # Link settings shared by every wasm build: the loader passes the .wasm bytes
 # in (emcc 3.1.6 cannot load them itself under Node), memory grows to 4 GiB,
@@ -41,13 +50,17 @@ build/native/test_%: tests/c/test_%.c tests/c/testing.h build/native/libgreenfor
 
 build/wasm/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(EMCC) $(EMFLAGS) -c $< -o $@
+	$(EMCC) $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
 
 WASM_OBJ := $(patsubst src/%.c,build/wasm/obj/%.o,$(CORE_SRC) $(SIMD_SRC))
 
+# Linked at -O1: wasm-opt -O2/-O3 inlines once-called functions across files
+# into 10-25 kB bodies (e.g. the whole GGUF parser into one API function),
+# which costs ~10 MB of extra peak memory when V8 optimizes them, for no
+# measurable speed (clang already optimized each file at -O3).
 dist/greenformer.js: $(WASM_OBJ)
 	@mkdir -p dist
-	$(EMCC) -O3 -msimd128 $(EMLINK) $^ -o $@
+	$(EMCC) -O1 -msimd128 $(EMLINK) $^ -o $@
 
 # Browsers import an ES module; emcc 3.1.6's ES6 output breaks under Node, so
 # Node loads the CommonJS glue and browsers this copy with an export added.
@@ -62,9 +75,13 @@ dist/package.json:
 
 # C tests also run as wasm under Node, where the SIMD kernels exist. The
 # .wasm is embedded (SINGLE_FILE): emcc 3.1.6's Node glue cannot load a file.
-build/wasm/test_%.js: tests/c/test_%.c tests/c/testing.h $(WASM_OBJ)
+build/wasm/test_%.js: tests/c/test_%.c tests/c/testing.h $(WASM_OBJ) build/wasm/package.json
 	@mkdir -p $(dir $@)
 	$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
+
+build/wasm/package.json:
+	@mkdir -p $(dir $@)
+	echo '{ "type": "commonjs" }' > $@
 
 clean:
 	rm -rf build dist

@@ -92,7 +92,7 @@ test('bad input: one clear line on stderr, non-zero exit, never a stack dump', (
     [['run', truncated, '-p', 'x'], 1, /truncated/],
     [['logits', Q8, '--tokens', '1,99999', '--out', join(tmp, 'x.f32')], 1, /token id 99999 is out of range/],
     [['logits', Q8, '--tokens', '1,a', '--out', join(tmp, 'x.f32')], 2, /--tokens expects comma-separated token ids/],
-    [['run', Q8, '-p', 'x', '--temp', '-1'], 1, /temperature must be/],
+    [['run', Q8, '-p', 'x', '--temp=-1'], 1, /temperature must be/],
     [['run', Q8, '-p', 'x', '--top-p', 'lots'], 2, /--top-p expects a number/],
     [['run', Q8], 2, /needs a prompt/],
     [['frobnicate', Q8], 2, /unknown command/],
