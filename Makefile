@@ -1,8 +1,11 @@
 # Native and wasm builds of the same C sources. Run through ./build.sh,
 # which installs the toolchain when it is missing.
 
-CORE_SRC := $(filter-out src/kernels/kernels_simd128.c,$(wildcard src/*.c src/kernels/*.c))
+ALL_SRC  := $(wildcard src/*.c src/kernels/*.c)
 SIMD_SRC := src/kernels/kernels_simd128.c
+POOL_SRC := src/parallel_pool.c
+ONE_SRC  := src/parallel_single.c
+CORE_SRC := $(filter-out $(SIMD_SRC) $(POOL_SRC),$(ALL_SRC))
 HEADERS  := $(wildcard src/*.h src/kernels/*.h)
 
 CC      ?= gcc
@@ -35,7 +38,7 @@ WASM_TESTS   := $(patsubst tests/c/%.c,build/wasm/%.js,$(wildcard tests/c/test_*
 .PHONY: all native wasm clean
 all: native wasm
 native: build/native/libgreenformer.a $(NATIVE_TESTS)
-wasm: dist/greenformer.js dist/greenformer.mjs $(WASM_TESTS) dist/package.json
+wasm: dist/greenformer.js dist/greenformer.mjs dist/greenformer-mt.js dist/greenformer-mt.mjs $(WASM_TESTS) dist/package.json
 
 build/native/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -53,6 +56,13 @@ build/wasm/obj/%.o: src/%.c $(HEADERS)
 	$(EMCC) $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
 
 WASM_OBJ := $(patsubst src/%.c,build/wasm/obj/%.o,$(CORE_SRC) $(SIMD_SRC))
+MT_OBJ   := $(patsubst src/%.c,build/wasm-mt/obj/%.o,$(filter-out $(ONE_SRC),$(CORE_SRC)) $(SIMD_SRC) $(POOL_SRC))
+
+# The threaded build: the same sources with shared memory and atomics, and a
+# persistent pool (src/parallel_pool.c) instead of inline tasks.
+build/wasm-mt/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(EMCC) -pthread $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
 
 # Linked at -O1: wasm-opt -O2/-O3 inlines once-called functions across files
 # into 10-25 kB bodies (e.g. the whole GGUF parser into one API function),
@@ -62,9 +72,15 @@ dist/greenformer.js: $(WASM_OBJ)
 	@mkdir -p dist
 	$(EMCC) -O1 -msimd128 $(EMLINK) $^ -o $@
 
+# The loader sets Module.gfPoolSize (threads - 1) so the workers exist before
+# the pool starts: browsers cannot start a worker while wasm blocks.
+dist/greenformer-mt.js: $(MT_OBJ)
+	@mkdir -p dist
+	$(EMCC) -O1 -msimd128 -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSize' $(EMLINK),gfPoolSize $^ -o $@
+
 # Browsers import an ES module; emcc 3.1.6's ES6 output breaks under Node, so
 # Node loads the CommonJS glue and browsers this copy with an export added.
-dist/greenformer.mjs: dist/greenformer.js
+dist/%.mjs: dist/%.js
 	{ cat $<; echo; echo 'export default createGreenformerCore;'; } > $@
 
 # The glue emscripten writes is CommonJS; this keeps Node from reading it as

@@ -35,6 +35,10 @@ typedef struct {
 
 GF_API const char *gf_api_error(void) { return gf_error_message(); }
 
+/* Starts the thread pool (pthreads build; 1 in the single-thread build).
+ * Returns how many threads run tasks. */
+GF_API int gf_api_threads_start(int n) { return gf_parallel_start(n); }
+
 GF_API gf_loader *gf_api_loader_new(int mode, int n_ctx, int n_batch, double max_memory, double total_size) {
     gf_clear_error();
     gf_model_options opt = {mode, n_ctx, n_batch, (uint64_t)max_memory};

@@ -12,6 +12,16 @@
 
 /* Activation formats a model's matrices may consume, one quantized copy each. */
 #define N_ACT_FORMATS 5
+/* Below this many multiply-adds a task costs less than handing it to
+ * another thread (~10 us to wake a parked worker). */
+#define MIN_TASK_WORK (1 << 18)
+
+/* How many tasks to split `work` multiply-adds into. */
+static int tasks_for(int64_t work) {
+    int64_t n = gf_parallel_threads(), most = work / MIN_TASK_WORK;
+    if (most < 1) most = 1;
+    return (int)(n < most ? n : most);
+}
 
 struct gf_context {
     const gf_model *m;
@@ -226,13 +236,13 @@ static void matmul(gf_context *c, const gf_matrix *w, int32_t n_out, float *y) {
         j.act_stride = (size_t)c->act_n * sizeof(float);
     } else {
         if (!c->act_valid[j.f]) {
-            gf_parallel_for(gf_parallel_threads(), quantize_task, &j);
+            gf_parallel_for(tasks_for((int64_t)c->act_rows * c->act_n * 4), quantize_task, &j);
             c->act_valid[j.f] = 1;
         }
         j.act = c->act[j.f];
         j.act_stride = c->act_bytes[j.f];
     }
-    gf_parallel_for(gf_parallel_threads(), matmul_task, &j);
+    gf_parallel_for(tasks_for((int64_t)n_out * w->n * c->act_rows), matmul_task, &j);
 }
 
 typedef struct {
@@ -288,7 +298,8 @@ static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok
     int64_t layer_off = (int64_t)il * c->n_ctx * kv_dim(hp);
     attn_job aj = {{c->q, c->k_cache + layer_off, c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head, hp->n_head_kv,
                     hp->head_dim, c->n_ctx, 1.0f / sqrtf((float)hp->head_dim)}};
-    gf_parallel_for(gf_parallel_threads(), attention_task, &aj);
+    int64_t keys = (int64_t)n_tok * (pos0 + n_tok);
+    gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * 2), attention_task, &aj);
 
     act_input(c, c->att, (int32_t)q_dim(hp), n_tok);
     matmul(c, &l->wo, dim, c->tmp);

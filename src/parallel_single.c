@@ -1,6 +1,8 @@
 /* The single-thread build: tasks run inline, in order. */
 #include "parallel.h"
 
+int gf_parallel_start(int n_threads) { return 1; }
+
 void gf_parallel_for(int n_tasks, gf_task_fn fn, void *ctx) {
     for (int i = 0; i < n_tasks; i++) fn(ctx, i, n_tasks);
 }

@@ -4,7 +4,6 @@
 
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
-const BUILD = 'greenformer';
 const compiled = new Map(); // build name -> Promise<{ factory, module }>
 
 async function loadBuild(name) {
@@ -52,12 +51,47 @@ function findMemory(obj) {
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: false });
 
+/** Why the threaded build can or cannot run here: null when it can. */
+export function threadsUnavailableReason() {
+  if (isNode) return null;
+  if (typeof SharedArrayBuffer === 'undefined' || !globalThis.crossOriginIsolated) {
+    return 'not cross-origin isolated: serve the page with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp';
+  }
+  return null;
+}
+
+export async function availableCores() {
+  if (isNode) {
+    const os = await import('node:os');
+    return os.availableParallelism?.() ?? os.cpus().length;
+  }
+  return globalThis.navigator?.hardwareConcurrency || 1;
+}
+
+/**
+ * Picks the build and thread count for a `threads` option ('auto' or n).
+ * Never fails for lack of threads: falls back to one, and says why.
+ */
+export async function planThreads(threads = 'auto') {
+  const cores = await availableCores();
+  let want;
+  if (threads === 'auto') want = Math.min(cores, 8);
+  else if (Number.isInteger(threads) && threads >= 1 && threads <= 64) want = threads;
+  else throw new RangeError(`threads must be 'auto' or an integer from 1 to 64, got ${threads}`);
+  const unavailable = threadsUnavailableReason();
+  if (want > 1 && unavailable) return { build: 'greenformer', threads: 1, reason: `1 thread: ${unavailable}` };
+  if (want === 1) return { build: 'greenformer', threads: 1, reason: threads === 'auto' ? `1 thread: ${cores} core available` : '1 thread: requested' };
+  return { build: 'greenformer-mt', threads: want, reason: `${want} threads: ${threads === 'auto' ? `auto (${cores} cores)` : 'requested'}` };
+}
+
 /** One wasm instance: raw C API plus memory helpers. */
 export class Core {
-  static async create({ build = BUILD } = {}) {
+  static async create({ build = 'greenformer', threads = 1 } = {}) {
     const { factory, module } = await getBuild(build);
     let memory;
     const instance = await factory({
+      gfPoolSize: Math.max(0, threads - 1),
+      mainScriptUrlOrBlob: isNode ? undefined : new URL(`../dist/${build}.js`, import.meta.url).href,
       instantiateWasm(imports, receive) {
         WebAssembly.instantiate(module, imports).then((inst) => {
           // the memory is exported (single thread) or imported (shared, threads)
@@ -70,7 +104,18 @@ export class Core {
       printErr: () => {},
     });
     if (!memory) throw new Error('greenformer: the wasm module has no memory');
-    return new Core(instance, memory, build);
+    const core = new Core(instance, memory, build);
+    core.threads = threads > 1 ? instance._gf_api_threads_start(threads) : 1;
+    if (isNode && instance.PThread) {
+      // idle workers must not keep Node's event loop alive
+      for (const w of [...instance.PThread.runningWorkers, ...instance.PThread.unusedWorkers]) w.unref?.();
+    }
+    return core;
+  }
+
+  /** Ends the instance's worker threads (threaded build). */
+  shutdown() {
+    this.em.PThread?.terminateAllThreads();
   }
 
   constructor(em, memory, build) {

@@ -24,6 +24,9 @@ export interface LoadOptions {
   inspect?: boolean;
   /** Refuse models needing more bytes (weights + KV cache + scratch). Default: just under wasm32's 4 GiB. */
   maxMemory?: number;
+  /** Threads for matrix work: 'auto' (default: the machine's cores, at most 8) or a number. Browsers need
+   * cross-origin isolation (COOP/COEP headers) for more than one; otherwise one runs, and info().threadsReason says why. */
+  threads?: 'auto' | number;
   /** Extra options for fetch() when the source is a URL. */
   fetchOptions?: RequestInit;
 }
@@ -94,7 +97,11 @@ export interface ModelInfo {
   kernels: string;
   contextLength: number;
   batch: number;
+  /** Threads running matrix work. */
   threads: number;
+  /** Why that many, e.g. "2 threads: auto (2 cores)" or "1 thread: not cross-origin isolated: ...". */
+  threadsReason: string;
+  /** "greenformer" (single thread) or "greenformer-mt" (pthreads). */
   build: string;
   source: string;
   fileBytes: number | null;

@@ -6,7 +6,7 @@
 // loadModel streams the file into wasm memory: each chunk is copied once,
 // straight to where its tensor lives; the whole file is never held in JS.
 
-import { Core } from './core.js';
+import { Core, planThreads } from './core.js';
 import { Model } from './model.js';
 import { abortError, openSource } from './sources.js';
 
@@ -39,8 +39,15 @@ export async function loadModel(source, options = {}) {
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('loadModel: onProgress must be a function');
   const started = performance.now();
 
-  const core = await Core.create();
+  const plan = mode ? { build: 'greenformer', threads: 1, reason: '1 thread: no weights to run' } : await planThreads(options.threads ?? 'auto');
   const src = await openSource(source, { signal, fetchOptions });
+  let core;
+  try {
+    core = await Core.create(plan);
+  } catch (e) {
+    await src.close?.();
+    throw e;
+  }
   const em = core.em;
   let loader = 0;
   let capPtr = 0;
@@ -98,12 +105,19 @@ export async function loadModel(source, options = {}) {
     const info = JSON.parse(core.readString(em._gf_api_info(handle) >>> 0));
     Object.assign(info, {
       build: core.build,
+      threads: core.threads,
+      threadsReason: core.threads === plan.threads ? plan.reason : `${core.threads} of ${plan.threads} threads started`,
       source: src.name,
       fileBytes: src.size || null,
       loadMs: Math.round(performance.now() - started),
       wasmMemoryBytes: core.memoryBytes,
     });
     return new Model(core, handle, info);
+  } catch (e) {
+    if (loader) em._gf_api_loader_free(loader);
+    loader = 0;
+    core.shutdown();
+    throw e;
   } finally {
     await src.close?.();
     core.free(capPtr);

@@ -239,6 +239,7 @@ export class Model {
     if (this.#disposed) return;
     await this.#exclusive(() => {
       this.#core.em._gf_api_free(this.#handle);
+      this.#core.shutdown();
       this.#disposed = true;
       this.#core = null;
     });

@@ -1,0 +1,73 @@
+/* The pthreads build: a persistent pool. Workers are created once per wasm
+ * instance and park between jobs: they spin briefly (decode issues a job
+ * every few microseconds, and waking from a futex costs ~10 us), then sleep
+ * on a futex so an idle model uses no CPU. Every worker checks in after
+ * every job, so when gf_parallel_for returns no worker can still touch the
+ * finished job. Tasks are handed out by an atomic counter; each task
+ * computes fixed outputs, so results never depend on which thread ran it. */
+#include <emscripten/threading.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "error.h"
+#include "parallel.h"
+
+#define MAX_THREADS 64
+#define SPIN_ROUNDS 20000
+
+static struct {
+    int n_threads; /* including the calling thread */
+    _Atomic uint32_t generation;
+    _Atomic int next_task;
+    _Atomic int checked_in;
+    gf_task_fn fn;
+    void *ctx;
+    int n_tasks;
+} pool = {.n_threads = 1};
+
+static void run_tasks(void) {
+    for (int i; (i = atomic_fetch_add(&pool.next_task, 1)) < pool.n_tasks;) pool.fn(pool.ctx, i, pool.n_tasks);
+}
+
+static void *worker(void *arg) {
+    uint32_t seen = atomic_load(&pool.generation);
+    for (;;) {
+        for (int spin = 0; atomic_load(&pool.generation) == seen; spin++)
+            if (spin > SPIN_ROUNDS) emscripten_futex_wait((void *)&pool.generation, seen, 100);
+        seen = atomic_load(&pool.generation);
+        run_tasks();
+        atomic_fetch_add(&pool.checked_in, 1);
+    }
+    return arg;
+}
+
+int gf_parallel_start(int n_threads) {
+    if (n_threads < 1) n_threads = 1;
+    if (n_threads > MAX_THREADS) n_threads = MAX_THREADS;
+    while (pool.n_threads < n_threads) {
+        pthread_t t;
+        if (pthread_create(&t, NULL, worker, NULL)) break; /* keep what we have; info() reports the count */
+        pthread_detach(t);
+        pool.n_threads++;
+    }
+    return pool.n_threads;
+}
+
+void gf_parallel_for(int n_tasks, gf_task_fn fn, void *ctx) {
+    if (pool.n_threads == 1 || n_tasks <= 1) {
+        for (int i = 0; i < n_tasks; i++) fn(ctx, i, n_tasks);
+        return;
+    }
+    pool.fn = fn;
+    pool.ctx = ctx;
+    pool.n_tasks = n_tasks;
+    atomic_store(&pool.next_task, 0);
+    atomic_store(&pool.checked_in, 0);
+    atomic_fetch_add(&pool.generation, 1); /* publishes the job (seq_cst) */
+    emscripten_futex_wake((void *)&pool.generation, MAX_THREADS);
+    run_tasks();
+    while (atomic_load(&pool.checked_in) < pool.n_threads - 1) {
+    }
+}
+
+int gf_parallel_threads(void) { return pool.n_threads; }
