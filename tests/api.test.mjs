@@ -261,3 +261,32 @@ test('vocabOnly loads tokenize without weights and stop reading after the header
     await model.dispose();
   }
 });
+
+test('threads: the pthreads build gives bit-identical results and says how many threads run', async () => {
+  const results = [];
+  for (const threads of [1, 2]) {
+    const model = await loadModel(Q4_0, { threads });
+    try {
+      const info = model.info();
+      assert.equal(info.threads, threads);
+      assert.equal(info.build, threads > 1 ? 'greenformer-mt' : 'greenformer');
+      assert.match(info.threadsReason, threads > 1 ? /^2 threads/ : /^1 thread/);
+      const logits = await model.forward(ref.variants.Q4_0.tokens);
+      const gen = model.generate('Once upon a time', { maxTokens: 16, seed: 11, temperature: 0.9 });
+      for await (const _ of gen);
+      results.push({ logits, tokens: gen.stats.tokens });
+    } finally {
+      await model.dispose();
+    }
+  }
+  assert.ok(results[0].logits.every((x, i) => Object.is(x, results[1].logits[i])), 'logits differ between 1 and 2 threads');
+  assert.deepEqual(results[0].tokens, results[1].tokens);
+  const small = await loadModel(Q4_0);
+  try {
+    assert.equal(small.info().threads, 1);
+    assert.match(small.info().threadsReason, /auto, model under 64 MB/);
+  } finally {
+    await small.dispose();
+  }
+  await assert.rejects(loadModel(Q4_0, { threads: 0 }), /threads must be 'auto' or an integer/);
+});

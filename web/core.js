@@ -68,13 +68,20 @@ export async function availableCores() {
   return globalThis.navigator?.hardwareConcurrency || 1;
 }
 
+/** Below this file size 'auto' runs one thread: a worker costs ~10 MB and a small model gains little. */
+export const SMALL_MODEL_BYTES = 64 * 1048576;
+
 /**
- * Picks the build and thread count for a `threads` option ('auto' or n).
- * Never fails for lack of threads: falls back to one, and says why.
+ * Picks the build and thread count for a `threads` option ('auto' or n)
+ * and the model's file size (0 = unknown). Never fails for lack of threads:
+ * falls back to one, and says why.
  */
-export async function planThreads(threads = 'auto') {
+export async function planThreads(threads = 'auto', fileBytes = 0) {
   const cores = await availableCores();
   let want;
+  if (threads === 'auto' && fileBytes && fileBytes < SMALL_MODEL_BYTES) {
+    return { build: 'greenformer', threads: 1, reason: `1 thread: auto, model under ${SMALL_MODEL_BYTES >> 20} MB (threads cost memory and gain little)` };
+  }
   if (threads === 'auto') want = Math.min(cores, 8);
   else if (Number.isInteger(threads) && threads >= 1 && threads <= 64) want = threads;
   else throw new RangeError(`threads must be 'auto' or an integer from 1 to 64, got ${threads}`);

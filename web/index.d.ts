@@ -24,7 +24,8 @@ export interface LoadOptions {
   inspect?: boolean;
   /** Refuse models needing more bytes (weights + KV cache + scratch). Default: just under wasm32's 4 GiB. */
   maxMemory?: number;
-  /** Threads for matrix work: 'auto' (default: the machine's cores, at most 8) or a number. Browsers need
+  /** Threads for matrix work: 'auto' (default: the machine's cores, at most 8; one for files known to be under
+   * 64 MB, where a worker's ~10 MB costs more than it gains) or a number. Browsers need
    * cross-origin isolation (COOP/COEP headers) for more than one; otherwise one runs, and info().threadsReason says why. */
   threads?: 'auto' | number;
   /** Extra options for fetch() when the source is a URL. */

@@ -39,10 +39,10 @@ export async function loadModel(source, options = {}) {
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('loadModel: onProgress must be a function');
   const started = performance.now();
 
-  const plan = mode ? { build: 'greenformer', threads: 1, reason: '1 thread: no weights to run' } : await planThreads(options.threads ?? 'auto');
   const src = await openSource(source, { signal, fetchOptions });
-  let core;
+  let core, plan;
   try {
+    plan = mode ? { build: 'greenformer', threads: 1, reason: '1 thread: no weights to run' } : await planThreads(options.threads ?? 'auto', src.size);
     core = await Core.create(plan);
   } catch (e) {
     await src.close?.();
