@@ -39,7 +39,15 @@ struct gf_context {
     void *act[N_ACT_FORMATS];
     int act_valid[N_ACT_FORMATS];
     size_t act_bytes[N_ACT_FORMATS];
+
+    gf_matmul_observer observer;
+    void *observer_ctx;
 };
+
+void gf_context_set_observer(gf_context *c, gf_matmul_observer fn, void *ctx) {
+    c->observer = fn;
+    c->observer_ctx = ctx;
+}
 
 static int64_t kv_dim(const gf_hparams *hp) { return (int64_t)hp->n_head_kv * hp->head_dim; }
 static int64_t q_dim(const gf_hparams *hp) { return (int64_t)hp->n_head * hp->head_dim; }
@@ -230,6 +238,7 @@ static void matmul_task(void *ctx, int task, int n_tasks) {
 
 /* y[t][0..rows(w)) = w . input[t] for the current input. */
 static void matmul(gf_context *c, const gf_matrix *w, int32_t n_out, float *y) {
+    if (c->observer) c->observer(c->observer_ctx, w, c->act_src, c->act_n, c->act_rows);
     mm_job j = {c, gf_act_format_for(w->type), w, NULL, 0, y, n_out};
     if (j.f == GF_ACT_F32) {
         j.act = c->act_src;

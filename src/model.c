@@ -295,6 +295,19 @@ void gf_model_free(gf_model *m) {
     free(m);
 }
 
+const char *gf_model_matrix_name(const gf_model *m, const gf_matrix *w, char *buf, size_t cap) {
+    if (w == &m->output) return snprintf(buf, cap, m->tied_output ? "token_embd.weight" : "output.weight"), buf;
+    if (w == &m->tok_embd) return snprintf(buf, cap, "token_embd.weight"), buf;
+    static const char *names[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+    for (int i = 0; i < m->hp.n_layer; i++) {
+        const gf_layer *l = &m->layers[i];
+        const gf_matrix *mats[] = {&l->wq, &l->wk, &l->wv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
+        for (int k = 0; k < 7; k++)
+            if (w == mats[k]) return snprintf(buf, cap, "blk.%d.%s.weight", i, names[k]), buf;
+    }
+    return NULL;
+}
+
 /* Metadata strings are arbitrary bytes: escape what JSON forbids. */
 static void json_escape(char *out, size_t cap, const char *in) {
     size_t o = 0;

@@ -94,4 +94,14 @@ enum { GF_LOGITS_NONE = 0, GF_LOGITS_LAST = 1, GF_LOGITS_ALL = 2 };
 int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float *out);
 const float *gf_context_logits(const gf_context *c);
 
+/* Calls fn with the f32 input of every matmul (rows of n), before it is
+ * quantized: calibration statistics (importance weights) come from here.
+ * NULL removes it. */
+typedef void (*gf_matmul_observer)(void *ctx, const gf_matrix *w, const float *x, int32_t n, int32_t rows);
+void gf_context_set_observer(gf_context *c, gf_matmul_observer fn, void *ctx);
+
+/* The GGUF name of one of the model's matrices ("blk.3.ffn_up.weight",
+ * "output.weight"); NULL if w is not one of them. */
+const char *gf_model_matrix_name(const gf_model *m, const gf_matrix *w, char *buf, size_t cap);
+
 #endif

@@ -1,0 +1,953 @@
+/* wasm SIMD128 kernels.
+ *
+ * Integer dot products: every weight and activation block is widened to i16
+ * lanes and multiplied with i32x4.dot_i16x8_s (pmaddwd on x86). Instead of
+ * i16x8.extend (two instructions for the high half on x86), bytes are split
+ * into even and odd elements with 16-bit shifts: a 16-bit lane holds bytes
+ * 2k and 2k+1, so (x << 8) >> 8 is element 2k and x >> 8 element 2k+1. Weights
+ * and activations are split the same way, so products pair up; integer sums
+ * do not care about the order.
+ *
+ * Float work per block follows the reference order exactly: each (row,
+ * token) accumulates acc += (dw * da) * (float)isum block after block. The
+ * per-block integer sums of four rows are reduced into one i32x4 (lane =
+ * row), so the float work is lane-wise and identical to the scalar code.
+ * Hence the quantized kernels are bit-identical to the references, and GEMV,
+ * GEMM, any row split and any chunking of long rows agree bit for bit.
+ * F32/F16 sum in four lanes (fixed order), so they match the reference only
+ * to rounding, but are equally independent of r0/r1/n_tok.
+ *
+ * Rows go four at a time at a uniform stride (the group code below); the
+ * activations are prepared once per call (split to i16, scales converted)
+ * in a stack buffer of ~20 KB. GEMV takes its four rows from the four
+ * quarters of the row range so that the weights stream as four long
+ * sequential runs. GEMM tiles 4 rows x 4 tokens: each weight block is
+ * unpacked once for four tokens, over panels of 64 rows kept in cache while
+ * every token tile passes.
+ *
+ * V8 is the real code generator here: it has 16 vector registers and
+ * hoists loads to the top of a loop body, so the code avoids keeping more
+ * than a dozen vectors alive (see FENCE and ldv). */
+#include <string.h>
+#include <wasm_simd128.h>
+
+#include "kernels.h"
+
+#define INLINE static inline __attribute__((always_inline))
+#define UNROLL _Pragma("clang loop unroll(full)")
+
+/* ---- scalar helpers ---- */
+
+INLINE uint32_t f2u(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    return u;
+}
+
+INLINE float u2f(uint32_t u) {
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+INLINE uint16_t ld16(const void *p) {
+    uint16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+/* Exact half -> float (see h2f_hi). */
+INLINE float h2f(uint16_t h) {
+    uint32_t x = (uint32_t)h << 16;
+    float f = u2f((uint32_t)((int32_t)x >> 3) & 0x8FFFE000u) * 0x1p112f;
+    if ((x & 0x7C000000u) == 0x7C000000u) f = u2f(f2u(f) | 0x7F800000u);
+    return f;
+}
+
+/* ---- vector helpers ---- */
+
+/* Exact half -> float for i32 lanes holding a half in their upper 16 bits
+ * (the lower 16 bits are ignored, so both halves of an i16x8 pair convert
+ * without unpacking). The arithmetic shift lands sign, exponent and mantissa
+ * at the f32 positions (sign also smeared into bits 28..30, masked off) and
+ * the exact product by 2^112 rebiases the exponent; subnormal halves become
+ * f32 subnormals first, also exact. Exponent 31 (inf/nan) would come out as
+ * 2^16 * 1.m, so those lanes get their exponent forced to all ones. */
+INLINE v128_t h2f_hi(v128_t x) {
+    v128_t m = wasm_v128_and(wasm_i32x4_shr(x, 3), wasm_i32x4_const_splat((int32_t)0x8FFFE000));
+    v128_t f = wasm_f32x4_mul(m, wasm_f32x4_const_splat(0x1p112f));
+    v128_t e = wasm_v128_and(x, wasm_i32x4_const_splat(0x7C000000));
+    v128_t special = wasm_i32x4_eq(e, wasm_i32x4_const_splat(0x7C000000));
+    return wasm_v128_or(f, wasm_v128_and(special, wasm_i32x4_const_splat(0x7F800000)));
+}
+
+/* h2f_hi for finite halves only: exponent 31 gives 2^16 * 1.m. */
+INLINE v128_t h2f_fast(v128_t x) {
+    return wasm_f32x4_mul(wasm_v128_and(wasm_i32x4_shr(x, 3), wasm_i32x4_const_splat((int32_t)0x8FFFE000)),
+                          wasm_f32x4_const_splat(0x1p112f));
+}
+
+/* Exact float -> half bits (round to nearest even) in i32 lanes. Adding a
+ * power of two chosen from the input's exponent makes the f32 adder round
+ * the mantissa at the half's precision (including subnormal halves); the
+ * pre-scaling by 2^112 * 2^-110 saturates overflowing inputs to inf. NaNs
+ * keep their payload and get the quiet bit, as the reference does. */
+INLINE v128_t f2h(v128_t f) {
+    v128_t shl1 = wasm_i32x4_add(f, f);
+    v128_t sign = wasm_u32x4_shr(wasm_v128_and(f, wasm_i32x4_const_splat((int32_t)0x80000000)), 16);
+    v128_t base = wasm_f32x4_mul(wasm_f32x4_mul(wasm_f32x4_abs(f), wasm_f32x4_const_splat(0x1p112f)),
+                                 wasm_f32x4_const_splat(0x1p-110f));
+    v128_t bias = wasm_u32x4_max(wasm_v128_and(shl1, wasm_i32x4_const_splat((int32_t)0xFF000000)),
+                                 wasm_i32x4_const_splat(0x71000000));
+    bias = wasm_i32x4_add(wasm_u32x4_shr(bias, 1), wasm_i32x4_const_splat(0x07800000));
+    v128_t bits = wasm_f32x4_add(base, bias);
+    v128_t nonsign = wasm_i32x4_add(wasm_v128_and(wasm_u32x4_shr(bits, 13), wasm_i32x4_const_splat(0x7C00)),
+                                    wasm_v128_and(bits, wasm_i32x4_const_splat(0x0FFF)));
+    v128_t nan = wasm_u32x4_gt(shl1, wasm_i32x4_const_splat((int32_t)0xFF000000));
+    v128_t nanbits = wasm_v128_or(wasm_v128_and(wasm_u32x4_shr(f, 13), wasm_i32x4_const_splat(0x3FF)),
+                                  wasm_i32x4_const_splat(0x7E00));
+    return wasm_v128_or(sign, wasm_v128_bitselect(nanbits, nonsign, nan));
+}
+
+/* A load LLVM must not merge with another load of the same address: the
+ * prepared activations are read once per row where used, instead of being
+ * loaded once and kept alive across rows (V8 would spill them). */
+INLINE v128_t ldv(const v128_t *p) { return *(const volatile v128_t *)p; }
+
+/* Orders V8's schedule: it keeps memory accesses in program order but
+ * otherwise hoists loads to the top of a loop body, and then spills what it
+ * cannot hold in 16 registers. Storing a result that depends on the work so
+ * far (to the stack: thread-safe) pins the following loads after that work. */
+#define FENCE(v)                                                                                                       \
+    do {                                                                                                               \
+        v128_t sink_;                                                                                                  \
+        *(volatile v128_t *)&sink_ = (v);                                                                              \
+    } while (0)
+
+INLINE v128_t even16(v128_t x) { return wasm_i16x8_shr(wasm_i16x8_shl(x, 8), 8); }
+INLINE v128_t odd16(v128_t x) { return wasm_i16x8_shr(x, 8); }
+
+/* One i32x4 whose lane r is the sum of the four lanes of s[r]. The adds
+ * are integer (exact), so the pairing is free. */
+INLINE v128_t reduce4_i32(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
+    v128_t a = wasm_i32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+    v128_t b = wasm_i32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
+    return wasm_i32x4_add(wasm_i64x2_shuffle(a, b, 0, 2), wasm_i64x2_shuffle(a, b, 1, 3));
+}
+
+/* Float version: lane r = (s[r]0 + s[r]2) + (s[r]1 + s[r]3). This fixed
+ * order defines the F32/F16 results. */
+INLINE v128_t reduce4_f32(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
+    v128_t a = wasm_f32x4_add(wasm_i32x4_shuffle(s0, s1, 0, 4, 1, 5), wasm_i32x4_shuffle(s0, s1, 2, 6, 3, 7));
+    v128_t b = wasm_f32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
+    return wasm_f32x4_add(wasm_i64x2_shuffle(a, b, 0, 2), wasm_i64x2_shuffle(a, b, 1, 3));
+}
+
+INLINE v128_t i16_splat_lane(v128_t pairs, int j) {
+    /* pairs holds each 16-bit value twice in a 32-bit lane: a 32-bit splat
+     * (one pshufd) is a 16-bit splat. */
+    switch (j & 3) {
+    case 0: return wasm_i32x4_shuffle(pairs, pairs, 0, 0, 0, 0);
+    case 1: return wasm_i32x4_shuffle(pairs, pairs, 1, 1, 1, 1);
+    case 2: return wasm_i32x4_shuffle(pairs, pairs, 2, 2, 2, 2);
+    default: return wasm_i32x4_shuffle(pairs, pairs, 3, 3, 3, 3);
+    }
+}
+
+/* ---- activation quantization ---- */
+
+INLINE float hmax4(v128_t v) {
+    v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    v = wasm_f32x4_pmax(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(v, 0);
+}
+
+INLINE int32_t hsum_i32(v128_t v) {
+    v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 2, 3, 0, 1));
+    v = wasm_i32x4_add(v, wasm_i32x4_shuffle(v, v, 1, 0, 3, 2));
+    return wasm_i32x4_extract_lane(v, 0);
+}
+
+/* round(x * s) to i32, ties to even (f32x4.nearest), as the reference */
+INLINE v128_t q_round(v128_t x, v128_t s) { return wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(x, s))); }
+
+/* 32 values, quantized with scale id, as int8 to q; returns their sum. */
+INLINE int32_t quant32(const float *x, float id, int8_t *q) {
+    v128_t s = wasm_f32x4_splat(id), sum = wasm_i32x4_const_splat(0);
+    for (int k = 0; k < 2; k++, x += 16) {
+        v128_t i0 = q_round(wasm_v128_load(x), s), i1 = q_round(wasm_v128_load(x + 4), s);
+        v128_t i2 = q_round(wasm_v128_load(x + 8), s), i3 = q_round(wasm_v128_load(x + 12), s);
+        sum = wasm_i32x4_add(sum, wasm_i32x4_add(wasm_i32x4_add(i0, i1), wasm_i32x4_add(i2, i3)));
+        wasm_v128_store(q + 16 * k, wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(i0, i1), wasm_i16x8_narrow_i32x4(i2, i3)));
+    }
+    return hsum_i32(sum);
+}
+
+INLINE float amax32(const float *x) {
+    v128_t m = wasm_f32x4_const_splat(0);
+    for (int j = 0; j < 32; j += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + j)));
+    return hmax4(m);
+}
+
+static void act_q8_0(const float *x, block_q8_0 *y, int n) {
+    for (int i = 0; i < n / QK8_0; i++, x += QK8_0) {
+        float amax = amax32(x);
+        float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
+        y[i].d = gf_float_to_half(d);
+        quant32(x, id, y[i].qs);
+    }
+}
+
+static void act_q8_1(const float *x, block_q8_1 *y, int n) {
+    for (int i = 0; i < n / QK8_1; i++, x += QK8_1) {
+        float amax = amax32(x);
+        float d = amax / 127.f, id = amax != 0.0f ? 127.f / amax : 0.0f;
+        int32_t sum = quant32(x, id, y[i].qs);
+        y[i].d = gf_float_to_half(d);
+        y[i].s = gf_float_to_half(d * (float)sum);
+    }
+}
+
+static void act_q8_K(const float *x, block_q8_K *y, int n) {
+    for (int i = 0; i < n / QK_K; i++, x += QK_K) {
+        v128_t m = wasm_f32x4_const_splat(0);
+        for (int j = 0; j < QK_K; j += 4) m = wasm_f32x4_pmax(m, wasm_f32x4_abs(wasm_v128_load(x + j)));
+        float amax = hmax4(m);
+        if (amax == 0) {
+            memset(&y[i], 0, sizeof y[i]);
+            continue;
+        }
+        /* the reference keeps the sign of the first element of largest magnitude */
+        float max = 0;
+        v128_t va = wasm_f32x4_splat(amax);
+        for (int j = 0; j < QK_K; j += 4) {
+            int bits = wasm_i32x4_bitmask(wasm_f32x4_eq(wasm_f32x4_abs(wasm_v128_load(x + j)), va));
+            if (bits) {
+                max = x[j + __builtin_ctz((unsigned)bits)];
+                break;
+            }
+        }
+        float iscale = -127.f / max;
+        v128_t s = wasm_f32x4_splat(iscale), hi = wasm_i32x4_const_splat(127);
+        for (int j = 0; j < QK_K; j += 16) {
+            const float *xx = x + j;
+            v128_t i0 = wasm_i32x4_min(q_round(wasm_v128_load(xx), s), hi);
+            v128_t i1 = wasm_i32x4_min(q_round(wasm_v128_load(xx + 4), s), hi);
+            v128_t i2 = wasm_i32x4_min(q_round(wasm_v128_load(xx + 8), s), hi);
+            v128_t i3 = wasm_i32x4_min(q_round(wasm_v128_load(xx + 12), s), hi);
+            y[i].bsums[j / 16] = (int16_t)hsum_i32(wasm_i32x4_add(wasm_i32x4_add(i0, i1), wasm_i32x4_add(i2, i3)));
+            wasm_v128_store(y[i].qs + j,
+                            wasm_i8x16_narrow_i16x8(wasm_i16x8_narrow_i32x4(i0, i1), wasm_i16x8_narrow_i32x4(i2, i3)));
+        }
+        y[i].d = 1 / iscale;
+    }
+}
+
+static void act_f16(const float *x, gf_half *y, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v128_t a = f2h(wasm_v128_load(x + i)), b = f2h(wasm_v128_load(x + i + 4));
+        wasm_v128_store(y + i, wasm_u16x8_narrow_i32x4(a, b));
+    }
+    for (; i < n; i++) y[i] = gf_float_to_half(x[i]);
+}
+
+void gf_quantize_act_row_simd128(gf_act_format f, const float *x, void *dst, int n) {
+    switch (f) {
+    case GF_ACT_F16: act_f16(x, dst, n); break;
+    case GF_ACT_Q8_0: act_q8_0(x, dst, n); break;
+    case GF_ACT_Q8_1: act_q8_1(x, dst, n); break;
+    case GF_ACT_Q8_K: act_q8_K(x, dst, n); break;
+    default: memcpy(dst, x, (size_t)n * 4); break;
+    }
+}
+
+/* ---- shared by the quantized kernels ---- */
+
+enum { K_Q4_0, K_Q4_1, K_Q8_0, K_Q4_K, K_Q6_K };
+
+/* Halves at w + k * rs + off (k = 0..3) as f32 lanes (base: any vector,
+ * its lanes are overwritten or ignored). This is h2f_hi without the inf/nan
+ * fix-up: *spec collects x << 1 (sign dropped) so that the caller can tell,
+ * once per call, whether a scale had exponent 31; then the whole call is
+ * redone by the reference (never for a sane file). */
+INLINE v128_t load_h4s(const uint8_t *w, size_t rs, size_t off, v128_t base, v128_t *spec) {
+    v128_t v = wasm_v128_load16_lane(w + off, base, 1);
+    v = wasm_v128_load16_lane(w + rs + off, v, 3);
+    v = wasm_v128_load16_lane(w + 2 * rs + off, v, 5);
+    v = wasm_v128_load16_lane(w + 3 * rs + off, v, 7);
+    *spec = wasm_u32x4_max(*spec, wasm_i32x4_shl(v, 1));
+    return wasm_f32x4_mul(wasm_v128_and(wasm_i32x4_shr(v, 3), wasm_i32x4_const_splat((int32_t)0x8FFFE000)),
+                          wasm_f32x4_const_splat(0x1p112f));
+}
+
+INLINE int any_special(v128_t spec) {
+    return wasm_v128_any_true(wasm_u32x4_ge(spec, wasm_i32x4_const_splat((int32_t)0xF8000000)));
+}
+
+/* ---- 32-element block types: Q4_0, Q4_1, Q8_0 ---- */
+
+INLINE size_t wblock_bytes(int kind) { return kind == K_Q4_0 ? 18 : kind == K_Q4_1 ? 20 : 34; }
+INLINE size_t ablock_bytes(int kind) { return kind == K_Q4_1 ? sizeof(block_q8_1) : sizeof(block_q8_0); }
+INLINE size_t qs_offset(int kind) { return kind == K_Q4_1 ? 4 : 2; }
+
+/* Activation block (Q8_0 or Q8_1 qs) as a[0] = elements 2k, a[1] = 16+2k,
+ * a[2] = 2k+1, a[3] = 17+2k (k = 0..7). */
+INLINE void split_act32(const int8_t *qs, v128_t a[4]) {
+    v128_t x0 = wasm_v128_load(qs), x1 = wasm_v128_load(qs + 16);
+    a[0] = even16(x0);
+    a[1] = even16(x1);
+    a[2] = odd16(x0);
+    a[3] = odd16(x1);
+}
+
+/* Weight block in the same element order as split_act32. A 16-bit lane of
+ * the nibble bytes holds bits [lo(2k) hi(2k) lo(2k+1) hi(2k+1)], i.e.
+ * elements 2k, 16+2k, 2k+1, 17+2k. The 4-bit types keep each nibble in
+ * place, one op each: x & 0x00F0 is 16 * q, x & 0x0F00 is 256 * q, and the
+ * prepared activations carry the complementary factors (a * 256, a * 16,
+ * a, a * 256: all fit i16), so every product is 256 * q * a and the block
+ * sum is shifted right by 8 afterwards (exact). Nibbles are unsigned; Q4_0
+ * adds -8 * sum(a) per block, prepared with the activations. */
+INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
+    if (kind == K_Q4_0 || kind == K_Q4_1) {
+        v128_t x = wasm_v128_load(blk + qs_offset(kind));
+        e[0] = wasm_v128_and(x, wasm_i16x8_const_splat(0x000F));
+        e[1] = wasm_v128_and(x, wasm_i16x8_const_splat(0x00F0));
+        e[2] = wasm_v128_and(x, wasm_i16x8_const_splat(0x0F00));
+        e[3] = wasm_u16x8_shr(x, 12);
+    } else {
+        split_act32((const int8_t *)blk + 2, e);
+    }
+}
+
+/* The block's integer sum from the four rows' dot products (see unpack32). */
+INLINE v128_t isum32(const int kind, v128_t p0, v128_t p1, v128_t p2, v128_t p3, const int32_t *corr) {
+    v128_t isum = reduce4_i32(p0, p1, p2, p3);
+    if (kind == K_Q4_0 || kind == K_Q4_1) isum = wasm_i32x4_shr(isum, 8);
+    if (kind == K_Q4_0) isum = wasm_i32x4_add(isum, wasm_v128_load32_splat(corr));
+    return isum;
+}
+
+INLINE v128_t dot4(const v128_t e[4], const v128_t a[4]) {
+    return wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(e[0], a[0]), wasm_i32x4_dot_i16x8(e[1], a[1])),
+                          wasm_i32x4_add(wasm_i32x4_dot_i16x8(e[2], a[2]), wasm_i32x4_dot_i16x8(e[3], a[3])));
+}
+
+/* The float step of a block, shared by GEMV and GEMM, in the reference's
+ * order: acc + ((dw * da) * isum [+ mw * sa]). */
+INLINE v128_t fstep32(const int kind, v128_t acc, v128_t isum, v128_t dw, v128_t mw, float da, float sa) {
+    v128_t term = wasm_f32x4_mul(wasm_f32x4_mul(dw, wasm_f32x4_splat(da)), wasm_f32x4_convert_i32x4(isum));
+    if (kind == K_Q4_1) term = wasm_f32x4_add(term, wasm_f32x4_mul(mw, wasm_f32x4_splat(sa)));
+    return wasm_f32x4_add(acc, term);
+}
+
+/* An activation chunk prepared once per token for every row: split to i16,
+ * scales converted, Q4_0's correction summed. At most KC elements (~20 KB
+ * of stack); longer rows are done in equal chunks, the accumulators parked
+ * in y between them (same float sequence, so the same bits). */
+#define KC 8192
+typedef struct {
+    v128_t a[KC / 8];
+    v128_t bs2[KC / 256]; /* Q8_K: sums of bsums pairs, per 32 elements */
+    float d[KC / 32], s[KC / 32];
+    int32_t corr[KC / 32]; /* Q4_0: -8 * sum(q) per block */
+} prep_t;
+
+/* The same for GEMM's four tokens, in shorter chunks (~19 KB of stack). */
+#define KCG 2048
+typedef struct {
+    v128_t a[4][KCG / 8];
+    v128_t bs2[4][KCG / 256];
+    float d[4][KCG / 32], s[4][KCG / 32];
+    int32_t corr[4][KCG / 32];
+} prep4_t;
+
+static void prep32(const int kind, const uint8_t *act, int nb, v128_t *pa, float *pd, float *ps, int32_t *pc) {
+    const size_t abs = ablock_bytes(kind), qoff = qs_offset(kind);
+    for (int b = 0; b < nb; b++, act += abs) {
+        v128_t *a = pa + 4 * b;
+        split_act32((const int8_t *)act + qoff, a);
+        pd[b] = h2f(ld16(act));
+        if (kind == K_Q4_1) ps[b] = h2f(ld16(act + 2));
+        if (kind == K_Q4_0) {
+            v128_t s = wasm_i16x8_add(wasm_i16x8_add(a[0], a[1]), wasm_i16x8_add(a[2], a[3]));
+            pc[b] = hsum_i32(wasm_i32x4_dot_i16x8(s, wasm_i16x8_const_splat(-8)));
+        }
+        if (kind == K_Q4_0 || kind == K_Q4_1) {
+            a[0] = wasm_i16x8_shl(a[0], 8);
+            a[1] = wasm_i16x8_shl(a[1], 4);
+            a[3] = wasm_i16x8_shl(a[3], 8);
+        }
+    }
+}
+
+/* GEMV, four rows at w + k * rs: each row's block is unpacked and consumed
+ * at once against the prepared activations. */
+INLINE v128_t gemv32(const int kind, const uint8_t *w, size_t rs, const prep_t *p, int nb, v128_t acc,
+                     v128_t *spec) {
+    const size_t wbs = wblock_bytes(kind);
+    for (int b = 0; b < nb; b++, w += wbs) {
+        const v128_t *a = p->a + 4 * b;
+        v128_t e[4];
+        unpack32(kind, w, e);
+        v128_t p0 = dot4(e, a);
+        FENCE(p0);
+        unpack32(kind, w + rs, e);
+        v128_t p1 = dot4(e, a);
+        FENCE(p1);
+        unpack32(kind, w + 2 * rs, e);
+        v128_t p2 = dot4(e, a);
+        FENCE(p2);
+        unpack32(kind, w + 3 * rs, e);
+        v128_t p3 = dot4(e, a);
+        v128_t isum = isum32(kind, p0, p1, p2, p3, &p->corr[b]);
+        v128_t dw = load_h4s(w, rs, 0, a[0], spec), mw = kind == K_Q4_1 ? load_h4s(w, rs, 2, a[0], spec) : dw;
+        acc = fstep32(kind, acc, isum, dw, mw, p->d[b], kind == K_Q4_1 ? p->s[b] : 0);
+    }
+    return acc;
+}
+
+/* GEMM, four rows x four tokens: each row's block is unpacked once for four
+ * tokens, against prepared activations; acc[] carries over chunks. */
+INLINE void gemm32(const int kind, const uint8_t *w, size_t rs, const prep4_t *p, int nb, v128_t acc[4],
+                   v128_t *spec) {
+    const size_t wbs = wblock_bytes(kind);
+    for (int b = 0; b < nb; b++, w += wbs) {
+        v128_t e[4][4];
+        UNROLL for (int r = 0; r < 4; r++) unpack32(kind, w + (size_t)r * rs, e[r]);
+        v128_t dw = load_h4s(w, rs, 0, e[0][0], spec), mw = kind == K_Q4_1 ? load_h4s(w, rs, 2, e[0][0], spec) : dw;
+        UNROLL for (int t = 0; t < 4; t++) {
+            const v128_t *a = p->a[t] + 4 * b;
+            v128_t isum = isum32(kind, dot4(e[0], a), dot4(e[1], a), dot4(e[2], a), dot4(e[3], a), &p->corr[t][b]);
+            acc[t] = fstep32(kind, acc[t], isum, dw, mw, p->d[t][b], kind == K_Q4_1 ? p->s[t][b] : 0);
+        }
+    }
+}
+
+/* ---- 256-element super-block types: Q4_K, Q6_K (activations Q8_K) ---- */
+
+/* A Q8_K block's qs as 32 i16x8: a[2i] = elements 16i+2k, a[2i+1] = 16i+2k+1;
+ * bs2 = pairwise sums of bsums (per 32 elements, as Q4_K's mins need). */
+INLINE void split_act256(const block_q8_K *y, v128_t a[32], v128_t *bs2) {
+    for (int i = 0; i < 16; i++) {
+        v128_t x = wasm_v128_load(y->qs + 16 * i);
+        a[2 * i] = even16(x);
+        a[2 * i + 1] = odd16(x);
+    }
+    v128_t one = wasm_i16x8_const_splat(1);
+    *bs2 = wasm_i16x8_narrow_i32x4(wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums), one),
+                                   wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums + 8), one));
+}
+
+/* mullo(n[0], a[0]) + ... + mullo(n[3], a[3]) in i16 lanes, scaled by s and
+ * widened: |sum| <= 4 * 15 * 127 fits i16, and pmaddwd then applies the
+ * 6-bit scale in i32. */
+INLINE v128_t dot4_scaled(v128_t n0, v128_t n1, v128_t n2, v128_t n3, const v128_t *a, v128_t s) {
+    v128_t t = wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_mul(n0, ldv(a)), wasm_i16x8_mul(n1, ldv(a + 1))),
+                              wasm_i16x8_add(wasm_i16x8_mul(n2, ldv(a + 2)), wasm_i16x8_mul(n3, ldv(a + 3))));
+    return wasm_i32x4_dot_i16x8(t, s);
+}
+
+/* One Q4_K super-block row against NT activation blocks: integer partial
+ * sums (i32x4 whose lanes add up to sum and sum_mins of the reference). */
+INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, const v128_t *bs2, v128_t *sum,
+                     v128_t *mins) {
+    uint32_t u[3];
+    memcpy(u, x->scales, 12);
+    uint32_t sc_lo = u[0] & 0x3f3f3f3f, m_lo = u[1] & 0x3f3f3f3f;
+    uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | ((u[0] >> 6) & 0x03030303) << 4;
+    uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 6) & 0x03030303) << 4;
+    v128_t sc16 = wasm_u16x8_extend_low_u8x16(wasm_i32x4_make((int32_t)sc_lo, (int32_t)sc_hi, 0, 0));
+    v128_t m16 = wasm_u16x8_extend_low_u8x16(wasm_i32x4_make((int32_t)m_lo, (int32_t)m_hi, 0, 0));
+    v128_t scp[2] = {wasm_i16x8_shuffle(sc16, sc16, 0, 0, 1, 1, 2, 2, 3, 3),
+                     wasm_i16x8_shuffle(sc16, sc16, 4, 4, 5, 5, 6, 6, 7, 7)};
+    UNROLL for (int t = 0; t < NT; t++) {
+        sum[t] = wasm_i32x4_const_splat(0);
+        mins[t] = wasm_i32x4_dot_i16x8(bs2[t], m16);
+    }
+    const v128_t mask = wasm_i16x8_const_splat(0xF);
+    for (int p = 0; p < 4; p++) {
+        v128_t l0 = wasm_v128_load(x->qs + 32 * p), l1 = wasm_v128_load(x->qs + 32 * p + 16);
+        /* sub-block 2p: low nibbles; elements 2k, 2k+1, 16+2k, 17+2k */
+        v128_t n0 = wasm_v128_and(l0, mask), n1 = wasm_v128_and(wasm_u16x8_shr(l0, 8), mask);
+        v128_t n2 = wasm_v128_and(l1, mask), n3 = wasm_v128_and(wasm_u16x8_shr(l1, 8), mask);
+        v128_t s = i16_splat_lane(scp[p >> 1], 2 * p);
+        UNROLL for (int t = 0; t < NT; t++) sum[t] = wasm_i32x4_add(sum[t], dot4_scaled(n0, n1, n2, n3, a[t] + 8 * p, s));
+        /* sub-block 2p+1: high nibbles */
+        n0 = wasm_v128_and(wasm_u16x8_shr(l0, 4), mask);
+        n1 = wasm_u16x8_shr(l0, 12);
+        n2 = wasm_v128_and(wasm_u16x8_shr(l1, 4), mask);
+        n3 = wasm_u16x8_shr(l1, 12);
+        s = i16_splat_lane(scp[p >> 1], 2 * p + 1);
+        UNROLL for (int t = 0; t < NT; t++) sum[t] = wasm_i32x4_add(sum[t], dot4_scaled(n0, n1, n2, n3, a[t] + 8 * p + 4, s));
+        FENCE(sum[0]);
+    }
+}
+
+/* One Q6_K super-block row: sum[t] lanes add up to the reference's sum.
+ * q - 32 is applied afterwards through the activation's bsums. */
+INLINE void q6_K_row(const int NT, const block_q6_K *x, const v128_t *const *a, const block_q8_K *const *ay,
+                     v128_t *sum) {
+    v128_t sc8 = wasm_v128_load(x->scales);
+    v128_t sc16[2] = {wasm_i16x8_extend_low_i8x16(sc8), wasm_i16x8_extend_high_i8x16(sc8)};
+    /* scale pairs parked in memory, loaded where used: held in registers
+     * they would push V8 into spilling */
+    v128_t scp[4];
+    *(volatile v128_t *)&scp[0] = wasm_i16x8_shuffle(sc16[0], sc16[0], 0, 0, 1, 1, 2, 2, 3, 3);
+    *(volatile v128_t *)&scp[1] = wasm_i16x8_shuffle(sc16[0], sc16[0], 4, 4, 5, 5, 6, 6, 7, 7);
+    *(volatile v128_t *)&scp[2] = wasm_i16x8_shuffle(sc16[1], sc16[1], 0, 0, 1, 1, 2, 2, 3, 3);
+    *(volatile v128_t *)&scp[3] = wasm_i16x8_shuffle(sc16[1], sc16[1], 4, 4, 5, 5, 6, 6, 7, 7);
+    UNROLL for (int t = 0; t < NT; t++) {
+        v128_t corr = wasm_i32x4_add(wasm_i32x4_dot_i16x8(sc16[0], wasm_v128_load(ay[t]->bsums)),
+                                     wasm_i32x4_dot_i16x8(sc16[1], wasm_v128_load(ay[t]->bsums + 8)));
+        sum[t] = wasm_i32x4_sub(wasm_i32x4_const_splat(0), wasm_i32x4_shl(corr, 5));
+    }
+    const v128_t m4 = wasm_i16x8_const_splat(0x0F0F), m2 = wasm_i16x8_const_splat(0x3030),
+                 lo = wasm_i16x8_const_splat(0x00FF);
+    for (int h = 0; h < 2; h++) {
+        for (int c = 0; c < 2; c++) {
+            v128_t X = wasm_v128_load(x->ql + 64 * h + 16 * c), Y = wasm_v128_load(x->ql + 64 * h + 32 + 16 * c);
+            v128_t H = wasm_v128_load(x->qh + 32 * h + 16 * c);
+            UNROLL for (int g = 0; g < 4; g++) {
+                const int i = 8 * h + 2 * g + c; /* sub-block = act vector pair index */
+                /* bytes of the 6-bit values of the 16-element sub-block i */
+                v128_t q = g == 0   ? wasm_v128_or(wasm_v128_and(X, m4), wasm_v128_and(wasm_i16x8_shl(H, 4), m2))
+                           : g == 1 ? wasm_v128_or(wasm_v128_and(Y, m4), wasm_v128_and(wasm_i16x8_shl(H, 2), m2))
+                           : g == 2 ? wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(X, 4), m4), wasm_v128_and(H, m2))
+                                    : wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(Y, 4), m4),
+                                                   wasm_v128_and(wasm_u16x8_shr(H, 2), m2));
+                v128_t qe = wasm_v128_and(q, lo), qo = wasm_u16x8_shr(q, 8);
+                v128_t s = i16_splat_lane(ldv(&scp[i >> 2]), i);
+                if (NT == 1) {
+                    /* |q * a| <= 63 * 127, two of them fit i16 */
+                    v128_t pr = wasm_i16x8_add(wasm_i16x8_mul(qe, ldv(&a[0][2 * i])), wasm_i16x8_mul(qo, ldv(&a[0][2 * i + 1])));
+                    sum[0] = wasm_i32x4_add(sum[0], wasm_i32x4_dot_i16x8(pr, s));
+                } else {
+                    /* several tokens: scale the weights once (|q * sc| <= 63 * 128) */
+                    qe = wasm_i16x8_mul(qe, s);
+                    qo = wasm_i16x8_mul(qo, s);
+                    UNROLL for (int t = 0; t < NT; t++)
+                        sum[t] = wasm_i32x4_add(sum[t], wasm_i32x4_add(wasm_i32x4_dot_i16x8(qe, ldv(&a[t][2 * i])),
+                                                                       wasm_i32x4_dot_i16x8(qo, ldv(&a[t][2 * i + 1]))));
+                }
+                FENCE(sum[0]);
+            }
+        }
+    }
+}
+
+static void prepK(const block_q8_K *ay, int nsb, v128_t *pa, v128_t *pbs2) {
+    for (int b = 0; b < nsb; b++) split_act256(ay + b, pa + 32 * b, &pbs2[b]);
+}
+
+/* The float step of a super-block, shared by GEMV and GEMM. */
+INLINE v128_t fstepK(const int kind, v128_t acc, v128_t is, v128_t im, v128_t d, v128_t dmin, float ad) {
+    v128_t vad = wasm_f32x4_splat(ad);
+    if (kind == K_Q4_K)
+        return wasm_f32x4_add(acc, wasm_f32x4_sub(wasm_f32x4_mul(wasm_f32x4_mul(d, vad), wasm_f32x4_convert_i32x4(is)),
+                                                  wasm_f32x4_mul(wasm_f32x4_mul(dmin, vad), wasm_f32x4_convert_i32x4(im))));
+    return wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_mul(d, vad), wasm_f32x4_convert_i32x4(is)));
+}
+
+INLINE size_t wsb_bytes(int kind) { return kind == K_Q4_K ? sizeof(block_q4_K) : sizeof(block_q6_K); }
+
+/* GEMV, four rows at w + k * rs, against prepared activations. */
+INLINE v128_t gemvK(const int kind, const uint8_t *w, size_t rs, const prep_t *p, const block_q8_K *ay, int nsb,
+                    v128_t acc, v128_t *spec) {
+    const size_t wbs = wsb_bytes(kind);
+    for (int b = 0; b < nsb; b++, w += wbs, ay++) {
+        const v128_t *a[1] = {p->a + 32 * b};
+        v128_t sum[4], mins[4] = {0};
+        UNROLL for (int r = 0; r < 4; r++) {
+            if (kind == K_Q4_K)
+                q4_K_row(1, (const block_q4_K *)(w + (size_t)r * rs), a, &p->bs2[b], &sum[r], &mins[r]);
+            else
+                q6_K_row(1, (const block_q6_K *)(w + (size_t)r * rs), a, &ay, &sum[r]);
+        }
+        v128_t is = reduce4_i32(sum[0], sum[1], sum[2], sum[3]), im = is, d, dmin = is;
+        if (kind == K_Q4_K) {
+            im = reduce4_i32(mins[0], mins[1], mins[2], mins[3]);
+            d = load_h4s(w, rs, offsetof(block_q4_K, d), is, spec);
+            dmin = load_h4s(w, rs, offsetof(block_q4_K, dmin), is, spec);
+        } else {
+            d = load_h4s(w, rs, offsetof(block_q6_K, d), is, spec);
+        }
+        acc = fstepK(kind, acc, is, im, d, dmin, ay->d);
+    }
+    return acc;
+}
+
+/* GEMM, four rows x four tokens, against prepared activations (ay[t]: the
+ * tokens' Q8_K blocks of this chunk, for d and bsums). */
+INLINE void gemmK(const int kind, const uint8_t *w, size_t rs, const prep4_t *p, const block_q8_K *const *ay0,
+                  int nsb, v128_t acc[4], v128_t *spec) {
+    const size_t wbs = wsb_bytes(kind);
+    for (int b = 0; b < nsb; b++, w += wbs) {
+        const v128_t *a[4];
+        v128_t bs2[4];
+        const block_q8_K *ay[4];
+        UNROLL for (int t = 0; t < 4; t++) {
+            a[t] = p->a[t] + 32 * b;
+            bs2[t] = p->bs2[t][b];
+            ay[t] = ay0[t] + b;
+        }
+        v128_t sum[4][4], mins[4][4] = {{0}};
+        UNROLL for (int r = 0; r < 4; r++) {
+            if (kind == K_Q4_K)
+                q4_K_row(4, (const block_q4_K *)(w + (size_t)r * rs), a, bs2, sum[r], mins[r]);
+            else
+                q6_K_row(4, (const block_q6_K *)(w + (size_t)r * rs), a, ay, sum[r]);
+        }
+        v128_t d, dmin = bs2[0];
+        if (kind == K_Q4_K) {
+            d = load_h4s(w, rs, offsetof(block_q4_K, d), bs2[0], spec);
+            dmin = load_h4s(w, rs, offsetof(block_q4_K, dmin), bs2[0], spec);
+        } else {
+            d = load_h4s(w, rs, offsetof(block_q6_K, d), bs2[0], spec);
+        }
+        UNROLL for (int t = 0; t < 4; t++) {
+            v128_t is = reduce4_i32(sum[0][t], sum[1][t], sum[2][t], sum[3][t]);
+            v128_t im = kind == K_Q4_K ? reduce4_i32(mins[0][t], mins[1][t], mins[2][t], mins[3][t]) : is;
+            acc[t] = fstepK(kind, acc[t], is, im, d, dmin, ay[t]->d);
+        }
+    }
+}
+
+/* ---- F32 and F16 weights ---- */
+
+/* Lane j of acc[t][r] sums elements 4i+j (F32) or, for F16, elements
+ * 8i+2j then 8i+2j+1; the n % 4 (n % 8) tail is summed in order and added
+ * last. */
+INLINE void tile_f32(const int NT, const uint8_t *w0, size_t rs, const uint8_t *act, size_t astride, int n,
+                     v128_t *out, v128_t (*acc)[4], const float **a) {
+    const float *w[4] = {(const float *)w0, (const float *)(w0 + rs), (const float *)(w0 + 2 * rs),
+                         (const float *)(w0 + 3 * rs)};
+    UNROLL for (int t = 0; t < NT; t++) {
+        a[t] = (const float *)(act + (size_t)t * astride);
+        UNROLL for (int r = 0; r < 4; r++) acc[t][r] = wasm_f32x4_const_splat(0);
+    }
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v128_t wv[4] = {wasm_v128_load(w[0] + i), wasm_v128_load(w[1] + i), wasm_v128_load(w[2] + i),
+                        wasm_v128_load(w[3] + i)};
+        UNROLL for (int t = 0; t < NT; t++) {
+            v128_t av = wasm_v128_load(a[t] + i);
+            UNROLL for (int r = 0; r < 4; r++) acc[t][r] = wasm_f32x4_add(acc[t][r], wasm_f32x4_mul(wv[r], av));
+        }
+    }
+    UNROLL for (int t = 0; t < NT; t++) {
+        float tail[4] = {0, 0, 0, 0};
+        UNROLL for (int r = 0; r < 4; r++)
+            for (int k = i; k < n; k++) tail[r] += w[r][k] * a[t][k];
+        out[t] = wasm_f32x4_add(reduce4_f32(acc[t][0], acc[t][1], acc[t][2], acc[t][3]), wasm_v128_load(tail));
+    }
+}
+
+/* exact = 0 converts the weights without the inf/nan fix-up and collects
+ * in *spec whether a weight had exponent 31 (any 16-bit lane of x << 1 at
+ * or above 0xF800); the caller then reruns the group with exact = 1, which
+ * produces the same bits for all finite weights. */
+INLINE void tile_f16(const int NT, const int exact, const uint8_t *w0, size_t rs, const uint8_t *act, size_t astride,
+                     int n, v128_t *out, v128_t (*acc)[4], const gf_half **a, v128_t *ae, v128_t *ao, v128_t *spec) {
+    const gf_half *w[4] = {(const gf_half *)w0, (const gf_half *)(w0 + rs), (const gf_half *)(w0 + 2 * rs),
+                           (const gf_half *)(w0 + 3 * rs)};
+    UNROLL for (int t = 0; t < NT; t++) {
+        a[t] = (const gf_half *)(act + (size_t)t * astride);
+        UNROLL for (int r = 0; r < 4; r++) acc[t][r] = wasm_f32x4_const_splat(0);
+    }
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        UNROLL for (int t = 0; t < NT; t++) {
+            v128_t x = wasm_v128_load(a[t] + i);
+            ae[t] = h2f_hi(wasm_i32x4_shl(x, 16));
+            ao[t] = h2f_hi(x);
+        }
+        UNROLL for (int r = 0; r < 4; r++) {
+            v128_t x = wasm_v128_load(w[r] + i), we, wo;
+            if (exact) {
+                we = h2f_hi(wasm_i32x4_shl(x, 16));
+                wo = h2f_hi(x);
+            } else {
+                *spec = wasm_u16x8_max(*spec, wasm_i16x8_shl(x, 1));
+                we = h2f_fast(wasm_i32x4_shl(x, 16));
+                wo = h2f_fast(x);
+            }
+            UNROLL for (int t = 0; t < NT; t++)
+                acc[t][r] = wasm_f32x4_add(wasm_f32x4_add(acc[t][r], wasm_f32x4_mul(we, ae[t])), wasm_f32x4_mul(wo, ao[t]));
+        }
+    }
+    UNROLL for (int t = 0; t < NT; t++) {
+        float tail[4] = {0, 0, 0, 0};
+        UNROLL for (int r = 0; r < 4; r++)
+            for (int k = i; k < n; k++) tail[r] += h2f(w[r][k]) * h2f(a[t][k]);
+        out[t] = wasm_f32x4_add(reduce4_f32(acc[t][0], acc[t][1], acc[t][2], acc[t][3]), wasm_v128_load(tail));
+    }
+}
+
+/* ---- drivers ---- */
+
+/* Row groups: four rows at a uniform stride, lane k being row base + k * ls.
+ * Whole groups first, then a tail covered by the last four rows below r1
+ * (the overlap is recomputed, to the same bits, and not stored) or, with
+ * fewer than four rows in the matrix prefix, single rows repeated (stride
+ * 0). Lanes [lo, hi) are this call's. */
+typedef struct {
+    int base, ls, lo, hi;
+    size_t rs;
+} group;
+
+static int next_group(int *r, int r1, size_t row_bytes, group *g) {
+    if (*r >= r1) return 0;
+    if (*r + 4 <= r1) {
+        *g = (group){*r, 1, 0, 4, row_bytes};
+        *r += 4;
+    } else if (r1 >= 4) {
+        *g = (group){r1 - 4, 1, 4 - (r1 - *r), 4, row_bytes};
+        *r = r1;
+    } else {
+        *g = (group){*r, 1, 0, 1, 0};
+        *r += 1;
+    }
+    return 1;
+}
+
+/* GEMV order: the four lanes of a group take rows q apart, in blocks of 4q
+ * rows, so that each lane walks its quarter of the block row after row:
+ * four long sequential streams, which the hardware prefetcher follows
+ * (adjacent rows make 72-byte-to-1-KB stream fragments that it keeps
+ * losing: 1.6-2x slower when streaming from DRAM). q is capped at SPREAD
+ * rows; the last rows (fewer than four) go to next_group. */
+#ifndef SPREAD
+#define SPREAD 256
+#endif
+typedef struct {
+    int r1, b, q, i, tail, r;
+} spread_it;
+
+static spread_it spread_begin(int r0, int r1) {
+    int q = (r1 - r0) / 4;
+    return (spread_it){r1, r0, q < SPREAD ? q : SPREAD, 0, 0, r0};
+}
+
+static int spread_next(spread_it *it, size_t row_bytes, group *g) {
+    if (!it->tail) {
+        if (it->i == it->q) {
+            int q = (it->r1 - (it->b += 4 * it->q)) / 4;
+            it->q = q < SPREAD ? q : SPREAD;
+            it->i = 0;
+        }
+        if (it->q > 0) {
+            *g = (group){it->b + it->i++, it->q, 0, 4, (size_t)it->q * row_bytes};
+            return 1;
+        }
+        it->tail = 1;
+        it->r = it->b;
+    }
+    return next_group(&it->r, it->r1, row_bytes, g);
+}
+
+static void store_lanes(float *y, v128_t v, const group *g) {
+    if (g->lo == 0 && g->hi == 4) {
+        if (g->ls == 1) {
+            wasm_v128_store(y, v);
+        } else {
+            wasm_v128_store32_lane(y, v, 0);
+            wasm_v128_store32_lane(y + g->ls, v, 1);
+            wasm_v128_store32_lane(y + 2 * g->ls, v, 2);
+            wasm_v128_store32_lane(y + 3 * g->ls, v, 3);
+        }
+        return;
+    }
+    float tmp[4];
+    wasm_v128_store(tmp, v);
+    for (int i = g->lo; i < g->hi; i++) y[i * g->ls] = tmp[i];
+}
+
+static v128_t load_lanes(const float *y, const group *g) {
+    if (g->lo == 0 && g->hi == 4 && g->ls == 1) return wasm_v128_load(y);
+    float tmp[4] = {0, 0, 0, 0};
+    for (int i = g->lo; i < g->hi; i++) tmp[i] = y[i * g->ls];
+    return wasm_v128_load(tmp);
+}
+
+/* One token, quantized weights: chunks of KC elements, prepared once. */
+INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const uint8_t *act, float *y) {
+    const int K = kind == K_Q4_K || kind == K_Q6_K, blk = K ? QK_K : 32;
+    const gf_act_format af = K ? GF_ACT_Q8_K : kind == K_Q4_1 ? GF_ACT_Q8_1 : GF_ACT_Q8_0;
+    prep_t p;
+    v128_t spec = wasm_i32x4_const_splat(0);
+    const int nblk = w->n / blk, nchunks = (w->n + KC - 1) / KC, cb = (nblk + nchunks - 1) / nchunks;
+    for (int k0 = 0; k0 < w->n; k0 += cb * blk) {
+        const int nb = (w->n - k0) / blk < cb ? (w->n - k0) / blk : cb;
+        const uint8_t *ac = act + gf_act_row_bytes(af, k0);
+        if (K) prepK((const block_q8_K *)ac, nb, p.a, p.bs2);
+        else prep32(kind, ac, nb, p.a, p.d, p.s, p.corr);
+        const uint8_t *wd = (const uint8_t *)w->data + gf_row_bytes(w->type, (uint64_t)k0);
+        group g;
+        spread_it it = spread_begin(r0, r1);
+        while (spread_next(&it, w->row_bytes, &g)) {
+            v128_t acc = k0 ? load_lanes(y + g.base, &g) : wasm_f32x4_const_splat(0);
+            const uint8_t *wg = wd + (size_t)g.base * w->row_bytes;
+            if (K) acc = gemvK(kind, wg, g.rs, &p, (const block_q8_K *)ac, nb, acc, &spec);
+            else acc = gemv32(kind, wg, g.rs, &p, nb, acc, &spec);
+            store_lanes(y + g.base, acc, &g);
+        }
+    }
+    return any_special(spec);
+}
+
+/* Tiles of four tokens, quantized weights. For each panel of rows (kept in
+ * L2 while all token tiles pass) and tile: the tile's activations are
+ * prepared in chunks of KCG elements, then every row group of the panel. */
+#define PANEL 64
+INLINE int gemm_quant(const int kind, const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t astride,
+                      int ntiles, float *y, size_t ys) {
+    const int K = kind == K_Q4_K || kind == K_Q6_K, blk = K ? QK_K : 32;
+    const gf_act_format af = K ? GF_ACT_Q8_K : kind == K_Q4_1 ? GF_ACT_Q8_1 : GF_ACT_Q8_0;
+    const int nblk = w->n / blk, nchunks = (w->n + KCG - 1) / KCG, cb = (nblk + nchunks - 1) / nchunks;
+    prep4_t p;
+    v128_t spec = wasm_i32x4_const_splat(0);
+    for (int rp = r0; rp < r1; rp += PANEL) {
+        const int rpe = r1 - rp < PANEL ? r1 : rp + PANEL;
+        for (int tt = 0; tt < ntiles; tt++) {
+            const uint8_t *at = act + (size_t)(4 * tt) * astride;
+            float *yt = y + (size_t)(4 * tt) * ys;
+            for (int k0 = 0; k0 < w->n; k0 += cb * blk) {
+                const int nb = (w->n - k0) / blk < cb ? (w->n - k0) / blk : cb;
+                const size_t aoff = gf_act_row_bytes(af, k0);
+                const block_q8_K *ay[4];
+                for (int t = 0; t < 4; t++) {
+                    const uint8_t *ac = at + (size_t)t * astride + aoff;
+                    ay[t] = (const block_q8_K *)ac;
+                    if (K) prepK(ay[t], nb, p.a[t], p.bs2[t]);
+                    else prep32(kind, ac, nb, p.a[t], p.d[t], p.s[t], p.corr[t]);
+                }
+                const uint8_t *wd = (const uint8_t *)w->data + gf_row_bytes(w->type, (uint64_t)k0);
+                group g;
+                int r = rp;
+                while (next_group(&r, rpe, w->row_bytes, &g)) {
+                    v128_t acc[4];
+                    for (int t = 0; t < 4; t++)
+                        acc[t] = k0 ? load_lanes(yt + (size_t)t * ys + g.base, &g) : wasm_f32x4_const_splat(0);
+                    const uint8_t *wg = wd + (size_t)g.base * w->row_bytes;
+                    if (K) gemmK(kind, wg, g.rs, &p, ay, nb, acc, &spec);
+                    else gemm32(kind, wg, g.rs, &p, nb, acc, &spec);
+                    for (int t = 0; t < 4; t++) store_lanes(yt + (size_t)t * ys + g.base, acc[t], &g);
+                }
+            }
+        }
+    }
+    return any_special(spec);
+}
+
+#define DEFINE_QUANT(name, kind)                                                                                 \
+    static int name##_gemv(const gf_matrix *w, int r0, int r1, const uint8_t *act, float *y) {                   \
+        return gemv_quant(kind, w, r0, r1, act, y);                                                              \
+    }                                                                                                            \
+    static int name##_gemm(const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t as, int nt, float *y,      \
+                           size_t ys) {                                                                           \
+        return gemm_quant(kind, w, r0, r1, act, as, nt, y, ys);                                                  \
+    }
+DEFINE_QUANT(q4_0, K_Q4_0)
+DEFINE_QUANT(q4_1, K_Q4_1)
+DEFINE_QUANT(q8_0, K_Q8_0)
+DEFINE_QUANT(q4_K, K_Q4_K)
+DEFINE_QUANT(q6_K, K_Q6_K)
+
+/* F32/F16: NT tokens at once (1 or 4); no scales, no chunks. Buffers are
+ * declared at their exact sizes so that they become registers. */
+#define DEFINE_FLOAT(NT)                                                                                          \
+    static void f32_x##NT(const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t as, float *y, size_t ys) { \
+        group g;                                                                                                  \
+        int r = r0;                                                                                               \
+        spread_it it = spread_begin(r0, r1);                                                                      \
+        while (NT == 1 ? spread_next(&it, w->row_bytes, &g) : next_group(&r, r1, w->row_bytes, &g)) {             \
+            v128_t out[NT], sums[NT][4];                                                                          \
+            const float *a[NT];                                                                                   \
+            tile_f32(NT, (const uint8_t *)w->data + (size_t)g.base * w->row_bytes, g.rs, act, as, w->n, out, sums, a); \
+            for (int t = 0; t < NT; t++) store_lanes(y + (size_t)t * ys + g.base, out[t], &g);                    \
+        }                                                                                                         \
+    }                                                                                                             \
+    static void f16_x##NT(const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t as, float *y, size_t ys) { \
+        group g;                                                                                                  \
+        int r = r0;                                                                                               \
+        spread_it it = spread_begin(r0, r1);                                                                      \
+        while (NT == 1 ? spread_next(&it, w->row_bytes, &g) : next_group(&r, r1, w->row_bytes, &g)) {             \
+            v128_t out[NT], sums[NT][4], ae[NT], ao[NT], spec = wasm_i32x4_const_splat(0);                        \
+            const gf_half *a[NT];                                                                                 \
+            const uint8_t *wg = (const uint8_t *)w->data + (size_t)g.base * w->row_bytes;                         \
+            tile_f16(NT, 0, wg, g.rs, act, as, w->n, out, sums, a, ae, ao, &spec);                                \
+            if (wasm_v128_any_true(wasm_u16x8_ge(spec, wasm_i16x8_const_splat((int16_t)0xF800))))                \
+                tile_f16(NT, 1, wg, g.rs, act, as, w->n, out, sums, a, ae, ao, &spec);                            \
+            for (int t = 0; t < NT; t++) store_lanes(y + (size_t)t * ys + g.base, out[t], &g);                    \
+        }                                                                                                         \
+    }
+DEFINE_FLOAT(1)
+DEFINE_FLOAT(4)
+
+void gf_matmul_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
+                       size_t y_stride) {
+    const uint8_t *a = act;
+    if (r0 >= r1 || n_tok <= 0) return;
+    if (w->type == GF_TYPE_F32 || w->type == GF_TYPE_F16) {
+        int t = 0;
+        for (; t + 4 <= n_tok; t += 4)
+            (w->type == GF_TYPE_F32 ? f32_x4 : f16_x4)(w, r0, r1, a + (size_t)t * act_stride, act_stride,
+                                                        y + (size_t)t * y_stride, y_stride);
+        for (; t < n_tok; t++)
+            (w->type == GF_TYPE_F32 ? f32_x1 : f16_x1)(w, r0, r1, a + (size_t)t * act_stride, act_stride,
+                                                        y + (size_t)t * y_stride, y_stride);
+        return;
+    }
+    int (*gemv)(const gf_matrix *, int, int, const uint8_t *, float *);
+    int (*gemm)(const gf_matrix *, int, int, const uint8_t *, size_t, int, float *, size_t);
+    switch (w->type) {
+    case GF_TYPE_Q4_0: gemv = q4_0_gemv, gemm = q4_0_gemm; break;
+    case GF_TYPE_Q4_1: gemv = q4_1_gemv, gemm = q4_1_gemm; break;
+    case GF_TYPE_Q8_0: gemv = q8_0_gemv, gemm = q8_0_gemm; break;
+    case GF_TYPE_Q4_K: gemv = q4_K_gemv, gemm = q4_K_gemm; break;
+    case GF_TYPE_Q6_K: gemv = q6_K_gemv, gemm = q6_K_gemm; break;
+    default: gf_matmul_ref(w, r0, r1, act, act_stride, n_tok, y, y_stride); return;
+    }
+    int special = 0, t = 4 * (n_tok / 4);
+    if (t) special |= gemm(w, r0, r1, a, act_stride, n_tok / 4, y, y_stride);
+    for (; t < n_tok; t++) special |= gemv(w, r0, r1, a + (size_t)t * act_stride, y + (size_t)t * y_stride);
+    /* a scale of exponent 31 (inf/nan): the reference defines the result */
+    if (special) gf_matmul_ref(w, r0, r1, act, act_stride, n_tok, y, y_stride);
+}
+
+/* ---- f32 vector ops ---- */
+
+float gf_dot_f32_simd128(const float *a, const float *b, int n) {
+    v128_t s0 = wasm_f32x4_const_splat(0), s1 = s0;
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+        s1 = wasm_f32x4_add(s1, wasm_f32x4_mul(wasm_v128_load(a + i + 4), wasm_v128_load(b + i + 4)));
+    }
+    if (i + 4 <= n) {
+        s0 = wasm_f32x4_add(s0, wasm_f32x4_mul(wasm_v128_load(a + i), wasm_v128_load(b + i)));
+        i += 4;
+    }
+    s0 = wasm_f32x4_add(s0, s1);
+    s0 = wasm_f32x4_add(s0, wasm_i32x4_shuffle(s0, s0, 2, 3, 0, 1));
+    float s = wasm_f32x4_extract_lane(s0, 0) + wasm_f32x4_extract_lane(s0, 1);
+    for (; i < n; i++) s += a[i] * b[i];
+    return s;
+}
+
+void gf_axpy_f32_simd128(float *y, float a, const float *x, int n) {
+    v128_t va = wasm_f32x4_splat(a);
+    int i = 0;
+    for (; i + 4 <= n; i += 4)
+        wasm_v128_store(y + i, wasm_f32x4_add(wasm_v128_load(y + i), wasm_f32x4_mul(va, wasm_v128_load(x + i))));
+    for (; i < n; i++) y[i] += a * x[i];
+}
+
+void gf_scale_f32_simd128(float *y, float a, int n) {
+    v128_t va = wasm_f32x4_splat(a);
+    int i = 0;
+    for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_mul(wasm_v128_load(y + i), va));
+    for (; i < n; i++) y[i] *= a;
+}
