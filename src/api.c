@@ -11,6 +11,7 @@
 #include "model.h"
 #include "parallel.h"
 #include "sampler.h"
+#include "sha256.h"
 #include "tokenizer.h"
 
 #ifdef __EMSCRIPTEN__
@@ -34,6 +35,20 @@ typedef struct {
 } gf_handle;
 
 GF_API const char *gf_api_error(void) { return gf_error_message(); }
+
+/* Streaming SHA-256 of downloads (the loader hashes each chunk as it passes). */
+GF_API gf_sha256 *gf_api_sha256_new(void) {
+    gf_sha256 *s = malloc(sizeof *s);
+    if (s) gf_sha256_init(s);
+    else gf_fail_nomem("a hash", sizeof *s);
+    return s;
+}
+GF_API void gf_api_sha256_update(gf_sha256 *s, const void *p, uint32_t n) { gf_sha256_update(s, p, n); }
+/* Writes the 32-byte digest and frees the state. */
+GF_API void gf_api_sha256_final(gf_sha256 *s, uint8_t *digest) {
+    gf_sha256_final(s, digest);
+    free(s);
+}
 
 /* Starts the thread pool (pthreads build; 1 in the single-thread build).
  * Returns how many threads run tasks. */

@@ -28,6 +28,17 @@ export interface LoadOptions {
    * 64 MB, where a worker's ~10 MB costs more than it gains) or a number. Browsers need
    * cross-origin isolation (COOP/COEP headers) for more than one; otherwise one runs, and info().threadsReason says why. */
   threads?: 'auto' | number;
+  /** URL sources: milliseconds without data before a connection counts as stalled (default 60000). */
+  timeout?: number;
+  /** URL sources: how many times an interrupted or stalled download resumes with a Range request (default 3). */
+  retries?: number;
+  /** Verify the file's SHA-256 (64 hex digits) as it streams; a mismatch rejects (and drops a cached copy). */
+  sha256?: string;
+  /** Browsers, http(s) URLs: keep the file in the Origin Private File System and read it from there next time
+   * (default true; 'reload' downloads again). Needs the worker runtime. */
+  cache?: boolean | 'reload';
+  /** Pages: run the model in a Web Worker (default true). false runs it in the page's thread. */
+  worker?: boolean;
   /** Extra options for fetch() when the source is a URL. */
   fetchOptions?: RequestInit;
 }
@@ -98,6 +109,12 @@ export interface ModelInfo {
   kernels: string;
   contextLength: number;
   batch: number;
+  /** "worker" (a page's model in its Web Worker) or "thread" (in the calling thread). */
+  runtime: 'worker' | 'thread';
+  /** Persistent cache: "hit" (read from disk, no network), "stored", "resumed", "off: <reason>", or "none" (not a URL). */
+  cache: string;
+  /** The verified SHA-256, when one was given. */
+  sha256: string | null;
   /** Threads running matrix work. */
   threads: number;
   /** Why that many, e.g. "2 threads: auto (2 cores)" or "1 thread: not cross-origin isolated: ...". */
@@ -121,4 +138,19 @@ export declare class Model {
 }
 
 export declare function loadModel(source: ModelSource, options?: LoadOptions): Promise<Model>;
+
+export interface CachedModel {
+  url: string;
+  /** The file's size. */
+  size: number;
+  /** Bytes on disk (less than size while a download is partial). */
+  bytes: number;
+  complete: boolean;
+  cachedAt: number;
+}
+
+/** Models in the persistent cache (browsers; [] elsewhere). */
+export declare function listCachedModels(): Promise<CachedModel[]>;
+/** Drops a URL's cached bytes; resolves true if there were any. */
+export declare function deleteCachedModel(url: string | URL): Promise<boolean>;
 export declare const version: string;

@@ -29,26 +29,116 @@ async function* readStream(stream, signal) {
   }
 }
 
-function fromResponse(res, label, signal) {
-  if (!res.ok) {
-    throw new Error(`HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''} while fetching ${label}`);
-  }
-  if (!res.body) throw new Error(`the response for ${label} has no body`);
+function httpError(res, label) {
+  return new Error(`HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''} while fetching ${label}`);
+}
+
+/** The file size a response describes (0 when unknown). */
+function sizeOf(res) {
+  const range = /\/(\d+)\s*$/.exec(res.headers.get('content-range') ?? '');
+  if (range) return Number(range[1]);
   const len = Number(res.headers.get('content-length'));
   // a compressed transfer's Content-Length counts compressed bytes: not the file size
   const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
-  return { name: label, size: Number.isFinite(len) && len > 0 && !encoded ? len : 0, chunks: readStream(res.body, signal) };
+  return Number.isFinite(len) && len > 0 && !encoded ? len : 0;
 }
 
-async function fromUrl(url, signal, fetchOptions) {
-  let res;
-  try {
-    res = await fetch(url, { ...fetchOptions, signal });
-  } catch (e) {
-    if (signal?.aborted) throw abortError(signal);
-    throw new Error(`cannot fetch ${url}: ${e.cause?.message ?? e.message}`);
+function fromResponse(res, label, signal) {
+  if (!res.ok) throw httpError(res, label);
+  if (!res.body) throw new Error(`the response for ${label} has no body`);
+  return { name: label, size: sizeOf(res), chunks: readStream(res.body, signal) };
+}
+
+/**
+ * A URL source that survives dropped and stalled connections: when the body
+ * stops early it asks for the rest (Range, validated with If-Range so a
+ * changed file is never spliced) up to `retries` times. `offset` starts the
+ * download part-way, to resume a partial cached file; the source reports
+ * where it really starts (`offset` is 0 when the server ignored the Range).
+ */
+async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, retries = 3, timeout = 60_000 }) {
+  const label = String(url);
+  const attempt = async (from, ifRange) => {
+    const headers = new Headers(fetchOptions?.headers);
+    if (from > 0) {
+      headers.set('range', `bytes=${from}-`);
+      if (ifRange) headers.set('if-range', ifRange);
+    }
+    const controller = new AbortController();
+    const onAbort = () => controller.abort(abortError(signal));
+    signal?.addEventListener('abort', onAbort, { once: true });
+    let res;
+    try {
+      res = await fetch(url, { ...fetchOptions, headers, signal: controller.signal });
+    } catch (e) {
+      signal?.removeEventListener('abort', onAbort);
+      if (signal?.aborted) throw abortError(signal);
+      throw new Error(`cannot fetch ${label}: ${e.cause?.message ?? e.message}`);
+    }
+    return { res, controller, done: () => signal?.removeEventListener('abort', onAbort) };
+  };
+
+  let { res, controller, done } = await attempt(offset, validator);
+  if (!res.ok) {
+    done();
+    throw httpError(res, label);
   }
-  return fromResponse(res, String(url), signal);
+  if (!res.body) throw new Error(`the response for ${label} has no body`);
+  const start = res.status === 206 ? offset : 0;
+  const size = sizeOf(res);
+  const etag = res.headers.get('etag');
+  const lastModified = res.headers.get('last-modified');
+  const resumeValidator = etag && !etag.startsWith('W/') ? etag : lastModified;
+
+  async function* chunks() {
+    let received = start;
+    let left = retries;
+    for (;;) {
+      const reader = res.body.getReader();
+      let failure = null;
+      try {
+        for (;;) {
+          let timer;
+          const stalled = new Promise((_, reject) => {
+            timer = setTimeout(() => reject(new Error(`download stalled: no data for ${timeout / 1000} s`)), timeout);
+          });
+          let step;
+          try {
+            step = await Promise.race([reader.read(), stalled]);
+          } finally {
+            clearTimeout(timer);
+          }
+          if (step.done) break;
+          const value = step.value;
+          received += value.byteLength;
+          yield value;
+        }
+      } catch (e) {
+        if (signal?.aborted) throw abortError(signal);
+        failure = e;
+      } finally {
+        reader.cancel().catch(() => {});
+        controller.abort();
+        done();
+      }
+      if (signal?.aborted) throw abortError(signal);
+      const complete = size ? received >= size : !failure;
+      if (complete) return;
+      const why = failure ? failure.message : `connection closed after ${received} of ${size} bytes`;
+      if (left-- <= 0 || !resumeValidator) {
+        const how = resumeValidator ? `after ${retries} retries` : 'and the server gives no ETag or Last-Modified to resume safely';
+        throw new Error(`download of ${label} failed at byte ${received}${size ? ` of ${size}` : ''} ${how}: ${why}`);
+      }
+      ({ res, controller, done } = await attempt(received, resumeValidator));
+      if (res.status !== 206) {
+        done();
+        controller.abort();
+        throw new Error(`download of ${label} was interrupted at byte ${received} and cannot resume: ` +
+          (res.ok ? 'the server ignored the Range request or the file changed' : `HTTP ${res.status}`));
+      }
+    }
+  }
+  return { name: label, size, start, validator: resumeValidator, chunks: chunks() };
 }
 
 /**
@@ -96,7 +186,7 @@ function fromBytes(view, name) {
  *   readInto?: (target: Uint8Array) => Promise<number>, close?: () => Promise<void> }>}
  *   size 0 = unknown; a source offers chunks or readInto (then close).
  */
-export async function openSource(source, { signal, fetchOptions } = {}) {
+export async function openSource(source, { signal, fetchOptions, timeout, retries } = {}) {
   if (signal?.aborted) throw abortError(signal);
   if (typeof source === 'string' || source instanceof URL) {
     const s = String(source);
@@ -106,7 +196,7 @@ export async function openSource(source, { signal, fetchOptions } = {}) {
       const { fileURLToPath } = await import('node:url');
       return fromPath(fileURLToPath(s), signal);
     }
-    return fromUrl(isNode || isUrl ? s : new URL(s, globalThis.location?.href).href, signal, fetchOptions);
+    return fromUrl(isNode || isUrl ? s : new URL(s, globalThis.location?.href).href, { signal, fetchOptions, timeout, retries });
   }
   if (typeof Response !== 'undefined' && source instanceof Response) return fromResponse(source, source.url || 'response', signal);
   if (typeof Blob !== 'undefined' && source instanceof Blob) {
@@ -122,4 +212,4 @@ export async function openSource(source, { signal, fetchOptions } = {}) {
   );
 }
 
-export { abortError };
+export { abortError, fromUrl };

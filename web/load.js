@@ -1,0 +1,191 @@
+// Loading a model into a wasm instance in this thread. In a page, index.js
+// runs this inside a Web Worker; in Node and in workers it runs directly.
+//
+// The file streams through the C loader: window -> copy -> commit, chunk by
+// chunk, each chunk copied once to its tensor's final place in wasm memory.
+// The header is parsed first, so an unsupported or oversized model fails
+// before its weights are downloaded.
+
+import { cacheWritable, openCachedUrl } from './cache.js';
+import { Core, planThreads } from './core.js';
+import { Model } from './model.js';
+import { abortError, openSource } from './sources.js';
+
+const LOAD_MORE = 0;
+const LOAD_HEADER = 1;
+const LOAD_COMPLETE = 2;
+const WASM32_LIMIT = 4096 * 1048576;
+const DEFAULT_MAX_MEMORY = WASM32_LIMIT - 128 * 1048576; // room for code, stack and tokenizer
+
+function positiveInt(value, name) {
+  if (value === undefined) return 0;
+  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`loadModel: ${name} must be a positive integer, got ${value}`);
+  return value;
+}
+
+/** The absolute http(s) URL a source names, or null. */
+function httpUrl(source) {
+  if (typeof source !== 'string' && !(source instanceof URL)) return null;
+  try {
+    const url = new URL(String(source), globalThis.location?.href);
+    return /^https?:$/.test(url.protocol) ? url.href : null;
+  } catch {
+    return null; // a relative path in Node
+  }
+}
+
+async function open(source, options, signal) {
+  const { fetchOptions, timeout, retries, cache = true, vocabOnly, inspect } = options;
+  // the cache holds whole models: header-only loads neither need nor fill it
+  const url = httpUrl(source);
+  if (cache && !vocabOnly && !inspect && url && cacheWritable()) {
+    return openCachedUrl(url, { signal, fetchOptions, timeout, retries, reload: cache === 'reload' });
+  }
+  const src = await openSource(source, { signal, fetchOptions, timeout, retries });
+  src.cache = !url ? 'none' : !cache ? 'off: disabled' : vocabOnly || inspect ? 'off: header-only load' : 'off: persistent caching needs the worker runtime (OPFS)';
+  return src;
+}
+
+function hex(bytes) {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** @returns {Promise<Model>} */
+export async function loadDirect(source, options = {}) {
+  const { onProgress, signal, vocabOnly = false, inspect = false, sha256 } = options;
+  const mode = vocabOnly ? 1 : inspect ? 2 : 0; // gf_model_options.mode
+  const contextLength = positiveInt(options.contextLength, 'contextLength');
+  const batchSize = positiveInt(options.batchSize, 'batchSize');
+  const maxMemory = options.maxMemory === undefined ? DEFAULT_MAX_MEMORY : positiveInt(options.maxMemory, 'maxMemory');
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('loadModel: onProgress must be a function');
+  if (sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(sha256)) throw new TypeError('loadModel: sha256 must be 64 hexadecimal digits');
+  if (signal?.aborted) throw abortError(signal);
+  const started = performance.now();
+
+  const src = await open(source, options, signal);
+  let core, plan;
+  try {
+    plan = mode ? { build: 'greenformer', threads: 1, reason: '1 thread: no weights to run' } : await planThreads(options.threads ?? 'auto', src.size);
+    core = await Core.create(plan);
+  } catch (e) {
+    await src.close?.();
+    await src.chunks?.return?.();
+    throw e;
+  }
+  const em = core.em;
+  let loader = 0;
+  let capPtr = 0;
+  let hash = 0;
+  let total = src.size;
+  let status = LOAD_MORE;
+  const progress = () => {
+    if (!onProgress) return;
+    const loaded = em._gf_api_loader_done(loader);
+    const fraction = status === LOAD_COMPLETE ? 1 : total ? Math.min(1, loaded / total) : 0;
+    onProgress({ loaded, total, fraction });
+  };
+  const window = () => {
+    const ptr = core.checkPtr(em._gf_api_loader_window(loader, capPtr));
+    return [ptr, core.u32At(capPtr)];
+  };
+  const commit = (ptr, n) => {
+    if (hash) em._gf_api_sha256_update(hash, ptr, n);
+    status = core.check(em._gf_api_loader_commit(loader, n));
+    if (status === LOAD_HEADER && !total) total = em._gf_api_loader_expected(loader);
+  };
+  // bytes after the last tensor (rare) still count for the hash and the cache
+  const hashOnly = (chunk) => {
+    if (!hash || !chunk.length) return;
+    const p = core.malloc(chunk.length);
+    core.u8().set(chunk, p);
+    em._gf_api_sha256_update(hash, p, chunk.length);
+    core.free(p);
+  };
+  try {
+    loader = core.checkPtr(em._gf_api_loader_new(mode, contextLength, batchSize, Math.min(maxMemory, WASM32_LIMIT), src.size));
+    capPtr = core.malloc(32); // the window size out-parameter; also digest scratch
+    if (sha256) hash = core.checkPtr(em._gf_api_sha256_new());
+    const drain = !!hash || (src.cache && src.cache !== 'hit' && !src.cache.startsWith('off'));
+    progress();
+    if (src.readInto) {
+      // the source writes straight into the loader's window
+      for (;;) {
+        if (status === LOAD_COMPLETE) {
+          if (!hash) break;
+          const buf = new Uint8Array(1 << 20);
+          for (let n; (n = await src.readInto(buf)) > 0; ) hashOnly(buf.subarray(0, n));
+          break;
+        }
+        const [ptr, cap] = window();
+        const n = await src.readInto(core.u8().subarray(ptr, ptr + cap));
+        if (n === 0) break;
+        commit(ptr, n);
+        progress();
+      }
+    } else {
+      read: for await (const chunk of src.chunks) {
+        for (let off = 0; off < chunk.length; ) {
+          if (status === LOAD_COMPLETE) {
+            if (!drain) break read;
+            hashOnly(chunk.subarray(off));
+            break;
+          }
+          const [ptr, cap] = window();
+          const n = Math.min(cap, chunk.length - off);
+          core.u8().set(chunk.subarray(off, off + n), ptr);
+          off += n;
+          commit(ptr, n);
+        }
+        if (signal?.aborted) throw abortError(signal);
+        progress();
+      }
+    }
+    if (signal?.aborted) throw abortError(signal);
+    core.check(em._gf_api_loader_end(loader));
+    if (hash) {
+      const digest = core.malloc(32);
+      em._gf_api_sha256_final(hash, digest);
+      hash = 0;
+      const got = hex(core.u8().slice(digest, digest + 32));
+      core.free(digest);
+      if (got !== sha256.toLowerCase()) {
+        if (src.cache === 'hit' || src.cache === 'stored' || src.cache === 'resumed') {
+          const { deleteCachedModel } = await import('./cache.js');
+          await deleteCachedModel(src.name);
+        }
+        throw new Error(`sha256 mismatch for ${src.name}: expected ${sha256.toLowerCase()}, got ${got}`);
+      }
+    }
+    if (!total || mode) total = em._gf_api_loader_done(loader);
+    status = LOAD_COMPLETE;
+    progress();
+    const l = loader;
+    loader = 0; // gf_api_open takes ownership, even when it fails
+    const handle = core.checkPtr(em._gf_api_open(l));
+    const info = JSON.parse(core.readString(em._gf_api_info(handle) >>> 0));
+    Object.assign(info, {
+      build: core.build,
+      threads: core.threads,
+      threadsReason: core.threads === plan.threads ? plan.reason : `${core.threads} of ${plan.threads} threads started`,
+      source: src.name,
+      fileBytes: src.size || null,
+      cache: src.cache ?? 'none',
+      runtime: 'thread',
+      sha256: sha256 ? sha256.toLowerCase() : null,
+      loadMs: Math.round(performance.now() - started),
+      wasmMemoryBytes: core.memoryBytes,
+    });
+    return new Model(core, handle, info);
+  } catch (e) {
+    if (loader) em._gf_api_loader_free(loader);
+    loader = 0;
+    core.shutdown();
+    throw e;
+  } finally {
+    if (hash) em._gf_api_sha256_final(hash, capPtr); // frees the hash state; capPtr has room for the digest
+    await src.close?.();
+    await src.chunks?.return?.();
+    if (capPtr) core.free(capPtr);
+    if (loader) em._gf_api_loader_free(loader);
+  }
+}

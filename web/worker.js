@@ -1,0 +1,47 @@
+// The Web Worker that owns a model's wasm instance in a page (see remote.js
+// for the other side). Everything heavy happens here; the page only sends
+// and receives small messages, so it never stalls.
+
+import { loadDirect } from './load.js';
+
+let model = null;
+const running = new Map(); // id -> AbortController
+
+function serializeError(e) {
+  return { name: e?.name ?? 'Error', message: e?.message ?? String(e), code: e?.code };
+}
+
+const warn = (message) => postMessage({ op: 'warn', message });
+console.warn = (...args) => warn(args.join(' '));
+
+async function handle(msg) {
+  const { op, id } = msg;
+  if (op === 'abort') return running.get(id)?.abort();
+  const controller = new AbortController();
+  running.set(id, controller);
+  try {
+    if (op === 'load') {
+      const options = { ...msg.options, signal: controller.signal };
+      if (msg.progress) options.onProgress = (p) => postMessage({ op: 'progress', id, p });
+      model = await loadDirect(msg.source, options);
+      postMessage({ op: 'result', id, value: model.info() });
+    } else if (op === 'call') {
+      const value = await model[msg.method](...msg.args);
+      postMessage({ op: 'result', id, value }, value instanceof Float32Array ? [value.buffer] : []);
+    } else if (op === 'generate') {
+      const gen = model.generate(msg.prompt, { ...msg.options, signal: controller.signal });
+      for await (const text of gen) postMessage({ op: 'piece', id, text, stats: { ...gen.stats, tokens: undefined } });
+      postMessage({ op: 'result', id, value: gen.stats });
+    } else if (op === 'dispose') {
+      await model?.dispose();
+      model = null;
+      postMessage({ op: 'result', id });
+    }
+  } catch (e) {
+    postMessage({ op: 'error', id, error: serializeError(e) });
+  } finally {
+    running.delete(id);
+  }
+}
+
+self.onmessage = (e) => handle(e.data);
