@@ -98,7 +98,9 @@ export class Core {
     let memory;
     const instance = await factory({
       gfPoolSize: Math.max(0, threads - 1),
+      // pthread workers load the classic glue and their own script from dist/, not relative to the page
       mainScriptUrlOrBlob: isNode ? undefined : new URL(`../dist/${build}.js`, import.meta.url).href,
+      locateFile: isNode ? undefined : (file) => new URL(`../dist/${file}`, import.meta.url).href,
       instantiateWasm(imports, receive) {
         WebAssembly.instantiate(module, imports).then((inst) => {
           // the memory is exported (single thread) or imported (shared, threads)

@@ -1,0 +1,221 @@
+// The demo page: pick a model, watch it stream in, generate text.
+// Everything here goes through the public API, exposed as window.greenformer
+// (and the page's state as window.demo) for automation.
+
+import * as greenformer from '../web/index.js';
+
+window.greenformer = greenformer;
+const $ = (id) => document.getElementById(id);
+const demo = { model: null, frames: 0, lastGeneration: null };
+window.demo = demo;
+
+const DEFAULT_URL = 'models/tiny-brown-Q8_0.gguf';
+let loadAbort = null;
+let genAbort = null;
+
+// ---- a frame counter: the page must keep drawing while models load and write ----
+(function countFrames() {
+  let last = performance.now();
+  let n = 0;
+  const tick = (t) => {
+    demo.frames++;
+    n++;
+    if (t - last >= 1000) {
+      $('fps').textContent = `(page: ${Math.round((n * 1000) / (t - last))} fps)`;
+      last = t;
+      n = 0;
+    }
+    requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+})();
+
+const mb = (b) => (b / 1048576).toFixed(b < 10485760 ? 2 : 1);
+
+function showError(e) {
+  const el = $('error');
+  if (!e) {
+    el.hidden = true;
+    return;
+  }
+  el.textContent = e.name === 'AbortError' ? 'Cancelled.' : e.message;
+  el.hidden = false;
+}
+
+function parameterCount(i) {
+  const q = i.nHead * i.headDim, kv = i.nHeadKv * i.headDim;
+  const layer = i.dim * q + 2 * i.dim * kv + q * i.dim + 3 * i.dim * i.ffnDim + 2 * i.dim;
+  return i.nVocab * i.dim * (i.tiedOutput ? 1 : 2) + i.nLayer * layer + i.dim;
+}
+
+function human(n) {
+  return n >= 1e9 ? `${(n / 1e9).toFixed(2)} B` : n >= 1e6 ? `${(n / 1e6).toFixed(1)} M` : `${(n / 1e3).toFixed(0)} K`;
+}
+
+function renderInfo(info) {
+  const dl = $('info');
+  const threads = info.threads > 1 ? 'on' : 'off';
+  const cached = info.cache === 'hit' ? 'on' : info.cache.startsWith('off') ? 'off' : '';
+  const rows = [
+    ['Model', `${info.name || '(unnamed)'} · ${info.architecture}`],
+    ['Size', `${human(parameterCount(info))} parameters · ${info.fileBytes ? mb(info.fileBytes) + ' MB file' : ''}`],
+    ['Shape', `${info.nLayer} layers · dim ${info.dim} · ${info.nHead} heads (${info.nHeadKv} KV) · ffn ${info.ffnDim} · vocab ${info.nVocab}`],
+    ['Weights', Object.entries(info.tensorTypes).map(([t, n]) => `${t}×${n}`).join(' ')],
+    ['Context', `${info.contextLength} tokens (trained on ${info.contextTrain})`],
+    ['Threads', `<span class="badge ${threads}">${info.threads}</span> ${info.threadsReason}`],
+    ['Cache', `<span class="badge ${cached}">${info.cache}</span>`],
+    ['Runtime', `${info.runtime} · ${info.build} · ${info.kernels} kernels · loaded in ${info.loadMs} ms`],
+  ];
+  dl.innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('');
+  dl.hidden = false;
+}
+
+async function refreshCache() {
+  const list = await greenformer.listCachedModels().catch(() => []);
+  const ul = $('cached');
+  ul.innerHTML = '';
+  if (!list.length) {
+    ul.innerHTML = '<li class="muted">none yet</li>';
+    return;
+  }
+  for (const m of list) {
+    const li = document.createElement('li');
+    const label = document.createElement('span');
+    label.textContent = `${m.url.split('/').pop()} · ${mb(m.bytes)}${m.complete ? '' : ` of ${mb(m.size)}`} MB${m.complete ? '' : ' (partial)'}`;
+    label.title = m.url;
+    const del = document.createElement('button');
+    del.className = 'link';
+    del.textContent = 'Delete';
+    del.onclick = async () => {
+      await greenformer.deleteCachedModel(m.url);
+      refreshCache();
+    };
+    li.append(label, del);
+    ul.append(li);
+  }
+}
+
+async function load(source) {
+  showError(null);
+  loadAbort?.abort();
+  genAbort?.abort();
+  const controller = new AbortController();
+  loadAbort = controller;
+  $('generate').disabled = true;
+  $('info').hidden = true;
+  if (demo.model) {
+    const old = demo.model;
+    demo.model = null;
+    await old.dispose().catch(() => {});
+  }
+  const progress = $('progress');
+  progress.hidden = false;
+  $('fill').style.width = '0%';
+  $('ptext').textContent = 'connecting…';
+  const started = performance.now();
+  try {
+    const model = await greenformer.loadModel(source, {
+      signal: controller.signal,
+      onProgress: ({ loaded, total, fraction }) => {
+        $('fill').style.width = `${(fraction * 100).toFixed(1)}%`;
+        const secs = (performance.now() - started) / 1000;
+        const rate = loaded / 1048576 / Math.max(secs, 1e-3);
+        const eta = total && rate > 0 ? (total - loaded) / 1048576 / rate : NaN;
+        $('ptext').textContent =
+          `${mb(loaded)}${total ? ` / ${mb(total)}` : ''} MB · ${rate.toFixed(1)} MB/s` +
+          (fraction < 1 && Number.isFinite(eta) ? ` · ${eta < 1 ? '<1' : Math.round(eta)} s left` : '');
+      },
+    });
+    if (loadAbort !== controller) {
+      await model.dispose();
+      return;
+    }
+    demo.model = model;
+    renderInfo(model.info());
+    $('ptext').textContent = `ready · ${$('ptext').textContent}`;
+    $('generate').disabled = false;
+  } catch (e) {
+    if (loadAbort === controller) {
+      showError(e);
+      progress.hidden = true;
+    }
+  } finally {
+    if (loadAbort === controller) loadAbort = null;
+    refreshCache();
+  }
+}
+
+async function generate() {
+  const model = demo.model;
+  if (!model) return;
+  showError(null);
+  const out = $('output');
+  const prompt = $('prompt').value;
+  out.innerHTML = '';
+  const shown = document.createElement('span');
+  shown.className = 'prompt';
+  shown.textContent = prompt;
+  const text = document.createTextNode('');
+  out.append(shown, text);
+  out.classList.add('running');
+  const controller = new AbortController();
+  genAbort = controller;
+  $('generate').disabled = true;
+  $('stop').disabled = false;
+  const seedText = $('seed').value.trim();
+  const gen = model.generate(prompt, {
+    maxTokens: Number($('max').value) || 128,
+    temperature: Number($('temp').value),
+    topP: Number($('topp').value),
+    seed: seedText === '' ? undefined : Number(seedText),
+    signal: controller.signal,
+  });
+  demo.lastGeneration = { text: '', stats: gen.stats, done: false };
+  const started = performance.now();
+  try {
+    for await (const piece of gen) {
+      text.data += piece;
+      demo.lastGeneration.text = text.data;
+      const s = gen.stats;
+      const decode = s.generatedTokens > 1 && s.decodeMs > 0 ? ((s.generatedTokens - 1) / s.decodeMs) * 1000 : 0;
+      $('stats').textContent = `${s.generatedTokens} tokens · ${decode.toFixed(1)} tok/s · prompt ${s.promptTokens} tok in ${s.prefillMs.toFixed(0)} ms`;
+    }
+    const s = gen.stats;
+    $('stats').textContent += ` · stopped: ${s.stopReason}`;
+  } catch (e) {
+    if (e.name !== 'AbortError') showError(e);
+    else $('stats').textContent += ' · stopped';
+  } finally {
+    demo.lastGeneration.done = true;
+    demo.lastGeneration.ms = performance.now() - started;
+    out.classList.remove('running');
+    genAbort = null;
+    $('generate').disabled = !demo.model;
+    $('stop').disabled = true;
+  }
+}
+
+$('load').onclick = () => load($('url').value.trim() || DEFAULT_URL);
+$('url').addEventListener('keydown', (e) => e.key === 'Enter' && $('load').click());
+for (const chip of document.querySelectorAll('.chip[data-url]')) {
+  chip.onclick = () => {
+    $('url').value = chip.dataset.url;
+    load(chip.dataset.url);
+  };
+}
+$('file').onchange = () => {
+  const file = $('file').files[0];
+  if (file) load(file);
+};
+$('cancel').onclick = () => loadAbort?.abort();
+$('generate').onclick = generate;
+$('stop').onclick = () => genAbort?.abort();
+$('prompt').addEventListener('keydown', (e) => (e.ctrlKey || e.metaKey) && e.key === 'Enter' && !$('generate').disabled && generate());
+for (const [input, output] of [['temp', 'temp-out'], ['topp', 'topp-out']]) {
+  $(input).oninput = () => ($(output).textContent = $(input).value);
+}
+
+$('url').value = DEFAULT_URL;
+refreshCache();
+// start with the built-in model unless the page is driven by a test (?autoload=0)
+if (new URLSearchParams(location.search).get('autoload') !== '0') load(DEFAULT_URL);

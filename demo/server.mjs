@@ -1,0 +1,32 @@
+#!/usr/bin/env node
+// npm start: serves the demo (and the package it uses) on localhost with the
+// cross-origin isolation headers threads need. Options: --port N (default
+// 8080), --host H, --no-isolation (to see the single-thread fallback).
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+import { startServer } from '../tools/static-server.mjs';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+let values;
+try {
+  ({ values } = parseArgs({
+    options: { port: { type: 'string', default: '8080' }, host: { type: 'string', default: '127.0.0.1' }, 'no-isolation': { type: 'boolean' } },
+  }));
+} catch (e) {
+  console.error(`demo server: ${e.message}`);
+  process.exit(2);
+}
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`demo server: --port expects a port number, got "${values.port}"`);
+  process.exit(2);
+}
+try {
+  const server = await startServer(root, { port, host: values.host, isolation: !values['no-isolation'] });
+  console.log(`greenformer demo: ${server.url}/demo/${values['no-isolation'] ? ' (not cross-origin isolated: one thread)' : ''}`);
+} catch (e) {
+  console.error(`demo server: cannot listen on ${values.host}:${port}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port 0 or another number)' : e.message}`);
+  process.exit(1);
+}
