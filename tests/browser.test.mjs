@@ -14,10 +14,11 @@ import { ROOT, SHARED, sharedPath } from './helpers/shared.mjs';
 const MODEL = '/shared/models/tiny-llama-Q8_0.gguf';
 const GEN = { prompt: 'Once upon a time', maxTokens: 24, seed: 1234, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05 };
 
-let isolated, plain, browser;
+let isolated, plain, slow, browser;
 
 before(async () => {
   isolated = await startServer(ROOT, { mounts: { '/shared/': SHARED } });
+  slow = await startServer(ROOT, { mounts: { '/shared/': SHARED }, throttle: 2 * 1048576 });
   plain = await startServer(ROOT, { mounts: { '/shared/': SHARED }, isolation: false });
   browser = await launchChromium();
 });
@@ -26,6 +27,7 @@ after(async () => {
   await browser?.close();
   await isolated?.close();
   await plain?.close();
+  await slow?.close();
 });
 
 async function nodeTokens(threads) {
@@ -193,6 +195,82 @@ test('the demo: a person loads a model, generates, sees stats (screenshot saved)
     await page.setViewportSize({ width: 1200, height: 900 });
     await page.screenshot({ path: join(ROOT, 'tests/artifacts/demo.png'), fullPage: true });
     assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('an interrupted download resumes from the cached part with a Range request', async () => {
+  const page = await openDemo(browser.context, isolated.url);
+  try {
+    const url = await page.evaluate((u) => new URL(u, location.href).href, MODEL);
+    await page.evaluate((u) => window.greenformer.deleteCachedModel(u), url);
+    const before = isolated.sent(MODEL);
+    const first = await page.evaluate(async (u) => {
+      const controller = new AbortController();
+      try {
+        await window.greenformer.loadModel(u, { signal: controller.signal, onProgress: (p) => p.loaded > 4_000_000 && controller.abort() });
+        return 'loaded';
+      } catch (e) {
+        return e.name;
+      }
+    }, url);
+    assert.equal(first, 'AbortError');
+    const partial = (await page.evaluate(() => window.greenformer.listCachedModels())).find((m) => m.url === url);
+    assert.ok(partial && !partial.complete && partial.bytes > 4_000_000, JSON.stringify(partial));
+    const mid = isolated.sent(MODEL);
+    const r = await page.evaluate(async (u) => {
+      const m = await window.greenformer.loadModel(u, { threads: 1 });
+      const info = m.info();
+      await m.dispose();
+      return info;
+    }, url);
+    assert.equal(r.cache, 'resumed');
+    const rest = isolated.sent(MODEL) - mid;
+    assert.equal(rest, 10687456 - partial.bytes, 'the second load fetched only the missing bytes');
+    assert.ok(before >= 0);
+    const done = (await page.evaluate(() => window.greenformer.listCachedModels())).find((m) => m.url === url);
+    assert.ok(done.complete && done.bytes === 10687456);
+  } finally {
+    await page.close();
+  }
+});
+
+test('over the storage quota, the model still loads, uncached, with a warning', async () => {
+  const page = await openDemo(browser.context, isolated.url);
+  const warnings = [];
+  page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
+  const cdp = await browser.context.newCDPSession(page);
+  try {
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: isolated.url, quotaSize: 2_000_000 });
+    const url = await page.evaluate((u) => new URL(u, location.href).href, MODEL);
+    await page.evaluate((u) => window.greenformer.deleteCachedModel(u), url);
+    const r = await loadAndGenerate(page, { threads: 1 });
+    assert.match(r.info.cache, /^off: storage quota exceeded/);
+    assert.deepEqual(r.tokens, await nodeTokens(1));
+    assert.ok(warnings.some((w) => /not caching .*quota/.test(w)), warnings.join('\n'));
+    assert.ok(!(await page.evaluate(() => window.greenformer.listCachedModels())).some((m) => m.url === url));
+  } finally {
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: isolated.url }).catch(() => {});
+    await page.close();
+  }
+});
+
+test('a model that cannot fit in wasm memory is refused after its header, before its weights download', async () => {
+  const page = await openDemo(browser.context, slow.url);
+  try {
+    const before = slow.sent(MODEL);
+    const message = await page.evaluate(async (u) => {
+      try {
+        await window.greenformer.loadModel(u, { contextLength: 16_000_000, cache: false });
+        return 'loaded';
+      } catch (e) {
+        return e.message;
+      }
+    }, MODEL);
+    assert.match(message, /needs \d+ MB .*more than the \d+ MB allowed/);
+    const sent = slow.sent(MODEL) - before;
+    assert.ok(sent < 3_000_000, `${sent} bytes were sent before the refusal (header: ~1 MB)`);
   } finally {
     await page.close();
   }

@@ -34,11 +34,12 @@ const ISOLATION = {
 };
 
 /**
- * Starts the server; resolves to { url, port, sent(path), close() }, where
- * sent(path) counts the body bytes served for a URL path (tests use it to
- * prove a cached model costs no network).
+ * Starts the server; resolves to { url, port, sent(path), close() }. throttle
+ * (bytes per second) slows model files down like a real network. sent(path)
+ * counts the body bytes served for a URL path (tests use it to prove a
+ * cached model costs no network).
  */
-export function startServer(root, { port = 0, host = '127.0.0.1', log = null, isolation = true, mounts = {} } = {}) {
+export function startServer(root, { port = 0, host = '127.0.0.1', log = null, isolation = true, mounts = {}, throttle = 0 } = {}) {
   root = path.resolve(root);
   // extra directories under URL prefixes, e.g. { '/shared/': '../shared' } for tests
   const mounted = Object.entries(mounts).map(([prefix, dir]) => [prefix, path.resolve(dir)]);
@@ -100,10 +101,18 @@ export function startServer(root, { port = 0, host = '127.0.0.1', log = null, is
       if (log) log(`${req.method} ${rel}${range ? ' ' + range : ''} -> ${status}`);
       res.writeHead(status, { ...iso, ...headers });
       if (req.method === 'HEAD' || st.size === 0) return res.end();
-      const stream = fs.createReadStream(file, { start, end, highWaterMark: 1 << 20 });
-      stream.on('data', (chunk) => sent.set(url.pathname, (sent.get(url.pathname) ?? 0) + chunk.length));
-      stream.on('error', () => res.destroy());
-      stream.pipe(res);
+      const stream = fs.createReadStream(file, { start, end, highWaterMark: throttle ? 64 << 10 : 1 << 20 });
+      res.on('close', () => stream.destroy());
+      (async () => {
+        for await (const chunk of stream) {
+          if (res.destroyed) return;
+          sent.set(url.pathname, (sent.get(url.pathname) ?? 0) + chunk.length);
+          if (!res.write(chunk)) await new Promise((r) => (res.once('drain', r), res.once('close', r)));
+          // a slow network: wait long enough to average `throttle` bytes per second
+          if (throttle && ext === '.gguf') await new Promise((r) => setTimeout(r, (chunk.length / throttle) * 1000));
+        }
+        res.end();
+      })().catch(() => res.destroy());
     } catch (e) {
       if (!res.headersSent) send(500, { 'Content-Type': 'text/plain' }, String(e));
       else res.destroy();
