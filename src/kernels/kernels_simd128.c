@@ -317,14 +317,20 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
         e[2] = wasm_v128_and(x, wasm_i16x8_const_splat(0x0F00));
         e[3] = wasm_u16x8_shr(x, 12);
     } else {
-        split_act32((const int8_t *)blk + 2, e);
+        /* Q8_0: x << 8 is 256 * (element 2k), x >> 8 element 2k+1; the
+         * activations of odd elements carry the factor 256 instead */
+        v128_t x0 = wasm_v128_load(blk + 2), x1 = wasm_v128_load(blk + 18);
+        e[0] = wasm_i16x8_shl(x0, 8);
+        e[1] = wasm_i16x8_shl(x1, 8);
+        e[2] = wasm_i16x8_shr(x0, 8);
+        e[3] = wasm_i16x8_shr(x1, 8);
     }
 }
 
-/* The block's integer sum from the four rows' dot products (see unpack32). */
+/* The block's integer sum from the four rows' dot products: every product
+ * carries the factor 256 (see unpack32), |sum| <= 256 * 32 * 128 * 127. */
 INLINE v128_t isum32(const int kind, v128_t p0, v128_t p1, v128_t p2, v128_t p3, const int32_t *corr) {
-    v128_t isum = reduce4_i32(p0, p1, p2, p3);
-    if (kind == K_Q4_0 || kind == K_Q4_1) isum = wasm_i32x4_shr(isum, 8);
+    v128_t isum = wasm_i32x4_shr(reduce4_i32(p0, p1, p2, p3), 8);
     if (kind == K_Q4_0) isum = wasm_i32x4_add(isum, wasm_v128_load32_splat(corr));
     return isum;
 }
@@ -377,6 +383,9 @@ static void prep32(const int kind, const uint8_t *act, int nb, v128_t *pa, float
         if (kind == K_Q4_0 || kind == K_Q4_1) {
             a[0] = wasm_i16x8_shl(a[0], 8);
             a[1] = wasm_i16x8_shl(a[1], 4);
+            a[3] = wasm_i16x8_shl(a[3], 8);
+        } else {
+            a[2] = wasm_i16x8_shl(a[2], 8);
             a[3] = wasm_i16x8_shl(a[3], 8);
         }
     }
