@@ -125,7 +125,8 @@ static int32_t sort_best(candidate *c, int32_t n, int32_t k) {
 int32_t gf_sampler_sample(gf_sampler *s, const float *logits, int32_t banned) {
     int32_t n = s->n_vocab;
     candidate *c = s->cand;
-    for (int32_t i = 0; i < n; i++) c[i] = (candidate){logits[i], i};
+    /* NaN (a broken model) would break the ordering quickselect relies on */
+    for (int32_t i = 0; i < n; i++) c[i] = (candidate){isnan(logits[i]) ? -INFINITY : logits[i], i};
     if (banned >= 0 && banned < n) c[banned].logit = -INFINITY;
     if (s->p.repeat_penalty != 1.0f) {
         for (int32_t i = 0; i < s->n_recent; i++) {
