@@ -33,11 +33,13 @@ EMLINK := -sMODULARIZE -sEXPORT_NAME=createGreenformerCore -sENVIRONMENT=web,wor
           -sINCOMING_MODULE_JS_API=wasmBinary,instantiateWasm,print,printErr,locateFile,mainScriptUrlOrBlob
 
 NATIVE_TESTS := $(patsubst tests/c/%.c,build/native/%,$(wildcard tests/c/test_*.c))
+ASAN_TESTS   := $(patsubst tests/c/%.c,build/asan/%,$(wildcard tests/c/test_*.c))
 WASM_TESTS   := $(patsubst tests/c/%.c,build/wasm/%.js,$(wildcard tests/c/test_*.c))
 
-.PHONY: all native wasm clean
-all: native wasm
+.PHONY: all native asan wasm clean
+all: native asan wasm
 native: build/native/libgreenformer.a $(NATIVE_TESTS)
+asan: $(ASAN_TESTS)
 wasm: dist/greenformer.js dist/greenformer.mjs dist/greenformer-mt.js dist/greenformer-mt.mjs $(WASM_TESTS) dist/package.json
 
 build/native/obj/%.o: src/%.c $(HEADERS)
@@ -50,6 +52,16 @@ build/native/libgreenformer.a: $(patsubst src/%.c,build/native/obj/%.o,$(CORE_SR
 
 build/native/test_%: tests/c/test_%.c tests/c/testing.h build/native/libgreenformer.a
 	$(CC) $(CFLAGS) -Isrc $< build/native/libgreenformer.a -lm -o $@
+
+# The same C tests under AddressSanitizer + UndefinedBehaviorSanitizer: any
+# report fails the test (tests/native.test.mjs runs them).
+ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+build/asan/obj/%.o: src/%.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -O1 $(ASAN_FLAGS) -c $< -o $@
+
+build/asan/test_%: tests/c/test_%.c tests/c/testing.h $(patsubst src/%.c,build/asan/obj/%.o,$(CORE_SRC))
+	$(CC) $(CFLAGS) -O1 $(ASAN_FLAGS) -Isrc $< $(patsubst src/%.c,build/asan/obj/%.o,$(CORE_SRC)) -lm -o $@
 
 build/wasm/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)

@@ -138,6 +138,7 @@ export async function loadDirect(source, options = {}) {
         }
         if (signal?.aborted) throw abortError(signal);
         progress();
+        if (status === LOAD_COMPLETE && !drain) break; // everything needed is here: read no further
       }
     }
     if (signal?.aborted) throw abortError(signal);

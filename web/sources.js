@@ -124,13 +124,21 @@ async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, retri
       if (signal?.aborted) throw abortError(signal);
       const complete = size ? received >= size : !failure;
       if (complete) return;
-      const why = failure ? failure.message : `connection closed after ${received} of ${size} bytes`;
-      if (left-- <= 0 || !resumeValidator) {
-        const how = resumeValidator ? `after ${retries} retries` : 'and the server gives no ETag or Last-Modified to resume safely';
-        throw new Error(`download of ${label} failed at byte ${received}${size ? ` of ${size}` : ''} ${how}: ${why}`);
-      }
-      ({ res, controller, done } = await attempt(received, resumeValidator));
-      if (res.status !== 206) {
+      let why = failure ? failure.message : `connection closed after ${received} of ${size} bytes`;
+      // ask for the rest; a retry that cannot connect counts as one too
+      for (;;) {
+        if (left-- <= 0 || !resumeValidator) {
+          const how = resumeValidator ? `after ${retries} retries` : 'and the server gives no ETag or Last-Modified to resume safely';
+          throw new Error(`download of ${label} failed at byte ${received}${size ? ` of ${size}` : ''} ${how}: ${why}`);
+        }
+        try {
+          ({ res, controller, done } = await attempt(received, resumeValidator));
+        } catch (e) {
+          if (signal?.aborted) throw abortError(signal);
+          why = e.message;
+          continue;
+        }
+        if (res.status === 206) break;
         done();
         controller.abort();
         throw new Error(`download of ${label} was interrupted at byte ${received} and cannot resume: ` +

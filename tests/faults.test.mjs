@@ -1,0 +1,121 @@
+// Broken networks and hostile files: every fault gives a specific error,
+// frees what the load had reserved, and the next load in the same process
+// works. Memory after many failed loads stays where it was.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import { loadModel } from '../web/index.js';
+import { startServer } from './helpers/server.mjs';
+import { sharedPath } from './helpers/shared.mjs';
+
+const FILE = sharedPath('models', 'tiny-llama-Q4_0.gguf');
+const SIZE = readFileSync(FILE).length;
+
+async function works() {
+  const m = await loadModel(FILE);
+  try {
+    assert.equal((await m.forward([1, 2])).length, 2 * 32000);
+  } finally {
+    await m.dispose();
+  }
+}
+
+test('network faults: each has its own clear error, and the next load works', async (t) => {
+  const server = await startServer({
+    '/ok.gguf': { file: FILE },
+    '/cut-once.gguf': { file: FILE, cutAfter: 3_000_000 },
+    '/cut-always.gguf': { file: FILE, cutAfter: 2_000_000, faults: 100 },
+    '/no-range.gguf': { file: FILE, cutAfter: 2_000_000, ranges: false },
+    '/stall-once.gguf': { file: FILE, stallAfter: 1_500_000 },
+    '/stall-always.gguf': { file: FILE, stallAfter: 1_500_000, faults: 100 },
+    '/short.gguf': { file: FILE, contentLength: SIZE + 1000 },
+    '/short-cut.gguf': { file: FILE, contentLength: SIZE + 1000, cutAfter: 3_000_000, faults: 100 },
+    '/long.gguf': { file: FILE, contentLength: SIZE - 1000 },
+    '/500': (req, res) => res.writeHead(500, { 'content-type': 'text/plain' }).end('boom'),
+    '/html.gguf': (req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!DOCTYPE html><p>Sign in to download</p>'),
+  });
+  try {
+    const cases = [
+      ['404', '/missing.gguf', {}, /HTTP 404 .*missing\.gguf/],
+      ['500', '/500', {}, /HTTP 500/],
+      ['an HTML page', '/html.gguf', {}, /not a GGUF file.*HTML/],
+      ['a connection that keeps dropping', '/cut-always.gguf', { retries: 2 }, /download of .* failed at byte \d+ of 8113632 after 2 retries/],
+      ['a cut connection on a server without Range', '/no-range.gguf', {}, /interrupted at byte \d+ and cannot resume: the server ignored the Range request/],
+      ['a stalled stream', '/stall-always.gguf', { timeout: 300, retries: 1 }, /download stalled: no data for 0.3 s/],
+      ['a Content-Length larger than a cut body', '/short-cut.gguf', { retries: 1 }, /failed at byte \d+ of 8114632 after 1 retries/],
+    ];
+    for (const [what, path, options, message] of cases) {
+      await assert.rejects(loadModel(server.url(path), options), message, what);
+      t.diagnostic(`${what}: rejected as expected`);
+    }
+    // recoverable faults recover: resumed with Range, every byte fetched once
+    for (const path of ['/cut-once.gguf', '/stall-once.gguf']) {
+      const m = await loadModel(server.url(path), { timeout: 500 });
+      await m.dispose();
+      assert.equal(server.sent(path), SIZE, `${path}: bytes sent`);
+      assert.equal(server.requests(path), 2, `${path}: one retry`);
+    }
+    // a Content-Length larger than the body: harmless when every byte the model needs arrived
+    const m = await loadModel(server.url('/short.gguf'));
+    await m.dispose();
+    // a Content-Length smaller than the file: the header says how much the model needs
+    await assert.rejects(loadModel(server.url('/long.gguf')), /truncated/);
+    // an abort in the middle of a download
+    const controller = new AbortController();
+    await assert.rejects(
+      loadModel(server.url('/stall-always.gguf'), { signal: controller.signal, onProgress: (p) => p.loaded > 1e6 && setTimeout(() => controller.abort(), 50) }),
+      { name: 'AbortError' },
+    );
+    await works();
+  } finally {
+    await server.close();
+  }
+});
+
+test('memory after 20 failed loads is the memory after none', async () => {
+  const good = readFileSync(FILE);
+  const failures = [
+    () => loadModel(good.subarray(0, 6_000_000)), // truncated inside a tensor
+    () => loadModel(good.subarray(0, 500_000)), // inside the header
+    () => loadModel(good, { maxMemory: 1 << 20 }),
+    async () => {
+      const c = new AbortController();
+      return loadModel(good, { signal: c.signal, onProgress: (p) => p.loaded > 4e6 && c.abort() });
+    },
+  ];
+  const rss = () => {
+    global.gc?.();
+    return process.memoryUsage().rss;
+  };
+  // warm up: the first loads compile the module and grow JS heaps
+  for (let i = 0; i < 4; i++) await failures[i]().then((m) => m.dispose(), () => {});
+  await works();
+  const before = rss();
+  for (let i = 0; i < 20; i++) await assert.rejects(failures[i % failures.length]());
+  await works();
+  await new Promise((r) => setTimeout(r, 100));
+  const grew = rss() - before;
+  assert.ok(grew < 24 * 1048576, `RSS grew by ${(grew / 1048576).toFixed(1)} MB over 20 failed loads`);
+});
+
+test('a long generation keeps memory flat: 20k tokens in chunks, the context restarting', async (t) => {
+  const model = await loadModel(FILE, { contextLength: 512, threads: 1 });
+  try {
+    let produced = 0;
+    let first = 0;
+    const t0 = performance.now();
+    for (let chunk = 0; produced < 20_000; chunk++) {
+      const gen = model.generate([1, 450, 4996], { maxTokens: 1000, temperature: 1.0, seed: chunk, ignoreEos: true });
+      for await (const _ of gen);
+      assert.ok(['length', 'context'].includes(gen.stats.stopReason));
+      produced += gen.stats.generatedTokens;
+      if (chunk === 1) first = process.memoryUsage().rss;
+    }
+    const grew = process.memoryUsage().rss - first;
+    t.diagnostic(`${produced} tokens in ${((performance.now() - t0) / 1000).toFixed(1)} s; RSS change after warm-up ${(grew / 1048576).toFixed(1)} MB`);
+    assert.ok(grew < 8 * 1048576, `RSS grew by ${(grew / 1048576).toFixed(1)} MB`);
+  } finally {
+    await model.dispose();
+  }
+});
