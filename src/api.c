@@ -2,6 +2,7 @@
  * 32-bit integers, doubles and pointers cross the boundary. Every function
  * reports failure as a value (NULL or a negative status) with a message
  * from gf_api_error(); bad input never aborts the instance. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,10 +153,58 @@ static int need_weights(const gf_handle *h) {
 GF_API int gf_api_forward(gf_handle *h, const int32_t *ids, uint32_t n, int all_rows, float *out) {
     gf_clear_error();
     if (need_weights(h) < 0) return GF_ERR;
+    if (h->model->arch->encoder) return gf_fail("forward: %s is an encoder: use embed()", h->model->arch->name);
     if (n == 0) return gf_fail("forward: no tokens given");
     if (gf_context_rewind(h->ctx, 0) < 0) return GF_ERR;
     return gf_eval(h->ctx, ids, (int32_t)n, all_rows ? GF_LOGITS_ALL : GF_LOGITS_LAST, out);
 }
+
+/* Encoders: the embedding of ids. pooling: GF_POOL_* or -1 for the model's
+ * own; none writes n rows of dim (one per token), the others one row.
+ * normalize: scale each row to unit L2 length. Returns the rows written. */
+GF_API int gf_api_embed(gf_handle *h, const int32_t *ids, uint32_t n, int pooling, int normalize, float *out) {
+    gf_clear_error();
+    if (need_weights(h) < 0) return GF_ERR;
+    const gf_model *m = h->model;
+    if (!m->arch->encoder)
+        return gf_fail("embed: %s is a decoder; embeddings come from encoder models such as bert", m->arch->name);
+    if (pooling < 0) pooling = m->hp.pooling;
+    if (pooling > GF_POOL_LAST) return gf_fail("embed: unknown pooling %d", pooling);
+    if (n == 0) return gf_fail("embed: no tokens to embed");
+    int32_t dim = m->hp.dim;
+    float *states = pooling == GF_POOL_NONE ? out : malloc((size_t)n * dim * sizeof(float));
+    if (!states) return gf_fail_nomem("token states", (size_t)n * dim * sizeof(float));
+    if (gf_encode(h->ctx, ids, (int32_t)n, states) < 0) {
+        if (states != out) free(states);
+        return GF_ERR;
+    }
+    int rows = (int)n;
+    if (pooling != GF_POOL_NONE) {
+        rows = 1;
+        if (pooling == GF_POOL_MEAN) {
+            for (int32_t d = 0; d < dim; d++) {
+                double sum = 0;
+                for (uint32_t t = 0; t < n; t++) sum += states[(size_t)t * dim + d];
+                out[d] = (float)(sum / n);
+            }
+        } else {
+            memcpy(out, states + (size_t)(pooling == GF_POOL_CLS ? 0 : n - 1) * dim, (size_t)dim * sizeof(float));
+        }
+        free(states);
+    }
+    if (normalize)
+        for (int r = 0; r < rows; r++) {
+            float *v = out + (size_t)r * dim;
+            double ss = 0;
+            for (int32_t d = 0; d < dim; d++) ss += (double)v[d] * v[d];
+            float scale = ss > 0 ? (float)(1.0 / sqrt(ss)) : 0.0f;
+            for (int32_t d = 0; d < dim; d++) v[d] *= scale;
+        }
+    return rows;
+}
+
+/* tokenizer.chat_template from the GGUF, or NULL. */
+GF_API const char *gf_api_chat_template(const gf_handle *h) { return h->model->chat_template; }
 
 /* Starts a generation: validates the sampler options, evaluates the prompt
  * from position 0 and leaves the logits for the first sample. */
@@ -163,6 +212,7 @@ GF_API int gf_api_generate_start(gf_handle *h, const int32_t *ids, uint32_t n, d
                                  double min_p, double repeat_penalty, int repeat_last_n, double seed, int ignore_eos) {
     gf_clear_error();
     if (need_weights(h) < 0) return GF_ERR;
+    if (h->model->arch->encoder) return gf_fail("generate: %s is an encoder: it gives embeddings (embed), not text", h->model->arch->name);
     if (n == 0) return gf_fail("generate: the prompt has no tokens (and the model adds no BOS)");
     if (!(seed >= 0 && seed <= 4294967295.0)) return gf_fail("generate: seed must be an integer in [0, 2^32), got %g", seed);
     gf_sampler_params p = {(float)temperature, top_k, (float)top_p, (float)min_p, (float)repeat_penalty, repeat_last_n, (uint32_t)seed};

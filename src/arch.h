@@ -1,5 +1,6 @@
-/* Architectures as data: the few ways transformer decoders differ, read by
- * one forward pass. Adding an architecture is a table entry plus tests. */
+/* Architectures as data: the few ways transformer models differ, read by
+ * one forward pass (forward.c) and one weight planner (model.c). Adding an
+ * architecture is a table entry plus tests, not another forward pass. */
 #ifndef GF_ARCH_H
 #define GF_ARCH_H
 
@@ -7,17 +8,23 @@
 
 typedef enum { GF_NORM_RMS, GF_NORM_LAYER } gf_norm_kind;
 typedef enum { GF_ROPE_NONE, GF_ROPE_ADJACENT, GF_ROPE_NEOX } gf_rope_kind;
-typedef enum { GF_FFN_SWIGLU } gf_ffn_kind;
+typedef enum { GF_FFN_SWIGLU, GF_FFN_GELU } gf_ffn_kind;
 
 typedef struct {
-    const char *name;  /* general.architecture */
-    gf_norm_kind norm;
-    gf_rope_kind rope; /* llama: adjacent pairs (x[2i], x[2i+1]), as llama.cpp's LLAMA_ROPE_TYPE_NORM */
-    gf_ffn_kind ffn;
-    int causal;
+    const char *name;      /* general.architecture */
+    gf_norm_kind norm;     /* RMSNorm (eps: attention.layer_norm_rms_epsilon) or LayerNorm (attention.layer_norm_epsilon) */
+    gf_rope_kind rope;     /* adjacent pairs (x[2i], x[2i+1]: llama.cpp's NORM) or halves (NEOX) */
+    gf_ffn_kind ffn;       /* SwiGLU (gate, up, down) or GELU (up, down) */
+    unsigned post_norm : 1;   /* norm after each residual add (BERT), not before each block */
+    unsigned fused_qkv : 1;   /* one attn_qkv matrix (GPT-2) */
+    unsigned learned_pos : 1; /* position_embd rows added to the token embedding */
+    unsigned token_types : 1; /* token_types (segment) embedding, row 0, added too */
+    unsigned embd_norm : 1;   /* LayerNorm of the summed embeddings (token_embd_norm) */
+    unsigned causal : 1;      /* default; "<arch>.attention.causal" overrides */
+    unsigned encoder : 1;     /* outputs hidden states (embeddings), has no language-model head */
 } gf_arch;
 
 const gf_arch *gf_arch_find(const char *name, size_t len); /* NULL when unsupported */
-const char *gf_arch_supported(void);                        /* "llama, ..." for error messages */
+const char *gf_arch_supported(void);                        /* "llama, qwen2, ..." for error messages */
 
 #endif

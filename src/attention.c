@@ -11,7 +11,7 @@ void gf_attention_range(const gf_attention_args *a, int64_t i0, int64_t i1) {
     float scores[KEY_TILE];
     for (int64_t i = i0; i < i1; i++) {
         int32_t t = (int32_t)(i / a->n_head), h = (int32_t)(i % a->n_head);
-        int32_t n_keys = a->pos0 + t + 1;
+        int32_t n_keys = a->causal ? a->pos0 + t + 1 : a->pos0 + a->n_tok;
         const float *q = a->q + i * hd;
         const float *K = a->k_cache + (int64_t)(h / group) * a->n_ctx * hd;
         const float *V = a->v_cache + (int64_t)(h / group) * a->n_ctx * hd;

@@ -1,4 +1,4 @@
-/* Causal attention over the KV cache with online softmax: keys are visited
+/* Attention over the KV cache (causal, or bidirectional for encoders) with online softmax: keys are visited
  * in tiles, each tile's scores rescale a running accumulator, so no score
  * buffer of context length is ever materialized. Query heads that share a KV
  * head (GQA) read the same cache rows; nothing is copied per head. */
@@ -15,6 +15,7 @@ typedef struct {
     int32_t n_tok, pos0;   /* token t sits at position pos0 + t and sees keys 0..pos0+t */
     int32_t n_head, n_head_kv, head_dim, n_ctx;
     float scale;           /* usually 1/sqrt(head_dim) */
+    int causal;            /* 0: every token sees the whole batch (encoders) */
 } gf_attention_args;
 
 /* Computes the (token, head) pairs [i0, i1) of n_tok * n_head; callers

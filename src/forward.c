@@ -29,7 +29,7 @@ struct gf_context {
     float *k_cache, *v_cache; /* [layer][kv_head][n_ctx][head_dim] */
 
     /* per-batch scratch, rows of n_batch tokens */
-    float *x, *xb, *q, *k, *v, *att, *tmp, *hb, *hb2;
+    float *x, *xb, *q, *k, *v, *qkv, *att, *tmp, *hb, *hb2;
     float *rope; /* [n_batch][rope_dim / 2][cos, sin] */
     float *logits;
 
@@ -58,7 +58,7 @@ static int64_t widest(const gf_hparams *hp) {
 
 uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch) {
     uint64_t kv = 2ull * hp->n_layer * n_ctx * kv_dim(hp) * sizeof(float);
-    uint64_t per_tok = (uint64_t)(2 * hp->dim + 2 * q_dim(hp) + 2 * kv_dim(hp) + hp->dim + 2 * hp->ffn_dim + hp->rope_dim) * 4;
+    uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 2 * hp->ffn_dim + hp->rope_dim) * 4;
     uint64_t act = (uint64_t)widest(hp) * 2 * 2; /* at most two formats, at most 2 bytes per element */
     return kv + (uint64_t)n_batch * (per_tok + act) + (uint64_t)hp->n_vocab * 4;
 }
@@ -72,6 +72,7 @@ void gf_context_free(gf_context *c) {
     free(c->q);
     free(c->k);
     free(c->v);
+    free(c->qkv);
     free(c->att);
     free(c->tmp);
     free(c->hb);
@@ -94,7 +95,8 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_context
     const gf_hparams *hp = &m->hp;
     if (n_ctx <= 0 || n_ctx > (1 << 24)) return gf_fail("context length %d is out of range (1..16777216)", n_ctx);
     if (n_batch <= 0) n_batch = 1;
-    if (n_batch > n_ctx) n_batch = n_ctx;
+    /* bidirectional attention sees the whole input at once: one batch */
+    if (!m->hp.causal || n_batch > n_ctx) n_batch = n_ctx;
     uint64_t kv_bytes = 2ull * hp->n_layer * n_ctx * kv_dim(hp) * sizeof(float);
     if (kv_bytes > (3ull << 30)) return gf_fail("a context of %d tokens needs %.0f MB of KV cache, more than wasm memory allows", n_ctx, kv_bytes / 1048576.0);
     gf_context *c = calloc(1, sizeof *c);
@@ -111,6 +113,7 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_context
     c->q = alloc_floats((int64_t)n_batch * q_dim(hp), &failed);
     c->k = alloc_floats((int64_t)n_batch * kv_dim(hp), &failed);
     c->v = alloc_floats((int64_t)n_batch * kv_dim(hp), &failed);
+    if (m->arch->fused_qkv) c->qkv = alloc_floats((int64_t)n_batch * (q_dim(hp) + 2 * kv_dim(hp)), &failed);
     c->att = alloc_floats((int64_t)n_batch * q_dim(hp), &failed);
     c->tmp = alloc_floats((int64_t)n_batch * hp->dim, &failed);
     c->hb = alloc_floats((int64_t)n_batch * hp->ffn_dim, &failed);
@@ -146,11 +149,36 @@ int gf_context_rewind(gf_context *c, int32_t n_past) {
 
 /* ---- building blocks ---- */
 
-static void rmsnorm(float *out, const float *x, const float *w, int32_t n, float eps) {
+static void rmsnorm(float *out, const float *x, const gf_norm *w, int32_t n, float eps) {
     double sum = 0; /* llama.cpp accumulates the squares in double */
     for (int32_t i = 0; i < n; i++) sum += (double)(x[i] * x[i]);
     float mean = (float)(sum / n), scale = 1.0f / sqrtf(mean + eps);
-    for (int32_t i = 0; i < n; i++) out[i] = x[i] * scale * w[i];
+    for (int32_t i = 0; i < n; i++) out[i] = x[i] * scale * w->w[i];
+}
+
+static void layernorm(float *out, const float *x, const gf_norm *w, int32_t n, float eps) {
+    double sum = 0; /* as llama.cpp: mean and variance accumulated in double */
+    for (int32_t i = 0; i < n; i++) sum += x[i];
+    float mean = (float)(sum / n);
+    double var = 0;
+    for (int32_t i = 0; i < n; i++) {
+        float d = x[i] - mean;
+        out[i] = d;
+        var += (double)(d * d);
+    }
+    float scale = 1.0f / sqrtf((float)(var / n) + eps);
+    for (int32_t i = 0; i < n; i++) out[i] = out[i] * scale * w->w[i] + (w->b ? w->b[i] : 0.0f);
+}
+
+/* out[t] = norm(x[t]) for n_tok rows of dim, with the architecture's norm. */
+static void norm_rows(const gf_model *m, float *out, const float *x, const gf_norm *w, int32_t n_tok) {
+    const gf_hparams *hp = &m->hp;
+    for (int32_t t = 0; t < n_tok; t++) {
+        float *o = out + (int64_t)t * hp->dim;
+        const float *in = x + (int64_t)t * hp->dim;
+        if (m->arch->norm == GF_NORM_LAYER) layernorm(o, in, w, hp->dim, hp->norm_eps);
+        else rmsnorm(o, in, w, hp->dim, hp->norm_eps);
+    }
 }
 
 static void add_bias(float *y, const float *b, int32_t n_tok, int64_t n) {
@@ -159,9 +187,31 @@ static void add_bias(float *y, const float *b, int32_t n_tok, int64_t n) {
         for (int64_t i = 0; i < n; i++) y[t * n + i] += b[i];
 }
 
-static void embed(const gf_model *m, int32_t id, float *out) {
-    const gf_matrix *e = &m->tok_embd;
-    gf_dequantize_row(e->type, (const char *)e->data + (size_t)id * e->row_bytes, out, e->n);
+static void row_of(const gf_matrix *e, int64_t r, float *out) {
+    gf_dequantize_row(e->type, (const char *)e->data + (size_t)r * e->row_bytes, out, e->n);
+}
+
+/* The input of the first block: token embedding, plus learned position
+ * and token-type rows, then the embedding norm, as the architecture says. */
+static void embed(gf_context *c, const int32_t *ids, int32_t n_tok, int32_t pos0) {
+    const gf_model *m = c->m;
+    int32_t dim = m->hp.dim;
+    for (int32_t t = 0; t < n_tok; t++) {
+        float *x = c->x + (int64_t)t * dim;
+        row_of(&m->tok_embd, ids[t], x);
+        if (m->arch->learned_pos) {
+            row_of(&m->pos_embd, pos0 + t, c->tmp);
+            for (int32_t i = 0; i < dim; i++) x[i] += c->tmp[i];
+        }
+        if (m->arch->token_types) {
+            row_of(&m->tok_types, 0, c->tmp); /* one segment */
+            for (int32_t i = 0; i < dim; i++) x[i] += c->tmp[i];
+        }
+    }
+    if (m->arch->embd_norm) {
+        norm_rows(m, c->xb, c->x, &m->embd_norm, n_tok);
+        memcpy(c->x, c->xb, (size_t)n_tok * dim * sizeof(float));
+    }
 }
 
 /* cos/sin per rotated pair, computed as llama.cpp does (theta advanced by
@@ -268,6 +318,21 @@ static void swiglu(float *gate, const float *up, int64_t n) {
     for (int64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
 
+/* GELU, tanh approximation, evaluated as llama.cpp's CPU backend does: on
+ * the input rounded to f16, with the result rounded to f16 (its lookup
+ * table), 0 below -10 and identity above 10. */
+static float gelu_f16(float x) {
+    if (x <= -10.0f) return 0.0f;
+    if (x >= 10.0f) return x;
+    float v = gf_half_to_float(gf_float_to_half(x));
+    float g = 0.5f * v * (1.0f + tanhf(0.79788456080286535587989211986876f * v * (1.0f + 0.044715f * v * v)));
+    return gf_half_to_float(gf_float_to_half(g));
+}
+
+static void gelu(float *x, int64_t n) {
+    for (int64_t i = 0; i < n; i++) x[i] = gelu_f16(x[i]);
+}
+
 static void add_into(float *x, const float *y, int64_t n) {
     for (int64_t i = 0; i < n; i++) x[i] += y[i];
 }
@@ -285,45 +350,95 @@ static void store_kv(gf_context *c, int32_t layer, int32_t pos0, int32_t n_tok) 
         }
 }
 
-static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok) {
+/* Self-attention of the block input `in` (rows of dim); result in tmp. */
+static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok, const float *in) {
     const gf_model *m = c->m;
     const gf_hparams *hp = &m->hp;
     const gf_layer *l = &m->layers[il];
-    int32_t dim = hp->dim;
-
-    /* attention block */
-    for (int32_t t = 0; t < n_tok; t++) rmsnorm(c->xb + (int64_t)t * dim, c->x + (int64_t)t * dim, l->attn_norm, dim, hp->norm_eps);
-    act_input(c, c->xb, dim, n_tok);
-    matmul(c, &l->wq, (int32_t)q_dim(hp), c->q);
-    matmul(c, &l->wk, (int32_t)kv_dim(hp), c->k);
-    matmul(c, &l->wv, (int32_t)kv_dim(hp), c->v);
-    add_bias(c->q, l->bq, n_tok, q_dim(hp));
-    add_bias(c->k, l->bk, n_tok, kv_dim(hp));
-    add_bias(c->v, l->bv, n_tok, kv_dim(hp));
-    rope_apply(c, c->q, n_tok, hp->n_head);
-    rope_apply(c, c->k, n_tok, hp->n_head_kv);
+    int64_t qd = q_dim(hp), kd = kv_dim(hp);
+    act_input(c, in, hp->dim, n_tok);
+    if (m->arch->fused_qkv) {
+        int64_t w = qd + 2 * kd;
+        matmul(c, &l->wqkv, (int32_t)w, c->qkv);
+        add_bias(c->qkv, l->bqkv, n_tok, w);
+        for (int32_t t = 0; t < n_tok; t++) {
+            const float *row = c->qkv + t * w;
+            memcpy(c->q + t * qd, row, (size_t)qd * sizeof(float));
+            memcpy(c->k + t * kd, row + qd, (size_t)kd * sizeof(float));
+            memcpy(c->v + t * kd, row + qd + kd, (size_t)kd * sizeof(float));
+        }
+    } else {
+        matmul(c, &l->wq, (int32_t)qd, c->q);
+        matmul(c, &l->wk, (int32_t)kd, c->k);
+        matmul(c, &l->wv, (int32_t)kd, c->v);
+        add_bias(c->q, l->bq, n_tok, qd);
+        add_bias(c->k, l->bk, n_tok, kd);
+        add_bias(c->v, l->bv, n_tok, kd);
+    }
+    if (m->arch->rope != GF_ROPE_NONE) {
+        rope_apply(c, c->q, n_tok, hp->n_head);
+        rope_apply(c, c->k, n_tok, hp->n_head_kv);
+    }
     store_kv(c, il, pos0, n_tok);
 
-    int64_t layer_off = (int64_t)il * c->n_ctx * kv_dim(hp);
+    int64_t layer_off = (int64_t)il * c->n_ctx * kd;
     attn_job aj = {{c->q, c->k_cache + layer_off, c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head, hp->n_head_kv,
-                    hp->head_dim, c->n_ctx, 1.0f / sqrtf((float)hp->head_dim)}};
+                    hp->head_dim, c->n_ctx, 1.0f / sqrtf((float)hp->head_dim), hp->causal}};
     int64_t keys = (int64_t)n_tok * (pos0 + n_tok);
     gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * 2), attention_task, &aj);
 
-    act_input(c, c->att, (int32_t)q_dim(hp), n_tok);
-    matmul(c, &l->wo, dim, c->tmp);
-    add_bias(c->tmp, l->bo, n_tok, dim);
-    add_into(c->x, c->tmp, (int64_t)n_tok * dim);
+    act_input(c, c->att, (int32_t)qd, n_tok);
+    matmul(c, &l->wo, hp->dim, c->tmp);
+    add_bias(c->tmp, l->bo, n_tok, hp->dim);
+}
 
-    /* feed-forward block */
-    for (int32_t t = 0; t < n_tok; t++) rmsnorm(c->xb + (int64_t)t * dim, c->x + (int64_t)t * dim, l->ffn_norm, dim, hp->norm_eps);
-    act_input(c, c->xb, dim, n_tok);
-    matmul(c, &l->w_gate, hp->ffn_dim, c->hb);
-    matmul(c, &l->w_up, hp->ffn_dim, c->hb2);
-    swiglu(c->hb, c->hb2, (int64_t)n_tok * hp->ffn_dim);
+/* Feed-forward of the block input `in`; result in tmp. */
+static void ffn_block(gf_context *c, int32_t il, int32_t n_tok, const float *in) {
+    const gf_model *m = c->m;
+    const gf_hparams *hp = &m->hp;
+    const gf_layer *l = &m->layers[il];
+    int64_t n = (int64_t)n_tok * hp->ffn_dim;
+    act_input(c, in, hp->dim, n_tok);
+    if (m->arch->ffn == GF_FFN_SWIGLU) {
+        matmul(c, &l->w_gate, hp->ffn_dim, c->hb);
+        matmul(c, &l->w_up, hp->ffn_dim, c->hb2);
+        add_bias(c->hb2, l->b_up, n_tok, hp->ffn_dim);
+        swiglu(c->hb, c->hb2, n);
+    } else {
+        matmul(c, &l->w_up, hp->ffn_dim, c->hb);
+        add_bias(c->hb, l->b_up, n_tok, hp->ffn_dim);
+        gelu(c->hb, n);
+    }
     act_input(c, c->hb, hp->ffn_dim, n_tok);
-    matmul(c, &l->w_down, dim, c->tmp);
-    add_into(c->x, c->tmp, (int64_t)n_tok * dim);
+    matmul(c, &l->w_down, hp->dim, c->tmp);
+    add_bias(c->tmp, l->b_down, n_tok, hp->dim);
+}
+
+/* x = norm(x + tmp): the post-norm residual (BERT). */
+static void add_and_norm(gf_context *c, const gf_norm *w, int32_t n_tok) {
+    int64_t n = (int64_t)n_tok * c->m->hp.dim;
+    add_into(c->x, c->tmp, n);
+    norm_rows(c->m, c->xb, c->x, w, n_tok);
+    memcpy(c->x, c->xb, (size_t)n * sizeof(float));
+}
+
+static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok) {
+    const gf_model *m = c->m;
+    const gf_layer *l = &m->layers[il];
+    int64_t n = (int64_t)n_tok * m->hp.dim;
+    if (m->arch->post_norm) {
+        attention_block(c, il, pos0, n_tok, c->x);
+        add_and_norm(c, &l->attn_out_norm, n_tok);
+        ffn_block(c, il, n_tok, c->x);
+        add_and_norm(c, &l->ffn_out_norm, n_tok);
+    } else {
+        norm_rows(m, c->xb, c->x, &l->attn_norm, n_tok);
+        attention_block(c, il, pos0, n_tok, c->xb);
+        add_into(c->x, c->tmp, n);
+        norm_rows(m, c->xb, c->x, &l->ffn_norm, n_tok);
+        ffn_block(c, il, n_tok, c->xb);
+        add_into(c->x, c->tmp, n);
+    }
 }
 
 /* Logits for tokens [first, n_tok) of the batch into out (rows of n_vocab). */
@@ -331,8 +446,7 @@ static void output_logits(gf_context *c, int32_t first, int32_t n_tok, float *ou
     const gf_model *m = c->m;
     const gf_hparams *hp = &m->hp;
     int32_t rows = n_tok - first;
-    for (int32_t t = 0; t < rows; t++)
-        rmsnorm(c->xb + (int64_t)t * hp->dim, c->x + (int64_t)(first + t) * hp->dim, m->output_norm, hp->dim, hp->norm_eps);
+    norm_rows(m, c->xb, c->x + (int64_t)first * hp->dim, &m->output_norm, rows);
     act_input(c, c->xb, hp->dim, rows);
     matmul(c, &m->output, hp->n_vocab, out);
 }
@@ -340,15 +454,15 @@ static void output_logits(gf_context *c, int32_t first, int32_t n_tok, float *ou
 static void forward_batch(gf_context *c, const int32_t *ids, int32_t n_tok, int logits_mode, float *out) {
     const gf_model *m = c->m;
     int32_t pos0 = c->n_past;
-    for (int32_t t = 0; t < n_tok; t++) embed(m, ids[t], c->x + (int64_t)t * m->hp.dim);
-    rope_tables(c, pos0, n_tok);
+    embed(c, ids, n_tok, pos0);
+    if (m->arch->rope != GF_ROPE_NONE) rope_tables(c, pos0, n_tok);
     for (int32_t il = 0; il < m->hp.n_layer; il++) forward_layer(c, il, pos0, n_tok);
     c->n_past += n_tok;
     if (logits_mode == GF_LOGITS_ALL) output_logits(c, 0, n_tok, out);
     else if (logits_mode == GF_LOGITS_LAST) output_logits(c, n_tok - 1, n_tok, c->logits);
 }
 
-int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float *out) {
+static int check_ids(const gf_context *c, const int32_t *ids, int32_t n) {
     const gf_hparams *hp = &c->m->hp;
     if (n <= 0) return gf_fail("eval: no tokens given");
     if ((int64_t)c->n_past + n > c->n_ctx)
@@ -356,6 +470,22 @@ int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float
                        n, c->n_past, c->n_ctx);
     for (int32_t i = 0; i < n; i++)
         if (ids[i] < 0 || ids[i] >= hp->n_vocab) return gf_fail("eval: token id %d is out of range (vocabulary has %d tokens)", ids[i], hp->n_vocab);
+    return GF_OK;
+}
+
+int gf_encode(gf_context *c, const int32_t *ids, int32_t n, float *out) {
+    c->n_past = 0;
+    if (check_ids(c, ids, n) < 0) return GF_ERR;
+    if (n > c->n_batch) return gf_fail("encode: %d tokens exceed the context of %d", n, c->n_batch);
+    forward_batch(c, ids, n, GF_LOGITS_NONE, NULL);
+    memcpy(out, c->x, (size_t)n * c->m->hp.dim * sizeof(float));
+    return GF_OK;
+}
+
+int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float *out) {
+    const gf_hparams *hp = &c->m->hp;
+    if (c->m->arch->encoder) return gf_fail("eval: %s is an encoder: it gives embeddings (embed), not next-token logits", c->m->arch->name);
+    if (check_ids(c, ids, n) < 0) return GF_ERR;
     if (logits_mode == GF_LOGITS_ALL && !out) return gf_fail("eval: no output buffer for all-row logits");
     for (int32_t i = 0; i < n; i += c->n_batch) {
         int32_t nb = n - i < c->n_batch ? n - i : c->n_batch;

@@ -48,26 +48,9 @@ static int get_f32(const gguf_reader *r, const gf_model *m, const char *suffix, 
     return gguf_get_f32(r, arch_key(m, suffix, key, sizeof key), out);
 }
 
-static int read_hparams(const gguf_reader *r, gf_model *m) {
+static int read_rope(const gguf_reader *r, gf_model *m) {
     gf_hparams *hp = &m->hp;
     int s;
-    if ((s = get_u32(r, m, "embedding_length", 1, &hp->dim)) < 0) return s;
-    if ((s = get_u32(r, m, "block_count", 1, &hp->n_layer)) < 0) return s;
-    if ((s = get_u32(r, m, "feed_forward_length", 1, &hp->ffn_dim)) < 0) return s;
-    if ((s = get_u32(r, m, "attention.head_count", 1, &hp->n_head)) < 0) return s;
-    hp->n_head_kv = hp->n_head;
-    if ((s = get_u32(r, m, "attention.head_count_kv", 0, &hp->n_head_kv)) < 0) return s;
-    hp->n_ctx_train = 2048;
-    if ((s = get_u32(r, m, "context_length", 0, &hp->n_ctx_train)) < 0) return s;
-    if (hp->dim <= 0 || hp->n_layer <= 0 || hp->ffn_dim <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0)
-        return gf_fail("GGUF: %s model has a zero dimension (embedding %d, blocks %d, ffn %d, heads %d, kv heads %d)",
-                       m->arch->name, hp->dim, hp->n_layer, hp->ffn_dim, hp->n_head, hp->n_head_kv);
-    if (hp->dim % hp->n_head)
-        return gf_fail("GGUF: embedding_length %d is not a multiple of head_count %d", hp->dim, hp->n_head);
-    if (hp->n_head % hp->n_head_kv)
-        return gf_fail("GGUF: head_count %d is not a multiple of head_count_kv %d", hp->n_head, hp->n_head_kv);
-    if (hp->n_layer > 4096) return gf_fail("GGUF: block_count %d is out of range", hp->n_layer);
-    hp->head_dim = hp->dim / hp->n_head;
     hp->rope_dim = hp->head_dim;
     if ((s = get_u32(r, m, "rope.dimension_count", 0, &hp->rope_dim)) < 0) return s;
     if (hp->rope_dim > hp->head_dim || hp->rope_dim % 2)
@@ -90,9 +73,45 @@ static int read_hparams(const gguf_reader *r, gf_model *m) {
             return gf_fail("GGUF: rope scaling '%.*s' is not supported (supported: none, linear)", (int)scaling_len, scaling);
         }
     }
+    return GF_OK;
+}
+
+static int read_hparams(const gguf_reader *r, gf_model *m) {
+    gf_hparams *hp = &m->hp;
+    int s;
+    if ((s = get_u32(r, m, "embedding_length", 1, &hp->dim)) < 0) return s;
+    if ((s = get_u32(r, m, "block_count", 1, &hp->n_layer)) < 0) return s;
+    if ((s = get_u32(r, m, "feed_forward_length", 1, &hp->ffn_dim)) < 0) return s;
+    if ((s = get_u32(r, m, "attention.head_count", 1, &hp->n_head)) < 0) return s;
+    hp->n_head_kv = hp->n_head;
+    if ((s = get_u32(r, m, "attention.head_count_kv", 0, &hp->n_head_kv)) < 0) return s;
+    hp->n_ctx_train = 2048;
+    if ((s = get_u32(r, m, "context_length", 0, &hp->n_ctx_train)) < 0) return s;
+    if (hp->dim <= 0 || hp->n_layer <= 0 || hp->ffn_dim <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0)
+        return gf_fail("GGUF: %s model has a zero dimension (embedding %d, blocks %d, ffn %d, heads %d, kv heads %d)",
+                       m->arch->name, hp->dim, hp->n_layer, hp->ffn_dim, hp->n_head, hp->n_head_kv);
+    if (hp->dim % hp->n_head)
+        return gf_fail("GGUF: embedding_length %d is not a multiple of head_count %d", hp->dim, hp->n_head);
+    if (hp->n_head % hp->n_head_kv)
+        return gf_fail("GGUF: head_count %d is not a multiple of head_count_kv %d", hp->n_head, hp->n_head_kv);
+    if (hp->n_layer > 4096) return gf_fail("GGUF: block_count %d is out of range", hp->n_layer);
+    hp->head_dim = hp->dim / hp->n_head;
+    if (m->arch->rope != GF_ROPE_NONE && (s = read_rope(r, m)) < 0) return s;
+    const int layer_norm = m->arch->norm == GF_NORM_LAYER;
+    const char *eps_key = layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon";
     hp->norm_eps = 1e-5f;
-    if ((s = get_f32(r, m, "attention.layer_norm_rms_epsilon", &hp->norm_eps)) < 0) return s;
-    if (!(hp->norm_eps > 0 && hp->norm_eps < 1)) return gf_fail("GGUF: layer_norm_rms_epsilon %g is out of range", hp->norm_eps);
+    if ((s = get_f32(r, m, eps_key, &hp->norm_eps)) < 0) return s;
+    if (!(hp->norm_eps > 0 && hp->norm_eps < 1)) return gf_fail("GGUF: %s %g is out of range", eps_key, hp->norm_eps);
+    char key[160];
+    hp->causal = m->arch->causal;
+    if ((s = gguf_get_bool(r, arch_key(m, "attention.causal", key, sizeof key), &hp->causal)) < 0) return s;
+    hp->pooling = m->arch->encoder ? GF_POOL_MEAN : GF_POOL_NONE;
+    int32_t pooling;
+    if ((s = get_u32(r, m, "pooling_type", 0, &pooling)) < 0) return s;
+    if (s) {
+        if (pooling > GF_POOL_LAST) return gf_fail("GGUF: %s.pooling_type %d is not supported (0 none, 1 mean, 2 cls, 3 last)", m->arch->name, pooling);
+        hp->pooling = pooling;
+    }
     return GF_OK;
 }
 
@@ -131,8 +150,19 @@ static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int requ
     return 1;
 }
 
+static int bind_norm(planner *p, const char *name, int64_t n, int required, gf_norm *norm) {
+    char w[GGUF_TENSOR_NAME_MAX], b[GGUF_TENSOR_NAME_MAX];
+    snprintf(w, sizeof w, "%s.weight", name);
+    snprintf(b, sizeof b, "%s.bias", name);
+    int s = bind(p, w, n, 0, required, NULL, &norm->w);
+    if (s <= 0) return s;
+    /* LayerNorm usually has a bias; RMSNorm none */
+    return bind(p, b, n, 0, p->m->arch->norm == GF_NORM_LAYER, NULL, &norm->b);
+}
+
 static int bind_layers(planner *p) {
     gf_model *m = p->m;
+    const gf_arch *a = m->arch;
     const gf_hparams *hp = &m->hp;
     int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
     char name[GGUF_TENSOR_NAME_MAX];
@@ -142,23 +172,41 @@ static int bind_layers(planner *p) {
         snprintf(name, sizeof name, "blk.%d.%s", i, suffix);                            \
         if ((s = bind(p, name, ne0, ne1, req, mat, vec)) < 0) return s;                 \
     } while (0)
+#define NORM(suffix, norm)                                                              \
+    do {                                                                                \
+        snprintf(name, sizeof name, "blk.%d.%s", i, suffix);                            \
+        if ((s = bind_norm(p, name, hp->dim, 1, norm)) < 0) return s;                   \
+    } while (0)
     for (int i = 0; i < hp->n_layer; i++) {
         gf_layer *l = &m->layers[i];
-        BIND("attn_norm.weight", hp->dim, 0, 1, NULL, &l->attn_norm);
-        BIND("attn_q.weight", hp->dim, q_dim, 1, &l->wq, NULL);
-        BIND("attn_k.weight", hp->dim, kv_dim, 1, &l->wk, NULL);
-        BIND("attn_v.weight", hp->dim, kv_dim, 1, &l->wv, NULL);
+        if (a->post_norm) {
+            NORM("attn_output_norm", &l->attn_out_norm);
+            NORM("layer_output_norm", &l->ffn_out_norm);
+        } else {
+            NORM("attn_norm", &l->attn_norm);
+            NORM("ffn_norm", &l->ffn_norm);
+        }
+        if (a->fused_qkv) {
+            BIND("attn_qkv.weight", hp->dim, q_dim + 2 * kv_dim, 1, &l->wqkv, NULL);
+            BIND("attn_qkv.bias", q_dim + 2 * kv_dim, 0, 0, NULL, &l->bqkv);
+        } else {
+            BIND("attn_q.weight", hp->dim, q_dim, 1, &l->wq, NULL);
+            BIND("attn_k.weight", hp->dim, kv_dim, 1, &l->wk, NULL);
+            BIND("attn_v.weight", hp->dim, kv_dim, 1, &l->wv, NULL);
+            BIND("attn_q.bias", q_dim, 0, 0, NULL, &l->bq);
+            BIND("attn_k.bias", kv_dim, 0, 0, NULL, &l->bk);
+            BIND("attn_v.bias", kv_dim, 0, 0, NULL, &l->bv);
+        }
         BIND("attn_output.weight", q_dim, hp->dim, 1, &l->wo, NULL);
-        BIND("attn_q.bias", q_dim, 0, 0, NULL, &l->bq);
-        BIND("attn_k.bias", kv_dim, 0, 0, NULL, &l->bk);
-        BIND("attn_v.bias", kv_dim, 0, 0, NULL, &l->bv);
         BIND("attn_output.bias", hp->dim, 0, 0, NULL, &l->bo);
-        BIND("ffn_norm.weight", hp->dim, 0, 1, NULL, &l->ffn_norm);
-        BIND("ffn_gate.weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
+        if (a->ffn == GF_FFN_SWIGLU) BIND("ffn_gate.weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
         BIND("ffn_up.weight", hp->dim, hp->ffn_dim, 1, &l->w_up, NULL);
+        BIND("ffn_up.bias", hp->ffn_dim, 0, 0, NULL, &l->b_up);
         BIND("ffn_down.weight", hp->ffn_dim, hp->dim, 1, &l->w_down, NULL);
+        BIND("ffn_down.bias", hp->dim, 0, 0, NULL, &l->b_down);
     }
 #undef BIND
+#undef NORM
     return GF_OK;
 }
 
@@ -173,12 +221,22 @@ static int plan_weights(const gguf_reader *r, gf_model *m, planner *p) {
     m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
     if (!p->b || !p->claimed || !m->layers) return gf_fail_nomem("the model tables", nt * sizeof *p->b);
 
+    const gf_arch *a = m->arch;
     if ((s = bind(p, "token_embd.weight", hp->dim, hp->n_vocab, 1, &m->tok_embd, NULL)) < 0) return s;
-    if ((s = bind(p, "output_norm.weight", hp->dim, 0, 1, NULL, &m->output_norm)) < 0) return s;
-    if ((s = bind(p, "output.weight", hp->dim, hp->n_vocab, 0, &m->output, NULL)) < 0) return s;
-    /* without output.weight the embedding table doubles as output (tied); alloc_arena links them */
-    m->tied_output = s == 0;
-    if ((s = bind(p, "rope_freqs.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_freqs)) < 0) return s;
+    if (a->learned_pos && (s = bind(p, "position_embd.weight", hp->dim, hp->n_ctx_train, 1, &m->pos_embd, NULL)) < 0) return s;
+    if (a->token_types) {
+        int64_t idx = gguf_find_tensor(r, "token_types.weight");
+        int64_t n_types = idx >= 0 && gguf_tensor_at(r, idx)->n_dims >= 2 ? (int64_t)gguf_tensor_at(r, idx)->ne[1] : 1;
+        if ((s = bind(p, "token_types.weight", hp->dim, n_types, 1, &m->tok_types, NULL)) < 0) return s;
+    }
+    if (a->embd_norm && (s = bind_norm(p, "token_embd_norm", hp->dim, 1, &m->embd_norm)) < 0) return s;
+    if (!a->encoder) {
+        if ((s = bind_norm(p, "output_norm", hp->dim, 1, &m->output_norm)) < 0) return s;
+        if ((s = bind(p, "output.weight", hp->dim, hp->n_vocab, 0, &m->output, NULL)) < 0) return s;
+        /* without output.weight the embedding table doubles as output (tied); alloc_arena links them */
+        m->tied_output = s == 0;
+    }
+    if (a->rope != GF_ROPE_NONE && (s = bind(p, "rope_freqs.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_freqs)) < 0) return s;
     if ((s = bind_layers(p)) < 0) return s;
 
     for (uint64_t i = 0; i < nt; i++) {
@@ -260,6 +318,17 @@ int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_mode
         goto fail;
     }
     if ((s = gf_tokenizer_load(r, &m->tokenizer)) < 0) goto fail;
+    const char *tmpl;
+    uint32_t tmpl_len;
+    if ((s = gguf_get_str(r, "tokenizer.chat_template", &tmpl, &tmpl_len)) < 0) goto fail;
+    if (s) {
+        if (!(m->chat_template = malloc((size_t)tmpl_len + 1))) {
+            s = gf_fail_nomem("the chat template", tmpl_len);
+            goto fail;
+        }
+        memcpy(m->chat_template, tmpl, tmpl_len);
+        m->chat_template[tmpl_len] = 0;
+    }
     if ((s = read_vocab_size(r, m)) < 0) goto fail;
     if (m->arch && (s = read_hparams(r, m)) < 0 && mode != GF_LOAD_VOCAB) goto fail;
     if (mode == GF_LOAD_VOCAB) {
@@ -289,6 +358,7 @@ fail:
 
 void gf_model_free(gf_model *m) {
     if (!m) return;
+    free(m->chat_template);
     gf_tokenizer_free(m->tokenizer);
     free(m->layers);
     free(m->arena);
@@ -298,11 +368,11 @@ void gf_model_free(gf_model *m) {
 const char *gf_model_matrix_name(const gf_model *m, const gf_matrix *w, char *buf, size_t cap) {
     if (w == &m->output) return snprintf(buf, cap, m->tied_output ? "token_embd.weight" : "output.weight"), buf;
     if (w == &m->tok_embd) return snprintf(buf, cap, "token_embd.weight"), buf;
-    static const char *names[] = {"attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+    static const char *names[] = {"attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
     for (int i = 0; i < m->hp.n_layer; i++) {
         const gf_layer *l = &m->layers[i];
-        const gf_matrix *mats[] = {&l->wq, &l->wk, &l->wv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
-        for (int k = 0; k < 7; k++)
+        const gf_matrix *mats[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
+        for (int k = 0; k < 8; k++)
             if (w == mats[k]) return snprintf(buf, cap, "blk.%d.%s.weight", i, names[k]), buf;
     }
     return NULL;
@@ -339,10 +409,11 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
     return snprintf(buf, cap,
                     "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"dim\":%d,\"nLayer\":%d,"
                     "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
-                    "\"ropeBase\":%g,\"normEps\":%g,\"tiedOutput\":%s,\"tensorTypes\":{%s},\"weightBytes\":%llu,"
+                    "\"ropeBase\":%g,\"normEps\":%g,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"weightBytes\":%llu,"
                     "\"kernels\":\"%s\"}",
                     arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab, hp->dim,
                     hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
-                    hp->rope_base, hp->norm_eps, m->tied_output ? "true" : "false",
+                    hp->rope_base, hp->norm_eps, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
+                    hp->causal ? "true" : "false", (const char *[]){"none", "mean", "cls", "last"}[hp->pooling & 3],
                     types, (unsigned long long)m->weight_bytes, gf_kernels_name());
 }

@@ -14,16 +14,27 @@
 #include "kernels/kernels.h"
 #include "tokenizer.h"
 
+/* Pooling of an encoder's token states into one vector ("<arch>.pooling_type"). */
+enum { GF_POOL_NONE = 0, GF_POOL_MEAN = 1, GF_POOL_CLS = 2, GF_POOL_LAST = 3 };
+
 typedef struct {
     int32_t n_vocab, dim, n_layer, n_head, n_head_kv, head_dim, ffn_dim;
     int32_t n_ctx_train, rope_dim;
     float rope_base, rope_freq_scale, norm_eps;
+    int causal;  /* attention sees only earlier positions */
+    int pooling; /* GF_POOL_* (encoders) */
 } gf_hparams;
 
+/* A norm's scale and (LayerNorm) bias; b is NULL when absent. */
 typedef struct {
-    const float *attn_norm, *ffn_norm;
-    const float *bq, *bk, *bv, *bo; /* optional biases */
-    gf_matrix wq, wk, wv, wo, w_gate, w_up, w_down;
+    const float *w, *b;
+} gf_norm;
+
+typedef struct {
+    gf_norm attn_norm, ffn_norm;         /* pre-norm blocks */
+    gf_norm attn_out_norm, ffn_out_norm; /* post-norm blocks (BERT) */
+    gf_matrix wq, wk, wv, wqkv, wo, w_gate, w_up, w_down;
+    const float *bq, *bk, *bv, *bqkv, *bo, *b_up, *b_down; /* optional biases */
 } gf_layer;
 
 typedef struct gf_model {
@@ -34,7 +45,9 @@ typedef struct gf_model {
 
     gf_matrix tok_embd, output; /* output aliases tok_embd when tied */
     int tied_output;
-    const float *output_norm;
+    gf_matrix pos_embd, tok_types; /* learned positions; token-type (segment) rows */
+    gf_norm embd_norm;             /* after the embedding sum (BERT) */
+    gf_norm output_norm;
     const float *rope_freqs;    /* optional per-pair frequency divisors */
     gf_layer *layers;
 
@@ -44,6 +57,7 @@ typedef struct gf_model {
     uint32_t type_count[GF_TYPE_COUNT];
     char arch_name[64]; /* general.architecture, also for architectures we only tokenize */
     char name[128];     /* general.name */
+    char *chat_template; /* tokenizer.chat_template, or NULL */
 } gf_model;
 
 /* Where each GGUF tensor's bytes go while streaming: NULL = skip. */
@@ -93,6 +107,10 @@ enum { GF_LOGITS_NONE = 0, GF_LOGITS_LAST = 1, GF_LOGITS_ALL = 2 };
  * row (out may be NULL: then gf_context_logits holds it). */
 int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float *out);
 const float *gf_context_logits(const gf_context *c);
+
+/* Encoders: runs ids (the whole input, bidirectionally) from position 0 and
+ * writes the final hidden state of every token to out (n rows of dim). */
+int gf_encode(gf_context *c, const int32_t *ids, int32_t n, float *out);
 
 /* Calls fn with the f32 input of every matmul (rows of n), before it is
  * quantized: calibration statistics (importance weights) come from here.

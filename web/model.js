@@ -154,6 +154,46 @@ export class Model {
   }
 
   /**
+   * Encoder models (bert): the embedding of a text, of token ids, or of each
+   * text of an array. pooling: 'mean' | 'cls' | 'last' | 'none' (default: the
+   * model's own); 'none' gives one row of dim per token, flattened. Rows are
+   * scaled to unit length unless normalize is false.
+   */
+  async embed(input, { pooling, normalize = true } = {}) {
+    const codes = { none: 0, mean: 1, cls: 2, last: 3 };
+    if (pooling !== undefined && !(pooling in codes)) throw new RangeError(`embed: pooling must be 'mean', 'cls', 'last' or 'none', got ${pooling}`);
+    const isIds = (x) => (Array.isArray(x) && x.every((v) => typeof v === 'number')) || ArrayBuffer.isView(x);
+    const many = Array.isArray(input) && input.length > 0 && input.every((x) => typeof x === 'string');
+    const items = many ? input : [input];
+    for (const x of items) if (typeof x !== 'string' && !isIds(x)) throw new TypeError('embed: input must be a string, an array of strings, or token ids');
+    return this.#exclusive(() => {
+      const core = this.#core;
+      const dim = this.#info.dim;
+      const out = items.map((x) => {
+        const ids = typeof x === 'string' ? this.#tokenizeNow(x, { addSpecial: true }) : Array.from(x);
+        const idsPtr = core.writeI32(ids);
+        let buf = 0;
+        try {
+          buf = core.malloc(Math.max(1, ids.length) * dim * 4);
+          const rows = core.check(core.em._gf_api_embed(this.#handle, idsPtr, ids.length, pooling === undefined ? -1 : codes[pooling], normalize ? 1 : 0, buf));
+          return core.f32(buf, rows * dim).slice();
+        } finally {
+          core.free(buf);
+          core.free(idsPtr);
+        }
+      });
+      return many ? out : out[0];
+    });
+  }
+
+  /** The model's chat template (tokenizer.chat_template), or null. */
+  chatTemplate() {
+    this.#live();
+    const p = this.#core.em._gf_api_chat_template(this.#handle) >>> 0;
+    return p ? this.#core.readString(p) : null;
+  }
+
+  /**
    * Streams generated text as an async iterator of string pieces. The
    * iterator's `stats` property fills in as it runs.
    */

@@ -113,6 +113,10 @@ export class RemoteModel {
     return this.#call('forward', Array.from(ids), options);
   }
 
+  embed(input, options) {
+    return this.#call('embed', ArrayBuffer.isView(input) ? Array.from(input) : input, options);
+  }
+
   generate(prompt, options = {}) {
     const { signal, ...rest } = options;
     const stats = { promptTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [] };

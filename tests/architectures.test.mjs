@@ -1,0 +1,106 @@
+// qwen2, gpt2 and bert from their GGUF files, held to llama.cpp's outputs:
+//  - decoders, teacher-forced: err vs llama.cpp <= max(0.15, 0.5 x llama.cpp's err vs F32), and on the prompt rows
+//    our distance from the F32 logits <= 1.1 x llama.cpp's;
+//  - bert: per-token states and the mean-pooled vector, cosine >= 0.9999 (F16) / 0.999 (Q8_0) and
+//    max|delta| / std <= 0.02 / 0.15, against llama.cpp's own F16 / Q8_0 outputs.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { loadModel } from '../web/index.js';
+import { errRows, readF32, readJson, sharedPath } from './helpers/shared.mjs';
+
+for (const arch of ['qwen2', 'gpt2']) {
+  const ref = readJson('reference', `tiny-${arch}.json`);
+  for (const [type, v] of Object.entries(ref.variants)) {
+    test(`${arch} ${type}: tokenizer and teacher-forced logits match llama.cpp`, async (t) => {
+      const model = await loadModel(sharedPath('models', v.model));
+      try {
+        assert.equal(model.info().architecture, arch);
+        assert.deepEqual(await model.tokenize(ref.prompt), ref.prompt_ids);
+        const logits = await model.forward(v.tokens);
+        const err = errRows(logits, readF32('reference', v.logits), ref.n_vocab, v.rows);
+        const bound = Math.max(0.15, 0.5 * v.llamacpp_err_vs_f32);
+        const ours = errRows(logits, readF32('reference', ref.f32_prompt_logits), ref.n_vocab, ref.prompt_ids.length);
+        t.diagnostic(`${arch} ${type}: err vs llama.cpp ${err.toFixed(5)} (bound ${bound}); prompt rows vs F32: ours ${ours.toFixed(4)}, llama.cpp ${v.llamacpp_err_vs_f32}`);
+        assert.ok(err <= bound, `err ${err} > ${bound}`);
+        assert.ok(ours <= 1.1 * v.llamacpp_err_vs_f32, `distance from F32 ${ours} > 1.1 x ${v.llamacpp_err_vs_f32}`);
+        const gen = model.generate(ref.prompt, { temperature: 0, maxTokens: v.greedy.length, ignoreEos: true });
+        for await (const _ of gen);
+        assert.deepEqual(gen.stats.tokens, v.greedy, 'greedy continuation');
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+}
+
+function cosine(a, b) {
+  let d = 0, x = 0, y = 0;
+  for (let i = 0; i < a.length; i++) {
+    d += a[i] * b[i];
+    x += a[i] * a[i];
+    y += b[i] * b[i];
+  }
+  return d / Math.sqrt(x * y);
+}
+
+const bert = readJson('reference', 'tiny-bert.json');
+for (const [type, bounds] of [['F16', { cos: 0.9999, err: 0.02 }], ['Q8_0', { cos: 0.999, err: 0.15 }]]) {
+  test(`bert ${type}: token states and mean pooling match llama.cpp`, async (t) => {
+    const v = bert.variants[type];
+    const model = await loadModel(sharedPath('models', v.model));
+    try {
+      const info = model.info();
+      assert.equal(info.encoder, true);
+      assert.equal(info.causal, false);
+      assert.equal(info.pooling, 'mean');
+      assert.deepEqual(await model.tokenize(bert.prompt), bert.prompt_ids);
+      const states = await model.embed(bert.prompt_ids, { pooling: 'none', normalize: false });
+      const refStates = readF32('reference', v.tokens);
+      assert.equal(states.length, bert.prompt_ids.length * bert.dim);
+      let minCos = 1;
+      for (let r = 0; r < bert.prompt_ids.length; r++) {
+        minCos = Math.min(minCos, cosine(states.subarray(r * bert.dim, (r + 1) * bert.dim), refStates.subarray(r * bert.dim, (r + 1) * bert.dim)));
+      }
+      const stateErr = errRows(states, refStates, bert.dim, bert.prompt_ids.length);
+      const mean = await model.embed(bert.prompt, { normalize: false });
+      const refMean = readF32('reference', v.mean);
+      const meanCos = cosine(mean, refMean);
+      const meanErr = errRows(mean, refMean, bert.dim, 1);
+      t.diagnostic(`bert ${type}: token cosine >= ${minCos.toFixed(6)}, max|d|/std ${stateErr.toFixed(4)}; mean cosine ${meanCos.toFixed(6)}, max|d|/std ${meanErr.toFixed(4)}`);
+      assert.ok(minCos >= bounds.cos && meanCos >= bounds.cos);
+      assert.ok(stateErr <= bounds.err && meanErr <= bounds.err);
+
+      // normalization, cls pooling, batches of texts
+      const unit = await model.embed(bert.prompt);
+      assert.ok(Math.abs(Math.hypot(...unit) - 1) < 1e-5);
+      assert.ok(cosine(unit, refMean) >= bounds.cos);
+      const cls = await model.embed(bert.prompt_ids, { pooling: 'cls', normalize: false });
+      assert.deepEqual(Array.from(cls), Array.from(states.subarray(0, bert.dim)));
+      const batch = await model.embed([bert.prompt, 'hello world']);
+      assert.equal(batch.length, 2);
+      assert.deepEqual(Array.from(batch[0]), Array.from(unit));
+      await assert.rejects(model.forward([101, 102]), /encoder: use embed/);
+      await assert.rejects(async () => {
+        for await (const _ of model.generate('x'));
+      }, /encoder/);
+      await assert.rejects(model.embed('x', { pooling: 'max' }), /pooling must be/);
+    } finally {
+      await model.dispose();
+    }
+  });
+}
+
+test('decoders refuse embed; unsupported architectures are named with the supported list', async () => {
+  const model = await loadModel(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'));
+  try {
+    await assert.rejects(model.embed('x'), /qwen2 is a decoder/);
+  } finally {
+    await model.dispose();
+  }
+  const { withStringValue } = await import('./helpers/patch.mjs');
+  await assert.rejects(
+    loadModel(withStringValue(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), 'general.architecture', 'qwen3')),
+    /architecture 'qwen3' is not supported \(supported: llama, qwen2, gpt2, bert\)/,
+  );
+});
