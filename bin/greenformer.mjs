@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 
 import { UsageError } from './commands/common.mjs';
 
-const COMMANDS = ['run', 'logits', 'tokenize', 'info'];
+const COMMANDS = ['run', 'logits', 'tokenize', 'info', 'embed', 'chat'];
 
 async function usage() {
   const lines = await Promise.all(COMMANDS.map(async (c) => '  ' + (await import(`./commands/${c}.mjs`)).usage));

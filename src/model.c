@@ -407,11 +407,12 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
                                gf_type_name((uint32_t)t), m->type_count[t]);
     }
     return snprintf(buf, cap,
-                    "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"dim\":%d,\"nLayer\":%d,"
+                    "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"bos\":%d,\"eos\":%d,\"dim\":%d,\"nLayer\":%d,"
                     "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
                     "\"ropeBase\":%g,\"normEps\":%g,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"weightBytes\":%llu,"
                     "\"kernels\":\"%s\"}",
-                    arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab, hp->dim,
+                    arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab,
+                    gf_tokenizer_bos(m->tokenizer), gf_tokenizer_eos(m->tokenizer), hp->dim,
                     hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
                     hp->rope_base, hp->norm_eps, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
                     hp->causal ? "true" : "false", (const char *[]){"none", "mean", "cls", "last"}[hp->pooling & 3],

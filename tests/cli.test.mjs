@@ -106,3 +106,40 @@ test('bad input: one clear line on stderr, non-zero exit, never a stack dump', (
     assert.ok(r.err.trim().split('\n').length <= 2, `more than one diagnostic line for ${args.join(' ')}: ${r.err}`);
   }
 });
+
+test('embed writes one float32 row per text (or per token with --pooling none)', async () => {
+  const bert = sharedPath('models', 'tiny-bert-Q8_0.gguf');
+  const out = join(tmp, 'embed.f32');
+  let r = cli('embed', bert, '--text', 'hello world', '--text', 'second text', '--out', out);
+  assert.equal(r.code, 0, r.err);
+  const f32 = (path) => {
+    const b = readFileSync(path);
+    return new Float32Array(b.buffer, b.byteOffset, b.length / 4);
+  };
+  const rows = f32(out);
+  assert.equal(rows.length, 2 * 128);
+  const model = await loadModel(bert);
+  try {
+    assert.deepEqual(Array.from(rows.subarray(0, 128)), Array.from(await model.embed('hello world')));
+    r = cli('embed', bert, '--tokens', '101,7592,2088,102', '--pooling', 'none', '--no-normalize', '--out', out);
+    assert.equal(r.code, 0, r.err);
+    const states = f32(out);
+    assert.deepEqual(Array.from(states), Array.from(await model.embed([101, 7592, 2088, 102], { pooling: 'none', normalize: false })));
+  } finally {
+    await model.dispose();
+  }
+  assert.equal(cli('embed', bert, '--out', out).code, 2);
+  assert.match(cli('embed', Q8, '--text', 'x', '--out', out).err, /llama is a decoder/);
+});
+
+test('chat: each stdin line is a turn, replies stream to stdout', () => {
+  const template = join(tmp, 'chatml.jinja');
+  writeFileSync(template, "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
+  const qwen = sharedPath('models', 'tiny-qwen2-Q8_0.gguf');
+  const r = spawnSync(process.execPath, [CLI, 'chat', qwen, '--template', template, '-n', '6', '--seed', '2'], { input: 'Hi there\nHow are you?\n', encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(r.stdout.trim().split('\n').length, 2, r.stdout);
+  const none = spawnSync(process.execPath, [CLI, 'chat', qwen], { input: 'Hi\n', encoding: 'utf8' });
+  assert.equal(none.status, 1);
+  assert.match(none.stderr, /has no chat template; give one with --template FILE/);
+});

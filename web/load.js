@@ -164,6 +164,8 @@ export async function loadDirect(source, options = {}) {
     loader = 0; // gf_api_open takes ownership, even when it fails
     const handle = core.checkPtr(em._gf_api_open(l));
     const info = JSON.parse(core.readString(em._gf_api_info(handle) >>> 0));
+    const template = em._gf_api_chat_template(handle) >>> 0;
+    info.chatTemplate = template ? core.readString(template) : null;
     Object.assign(info, {
       build: core.build,
       threads: core.threads,

@@ -2,6 +2,7 @@
 // serialized: a second generate() waits until the first one finishes (or is
 // abandoned), so one model never runs two things at once.
 
+import { renderChat } from './chat.js';
 import { abortError } from './sources.js';
 
 const PIECE_BYTES = 1024;
@@ -107,7 +108,11 @@ export class Model {
   /** Token ids to text; control tokens are dropped unless skipSpecial is false. */
   async detokenize(ids, { skipSpecial = true } = {}) {
     this.#ids(ids, 'detokenize');
-    return this.#exclusive(() => {
+    return this.#exclusive(() => this.#detokenizeNow(ids, skipSpecial));
+  }
+
+  #detokenizeNow(ids, skipSpecial) {
+    {
       const core = this.#core;
       const idsPtr = core.writeI32(ids);
       let cap = ids.length * 8 + 16;
@@ -125,7 +130,7 @@ export class Model {
         core.free(buf);
         core.free(idsPtr);
       }
-    });
+    }
   }
 
   /**
@@ -188,9 +193,47 @@ export class Model {
 
   /** The model's chat template (tokenizer.chat_template), or null. */
   chatTemplate() {
+    return this.#info.chatTemplate;
+  }
+
+  /** The chat prompt the template makes of messages (what chat() generates from). */
+  async renderChat(messages, { template, addGenerationPrompt = true, templateVariables } = {}) {
     this.#live();
-    const p = this.#core.em._gf_api_chat_template(this.#handle) >>> 0;
-    return p ? this.#core.readString(p) : null;
+    const special = (id) => (id >= 0 ? this.#detokenizeNow([id], false) : '');
+    return renderChat(template ?? this.chatTemplate(), messages, {
+      addGenerationPrompt,
+      bosToken: special(this.#info.bos),
+      eosToken: special(this.#info.eos),
+      extra: templateVariables,
+    });
+  }
+
+  /**
+   * Continues a conversation: renders messages with the chat template (the
+   * model's own, or options.template), adds the generation prompt and streams
+   * the reply, which ends at the template's end-of-turn token. Options are
+   * generate()'s. Returns the same kind of iterator as generate().
+   */
+  chat(messages, options = {}) {
+    const stats = { promptTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [] };
+    const self = this;
+    const iterator = (async function* () {
+      const { template, templateVariables, ...rest } = options;
+      const prompt = await self.renderChat(messages, { template, templateVariables });
+      const bosText = self.#info.bos >= 0 ? self.#detokenizeNow([self.#info.bos], false) : '';
+      // templates usually write BOS themselves; control tokens in the prompt are the template's, not user text
+      const gen = self.generate(prompt, { ...rest, parseSpecial: true, addSpecial: !(bosText && prompt.startsWith(bosText)) });
+      try {
+        for await (const piece of gen) {
+          Object.assign(stats, gen.stats);
+          yield piece;
+        }
+      } finally {
+        Object.assign(stats, gen.stats);
+      }
+    })();
+    iterator.stats = stats;
+    return iterator;
   }
 
   /**

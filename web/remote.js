@@ -117,7 +117,23 @@ export class RemoteModel {
     return this.#call('embed', ArrayBuffer.isView(input) ? Array.from(input) : input, options);
   }
 
+  chatTemplate() {
+    return this.#info.chatTemplate;
+  }
+
+  renderChat(messages, options) {
+    return this.#call('renderChat', messages, options);
+  }
+
   generate(prompt, options = {}) {
+    return this.#stream('generate', typeof prompt === 'string' ? prompt : Array.from(prompt), options);
+  }
+
+  chat(messages, options = {}) {
+    return this.#stream('chat', messages, options);
+  }
+
+  #stream(op, input, options) {
     const { signal, ...rest } = options;
     const stats = { promptTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [] };
     const queue = [];
@@ -134,7 +150,7 @@ export class RemoteModel {
       signal?.addEventListener('abort', onAbort, { once: true });
       channel
         .request(
-          { op: 'generate', prompt: typeof prompt === 'string' ? prompt : Array.from(prompt), options: rest },
+          { op, input, options: rest },
           {
             signal: local.signal,
             onMessage: (msg) => {

@@ -26,12 +26,12 @@ async function handle(msg) {
       model = await loadDirect(msg.source, options);
       postMessage({ op: 'result', id, value: model.info() });
     } else if (op === 'call') {
-      if (!['tokenize', 'detokenize', 'forward', 'embed'].includes(msg.method)) throw new Error(`unknown method ${msg.method}`);
+      if (!['tokenize', 'detokenize', 'forward', 'embed', 'renderChat'].includes(msg.method)) throw new Error(`unknown method ${msg.method}`);
       const value = await model[msg.method](...msg.args);
       const buffers = [value].flat().filter((v) => v instanceof Float32Array).map((v) => v.buffer);
       postMessage({ op: 'result', id, value }, buffers);
-    } else if (op === 'generate') {
-      const gen = model.generate(msg.prompt, { ...msg.options, signal: controller.signal });
+    } else if (op === 'generate' || op === 'chat') {
+      const gen = model[op](msg.input, { ...msg.options, signal: controller.signal });
       for await (const text of gen) postMessage({ op: 'piece', id, text, stats: { ...gen.stats, tokens: undefined } });
       postMessage({ op: 'result', id, value: gen.stats });
     } else if (op === 'dispose') {

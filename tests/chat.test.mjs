@@ -1,0 +1,106 @@
+// Chat templates rendered by a real Jinja implementation to the exact strings
+// the template families define, and model.chat() end to end.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import { renderChat } from '../web/chat.js';
+import { loadModel } from '../web/index.js';
+import { sharedPath } from './helpers/shared.mjs';
+
+// The templates as the models ship them (tokenizer_config.json chat_template).
+const TEMPLATES = {
+  chatml:
+    "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}",
+  llama3:
+    "{% set loop_messages = messages %}{% for message in loop_messages %}{% set content = '<|start_header_id|>' + message['role'] + '<|end_header_id|>\\n\\n'+ message['content'] | trim + '<|eot_id|>' %}{% if loop.index0 == 0 %}{% set content = bos_token + content %}{% endif %}{{ content }}{% endfor %}{% if add_generation_prompt %}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{% endif %}",
+  gemma:
+    "{{ bos_token }}{% if messages[0]['role'] == 'system' %}{{ raise_exception('System role not supported') }}{% endif %}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if (message['role'] == 'assistant') %}{% set role = 'model' %}{% else %}{% set role = message['role'] %}{% endif %}{{ '<start_of_turn>' + role + '\\n' + message['content'] | trim + '<end_of_turn>\\n' }}{% endfor %}{% if add_generation_prompt %}{{'<start_of_turn>model\\n'}}{% endif %}",
+  mistral:
+    "{{ bos_token }}{% for message in messages %}{% if (message['role'] == 'user') != (loop.index0 % 2 == 0) %}{{ raise_exception('Conversation roles must alternate user/assistant/user/assistant/...') }}{% endif %}{% if message['role'] == 'user' %}{{ '[INST] ' + message['content'] + ' [/INST]' }}{% elif message['role'] == 'assistant' %}{{ message['content'] + eos_token}}{% else %}{{ raise_exception('Only user and assistant roles are supported!') }}{% endif %}{% endfor %}",
+};
+
+const SYSTEM_USER = [
+  { role: 'system', content: 'You are helpful.' },
+  { role: 'user', content: 'Hi' },
+];
+const TURNS = [
+  { role: 'user', content: 'Hi' },
+  { role: 'assistant', content: 'Hello!' },
+  { role: 'user', content: 'How are you?' },
+];
+
+test('ChatML', async () => {
+  assert.equal(
+    await renderChat(TEMPLATES.chatml, SYSTEM_USER),
+    '<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n',
+  );
+  assert.equal(await renderChat(TEMPLATES.chatml, SYSTEM_USER, { addGenerationPrompt: false }), '<|im_start|>system\nYou are helpful.<|im_end|>\n<|im_start|>user\nHi<|im_end|>\n');
+});
+
+test('Llama 3', async () => {
+  assert.equal(
+    await renderChat(TEMPLATES.llama3, SYSTEM_USER, { bosToken: '<|begin_of_text|>' }),
+    '<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nYou are helpful.<|eot_id|>' +
+      '<|start_header_id|>user<|end_header_id|>\n\nHi<|eot_id|><|start_header_id|>assistant<|end_header_id|>\n\n',
+  );
+});
+
+test('Phi-3, from the phi-3 GGUF itself', async () => {
+  const vocab = await loadModel(sharedPath('tokenizers', 'ggml-vocab-phi-3.gguf'), { vocabOnly: true });
+  try {
+    const template = vocab.chatTemplate();
+    assert.match(template, /<\|user\|>/);
+    assert.equal(await vocab.renderChat(TURNS), '<s><|user|>\nHi<|end|>\n<|assistant|>\nHello!<|end|>\n<|user|>\nHow are you?<|end|>\n<|assistant|>\n');
+  } finally {
+    await vocab.dispose();
+  }
+});
+
+test('Gemma', async () => {
+  assert.equal(
+    await renderChat(TEMPLATES.gemma, TURNS, { bosToken: '<bos>' }),
+    '<bos><start_of_turn>user\nHi<end_of_turn>\n<start_of_turn>model\nHello!<end_of_turn>\n<start_of_turn>user\nHow are you?<end_of_turn>\n<start_of_turn>model\n',
+  );
+  await assert.rejects(renderChat(TEMPLATES.gemma, SYSTEM_USER, { bosToken: '<bos>' }), /refused these messages: .*System role not supported/);
+});
+
+test('Mistral', async () => {
+  assert.equal(await renderChat(TEMPLATES.mistral, TURNS, { bosToken: '<s>', eosToken: '</s>' }), '<s>[INST] Hi [/INST]Hello!</s>[INST] How are you? [/INST]');
+  await assert.rejects(renderChat(TEMPLATES.mistral, [{ role: 'assistant', content: 'x' }], {}), /must alternate/);
+});
+
+test('bad templates and messages are clear errors', async () => {
+  await assert.rejects(renderChat('{% for %}', TURNS), /does not parse/);
+  await assert.rejects(renderChat(TEMPLATES.chatml, []), /non-empty array/);
+  await assert.rejects(renderChat(TEMPLATES.chatml, [{ role: 'user' }]), /string content/);
+  await assert.rejects(renderChat(null, TURNS), /no chat template/);
+});
+
+test('model.chat renders, then generates from the rendered prompt (control tokens parsed, no second BOS)', async () => {
+  const model = await loadModel(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'));
+  try {
+    await assert.rejects(async () => {
+      for await (const _ of model.chat(TURNS));
+    }, /no chat template; pass one/);
+    const opts = { template: TEMPLATES.chatml, maxTokens: 12, seed: 5, temperature: 0.9 };
+    const chat = model.chat(SYSTEM_USER, opts);
+    let text = '';
+    for await (const piece of chat) text += piece;
+    const prompt = await model.renderChat(SYSTEM_USER, { template: TEMPLATES.chatml });
+    const gen = model.generate(prompt, { ...opts, parseSpecial: true, addSpecial: false });
+    let expected = '';
+    for await (const piece of gen) expected += piece;
+    assert.equal(text, expected);
+    assert.deepEqual(chat.stats.tokens, gen.stats.tokens);
+    assert.equal(chat.stats.promptTokens, (await model.tokenize(prompt, { addSpecial: false, parseSpecial: true })).length);
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('README examples for chat and embeddings are the API', () => {
+  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
+  assert.match(readme, /model\.chat\(/);
+  assert.match(readme, /model\.embed\(/);
+});
