@@ -69,6 +69,25 @@ export interface GenerateOptions {
   parseSpecial?: boolean;
 }
 
+export interface ChatMessage {
+  role: string;
+  content: string;
+}
+
+export interface ChatOptions extends GenerateOptions {
+  /** A Jinja chat template to use instead of the model's own. */
+  template?: string;
+  /** Extra variables for the template. */
+  templateVariables?: Record<string, unknown>;
+}
+
+export interface EmbedOptions {
+  /** Default: the model's own (bert.pooling_type). */
+  pooling?: 'mean' | 'cls' | 'last' | 'none';
+  /** Scale to unit L2 length (default true). */
+  normalize?: boolean;
+}
+
 export interface GenerationStats {
   promptTokens: number;
   generatedTokens: number;
@@ -102,6 +121,16 @@ export interface ModelInfo {
   ropeBase: number;
   normEps: number;
   tiedOutput: boolean;
+  /** An encoder (bert): embed() instead of forward/generate. */
+  encoder: boolean;
+  causal: boolean;
+  /** Encoders' own pooling: "mean", "cls", "last" or "none". */
+  pooling: 'none' | 'mean' | 'cls' | 'last';
+  /** BOS and EOS token ids (-1 when the vocabulary has none). */
+  bos: number;
+  eos: number;
+  /** tokenizer.chat_template from the file, or null. */
+  chatTemplate: string | null;
   /** Tensor count per GGUF type, e.g. { F32: 5, Q4_0: 14, Q6_K: 1 }. */
   tensorTypes: Record<string, number>;
   weightBytes: number;
@@ -134,6 +163,15 @@ export declare class Model {
   /** Teacher-forced logits from position 0: ids.length rows of nVocab (or one row with logits: 'last'). */
   forward(ids: ArrayLike<number>, options?: { logits?: 'all' | 'last' }): Promise<Float32Array>;
   generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): Generation;
+  /** Renders messages with the chat template and streams the reply (stops at the end-of-turn token). */
+  chat(messages: ChatMessage[], options?: ChatOptions): Generation;
+  /** The prompt chat() would generate from. */
+  renderChat(messages: ChatMessage[], options?: Omit<ChatOptions, keyof GenerateOptions> & { addGenerationPrompt?: boolean }): Promise<string>;
+  chatTemplate(): string | null;
+  /** Encoders: unit-length (unless normalize: false) embeddings; one per text for arrays of texts;
+   * pooling 'none' gives tokens x dim, flattened. */
+  embed(input: string | ArrayLike<number>, options?: EmbedOptions): Promise<Float32Array>;
+  embed(input: string[], options?: EmbedOptions): Promise<Float32Array[]>;
   dispose(): Promise<void>;
 }
 
