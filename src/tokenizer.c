@@ -886,6 +886,42 @@ int64_t gf_detokenize(const gf_tokenizer *t, const int32_t *ids, size_t n, int s
     return total;
 }
 
+/* ---- the merge queue shared by SentencePiece and BPE ------------------------ */
+
+static int merge_before(const gf_merge *a, const gf_merge *b) { return a->order < b->order || (a->order == b->order && a->left < b->left); }
+
+int gf_merge_push(gf_merge_queue *q, gf_merge m) {
+    if (q->n == q->cap) {
+        size_t cap = q->cap ? q->cap * 2 : 64;
+        gf_merge *v = realloc(q->v, cap * sizeof *v);
+        if (!v) return gf_fail_nomem("the tokenizer's merge queue", cap * sizeof *v);
+        q->v = v;
+        q->cap = cap;
+    }
+    size_t i = q->n++;
+    while (i > 0 && merge_before(&m, &q->v[(i - 1) / 2])) {
+        q->v[i] = q->v[(i - 1) / 2];
+        i = (i - 1) / 2;
+    }
+    q->v[i] = m;
+    return GF_OK;
+}
+
+gf_merge gf_merge_pop(gf_merge_queue *q) {
+    gf_merge top = q->v[0], last = q->v[--q->n];
+    size_t i = 0, n = q->n;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= n) break;
+        if (c + 1 < n && merge_before(&q->v[c + 1], &q->v[c])) c++;
+        if (!merge_before(&q->v[c], &last)) break;
+        q->v[i] = q->v[c];
+        i = c;
+    }
+    if (n) q->v[i] = last;
+    return top;
+}
+
 /* ---- streaming ----------------------------------------------------------- */
 
 void gf_detok_stream_init(gf_detok_stream *s) { memset(s, 0, sizeof *s); s->first = 1; }

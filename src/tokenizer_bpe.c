@@ -126,7 +126,8 @@ int gf_bpe_load_merges(gf_tokenizer *t, const gguf_reader *r) {
     int s = gguf_get_arr(r, "tokenizer.ggml.merges", GGUF_VT_STRING, &kv);
     if (s < 0) return s;
     if (s == 0) return gf_fail("tokenizer: BPE vocabulary without merges (tokenizer.ggml.merges is missing)");
-    if (kv->arr_n > 0x7FFFFFFF) return gf_fail("tokenizer: %llu merges is too many", (unsigned long long)kv->arr_n);
+    /* merge ranks order the queue as floats: exact below 2^24 (real vocabularies have < 1 M merges) */
+    if (kv->arr_n > (1u << 24)) return gf_fail("tokenizer: %llu merges is too many (limit 16777216)", (unsigned long long)kv->arr_n);
     gf_merges *m = &t->merges;
     uint32_t slots = 1024;
     while (slots < kv->arr_n * 2) slots *= 2;
@@ -194,11 +195,6 @@ typedef struct {
     int32_t sid;
 } sym;
 
-typedef struct {
-    uint32_t rank, size;
-    int32_t left, right, result;
-} bigram;
-
 typedef struct bpe_run bpe_run;
 typedef void (*stage_fn)(bpe_run *r, int st, size_t a, size_t b);
 
@@ -216,45 +212,10 @@ struct bpe_run {
     int err;
     sym *sy;
     size_t sy_cap;
-    bigram *heap;
-    size_t heap_n, heap_cap;
+    gf_merge_queue queue;
     char *enc;
     size_t enc_cap;
 };
-
-static int before(const bigram *a, const bigram *b) { return a->rank < b->rank || (a->rank == b->rank && a->left < b->left); }
-
-static int heap_push(bpe_run *r, bigram g) {
-    if (r->heap_n == r->heap_cap) {
-        size_t cap = r->heap_cap ? r->heap_cap * 2 : 64;
-        bigram *h = realloc(r->heap, cap * sizeof *h);
-        if (!h) return gf_fail_nomem("the BPE merge queue", cap * sizeof *h);
-        r->heap = h;
-        r->heap_cap = cap;
-    }
-    size_t i = r->heap_n++;
-    while (i > 0 && before(&g, &r->heap[(i - 1) / 2])) {
-        r->heap[i] = r->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    r->heap[i] = g;
-    return GF_OK;
-}
-
-static bigram heap_pop(bpe_run *r) {
-    bigram top = r->heap[0], last = r->heap[--r->heap_n];
-    size_t i = 0, n = r->heap_n;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && before(&r->heap[c + 1], &r->heap[c])) c++;
-        if (!before(&r->heap[c], &last)) break;
-        r->heap[i] = r->heap[c];
-        i = c;
-    }
-    if (n) r->heap[i] = last;
-    return top;
-}
 
 static int try_pair(bpe_run *r, int32_t left, int32_t right) {
     if (left < 0 || right < 0) return GF_OK;
@@ -263,7 +224,8 @@ static int try_pair(bpe_run *r, int32_t left, int32_t right) {
     int32_t result;
     int32_t rank = merge_find(&r->t->merges, l->sid, rt->sid, &result);
     if (rank < 0) return GF_OK;
-    return heap_push(r, (bigram){(uint32_t)rank, l->n + rt->n, left, right, result});
+    /* the lowest rank merges first (ranks stay far below float's 2^24 exact integers) */
+    return gf_merge_push(&r->queue, (gf_merge){(float)rank, left, right, l->n + rt->n, result});
 }
 
 /* The stand-in characters of bytes s[0..n), into r->enc. */
@@ -315,11 +277,11 @@ static int bpe_word(bpe_run *r, size_t a, size_t b) {
     }
     for (size_t i = 0; i < n; i++)
         r->sy[i] = (sym){(int32_t)i - 1, i + 1 < n ? (int32_t)i + 1 : -1, (uint32_t)i, 1, t->byte_sid[w[i]]};
-    r->heap_n = 0;
+    r->queue.n = 0;
     for (size_t i = 1; i < n; i++)
         if ((st = try_pair(r, (int32_t)i - 1, (int32_t)i)) < 0) return st;
-    while (r->heap_n) {
-        bigram g = heap_pop(r);
+    while (r->queue.n) {
+        gf_merge g = gf_merge_pop(&r->queue);
         sym *l = &r->sy[g.left], *rt = &r->sy[g.right];
         if (!l->n || !rt->n || l->n + rt->n != g.size) continue; /* outdated */
         l->n += rt->n;
@@ -633,7 +595,7 @@ done:
     free(r.off);
     free(r.fl);
     free(r.sy);
-    free(r.heap);
+    free(r.queue.v);
     free(r.enc);
     return r.err < 0 ? r.err : GF_OK;
 }

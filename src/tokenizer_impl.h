@@ -133,6 +133,25 @@ typedef struct {
 
 int gf_ids_push(gf_ids *ids, int32_t id);
 
+/* Merging (SentencePiece and BPE) joins adjacent symbols best-first: a
+ * binary heap of candidate pairs. Lower `order` merges first (a BPE rank,
+ * or minus a SentencePiece score); ties go to the leftmost pair. `size` lets
+ * the merger drop candidates made stale by an earlier merge. */
+typedef struct {
+    float order;
+    int32_t left, right;
+    uint32_t size;
+    int32_t result; /* BPE: the merged symbol */
+} gf_merge;
+
+typedef struct {
+    gf_merge *v;
+    size_t n, cap;
+} gf_merge_queue;
+
+int gf_merge_push(gf_merge_queue *q, gf_merge m);
+gf_merge gf_merge_pop(gf_merge_queue *q); /* q->n must be > 0 */
+
 /* Model tokenizers for one fragment of raw text (no special tokens in it).
  * They append to out and return GF_OK or a negative status. */
 int gf_spm_tokenize(const gf_tokenizer *t, const char *text, size_t n, int add_prefix_space, gf_ids *out);

@@ -18,52 +18,11 @@ typedef struct {
 } sym;
 
 typedef struct {
-    float score;
-    int32_t left, right;
-    uint32_t size;
-} bigram;
-
-typedef struct {
     const gf_tokenizer *t;
     const char *text;
     sym *sy;
-    bigram *heap;
-    size_t heap_n, heap_cap;
+    gf_merge_queue queue;
 } spm_run;
-
-static int before(const bigram *a, const bigram *b) { return a->score > b->score || (a->score == b->score && a->left < b->left); }
-
-static int heap_push(spm_run *r, bigram g) {
-    if (r->heap_n == r->heap_cap) {
-        size_t cap = r->heap_cap ? r->heap_cap * 2 : 64;
-        bigram *h = realloc(r->heap, cap * sizeof *h);
-        if (!h) return gf_fail_nomem("the SentencePiece merge queue", cap * sizeof *h);
-        r->heap = h;
-        r->heap_cap = cap;
-    }
-    size_t i = r->heap_n++;
-    while (i > 0 && before(&g, &r->heap[(i - 1) / 2])) {
-        r->heap[i] = r->heap[(i - 1) / 2];
-        i = (i - 1) / 2;
-    }
-    r->heap[i] = g;
-    return GF_OK;
-}
-
-static bigram heap_pop(spm_run *r) {
-    bigram top = r->heap[0], last = r->heap[--r->heap_n];
-    size_t i = 0, n = r->heap_n;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= n) break;
-        if (c + 1 < n && before(&r->heap[c + 1], &r->heap[c])) c++;
-        if (!before(&r->heap[c], &last)) break;
-        r->heap[i] = r->heap[c];
-        i = c;
-    }
-    if (n) r->heap[i] = last;
-    return top;
-}
 
 static int try_pair(spm_run *r, int32_t left, int32_t right) {
     if (left < 0 || right < 0) return GF_OK;
@@ -71,7 +30,8 @@ static int try_pair(spm_run *r, int32_t left, int32_t right) {
     if (size > (uint32_t)r->t->max_token_len) return GF_OK;
     int32_t tok = gf_text_to_token(&r->t->st, r->text + r->sy[left].start, size);
     if (tok < 0) return GF_OK;
-    return heap_push(r, (bigram){r->t->tok[tok].score, left, right, size});
+    /* the highest score merges first */
+    return gf_merge_push(&r->queue, (gf_merge){-r->t->tok[tok].score, left, right, size, tok});
 }
 
 static int emit(spm_run *r, const sym *s, gf_ids *out) {
@@ -105,10 +65,10 @@ static int merge(spm_run *r, size_t a, size_t b, gf_ids *out) {
         ns++;
         i += cl;
     }
-    r->heap_n = 0;
+    r->queue.n = 0;
     for (size_t i = 1; i < ns && st >= 0; i++) st = try_pair(r, (int32_t)i - 1, (int32_t)i);
-    while (r->heap_n && st >= 0) {
-        bigram g = heap_pop(r);
+    while (r->queue.n && st >= 0) {
+        gf_merge g = gf_merge_pop(&r->queue);
         sym *l = &r->sy[g.left], *rt = &r->sy[g.right];
         if (!l->n || !rt->n || l->n + rt->n != g.size) continue; /* one side was merged since */
         l->n += rt->n;
@@ -155,6 +115,6 @@ int gf_spm_tokenize(const gf_tokenizer *t, const char *text, size_t n, int add_p
 done:
     free(buf);
     free(r.sy);
-    free(r.heap);
+    free(r.queue.v);
     return st;
 }
