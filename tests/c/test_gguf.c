@@ -7,11 +7,6 @@
 #include "testing.h"
 #include "types.h"
 
-static const char *shared_dir(void) {
-    const char *s = getenv("GF_SHARED");
-    return s ? s : "../shared";
-}
-
 static uint64_t rng = 99;
 static uint32_t rnd(void) {
     rng = rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -50,7 +45,7 @@ static void check_same(const gguf_reader *a, const gguf_reader *b, const char *w
 static void test_shared_file(const char *dir, const char *file, int byte_by_byte) {
     char path[512];
     size_t n;
-    snprintf(path, sizeof path, "%s/%s/%s", shared_dir(), dir, file);
+    snprintf(path, sizeof path, "%s/%s/%s", test_shared_dir(), dir, file);
     uint8_t *bytes = read_file(path, &n);
     CHECK(bytes != NULL, "cannot read %s", path);
     if (!bytes) return;

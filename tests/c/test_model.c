@@ -9,11 +9,6 @@
 #include "loader.h"
 #include "testing.h"
 
-static const char *shared_dir(void) {
-    const char *s = getenv("GF_SHARED");
-    return s ? s : "../shared";
-}
-
 static uint64_t rng = 12345;
 static uint32_t rnd(void) {
     rng = rng * 6364136223846793005ull + 1442695040888963407ull;
@@ -80,9 +75,9 @@ static double err_vs(const float *a, const float *ref, int rows, int n) {
 static void check_variant(const char *file, const char *logits_file, double bound, int max_chunk) {
     char path[512];
     size_t n, nl;
-    snprintf(path, sizeof path, "%s/models/%s", shared_dir(), file);
+    snprintf(path, sizeof path, "%s/models/%s", test_shared_dir(), file);
     unsigned char *bytes = read_file(path, &n);
-    snprintf(path, sizeof path, "%s/reference/%s", shared_dir(), logits_file);
+    snprintf(path, sizeof path, "%s/reference/%s", test_shared_dir(), logits_file);
     float *ref = (float *)read_file(path, &nl);
     CHECK(bytes && ref, "cannot read %s or its reference", file);
     if (!bytes || !ref) return;

@@ -24,11 +24,6 @@ static double now_s(void) {
     return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-static const char *shared_dir(void) {
-    const char *d = getenv("GF_SHARED");
-    return d && *d ? d : "../shared";
-}
-
 /* Loads a tokenizer from GGUF bytes; NULL (message set) on failure. */
 static gf_tokenizer *load_bytes(const unsigned char *b, size_t n) {
     gguf_reader *r = gguf_reader_new();
@@ -40,7 +35,7 @@ static gf_tokenizer *load_bytes(const unsigned char *b, size_t n) {
 
 static gf_tokenizer *load_vocab(const char *name) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/tokenizers/ggml-vocab-%s.gguf", shared_dir(), name);
+    snprintf(path, sizeof path, "%s/tokenizers/ggml-vocab-%s.gguf", test_shared_dir(), name);
     size_t n;
     unsigned char *b = read_file(path, &n);
     if (!b) {
@@ -116,9 +111,9 @@ static char *pieces(const gf_tokenizer *t, const int32_t *ids, size_t n, size_t 
 static void test_vectors(const char *name, gf_tokenizer *t) {
     char path[1024];
     size_t ni, no;
-    snprintf(path, sizeof path, "%s/tokenizers/ggml-vocab-%s.gguf.inp", shared_dir(), name);
+    snprintf(path, sizeof path, "%s/tokenizers/ggml-vocab-%s.gguf.inp", test_shared_dir(), name);
     char *inp = (char *)read_file(path, &ni);
-    snprintf(path, sizeof path, "%s/tokenizers/ggml-vocab-%s.gguf.out", shared_dir(), name);
+    snprintf(path, sizeof path, "%s/tokenizers/ggml-vocab-%s.gguf.out", test_shared_dir(), name);
     char *out = (char *)read_file(path, &no);
     CHECK(inp && out, "%s: missing .inp/.out", name);
     if (!inp || !out) {
@@ -262,7 +257,7 @@ static void test_round_trips(const char *name, const gf_tokenizer *t, int exact_
 static void test_speed(const char *name, const gf_tokenizer *t) {
     char path[1024];
     size_t ni;
-    snprintf(path, sizeof path, "%s/tokenizers/ggml-vocab-%s.gguf.inp", shared_dir(), name);
+    snprintf(path, sizeof path, "%s/tokenizers/ggml-vocab-%s.gguf.inp", test_shared_dir(), name);
     char *inp = (char *)read_file(path, &ni);
     if (!inp) return;
     /* 1 MB: the vector strings (many scripts, emoji, code-like runs) over and over. */
@@ -571,7 +566,7 @@ static void test_errors(gf_tokenizer *llama) {
 
 static gf_tokenizer *load_model_vocab(const char *file) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/models/%s", shared_dir(), file);
+    snprintf(path, sizeof path, "%s/models/%s", test_shared_dir(), file);
     size_t n;
     unsigned char *b = read_file(path, &n);
     gf_tokenizer *t = b ? load_bytes(b, n) : NULL;
@@ -582,7 +577,7 @@ static gf_tokenizer *load_model_vocab(const char *file) {
 
 static char *read_text(const char *dir, const char *file, size_t *n) {
     char path[1024];
-    snprintf(path, sizeof path, "%s/%s/%s", shared_dir(), dir, file);
+    snprintf(path, sizeof path, "%s/%s/%s", test_shared_dir(), dir, file);
     char *s = (char *)read_file(path, n);
     CHECK(s != NULL, "cannot read %s", path);
     return s;

@@ -24,6 +24,12 @@ static int g_checks, g_failures;
         return g_failures ? 1 : 0;                                              \
     } while (0)
 
+/* The read-only reference folder next to the project (GF_SHARED overrides). */
+__attribute__((unused)) static const char *test_shared_dir(void) {
+    const char *s = getenv("GF_SHARED");
+    return s ? s : "../shared";
+}
+
 /* Reads a whole file into memory (tests only). */
 __attribute__((unused)) static unsigned char *read_file(const char *path, size_t *n) {
     FILE *f = fopen(path, "rb");
