@@ -723,21 +723,29 @@ done:
 
 /* ---- detokenize ---------------------------------------------------------- */
 
-/* A small growing byte buffer. */
+/* A small growing byte buffer. It may start on caller storage (on_heap 0):
+ * streaming generation then allocates nothing per token. */
 typedef struct {
     char *v;
     size_t n, cap;
+    int on_heap;
 } bytes;
+
+static void bytes_free(bytes *b) {
+    if (b->on_heap) free(b->v);
+}
 
 static int put(bytes *b, const char *s, size_t n) {
     if (n == 0) return GF_OK;
     if (b->n + n > b->cap) {
         size_t cap = b->cap ? b->cap : 256;
         while (cap < b->n + n) cap *= 2;
-        char *v = realloc(b->v, cap);
+        char *v = b->on_heap ? realloc(b->v, cap) : malloc(cap);
         if (!v) return gf_fail_nomem("detokenized text", cap);
+        if (!b->on_heap && b->n) memcpy(v, b->v, b->n);
         b->v = v;
         b->cap = cap;
+        b->on_heap = 1;
     }
     memcpy(b->v + b->n, s, n);
     b->n += n;
@@ -814,7 +822,7 @@ int gf_token_to_piece(const gf_tokenizer *t, int32_t id, char *buf, size_t cap, 
         if (buf && cap && b.n) memcpy(buf, b.v, b.n < cap ? b.n : cap);
         s = (int)b.n;
     }
-    free(b.v);
+    bytes_free(&b);
     return s;
 }
 
@@ -882,7 +890,7 @@ int64_t gf_detokenize(const gf_tokenizer *t, const int32_t *ids, size_t n, int s
         if (buf && cap && b.n) memcpy(buf, b.v, b.n < cap ? b.n : cap);
         total = (int64_t)b.n;
     }
-    free(b.v);
+    bytes_free(&b);
     return total;
 }
 
@@ -970,16 +978,17 @@ static size_t emit_chars(const unsigned char *in, size_t n, int all, bytes *out,
 }
 
 static int stream_out(gf_detok_stream *s, const bytes *in, int all, char *buf, size_t cap) {
-    bytes out = {0};
+    char storage[256];
+    bytes out = {storage, 0, sizeof storage, 0};
     size_t used = 0;
     int st = GF_OK;
     emit_chars((const unsigned char *)in->v, in->n, all, &out, &used, &st);
     if (st < 0) {
-        free(out.v);
+        bytes_free(&out);
         return st;
     }
     if (in->n - used > sizeof s->pending) { /* cannot happen: a kept tail is at most 3 bytes */
-        free(out.v);
+        bytes_free(&out);
         return gf_fail("tokenizer: internal error in streaming detokenization");
     }
     int total = (int)out.n;
@@ -989,17 +998,18 @@ static int stream_out(gf_detok_stream *s, const bytes *in, int all, char *buf, s
         s->n_pending = (int)(in->n - used);
         if (out.n) s->first = 0;
     }
-    free(out.v);
+    bytes_free(&out);
     return total;
 }
 
 int gf_detok_stream_push(const gf_tokenizer *t, gf_detok_stream *s, int32_t id, char *buf, size_t cap) {
     int st = check_id(t, id);
     if (st < 0) return st;
-    bytes in = {0};
+    char storage[256];
+    bytes in = {storage, 0, sizeof storage, 0};
     if ((st = put(&in, s->pending, (size_t)s->n_pending)) >= 0 && (st = piece(t, id, 0, &in)) >= 0)
         st = stream_out(s, &in, 0, buf, cap);
-    free(in.v);
+    bytes_free(&in);
     return st;
 }
 
