@@ -2,7 +2,7 @@
 # which installs the toolchain when it is missing.
 
 ALL_SRC  := $(wildcard src/*.c src/kernels/*.c)
-SIMD_SRC := src/kernels/kernels_simd128.c
+SIMD_SRC := $(wildcard src/kernels/*_simd128.c)
 POOL_SRC := src/parallel_pool.c
 ONE_SRC  := src/parallel_single.c
 CORE_SRC := $(filter-out $(SIMD_SRC) $(POOL_SRC),$(ALL_SRC))
@@ -35,12 +35,15 @@ EMLINK := -sMODULARIZE -sEXPORT_NAME=createGreenformerCore -sENVIRONMENT=web,wor
 NATIVE_TESTS := $(patsubst tests/c/%.c,build/native/%,$(wildcard tests/c/test_*.c))
 ASAN_TESTS   := $(patsubst tests/c/%.c,build/asan/%,$(wildcard tests/c/test_*.c))
 WASM_TESTS   := $(patsubst tests/c/%.c,build/wasm/%.js,$(wildcard tests/c/test_*.c))
+RELAXED_OUT  := dist/greenformer-relaxed.js dist/greenformer-relaxed.mjs dist/greenformer-relaxed-mt.js \
+                dist/greenformer-relaxed-mt.mjs build/wasm-relaxed/test_kernels.js build/wasm-relaxed/test_kernels.web.js
 
 .PHONY: all native asan wasm clean
 all: native asan wasm
 native: build/native/libgreenformer.a $(NATIVE_TESTS)
 asan: $(ASAN_TESTS)
-wasm: dist/greenformer.js dist/greenformer.mjs dist/greenformer-mt.js dist/greenformer-mt.mjs $(WASM_TESTS) dist/package.json
+wasm: dist/greenformer.js dist/greenformer.mjs dist/greenformer-mt.js dist/greenformer-mt.mjs $(WASM_TESTS) dist/package.json \
+      $(RELAXED_OUT)
 
 build/native/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -107,9 +110,64 @@ build/wasm/test_%.js: tests/c/test_%.c tests/c/testing.h $(WASM_OBJ) build/wasm/
 	@mkdir -p $(dir $@)
 	$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
 
-build/wasm/package.json:
+build/wasm/package.json build/wasm-relaxed/package.json:
 	@mkdir -p $(dir $@)
 	echo '{ "type": "commonjs" }' > $@
+
+# ---- relaxed SIMD builds (browsers that have it: web/core.js detects it) ----
+# The same sources with clang-19 -mrelaxed-simd: the kernels then use
+# i8x16 dot products where an operand provably fits 7 bits, with results
+# bit-identical to the plain build (src/kernels/kernels_simd128.c). emcc
+# 3.1.6 runs whatever tools sit in EM_LLVM_ROOT under their "-14" names, so
+# build/llvm19 holds clang-19's tools under those names. binaryen 108
+# (wasm-opt) misreads relaxed SIMD: a relaxed dot came out computing a wrong
+# value after wasm-opt -O3. So these link at -O1 (no wasm-opt passes, as
+# the plain builds) with WASM_BIGINT (no i64 legalization), which leaves
+# binaryen only reading the module for its metadata.
+# -ffp-contract=off: the plain build never fuses a*b+c (SIMD128 has no fma);
+# a relaxed madd here would round differently.
+LLVM19_TOOLS := clang clang++ wasm-ld llvm-ar llvm-ranlib llvm-nm llvm-objcopy llvm-dwarfdump llvm-dwp llvm-link \
+                llvm-mc opt llc
+build/llvm19/.tools:
+	@mkdir -p $(dir $@)
+	for t in $(LLVM19_TOOLS); do ln -sf "$$(command -v $$t-19)" build/llvm19/$$t-14 || exit 1; done
+	touch $@
+
+RELAXED_EMCC := EM_LLVM_ROOT=$(abspath build/llvm19) $(EMCC)
+RELAXED_FLAGS := -mrelaxed-simd -ffp-contract=off
+RELAXED_OBJ := $(patsubst src/%.c,build/wasm-relaxed/obj/%.o,$(CORE_SRC) $(SIMD_SRC))
+RELAXED_MT_OBJ := $(patsubst src/%.c,build/wasm-relaxed-mt/obj/%.o,$(filter-out $(ONE_SRC),$(CORE_SRC)) $(SIMD_SRC) $(POOL_SRC))
+
+build/wasm-relaxed/obj/%.o: src/%.c $(HEADERS) | build/llvm19/.tools
+	@mkdir -p $(dir $@)
+	$(RELAXED_EMCC) $(RELAXED_FLAGS) $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
+
+build/wasm-relaxed-mt/obj/%.o: src/%.c $(HEADERS) | build/llvm19/.tools
+	@mkdir -p $(dir $@)
+	$(RELAXED_EMCC) -pthread $(RELAXED_FLAGS) $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
+
+dist/greenformer-relaxed.js: $(RELAXED_OBJ)
+	@mkdir -p dist
+	$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT $(EMLINK) $^ -o $@
+
+dist/greenformer-relaxed-mt.js: $(RELAXED_MT_OBJ)
+	@mkdir -p dist
+	$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSize' \
+	  $(EMLINK),gfPoolSize $^ -o $@
+
+# The kernel tests with the relaxed kernels: under Node with
+# --experimental-wasm-relaxed-simd, and in Chromium (the .web.js copy, which
+# tests/browser.test.mjs loads into a page). -O1, as a link level: -O2 and
+# above would run wasm-opt (the kernels themselves are compiled at -O3).
+build/wasm-relaxed/test_%.js: tests/c/test_%.c tests/c/testing.h $(RELAXED_OBJ) build/wasm-relaxed/package.json
+	@mkdir -p $(dir $@)
+	$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(RELAXED_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node \
+	  -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
+
+build/wasm-relaxed/test_%.web.js: tests/c/test_%.c tests/c/testing.h $(RELAXED_OBJ)
+	@mkdir -p $(dir $@)
+	$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(RELAXED_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=web \
+	  -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
 
 clean:
 	rm -rf build dist

@@ -10,6 +10,9 @@ missing=()
 command -v emcc >/dev/null 2>&1 || missing+=(emscripten)
 command -v gcc >/dev/null 2>&1 || missing+=(gcc)
 command -v make >/dev/null 2>&1 || missing+=(make)
+# the relaxed-SIMD builds compile with clang-19 through emcc (see Makefile)
+command -v clang-19 >/dev/null 2>&1 || missing+=(clang-19)
+command -v wasm-ld-19 >/dev/null 2>&1 || missing+=(lld-19)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "build.sh: installing ${missing[*]} (apt-get)" >&2

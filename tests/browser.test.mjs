@@ -80,7 +80,7 @@ test('threads: the pthreads build runs under COOP/COEP and gives the same tokens
   const page = await openDemo(browser.context, isolated.url);
   try {
     const r = await loadAndGenerate(page, { threads: 2, cache: false });
-    assert.equal(r.info.build, 'greenformer-mt');
+    assert.equal(r.info.build, 'greenformer-relaxed-mt'); // Chromium has relaxed SIMD: see the relaxed tests below
     assert.equal(r.info.threads, 2);
     assert.deepEqual(r.tokens, await nodeTokens(1));
   } finally {
@@ -90,7 +90,7 @@ test('threads: the pthreads build runs under COOP/COEP and gives the same tokens
   try {
     assert.equal(await plainPage.evaluate(() => crossOriginIsolated), false);
     const r = await loadAndGenerate(plainPage, { threads: 2, cache: false });
-    assert.equal(r.info.build, 'greenformer');
+    assert.equal(r.info.build, 'greenformer-relaxed');
     assert.equal(r.info.threads, 1);
     assert.match(r.info.threadsReason, /not cross-origin isolated/);
     assert.deepEqual(r.tokens, await nodeTokens(2));
@@ -271,6 +271,95 @@ test('a model that cannot fit in wasm memory is refused after its header, before
     assert.match(message, /needs \d+ MB .*more than the \d+ MB allowed/);
     const sent = slow.sent(MODEL) - before;
     assert.ok(sent < 3_000_000, `${sent} bytes were sent before the refusal (header: ~1 MB)`);
+  } finally {
+    await page.close();
+  }
+});
+
+// Relaxed SIMD: Chromium validates the relaxed-SIMD probe, so 'auto' loads
+// greenformer-relaxed(-mt); its kernels equal the scalar references bit for
+// bit in this engine (both of V8's tiers: the test program's kernels start in
+// Liftoff and tier up), and whole models give exactly the logits and tokens
+// of the plain build under Node.
+test('relaxed SIMD: the kernel tests pass in Chromium', async () => {
+  const page = await openDemo(browser.context, isolated.url);
+  try {
+    const out = await page.evaluate(
+      (src) =>
+        new Promise((resolve) => {
+          const lines = [];
+          window.Module = {
+            print: (s) => lines.push(s),
+            printErr: (s) => lines.push(s),
+            postRun: [() => resolve(lines)],
+            onAbort: (what) => resolve([...lines, `abort: ${what}`]),
+          };
+          const script = document.createElement('script');
+          script.src = src;
+          script.onerror = () => resolve([`cannot load ${src}`]);
+          document.head.append(script);
+        }),
+      '/build/wasm-relaxed/test_kernels.web.js',
+    );
+    assert.equal(out[0], 'kernels: simd128+relaxed', out.join('\n'));
+    assert.match(out.at(-1), /^\d+ checks, 0 failures$/, out.slice(-20).join('\n'));
+  } finally {
+    await page.close();
+  }
+});
+
+async function nodeRun(file, threads) {
+  const model = await loadModel(sharedPath('models', file), { threads });
+  try {
+    const logits = await model.forward(await model.tokenize(GEN.prompt));
+    const gen = model.generate(GEN.prompt, GEN);
+    for await (const _ of gen);
+    return { build: model.info().build, logits: fnv(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)), tokens: gen.stats.tokens };
+  } finally {
+    await model.dispose();
+  }
+}
+
+function fnv(bytes) {
+  let h = 0x811c9dc5;
+  for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
+  return h.toString(16);
+}
+
+test('relaxed SIMD: Chromium picks the relaxed build, with the same logits and tokens as Node (1 and 2 threads); simd: plain opts out', async () => {
+  const page = await openDemo(browser.context, isolated.url);
+  try {
+    for (const file of ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q4_K_M.gguf', 'tiny-llama-Q8_0.gguf']) {
+      const node = await nodeRun(file, 1);
+      assert.equal(node.build, 'greenformer'); // Node 20: no relaxed SIMD without flags
+      for (const [threads, simd, build] of [[1, undefined, 'greenformer-relaxed'], [2, undefined, 'greenformer-relaxed-mt'], [1, 'plain', 'greenformer']]) {
+        const r = await page.evaluate(
+          async ({ url, options, gen }) => {
+            const fnv = (bytes) => {
+              let h = 0x811c9dc5;
+              for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
+              return h.toString(16);
+            };
+            const model = await window.greenformer.loadModel(url, options);
+            try {
+              const logits = await model.forward(await model.tokenize(gen.prompt));
+              const g = model.generate(gen.prompt, gen);
+              for await (const _ of g);
+              return { info: model.info(), logits: fnv(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)), tokens: g.stats.tokens };
+            } finally {
+              await model.dispose();
+            }
+          },
+          { url: `/shared/models/${file}`, options: { threads, cache: false, ...(simd ? { simd } : {}) }, gen: GEN },
+        );
+        const what = `${file}, ${threads} thread(s), simd ${simd ?? 'auto'}`;
+        assert.equal(r.info.build, build, what);
+        assert.equal(r.info.kernels, build.includes('relaxed') ? 'simd128+relaxed' : 'simd128', what);
+        assert.equal(r.logits, node.logits, `${what}: logits differ from Node's`);
+        assert.deepEqual(r.tokens, node.tokens, `${what}: tokens differ from Node's`);
+      }
+    }
+    assert.deepEqual(page.errors, []);
   } finally {
     await page.close();
   }

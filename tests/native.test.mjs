@@ -30,3 +30,87 @@ for (const name of programs) {
     });
   }
 }
+
+// The relaxed-SIMD build (build/wasm-relaxed, dist/greenformer-relaxed*): its
+// kernels must equal the plain ones bit for bit. Node 20's V8 runs relaxed
+// SIMD only behind --experimental-wasm-relaxed-simd, and its baseline
+// compiler (Liftoff) gets relaxed dot products wrong when an operand is used
+// again afterwards (V8 before 11.4; Chromium's V8 is right in both tiers,
+// tests/browser.test.mjs), so there the tests run the optimizing tier alone.
+const RELAXED_PROBE = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0,
+  0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x93, 0x02, 0x0b]);
+
+function relaxedNodeFlags() {
+  const [major, minor] = process.versions.v8.split('.').map(Number);
+  const old = major < 11 || (major === 11 && minor < 4);
+  if (WebAssembly.validate(RELAXED_PROBE)) return old ? ['--no-liftoff'] : [];
+  const options = spawnSync(process.execPath, ['--v8-options'], { encoding: 'utf8' }).stdout;
+  if (!options.includes('--experimental-wasm-relaxed-simd')) return null;
+  return ['--experimental-wasm-relaxed-simd', ...(old ? ['--no-liftoff'] : [])];
+}
+
+const relaxedFlags = relaxedNodeFlags();
+
+test('C test_kernels (wasm, relaxed SIMD): the relaxed kernels equal the references bit for bit', { skip: !relaxedFlags && 'this Node has no relaxed SIMD' }, (t) => {
+  const target = join(ROOT, 'build/wasm-relaxed/test_kernels.js');
+  assert.ok(existsSync(target), `${target} is missing: run ./build.sh`);
+  const r = spawnSync(process.execPath, [...relaxedFlags, target], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+  const out = `${r.stdout}${r.stderr}`.trim();
+  for (const line of out.split('\n').slice(-4)) t.diagnostic(line);
+  assert.match(out, /^kernels: simd128\+relaxed$/m);
+  assert.equal(r.status, 0, out.split('\n').slice(-40).join('\n'));
+});
+
+// Whole models through the public API: the relaxed build forced with
+// simd: 'relaxed' against the plain build, for one and two threads: every
+// logit of a teacher-forced pass and the sampled tokens are identical.
+test('the relaxed build gives bit-identical logits and tokens to the plain build (Node)', { skip: !relaxedFlags && 'this Node has no relaxed SIMD' }, (t) => {
+  const models = ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q4_1.gguf', 'tiny-llama-Q8_0.gguf', 'tiny-llama-Q4_K_M.gguf', 'tiny-llama-Q6_K.gguf']
+    .map((f) => join(SHARED, 'models', f));
+  const script = `
+    import { loadModel } from ${JSON.stringify(join(ROOT, 'web/index.js'))};
+    import { createHash } from 'node:crypto';
+    const out = [];
+    for (const file of ${JSON.stringify(models)}) {
+      for (const simd of ['plain', 'relaxed']) for (const threads of [1, 2]) {
+        const m = await loadModel(file, { simd, threads });
+        const ids = await m.tokenize('Once upon a time there was a little girl who');
+        const logits = await m.forward(ids);
+        const g = m.generate('Once upon a time', { maxTokens: 24, seed: 7, temperature: 0.8 });
+        for await (const _ of g);
+        const info = m.info();
+        out.push({ file, simd, threads, build: info.build, kernels: info.kernels,
+          logits: createHash('sha256').update(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)).digest('hex'),
+          tokens: g.stats.tokens.join(',') });
+        await m.dispose();
+      }
+    }
+    console.log(JSON.stringify(out));`;
+  const r = spawnSync(process.execPath, [...relaxedFlags, '--input-type=module', '-e', script], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+  assert.equal(r.status, 0, r.stderr);
+  const runs = JSON.parse(r.stdout.trim().split('\n').pop());
+  for (const run of runs) {
+    const ref = runs.find((x) => x.file === run.file && x.simd === 'plain' && x.threads === 1);
+    const build = `greenformer${run.simd === 'relaxed' ? '-relaxed' : ''}${run.threads > 1 ? '-mt' : ''}`;
+    assert.equal(run.build, build);
+    assert.equal(run.kernels, run.simd === 'relaxed' ? 'simd128+relaxed' : 'simd128');
+    assert.equal(run.logits, ref.logits, `${run.file} ${run.simd} ${run.threads} threads: logits differ`);
+    assert.equal(run.tokens, ref.tokens, `${run.file} ${run.simd} ${run.threads} threads: tokens differ`);
+  }
+  t.diagnostic(`${runs.length / 4} models x {plain, relaxed} x {1, 2} threads: identical logits and tokens`);
+});
+
+test('the simd option: bad values are refused; without relaxed SIMD, auto runs the plain build and relaxed is refused', async () => {
+  const { loadModel } = await import('../web/index.js');
+  const file = join(SHARED, 'models', 'tiny-llama-Q4_0.gguf');
+  await assert.rejects(loadModel(file, { simd: 'fast' }), /simd must be 'auto', 'relaxed' or 'plain'/);
+  if (WebAssembly.validate(RELAXED_PROBE)) return; // this Node has relaxed SIMD: the test above covers it
+  await assert.rejects(loadModel(file, { simd: 'relaxed' }), /needs an engine with relaxed SIMD/);
+  const model = await loadModel(file, { threads: 1 });
+  try {
+    assert.equal(model.info().build, 'greenformer');
+    assert.equal(model.info().kernels, 'simd128');
+  } finally {
+    await model.dispose();
+  }
+});

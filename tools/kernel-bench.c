@@ -6,13 +6,33 @@
  *     src/kernels/kernels.c src/kernels/kernels_scalar.c src/kernels/kernels_simd128.c \
  *     -sALLOW_MEMORY_GROWTH -sMAXIMUM_MEMORY=4GB -sENVIRONMENT=node -sSINGLE_FILE=1 -o build/kernel-bench.cjs
  *   node build/kernel-bench.cjs [bw] [gemv] [gemm] [repack] [TYPE...] [shape=110m|1b] [reps=N] [min] [hot]
+ *                               [pool=MB] [ab]
  * No words: bw, gemv and gemm; "repack" runs the load-time repacking
  * experiment below. GEMV streams its weights from a pool of copies
- * larger than the last-level cache, as decoding does (every layer's weights
- * are touched once per token); "hot" runs it on one cache-resident copy
- * instead (the kernels' compute speed). GEMM reuses one copy (it is compute
- * bound). Each figure is the median of several runs; "min" reports the best
- * run instead (for A/B runs on a busy machine). */
+ * (pool=MB, default 1536: larger than a desktop's last-level cache), as
+ * decoding does (every layer's weights are touched once per token); "hot"
+ * runs it on one cache-resident copy instead (the kernels' compute speed).
+ * GEMM reuses one copy (it is compute bound). Each figure is the median of
+ * several runs; "min" reports the best run instead.
+ *
+ * Relaxed SIMD, and A/B runs: the relaxed kernels need clang-19 (build/llvm19,
+ * see the Makefile), a -O1 link (wasm-opt 108 breaks relaxed SIMD) and an
+ * engine with relaxed SIMD (Chromium; Node 20: --experimental-wasm-relaxed-simd
+ * --no-liftoff). "ab" times a second kernel set linked in as gf_matmul_alt
+ * sample by sample against the first (the fair comparison on a busy
+ * machine), e.g. the plain kernels (clang-14) against the relaxed ones:
+ *   F="-sALLOW_MEMORY_GROWTH -sMAXIMUM_MEMORY=4GB -sSINGLE_FILE=1 -sENVIRONMENT=web"
+ *   R="env EM_LLVM_ROOT=$PWD/build/llvm19"
+ *   emcc -std=c11 -O3 -msimd128 -Isrc -Dgf_matmul_simd128=gf_matmul_alt -Dgf_quantize_act_row_simd128=gf_alt_q \
+ *     -Dgf_dot_f32_simd128=gf_alt_dot -Dgf_axpy_f32_simd128=gf_alt_axpy -Dgf_scale_f32_simd128=gf_alt_scale \
+ *     -c src/kernels/kernels_simd128.c -o build/alt.o
+ *   for f in tools/kernel-bench src/kernels/kernels_simd128 src/kernels/kernels src/kernels/kernels_scalar \
+ *     src/quant src/types; do $R emcc -std=c11 -O3 -msimd128 -mrelaxed-simd -Isrc -c $f.c -o build/$(basename $f).o; done
+ *   $R emcc -O1 -sWASM_BIGINT build/{kernel-bench,kernels_simd128,kernels,kernels_scalar,quant,types,alt}.o $F \
+ *     -o build/kernel-bench-ab.js
+ * then load build/kernel-bench-ab.js in a page (with Module.arguments, e.g.
+ * ["gemv", "gemm", "Q4_0", "shape=110m", "ab"]; serve it cross-origin
+ * isolated for 5 us timers). */
 #include <emscripten.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,7 +42,7 @@
 
 #include "kernels/kernels.h"
 
-#define POOL_BYTES ((size_t)1536 << 20)
+static size_t g_pool_bytes = (size_t)1536 << 20;
 
 static uint64_t g_rng = 0x2545F4914F6CDD1Dull;
 static uint64_t rnd64(void) {
@@ -50,38 +70,36 @@ static double median(double *v, int n) {
 
 static uint8_t *g_pool;
 
-/* Single-thread read bandwidth: sum the pool with v128 loads, as one
- * sequential stream or as four streams at once (the four quarters of the
- * pool), the way the GEMV reads four rows. Best of reps: a ceiling. */
+/* Single-thread read bandwidth: sum the pool with v128 loads as S
+ * sequential streams at once (the pool cut in S parts); the GEMV reads four
+ * (four rows from four quarters of the matrix). Best of reps: a ceiling. */
+static inline __attribute__((always_inline)) v128_t sum_streams(const int S, size_t part) {
+    const uint8_t *p[16];
+    for (int k = 0; k < S; k++) p[k] = g_pool + part * (size_t)k;
+    v128_t acc[16];
+    for (int k = 0; k < S; k++) acc[k] = wasm_i32x4_const_splat(0);
+    for (size_t i = 0; i < part; i += 64)
+        _Pragma("clang loop unroll(full)") for (int k = 0; k < S; k++)
+            acc[k] = wasm_i32x4_add(acc[k], wasm_i32x4_add(wasm_i32x4_add(wasm_v128_load(p[k] + i), wasm_v128_load(p[k] + i + 16)),
+                                                           wasm_i32x4_add(wasm_v128_load(p[k] + i + 32), wasm_v128_load(p[k] + i + 48))));
+    for (int k = 1; k < S; k++) acc[0] = wasm_i32x4_add(acc[0], acc[k]);
+    return acc[0];
+}
+
 static double bench_bandwidth(int reps, int streams) {
     double best = 0;
-    const size_t n = POOL_BYTES, q = n / 4;
+    const size_t part = g_pool_bytes / (size_t)streams / 64 * 64;
     v128_t keep = wasm_i32x4_const_splat(0);
     for (int r = 0; r < reps; r++) {
         double t0 = emscripten_get_now();
-        v128_t s0 = wasm_i32x4_const_splat(0), s1 = s0, s2 = s0, s3 = s0;
-        if (streams == 1) {
-            for (size_t i = 0; i < n; i += 64) {
-                s0 = wasm_i32x4_add(s0, wasm_v128_load(g_pool + i));
-                s1 = wasm_i32x4_add(s1, wasm_v128_load(g_pool + i + 16));
-                s2 = wasm_i32x4_add(s2, wasm_v128_load(g_pool + i + 32));
-                s3 = wasm_i32x4_add(s3, wasm_v128_load(g_pool + i + 48));
-            }
-        } else {
-            const uint8_t *p0 = g_pool, *p1 = g_pool + q, *p2 = g_pool + 2 * q, *p3 = g_pool + 3 * q;
-            for (size_t i = 0; i < q; i += 64) {
-                s0 = wasm_i32x4_add(s0, wasm_i32x4_add(wasm_i32x4_add(wasm_v128_load(p0 + i), wasm_v128_load(p0 + i + 16)),
-                                                       wasm_i32x4_add(wasm_v128_load(p0 + i + 32), wasm_v128_load(p0 + i + 48))));
-                s1 = wasm_i32x4_add(s1, wasm_i32x4_add(wasm_i32x4_add(wasm_v128_load(p1 + i), wasm_v128_load(p1 + i + 16)),
-                                                       wasm_i32x4_add(wasm_v128_load(p1 + i + 32), wasm_v128_load(p1 + i + 48))));
-                s2 = wasm_i32x4_add(s2, wasm_i32x4_add(wasm_i32x4_add(wasm_v128_load(p2 + i), wasm_v128_load(p2 + i + 16)),
-                                                       wasm_i32x4_add(wasm_v128_load(p2 + i + 32), wasm_v128_load(p2 + i + 48))));
-                s3 = wasm_i32x4_add(s3, wasm_i32x4_add(wasm_i32x4_add(wasm_v128_load(p3 + i), wasm_v128_load(p3 + i + 16)),
-                                                       wasm_i32x4_add(wasm_v128_load(p3 + i + 32), wasm_v128_load(p3 + i + 48))));
-            }
+        switch (streams) {
+        case 1: keep = wasm_i32x4_add(keep, sum_streams(1, part)); break;
+        case 2: keep = wasm_i32x4_add(keep, sum_streams(2, part)); break;
+        case 4: keep = wasm_i32x4_add(keep, sum_streams(4, part)); break;
+        case 8: keep = wasm_i32x4_add(keep, sum_streams(8, part)); break;
+        default: keep = wasm_i32x4_add(keep, sum_streams(16, part)); break;
         }
-        keep = wasm_i32x4_add(keep, wasm_i32x4_add(wasm_i32x4_add(s0, s1), wasm_i32x4_add(s2, s3)));
-        double gbs = (double)n / ((emscripten_get_now() - t0) / 1e3) / 1e9;
+        double gbs = (double)part * (double)streams / ((emscripten_get_now() - t0) / 1e3) / 1e9;
         if (gbs > best) best = gbs;
     }
     if (wasm_i32x4_extract_lane(keep, 0) == 12345) printf(" ");
@@ -136,6 +154,21 @@ static const uint32_t k_types[] = {GF_TYPE_F32, GF_TYPE_F16, GF_TYPE_Q4_0, GF_TY
 
 static int g_reps = 7, g_hot;
 
+/* "ab": a second kernel set linked in as gf_matmul_alt (see the header)
+ * is timed alternately with the first, sample by sample, so that both see
+ * the same machine load; (xN) is alt's time over the first's. The
+ * first call of each also checks that both give the same bits. */
+typedef void (*matmul_fn)(const gf_matrix *, int, int, const void *, size_t, int, float *, size_t);
+void gf_matmul_alt(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
+                   size_t y_stride) __attribute__((weak));
+static matmul_fn g_fn[2];
+static int g_nfn = 1;
+
+static void print_times(const char *what, double *ms, double work, const char *unit) {
+    printf(" | %s %8.3f ms %6.2f %s", what, ms[0], work / (ms[0] / 1e3) / 1e9, unit);
+    if (g_nfn == 2) printf(" / alt %8.3f ms %6.2f %s (x%.2f)", ms[1], work / (ms[1] / 1e3) / 1e9, unit, ms[1] / ms[0]);
+}
+
 static void bench_type_shape(uint32_t type, const shape *s, int do_gemv, int do_gemm) {
     size_t rb = gf_row_bytes(type, (uint64_t)s->n), mb = rb * (size_t)s->rows;
     if (!rb) return;
@@ -144,62 +177,71 @@ static void bench_type_shape(uint32_t type, const shape *s, int do_gemv, int do_
     const int maxtok = 128;
     float *x = malloc(sizeof(float) * (size_t)s->n * maxtok);
     uint8_t *act = malloc(ab * maxtok);
-    float *y = malloc(sizeof(float) * (size_t)s->rows * maxtok);
+    float *y = malloc(sizeof(float) * (size_t)s->rows * maxtok), *y2 = malloc(sizeof(float) * (size_t)s->rows * maxtok);
     for (size_t i = 0; i < (size_t)s->n * maxtok; i++) x[i] = rndn();
     for (int t = 0; t < maxtok; t++) gf_quantize_act_row(af, x + (size_t)t * s->n, act + ab * (size_t)t, s->n);
 
     /* copies of the matrix across the pool */
-    int ncopies = g_hot ? 1 : (int)(POOL_BYTES / mb);
+    int ncopies = g_hot ? 1 : (int)(g_pool_bytes / mb);
     if (ncopies < 1) ncopies = 1;
     fill_matrix(type, s->rows, s->n, g_pool);
     for (int c = 1; c < ncopies; c++) memcpy(g_pool + mb * (size_t)c, g_pool, mb);
 
     printf("%-5s %-14s %5dx%-5d %8.2f MB", gf_type_name(type), s->name, s->rows, s->n, mb / 1e6);
+    int differ = 0;
     if (do_gemv) {
         /* enough calls per sample for ~20 ms */
         gf_matrix m = {type, s->n, rb, g_pool};
-        gf_matmul(&m, 0, s->rows, act, ab, 1, y, (size_t)s->rows); /* warm-up, as for GEMM below */
+        for (int f = 0; f < g_nfn; f++) /* warm-up, as for GEMM below */
+            g_fn[f](&m, 0, s->rows, act, ab, 1, f ? y2 : y, (size_t)s->rows);
+        differ |= g_nfn == 2 && memcmp(y, y2, sizeof(float) * (size_t)s->rows);
         double t0 = emscripten_get_now();
-        gf_matmul(&m, 0, s->rows, act, ab, 1, y, (size_t)s->rows);
+        g_fn[0](&m, 0, s->rows, act, ab, 1, y, (size_t)s->rows);
         double once = emscripten_get_now() - t0;
         int calls = (int)(20 / (once + 1e-3)) + 1;
-        double v[32];
+        double v[2][32], ms[2];
         int c = 1;
-        for (int r = 0; r < g_reps; r++) {
-            t0 = emscripten_get_now();
-            for (int k = 0; k < calls; k++, c = (c + 1) % ncopies) {
-                m.data = g_pool + mb * (size_t)c;
-                gf_matmul(&m, 0, s->rows, act, ab, 1, y, (size_t)s->rows);
+        for (int r = 0; r < g_reps; r++)
+            for (int f = 0; f < g_nfn; f++) {
+                t0 = emscripten_get_now();
+                for (int k = 0; k < calls; k++, c = (c + 1) % ncopies) {
+                    m.data = g_pool + mb * (size_t)c;
+                    g_fn[f](&m, 0, s->rows, act, ab, 1, y, (size_t)s->rows);
+                }
+                v[f][r] = (emscripten_get_now() - t0) / calls;
             }
-            v[r] = (emscripten_get_now() - t0) / calls;
-        }
-        double ms = median(v, g_reps);
-        printf(" | gemv %8.3f ms %6.2f GB/s", ms, mb / (ms / 1e3) / 1e9);
+        for (int f = 0; f < g_nfn; f++) ms[f] = median(v[f], g_reps);
+        print_times("gemv", ms, (double)mb, "GB/s");
     }
     if (do_gemm) {
         gf_matrix m = {type, s->n, rb, g_pool};
         static const int ntoks[] = {64, 128};
         for (int k = 0; k < 2; k++) {
             int nt = ntoks[k];
-            double v[32];
-            int reps = g_reps < 3 ? g_reps : 3;
+            double v[2][32], ms[2];
+            int reps = g_reps < 5 ? g_reps : 5;
             /* one untimed call: V8 compiles wasm with a baseline tier first and
              * swaps in optimized code for later calls */
-            gf_matmul(&m, 0, s->rows, act, ab, nt, y, (size_t)s->rows);
-            for (int r = 0; r < reps; r++) {
-                double t0 = emscripten_get_now();
-                gf_matmul(&m, 0, s->rows, act, ab, nt, y, (size_t)s->rows);
-                v[r] = emscripten_get_now() - t0;
-            }
-            double ms = median(v, reps);
-            printf(" | gemm%-3d %8.2f ms %6.2f GOP/s", nt, ms, 2.0 * s->rows * s->n * nt / (ms / 1e3) / 1e9);
+            for (int f = 0; f < g_nfn; f++) g_fn[f](&m, 0, s->rows, act, ab, nt, f ? y2 : y, (size_t)s->rows);
+            differ |= g_nfn == 2 && memcmp(y, y2, sizeof(float) * (size_t)s->rows * nt);
+            for (int r = 0; r < reps; r++)
+                for (int f = 0; f < g_nfn; f++) {
+                    double t0 = emscripten_get_now();
+                    g_fn[f](&m, 0, s->rows, act, ab, nt, y, (size_t)s->rows);
+                    v[f][r] = emscripten_get_now() - t0;
+                }
+            for (int f = 0; f < g_nfn; f++) ms[f] = median(v[f], reps);
+            char what[16];
+            snprintf(what, sizeof what, "gemm%d", nt);
+            print_times(what, ms, 2.0 * s->rows * s->n * nt, "GOP/s");
         }
     }
-    printf("\n");
+    printf("%s\n", differ ? " | RESULTS DIFFER" : "");
     fflush(stdout);
     free(x);
     free(act);
     free(y);
+    free(y2);
 }
 
 
@@ -328,8 +370,8 @@ static void bench_repack(const shape *s) {
     for (int f32s = 0; f32s < 2; f32s++) {
         uint8_t *rp = repack_q4_0(g_pool, s->rows, s->n, f32s);
         size_t pb = (size_t)(s->rows / 4) * (s->n / 32) * (f32s ? 80 : 72);
-        int ncopies = g_hot ? 1 : (int)((POOL_BYTES / 2) / pb);
-        uint8_t *pool2 = g_pool + POOL_BYTES / 2; /* copies in the pool's upper half */
+        int ncopies = g_hot ? 1 : (int)((g_pool_bytes / 2) / pb);
+        uint8_t *pool2 = g_pool + g_pool_bytes / 2; /* copies in the pool's upper half */
         for (int c = 0; c < ncopies; c++) memcpy(pool2 + pb * (size_t)c, rp, pb);
         repacked_gemv(pool2, s->rows, s->n, f32s, (const block_q8_0 *)act, y1);
         int same = !memcmp(y0, y1, 4 * (size_t)s->rows); /* same arithmetic: the library's bits */
@@ -350,6 +392,9 @@ static void bench_repack(const shape *s) {
     free(x), free(y0), free(y1), free(act);
 }
 
+/* clang 19 (the relaxed-SIMD toolchain) names main(argc, argv)
+ * __main_argc_argv, which emcc 3.1.6's glue never calls: keep the name. */
+int main(int argc, char **argv) __asm__("main");
 int main(int argc, char **argv) {
     int bw = 0, gemv = 0, gemm = 0, repack = 0, any_type = 0, shapes = 3;
     int want[GF_TYPE_COUNT] = {0};
@@ -363,27 +408,35 @@ int main(int argc, char **argv) {
         else if (!strncmp(argv[i], "reps=", 5)) g_reps = atoi(argv[i] + 5);
         else if (!strcmp(argv[i], "min")) g_use_min = 1;
         else if (!strcmp(argv[i], "hot")) g_hot = 1;
+        else if (!strcmp(argv[i], "ab")) g_nfn = 2;
+        else if (!strncmp(argv[i], "pool=", 5)) g_pool_bytes = (size_t)atoi(argv[i] + 5) << 20;
         else {
             for (size_t t = 0; t < sizeof k_types / sizeof k_types[0]; t++)
                 if (!strcmp(argv[i], gf_type_name(k_types[t]))) want[k_types[t]] = any_type = 1;
         }
     }
     if (g_reps < 1 || g_reps > 31) g_reps = 7;
+    g_fn[0] = gf_matmul;
+    g_fn[1] = gf_matmul_alt;
+    if (g_nfn == 2 && !gf_matmul_alt) {
+        fprintf(stderr, "ab: this build has no gf_matmul_alt (see the header)\n");
+        return 1;
+    }
     if (!bw && !gemv && !gemm && !repack) bw = gemv = gemm = 1;
-    g_pool = malloc(POOL_BYTES);
+    g_pool = malloc(g_pool_bytes);
     if (!g_pool) {
         fprintf(stderr, "cannot allocate the pool\n");
         return 1;
     }
-    for (size_t i = 0; i < POOL_BYTES; i += 8) {
+    for (size_t i = 0; i < g_pool_bytes; i += 8) {
         uint64_t v = rnd64();
         memcpy(g_pool + i, &v, 8);
     }
-    printf("kernels: %s\n", gf_kernels_name());
+    printf("kernels: %s%s\n", gf_kernels_name(), g_nfn == 2 ? " (first), alt (second)" : "");
     if (bw) {
-        double one = bench_bandwidth(g_reps, 1), four = bench_bandwidth(g_reps, 4);
-        printf("single-thread v128 read bandwidth (best of %d passes over %zu MB): 1 stream %.2f GB/s, 4 streams %.2f GB/s\n",
-               g_reps, POOL_BYTES >> 20, one, four);
+        printf("single-thread v128 read bandwidth (best of %d passes over %zu MB), by streams:", g_reps, g_pool_bytes >> 20);
+        for (int k = 1; k <= 16; k *= 2) printf(" %d: %.2f GB/s", k, bench_bandwidth(g_reps, k));
+        printf("\n");
     }
     if (repack)
         for (size_t k = 0; k < sizeof k_shapes / sizeof k_shapes[0]; k++)

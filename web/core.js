@@ -71,12 +71,67 @@ export async function availableCores() {
 /** Below this file size 'auto' runs one thread: a worker costs ~10 MB and a small model gains little. */
 export const SMALL_MODEL_BYTES = 64 * 1048576;
 
+// A module whose one function runs i32x4.relaxed_dot_i8x16_i7x16_add_s
+// (0xfd 0x113) on its three v128 parameters: engines without relaxed SIMD
+// refuse to validate it.
+const RELAXED_PROBE = new Uint8Array([
+  0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
+  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // types: (v128 v128 v128) -> v128
+  0x03, 0x02, 0x01, 0x00, // functions: one, of type 0
+  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x93, 0x02, 0x0b, // code
+]);
+
+/** Whether this engine runs relaxed SIMD (the relaxed builds need it). */
+export function relaxedSimdAvailable() {
+  try {
+    return WebAssembly.validate(RELAXED_PROBE);
+  } catch {
+    return false;
+  }
+}
+
+// Node before V8 11.4 (Node 20) has relaxed SIMD only behind
+// --experimental-wasm-relaxed-simd, and its baseline compiler (Liftoff)
+// computes relaxed dot products wrongly when an operand is reused
+// (measured: the kernel tests fail; its optimizing tier is right).
+// There the relaxed build needs --no-liftoff, and 'auto' never picks it.
+function oldNodeRelaxed() {
+  if (!isNode) return false;
+  const [major, minor] = String(process.versions.v8).split('.').map(Number);
+  return major < 11 || (major === 11 && minor < 4);
+}
+
+function withoutLiftoff() {
+  return [...process.execArgv, ...String(process.env.NODE_OPTIONS ?? '').split(/\s+/)].includes('--no-liftoff');
+}
+
 /**
- * Picks the build and thread count for a `threads` option ('auto' or n)
- * and the model's file size (0 = unknown). Never fails for lack of threads:
- * falls back to one, and says why.
+ * Picks the build and thread count for a `threads` option ('auto' or n),
+ * the model's file size (0 = unknown) and a `simd` option ('auto',
+ * 'relaxed' or 'plain'). Never fails for lack of threads: falls back to
+ * one, and says why. With simd 'auto' the relaxed build is used where the
+ * engine has relaxed SIMD (its results are bit-identical); `fallback` names
+ * the plain build to load instead when the relaxed one is missing.
  */
-export async function planThreads(threads = 'auto', fileBytes = 0) {
+export async function planThreads(threads = 'auto', fileBytes = 0, simd = 'auto') {
+  if (simd !== 'auto' && simd !== 'relaxed' && simd !== 'plain') {
+    throw new RangeError(`simd must be 'auto', 'relaxed' or 'plain', got ${simd}`);
+  }
+  let relaxed = false;
+  if (simd === 'relaxed') {
+    if (!relaxedSimdAvailable()) throw new Error("simd: 'relaxed' needs an engine with relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd --no-liftoff)");
+    if (oldNodeRelaxed() && !withoutLiftoff()) throw new Error(`simd: 'relaxed' on V8 ${process.versions.v8} needs --no-liftoff (its baseline compiler computes relaxed dot products wrongly)`);
+    relaxed = true;
+  } else if (simd === 'auto') {
+    relaxed = relaxedSimdAvailable() && !oldNodeRelaxed();
+  }
+  const plan = await planThreadCount(threads, fileBytes);
+  if (!relaxed) return plan;
+  const build = plan.build.replace(/^greenformer/, 'greenformer-relaxed');
+  return { ...plan, build, fallback: simd === 'auto' ? plan.build : undefined };
+}
+
+async function planThreadCount(threads, fileBytes) {
   const cores = await availableCores();
   let want;
   if (threads === 'auto' && fileBytes && fileBytes < SMALL_MODEL_BYTES) {
@@ -93,8 +148,17 @@ export async function planThreads(threads = 'auto', fileBytes = 0) {
 
 /** One wasm instance: raw C API plus memory helpers. */
 export class Core {
-  static async create({ build = 'greenformer', threads = 1 } = {}) {
-    const { factory, module } = await getBuild(build);
+  static async create({ build = 'greenformer', threads = 1, fallback } = {}) {
+    let loaded;
+    try {
+      loaded = await getBuild(build);
+    } catch (e) {
+      // an optional build (relaxed SIMD) that was not built or not deployed
+      if (!fallback) throw e;
+      build = fallback;
+      loaded = await getBuild(build);
+    }
+    const { factory, module } = loaded;
     let memory;
     const instance = await factory({
       gfPoolSize: Math.max(0, threads - 1),

@@ -28,6 +28,12 @@ export interface LoadOptions {
    * 64 MB, where a worker's ~10 MB costs more than it gains) or a number. Browsers need
    * cross-origin isolation (COOP/COEP headers) for more than one; otherwise one runs, and info().threadsReason says why. */
   threads?: 'auto' | number;
+  /** Which SIMD build runs the model. 'auto' (default): the relaxed-SIMD build where the engine has relaxed SIMD
+   * (Chromium; its int8 dot products make 4/6/8-bit matrix work faster, with bit-identical results), otherwise the
+   * plain SIMD128 build (Node 20, Firefox and Safari today). 'relaxed' insists on it (an error without relaxed SIMD;
+   * Node 20 needs --experimental-wasm-relaxed-simd --no-liftoff); 'plain' never uses it. info().build and
+   * info().kernels say which ran. */
+  simd?: 'auto' | 'relaxed' | 'plain';
   /** URL sources: milliseconds without data before a connection counts as stalled (default 60000). */
   timeout?: number;
   /** URL sources: how many times an interrupted or stalled download resumes with a Range request (default 3). */
@@ -134,7 +140,7 @@ export interface ModelInfo {
   /** Tensor count per GGUF type, e.g. { F32: 5, Q4_0: 14, Q6_K: 1 }. */
   tensorTypes: Record<string, number>;
   weightBytes: number;
-  /** "simd128" or "scalar". */
+  /** "simd128+relaxed", "simd128" or "scalar". */
   kernels: string;
   contextLength: number;
   batch: number;
@@ -148,7 +154,8 @@ export interface ModelInfo {
   threads: number;
   /** Why that many, e.g. "2 threads: auto (2 cores)" or "1 thread: not cross-origin isolated: ...". */
   threadsReason: string;
-  /** "greenformer" (single thread) or "greenformer-mt" (pthreads). */
+  /** "greenformer" (single thread) or "greenformer-mt" (pthreads); "greenformer-relaxed" or
+   * "greenformer-relaxed-mt" with relaxed SIMD (see LoadOptions.simd). */
   build: string;
   source: string;
   fileBytes: number | null;

@@ -65,7 +65,9 @@ export async function loadDirect(source, options = {}) {
   const src = await open(source, options, signal);
   let core, plan;
   try {
-    plan = mode ? { build: 'greenformer', threads: 1, reason: '1 thread: no weights to run' } : await planThreads(options.threads ?? 'auto', src.size);
+    plan = mode
+      ? { build: 'greenformer', threads: 1, reason: '1 thread: no weights to run' }
+      : await planThreads(options.threads ?? 'auto', src.size, options.simd ?? 'auto');
     core = await Core.create(plan);
   } catch (e) {
     await src.close?.();

@@ -2,7 +2,11 @@
 #include "kernels.h"
 
 #if GF_HAVE_SIMD128
+#if defined(__wasm_relaxed_simd__)
+const char *gf_kernels_name(void) { return "simd128+relaxed"; }
+#else
 const char *gf_kernels_name(void) { return "simd128"; }
+#endif
 void gf_quantize_act_row(gf_act_format f, const float *x, void *dst, int n) { gf_quantize_act_row_simd128(f, x, dst, n); }
 void gf_matmul(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y, size_t y_stride) {
     gf_matmul_simd128(w, r0, r1, act, act_stride, n_tok, y, y_stride);

@@ -1,6 +1,8 @@
 /* Compute kernels: every function has a scalar reference (kernels_scalar.c)
  * and, in wasm builds, a SIMD128 version (kernels_simd128.c) with the same
- * signature. The unsuffixed names dispatch to the best one compiled in;
+ * signature; built with -mrelaxed-simd (the greenformer-relaxed builds) the
+ * SIMD version's integer dot products use relaxed SIMD, with the same
+ * results. The unsuffixed names dispatch to the best one compiled in;
  * tests call both and hold them equal.
  *
  * Weights are rows of a GGUF tensor (ne[0] = n elements per row, rows
@@ -27,7 +29,9 @@ void gf_quantize_act_row(gf_act_format f, const float *x, void *dst, int n);
 
 /* ---- matrix x activations ----
  * y[t * y_stride + r] = dot(W row r, act row t) for r in [r0, r1), t < n_tok.
- * act rows are in W's activation format, act_stride bytes apart.
+ * act rows are in W's activation format, act_stride bytes apart, as
+ * gf_quantize_act_row writes them: 8-bit quants in [-127, 127] (the
+ * relaxed-SIMD Q8_0 kernel relies on it: never -128).
  * The result for a given (r, t) must not depend on r0/r1 or n_tok, so that
  * splitting rows across threads never changes a single bit. The SIMD version
  * uses ~20 KB of stack (prepared activations) and allocates nothing. */

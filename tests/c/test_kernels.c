@@ -10,6 +10,8 @@
  * - F32/F16 matmuls and dot: they sum in lanes, so |simd - ref| <= 1e-5 *
  *   sum |w_i a_i| (the float reassociation error; integer-free formats);
  * - axpy/scale: bit for bit (elementwise, same operations).
+ * The relaxed-SIMD build (build/wasm-relaxed, run by Node and by Chromium)
+ * holds its relaxed kernels to the same references, bit for bit.
  * Determinism: the result for (r, t) never depends on r0/r1 or n_tok.
  * Also: the largest integer sums, scales that are inf/nan, rows longer than
  * the kernels' activation chunk, more rows than a GEMM panel. */
@@ -516,6 +518,10 @@ static void test_matmul(void) {
     /* more rows than the GEMV's row spreading block (4 x 256) */
     test_matmul_case(GF_TYPE_Q8_0, 64, 1103, 5);
     test_matmul_case(GF_TYPE_F16, 24, 1103, 1);
+    /* several GEMM tiles and a GEMV tail in one call, long rows among them */
+    test_matmul_case(GF_TYPE_Q4_0, 512, 9, 13);
+    test_matmul_case(GF_TYPE_Q4_1, 2048, 6, 13);
+    test_matmul_case(GF_TYPE_Q8_0, 8960, 5, 17);
     /* a single row and a single token */
     test_matmul_case(GF_TYPE_Q4_0, 64, 2, 1);
     test_matmul_case(GF_TYPE_Q6_K, 256, 2, 1);
