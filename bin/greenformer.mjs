@@ -10,7 +10,7 @@ import { parseArgs } from 'node:util';
 
 import { UsageError } from './commands/common.mjs';
 
-const COMMANDS = ['run', 'logits', 'tokenize', 'info', 'embed', 'chat'];
+const COMMANDS = ['run', 'logits', 'tokenize', 'info', 'embed', 'chat', 'quantize', 'eval'];
 
 async function usage() {
   const lines = await Promise.all(COMMANDS.map(async (c) => '  ' + (await import(`./commands/${c}.mjs`)).usage));
@@ -33,8 +33,8 @@ async function main(argv) {
   }
   const [model, ...extra] = parsed.positionals;
   if (!model) throw new UsageError(`${command} needs a MODEL (a GGUF path or URL)`);
-  if (extra.length) throw new UsageError(`unexpected argument "${extra[0]}"`);
-  await cmd.run(model, parsed.values);
+  if (extra.length > (cmd.extraPositionals ?? 0)) throw new UsageError(`unexpected argument "${extra[cmd.extraPositionals ?? 0]}"`);
+  await cmd.run(model, parsed.values, extra);
   return 0;
 }
 

@@ -57,7 +57,7 @@ GF_API int gf_api_threads_start(int n) { return gf_parallel_start(n); }
 
 GF_API gf_loader *gf_api_loader_new(int mode, int n_ctx, int n_batch, double max_memory, double total_size) {
     gf_clear_error();
-    gf_model_options opt = {mode, n_ctx, n_batch, (uint64_t)max_memory};
+    gf_model_options opt = {mode, n_ctx, n_batch, (uint64_t)max_memory, 0};
     gf_loader *l;
     return gf_loader_new(&opt, (uint64_t)total_size, &l) < 0 ? NULL : l;
 }

@@ -4,8 +4,11 @@
 #include <string.h>
 
 #include "error.h"
+#include "quantize.h"
+#include "row_sink.h"
 
 #define SKIP_BYTES (64u << 10)
+#define CONVERT_BYTES (256u << 10) /* rows staged per batch when quantizing while loading */
 
 enum stage { ST_HEADER, ST_DATA, ST_COMPLETE, ST_FAILED };
 
@@ -19,6 +22,12 @@ struct gf_loader {
     uint64_t pos;  /* file bytes consumed */
     uint64_t next; /* index into the tensor order of the tensor being filled */
     uint8_t *skip; /* sink for bytes nothing needs (padding, unused tensors) */
+    /* tensors stored in another type than the file's arrive in a staging
+     * buffer of whole rows and are converted into the arena row by row */
+    gf_row_sink convert;
+    uint64_t converting; /* 1 + tensor index the sink is set up for */
+    uint8_t *convert_dest;
+    uint32_t convert_type;
 };
 
 int gf_loader_new(const gf_model_options *opt, uint64_t total_size, gf_loader **out) {
@@ -41,8 +50,16 @@ void gf_loader_free(gf_loader *l) {
     gguf_reader_free(l->r);
     gf_model_free(l->model);
     free(l->plan.dest);
+    free(l->plan.type);
     free(l->skip);
+    gf_row_sink_free(&l->convert);
     free(l);
+}
+
+int gf_loader_set_quantize(gf_loader *l, int ftype) {
+    if (l->stage != ST_HEADER) return gf_fail("load: quantization must be chosen before the header is read");
+    l->opt.quantize = ftype;
+    return GF_OK;
 }
 
 static int fail(gf_loader *l, int status) {
@@ -66,6 +83,24 @@ static void advance_finished_tensors(gf_loader *l) {
     if (l->next == n) l->stage = ST_COMPLETE;
 }
 
+static int convert_row(void *ud, int64_t index, const float *row, const uint8_t *raw) {
+    gf_loader *l = ud;
+    size_t rb = gf_row_bytes(l->convert_type, (uint64_t)l->convert.n);
+    return gf_quantize_row(l->convert_type, GF_QUANT_REF, row, NULL, l->convert_dest + (size_t)index * rb, l->convert.n);
+}
+
+/* The tensor at order index `next` is stored converted: its bytes go through the row sink. */
+static int converted(gf_loader *l, const gguf_tensor_info *t, uint32_t idx) {
+    if (!l->plan.type || l->plan.type[idx] == t->type || !l->plan.dest[idx]) return 0;
+    if (l->converting != l->next + 1) {
+        l->convert_dest = l->plan.dest[idx];
+        l->convert_type = l->plan.type[idx];
+        if (gf_row_sink_start(&l->convert, t->type, (int64_t)t->ne[0], CONVERT_BYTES, 1, convert_row, l) < 0) return GF_ERR;
+        l->converting = l->next + 1;
+    }
+    return 1;
+}
+
 static uint8_t *data_window(gf_loader *l, size_t *cap) {
     uint64_t start;
     const gguf_tensor_info *t = current(l, &start);
@@ -73,8 +108,15 @@ static uint8_t *data_window(gf_loader *l, size_t *cap) {
     if (l->pos < start) {
         left = start - l->pos; /* padding before this tensor */
     } else {
-        uint8_t *dest = l->plan.dest[gguf_tensor_order(l->r)[l->next]];
+        uint32_t idx = gguf_tensor_order(l->r)[l->next];
+        uint8_t *dest = l->plan.dest[idx];
         left = start + t->nbytes - l->pos;
+        int conv = converted(l, t, idx);
+        if (conv < 0) {
+            fail(l, GF_ERR);
+            return NULL;
+        }
+        if (conv) return gf_row_sink_window(&l->convert, left, cap);
         if (dest) {
             *cap = left > SIZE_MAX ? SIZE_MAX : (size_t)left;
             return dest + (l->pos - start);
@@ -104,6 +146,12 @@ uint8_t *gf_loader_window(gf_loader *l, size_t *cap) {
 }
 
 static int commit_data(gf_loader *l, size_t n) {
+    uint64_t start;
+    current(l, &start);
+    if (l->converting == l->next + 1 && l->pos >= start) {
+        int s = gf_row_sink_commit(&l->convert, n);
+        if (s < 0) return fail(l, s);
+    }
     l->pos += n;
     advance_finished_tensors(l);
     return l->stage == ST_COMPLETE ? GF_LOAD_COMPLETE : GF_LOAD_MORE;
@@ -119,7 +167,8 @@ static int route(gf_loader *l, const uint8_t *src, size_t n) {
         memcpy(w, src, k);
         src += k;
         n -= k;
-        commit_data(l, k);
+        int s = commit_data(l, k);
+        if (s < 0) return s;
     }
     return GF_OK;
 }

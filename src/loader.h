@@ -22,6 +22,10 @@ enum { GF_LOAD_MORE = 0, GF_LOAD_HEADER = 1, GF_LOAD_COMPLETE = 2 };
 int gf_loader_new(const gf_model_options *opt, uint64_t total_size, gf_loader **out);
 void gf_loader_free(gf_loader *l);
 
+/* Quantize F32/F16 matrices while they load (opt->quantize, model.h); only
+ * before the header is complete. */
+int gf_loader_set_quantize(gf_loader *l, int ftype);
+
 /* Where the next bytes of the file go and at most how many (NULL on error). */
 uint8_t *gf_loader_window(gf_loader *l, size_t *cap);
 /* n bytes were written to the window. Returns GF_LOAD_MORE, GF_LOAD_HEADER

@@ -8,6 +8,8 @@
 #include <string.h>
 
 #include "error.h"
+#include "quantize.h"
+#include "quantize_rules.h"
 
 #define ARENA_ALIGN 64
 
@@ -16,6 +18,7 @@ typedef struct {
     gf_matrix *mat;   /* a matrix slot, or */
     const float **vec;/* an F32 vector slot */
     size_t offset;    /* in the arena */
+    uint32_t type;    /* as stored: the file's, or the type it is quantized to while loading */
 } binding;
 
 typedef struct {
@@ -25,6 +28,8 @@ typedef struct {
     int64_t n;
     uint8_t *claimed;
     size_t bytes;
+    int quantize;          /* quantize F32/F16 matrices while loading */
+    gf_quant_rules rules;
 } planner;
 
 static const char *arch_key(const gf_model *m, const char *suffix, char *buf, size_t cap) {
@@ -138,15 +143,23 @@ static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int requ
     b->mat = mat;
     b->vec = vec;
     b->offset = p->bytes;
-    p->bytes += (t->nbytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    b->type = t->type;
+    if (mat && p->quantize && (t->type == GF_TYPE_F32 || t->type == GF_TYPE_F16)) {
+        uint32_t q = gf_quant_rules_type(&p->rules, t, GF_TYPE_RULE);
+        if (gf_quantize_supported(q)) b->type = q;
+    }
+    uint64_t nbytes = t->nbytes;
+    if (b->type != t->type) nbytes = t->nbytes / gf_row_bytes(t->type, t->ne[0]) * gf_row_bytes(b->type, t->ne[0]);
+    p->bytes += (nbytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
     p->claimed[idx] = 1;
     if (mat) {
-        mat->type = t->type;
+        mat->type = b->type;
         mat->n = (int)t->ne[0];
-        mat->row_bytes = gf_row_bytes(t->type, t->ne[0]);
+        mat->row_bytes = gf_row_bytes(b->type, t->ne[0]);
     }
-    p->m->type_count[t->type]++;
-    p->m->weight_bytes += t->nbytes;
+    p->m->type_count[b->type]++;
+    p->m->weight_bytes += nbytes;
+    p->m->weight_elements += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
     return 1;
 }
 
@@ -267,9 +280,15 @@ static int alloc_arena(gf_model *m, planner *p, const gguf_reader *r, gf_model_p
     if (p->bytes && !m->arena) return gf_fail_nomem("the model weights", p->bytes);
     plan->dest = calloc(gguf_n_tensors(r) ? gguf_n_tensors(r) : 1, sizeof *plan->dest);
     if (!plan->dest) return gf_fail_nomem("the load plan", gguf_n_tensors(r) * sizeof(void *));
+    if (p->quantize) {
+        plan->type = calloc(gguf_n_tensors(r), sizeof *plan->type);
+        if (!plan->type) return gf_fail_nomem("the load plan", gguf_n_tensors(r) * sizeof(uint32_t));
+        for (uint64_t i = 0; i < gguf_n_tensors(r); i++) plan->type[i] = gguf_tensor_at(r, i)->type;
+    }
     for (int64_t i = 0; i < p->n; i++) {
         void *at = (char *)m->arena + p->b[i].offset;
         plan->dest[p->b[i].idx] = at;
+        if (plan->type) plan->type[p->b[i].idx] = p->b[i].type;
         if (p->b[i].mat) p->b[i].mat->data = at;
         if (p->b[i].vec) *p->b[i].vec = at;
     }
@@ -295,6 +314,7 @@ int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_mode
     int mode = opt->mode;
     *out = NULL;
     plan->dest = NULL;
+    plan->type = NULL;
     gf_model *m = calloc(1, sizeof *m);
     if (!m) return gf_fail_nomem("the model", sizeof *m);
     planner p = {0};
@@ -340,6 +360,14 @@ int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_mode
         s = gf_fail("GGUF: the file has no tensors (a vocabulary-only file?); load it with vocabOnly to tokenize");
         goto fail;
     }
+    if (opt->quantize) {
+        if (gf_ftype_base_type(opt->quantize) == GF_TYPE_F32) {
+            s = gf_fail("load: cannot quantize to file type %d", opt->quantize);
+            goto fail;
+        }
+        p.quantize = 1;
+        gf_quant_rules_init(&p.rules, r, opt->quantize);
+    }
     if ((s = plan_weights(r, m, &p)) < 0) goto fail;
     if ((s = check_budget(m, &p, opt)) < 0) goto fail;
     if (mode != GF_LOAD_INSPECT && (s = alloc_arena(m, &p, r, plan)) < 0) goto fail;
@@ -351,7 +379,9 @@ fail:
     free(p.b);
     free(p.claimed);
     free(plan->dest);
+    free(plan->type);
     plan->dest = NULL;
+    plan->type = NULL;
     gf_model_free(m);
     return s;
 }

@@ -54,6 +54,7 @@ typedef struct gf_model {
     void *arena; /* every weight, in one allocation */
     size_t arena_bytes;
     uint64_t weight_bytes;      /* bytes of tensor data used */
+    uint64_t weight_elements;   /* elements of those tensors (bits per weight = bytes * 8 / elements) */
     uint32_t type_count[GF_TYPE_COUNT];
     char arch_name[64]; /* general.architecture, also for architectures we only tokenize */
     char name[128];     /* general.name */
@@ -62,7 +63,9 @@ typedef struct gf_model {
 
 /* Where each GGUF tensor's bytes go while streaming: NULL = skip. */
 typedef struct {
-    void **dest; /* indexed like the GGUF tensor table */
+    void **dest;    /* indexed like the GGUF tensor table */
+    uint32_t *type; /* NULL, or the type each tensor is stored in: when it differs from the
+                       file's, the loader converts rows on the way (quantize while loading) */
 } gf_model_plan;
 
 enum { GF_LOAD_WEIGHTS = 0, GF_LOAD_VOCAB = 1, GF_LOAD_INSPECT = 2 };
@@ -73,6 +76,8 @@ typedef struct {
     int32_t n_ctx;       /* 0: the model's training context, capped at GF_DEFAULT_CTX */
     int32_t n_batch;     /* tokens per forward batch */
     uint64_t max_memory; /* refuse models needing more (weights + KV + scratch) */
+    int quantize;        /* 0, or a GF_FTYPE_* (quantize_rules.h): F32/F16 matrices are quantized
+                            while they load, to the types llama.cpp's rules give that file type */
 } gf_model_options;
 
 #define GF_DEFAULT_CTX 2048

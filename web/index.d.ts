@@ -40,6 +40,9 @@ export interface LoadOptions {
   retries?: number;
   /** Verify the file's SHA-256 (64 hex digits) as it streams; a mismatch rejects (and drops a cached copy). */
   sha256?: string;
+  /** Quantize F32/F16 weight matrices as their bytes arrive (llama.cpp's reference quantizers and its type rules for
+   * that file type, e.g. a Q6_K output matrix): peak memory stays near the quantized size plus one batch of rows. */
+  quantize?: QuantType;
   /** Browsers, http(s) URLs: keep the file in the Origin Private File System and read it from there next time
    * (default true; 'reload' downloads again). Needs the worker runtime. */
   cache?: boolean | 'reload';
@@ -199,3 +202,85 @@ export declare function listCachedModels(): Promise<CachedModel[]>;
 /** Drops a URL's cached bytes; resolves true if there were any. */
 export declare function deleteCachedModel(url: string | URL): Promise<boolean>;
 export declare const version: string;
+
+/** Weight types greenformer writes. 'Q4_K' follows llama.cpp's Q4_K_M rules. */
+export type QuantType = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q4_K' | 'Q6_K';
+
+export interface QuantizeOptions {
+  /** Default 'Q4_K'. With mix, only the file's label: types come from the measurement. */
+  type?: QuantType | 'Q4_K_M';
+  /** 'ref': llama.cpp's reference quantizers (Q8_0/Q4_0/Q4_1/Q4_K/Q6_K bytes equal to llama-quantize's).
+   * 'search': per-block scales chosen by searching candidates (lower error, same format).
+   * Default 'ref'; 'search' when calib or mix is given. */
+  method?: 'ref' | 'search';
+  /** Calibration text: the model runs on it; errors are weighted by each input channel's mean squared
+   * activation and rounding errors are compensated across correlated channels (GPTQ). Decoder models only. */
+  calib?: string;
+  /** Target bits per weight (all tensors counted, 4.5..8.5): each matrix's type chosen by its measured effect on the
+   * model's output (needs calib). */
+  mix?: number;
+  /** Calibration chunks the mix measures each candidate on (default 4). */
+  mixChunks?: number;
+  /** Override the output matrix's / token embedding's type. */
+  outputType?: QuantType | 'F16' | 'F32';
+  embdType?: QuantType | 'F16' | 'F32';
+  onProgress?: (p: QuantizeProgress) => void;
+  /** Plan, warnings and the mix assignment, line by line. */
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface QuantizeProgress {
+  phase: 'load' | 'calibrate' | 'measure' | 'quantize';
+  fraction: number;
+  loaded?: number;
+  total?: number;
+  tensorsDone?: number;
+  tensors?: number;
+  tensor?: QuantizedTensor;
+}
+
+export interface QuantizedTensor {
+  name: string;
+  shape: number[];
+  from: string;
+  to: string;
+  bytes: number;
+  /** Calibration importance was used for it. */
+  importance: boolean;
+}
+
+export interface QuantizePlan {
+  /** llama.cpp's label (general.file_type): 'Q8_0', 'Q4_0', 'Q4_1', 'Q4_K_M', 'Q6_K'. */
+  fileType: string;
+  method: 'ref' | 'search';
+  inputBytes: number;
+  outputBytes: number;
+  elements: number;
+  /** Tensor bytes * 8 / elements, all tensors counted (as llama.cpp reports it). */
+  bitsPerWeight: number;
+  tensors: QuantizedTensor[];
+  warnings: string[];
+  mix?: {
+    target: number;
+    bitsPerWeight: number;
+    predictedKl: number;
+    tokens: number;
+    mainType: string;
+    /** The chosen type, and the mean KL measured with only this matrix quantized to each candidate. */
+    tensors: { name: string; type: string; kl: Record<string, number> }[];
+  };
+}
+
+/** A file path (Node), a function given each chunk (a copy it may keep), or a WritableStream. */
+export type QuantizeDestination = string | ((bytes: Uint8Array) => void | Promise<void>) | WritableStream<Uint8Array>;
+
+/** Quantizes a GGUF model, streaming: neither file is held whole in memory. calib and mix read the source twice
+ * (a path, URL, Blob or bytes). */
+export declare function quantizeModel(source: ModelSource, destination: QuantizeDestination, options?: QuantizeOptions): Promise<QuantizePlan>;
+export declare function quantizeToBlob(source: ModelSource, options?: QuantizeOptions): Promise<Blob & { plan: QuantizePlan }>;
+/** Sizes from a GGUF's header alone. */
+export declare function ggufSummary(
+  source: ModelSource,
+  options?: { signal?: AbortSignal },
+): Promise<{ tensors: number; elements: number; tensorBytes: number; bitsPerWeight: number; fileBytes: number; types: Record<string, number> }>;

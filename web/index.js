@@ -13,6 +13,7 @@ import { Model } from './model.js';
 import { loadInWorker } from './remote.js';
 
 export { Model, listCachedModels, deleteCachedModel };
+export { quantizeModel, quantizeToBlob, ggufSummary } from './quantize.js';
 
 const inPage = typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker !== 'undefined';
 

@@ -15,6 +15,7 @@ const LOAD_MORE = 0;
 const LOAD_HEADER = 1;
 const LOAD_COMPLETE = 2;
 const WASM32_LIMIT = 4096 * 1048576;
+const QUANTIZE_TYPES = ['Q4_0', 'Q8_0', 'Q4_K', 'Q4_1', 'Q6_K'];
 const DEFAULT_MAX_MEMORY = WASM32_LIMIT - 128 * 1048576; // room for code, stack and tokenizer
 
 function positiveInt(value, name) {
@@ -52,13 +53,16 @@ function hex(bytes) {
 
 /** @returns {Promise<Model>} */
 export async function loadDirect(source, options = {}) {
-  const { onProgress, signal, vocabOnly = false, inspect = false, sha256 } = options;
+  const { onProgress, signal, vocabOnly = false, inspect = false, sha256, quantize } = options;
   const mode = vocabOnly ? 1 : inspect ? 2 : 0; // gf_model_options.mode
   const contextLength = positiveInt(options.contextLength, 'contextLength');
   const batchSize = positiveInt(options.batchSize, 'batchSize');
   const maxMemory = options.maxMemory === undefined ? DEFAULT_MAX_MEMORY : positiveInt(options.maxMemory, 'maxMemory');
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('loadModel: onProgress must be a function');
   if (sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(sha256)) throw new TypeError('loadModel: sha256 must be 64 hexadecimal digits');
+  if (quantize !== undefined && !QUANTIZE_TYPES.includes(quantize)) {
+    throw new RangeError(`loadModel: quantize must be one of ${QUANTIZE_TYPES.join(', ')}, got ${quantize}`);
+  }
   if (signal?.aborted) throw abortError(signal);
   const started = performance.now();
 
@@ -105,6 +109,14 @@ export async function loadDirect(source, options = {}) {
   };
   try {
     loader = core.checkPtr(em._gf_api_loader_new(mode, contextLength, batchSize, Math.min(maxMemory, WASM32_LIMIT), src.size));
+    if (quantize) {
+      const [p] = core.writeString(quantize);
+      try {
+        core.check(em._gf_api_loader_quantize(loader, p)); // F32/F16 matrices are quantized as they stream in
+      } finally {
+        core.free(p);
+      }
+    }
     capPtr = core.malloc(32); // the window size out-parameter; also digest scratch
     if (sha256) hash = core.checkPtr(em._gf_api_sha256_new());
     const drain = !!hash || (src.cache && src.cache !== 'hit' && !src.cache.startsWith('off'));

@@ -17,7 +17,7 @@ static uint32_t rnd(void) {
 
 /* Feeds bytes in chunks of random size (1 byte .. 256 KiB). */
 static gf_model *load(const unsigned char *bytes, size_t n, int max_chunk) {
-    gf_model_options opt = {0, 64, 8, 0};
+    gf_model_options opt = {0, 64, 8, 0, 0};
     gf_loader *l;
     if (gf_loader_new(&opt, n, &l) < 0) return NULL;
     size_t off = 0;

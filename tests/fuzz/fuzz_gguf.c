@@ -11,7 +11,7 @@
 #include "tokenizer.h"
 
 static gf_model *load(const uint8_t *data, size_t n, uint32_t split_seed) {
-    gf_model_options opt = {GF_LOAD_WEIGHTS, 32, 4, 256u << 20}; /* small budgets: the fuzzer must not OOM */
+    gf_model_options opt = {GF_LOAD_WEIGHTS, 32, 4, 256u << 20, 0}; /* small budgets: the fuzzer must not OOM */
     gf_loader *l;
     if (gf_loader_new(&opt, split_seed & 1 ? n : 0, &l) < 0) return NULL;
     size_t off = 0;

@@ -1,0 +1,87 @@
+// greenformer eval MODEL --ref REF.gguf --text FILE: quantization damage, measured.
+import { readFileSync } from 'node:fs';
+
+import { evaluate } from '../../web/evaluate.js';
+import { ggufSummary } from '../../web/quantize.js';
+import { load, number, UsageError, withModel } from './common.mjs';
+
+export const usage = `eval MODEL --ref REF.gguf --text FILE [--ctx 256] [--chunks N] [--json]
+        KL divergence of MODEL's next-token distributions from REF's, top-1 agreement and perplexity of
+        both on the text (llama.cpp's perplexity protocol: chunks of --ctx tokens, BOS first, the second
+        half scored), with sizes and bits per weight`;
+
+export const options = {
+  ref: { type: 'string' },
+  text: { type: 'string' },
+  ctx: { type: 'string' },
+  chunks: { type: 'string' },
+  json: { type: 'boolean' },
+};
+
+function readText(path) {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(e.code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${e.message}`);
+  }
+}
+
+export async function run(modelPath, v) {
+  if (v.ref === undefined || v.text === undefined) throw new UsageError('eval needs --ref REF.gguf and --text FILE');
+  const ctx = number(v, 'ctx', { integer: true }) ?? 256;
+  if (ctx < 4 || ctx % 2) throw new UsageError(`--ctx must be an even number >= 4, got ${ctx}`);
+  const chunks = number(v, 'chunks', { integer: true });
+  if (chunks !== undefined && chunks < 1) throw new UsageError(`--chunks must be at least 1, got ${chunks}`);
+  const text = readText(v.text);
+  const [modelSize, refSize] = [await ggufSummary(modelPath), await ggufSummary(v.ref)];
+  const quiet = { contextLength: ctx, batchSize: ctx, threads: 1, onProgress: undefined };
+  await withModel(await load(v.ref, quiet), async (ref) =>
+    withModel(await load(modelPath, quiet), async (model) => {
+      const ids = await ref.tokenize(text);
+      const mine = await model.tokenize(text);
+      if (mine.length !== ids.length || mine.some((x, i) => x !== ids[i])) throw new Error('eval: MODEL and REF tokenize the text differently');
+      const tty = process.stderr.isTTY && !v.json;
+      const r = await evaluate(ref, [model], ids, {
+        ctx,
+        chunks,
+        onProgress: tty ? ({ chunk, chunks: n }) => process.stderr.write(`\rchunk ${chunk}/${n}\x1b[K${chunk === n ? '\n' : ''}`) : undefined,
+      });
+      const m = r.models[0];
+      const out = {
+        model: modelPath,
+        ref: v.ref,
+        text: v.text,
+        tokens: ids.length,
+        chunks: r.chunks,
+        ctx: r.ctx,
+        scored: r.scored,
+        meanKl: m.meanKl,
+        klStdErr: m.klStdErr,
+        top1: m.top1,
+        perplexity: m.perplexity,
+        refPerplexity: r.refPerplexity,
+        modelBytes: modelSize.fileBytes,
+        modelBitsPerWeight: modelSize.bitsPerWeight,
+        modelTypes: modelSize.types,
+        refBytes: refSize.fileBytes,
+        refBitsPerWeight: refSize.bitsPerWeight,
+      };
+      if (v.json) {
+        process.stdout.write(JSON.stringify(out, null, 2) + '\n');
+        return;
+      }
+      const mb = (b) => (b / 1048576).toFixed(2);
+      const types = Object.entries(modelSize.types).map(([k, n]) => `${k}: ${n}`).join(', ');
+      process.stdout.write(
+        [
+          `model:       ${modelPath}: ${mb(modelSize.fileBytes)} MB, ${modelSize.bitsPerWeight.toFixed(3)} bits per weight (${types})`,
+          `reference:   ${v.ref}: ${mb(refSize.fileBytes)} MB, ${refSize.bitsPerWeight.toFixed(3)} bits per weight`,
+          `text:        ${v.text}: ${ids.length} tokens, ${r.chunks} chunks of ${ctx}, ${r.scored} positions scored`,
+          `mean KL:     ${m.meanKl.toFixed(6)} ± ${m.klStdErr.toFixed(6)} (KL(reference || model), nats per token)`,
+          `top-1 agree: ${(m.top1 * 100).toFixed(3)}%`,
+          `perplexity:  ${m.perplexity.toFixed(4)} (reference ${r.refPerplexity.toFixed(4)})`,
+        ].join('\n') + '\n',
+      );
+    }),
+  );
+}

@@ -1,0 +1,87 @@
+// greenformer quantize IN.gguf OUT.gguf --type TYPE: writes a quantized GGUF.
+import { readFileSync } from 'node:fs';
+
+import { quantizeModel, QUANT_TYPES } from '../../web/quantize.js';
+import { number, UsageError } from './common.mjs';
+
+export const usage = `quantize IN.gguf OUT.gguf --type TYPE [--method ref|search] [--calib TEXT_FILE] [--mix BITS]
+                    [--output-type TYPE] [--embd-type TYPE] [--quiet]
+        write a quantized copy of a F32/F16 GGUF (TYPE: ${QUANT_TYPES.join(', ')}; Q4_K follows llama.cpp's Q4_K_M);
+        --method search picks scales by error; --calib runs the model on the text: errors weighted by
+        activations and compensated across channels (GPTQ);
+        --mix 4.8 assigns types per tensor by measured sensitivity under that many bits per weight`;
+
+export const options = {
+  type: { type: 'string' },
+  method: { type: 'string' },
+  calib: { type: 'string' },
+  mix: { type: 'string' },
+  'output-type': { type: 'string' },
+  'embd-type': { type: 'string' },
+  quiet: { type: 'boolean', short: 'q' },
+};
+
+/** The second positional is the output file. */
+export const extraPositionals = 1;
+
+const mb = (b) => (b / 1048576).toFixed(2);
+
+function typeCounts(tensors) {
+  const counts = {};
+  for (const t of tensors) counts[t.to] = (counts[t.to] ?? 0) + 1;
+  return Object.entries(counts).map(([k, v]) => `${k}: ${v}`).join(', ');
+}
+
+function progress(quiet) {
+  if (quiet) return undefined;
+  const tty = process.stderr.isTTY;
+  let lastPhase = null;
+  let lastPct = -1;
+  return (p) => {
+    const pct = Math.floor(p.fraction * 100);
+    if (p.phase === lastPhase && (pct === lastPct || (!tty && pct % 10 !== 0))) return;
+    lastPhase = p.phase;
+    lastPct = pct;
+    const what = p.phase === 'quantize' && p.tensor ? ` ${p.tensorsDone}/${p.tensors} ${p.tensor.name} ${p.tensor.from} -> ${p.tensor.to}` : '';
+    const line = `${p.phase}: ${pct}%${what}`;
+    process.stderr.write(tty ? `\r${line}\x1b[K${p.fraction >= 1 ? '\n' : ''}` : `${line}\n`);
+  };
+}
+
+export async function run(input, v, [output]) {
+  if (!output) throw new UsageError('quantize needs an output path: quantize IN.gguf OUT.gguf --type TYPE');
+  if (v.type === undefined && v.mix === undefined) throw new UsageError(`quantize needs --type (${QUANT_TYPES.join(', ')}) or --mix BITS`);
+  if (v.type !== undefined && !QUANT_TYPES.includes(v.type) && v.type !== 'Q4_K_M') throw new UsageError(`--type must be one of ${QUANT_TYPES.join(', ')}, got "${v.type}"`);
+  if (v.method !== undefined && v.method !== 'ref' && v.method !== 'search') throw new UsageError(`--method must be ref or search, got "${v.method}"`);
+  const mix = number(v, 'mix');
+  if (mix !== undefined && (mix < 4.5 || mix > 8.5)) throw new UsageError(`--mix is a target in bits per weight from 4.5 to 8.5, got ${v.mix}`);
+  if (mix !== undefined && v.calib === undefined) throw new UsageError('--mix needs --calib TEXT_FILE (the text each tensor is measured on)');
+  if (v.method === 'ref' && (v.calib !== undefined || mix !== undefined)) throw new UsageError('--calib and --mix use --method search');
+  let calib;
+  if (v.calib !== undefined) {
+    try {
+      calib = readFileSync(v.calib, 'utf8');
+    } catch (e) {
+      throw new Error(e.code === 'ENOENT' ? `no such file: ${v.calib}` : `cannot read ${v.calib}: ${e.message}`);
+    }
+  }
+  const log = v.quiet ? undefined : (line) => process.stderr.write(`${line}\n`);
+  const plan = await quantizeModel(input, output, {
+    type: v.type,
+    method: v.method,
+    calib,
+    mix,
+    outputType: v['output-type'],
+    embdType: v['embd-type'],
+    onProgress: progress(v.quiet),
+    log,
+  });
+  if (plan.mix) {
+    log?.(`mix: target ${plan.mix.target} bits per weight, measured KL on ${plan.mix.tokens} calibration tokens; chosen types:`);
+    for (const t of plan.mix.tensors) log?.(`  ${t.name.padEnd(28)} ${t.type.padEnd(5)} (KL if alone: ${Object.entries(t.kl).map(([k, x]) => `${k} ${x.toExponential(2)}`).join(', ')})`);
+  }
+  log?.(
+    `wrote ${output}: ${mb(plan.outputBytes)} MB (from ${mb(plan.inputBytes)} MB), ${plan.fileType}, ${plan.method}, ` +
+      `${plan.bitsPerWeight.toFixed(3)} bits per weight; ${typeCounts(plan.tensors)}`,
+  );
+}

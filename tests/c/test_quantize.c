@@ -1,0 +1,193 @@
+/* Row quantizers: the reference method reproduces llama.cpp's bytes for
+ * every tensor of the shared tiny-llama files (its Q8_0, Q4_0, Q4_1, Q6_K
+ * and the Q4_K tensors of Q4_K_M, all quantized from the shared F32 file);
+ * the search method never has a larger weighted error than the reference;
+ * bad requests fail with a message. */
+#include <math.h>
+#include <string.h>
+
+#include "error.h"
+#include "gguf.h"
+#include "quant.h"
+#include "quantize.h"
+#include "quantize_gptq.h"
+#include "testing.h"
+#include "types.h"
+
+typedef struct {
+    unsigned char *bytes;
+    size_t n;
+    gguf_reader *r;
+} gguf_file;
+
+static int open_gguf(const char *name, gguf_file *f) {
+    char path[512];
+    snprintf(path, sizeof path, "%s/models/%s", test_shared_dir(), name);
+    f->bytes = read_file(path, &f->n);
+    if (!f->bytes) return 0;
+    f->r = gguf_reader_new();
+    return gguf_read_header(f->r, f->bytes, f->n) == GGUF_HEADER_DONE;
+}
+
+static void close_gguf(gguf_file *f) {
+    gguf_reader_free(f->r);
+    free(f->bytes);
+}
+
+static const void *tensor_data(const gguf_file *f, const gguf_tensor_info *t) {
+    return f->bytes + gguf_data_offset(f->r) + t->offset;
+}
+
+/* Every tensor of `name` with a type we write, quantized from the F32 file. */
+static void check_bit_exact(const gguf_file *src, const char *name, int require_exact) {
+    gguf_file q;
+    if (!open_gguf(name, &q)) {
+        CHECK(0, "cannot read %s", name);
+        return;
+    }
+    int tensors = 0, exact = 0;
+    uint64_t rows = 0, rows_equal = 0;
+    for (uint64_t i = 0; i < gguf_n_tensors(q.r); i++) {
+        const gguf_tensor_info *t = gguf_tensor_at(q.r, i);
+        if (!gf_quantize_supported(t->type)) continue;
+        int64_t si = gguf_find_tensor(src->r, t->name);
+        CHECK(si >= 0, "%s: tensor %s missing in the F32 file", name, t->name);
+        if (si < 0) continue;
+        const gguf_tensor_info *s = gguf_tensor_at(src->r, (uint64_t)si);
+        const float *x = tensor_data(src, s);
+        const unsigned char *want = tensor_data(&q, t);
+        int64_t n = (int64_t)t->ne[0], nrows = (int64_t)(t->nbytes / gf_row_bytes(t->type, (uint64_t)n));
+        size_t rb = gf_row_bytes(t->type, (uint64_t)n);
+        unsigned char *got = malloc(rb);
+        int64_t equal = 0;
+        for (int64_t r = 0; r < nrows; r++) {
+            gf_quantize_row(t->type, GF_QUANT_REF, x + r * n, NULL, got, n);
+            equal += !memcmp(got, want + r * rb, rb);
+        }
+        free(got);
+        tensors++;
+        exact += equal == nrows;
+        rows += (uint64_t)nrows;
+        rows_equal += (uint64_t)equal;
+        if (require_exact) CHECK(equal == nrows, "%s %s (%s): %lld of %lld rows equal", name, t->name, gf_type_name(t->type), (long long)equal, (long long)nrows);
+    }
+    printf("%s: %d of %d quantized tensors byte-identical (%llu of %llu rows)\n", name, exact, tensors, (unsigned long long)rows_equal,
+           (unsigned long long)rows);
+    CHECK(tensors > 0, "%s: no tensors compared", name);
+    close_gguf(&q);
+}
+
+static uint64_t rng = 7;
+static float frand(void) {
+    rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((rng >> 40) & 0xffffff) / 16777216.0f;
+}
+
+static float gauss(void) {
+    float u = frand() + 1e-7f, v = frand();
+    return sqrtf(-2 * logf(u)) * cosf(6.2831853f * v);
+}
+
+static void check_search_beats_ref(void) {
+    const uint32_t types[] = {GF_TYPE_Q8_0, GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q4_K, GF_TYPE_Q6_K};
+    enum { N = 2048 };
+    float *x = malloc(N * sizeof *x), *imp = malloc(N * sizeof *imp);
+    unsigned char *a = malloc(N * 2), *b = malloc(N * 2);
+    for (int trial = 0; trial < 6; trial++) {
+        /* gaussian weights, some rows with outliers or an offset; importance spread over 3 decades */
+        for (int i = 0; i < N; i++) {
+            x[i] = 0.02f * gauss() + (trial == 2 ? 0.01f : 0);
+            if (trial >= 3 && frand() < 0.01f) x[i] *= 8;
+            imp[i] = expf(3 * gauss());
+        }
+        if (trial == 5) memset(x, 0, 64 * sizeof *x); /* an all-zero stretch */
+        for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+            for (int weighted = 0; weighted < 2; weighted++) {
+                const float *w = weighted ? imp : NULL;
+                CHECK(gf_quantize_row(types[k], GF_QUANT_REF, x, NULL, a, N) == GF_OK, "ref %s", gf_type_name(types[k]));
+                CHECK(gf_quantize_row(types[k], GF_QUANT_SEARCH, x, w, b, N) == GF_OK, "search %s", gf_type_name(types[k]));
+                double er = gf_quantize_error(types[k], a, x, w, N), es = gf_quantize_error(types[k], b, x, w, N);
+                CHECK(es <= er, "%s trial %d weighted %d: search error %g > ref %g", gf_type_name(types[k]), trial, weighted, es, er);
+                if (trial == 0) printf("%s%s: search/ref error %.3f\n", gf_type_name(types[k]), weighted ? " (weighted)" : "", es / er);
+            }
+        }
+    }
+    free(x);
+    free(imp);
+    free(a);
+    free(b);
+}
+
+/* GPTQ on correlated inputs: the output error sum_t (dW . x_t)^2 is lower
+ * than rounding each block on its own (search, importance-weighted). */
+static void check_gptq(void) {
+    enum { N = 512, T = 400, B = 256 };
+    float *x = malloc((size_t)T * N * sizeof *x), *h = calloc((size_t)N * B, sizeof *h), *w = malloc(N * sizeof *w);
+    float *imp = calloc(N, sizeof *imp), *scratch = malloc(N * sizeof *scratch), *y = malloc(N * sizeof *y);
+    unsigned char *q = malloc(N * 2);
+    for (int t = 0; t < T; t++) {
+        /* channels share a few latent factors, so they are correlated */
+        float f[4] = {gauss(), gauss(), gauss(), gauss()};
+        for (int i = 0; i < N; i++) x[t * N + i] = 0.5f * gauss() + f[i % 4] * (1 + (i % 7) * 0.3f);
+    }
+    for (int t = 0; t < T; t++)
+        for (int i = 0; i < N; i++) {
+            imp[i] += x[t * N + i] * x[t * N + i] / T;
+            for (int j = i; j < (i / B + 1) * B; j++) h[i * B + (j - i / B * B)] += x[t * N + i] * x[t * N + j];
+        }
+    CHECK(gf_gptq_factor(h, N, B, T, 0.01) == GF_OK, "factor");
+    for (int i = 0; i < N; i++) w[i] = 0.05f * gauss();
+    const uint32_t types[] = {GF_TYPE_Q8_0, GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q4_K, GF_TYPE_Q6_K};
+    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        double err[2];
+        for (int g = 0; g < 2; g++) {
+            int s = g ? gf_quantize_row_gptq(types[k], w, imp, h, B, q, N, scratch) : gf_quantize_row(types[k], GF_QUANT_SEARCH, w, imp, q, N);
+            CHECK(s == GF_OK, "%s gptq %d", gf_type_name(types[k]), g);
+            gf_dequantize_row(types[k], q, y, N);
+            err[g] = 0;
+            for (int t = 0; t < T; t++) {
+                double d = 0;
+                for (int i = 0; i < N; i++) d += (double)(w[i] - y[i]) * x[t * N + i];
+                err[g] += d * d;
+            }
+        }
+        printf("%s: GPTQ/search output error %.3f\n", gf_type_name(types[k]), err[1] / err[0]);
+        CHECK(err[1] < 0.9 * err[0], "%s: GPTQ output error %g not below search's %g", gf_type_name(types[k]), err[1], err[0]);
+    }
+    free(x);
+    free(h);
+    free(w);
+    free(imp);
+    free(scratch);
+    free(y);
+    free(q);
+}
+
+static void check_errors(void) {
+    float x[64] = {0};
+    unsigned char out[256];
+    CHECK(gf_quantize_row(GF_TYPE_Q5_K, GF_QUANT_REF, x, NULL, out, 256) == GF_ERR, "Q5_K is not written");
+    CHECK(strstr(gf_error_message(), "Q5_K") != NULL, "message names the type: %s", gf_error_message());
+    CHECK(gf_quantize_row(GF_TYPE_Q4_K, GF_QUANT_REF, x, NULL, out, 64) == GF_ERR, "64 is not a whole Q4_K block");
+    CHECK(strstr(gf_error_message(), "64") != NULL, "message names the length: %s", gf_error_message());
+    CHECK(gf_quantize_row(GF_TYPE_Q4_0, GF_QUANT_REF, x, NULL, out, 0) == GF_ERR, "empty rows are refused");
+    CHECK(gf_quant_method_parse("search") == GF_QUANT_SEARCH && gf_quant_method_parse("nope") == -1, "method names");
+}
+
+int main(void) {
+    gguf_file f32;
+    if (!open_gguf("tiny-llama-f32.gguf", &f32)) {
+        fprintf(stderr, "cannot read tiny-llama-f32.gguf from %s\n", test_shared_dir());
+        return 1;
+    }
+    check_bit_exact(&f32, "tiny-llama-Q8_0.gguf", 1);
+    check_bit_exact(&f32, "tiny-llama-Q4_0.gguf", 1);
+    check_bit_exact(&f32, "tiny-llama-Q4_1.gguf", 1);
+    check_bit_exact(&f32, "tiny-llama-Q6_K.gguf", 1);
+    check_bit_exact(&f32, "tiny-llama-Q4_K_M.gguf", 1);
+    close_gguf(&f32);
+    check_search_beats_ref();
+    check_gptq();
+    check_errors();
+    TEST_MAIN_END();
+}

@@ -1,0 +1,226 @@
+// Quantization: greenformer's own files against llama.cpp's (byte equality
+// for the deterministic formats, metadata, parity of logits), quantizing
+// while loading (same logits, peak memory), the measuring stick (eval), and
+// clear errors.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import { test } from 'node:test';
+
+import { evaluate } from '../web/evaluate.js';
+import { loadModel } from '../web/index.js';
+import { ggufSummary, quantizeModel } from '../web/quantize.js';
+import { parseGguf } from './helpers/gguf.mjs';
+import { withTensorType } from './helpers/patch.mjs';
+import { errRows, readF32, readJson, ROOT, sharedPath } from './helpers/shared.mjs';
+
+const F32 = sharedPath('models', 'tiny-llama-f32.gguf');
+const BROWN = sharedPath('models', 'tiny-brown-f32.gguf');
+const CLI = join(ROOT, 'bin/greenformer.mjs');
+const LLAMA = { Q8_0: 'Q8_0', Q4_0: 'Q4_0', Q4_1: 'Q4_1', Q6_K: 'Q6_K', Q4_K: 'Q4_K_M' };
+
+async function quantizeToBuffer(source, options) {
+  const parts = [];
+  const plan = await quantizeModel(source, (bytes) => parts.push(bytes), options);
+  return { bytes: Buffer.concat(parts), plan };
+}
+
+function cli(args) {
+  return spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 120_000 });
+}
+
+for (const [type, file] of Object.entries(LLAMA)) {
+  test(`quantize ${type} (ref): every tensor byte-identical to llama.cpp's tiny-llama-${file}, metadata equal`, async () => {
+    const { bytes, plan } = await quantizeToBuffer(F32, { type });
+    const ours = parseGguf(bytes);
+    const theirs = parseGguf(readFileSync(sharedPath('models', `tiny-llama-${file}.gguf`)));
+    assert.equal(bytes.length, plan.outputBytes);
+    assert.equal(ours.version, 3);
+    assert.deepEqual(
+      ours.kv.map((e) => [e.key, e.type, Buffer.from(e.raw).toString('hex')]),
+      theirs.kv.map((e) => [e.key, e.type, Buffer.from(e.raw).toString('hex')]),
+      'metadata (including general.file_type and quantization_version) as llama-quantize writes it',
+    );
+    assert.equal(ours.tensors.length, theirs.tensors.length);
+    for (const t of ours.tensors) {
+      const u = theirs.tensors.find((x) => x.name === t.name);
+      assert.ok(u, `llama.cpp's file has no ${t.name}`);
+      assert.deepEqual([t.ne, t.typeName], [u.ne, u.typeName], `${t.name}: shape and type`);
+      assert.equal(t.offset % ours.alignment, 0, `${t.name} is aligned`);
+      assert.ok(Buffer.from(ours.data(t)).equals(Buffer.from(theirs.data(u))), `${t.name} (${t.typeName}) differs from llama.cpp's bytes`);
+    }
+    assert.equal(ours.dataOffset % ours.alignment, 0);
+  });
+}
+
+test('any chunking of the input gives the same file (a stream in 4097-byte chunks, a path, a Blob)', async () => {
+  const fromPath = await quantizeToBuffer(BROWN, { type: 'Q4_0' });
+  const fromStream = await quantizeToBuffer(Readable.toWeb(createReadStream(BROWN, { highWaterMark: 4097 })), { type: 'Q4_0' });
+  const fromBlob = await quantizeToBuffer(new Blob([readFileSync(BROWN)]), { type: 'Q4_0' });
+  assert.ok(fromStream.bytes.equals(fromPath.bytes) && fromBlob.bytes.equals(fromPath.bytes));
+  assert.equal(fromPath.bytes.length, readJson('reference', 'tiny-brown.json').llamacpp_quantized.Q4_0.file_bytes);
+});
+
+test('our Q8_0 file loads and its logits match llama.cpp\'s for its own Q8_0 file', async () => {
+  const ref = readJson('reference', 'tiny-llama.json');
+  const v = ref.variants.Q8_0;
+  const { bytes } = await quantizeToBuffer(F32, { type: 'Q8_0' });
+  const model = await loadModel(bytes);
+  try {
+    const logits = await model.forward(v.tokens);
+    const err = errRows(logits, readF32('reference', v.logits), ref.n_vocab, v.rows);
+    assert.ok(err <= 1e-6, `err vs llama.cpp ${err}`);
+    assert.deepEqual(model.info().tensorTypes, { F32: 5, Q8_0: 15 });
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('search and calibrated files have the same format: they load, and the plan reports sizes', async () => {
+  const { bytes, plan } = await quantizeToBuffer(BROWN, { type: 'Q4_K', method: 'search' });
+  assert.equal(plan.method, 'search');
+  assert.equal(plan.fileType, 'Q4_K_M');
+  const summary = await ggufSummary(bytes);
+  assert.equal(summary.fileBytes, bytes.length);
+  assert.ok(Math.abs(summary.bitsPerWeight - plan.bitsPerWeight) < 1e-3);
+  // llama.cpp's Q4_K_M mix for this model (tiny-brown.json): 9 F32, 5 Q6_K, 24 Q4_K at 5.069 bits per weight
+  assert.deepEqual(summary.types, { F32: 9, Q4_K: 24, Q6_K: 5 });
+  assert.equal(summary.bitsPerWeight.toFixed(3), readJson('reference', 'tiny-brown.json').llamacpp_quantized.Q4_K_M.bits_per_weight.toFixed(3));
+  const model = await loadModel(bytes);
+  const logits = await model.forward([1, 450, 1996]);
+  assert.ok(logits.every(Number.isFinite));
+  await model.dispose();
+});
+
+test('quantize while loading: F32 streamed into Q4_0/Q8_0/Q4_K gives llama.cpp\'s files\' logits exactly', async () => {
+  const ids = [1, 450, 4996, 17354, 1701];
+  for (const [q, file] of [['Q4_0', 'Q4_0'], ['Q8_0', 'Q8_0'], ['Q4_K', 'Q4_K_M']]) {
+    const a = await loadModel(F32, { quantize: q });
+    const b = await loadModel(sharedPath('models', `tiny-llama-${file}.gguf`));
+    try {
+      assert.deepEqual(a.info().tensorTypes, b.info().tensorTypes);
+      assert.equal(a.info().weightBytes, b.info().weightBytes);
+      const [la, lb] = [await a.forward(ids), await b.forward(ids)];
+      assert.ok(la.every((x, i) => Object.is(x, lb[i])), `${q}: logits differ from llama.cpp's ${file} file`);
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
+  }
+});
+
+test('peak RSS while loading the F32 model with quantize: Q4_0: baseline + 1.3 x Q4_0 size + 16 MB', (t) => {
+  const preload = join(ROOT, 'tests/helpers/maxrss.cjs');
+  const peak = (args) => {
+    const r = spawnSync(process.execPath, ['--require', preload, ...args], { encoding: 'utf8', timeout: 120_000 });
+    const m = /MAXRSS_KB=(\d+)/.exec(r.stderr);
+    assert.ok(m && r.status === 0, `no peak reported (exit ${r.status}): ${r.stderr}`);
+    return Number(m[1]) * 1024;
+  };
+  const baseline = peak(['-e', '']);
+  const script = `import { loadModel } from ${JSON.stringify(join(ROOT, 'web/index.js'))};
+    const m = await loadModel(${JSON.stringify(F32)}, { quantize: 'Q4_0' });
+    if (!m.info().tensorTypes.Q4_0) throw new Error('not quantized');
+    await m.dispose();`;
+  const got = peak(['--input-type=module', '-e', script]);
+  const q4 = statSync(sharedPath('models', 'tiny-llama-Q4_0.gguf')).size;
+  const bound = baseline + 1.3 * q4 + 16 * 1048576;
+  const mb = (b) => (b / 1048576).toFixed(1);
+  t.diagnostic(`baseline ${mb(baseline)} MB, Q4_0 file ${mb(q4)} MB, peak ${mb(got)} MB, bound ${mb(bound)} MB (F32 file ${mb(statSync(F32).size)} MB)`);
+  assert.ok(got <= bound, `peak ${mb(got)} MB exceeds ${mb(bound)} MB`);
+});
+
+test('eval: held-out tokenization equals llama.cpp\'s ids; results are deterministic and llama.cpp\'s protocol reproduces its F32 perplexity on the first chunks', async () => {
+  const text = readFileSync(sharedPath('reference', 'brown-heldout.txt'), 'utf8');
+  const want = readJson('reference', 'tiny-brown-heldout.ids.json');
+  const ref = await loadModel(BROWN, { contextLength: 256, batchSize: 256 });
+  const q = await loadModel(BROWN, { contextLength: 256, batchSize: 256, quantize: 'Q4_0' });
+  try {
+    const ids = await ref.tokenize(text);
+    assert.equal(ids.length, want.length);
+    assert.ok(ids.every((x, i) => x === want[i]), 'token ids differ from llama.cpp\'s');
+    const a = await evaluate(ref, [q], ids, { chunks: 2 });
+    const b = await evaluate(ref, [q], ids, { chunks: 2 });
+    assert.deepEqual(a, b);
+    assert.equal(a.scored, 2 * 127);
+    assert.ok(a.models[0].meanKl > 0 && a.models[0].meanKl < 0.05, `KL ${a.models[0].meanKl}`);
+    assert.ok(a.models[0].top1 > 0.8);
+    const self = await evaluate(ref, [ref], ids, { chunks: 1 });
+    assert.equal(self.models[0].meanKl, 0);
+    assert.equal(self.models[0].top1, 1);
+    assert.equal(self.models[0].perplexity, self.refPerplexity);
+  } finally {
+    await ref.dispose();
+    await q.dispose();
+  }
+});
+
+test('calibrated mix: types assigned by measured sensitivity within the budget; the file loads', async () => {
+  const calib = 'The jury said it did find that many of the voters were not well informed. '.repeat(6);
+  const { bytes, plan } = await quantizeToBuffer(BROWN, { mix: 5.0, calib, mixChunks: 1 });
+  assert.equal(plan.method, 'search');
+  assert.ok(plan.mix, 'the plan carries the assignment');
+  assert.ok(plan.mix.bitsPerWeight <= 5.0 + 1e-9, `mix uses ${plan.mix.bitsPerWeight} bits per weight`);
+  assert.ok(plan.bitsPerWeight <= 5.0 + 1e-3, `file has ${plan.bitsPerWeight} bits per weight`);
+  assert.equal(plan.mix.tensors.length, 29);
+  for (const t of plan.mix.tensors) {
+    assert.ok(['Q4_0', 'Q4_K', 'Q4_1', 'Q6_K', 'Q8_0'].includes(t.type));
+    assert.equal(plan.tensors.find((x) => x.name === t.name).to, t.type);
+    assert.ok(Object.values(t.kl).every((x) => x >= 0));
+  }
+  assert.ok(plan.tensors.filter((t) => t.to !== 'F32').every((t) => t.importance), 'every matrix used importance');
+  const model = await loadModel(bytes);
+  assert.ok((await model.forward([1, 100, 200])).every(Number.isFinite));
+  await model.dispose();
+});
+
+test('errors: unknown type, unsupported input type, bad mix, bad quantize option', async () => {
+  await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q5_K' }), /unknown type "Q5_K"/);
+  await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q4_0', mix: 3 }), /between 4.5 and 8.5/);
+  await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q4_0', mix: 5 }), /mix needs calibration text/);
+  await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q4_0', method: 'ref', calib: 'text' }), /search/);
+  await assert.rejects(quantizeModel(F32, 42, { type: 'Q4_0' }), /destination must be/);
+  await assert.rejects(quantizeModel(Readable.toWeb(createReadStream(F32)), () => {}, { type: 'Q4_0', calib: 'text' }), /read the model twice/);
+  const patched = withTensorType(F32, 'blk.0.attn_q.weight', 13); // Q5_K: smaller, the layout stays valid
+  await assert.rejects(quantizeModel(patched, () => {}, { type: 'Q4_0' }), /blk\.0\.attn_q\.weight' has type Q5_K, which greenformer cannot read/);
+  await assert.rejects(loadModel(F32, { quantize: 'Q5_K' }), /quantize must be one of/);
+  await assert.rejects(quantizeModel(Buffer.from('not a gguf at all, just text'), () => {}, { type: 'Q4_0' }), /GGUF/);
+});
+
+test('CLI: quantize writes a file and prints the plan; eval reports; usage errors exit 2', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gf-quant-'));
+  try {
+    const out = join(dir, 'm.gguf');
+    const r = cli(['quantize', BROWN, out, '--type', 'Q4_0', '--method', 'search']);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /wrote .*m\.gguf: .* Q4_0, search, 4\.812 bits per weight/);
+    assert.equal(parseGguf(readFileSync(out)).get('general.file_type'), 2);
+    const e = cli(['eval', out, '--ref', BROWN, '--text', join(ROOT, 'README.md'), '--ctx', '64', '--chunks', '2', '--json']);
+    assert.equal(e.status, 0, e.stderr);
+    const j = JSON.parse(e.stdout);
+    assert.equal(j.chunks, 2);
+    assert.ok(j.meanKl > 0 && j.top1 > 0 && j.perplexity > 1 && j.refPerplexity > 1);
+    assert.equal(j.modelBitsPerWeight.toFixed(3), '4.812', 'Q4_0 with a Q6_K output, as llama.cpp\'s');
+    for (const [args, pattern] of [
+      [['quantize', F32, out], /needs --type/],
+      [['quantize', F32, '--type', 'Q4_0'], /needs an output path/],
+      [['quantize', F32, out, '--type', 'Q3_K'], /--type must be one of/],
+      [['quantize', F32, out, '--mix', 'abc', '--calib', 'x'], /--mix expects a number/],
+      [['quantize', F32, out, '--mix', '12', '--calib', 'x'], /from 4.5 to 8.5/],
+      [['quantize', F32, out, '--mix', '5'], /--mix needs --calib/],
+      [['eval', out, '--text', 'x'], /needs --ref/],
+    ]) {
+      const u = cli(args);
+      assert.equal(u.status, 2, `${args.join(' ')}: ${u.stderr}`);
+      assert.match(u.stderr, pattern);
+    }
+    const missing = cli(['quantize', join(dir, 'nope.gguf'), out, '--type', 'Q4_0']);
+    assert.equal(missing.status, 1);
+    assert.match(missing.stderr, /no such file/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

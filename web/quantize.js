@@ -1,0 +1,310 @@
+// Quantizing GGUF models: F32/F16 (or already-quantized) weights in, a
+// GGUF that llama.cpp and greenformer load out. The C core does the work
+// (src/transcode.c, src/quantize*.c, src/calibrate.c, src/mix.c); this
+// module streams the source through it and the output to a destination,
+// so neither file is ever held whole in memory.
+//
+//   await quantizeModel('model-f32.gguf', 'model-q4.gguf', { type: 'Q4_K' });
+//   await quantizeModel(file, (bytes) => parts.push(bytes), { type: 'Q4_0', method: 'search' });
+//   const blob = await quantizeToBlob(url, { type: 'Q8_0' });
+//
+// Options:
+//   type        'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q4_K' (llama.cpp's Q4_K_M rules) | 'Q6_K'. Default 'Q4_K'.
+//   method      'ref' (llama.cpp's reference quantizers; Q8_0/Q4_0/Q4_1 bit-exact) or
+//               'search' (per-block scale search; same formats, lower error). Default 'ref';
+//               'search' when calib or mix is given.
+//   calib       calibration text: the model runs on it; each matrix's errors are weighted by
+//               its mean squared input activations (importance), and rounding errors are
+//               spread over correlated input channels (GPTQ). Decoder models only.
+//   mix         target bits per weight (all tensors counted): types chosen per tensor by
+//               measured sensitivity on the calibration text (needs calib).
+//   mixChunks   calibration chunks each mix candidate is measured on (default 4).
+//   outputType, embdType   override the output matrix's / token embedding's type.
+//   onProgress  ({ phase: 'load' | 'calibrate' | 'measure' | 'quantize', fraction, ... }) => void
+//   log         (line) => void: plan, warnings, the mix assignment (default: none)
+//   signal      AbortSignal
+//
+// destination: a file path (Node), a function called with each chunk of
+// bytes (it may return a promise; the bytes are a copy it may keep), or a
+// WritableStream. calib and mix read the source twice (the model is loaded
+// to run it, then streamed again to quantize), so they need a source that
+// can be opened again: a path, URL, Blob or bytes.
+
+import { Core } from './core.js';
+import { abortError, openSource } from './sources.js';
+
+const TC_HEADER = 1;
+const TC_COMPLETE = 2;
+const LOAD_COMPLETE = 2;
+
+export const QUANT_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K'];
+const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
+
+function checkOptions(options) {
+  const { type = 'Q4_K', method, calib, mix, onProgress, log } = options;
+  if (!QUANT_TYPES.includes(type) && type !== 'Q4_K_M') {
+    throw new RangeError(`quantize: unknown type "${type}" (supported: ${QUANT_TYPES.join(', ')})`);
+  }
+  if (method !== undefined && method !== 'ref' && method !== 'search') {
+    throw new RangeError(`quantize: unknown method "${method}" (ref or search)`);
+  }
+  if (calib !== undefined && (typeof calib !== 'string' || !calib.length)) throw new TypeError('quantize: calib must be a non-empty string (the calibration text)');
+  if (mix !== undefined) {
+    if (typeof mix !== 'number' || !Number.isFinite(mix) || mix < 4.5 || mix > 8.5) {
+      throw new RangeError(`quantize: mix must be a target in bits per weight between 4.5 and 8.5, got ${mix}`);
+    }
+    if (calib === undefined) throw new TypeError('quantize: mix needs calibration text (calib) to measure each tensor on');
+  }
+  if (method === 'ref' && (calib !== undefined || mix !== undefined)) {
+    throw new RangeError('quantize: calib and mix use the search method; leave method unset or use "search"');
+  }
+  for (const [name, fn] of [['onProgress', onProgress], ['log', log]]) {
+    if (fn !== undefined && typeof fn !== 'function') throw new TypeError(`quantize: ${name} must be a function`);
+  }
+  return { type, method: method ?? (calib !== undefined || mix !== undefined ? 'search' : 'ref') };
+}
+
+/** Writes bytes somewhere: a path (Node), a function, or a WritableStream. */
+async function openDestination(destination) {
+  if (typeof destination === 'string') {
+    if (!isNode) throw new TypeError('quantize: a destination path needs Node; pass a function or a WritableStream');
+    const fs = await import('node:fs');
+    const handle = await fs.promises.open(destination, 'w');
+    return {
+      // the view is written before any other wasm call can move memory: no copy
+      write: async (view) => {
+        for (let off = 0; off < view.length; ) off += (await handle.write(view, off, view.length - off)).bytesWritten;
+      },
+      close: () => handle.close(),
+      abort: async () => {
+        await handle.close().catch(() => {});
+        await fs.promises.unlink(destination).catch(() => {});
+      },
+    };
+  }
+  if (typeof destination === 'function') return { write: async (view) => destination(view.slice()) };
+  if (typeof WritableStream !== 'undefined' && destination instanceof WritableStream) {
+    const writer = destination.getWriter();
+    return { write: (view) => writer.write(view.slice()), close: () => writer.close(), abort: (e) => writer.abort(e) };
+  }
+  throw new TypeError('quantize: destination must be a file path (Node), a function (bytes) => void, or a WritableStream');
+}
+
+/**
+ * Streams a source into a window/commit consumer: window() -> [ptr, cap],
+ * commit(n) -> status; stops at `complete`.
+ */
+async function feed(core, src, window, commit, complete, signal, after) {
+  let status = 0;
+  if (src.readInto) {
+    while (status !== complete) {
+      const [ptr, cap] = window();
+      const n = await src.readInto(core.u8().subarray(ptr, ptr + cap));
+      if (n === 0) break;
+      status = commit(n);
+      await after?.(status);
+    }
+  } else {
+    read: for await (const chunk of src.chunks) {
+      for (let off = 0; off < chunk.length; ) {
+        const [ptr, cap] = window();
+        const n = Math.min(cap, chunk.length - off);
+        core.u8().set(chunk.subarray(off, off + n), ptr);
+        off += n;
+        status = commit(n);
+        await after?.(status);
+        if (status === complete) break read;
+      }
+      if (signal?.aborted) throw abortError(signal);
+    }
+  }
+  if (signal?.aborted) throw abortError(signal);
+  return status;
+}
+
+function withStrings(core, strings, fn) {
+  const ptrs = strings.map((s) => core.writeString(s)[0]);
+  try {
+    return fn(...ptrs);
+  } finally {
+    ptrs.forEach((p) => core.free(p));
+  }
+}
+
+/** Loads the model into the core for calibration; returns a calibration session pointer. */
+async function openCalibration(core, source, signal, onProgress) {
+  const em = core.em;
+  const src = await openSource(source, { signal });
+  const capPtr = core.malloc(4);
+  let loader = 0;
+  try {
+    loader = core.checkPtr(em._gf_api_loader_new(0, 0, 0, 4000 * 1048576, src.size));
+    const window = () => [core.checkPtr(em._gf_api_loader_window(loader, capPtr)), core.u32At(capPtr)];
+    const commit = (n) => core.check(em._gf_api_loader_commit(loader, n));
+    const total = src.size;
+    await feed(core, src, window, commit, LOAD_COMPLETE, signal, () => {
+      onProgress?.({ phase: 'load', loaded: em._gf_api_loader_done(loader), total, fraction: total ? Math.min(1, em._gf_api_loader_done(loader) / total) : 0 });
+    });
+    core.check(em._gf_api_loader_end(loader));
+    const l = loader;
+    loader = 0; // the session takes it, even when it fails
+    return core.checkPtr(em._gf_api_calib_open(l));
+  } finally {
+    if (loader) em._gf_api_loader_free(loader);
+    core.free(capPtr);
+    await src.close?.();
+    await src.chunks?.return?.();
+  }
+}
+
+/**
+ * Runs the calibration text through the model (importance), and for mix
+ * measures every tensor's sensitivity and assigns types. Returns what the
+ * transcoder needs: { overrides: [[name, type]], session } (the session
+ * holds the importance until freed).
+ */
+async function calibrate(core, source, { calib, mix, mixChunks, signal, onProgress, log }) {
+  const em = core.em;
+  const session = await openCalibration(core, source, signal, onProgress);
+  try {
+    const [textPtr, textLen] = core.writeString(calib);
+    let n;
+    try {
+      n = core.check(em._gf_api_calib_tokenize(session, textPtr, textLen));
+    } finally {
+      core.free(textPtr);
+    }
+    log?.(`calibration: ${n} tokens`);
+    const chunks = core.check(em._gf_api_calib_chunks(session));
+    for (let c = 0; c < chunks; c++) {
+      core.check(em._gf_api_calib_run(session, c));
+      onProgress?.({ phase: 'calibrate', fraction: (c + 1) / chunks });
+      if (signal?.aborted) throw abortError(signal);
+    }
+    let assignment = null;
+    if (mix !== undefined) {
+      const steps = core.check(em._gf_api_mix_prepare(session, mixChunks));
+      for (let s = 0; s < steps; s++) {
+        core.check(em._gf_api_mix_measure(session, s));
+        onProgress?.({ phase: 'measure', fraction: (s + 1) / steps });
+        if (signal?.aborted) throw abortError(signal);
+      }
+      core.check(em._gf_api_mix_assign(session, mix));
+      assignment = JSON.parse(core.readString(em._gf_api_mix_json(session) >>> 0));
+    }
+    return { session, assignment };
+  } catch (e) {
+    em._gf_api_calib_free(session);
+    throw e;
+  }
+}
+
+/**
+ * Quantizes a GGUF model.
+ * @returns {Promise<object>} the plan: fileType, method, inputBytes, outputBytes, elements,
+ *   bitsPerWeight, tensors [{ name, shape, from, to, bytes, importance }], warnings,
+ *   and for mix the measured assignment.
+ */
+export async function quantizeModel(source, destination, options = {}) {
+  const { type, method } = checkOptions(options);
+  const { calib, mix, mixChunks = 4, outputType = '', embdType = '', onProgress, log, signal } = options;
+  if (signal?.aborted) throw abortError(signal);
+  const oneShot = (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) || (typeof Response !== 'undefined' && source instanceof Response);
+  if (calib !== undefined && oneShot) {
+    throw new TypeError('quantize: calib and mix read the model twice; pass a path, URL, Blob or bytes rather than a stream or Response');
+  }
+  const core = await Core.create({ build: 'greenformer', threads: 1 });
+  const em = core.em;
+  let session = 0;
+  let assignment = null;
+  let t = 0;
+  let dst = null;
+  let src = null;
+  const capPtr = core.malloc(4);
+  try {
+    if (calib !== undefined) ({ session, assignment } = await calibrate(core, source, { calib, mix, mixChunks, signal, onProgress, log }));
+    src = await openSource(source, { signal });
+    // a mix's file type is named after the type most of its bits went to
+    const fileType = assignment ? assignment.mainType : type;
+    t = withStrings(core, [fileType, method, outputType, embdType], (...p) => core.checkPtr(em._gf_api_quantize_new(...p)));
+    if (session) core.check(em._gf_api_calib_apply(session, t));
+    if (session) em._gf_api_calib_free(session);
+    session = 0;
+    dst = await openDestination(destination);
+    let plan = null;
+    const drain = async () => {
+      for (;;) {
+        const ptr = em._gf_api_quantize_output(t, capPtr) >>> 0;
+        const n = core.u32At(capPtr);
+        if (!n) return;
+        await dst.write(core.u8().subarray(ptr, ptr + n));
+        em._gf_api_quantize_drain(t, n);
+      }
+    };
+    const window = () => [core.checkPtr(em._gf_api_quantize_window(t, capPtr)), core.u32At(capPtr)];
+    const commit = (n) => core.check(em._gf_api_quantize_commit(t, n));
+    let lastTensors = -1;
+    await feed(core, src, window, commit, TC_COMPLETE, signal, async (status) => {
+      if (status === TC_HEADER || (status === TC_COMPLETE && !plan)) {
+        plan = JSON.parse(core.readString(em._gf_api_quantize_plan(t) >>> 0));
+        for (const w of plan.warnings) log?.(`warning: ${w}`);
+      }
+      await drain();
+      const done = em._gf_api_quantize_tensors_done(t);
+      if (onProgress && plan && done !== lastTensors) {
+        lastTensors = done;
+        const total = em._gf_api_quantize_input_bytes(t);
+        const loaded = em._gf_api_quantize_input_done(t);
+        onProgress({ phase: 'quantize', loaded, total, fraction: Math.min(1, loaded / total), tensorsDone: done, tensors: plan.tensors.length, tensor: plan.tensors[done - 1] });
+      }
+    });
+    core.check(em._gf_api_quantize_end(t));
+    await drain();
+    await dst.close?.();
+    dst = null;
+    if (assignment) plan.mix = assignment;
+    return plan;
+  } catch (e) {
+    await dst?.abort?.(e);
+    throw e;
+  } finally {
+    if (session) em._gf_api_calib_free(session);
+    if (t) em._gf_api_quantize_free(t);
+    core.free(capPtr);
+    await src?.close?.();
+    await src?.chunks?.return?.();
+  }
+}
+
+/** Quantizes into a Blob (browsers: the parts stay in the Blob store, not the JS heap). */
+export async function quantizeToBlob(source, options = {}) {
+  const parts = [];
+  const plan = await quantizeModel(source, (bytes) => parts.push(bytes), options);
+  return Object.assign(new Blob(parts, { type: 'application/octet-stream' }), { plan });
+}
+
+/**
+ * Sizes from a GGUF's header alone: { tensors, elements, tensorBytes, bitsPerWeight (tensor bytes * 8 /
+ * elements, all tensors counted, as llama.cpp reports it), fileBytes, types: { F32: 9, Q4_K: 24, ... } }.
+ */
+export async function ggufSummary(source, { signal } = {}) {
+  const core = await Core.create({ build: 'greenformer', threads: 1 });
+  const em = core.em;
+  const src = await openSource(source, { signal });
+  const capPtr = core.malloc(4);
+  const r = core.checkPtr(em._gf_api_gguf_new());
+  try {
+    const window = () => [core.checkPtr(em._gf_api_gguf_window(r, capPtr)), core.u32At(capPtr)];
+    const status = await feed(core, src, window, (n) => core.check(em._gf_api_gguf_commit(r, n)), 1, signal);
+    if (status !== 1) throw new Error(`GGUF: ${src.name} ends inside its header (truncated, or not a model file)`);
+    const p = core.checkPtr(em._gf_api_gguf_summary(r));
+    const summary = JSON.parse(core.readString(p));
+    core.free(p);
+    return summary;
+  } finally {
+    em._gf_api_gguf_free(r);
+    core.free(capPtr);
+    await src.close?.();
+    await src.chunks?.return?.();
+  }
+}
