@@ -1,0 +1,79 @@
+// greenformer measured through its public JS API, in the browser (imported by
+// bench/page.mjs) and under Node (bench/node-runner.mjs), the same code for both.
+//
+// Uses the public API (web/index.d.ts):
+//   const { loadModel } = await import('/web/index.js')      // browser
+//   const { loadModel } = await import('../web/index.js')    // Node (relative to bench/)
+//   model = await loadModel(source, { threads, contextLength: 512 })
+//   model.tokenize(text) -> ids (BOS first, as llama.cpp)
+//   gen = model.generate(ids, { maxTokens: 128, temperature: 0, ignoreEos: true }); for await (...) ; gen.stats
+//   model.dispose()
+// Metrics, defined as for wllama (llama.cpp's own counters):
+//   load_ms        source -> ready model (fetch or file read included)
+//   prefill_tok_s  n_prompt / prompt evaluation time (stats.prefillMs: one batched pass
+//                  over the 128-token prompt, last-position logits, i.e. forward(ids,
+//                  { logits: 'last' }) plus sampler setup)
+//   decode_tok_s   (n_gen - 1) / stats.decodeMs: the first token is sampled from the
+//                  prefill's logits, each later one costs one single-token decode step
+// `threads` is passed along; the API reports what it used in info().threads.
+
+const isNode = typeof window === 'undefined' && typeof process !== 'undefined' && !!process.versions?.node;
+const now = () => performance.now();
+
+/** Where the API module is, for this environment. */
+export function apiUrl() {
+  return isNode ? new URL('../../web/index.js', import.meta.url).href : new URL('/web/index.js', location.href).href;
+}
+
+/** Whether web/index.js exists (the harness skips greenformer when it does not). */
+export async function greenformerAvailable() {
+  if (isNode) {
+    const fs = await import('node:fs');
+    return fs.existsSync(new URL(apiUrl()));
+  }
+  const r = await fetch(apiUrl(), { method: 'HEAD' });
+  return r.ok;
+}
+
+const sameIds = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * opts: { source (URL in the browser, file path under Node), threads, prompt (text),
+ *         promptIds (the reference ids: BOS + 127 tokens), nGen, nCtx }
+ */
+export async function runGreenformer({ source, threads, prompt, promptIds, nGen = 128, nCtx = 512 }) {
+  const api = await import(apiUrl());
+  const loadModel = api.loadModel ?? api.default?.loadModel;
+  if (typeof loadModel !== 'function') throw new Error(`${apiUrl()} has no loadModel export`);
+
+  const t0 = now();
+  const model = await loadModel(source, { threads, contextLength: nCtx });
+  const load_ms = now() - t0;
+  try {
+    const info = typeof model.info === 'function' ? model.info() : model.info;
+    // The runtime's own tokenizer should give exactly the reference ids (llama.cpp's);
+    // if it does not, measure with the reference ids anyway (the same work as wllama)
+    // and say so in the results.
+    let ids = Array.from(await model.tokenize(prompt));
+    const tokenizer_matches = sameIds(ids, promptIds);
+    if (!tokenizer_matches) ids = promptIds.slice();
+
+    const gen = model.generate(ids, { maxTokens: nGen, temperature: 0, ignoreEos: true, seed: 1 });
+    let text = '';
+    for await (const piece of gen) text += piece;
+    const st = gen.stats;
+    return {
+      load_ms,
+      prefill_tok_s: (st.promptTokens / st.prefillMs) * 1000,
+      decode_tok_s: st.generatedTokens > 1 ? ((st.generatedTokens - 1) / st.decodeMs) * 1000 : NaN,
+      n_prompt: st.promptTokens,
+      n_gen: st.generatedTokens,
+      tokenizer_matches,
+      threads_used: info?.threads,
+      kernels: info?.kernels,
+      text,
+    };
+  } finally {
+    await model.dispose?.();
+  }
+}

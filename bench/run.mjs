@@ -1,0 +1,589 @@
+#!/usr/bin/env node
+// greenformer vs wllama benchmark (npm run bench). See bench/README.md.
+//
+//   node bench/run.mjs [--models 110m,1b] [--types Q4_0,Q8_0,Q4_K_M] [--threads 1,2]
+//                      [--runs 3] [--runtimes greenformer,wllama] [--env chromium,node]
+//                      [--warmup 2] [--warmup-ms 2000] [--no-bandwidth] [--out bench/results.json]
+//                      [--retries 2] [--max-wait 600]   # contention handling, see README
+//   node bench/run.mjs --check [--models ...] [--types ...]   # validity of the model files in wllama
+//
+// Makes missing models, serves the repo root (cross-origin isolated), drives Debian's
+// Chromium through playwright-core (never a downloaded browser), runs wllama and
+// greenformer alternately in fresh tabs, also greenformer under Node, and writes
+// bench/results.json plus a table of medians with greenformer/wllama ratios.
+
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ensureModels, modelPath, SHAPES, MIXES } from './make-model.mjs';
+import { readGGUF } from './lib/gguf.mjs';
+import { benchPrompt } from './lib/vocab.mjs';
+import { startServer } from '../tools/static-server.mjs';
+import { rendererPids, resetPeak, maxPeak, rssMb, cpuSnapshot, cpuSince } from './lib/procmem.mjs';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+const N_PROMPT = 128;
+const N_GEN = 128;
+const N_CTX = 512;
+const WARM_PROMPT = 32; // warm-up runs use a short workload: same kernels, less time
+const WARM_GEN = 32;
+const RUN_TIMEOUT_MS = 30 * 60 * 1000;
+const QUIET_CORES = 0.3;     // other processes may use this much CPU before/while we measure
+const CONTENDED_CORES = 0.3; // a run during which others used more is redone (--retries times)
+
+// ---------------------------------------------------------------------------
+// options
+
+function parseArgs(argv) {
+  const o = {
+    models: Object.keys(SHAPES), types: Object.keys(MIXES), threads: [1, 2], runs: 3,
+    runtimes: ['greenformer', 'wllama'], env: ['chromium', 'node'], warmup: 2, warmupMs: 2000,
+    bandwidth: true, check: false, out: path.join(here, 'results.json'), verbose: false,
+    retries: 2, maxWaitS: 600,
+  };
+  const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    const v = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
+    switch (a) {
+      case '--models': o.models = list(v()); break;
+      case '--types': o.types = list(v()); break;
+      case '--threads': o.threads = list(v()).map(Number); break;
+      case '--runs': o.runs = Number(v()); break;
+      case '--runtimes': o.runtimes = list(v()); break;
+      case '--env': o.env = list(v()); break;
+      case '--warmup': o.warmup = Number(v()); break;
+      case '--warmup-ms': o.warmupMs = Number(v()); break;
+      case '--no-bandwidth': o.bandwidth = false; break;
+      case '--check': o.check = true; break;
+      case '--out': o.out = path.resolve(v()); break;
+      case '--verbose': o.verbose = true; break;
+      case '--retries': o.retries = Number(v()); break;
+      case '--max-wait': o.maxWaitS = Number(v()); break;
+      case '--help': case '-h':
+        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 9).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+        process.exit(0);
+        break;
+      default: throw new Error(`unknown option ${a} (try --help)`);
+    }
+  }
+  for (const m of o.models) if (!SHAPES[m]) throw new Error(`unknown model ${m} (${Object.keys(SHAPES)})`);
+  for (const t of o.types) if (!MIXES[t]) throw new Error(`unknown type ${t} (${Object.keys(MIXES)})`);
+  for (const r of o.runtimes) if (!['greenformer', 'wllama'].includes(r)) throw new Error(`unknown runtime ${r}`);
+  for (const e of o.env) if (!['chromium', 'node'].includes(e)) throw new Error(`unknown env ${e}`);
+  if (!(o.runs >= 1)) throw new Error('--runs must be >= 1');
+  return o;
+}
+
+// ---------------------------------------------------------------------------
+// helpers
+
+const median = (xs) => {
+  const v = xs.filter((x) => Number.isFinite(x)).sort((a, b) => a - b);
+  if (!v.length) return NaN;
+  const m = v.length >> 1;
+  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+};
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const fmt = (x, d = 1) => (Number.isFinite(x) ? x.toFixed(d) : '-');
+const rel = (p) => path.relative(root, p);
+
+function withTimeout(promise, ms, what) {
+  let t;
+  return Promise.race([promise, new Promise((_, rej) => { t = setTimeout(() => rej(new Error(`${what}: timed out after ${ms / 1000} s`)), ms); })])
+    .finally(() => clearTimeout(t));
+}
+
+/**
+ * Waits (up to maxWaitS) until other processes use less than QUIET_CORES of CPU,
+ * sampled over 1 s. Returns the last sample.
+ */
+async function quietGate(userDataDir, maxWaitS) {
+  const t0 = Date.now();
+  let said = false;
+  for (;;) {
+    const snap = cpuSnapshot(userDataDir);
+    await sleep(1000);
+    const c = cpuSince(snap);
+    if (c.others < QUIET_CORES) return c;
+    if (Date.now() - t0 > maxWaitS * 1000) {
+      console.log(`   (machine still busy after ${maxWaitS} s: other processes use ${c.others.toFixed(2)} cores; measuring anyway)`);
+      return c;
+    }
+    if (!said) { console.log(`   (waiting for a quiet machine: other processes use ${c.others.toFixed(2)} cores)`); said = true; }
+    await sleep(2000);
+  }
+}
+
+/** The benchmark prompt of a model file (from its own vocabulary), and a short one for warm-ups. */
+const promptCache = new Map();
+function promptsFor(file) {
+  const g = readGGUF(file);
+  const vocab = {
+    tokens: g.kv.get('tokenizer.ggml.tokens'),
+    scores: g.kv.get('tokenizer.ggml.scores'),
+    types: g.kv.get('tokenizer.ggml.token_type'),
+  };
+  const key = vocab.tokens.length + ':' + vocab.tokens.slice(300, 340).join('|');
+  if (!promptCache.has(key)) {
+    promptCache.set(key, { full: benchPrompt(vocab, N_PROMPT), warm: benchPrompt(vocab, WARM_PROMPT) });
+  }
+  return { ...promptCache.get(key), gguf: g };
+}
+
+/** Weight bytes a decode step reads: every tensor once, but only one row of token_embd. */
+function weightBytesPerToken(g) {
+  let bytes = 0;
+  for (const t of g.tensors) {
+    bytes += t.name === 'token_embd.weight' ? t.nbytes / t.ne[1] : t.nbytes;
+  }
+  return bytes;
+}
+
+function machineInfo() {
+  let cpu = os.cpus()[0]?.model ?? 'unknown';
+  try {
+    const m = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
+    if (m) cpu = m[1];
+  } catch { /* not Linux */ }
+  return {
+    hostname: os.hostname(),
+    cpu,
+    cores: os.cpus().length,
+    mem_gb: +(os.totalmem() / 2 ** 30).toFixed(1),
+    os: `${os.type()} ${os.release()}`,
+    node: process.version,
+  };
+}
+
+function packageVersion(name) {
+  try { return JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version; } catch { return null; }
+}
+
+// ---------------------------------------------------------------------------
+// bandwidth probe build (emcc 3.1.6; NODE_PATH for its JS optimizer)
+
+function buildBandwidth() {
+  const src = path.join(here, 'bandwidth.c');
+  const out = path.join(here, 'build', 'bandwidth.wasm');
+  if (fs.existsSync(out) && fs.statSync(out).mtimeMs >= fs.statSync(src).mtimeMs) return out;
+  fs.mkdirSync(path.dirname(out), { recursive: true });
+  const env = { ...process.env };
+  if (fs.existsSync('/usr/share/nodejs')) env.NODE_PATH = ['/usr/share/nodejs', env.NODE_PATH].filter(Boolean).join(':');
+  const args = ['-O3', '-msimd128', '--no-entry', '-sSTANDALONE_WASM', '-sINITIAL_MEMORY=288MB', '-sTOTAL_STACK=65536', src, '-o', out];
+  console.log(`bandwidth: emcc ${args.map((a) => (a.startsWith('/') ? rel(a) : a)).join(' ')}`);
+  const r = spawnSync('emcc', args, { env, stdio: ['ignore', 'inherit', 'inherit'] });
+  if (r.error || r.status !== 0) {
+    console.log(`bandwidth: emcc failed (${r.error ? r.error.message : 'exit ' + r.status}); skipping the bandwidth probe. Install with: apt-get install -y emscripten`);
+    return null;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// Chromium
+
+async function launchChromium() {
+  let chromium;
+  try {
+    ({ chromium } = await import('playwright-core'));
+  } catch {
+    throw new Error('playwright-core is not installed: run npm install (it is a devDependency)');
+  }
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium`);
+  const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gf-bench-chromium-'));
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_FLAGS,
+    viewport: { width: 800, height: 600 },
+  });
+  // Interrupted (Ctrl-C, kill): close the browser and remove the profile anyway.
+  const onSignal = (sig) => {
+    context.close().catch(() => {}).finally(() => {
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+      process.exit(sig === 'SIGINT' ? 130 : 143);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  return {
+    context,
+    userDataDir,
+    async close() {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      await context.close().catch(() => {});
+      fs.rmSync(userDataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One fresh tab: loads bench/page.html, calls window.bench[fn](args), measures the renderer's peak RSS. */
+async function inPage(browser, baseUrl, fn, args, { verbose = false, memory = true } = {}) {
+  const page = await browser.context.newPage();
+  const logs = [];
+  page.on('console', (m) => {
+    if (m.type() === 'error' || m.type() === 'warning' || verbose) logs.push(`[${m.type()}] ${m.text()}`);
+  });
+  page.on('pageerror', (e) => logs.push(`[pageerror] ${e.message}`));
+  try {
+    await page.goto(`${baseUrl}/bench/page.html`);
+    await page.waitForFunction(() => window.bench && window.bench.ready, null, { timeout: 30000 });
+    const info = await page.evaluate(() => window.bench.info());
+    if (!info.crossOriginIsolated) throw new Error('page is not cross-origin isolated (COOP/COEP headers)');
+    let pids = memory ? rendererPids(browser.userDataDir) : [];
+    const base_mb = memory ? rssMb(pids) : NaN;
+    if (memory) resetPeak(pids);
+    const snap = cpuSnapshot(browser.userDataDir);
+    const result = await withTimeout(page.evaluate(([f, a]) => window.bench[f](a), [fn, args]), RUN_TIMEOUT_MS, fn);
+    const cpu = cpuSince(snap);
+    result.other_cpu = cpu.others;
+    result.steal_cpu = cpu.steal;
+    if (memory) {
+      pids = rendererPids(browser.userDataDir);
+      const peak = maxPeak(pids);
+      result.peak_mb = peak.hwm_mb;
+      result.base_mb = base_mb;
+    }
+    result.userAgent = info.userAgent;
+    if (verbose && logs.length) console.log(logs.join('\n'));
+    return result;
+  } catch (e) {
+    if (logs.length) e.message += `\n  page log:\n    ${logs.slice(-15).join('\n    ')}`;
+    throw e;
+  } finally {
+    await page.close().catch(() => {});
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Node (greenformer only)
+
+function nodeRun(opts) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [path.join(here, 'node-runner.mjs'), JSON.stringify(opts)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '', err = '';
+    child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      const line = out.trim().split('\n').pop();
+      let msg;
+      try { msg = JSON.parse(line); } catch { return reject(new Error(`node runner exited ${code}: ${err.trim().slice(-2000) || out.slice(-2000)}`)); }
+      if (!msg.ok) return reject(new Error(msg.error));
+      resolve(msg.result);
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------
+// runs
+
+function runOptions(kind, file, baseUrl, threads, prompts, warm) {
+  const p = warm ? prompts.warm : prompts.full;
+  const nGen = warm ? WARM_GEN : N_GEN;
+  if (kind === 'wllama') {
+    return { modelUrl: `${baseUrl}/${rel(file)}`, threads, prompt: p.text, nGen, nCtx: N_CTX };
+  }
+  return { source: `${baseUrl}/${rel(file)}`, threads, prompt: p.text, promptIds: p.ids, nGen, nCtx: N_CTX };
+}
+
+function summarizeRun(r) {
+  return `load ${fmt(r.load_ms, 0)} ms, prefill ${fmt(r.prefill_tok_s)} tok/s, decode ${fmt(r.decode_tok_s)} tok/s, ` +
+    `peak ${fmt(r.peak_mb, 0)} MB, n_prompt ${r.n_prompt}, n_gen ${r.n_gen}, others ${fmt(r.other_cpu, 2)} cores` +
+    (r.contended ? ' (CONTENDED)' : '');
+}
+
+async function bench(o) {
+  const runtimes = [...o.runtimes];
+  const gfApi = path.join(root, 'web', 'index.js');
+  if (runtimes.includes('greenformer') && !fs.existsSync(gfApi)) {
+    console.log(`greenformer: ${rel(gfApi)} not found - the JS API has not landed yet; skipping greenformer (wllama only).`);
+    runtimes.splice(runtimes.indexOf('greenformer'), 1);
+  }
+  const browserRuntimes = o.env.includes('chromium') ? runtimes : [];
+  const nodeGf = o.env.includes('node') && runtimes.includes('greenformer');
+  if (!browserRuntimes.length && !nodeGf) {
+    console.log('nothing to run (no runtime available for the chosen environments)');
+  }
+
+  const files = [];
+  ensureModels(o.models, o.types);
+  for (const m of o.models) for (const t of o.types) files.push({ shape: m, type: t, file: modelPath(m, t) });
+
+  const results = {
+    machine: machineInfo(),
+    date: new Date().toISOString(),
+    config: { n_prompt: N_PROMPT, n_gen: N_GEN, n_ctx: N_CTX, runs: o.runs, warmup: o.warmup, warmup_ms: o.warmupMs,
+      warmup_workload: { n_prompt: WARM_PROMPT, n_gen: WARM_GEN }, wllama: packageVersion('@wllama/wllama'),
+      playwright_core: packageVersion('playwright-core'), chromium_flags: CHROMIUM_FLAGS,
+      peak_mb: 'chromium: renderer VmHWM (reset before load, fresh tab per run); node: the runner process maxRSS' },
+    bandwidth: null,
+    runs: [],
+    summary: [],
+  };
+  const save = () => fs.writeFileSync(o.out, JSON.stringify(results, null, 2) + '\n');
+
+  const server = await startServer(root);
+  let browser = null;
+  try {
+    if (browserRuntimes.length || o.bandwidth) {
+      browser = await launchChromium();
+      const v = browser.context.browser()?.version?.();
+      console.log(`chromium: ${CHROMIUM}${v ? ' ' + v : ''}, serving ${root} at ${server.url}`);
+    }
+
+    // Bandwidth probe
+    if (o.bandwidth && browser) {
+      const wasm = buildBandwidth();
+      if (wasm) {
+        try {
+          const bw = await inPage(browser, server.url, 'bandwidth', { url: `${server.url}/${rel(wasm)}` }, { memory: false });
+          results.bandwidth = { median_gbps: bw.median_gbps, best_gbps: bw.best_gbps, all_gbps: bw.all_gbps, buffer_mb: bw.buffer_mb };
+          console.log(`bandwidth: single-thread wasm SIMD read, ${bw.buffer_mb} MiB buffer: median ${fmt(bw.median_gbps, 2)} GB/s, best ${fmt(bw.best_gbps, 2)} GB/s`);
+          results.machine.userAgent = bw.userAgent;
+        } catch (e) {
+          console.log(`bandwidth: failed: ${e.message}`);
+        }
+      }
+    }
+
+    let firstConfig = true;
+    for (const { shape, type, file } of files) {
+      const prompts = promptsFor(file);
+      const fileName = path.basename(file);
+      const bpt = weightBytesPerToken(prompts.gguf);
+      for (const threads of o.threads) {
+        console.log(`\n== ${fileName} (${(fs.statSync(file).size / 1e6).toFixed(1)} MB), ${threads} thread${threads > 1 ? 's' : ''}`);
+        const record = (runtime, env, r) => {
+          const row = {
+            runtime, env, model: fileName, shape, type, threads,
+            load_ms: r.load_ms, prefill_tok_s: r.prefill_tok_s, decode_tok_s: r.decode_tok_s, peak_mb: r.peak_mb,
+            n_prompt: r.n_prompt, n_gen: r.n_gen,
+            ...(r.fetch_ms !== undefined ? { fetch_ms: r.fetch_ms } : {}),
+            ...(r.base_mb !== undefined ? { base_mb: r.base_mb } : {}),
+            ...(r.tokenizer_matches !== undefined ? { tokenizer_matches: r.tokenizer_matches } : {}),
+            ...(r.multithread !== undefined ? { multithread: r.multithread } : {}),
+            ...(r.threads_used !== undefined ? { threads_used: r.threads_used } : {}),
+            ...(r.kernels !== undefined ? { kernels: r.kernels } : {}),
+            other_cpu: r.other_cpu, contended: !!r.contended,
+          };
+          if (r.n_prompt !== N_PROMPT || r.n_gen !== N_GEN) console.log(`   WARNING: ${runtime} ran n_prompt ${r.n_prompt}, n_gen ${r.n_gen} (expected ${N_PROMPT}, ${N_GEN})`);
+          results.runs.push(row);
+          save(); // after every run, so an interrupted benchmark keeps what it measured
+          return row;
+        };
+
+        // Chromium: warm up, then alternate runtimes, each run a fresh tab and instance.
+        if (browserRuntimes.length) {
+          const want = o.warmup + (firstConfig ? 2 : 0);
+          const warmed = Object.fromEntries(browserRuntimes.map((r) => [r, { n: 0, ms: 0, failed: false }]));
+          const needsWarm = (r) => !warmed[r].failed && (warmed[r].n < want || warmed[r].ms < o.warmupMs) && warmed[r].n < want + 4;
+          while (browserRuntimes.some(needsWarm)) {
+            for (const r of browserRuntimes) {
+              if (!needsWarm(r)) continue;
+              await quietGate(browser.userDataDir, o.maxWaitS);
+              const t = Date.now();
+              try {
+                const w = await inPage(browser, server.url, r, runOptions(r, file, server.url, threads, prompts, true), { memory: false, verbose: o.verbose });
+                warmed[r].ms += Date.now() - t;
+                console.log(`   warm-up ${r} #${++warmed[r].n}: prefill ${fmt(w.prefill_tok_s)} tok/s, decode ${fmt(w.decode_tok_s)} tok/s`);
+              } catch (e) {
+                warmed[r].failed = true;
+                console.log(`   warm-up ${r} FAILED: ${e.message}`);
+              }
+            }
+          }
+          firstConfig = false;
+          for (let i = 0; i < o.runs; i++) {
+            const order = i % 2 ? [...browserRuntimes].reverse() : browserRuntimes;
+            for (const r of order) {
+              if (warmed[r].failed) continue;
+              for (let attempt = 0; ; attempt++) {
+                await quietGate(browser.userDataDir, o.maxWaitS);
+                let res;
+                try {
+                  res = await inPage(browser, server.url, r, runOptions(r, file, server.url, threads, prompts, false), { verbose: o.verbose });
+                } catch (e) {
+                  console.log(`   ${r} chromium run ${i + 1} FAILED: ${e.message}`);
+                  break;
+                }
+                res.contended = res.other_cpu > CONTENDED_CORES;
+                if (res.contended && attempt < o.retries) {
+                  console.log(`   ${r.padEnd(11)} chromium run ${i + 1}: contended (other processes used ${fmt(res.other_cpu, 2)} cores), redoing`);
+                  continue;
+                }
+                record(r, 'chromium', res);
+                console.log(`   ${r.padEnd(11)} chromium run ${i + 1}: ${summarizeRun(res)}`);
+                break;
+              }
+              await sleep(500);
+            }
+          }
+        }
+
+        // Node: greenformer, each run a fresh process that first warms up in-process
+        // (short workloads, >= warmup-ms: V8 has tiered up, as in a long-lived app).
+        if (nodeGf) {
+          const warmup = { prompt: prompts.warm.text, promptIds: prompts.warm.ids, nGen: WARM_GEN, runs: o.warmup, minMs: o.warmupMs };
+          for (let i = 0; i < o.runs; i++) {
+            for (let attempt = 0; ; attempt++) {
+              await quietGate(browser?.userDataDir, o.maxWaitS);
+              const snap = cpuSnapshot(browser?.userDataDir);
+              let res;
+              try {
+                res = await nodeRun({ ...runOptions('greenformer', file, '', threads, prompts, false), source: file, warmup });
+              } catch (e) {
+                console.log(`   greenformer node run ${i + 1} FAILED: ${e.message}`);
+                break;
+              }
+              const c = cpuSince(snap);
+              const dtS = Math.max(1e-3, (performance.now() - snap.t) / 1000);
+              res.other_cpu = Math.max(0, c.others - res.cpu_ms / 1000 / dtS); // the runner had exited: its CPU shows as others'
+              res.contended = res.other_cpu > CONTENDED_CORES;
+              if (res.contended && attempt < o.retries) {
+                console.log(`   greenformer node     run ${i + 1}: contended (other processes used ${fmt(res.other_cpu, 2)} cores), redoing`);
+                continue;
+              }
+              record('greenformer', 'node', res);
+              console.log(`   greenformer node     run ${i + 1}: ${summarizeRun(res)}`);
+              break;
+            }
+          }
+        }
+
+        // Medians of this configuration
+        const envs = [...new Set(results.runs.filter((r) => r.model === fileName && r.threads === threads).map((r) => `${r.runtime}|${r.env}`))];
+        for (const k of envs) {
+          const [runtime, env] = k.split('|');
+          const all = results.runs.filter((r) => r.model === fileName && r.threads === threads && r.runtime === runtime && r.env === env);
+          const clean = all.filter((r) => !r.contended);
+          const rs = clean.length ? clean : all; // medians of uncontended runs when there are any
+          results.summary.push({
+            runtime, env, model: fileName, shape, type, threads, runs: rs.length, contended_runs: all.length - clean.length,
+            all_contended: !clean.length,
+            ...(rs[0].threads_used !== undefined ? { threads_used: rs[0].threads_used } : {}),
+            load_ms: median(rs.map((r) => r.load_ms)), prefill_tok_s: median(rs.map((r) => r.prefill_tok_s)),
+            decode_tok_s: median(rs.map((r) => r.decode_tok_s)), peak_mb: median(rs.map((r) => r.peak_mb)),
+            n_prompt: rs[0].n_prompt, n_gen: rs[0].n_gen,
+            weight_bytes_per_token: bpt,
+            ...(results.bandwidth ? { ceiling_1t_tok_s: (results.bandwidth.best_gbps * 1e9) / bpt } : {}),
+          });
+        }
+        save();
+      }
+    }
+  } finally {
+    if (browser) await browser.close();
+    await server.close();
+  }
+  save();
+  printTable(results);
+  console.log(`\nwrote ${rel(o.out)}`);
+}
+
+function printTable(results) {
+  const S = results.summary;
+  if (!S.length) { console.log('\nno results'); return; }
+  const rows = [];
+  const head = ['model', 'thr', 'runtime', 'env', 'load ms', 'prefill t/s', 'decode t/s', 'peak MB', 'gf/wl load', 'gf/wl prefill', 'gf/wl decode', 'gf/wl peak'];
+  for (const s of S) {
+    const wl = S.find((x) => x.runtime === 'wllama' && x.env === 'chromium' && x.model === s.model && x.threads === s.threads);
+    const ratio = (k) => (s.runtime === 'greenformer' && wl ? fmt(s[k] / wl[k], 2) : '');
+    const thr = s.threads_used !== undefined && s.threads_used !== s.threads ? `${s.threads}(${s.threads_used})` : String(s.threads);
+    const runtime = s.all_contended ? `${s.runtime}*` : s.runtime;
+    rows.push([s.model.replace('.gguf', ''), thr, runtime, s.env, fmt(s.load_ms, 0), fmt(s.prefill_tok_s), fmt(s.decode_tok_s),
+      fmt(s.peak_mb, 0), ratio('load_ms'), ratio('prefill_tok_s'), ratio('decode_tok_s'), ratio('peak_mb')]);
+  }
+  const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r) => r.map((c, i) => (i < 4 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
+  console.log(`\nmedians of ${results.config.runs} runs (prompt ${N_PROMPT} tokens, ${N_GEN} generated; ratios > 1 mean greenformer is higher)`);
+  console.log(line(head));
+  console.log(w.map((n) => '-'.repeat(n)).join('  '));
+  for (const r of rows) console.log(line(r));
+  if (S.some((s) => s.threads_used !== undefined && s.threads_used !== s.threads)) console.log('thr a(b): asked for a threads, the runtime reported using b');
+  if (S.some((s) => s.all_contended)) console.log('*: only contended runs (other processes used > 0.3 cores) were available for some of these medians');
+  if (results.bandwidth) {
+    const bw = results.bandwidth.best_gbps;
+    console.log(`\nsingle-thread wasm SIMD read bandwidth: ${fmt(bw, 2)} GB/s (median ${fmt(results.bandwidth.median_gbps, 2)}); decode ceiling = bandwidth / weight bytes per token:`);
+    const seen = new Set();
+    for (const s of S) {
+      if (seen.has(s.model)) continue;
+      seen.add(s.model);
+      console.log(`  ${s.model.padEnd(18)} ${(s.weight_bytes_per_token / 1e6).toFixed(1).padStart(7)} MB/token -> ${fmt((bw * 1e9) / s.weight_bytes_per_token)} tok/s (${fmt(s.weight_bytes_per_token / (bw * 1e6), 2)} ms/token) single thread`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// --check: does each generated file load and generate in wllama?
+
+async function check(o) {
+  ensureModels(o.models, o.types);
+  const server = await startServer(root);
+  const browser = await launchChromium();
+  const rows = [];
+  let failed = 0;
+  try {
+    for (const m of o.models) {
+      for (const t of o.types) {
+        const file = modelPath(m, t);
+        const prompts = promptsFor(file);
+        const s = SHAPES[m];
+        const problems = [];
+        let r = null;
+        try {
+          r = await inPage(browser, server.url, 'wllama', { ...runOptions('wllama', file, server.url, 1, prompts, false), nGen: 32, logprobs: 3 });
+          const hp = r.hparams || {};
+          if (hp.nVocab !== s.vocab) problems.push(`nVocab ${hp.nVocab}`);
+          if (hp.nLayer !== s.layers) problems.push(`nLayer ${hp.nLayer}`);
+          if (hp.nEmbd !== s.dim) problems.push(`nEmbd ${hp.nEmbd}`);
+          if (hp.nCtxTrain !== s.ctx) problems.push(`nCtxTrain ${hp.nCtxTrain}`);
+          if (r.n_prompt !== N_PROMPT) problems.push(`n_prompt ${r.n_prompt} (tokenizer differs from bench/lib/vocab.mjs)`);
+          if (r.n_gen !== 32) problems.push(`n_gen ${r.n_gen}`);
+          // llama-server's logprobs: { content: [{ id, token, logprob, top_logprobs }] }
+          const content = r.logprobs?.content ?? [];
+          const lp = content.flatMap((c) => [c.logprob, ...(c.top_logprobs ?? []).map((x) => x.logprob)]);
+          if (!lp.length) problems.push('no logprobs returned');
+          else if (!lp.every(Number.isFinite)) problems.push('non-finite logprobs (NaN/inf activations)');
+          const distinct = new Set(content.map((c) => c.id)).size;
+          r.distinct = distinct;
+          r.meanLogprob = content.length ? content.reduce((a, c) => a + c.logprob, 0) / content.length : NaN;
+        } catch (e) {
+          problems.push(`error: ${e.message.split('\n')[0]}`);
+        }
+        if (problems.length) failed++;
+        rows.push({ file: path.basename(file), mb: fs.statSync(file).size / 1e6, ok: !problems.length, problems, r });
+        const text = r?.text ? JSON.stringify(r.text.slice(0, 70)) : '';
+        console.log(`${problems.length ? 'FAIL' : 'ok  '} ${path.basename(file).padEnd(18)} ${(fs.statSync(file).size / 1e6).toFixed(1).padStart(7)} MB` +
+          (r ? `  n_prompt ${r.n_prompt} n_gen ${r.n_gen} prefill ${fmt(r.prefill_tok_s)} decode ${fmt(r.decode_tok_s)} tok/s, mean logprob ${fmt(r.meanLogprob, 2)}, ${r.distinct} distinct tokens, text ${text}` : '') +
+          (problems.length ? `\n     problems: ${problems.join('; ')}` : ''));
+      }
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  console.log(`\n${rows.length - failed} passed, ${failed} failed`);
+  if (failed) process.exitCode = 1;
+}
+
+let opts;
+try {
+  opts = parseArgs(process.argv.slice(2));
+} catch (e) {
+  console.error(`bench: ${e.message}`);
+  process.exit(2);
+}
+(opts.check ? check(opts) : bench(opts)).catch((e) => {
+  console.error(e.stack || String(e));
+  process.exit(1);
+});
