@@ -177,20 +177,25 @@ test('generation can be aborted, and the page keeps drawing frames while the mod
   }
 });
 
-test('the demo: a person loads a model, generates, sees stats (screenshot saved)', async () => {
-  const page = await openDemo(browser.context, isolated.url);
+test('the demo: opens with its built-in model, generates, shows stats and cache state (screenshot saved)', async () => {
+  const page = await openDemo(browser.context, isolated.url, '');
   try {
-    await page.fill('#url', MODEL);
-    await page.click('#load');
     await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
-    await page.fill('#prompt', 'The quick brown fox');
+    const info = await page.textContent('#info');
+    assert.match(info, /tiny-brown/);
+    assert.match(info, /Q8_0/);
     await page.fill('#seed', '7');
     await page.click('#generate');
     await page.waitForFunction(() => window.demo.lastGeneration?.done, null, { timeout: 60_000 });
     const text = await page.textContent('#output');
-    assert.ok(text.startsWith('The quick brown fox') && text.length > 'The quick brown fox'.length);
+    assert.ok(text.startsWith('She looked at the') && text.length > 40, text);
     assert.match(await page.textContent('#stats'), /tok\/s/);
-    assert.match(await page.textContent('#info'), /llama/);
+    // a second visit reads the model from the persistent cache
+    await page.reload();
+    await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
+    assert.match(await page.textContent('#info'), /hit/);
+    await page.click('#generate');
+    await page.waitForFunction(() => window.demo.lastGeneration?.done, null, { timeout: 60_000 });
     mkdirSync(join(ROOT, 'tests/artifacts'), { recursive: true });
     await page.setViewportSize({ width: 1200, height: 900 });
     await page.screenshot({ path: join(ROOT, 'tests/artifacts/demo.png'), fullPage: true });
