@@ -9,13 +9,14 @@
 
 typedef struct {
     const float *q;        /* [n_tok][n_head][head_dim], RoPE applied */
-    const float *k_cache;  /* this layer: [n_head_kv][n_ctx][head_dim] */
-    const float *v_cache;  /* same layout */
+    const void *k_cache;   /* this layer: [n_head_kv][n_ctx][head_dim], f32 or f16 */
+    const void *v_cache;   /* same layout */
     float *out;            /* [n_tok][n_head][head_dim] */
     int32_t n_tok, pos0;   /* token t sits at position pos0 + t and sees keys 0..pos0+t */
     int32_t n_head, n_head_kv, head_dim, n_ctx;
     float scale;           /* usually 1/sqrt(head_dim) */
     int causal;            /* 0: every token sees the whole batch (encoders) */
+    int kv_f16;            /* the cache holds f16 */
 } gf_attention_args;
 
 /* Computes the (token, head) pairs [i0, i1) of n_tok * n_head; callers

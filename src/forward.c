@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "attention.h"
+#include "kernels/attention_kernels.h"
 #include "error.h"
 #include "model.h"
 #include "parallel.h"
@@ -26,7 +27,8 @@ static int tasks_for(int64_t work) {
 struct gf_context {
     const gf_model *m;
     int32_t n_ctx, n_batch, n_past;
-    float *k_cache, *v_cache; /* [layer][kv_head][n_ctx][head_dim] */
+    void *k_cache, *v_cache; /* [layer][kv_head][n_ctx][head_dim] of f32, or f16 (kv_f16) */
+    int kv_f16;
 
     /* per-batch scratch, rows of n_batch tokens */
     float *x, *xb, *q, *k, *v, *qkv, *att, *tmp, *hb, *hb2;
@@ -56,8 +58,8 @@ static int64_t widest(const gf_hparams *hp) {
     return w > q_dim(hp) ? w : q_dim(hp);
 }
 
-uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch) {
-    uint64_t kv = 2ull * hp->n_layer * n_ctx * kv_dim(hp) * sizeof(float);
+uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, int kv_f16) {
+    uint64_t kv = 2ull * hp->n_layer * n_ctx * kv_dim(hp) * (kv_f16 ? 2 : 4);
     uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 2 * hp->ffn_dim + hp->rope_dim) * 4;
     uint64_t act = (uint64_t)widest(hp) * 2 * 2; /* at most two formats, at most 2 bytes per element */
     return kv + (uint64_t)n_batch * (per_tok + act) + (uint64_t)hp->n_vocab * 4;
@@ -89,7 +91,7 @@ static void *alloc_floats(int64_t n, int *failed) {
     return p;
 }
 
-int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_context **out) {
+int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, int kv_f16, gf_context **out) {
     *out = NULL;
     if (m->mode != GF_LOAD_WEIGHTS) return gf_fail("this model was loaded without its weights; it cannot run");
     const gf_hparams *hp = &m->hp;
@@ -97,7 +99,7 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_context
     if (n_batch <= 0) n_batch = 1;
     /* bidirectional attention sees the whole input at once: one batch */
     if (!m->hp.causal || n_batch > n_ctx) n_batch = n_ctx;
-    uint64_t kv_bytes = 2ull * hp->n_layer * n_ctx * kv_dim(hp) * sizeof(float);
+    uint64_t kv_bytes = 2ull * hp->n_layer * n_ctx * kv_dim(hp) * (kv_f16 ? 2 : 4);
     if (kv_bytes > (3ull << 30)) return gf_fail("a context of %d tokens needs %.0f MB of KV cache, more than wasm memory allows", n_ctx, kv_bytes / 1048576.0);
     gf_context *c = calloc(1, sizeof *c);
     if (!c) return gf_fail_nomem("the context", sizeof *c);
@@ -105,9 +107,11 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_context
     c->n_ctx = n_ctx;
     c->n_batch = n_batch;
     int failed = 0;
-    int64_t cache_floats = (int64_t)hp->n_layer * n_ctx * kv_dim(hp);
-    c->k_cache = alloc_floats(cache_floats, &failed);
-    c->v_cache = alloc_floats(cache_floats, &failed);
+    c->kv_f16 = kv_f16;
+    size_t cache_bytes = (size_t)(kv_bytes / 2);
+    c->k_cache = malloc(cache_bytes ? cache_bytes : 1);
+    c->v_cache = malloc(cache_bytes ? cache_bytes : 1);
+    if (!c->k_cache || !c->v_cache) failed = 1;
     c->x = alloc_floats((int64_t)n_batch * hp->dim, &failed);
     c->xb = alloc_floats((int64_t)n_batch * widest(hp), &failed);
     c->q = alloc_floats((int64_t)n_batch * q_dim(hp), &failed);
@@ -129,7 +133,7 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_context
         if (!c->act[f]) failed = 1;
     }
     if (failed) {
-        uint64_t need = gf_context_bytes(hp, n_ctx, n_batch);
+        uint64_t need = gf_context_bytes(hp, n_ctx, n_batch, kv_f16);
         gf_context_free(c);
         return gf_fail_nomem("the KV cache and scratch buffers", need);
     }
@@ -345,8 +349,13 @@ static void store_kv(gf_context *c, int32_t layer, int32_t pos0, int32_t n_tok) 
     for (int32_t t = 0; t < n_tok; t++)
         for (int32_t h = 0; h < hp->n_head_kv; h++) {
             int64_t dst = layer_off + ((int64_t)h * c->n_ctx + pos0 + t) * hd, src = ((int64_t)t * hp->n_head_kv + h) * hd;
-            memcpy(c->k_cache + dst, c->k + src, (size_t)hd * sizeof(float));
-            memcpy(c->v_cache + dst, c->v + src, (size_t)hd * sizeof(float));
+            if (c->kv_f16) {
+                gf_f32_to_f16_row((gf_half *)c->k_cache + dst, c->k + src, (int)hd);
+                gf_f32_to_f16_row((gf_half *)c->v_cache + dst, c->v + src, (int)hd);
+            } else {
+                memcpy((float *)c->k_cache + dst, c->k + src, (size_t)hd * sizeof(float));
+                memcpy((float *)c->v_cache + dst, c->v + src, (size_t)hd * sizeof(float));
+            }
         }
 }
 
@@ -381,9 +390,9 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
     }
     store_kv(c, il, pos0, n_tok);
 
-    int64_t layer_off = (int64_t)il * c->n_ctx * kd;
-    attn_job aj = {{c->q, c->k_cache + layer_off, c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head, hp->n_head_kv,
-                    hp->head_dim, c->n_ctx, 1.0f / sqrtf((float)hp->head_dim), hp->causal}};
+    size_t layer_off = (size_t)il * c->n_ctx * kd * (c->kv_f16 ? 2 : 4);
+    attn_job aj = {{c->q, (char *)c->k_cache + layer_off, (char *)c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head,
+                    hp->n_head_kv, hp->head_dim, c->n_ctx, 1.0f / sqrtf((float)hp->head_dim), hp->causal, c->kv_f16}};
     int64_t keys = (int64_t)n_tok * (pos0 + n_tok);
     gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * 2), attention_task, &aj);
 

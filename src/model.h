@@ -78,6 +78,7 @@ typedef struct {
     uint64_t max_memory; /* refuse models needing more (weights + KV + scratch) */
     int quantize;        /* 0, or a GF_FTYPE_* (quantize_rules.h): F32/F16 matrices are quantized
                             while they load, to the types llama.cpp's rules give that file type */
+    int kv_f16;          /* the KV cache holds f16 (half the bytes; ~0.004 std on logits) */
 } gf_model_options;
 
 #define GF_DEFAULT_CTX 2048
@@ -91,7 +92,7 @@ int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_mode
 void gf_model_free(gf_model *m);
 
 /* Bytes a context needs (KV cache + scratch). */
-uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch);
+uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, int kv_f16);
 
 /* JSON description for model.info(). Returns bytes written (may exceed cap). */
 int gf_model_info_json(const gf_model *m, char *buf, size_t cap);
@@ -99,7 +100,7 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap);
 /* ---- inference state ---- */
 typedef struct gf_context gf_context;
 
-int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_context **out);
+int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, int kv_f16, gf_context **out);
 void gf_context_free(gf_context *c);
 int32_t gf_context_n_ctx(const gf_context *c);
 int32_t gf_context_n_past(const gf_context *c);

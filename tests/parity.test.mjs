@@ -59,3 +59,19 @@ test('batching never changes a bit: one token at a time equals batches of 7', as
     await seven.dispose();
   }
 });
+
+test('an f16 KV cache stays within the F32 bound (as llama.cpp documents for its F16 cache)', async (t) => {
+  for (const type of ['F32', 'Q8_0']) {
+    const v = ref.variants[type];
+    const model = await loadModel(sharedPath('models', v.model), { kvCache: 'f16' });
+    try {
+      assert.equal(model.info().kvCache, 'f16');
+      const logits = await model.forward(v.tokens);
+      const err = errRows(logits, readF32('reference', v.logits), nVocab, v.rows);
+      t.diagnostic(`${type} with an f16 KV cache: err vs llama.cpp (F32 cache) ${err.toFixed(5)}`);
+      assert.ok(err <= (type === 'F32' ? 0.01 : 0.15), `err ${err}`);
+    } finally {
+      await model.dispose();
+    }
+  }
+});

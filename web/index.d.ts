@@ -14,6 +14,10 @@ export interface LoadOptions {
   onProgress?: (progress: LoadProgress) => void;
   /** Tokens the KV cache holds. Default: the model's training context, at most 2048. */
   contextLength?: number;
+  /** KV cache element type: 'f32' (default; logits as llama.cpp's with an F32 cache) or 'f16' (half the cache memory
+   * and attention traffic, which dominate at long contexts; logits move by ~0.004 std, as with llama.cpp's default
+   * F16 cache). */
+  kvCache?: 'f32' | 'f16';
   /** Tokens per forward batch during prompt processing. Default 64. */
   batchSize?: number;
   /** Stops the download and rejects with the signal's reason. */
@@ -147,6 +151,7 @@ export interface ModelInfo {
   kernels: string;
   contextLength: number;
   batch: number;
+  kvCache: 'f32' | 'f16';
   /** "worker" (a page's model in its Web Worker) or "thread" (in the calling thread). */
   runtime: 'worker' | 'thread';
   /** Persistent cache: "hit" (read from disk, no network), "stored", "resumed", "off: <reason>", or "none" (not a URL). */

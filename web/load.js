@@ -53,13 +53,14 @@ function hex(bytes) {
 
 /** @returns {Promise<Model>} */
 export async function loadDirect(source, options = {}) {
-  const { onProgress, signal, vocabOnly = false, inspect = false, sha256, quantize } = options;
+  const { onProgress, signal, vocabOnly = false, inspect = false, sha256, quantize, kvCache = 'f32' } = options;
   const mode = vocabOnly ? 1 : inspect ? 2 : 0; // gf_model_options.mode
   const contextLength = positiveInt(options.contextLength, 'contextLength');
   const batchSize = positiveInt(options.batchSize, 'batchSize');
   const maxMemory = options.maxMemory === undefined ? DEFAULT_MAX_MEMORY : positiveInt(options.maxMemory, 'maxMemory');
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('loadModel: onProgress must be a function');
   if (sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(sha256)) throw new TypeError('loadModel: sha256 must be 64 hexadecimal digits');
+  if (kvCache !== 'f32' && kvCache !== 'f16') throw new RangeError(`loadModel: kvCache must be 'f32' or 'f16', got ${kvCache}`);
   if (quantize !== undefined && !QUANTIZE_TYPES.includes(quantize)) {
     throw new RangeError(`loadModel: quantize must be one of ${QUANTIZE_TYPES.join(', ')}, got ${quantize}`);
   }
@@ -108,7 +109,9 @@ export async function loadDirect(source, options = {}) {
     core.free(p);
   };
   try {
-    loader = core.checkPtr(em._gf_api_loader_new(mode, contextLength, batchSize, Math.min(maxMemory, WASM32_LIMIT), src.size));
+    loader = core.checkPtr(
+      em._gf_api_loader_new(mode, contextLength, batchSize, Math.min(maxMemory, WASM32_LIMIT), src.size, kvCache === 'f16' ? 1 : 0),
+    );
     if (quantize) {
       const [p] = core.writeString(quantize);
       try {

@@ -138,7 +138,7 @@ async function openCalibration(core, source, signal, onProgress) {
   const capPtr = core.malloc(4);
   let loader = 0;
   try {
-    loader = core.checkPtr(em._gf_api_loader_new(0, 0, 0, 4000 * 1048576, src.size));
+    loader = core.checkPtr(em._gf_api_loader_new(0, 0, 0, 4000 * 1048576, src.size, 0));
     const window = () => [core.checkPtr(em._gf_api_loader_window(loader, capPtr)), core.u32At(capPtr)];
     const commit = (n) => core.check(em._gf_api_loader_commit(loader, n));
     const total = src.size;

@@ -17,7 +17,7 @@ static uint32_t rnd(void) {
 
 /* Feeds bytes in chunks of random size (1 byte .. 256 KiB). */
 static gf_model *load(const unsigned char *bytes, size_t n, int max_chunk) {
-    gf_model_options opt = {0, 64, 8, 0, 0};
+    gf_model_options opt = {.mode = GF_LOAD_WEIGHTS, .n_ctx = 64, .n_batch = 8};
     gf_loader *l;
     if (gf_loader_new(&opt, n, &l) < 0) return NULL;
     size_t off = 0;
@@ -85,7 +85,7 @@ static void check_variant(const char *file, const char *logits_file, double boun
     CHECK(m != NULL, "%s did not load", file);
     if (m) {
         gf_context *c;
-        CHECK(gf_context_new(m, 64, 8, &c) == GF_OK, "context: %s", gf_error_message());
+        CHECK(gf_context_new(m, 64, 8, 0, &c) == GF_OK, "context: %s", gf_error_message());
         int rows = (int)(sizeof k_tokens / sizeof k_tokens[0]);
         float *out = malloc((size_t)rows * 32000 * sizeof(float));
         CHECK(gf_eval(c, k_tokens, rows, GF_LOGITS_ALL, out) == GF_OK, "eval: %s", gf_error_message());

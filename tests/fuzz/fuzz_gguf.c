@@ -11,7 +11,7 @@
 #include "tokenizer.h"
 
 static gf_model *load(const uint8_t *data, size_t n, uint32_t split_seed) {
-    gf_model_options opt = {GF_LOAD_WEIGHTS, 32, 4, 256u << 20, 0}; /* small budgets: the fuzzer must not OOM */
+    gf_model_options opt = {.mode = GF_LOAD_WEIGHTS, .n_ctx = 32, .n_batch = 4, .max_memory = 256u << 20}; /* small budgets: the fuzzer must not OOM */
     gf_loader *l;
     if (gf_loader_new(&opt, split_seed & 1 ? n : 0, &l) < 0) return NULL;
     size_t off = 0;
@@ -44,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     gf_model *m = load(data + 4, n - 4, seed);
     if (!m) return 0;
     gf_context *c;
-    if (gf_context_new(m, 32, 4, &c) == GF_OK) {
+    if (gf_context_new(m, 32, 4, (int)(seed >> 31), &c) == GF_OK) {
         int32_t ids[5];
         for (int i = 0; i < 5; i++) ids[i] = (int32_t)((seed >> (4 * i)) % (uint32_t)m->hp.n_vocab);
         gf_eval(c, ids, 5, GF_LOGITS_LAST, NULL);

@@ -1,0 +1,82 @@
+/* Scalar references of the attention kernels, and the dispatch. The order
+ * of every floating-point operation is the SIMD kernels' (four lanes, then
+ * a fixed reduction), so both give the same bits. */
+#include "attention_kernels.h"
+
+#include <math.h>
+#include <string.h>
+
+/* e^x for x <= 0 by Cody-Waite reduction and a degree-6 polynomial
+ * (Cephes' expf, ~1 ulp): n = round(x log2 e), r = x - n ln 2 in two parts,
+ * e^r by polynomial, times 2^n built in the exponent bits. Below -87.3 the
+ * result would be subnormal: softmax weights that small count as 0. */
+float gf_attn_exp1(float x) {
+    if (!(x >= -87.3365f)) return 0.0f; /* also NaN and -inf */
+    float n = floorf(x * 1.44269504088896341f + 0.5f);
+    float r = x - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * (r * r) + r;
+    p = p + 1.0f;
+    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
+    float scale;
+    memcpy(&scale, &bits, 4);
+    return p * scale;
+}
+
+static float elem(const void *rows, int kv_f16, size_t i) {
+    return kv_f16 ? gf_half_to_float(((const gf_half *)rows)[i]) : ((const float *)rows)[i];
+}
+
+void gf_attn_scores_ref(const float *q, const void *keys, int kv_f16, int n, int hd, float scale, float *out) {
+    int body = hd & ~3;
+    for (int j = 0; j < n; j++) {
+        size_t row = (size_t)j * hd;
+        float lane[4] = {0, 0, 0, 0};
+        for (int d = 0; d < body; d++) lane[d & 3] += q[d] * elem(keys, kv_f16, row + d);
+        float s = (lane[0] + lane[2]) + (lane[1] + lane[3]);
+        for (int d = body; d < hd; d++) s += q[d] * elem(keys, kv_f16, row + d);
+        out[j] = s * scale;
+    }
+}
+
+float gf_attn_exp_ref(float *x, int n, float max) {
+    float lane[4] = {0, 0, 0, 0};
+    int body = n & ~3;
+    for (int j = 0; j < body; j++) lane[j & 3] += (x[j] = gf_attn_exp1(x[j] - max));
+    float sum = (lane[0] + lane[2]) + (lane[1] + lane[3]);
+    for (int j = body; j < n; j++) sum += (x[j] = gf_attn_exp1(x[j] - max));
+    return sum;
+}
+
+void gf_attn_accumulate_ref(float *acc, const float *p, const void *values, int kv_f16, int n, int hd) {
+    for (int j = 0; j < n; j++)
+        for (int d = 0; d < hd; d++) acc[d] += p[j] * elem(values, kv_f16, (size_t)j * hd + d);
+}
+
+void gf_f32_to_f16_row(gf_half *dst, const float *src, int n) {
+    for (int i = 0; i < n; i++) dst[i] = gf_float_to_half(src[i]);
+}
+
+#if defined(__wasm_simd128__)
+void gf_attn_scores(const float *q, const void *keys, int kv_f16, int n, int hd, float scale, float *out) {
+    gf_attn_scores_simd128(q, keys, kv_f16, n, hd, scale, out);
+}
+float gf_attn_exp(float *x, int n, float max) { return gf_attn_exp_simd128(x, n, max); }
+void gf_attn_accumulate(float *acc, const float *p, const void *values, int kv_f16, int n, int hd) {
+    gf_attn_accumulate_simd128(acc, p, values, kv_f16, n, hd);
+}
+#else
+void gf_attn_scores(const float *q, const void *keys, int kv_f16, int n, int hd, float scale, float *out) {
+    gf_attn_scores_ref(q, keys, kv_f16, n, hd, scale, out);
+}
+float gf_attn_exp(float *x, int n, float max) { return gf_attn_exp_ref(x, n, max); }
+void gf_attn_accumulate(float *acc, const float *p, const void *values, int kv_f16, int n, int hd) {
+    gf_attn_accumulate_ref(acc, p, values, kv_f16, n, hd);
+}
+#endif

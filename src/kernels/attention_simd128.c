@@ -1,0 +1,136 @@
+/* SIMD128 attention kernels. They follow the references' operation order
+ * (attention_scalar.c) exactly: four lanes over the head dimension reduced
+ * as (l0 + l2) + (l1 + l3), the same exponential polynomial, and value rows
+ * accumulated in key order, so both give the same bits.
+ *
+ * wasm has no f16 conversion instruction: halves are widened with integer
+ * shifts and one multiply by 2^112, which rebases the exponent and turns
+ * f16 subnormals into the right f32 values; inf and NaN are patched. */
+#include <wasm_simd128.h>
+
+#include "attention_kernels.h"
+
+static inline __attribute__((always_inline)) v128_t widen4(const gf_half *h) {
+    v128_t x = wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(h));
+    v128_t sign = wasm_i32x4_shl(wasm_v128_and(x, wasm_i32x4_splat(0x8000)), 16);
+    v128_t mag = wasm_i32x4_shl(wasm_v128_and(x, wasm_i32x4_splat(0x7fff)), 13);
+    v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
+    v128_t special = wasm_i32x4_ge(mag, wasm_i32x4_splat(0x7c00 << 13));
+    f = wasm_v128_bitselect(wasm_v128_or(mag, wasm_i32x4_splat(0x7f800000)), f, special);
+    return wasm_v128_or(f, sign);
+}
+
+static inline __attribute__((always_inline)) v128_t load4(const void *rows, int kv_f16, size_t i) {
+    return kv_f16 ? widen4((const gf_half *)rows + i) : wasm_v128_load((const float *)rows + i);
+}
+
+static inline float elem(const void *rows, int kv_f16, size_t i) {
+    return kv_f16 ? gf_half_to_float(((const gf_half *)rows)[i]) : ((const float *)rows)[i];
+}
+
+/* (l0 + l2) + (l1 + l3) in lane 0 */
+static inline float reduce(v128_t a) {
+    v128_t t = wasm_f32x4_add(a, wasm_i32x4_shuffle(a, a, 2, 3, 0, 1));
+    t = wasm_f32x4_add(t, wasm_i32x4_shuffle(t, t, 1, 0, 3, 2));
+    return wasm_f32x4_extract_lane(t, 0);
+}
+
+static float tail_dot(float s, const float *q, const void *keys, int kv_f16, size_t row, int body, int hd) {
+    for (int d = body; d < hd; d++) s += q[d] * elem(keys, kv_f16, row + d);
+    return s;
+}
+
+/* Specialized per cache type (kv_f16 a constant after inlining): a branch
+ * in the innermost loop costs more than the arithmetic. */
+static inline __attribute__((always_inline)) void scores(const float *q, const void *keys, int kv_f16, int n, int hd, float scale,
+                                                         float *out) {
+    int body = hd & ~3, j = 0;
+    for (; j + 4 <= n; j += 4) {
+        /* four keys at once: each query vector is loaded once for four rows */
+        size_t r0 = (size_t)j * hd, r1 = r0 + hd, r2 = r1 + hd, r3 = r2 + hd;
+        v128_t a0 = wasm_f32x4_splat(0), a1 = a0, a2 = a0, a3 = a0;
+        for (int d = 0; d < body; d += 4) {
+            v128_t qv = wasm_v128_load(q + d);
+            a0 = wasm_f32x4_add(a0, wasm_f32x4_mul(qv, load4(keys, kv_f16, r0 + d)));
+            a1 = wasm_f32x4_add(a1, wasm_f32x4_mul(qv, load4(keys, kv_f16, r1 + d)));
+            a2 = wasm_f32x4_add(a2, wasm_f32x4_mul(qv, load4(keys, kv_f16, r2 + d)));
+            a3 = wasm_f32x4_add(a3, wasm_f32x4_mul(qv, load4(keys, kv_f16, r3 + d)));
+        }
+        out[j] = tail_dot(reduce(a0), q, keys, kv_f16, r0, body, hd) * scale;
+        out[j + 1] = tail_dot(reduce(a1), q, keys, kv_f16, r1, body, hd) * scale;
+        out[j + 2] = tail_dot(reduce(a2), q, keys, kv_f16, r2, body, hd) * scale;
+        out[j + 3] = tail_dot(reduce(a3), q, keys, kv_f16, r3, body, hd) * scale;
+    }
+    for (; j < n; j++) {
+        size_t r = (size_t)j * hd;
+        v128_t a = wasm_f32x4_splat(0);
+        for (int d = 0; d < body; d += 4) a = wasm_f32x4_add(a, wasm_f32x4_mul(wasm_v128_load(q + d), load4(keys, kv_f16, r + d)));
+        out[j] = tail_dot(reduce(a), q, keys, kv_f16, r, body, hd) * scale;
+    }
+}
+
+void gf_attn_scores_simd128(const float *q, const void *keys, int kv_f16, int n, int hd, float scale, float *out) {
+    if (kv_f16) scores(q, keys, 1, n, hd, scale, out);
+    else scores(q, keys, 0, n, hd, scale, out);
+}
+
+/* gf_attn_exp1 on four lanes, operation for operation */
+static inline v128_t exp4(v128_t x) {
+    v128_t ok = wasm_f32x4_ge(x, wasm_f32x4_splat(-87.3365f));
+    v128_t n = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), wasm_f32x4_splat(0.5f)));
+    v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
+    r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
+    v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
+    p = wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r);
+    p = wasm_f32x4_add(p, wasm_f32x4_splat(1.0f));
+    v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
+    return wasm_v128_and(wasm_f32x4_mul(p, scale), ok);
+}
+
+float gf_attn_exp_simd128(float *x, int n, float max) {
+    v128_t m = wasm_f32x4_splat(max), sum = wasm_f32x4_splat(0);
+    int body = n & ~3;
+    for (int j = 0; j < body; j += 4) {
+        v128_t e = exp4(wasm_f32x4_sub(wasm_v128_load(x + j), m));
+        wasm_v128_store(x + j, e);
+        sum = wasm_f32x4_add(sum, e);
+    }
+    float s = reduce(sum);
+    for (int j = body; j < n; j++) s += (x[j] = gf_attn_exp1(x[j] - max));
+    return s;
+}
+
+/* acc += p[j] * v_j for all j, a block of `width` vectors (4 floats each) at
+ * a time so the block stays in registers across the keys. */
+#define ACCUMULATE_BLOCK(width)                                                                   \
+    for (; d + 4 * (width) <= body; d += 4 * (width)) {                                           \
+        v128_t a[width];                                                                          \
+        for (int k = 0; k < (width); k++) a[k] = wasm_v128_load(acc + d + 4 * k);                  \
+        for (int j = 0; j < n; j++) {                                                             \
+            v128_t pj = wasm_f32x4_splat(p[j]);                                                   \
+            size_t row = (size_t)j * hd + d;                                                      \
+            for (int k = 0; k < (width); k++)                                                     \
+                a[k] = wasm_f32x4_add(a[k], wasm_f32x4_mul(pj, load4(values, kv_f16, row + 4 * k))); \
+        }                                                                                         \
+        for (int k = 0; k < (width); k++) wasm_v128_store(acc + d + 4 * k, a[k]);                  \
+    }
+
+static inline __attribute__((always_inline)) void accumulate(float *acc, const float *p, const void *values, int kv_f16, int n,
+                                                             int hd) {
+    int body = hd & ~3, d = 0;
+    ACCUMULATE_BLOCK(8)
+    ACCUMULATE_BLOCK(4)
+    ACCUMULATE_BLOCK(1)
+    for (; d < hd; d++)
+        for (int j = 0; j < n; j++) acc[d] += p[j] * elem(values, kv_f16, (size_t)j * hd + d);
+}
+
+void gf_attn_accumulate_simd128(float *acc, const float *p, const void *values, int kv_f16, int n, int hd) {
+    if (kv_f16) accumulate(acc, p, values, 1, n, hd);
+    else accumulate(acc, p, values, 0, n, hd);
+}
