@@ -131,7 +131,17 @@ async function load(source) {
       return;
     }
     demo.model = model;
-    renderInfo(model.info());
+    const info = model.info();
+    renderInfo(info);
+    // chat models get their template; encoders compare sentences instead of writing
+    $('chat-option').hidden = !info.chatTemplate;
+    $('embed-help').hidden = !info.encoder;
+    for (const el of $('controls').querySelectorAll('label:not(.check)')) el.hidden = info.encoder;
+    $('stop').hidden = info.encoder;
+    $('generate').textContent = info.encoder ? 'Compare' : 'Generate';
+    if (info.encoder && $('prompt').value === 'She looked at the') {
+      $('prompt').value = 'A cat sat on the mat.\nA kitten rested on the rug.\nStock markets fell sharply today.';
+    }
     $('ptext').textContent = `ready · ${$('ptext').textContent}`;
     $('generate').disabled = false;
   } catch (e) {
@@ -145,16 +155,51 @@ async function load(source) {
   }
 }
 
+/** Encoders: one vector per line, and a table of their cosine similarities. */
+async function compare(model) {
+  const lines = $('prompt').value.split('\n').map((l) => l.trim()).filter(Boolean).slice(0, 8);
+  const out = $('output');
+  if (!lines.length) return;
+  const started = performance.now();
+  const vectors = await model.embed(lines);
+  const cos = (a, b) => a.reduce((s, x, i) => s + x * b[i], 0); // unit vectors
+  const table = document.createElement('table');
+  table.className = 'sim';
+  const head = table.insertRow();
+  head.append(document.createElement('th'));
+  lines.forEach((_, i) => (head.insertCell().textContent = `#${i + 1}`));
+  lines.forEach((line, i) => {
+    const row = table.insertRow();
+    const th = document.createElement('th');
+    th.textContent = `#${i + 1} ${line}`;
+    th.title = line;
+    row.append(th);
+    vectors.forEach((v, k) => (row.insertCell().textContent = cos(vectors[i], v).toFixed(3)));
+  });
+  out.replaceChildren(table);
+  $('stats').textContent = `${lines.length} embeddings of ${vectors[0].length} dimensions in ${(performance.now() - started).toFixed(0)} ms`;
+  demo.lastGeneration = { text: out.textContent, done: true };
+}
+
 async function generate() {
   const model = demo.model;
   if (!model) return;
+  if (model.info().encoder) {
+    try {
+      await compare(model);
+    } catch (e) {
+      showError(e);
+    }
+    return;
+  }
   showError(null);
   const out = $('output');
   const prompt = $('prompt').value;
+  const useChat = !!model.info().chatTemplate && $('use-chat').checked;
   out.innerHTML = '';
   const shown = document.createElement('span');
   shown.className = 'prompt';
-  shown.textContent = prompt;
+  shown.textContent = useChat ? `${prompt}\n\n` : prompt; // a chat reply starts on its own line
   const text = document.createTextNode('');
   out.append(shown, text);
   out.classList.add('running');
@@ -163,7 +208,7 @@ async function generate() {
   $('generate').disabled = true;
   $('stop').disabled = false;
   const seedText = $('seed').value.trim();
-  const gen = model.generate(prompt, {
+  const gen = (useChat ? model.chat.bind(model, [{ role: 'user', content: prompt }]) : model.generate.bind(model, prompt))({
     maxTokens: Number($('max').value) || 128,
     temperature: Number($('temp').value),
     topP: Number($('topp').value),

@@ -369,3 +369,26 @@ test('relaxed SIMD: Chromium picks the relaxed build, with the same logits and t
     await page.close();
   }
 });
+
+test('the demo with an embedding model compares sentences; a bad file shows its error', async () => {
+  const page = await openDemo(browser.context, isolated.url);
+  try {
+    await page.fill('#url', '/shared/models/tiny-bert-Q8_0.gguf');
+    await page.click('#load');
+    await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
+    assert.equal(await page.textContent('#generate'), 'Compare');
+    assert.equal(await page.isVisible('#chat-option'), false);
+    await page.click('#generate');
+    await page.waitForFunction(() => window.demo.lastGeneration?.done, null, { timeout: 60_000 });
+    const cells = await page.$$eval('table.sim tr:not(:first-child) td', (tds) => tds.map((td) => Number(td.textContent)));
+    assert.equal(cells.length, 9);
+    assert.deepEqual([cells[0], cells[4], cells[8]], [1, 1, 1]);
+    await page.fill('#url', '/demo/index.html');
+    await page.click('#load');
+    await page.waitForSelector('#error:not([hidden])');
+    assert.match(await page.textContent('#error'), /not a GGUF file.*HTML/);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+  }
+});
