@@ -9,7 +9,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_EACH=${1:-60}
-SHARED=${GF_SHARED:-../shared}
+# the shared reference folder: $GF_SHARED, ../shared, or next to the repository this was cloned from
+SHARED=${GF_SHARED:-}
+if [ -z "$SHARED" ]; then
+  SHARED=../shared
+  origin=$(git config --get remote.origin.url 2>/dev/null || true)
+  if [ ! -d "$SHARED" ] && [ -n "$origin" ] && [ -d "$origin/../shared" ]; then SHARED="$origin/../shared"; fi
+fi
 
 CLANG=$(command -v clang-19 || true)
 if [ -z "$CLANG" ] || ! echo 'int LLVMFuzzerTestOneInput(const char*d,long n){return 0;}' | "$CLANG" -x c - -fsanitize=fuzzer -o /dev/null 2>/dev/null; then

@@ -1,11 +1,30 @@
 // Paths and measures shared by the tests. ../shared is read-only reference
 // material next to the project; GF_SHARED overrides its location.
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
-export const SHARED = process.env.GF_SHARED ? resolve(process.env.GF_SHARED) : resolve(ROOT, '../shared');
+
+/**
+ * The shared reference folder: $GF_SHARED, else ../shared next to this
+ * checkout, else ../shared next to the repository it was cloned from (a
+ * clean clone elsewhere, as CI makes).
+ */
+function findShared() {
+  if (process.env.GF_SHARED) return resolve(process.env.GF_SHARED);
+  const candidates = [resolve(ROOT, '../shared')];
+  try {
+    const origin = execFileSync('git', ['config', '--get', 'remote.origin.url'], { cwd: ROOT, encoding: 'utf8' }).trim();
+    if (isAbsolute(origin)) candidates.push(resolve(origin, '../shared'));
+  } catch {
+    /* not a git checkout, or no origin */
+  }
+  return candidates.find((d) => existsSync(d)) ?? candidates[0];
+}
+
+export const SHARED = findShared();
 
 export function sharedPath(...parts) {
   const p = join(SHARED, ...parts);
