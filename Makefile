@@ -8,6 +8,13 @@ ONE_SRC  := src/parallel_single.c
 CORE_SRC := $(filter-out $(SIMD_SRC) $(POOL_SRC),$(ALL_SRC))
 HEADERS  := $(wildcard src/*.h src/kernels/*.h)
 
+# Quiet by default: one short line per step; `./build.sh V=1` prints commands.
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
 CC      ?= gcc
 CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow -D_GNU_SOURCE
 EMCC    ?= emcc
@@ -39,6 +46,9 @@ RELAXED_OUT  := dist/greenformer-relaxed.js dist/greenformer-relaxed.mjs dist/gr
                 dist/greenformer-relaxed-mt.mjs build/wasm-relaxed/test_kernels.js build/wasm-relaxed/test_kernels.web.js
 
 .PHONY: all native asan wasm clean
+# Keep every object file: they are only pattern-rule prerequisites, which make
+# would otherwise delete as intermediates and rebuild all at the next change.
+.SECONDARY:
 all: native asan wasm
 native: build/native/libgreenformer.a $(NATIVE_TESTS)
 asan: $(ASAN_TESTS)
@@ -47,28 +57,34 @@ wasm: dist/greenformer.js dist/greenformer.mjs dist/greenformer-mt.js dist/green
 
 build/native/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) -c $< -o $@
 
 build/native/libgreenformer.a: $(patsubst src/%.c,build/native/obj/%.o,$(CORE_SRC))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	@echo "  AR    $@"
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 build/native/test_%: tests/c/test_%.c tests/c/testing.h build/native/libgreenformer.a
-	$(CC) $(CFLAGS) -Isrc $< build/native/libgreenformer.a -lm -o $@
+	@echo "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) -Isrc $< build/native/libgreenformer.a -lm -o $@
 
 # The same C tests under AddressSanitizer + UndefinedBehaviorSanitizer: any
 # report fails the test (tests/native.test.mjs runs them).
 ASAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 build/asan/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -O1 $(ASAN_FLAGS) -c $< -o $@
+	@echo "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) -O1 $(ASAN_FLAGS) -c $< -o $@
 
 build/asan/test_%: tests/c/test_%.c tests/c/testing.h $(patsubst src/%.c,build/asan/obj/%.o,$(CORE_SRC))
-	$(CC) $(CFLAGS) -O1 $(ASAN_FLAGS) -Isrc $< $(patsubst src/%.c,build/asan/obj/%.o,$(CORE_SRC)) -lm -o $@
+	@echo "  CC    $@"
+	$(Q)$(CC) $(CFLAGS) -O1 $(ASAN_FLAGS) -Isrc $< $(patsubst src/%.c,build/asan/obj/%.o,$(CORE_SRC)) -lm -o $@
 
 build/wasm/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(EMCC) $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
+	@echo "  EMCC  $@"
+	$(Q)$(EMCC) $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
 
 WASM_OBJ := $(patsubst src/%.c,build/wasm/obj/%.o,$(CORE_SRC) $(SIMD_SRC))
 MT_OBJ   := $(patsubst src/%.c,build/wasm-mt/obj/%.o,$(filter-out $(ONE_SRC),$(CORE_SRC)) $(SIMD_SRC) $(POOL_SRC))
@@ -77,7 +93,8 @@ MT_OBJ   := $(patsubst src/%.c,build/wasm-mt/obj/%.o,$(filter-out $(ONE_SRC),$(C
 # persistent pool (src/parallel_pool.c) instead of inline tasks.
 build/wasm-mt/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
-	$(EMCC) -pthread $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
+	@echo "  EMCC  $@"
+	$(Q)$(EMCC) -pthread $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
 
 # Linked at -O1: wasm-opt -O2/-O3 inlines once-called functions across files
 # into 10-25 kB bodies (e.g. the whole GGUF parser into one API function),
@@ -85,34 +102,40 @@ build/wasm-mt/obj/%.o: src/%.c $(HEADERS)
 # measurable speed (clang already optimized each file at -O3).
 dist/greenformer.js: $(WASM_OBJ)
 	@mkdir -p dist
-	$(EMCC) -O1 -msimd128 $(EMLINK) $^ -o $@
+	@echo "  EMCC  $@"
+	$(Q)$(EMCC) -O1 -msimd128 $(EMLINK) $^ -o $@
 
 # The loader sets Module.gfPoolSize (threads - 1) so the workers exist before
 # the pool starts: browsers cannot start a worker while wasm blocks.
 dist/greenformer-mt.js: $(MT_OBJ)
 	@mkdir -p dist
-	$(EMCC) -O1 -msimd128 -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSize' $(EMLINK),gfPoolSize $^ -o $@
+	@echo "  EMCC  $@"
+	$(Q)$(EMCC) -O1 -msimd128 -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSize' $(EMLINK),gfPoolSize $^ -o $@
 
 # Browsers import an ES module; emcc 3.1.6's ES6 output breaks under Node, so
 # Node loads the CommonJS glue and browsers this copy with an export added.
 dist/%.mjs: dist/%.js
-	{ cat $<; echo; echo 'export default createGreenformerCore;'; } > $@
+	@echo "  GEN   $@"
+	$(Q){ cat $<; echo; echo 'export default createGreenformerCore;'; } > $@
 
 # The glue emscripten writes is CommonJS; this keeps Node from reading it as
 # an ES module inside our "type": "module" package.
 dist/package.json:
 	@mkdir -p dist
-	echo '{ "type": "commonjs" }' > $@
+	@echo "  GEN   $@"
+	$(Q)echo '{ "type": "commonjs" }' > $@
 
 # C tests also run as wasm under Node, where the SIMD kernels exist. The
 # .wasm is embedded (SINGLE_FILE): emcc 3.1.6's Node glue cannot load a file.
 build/wasm/test_%.js: tests/c/test_%.c tests/c/testing.h $(WASM_OBJ) build/wasm/package.json
 	@mkdir -p $(dir $@)
-	$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
+	@echo "  EMCC  $@"
+	$(Q)$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
 
 build/wasm/package.json build/wasm-relaxed/package.json:
 	@mkdir -p $(dir $@)
-	echo '{ "type": "commonjs" }' > $@
+	@echo "  GEN   $@"
+	$(Q)echo '{ "type": "commonjs" }' > $@
 
 # ---- relaxed SIMD builds (browsers that have it: web/core.js detects it) ----
 # The same sources with clang-19 -mrelaxed-simd: the kernels then use
@@ -130,8 +153,10 @@ LLVM19_TOOLS := clang clang++ wasm-ld llvm-ar llvm-ranlib llvm-nm llvm-objcopy l
                 llvm-mc opt llc
 build/llvm19/.tools:
 	@mkdir -p $(dir $@)
-	for t in $(LLVM19_TOOLS); do ln -sf "$$(command -v $$t-19)" build/llvm19/$$t-14 || exit 1; done
-	touch $@
+	@echo "  LN    $@"
+	$(Q)for t in $(LLVM19_TOOLS); do ln -sf "$$(command -v $$t-19)" build/llvm19/$$t-14 || exit 1; done
+	@echo "  RUN   $@"
+	$(Q)touch $@
 
 RELAXED_EMCC := EM_LLVM_ROOT=$(abspath build/llvm19) $(EMCC)
 RELAXED_FLAGS := -mrelaxed-simd -ffp-contract=off
@@ -140,19 +165,23 @@ RELAXED_MT_OBJ := $(patsubst src/%.c,build/wasm-relaxed-mt/obj/%.o,$(filter-out 
 
 build/wasm-relaxed/obj/%.o: src/%.c $(HEADERS) | build/llvm19/.tools
 	@mkdir -p $(dir $@)
-	$(RELAXED_EMCC) $(RELAXED_FLAGS) $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) $(RELAXED_FLAGS) $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
 
 build/wasm-relaxed-mt/obj/%.o: src/%.c $(HEADERS) | build/llvm19/.tools
 	@mkdir -p $(dir $@)
-	$(RELAXED_EMCC) -pthread $(RELAXED_FLAGS) $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) -pthread $(RELAXED_FLAGS) $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
 
 dist/greenformer-relaxed.js: $(RELAXED_OBJ)
 	@mkdir -p dist
-	$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT $(EMLINK) $^ -o $@
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT $(EMLINK) $^ -o $@
 
 dist/greenformer-relaxed-mt.js: $(RELAXED_MT_OBJ)
 	@mkdir -p dist
-	$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSize' \
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSize' \
 	  $(EMLINK),gfPoolSize $^ -o $@
 
 # The kernel tests with the relaxed kernels: under Node with
@@ -161,13 +190,16 @@ dist/greenformer-relaxed-mt.js: $(RELAXED_MT_OBJ)
 # above would run wasm-opt (the kernels themselves are compiled at -O3).
 build/wasm-relaxed/test_%.js: tests/c/test_%.c tests/c/testing.h $(RELAXED_OBJ) build/wasm-relaxed/package.json
 	@mkdir -p $(dir $@)
-	$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(RELAXED_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node \
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(RELAXED_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node \
 	  -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
 
 build/wasm-relaxed/test_%.web.js: tests/c/test_%.c tests/c/testing.h $(RELAXED_OBJ)
 	@mkdir -p $(dir $@)
-	$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(RELAXED_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=web \
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(RELAXED_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=web \
 	  -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
 
 clean:
-	rm -rf build dist
+	@echo "  RUN   $@"
+	$(Q)rm -rf build dist

@@ -107,7 +107,7 @@ export function startServer(root, { port = 0, host = '127.0.0.1', log = null, is
         for await (const chunk of stream) {
           if (res.destroyed) return;
           sent.set(url.pathname, (sent.get(url.pathname) ?? 0) + chunk.length);
-          if (!res.write(chunk)) await new Promise((r) => (res.once('drain', r), res.once('close', r)));
+          if (!res.write(chunk)) await writable(res);
           // a slow network: wait long enough to average `throttle` bytes per second
           if (throttle && ext === '.gguf') await new Promise((r) => setTimeout(r, (chunk.length / throttle) * 1000));
         }
@@ -129,5 +129,19 @@ export function startServer(root, { port = 0, host = '127.0.0.1', log = null, is
         close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
       });
     });
+  });
+}
+
+// Resolves when the response can take more bytes or has closed; removes both
+// listeners either way (a long download waits thousands of times).
+function writable(res) {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
   });
 }

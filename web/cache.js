@@ -89,17 +89,21 @@ export async function deleteCachedModel(url) {
  * or 'off: <reason>' (caching failed; the load goes on without it).
  */
 export async function openCachedUrl(url, { signal, fetchOptions, timeout, retries, reload = false, warn = console.warn }) {
-  const dir = await directory();
-  const key = await keyOf(url);
-  const meta = await readMeta(dir, key);
-  const fileHandle = await dir.getFileHandle(`${key}.gguf`, { create: true });
-  let handle;
+  // Any storage failure before the download (quota already used up by other
+  // files, another tab holding this one, OPFS disabled) means: load from the
+  // network without caching, and say why. Caching is never a reason to fail.
+  let dir, key, meta, fileHandle, handle;
   try {
+    dir = await directory();
+    key = await keyOf(url);
+    meta = await readMeta(dir, key);
+    fileHandle = await dir.getFileHandle(`${key}.gguf`, { create: true });
     handle = await fileHandle.createSyncAccessHandle();
   } catch (e) {
-    // another tab holds this file: load from the network without caching
+    const reason = cacheFailure(e);
+    warn(`greenformer: not caching ${url}: ${reason}`);
     const src = await fromUrl(url, { signal, fetchOptions, timeout, retries });
-    return Object.assign(src, { cache: `off: ${e.message}` });
+    return Object.assign(src, { cache: `off: ${reason}` });
   }
 
   const onDisk = handle.getSize();
@@ -118,10 +122,16 @@ export async function openCachedUrl(url, { signal, fetchOptions, timeout, retrie
     throw e;
   }
   if (src.start !== have) have = 0; // the server sent the whole file: start over
-  handle.truncate(have);
   const info = { url, size: src.size, bytes: have, validator: src.validator, complete: false, cachedAt: Date.now() };
   let cache = have ? 'resumed' : 'stored';
   let writing = !!src.validator || !have;
+  try {
+    handle.truncate(have);
+  } catch (e) {
+    writing = false;
+    cache = `off: ${cacheFailure(e)}`;
+    warn(`greenformer: not caching ${url}: ${cache.slice(5)}`);
+  }
 
   async function* chunks() {
     try {
@@ -134,7 +144,7 @@ export async function openCachedUrl(url, { signal, fetchOptions, timeout, retrie
             info.bytes = at + chunk.byteLength;
           } catch (e) {
             writing = false;
-            cache = `off: ${e.name === 'QuotaExceededError' ? 'storage quota exceeded' : e.message}`;
+            cache = `off: ${cacheFailure(e)}`;
             warn(`greenformer: not caching ${url}: ${cache.slice(5)}`);
           }
         }
@@ -154,6 +164,10 @@ export async function openCachedUrl(url, { signal, fetchOptions, timeout, retrie
     }
   }
   return { name: url, size: src.size, get cache() { return cache; }, chunks: chunks() };
+}
+
+function cacheFailure(e) {
+  return e?.name === 'QuotaExceededError' ? 'storage quota exceeded' : String(e?.message ?? e);
 }
 
 async function* readHandle(handle, n, signal) {
