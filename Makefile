@@ -127,10 +127,10 @@ dist/package.json:
 
 # C tests also run as wasm under Node, where the SIMD kernels exist. The
 # .wasm is embedded (SINGLE_FILE): emcc 3.1.6's Node glue cannot load a file.
-build/wasm/test_%.js: tests/c/test_%.c tests/c/testing.h $(WASM_OBJ) build/wasm/package.json
+build/wasm/test_%.js: tests/c/test_%.c tests/c/testing.h tests/c/node-env.js $(WASM_OBJ) build/wasm/package.json
 	@mkdir -p $(dir $@)
 	@echo "  EMCC  $@"
-	$(Q)$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
+	$(Q)$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 --pre-js tests/c/node-env.js -o $@
 
 build/wasm/package.json build/wasm-relaxed/package.json:
 	@mkdir -p $(dir $@)
@@ -192,7 +192,7 @@ build/wasm-relaxed/test_%.js: tests/c/test_%.c tests/c/testing.h $(RELAXED_OBJ) 
 	@mkdir -p $(dir $@)
 	@echo "  EMCC  $@"
 	$(Q)$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(RELAXED_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node \
-	  -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
+	  -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 --pre-js tests/c/node-env.js -o $@
 
 build/wasm-relaxed/test_%.web.js: tests/c/test_%.c tests/c/testing.h $(RELAXED_OBJ)
 	@mkdir -p $(dir $@)

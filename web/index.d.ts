@@ -108,6 +108,8 @@ export interface GenerationStats {
   decodeMs: number;
   /** "eos" (end-of-generation token), "length" (maxTokens), "context" (context full); null while running. */
   stopReason: 'eos' | 'length' | 'context' | null;
+  /** Size of the wasm instance's memory when generation ended (grows only, never shrinks). */
+  wasmMemoryBytes?: number;
   tokens: number[];
 }
 

@@ -313,6 +313,7 @@ export class Model {
       }
     } finally {
       core.free(scratch);
+      stats.wasmMemoryBytes = core.memoryBytes;
       release();
     }
   }
