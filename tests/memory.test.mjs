@@ -29,3 +29,31 @@ test('peak RSS of greenformer run on the F32 model: baseline + 1.2 x file + 16 M
   t.diagnostic(`baseline ${mb(baseline)} MB, file ${mb(file)} MB, peak ${mb(peak)} MB, bound ${mb(bound)} MB (peak - baseline = ${(peak - baseline) / file} x file)`);
   assert.ok(peak <= bound, `peak ${mb(peak)} MB exceeds ${mb(bound)} MB`);
 });
+
+// dispose() returns a model's memory: loading and disposing models one after
+// another, single-thread and threaded, the process's peak stops growing after
+// the first loads (V8 alone kept every disposed threaded instance until some
+// unrelated collection: +1 model per load).
+for (const threads of [1, 2]) {
+  test(`models loaded and disposed one after another (${threads} thread${threads > 1 ? 's' : ''}): the peak stops growing`, (t) => {
+    const model = sharedPath('models', 'tiny-llama-f32.gguf');
+    const file = statSync(model).size;
+    const script = `
+      const { loadModel } = await import(${JSON.stringify(join(ROOT, 'web/index.js'))});
+      const peaks = [];
+      for (let i = 0; i < 8; i++) {
+        const m = await loadModel(${JSON.stringify(model)}, { threads: ${threads} });
+        for await (const _ of m.generate('Once upon a time', { maxTokens: 4 }));
+        await m.dispose();
+        peaks.push(process.resourceUsage().maxRSS * 1024);
+      }
+      console.log(JSON.stringify(peaks));`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+    assert.equal(r.status, 0, r.stderr);
+    const peaks = JSON.parse(r.stdout);
+    const grew = peaks[7] - peaks[2];
+    const mb = (b) => (b / 1048576).toFixed(1);
+    t.diagnostic(`peak after load 3: ${mb(peaks[2])} MB, after load 8: ${mb(peaks[7])} MB (file ${mb(file)} MB)`);
+    assert.ok(grew < 0.5 * file, `the peak grew by ${mb(grew)} MB over five more loads`);
+  });
+}

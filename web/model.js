@@ -321,11 +321,12 @@ export class Model {
   /** Frees the model's memory; the object is unusable afterwards. */
   async dispose() {
     if (this.#disposed) return;
-    await this.#exclusive(() => {
-      this.#core.em._gf_api_free(this.#handle);
-      this.#core.shutdown();
+    await this.#exclusive(async () => {
+      const core = this.#core;
+      core.em._gf_api_free(this.#handle);
       this.#disposed = true;
       this.#core = null;
+      await core.shutdown();
     });
   }
 }
