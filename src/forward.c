@@ -262,22 +262,14 @@ static void act_input(gf_context *c, const float *x, int32_t n, int32_t rows) {
     memset(c->act_valid, 0, sizeof c->act_valid);
 }
 
-/* One matrix of a matmul pass: y[t][0..n_out) = w . input[t]. */
-typedef struct {
-    const gf_matrix *w;
-    float *y;
-    int32_t n_out;
-    const void *act; /* the input in w's activation format */
-    size_t act_stride;
-} mm_part;
-
-#define MM_MAX_PARTS 3
-
 typedef struct {
     gf_context *c;
-    gf_act_format f; /* quantize_task: the format being made */
-    mm_part parts[MM_MAX_PARTS];
-    int n_parts;
+    gf_act_format f;
+    const gf_matrix *w;
+    const void *act;
+    size_t act_stride;
+    float *y;
+    int32_t chunk;
 } mm_job;
 
 static void quantize_task(void *ctx, int task, int n_tasks) {
@@ -287,51 +279,33 @@ static void quantize_task(void *ctx, int task, int n_tasks) {
         gf_quantize_act_row(j->f, c->act_src + (int64_t)t * c->act_n, (char *)c->act[j->f] + (size_t)t * c->act_bytes[j->f], c->act_n);
 }
 
-/* Task i takes the same slice of every matrix: its rows in chunks that
- * keep SIMD row groups whole. */
 static void matmul_task(void *ctx, int task, int n_tasks) {
     mm_job *j = ctx;
-    for (int i = 0; i < j->n_parts; i++) {
-        const mm_part *p = &j->parts[i];
-        int32_t per = (p->n_out + n_tasks - 1) / n_tasks;
-        per = (per + 15) / 16 * 16;
-        int32_t r0 = task * per, r1 = r0 + per < p->n_out ? r0 + per : p->n_out;
-        if (r0 < r1) gf_matmul(p->w, r0, r1, p->act, p->act_stride, j->c->act_rows, p->y, (size_t)p->n_out);
-    }
-}
-
-/* Multiplies the current input by up to MM_MAX_PARTS matrices in one
- * parallel pass: decode issues one pass per layer step, and with threads
- * each pass ends in a barrier (Q, K, V and gate, up share theirs). */
-static void matmul_parts(gf_context *c, mm_part *parts, int n_parts) {
-    mm_job j = {.c = c, .n_parts = n_parts};
-    int64_t work = 0;
-    for (int i = 0; i < n_parts; i++) {
-        mm_part *p = &parts[i];
-        if (c->observer) c->observer(c->observer_ctx, p->w, c->act_src, c->act_n, c->act_rows);
-        gf_act_format f = gf_act_format_for(p->w->type);
-        if (f == GF_ACT_F32) {
-            p->act = c->act_src;
-            p->act_stride = (size_t)c->act_n * sizeof(float);
-        } else {
-            if (!c->act_valid[f]) {
-                j.f = f;
-                gf_parallel_for(tasks_for((int64_t)c->act_rows * c->act_n * 4), quantize_task, &j);
-                c->act_valid[f] = 1;
-            }
-            p->act = c->act[f];
-            p->act_stride = c->act_bytes[f];
-        }
-        j.parts[i] = *p;
-        work += (int64_t)p->n_out * p->w->n * c->act_rows;
-    }
-    gf_parallel_for(tasks_for(work), matmul_task, &j);
+    int32_t rows = j->c->act_rows;
+    /* the weight matrix's rows, split in chunks that keep SIMD row groups whole */
+    int32_t n_out = j->chunk;
+    int32_t per = (n_out + n_tasks - 1) / n_tasks;
+    per = (per + 15) / 16 * 16;
+    int32_t r0 = task * per, r1 = r0 + per < n_out ? r0 + per : n_out;
+    if (r0 < r1) gf_matmul(j->w, r0, r1, j->act, j->act_stride, rows, j->y, (size_t)n_out);
 }
 
 /* y[t][0..rows(w)) = w . input[t] for the current input. */
 static void matmul(gf_context *c, const gf_matrix *w, int32_t n_out, float *y) {
-    mm_part p = {.w = w, .y = y, .n_out = n_out};
-    matmul_parts(c, &p, 1);
+    if (c->observer) c->observer(c->observer_ctx, w, c->act_src, c->act_n, c->act_rows);
+    mm_job j = {c, gf_act_format_for(w->type), w, NULL, 0, y, n_out};
+    if (j.f == GF_ACT_F32) {
+        j.act = c->act_src;
+        j.act_stride = (size_t)c->act_n * sizeof(float);
+    } else {
+        if (!c->act_valid[j.f]) {
+            gf_parallel_for(tasks_for((int64_t)c->act_rows * c->act_n * 4), quantize_task, &j);
+            c->act_valid[j.f] = 1;
+        }
+        j.act = c->act[j.f];
+        j.act_stride = c->act_bytes[j.f];
+    }
+    gf_parallel_for(tasks_for((int64_t)n_out * w->n * c->act_rows), matmul_task, &j);
 }
 
 typedef struct {
@@ -403,10 +377,9 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
             memcpy(c->v + t * kd, row + qd + kd, (size_t)kd * sizeof(float));
         }
     } else {
-        mm_part qkv[3] = {{.w = &l->wq, .y = c->q, .n_out = (int32_t)qd},
-                          {.w = &l->wk, .y = c->k, .n_out = (int32_t)kd},
-                          {.w = &l->wv, .y = c->v, .n_out = (int32_t)kd}};
-        matmul_parts(c, qkv, 3);
+        matmul(c, &l->wq, (int32_t)qd, c->q);
+        matmul(c, &l->wk, (int32_t)kd, c->k);
+        matmul(c, &l->wv, (int32_t)kd, c->v);
         add_bias(c->q, l->bq, n_tok, qd);
         add_bias(c->k, l->bk, n_tok, kd);
         add_bias(c->v, l->bv, n_tok, kd);
@@ -436,9 +409,8 @@ static void ffn_block(gf_context *c, int32_t il, int32_t n_tok, const float *in)
     int64_t n = (int64_t)n_tok * hp->ffn_dim;
     act_input(c, in, hp->dim, n_tok);
     if (m->arch->ffn == GF_FFN_SWIGLU) {
-        mm_part gate_up[2] = {{.w = &l->w_gate, .y = c->hb, .n_out = hp->ffn_dim},
-                              {.w = &l->w_up, .y = c->hb2, .n_out = hp->ffn_dim}};
-        matmul_parts(c, gate_up, 2);
+        matmul(c, &l->w_gate, hp->ffn_dim, c->hb);
+        matmul(c, &l->w_up, hp->ffn_dim, c->hb2);
         add_bias(c->hb2, l->b_up, n_tok, hp->ffn_dim);
         swiglu(c->hb, c->hb2, n);
     } else {
