@@ -30,7 +30,7 @@ fi
 
 OUT=build/fuzz
 mkdir -p "$OUT"
-SRC=$(ls src/*.c src/kernels/*.c | grep -v -e kernels_simd128 -e parallel_pool)
+SRC=$(ls src/*.c src/kernels/*.c | grep -v -e _simd128 -e parallel_pool)
 FLAGS="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc"
 for t in gguf tokenizer sampler; do
   if [ ! -x "$OUT/fuzz_$t" ] || [ -n "$(find src tests/fuzz -newer "$OUT/fuzz_$t" -name '*.[ch]' | head -1)" ]; then
@@ -53,8 +53,10 @@ status=0
 summary=""
 for t in gguf tokenizer sampler; do
   regress=tests/fuzz/regressions/$t
-  if [ -d "$regress" ] && [ -n "$(ls -A "$regress")" ]; then
-    GF_SHARED=$SHARED "$OUT/fuzz_$t" -runs=0 "$regress"/* >/dev/null 2>&1 || { echo "fuzz: a regression input for $t crashes again" >&2; status=1; }
+  inputs=$(find "$regress" -maxdepth 1 -type f ! -name '.*' 2>/dev/null)
+  if [ -n "$inputs" ]; then
+    # shellcheck disable=SC2086 # file names have no spaces (the fuzzers name them by hash)
+    GF_SHARED=$SHARED "$OUT/fuzz_$t" -runs=0 $inputs >/dev/null 2>&1 || { echo "fuzz: a regression input for $t crashes again" >&2; status=1; }
   fi
   log="$OUT/fuzz_$t.log"
   if GF_SHARED=$SHARED "$OUT/fuzz_$t" "$OUT/corpus-$t" -max_total_time="$SECONDS_EACH" -max_len=1048576 -rss_limit_mb=2048 \
