@@ -7,6 +7,7 @@
 
 #include "attention.h"
 #include "kernels/attention_kernels.h"
+#include "kernels/kernels.h"
 #include "error.h"
 #include "model.h"
 #include "parallel.h"
@@ -22,6 +23,28 @@ static int tasks_for(int64_t work) {
     int64_t n = gf_parallel_threads(), most = work / MIN_TASK_WORK;
     if (most < 1) most = 1;
     return (int)(n < most ? n : most);
+}
+
+/* Per-token work of a batch (norms, RoPE, activations), split into tasks
+ * of whole token rows: fn(ctx, t0, t1) handles rows [t0, t1). Results do
+ * not depend on the split. `per_row` estimates a row's cost in multiply-adds. */
+typedef void (*rows_fn)(void *ctx, int32_t t0, int32_t t1);
+typedef struct {
+    rows_fn fn;
+    void *ctx;
+    int32_t n_rows;
+} rows_job;
+
+static void rows_task(void *ctx, int task, int n_tasks) {
+    const rows_job *j = ctx;
+    int32_t t0 = (int32_t)((int64_t)j->n_rows * task / n_tasks), t1 = (int32_t)((int64_t)j->n_rows * (task + 1) / n_tasks);
+    if (t0 < t1) j->fn(j->ctx, t0, t1);
+}
+
+static void for_rows(int32_t n_rows, int64_t per_row, rows_fn fn, void *ctx) {
+    rows_job j = {fn, ctx, n_rows};
+    int n = tasks_for((int64_t)n_rows * per_row);
+    gf_parallel_for(n < n_rows ? n : n_rows, rows_task, &j);
 }
 
 struct gf_context {
@@ -174,15 +197,28 @@ static void layernorm(float *out, const float *x, const gf_norm *w, int32_t n, f
     for (int32_t i = 0; i < n; i++) out[i] = out[i] * scale * w->w[i] + (w->b ? w->b[i] : 0.0f);
 }
 
+typedef struct {
+    const gf_model *m;
+    float *out;
+    const float *x;
+    const gf_norm *w;
+} norm_job;
+
+static void norm_some(void *ctx, int32_t t0, int32_t t1) {
+    const norm_job *j = ctx;
+    const gf_hparams *hp = &j->m->hp;
+    for (int32_t t = t0; t < t1; t++) {
+        float *o = j->out + (int64_t)t * hp->dim;
+        const float *in = j->x + (int64_t)t * hp->dim;
+        if (j->m->arch->norm == GF_NORM_LAYER) layernorm(o, in, j->w, hp->dim, hp->norm_eps);
+        else rmsnorm(o, in, j->w, hp->dim, hp->norm_eps);
+    }
+}
+
 /* out[t] = norm(x[t]) for n_tok rows of dim, with the architecture's norm. */
 static void norm_rows(const gf_model *m, float *out, const float *x, const gf_norm *w, int32_t n_tok) {
-    const gf_hparams *hp = &m->hp;
-    for (int32_t t = 0; t < n_tok; t++) {
-        float *o = out + (int64_t)t * hp->dim;
-        const float *in = x + (int64_t)t * hp->dim;
-        if (m->arch->norm == GF_NORM_LAYER) layernorm(o, in, w, hp->dim, hp->norm_eps);
-        else rmsnorm(o, in, w, hp->dim, hp->norm_eps);
-    }
+    norm_job j = {m, out, x, w};
+    for_rows(n_tok, (int64_t)m->hp.dim * 8, norm_some, &j);
 }
 
 static void add_bias(float *y, const float *b, int32_t n_tok, int64_t n) {
@@ -235,10 +271,19 @@ static void rope_tables(gf_context *c, int32_t pos0, int32_t n_tok) {
     }
 }
 
-static void rope_apply(const gf_context *c, float *x, int32_t n_tok, int32_t n_heads) {
+typedef struct {
+    const gf_context *c;
+    float *x;
+    int32_t n_heads;
+} rope_job;
+
+static void rope_some(void *ctx, int32_t t0, int32_t t1) {
+    const rope_job *j = ctx;
+    const gf_context *c = j->c;
     const gf_hparams *hp = &c->m->hp;
-    int32_t half = hp->rope_dim / 2;
-    for (int32_t t = 0; t < n_tok; t++) {
+    float *x = j->x;
+    int32_t half = hp->rope_dim / 2, n_heads = j->n_heads;
+    for (int32_t t = t0; t < t1; t++) {
         const float *cs = c->rope + (int64_t)t * hp->rope_dim;
         for (int32_t h = 0; h < n_heads; h++) {
             float *v = x + ((int64_t)t * n_heads + h) * hp->head_dim;
@@ -251,6 +296,11 @@ static void rope_apply(const gf_context *c, float *x, int32_t n_tok, int32_t n_h
             }
         }
     }
+}
+
+static void rope_apply(const gf_context *c, float *x, int32_t n_tok, int32_t n_heads) {
+    rope_job j = {c, x, n_heads};
+    for_rows(n_tok, (int64_t)n_heads * c->m->hp.rope_dim * 4, rope_some, &j);
 }
 
 /* Sets the input of the next matmuls; each activation format is quantized
@@ -318,9 +368,6 @@ static void attention_task(void *ctx, int task, int n_tasks) {
     gf_attention_range(a, total * task / n_tasks, total * (task + 1) / n_tasks);
 }
 
-static void swiglu(float *gate, const float *up, int64_t n) {
-    for (int64_t i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
-}
 
 /* GELU, tanh approximation, evaluated as llama.cpp's CPU backend does: on
  * the input rounded to f16, with the result rounded to f16 (its lookup
@@ -333,8 +380,31 @@ static float gelu_f16(float x) {
     return gf_half_to_float(gf_float_to_half(g));
 }
 
-static void gelu(float *x, int64_t n) {
-    for (int64_t i = 0; i < n; i++) x[i] = gelu_f16(x[i]);
+typedef struct {
+    float *x;
+    const float *up;
+    int32_t n;
+} act_job;
+
+static void swiglu_some(void *ctx, int32_t t0, int32_t t1) {
+    const act_job *j = ctx;
+    gf_swiglu_f32(j->x + (int64_t)t0 * j->n, j->up + (int64_t)t0 * j->n, (t1 - t0) * j->n);
+}
+
+static void gelu_some(void *ctx, int32_t t0, int32_t t1) {
+    const act_job *j = ctx;
+    for (int64_t i = (int64_t)t0 * j->n; i < (int64_t)t1 * j->n; i++) j->x[i] = gelu_f16(j->x[i]);
+}
+
+/* gate = SiLU(gate) * up, or x = GELU(x), for n_tok rows of n */
+static void swiglu(float *gate, const float *up, int32_t n_tok, int32_t n) {
+    act_job j = {gate, up, n};
+    for_rows(n_tok, (int64_t)n * 8, swiglu_some, &j);
+}
+
+static void gelu(float *x, int32_t n_tok, int32_t n) {
+    act_job j = {x, NULL, n};
+    for_rows(n_tok, (int64_t)n * 32, gelu_some, &j);
 }
 
 static void add_into(float *x, const float *y, int64_t n) {
@@ -406,17 +476,16 @@ static void ffn_block(gf_context *c, int32_t il, int32_t n_tok, const float *in)
     const gf_model *m = c->m;
     const gf_hparams *hp = &m->hp;
     const gf_layer *l = &m->layers[il];
-    int64_t n = (int64_t)n_tok * hp->ffn_dim;
     act_input(c, in, hp->dim, n_tok);
     if (m->arch->ffn == GF_FFN_SWIGLU) {
         matmul(c, &l->w_gate, hp->ffn_dim, c->hb);
         matmul(c, &l->w_up, hp->ffn_dim, c->hb2);
         add_bias(c->hb2, l->b_up, n_tok, hp->ffn_dim);
-        swiglu(c->hb, c->hb2, n);
+        swiglu(c->hb, c->hb2, n_tok, hp->ffn_dim);
     } else {
         matmul(c, &l->w_up, hp->ffn_dim, c->hb);
         add_bias(c->hb, l->b_up, n_tok, hp->ffn_dim);
-        gelu(c->hb, n);
+        gelu(c->hb, n_tok, hp->ffn_dim);
     }
     act_input(c, c->hb, hp->ffn_dim, n_tok);
     matmul(c, &l->w_down, hp->dim, c->tmp);

@@ -2,32 +2,13 @@
  * of every floating-point operation is the SIMD kernels' (four lanes, then
  * a fixed reduction), so both give the same bits. */
 #include "attention_kernels.h"
+#include "exp_poly.h"
 
 #include <math.h>
 #include <string.h>
 
-/* e^x for x <= 0 by Cody-Waite reduction and a degree-6 polynomial
- * (Cephes' expf, ~1 ulp): n = round(x log2 e), r = x - n ln 2 in two parts,
- * e^r by polynomial, times 2^n built in the exponent bits. Below -87.3 the
- * result would be subnormal: softmax weights that small count as 0. */
-float gf_attn_exp1(float x) {
-    if (!(x >= -87.3365f)) return 0.0f; /* also NaN and -inf */
-    float n = floorf(x * 1.44269504088896341f + 0.5f);
-    float r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    float p = 1.9875691500e-4f;
-    p = p * r + 1.3981999507e-3f;
-    p = p * r + 8.3334519073e-3f;
-    p = p * r + 4.1665795894e-2f;
-    p = p * r + 1.6666665459e-1f;
-    p = p * r + 5.0000001201e-1f;
-    p = p * (r * r) + r;
-    p = p + 1.0f;
-    uint32_t bits = (uint32_t)((int32_t)n + 127) << 23;
-    float scale;
-    memcpy(&scale, &bits, 4);
-    return p * scale;
-}
+/* e^x for x <= 0 (exp_poly.h): softmax weights below e^-87.3 count as 0. */
+float gf_attn_exp1(float x) { return gf_exp_poly(x); }
 
 static float elem(const void *rows, int kv_f16, size_t i) {
     return kv_f16 ? gf_half_to_float(((const gf_half *)rows)[i]) : ((const float *)rows)[i];

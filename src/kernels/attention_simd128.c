@@ -9,6 +9,7 @@
 #include <wasm_simd128.h>
 
 #include "attention_kernels.h"
+#include "exp_poly.h"
 
 static inline __attribute__((always_inline)) v128_t widen4(const gf_half *h) {
     v128_t x = wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(h));
@@ -74,23 +75,8 @@ void gf_attn_scores_simd128(const float *q, const void *keys, int kv_f16, int n,
     else scores(q, keys, 0, n, hd, scale, out);
 }
 
-/* gf_attn_exp1 on four lanes, operation for operation */
-static inline v128_t exp4(v128_t x) {
-    v128_t ok = wasm_f32x4_ge(x, wasm_f32x4_splat(-87.3365f));
-    v128_t n = wasm_f32x4_floor(wasm_f32x4_add(wasm_f32x4_mul(x, wasm_f32x4_splat(1.44269504088896341f)), wasm_f32x4_splat(0.5f)));
-    v128_t r = wasm_f32x4_sub(x, wasm_f32x4_mul(n, wasm_f32x4_splat(0.693359375f)));
-    r = wasm_f32x4_sub(r, wasm_f32x4_mul(n, wasm_f32x4_splat(-2.12194440e-4f)));
-    v128_t p = wasm_f32x4_splat(1.9875691500e-4f);
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.3981999507e-3f));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(8.3334519073e-3f));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(4.1665795894e-2f));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(1.6666665459e-1f));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, r), wasm_f32x4_splat(5.0000001201e-1f));
-    p = wasm_f32x4_add(wasm_f32x4_mul(p, wasm_f32x4_mul(r, r)), r);
-    p = wasm_f32x4_add(p, wasm_f32x4_splat(1.0f));
-    v128_t scale = wasm_i32x4_shl(wasm_i32x4_add(wasm_i32x4_trunc_sat_f32x4(n), wasm_i32x4_splat(127)), 23);
-    return wasm_v128_and(wasm_f32x4_mul(p, scale), ok);
-}
+/* gf_attn_exp1 on four lanes (exp_poly.h) */
+static inline v128_t exp4(v128_t x) { return gf_exp_poly4(x); }
 
 float gf_attn_exp_simd128(float *x, int n, float max) {
     v128_t m = wasm_f32x4_splat(max), sum = wasm_f32x4_splat(0);

@@ -42,6 +42,8 @@ void gf_matmul(const gf_matrix *w, int r0, int r1, const void *act, size_t act_s
 float gf_dot_f32(const float *a, const float *b, int n);
 void gf_axpy_f32(float *y, float a, const float *x, int n); /* y += a * x */
 void gf_scale_f32(float *y, float a, int n);                /* y *= a */
+/* gate = SiLU(gate) * up = gate / (1 + e^-gate) * up, e^x as exp_poly.h */
+void gf_swiglu_f32(float *gate, const float *up, int n);
 
 /* ---- references, for tests ---- */
 float gf_dot_ref(uint32_t wtype, int n, const void *w_row, const void *act_row);
@@ -50,6 +52,7 @@ void gf_matmul_ref(const gf_matrix *w, int r0, int r1, const void *act, size_t a
 float gf_dot_f32_ref(const float *a, const float *b, int n);
 void gf_axpy_f32_ref(float *y, float a, const float *x, int n);
 void gf_scale_f32_ref(float *y, float a, int n);
+void gf_swiglu_f32_ref(float *gate, const float *up, int n);
 
 #if defined(__wasm_simd128__)
 #define GF_HAVE_SIMD128 1
@@ -59,6 +62,7 @@ void gf_matmul_simd128(const gf_matrix *w, int r0, int r1, const void *act, size
 float gf_dot_f32_simd128(const float *a, const float *b, int n);
 void gf_axpy_f32_simd128(float *y, float a, const float *x, int n);
 void gf_scale_f32_simd128(float *y, float a, int n);
+void gf_swiglu_f32_simd128(float *gate, const float *up, int n);
 #endif
 
 /* Name of the kernel set compiled in ("simd128", "scalar"), for info(). */

@@ -3,6 +3,7 @@
  * reference order (per-block scale products accumulated in f32). */
 #include <string.h>
 
+#include "exp_poly.h"
 #include "kernels.h"
 
 static float dot_f32(int n, const float *w, const float *a) {
@@ -129,4 +130,8 @@ void gf_axpy_f32_ref(float *y, float a, const float *x, int n) {
 
 void gf_scale_f32_ref(float *y, float a, int n) {
     for (int i = 0; i < n; i++) y[i] *= a;
+}
+
+void gf_swiglu_f32_ref(float *gate, const float *up, int n) {
+    for (int i = 0; i < n; i++) gate[i] = gate[i] / (1.0f + gf_exp_poly(-gate[i])) * up[i];
 }

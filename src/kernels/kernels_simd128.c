@@ -42,6 +42,7 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
+#include "exp_poly.h"
 #include "kernels.h"
 
 #if defined(__wasm_relaxed_simd__)
@@ -1167,4 +1168,14 @@ void gf_scale_f32_simd128(float *y, float a, int n) {
     int i = 0;
     for (; i + 4 <= n; i += 4) wasm_v128_store(y + i, wasm_f32x4_mul(wasm_v128_load(y + i), va));
     for (; i < n; i++) y[i] *= a;
+}
+
+void gf_swiglu_f32_simd128(float *gate, const float *up, int n) {
+    int i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v128_t g = wasm_v128_load(gate + i);
+        v128_t e = gf_exp_poly4(wasm_f32x4_neg(g));
+        wasm_v128_store(gate + i, wasm_f32x4_mul(wasm_f32x4_div(g, wasm_f32x4_add(wasm_f32x4_splat(1.0f), e)), wasm_v128_load(up + i)));
+    }
+    for (; i < n; i++) gate[i] = gate[i] / (1.0f + gf_exp_poly(-gate[i])) * up[i];
 }
