@@ -368,7 +368,6 @@ static void attention_task(void *ctx, int task, int n_tasks) {
     gf_attention_range(a, total * task / n_tasks, total * (task + 1) / n_tasks);
 }
 
-
 /* GELU, tanh approximation, evaluated as llama.cpp's CPU backend does: on
  * the input rounded to f16, with the result rounded to f16 (its lookup
  * table), 0 below -10 and identity above 10. */

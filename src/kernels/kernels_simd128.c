@@ -1189,5 +1189,5 @@ void gf_swiglu_f32_simd128(float *gate, const float *up, int n) {
         v128_t e = gf_exp_poly4(wasm_f32x4_neg(g));
         wasm_v128_store(gate + i, wasm_f32x4_mul(wasm_f32x4_div(g, wasm_f32x4_add(wasm_f32x4_splat(1.0f), e)), wasm_v128_load(up + i)));
     }
-    for (; i < n; i++) gate[i] = gate[i] / (1.0f + gf_exp_poly(-gate[i])) * up[i];
+    gf_swiglu_f32_ref(gate + i, up + i, n - i); /* the same operations, one lane */
 }
