@@ -8,6 +8,7 @@
 #include <emscripten/threading.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 
 #include "error.h"
 #include "parallel.h"
@@ -29,8 +30,11 @@ static void run_tasks(void) {
     for (int i; (i = atomic_fetch_add(&pool.next_task, 1)) < pool.n_tasks;) pool.fn(pool.ctx, i, pool.n_tasks);
 }
 
+/* arg: the generation when the worker was created. Read here instead, a
+ * worker that starts late would take a job published meanwhile for an old
+ * one, never run it, and gf_parallel_for would wait for it forever. */
 static void *worker(void *arg) {
-    uint32_t seen = atomic_load(&pool.generation);
+    uint32_t seen = (uint32_t)(uintptr_t)arg;
     for (;;) {
         for (int spin = 0; atomic_load(&pool.generation) == seen; spin++)
             if (spin > SPIN_ROUNDS) emscripten_futex_wait((void *)&pool.generation, seen, 100);
@@ -38,7 +42,7 @@ static void *worker(void *arg) {
         run_tasks();
         atomic_fetch_add(&pool.checked_in, 1);
     }
-    return arg;
+    return NULL;
 }
 
 int gf_parallel_start(int n_threads) {
@@ -46,7 +50,7 @@ int gf_parallel_start(int n_threads) {
     if (n_threads > MAX_THREADS) n_threads = MAX_THREADS;
     while (pool.n_threads < n_threads) {
         pthread_t t;
-        if (pthread_create(&t, NULL, worker, NULL)) break; /* keep what we have; info() reports the count */
+        if (pthread_create(&t, NULL, worker, (void *)(uintptr_t)atomic_load(&pool.generation))) break; /* keep what we have; info() reports the count */
         pthread_detach(t);
         pool.n_threads++;
     }
