@@ -31,7 +31,7 @@ typedef struct {
     int32_t last_token;   /* sampled but not yet evaluated */
     int ignore_eos;
     int32_t n_batch;
-    int kv_f16;
+    gf_kv_type kv_type;
     char stop_reason[16];
     char *info;
 } gf_handle;
@@ -56,9 +56,9 @@ GF_API void gf_api_sha256_final(gf_sha256 *s, uint8_t *digest) {
  * Returns how many threads run tasks. */
 GF_API int gf_api_threads_start(int n) { return gf_parallel_start(n); }
 
-GF_API gf_loader *gf_api_loader_new(int mode, int n_ctx, int n_batch, double max_memory, double total_size, int kv_f16) {
+GF_API gf_loader *gf_api_loader_new(int mode, int n_ctx, int n_batch, double max_memory, double total_size, int kv_type) {
     gf_clear_error();
-    gf_model_options opt = {.mode = mode, .n_ctx = n_ctx, .n_batch = n_batch, .max_memory = (uint64_t)max_memory, .kv_f16 = kv_f16};
+    gf_model_options opt = {.mode = mode, .n_ctx = n_ctx, .n_batch = n_batch, .max_memory = (uint64_t)max_memory, .kv_type = (gf_kv_type)kv_type};
     gf_loader *l;
     return gf_loader_new(&opt, (uint64_t)total_size, &l) < 0 ? NULL : l;
 }
@@ -84,8 +84,10 @@ static int build_info(gf_handle *h) {
     size_t cap = (size_t)n + 256;
     h->info = malloc(cap);
     if (!h->info) return gf_fail_nomem("the model info", cap);
-    snprintf(h->info, cap, "%s,\"contextLength\":%d,\"batch\":%d,\"kvCache\":\"%s\",\"threads\":%d}", model_json,
-             h->ctx ? gf_context_n_ctx(h->ctx) : 0, h->n_batch, h->kv_f16 ? "f16" : "f32", gf_parallel_threads());
+    char kv[16] = "null"; /* no cache without weights */
+    if (h->ctx) snprintf(kv, sizeof kv, "\"%s\"", gf_kv_type_name(h->kv_type));
+    snprintf(h->info, cap, "%s,\"contextLength\":%d,\"batch\":%d,\"kvCache\":%s,\"threads\":%d}", model_json,
+             h->ctx ? gf_context_n_ctx(h->ctx) : 0, h->n_batch, kv, gf_parallel_threads());
     return GF_OK;
 }
 
@@ -110,11 +112,11 @@ GF_API gf_handle *gf_api_open(gf_loader *l) {
     const gf_model_options *opt = gf_loader_options(l);
     h->n_batch = opt->n_batch;
     int32_t n_ctx = opt->n_ctx;
-    int kv_f16 = h->kv_f16 = opt->kv_f16;
+    gf_kv_type kv_type = h->kv_type = opt->kv_type;
     h->model = gf_loader_take_model(l);
     gf_loader_free(l);
     if (!h->model) goto fail;
-    if (h->model->mode == GF_LOAD_WEIGHTS && gf_context_new(h->model, n_ctx, h->n_batch, kv_f16, &h->ctx) < 0) goto fail;
+    if (h->model->mode == GF_LOAD_WEIGHTS && gf_context_new(h->model, n_ctx, h->n_batch, kv_type, &h->ctx) < 0) goto fail;
     if (build_info(h) < 0) goto fail;
     return h;
 fail:

@@ -5,18 +5,35 @@
 #ifndef GF_ATTENTION_H
 #define GF_ATTENTION_H
 
+#include <stddef.h>
 #include <stdint.h>
+
+/* What the KV cache holds. f16 halves it exactly-rounded; Q8_0 (llama.cpp's
+ * block of 32 int8 with an f16 scale) quarters it, and its keys are scored
+ * with the Q8_0 matmul kernel against the query quantized once, as llama.cpp
+ * does for a q8_0 cache. The numbering is the JS API's. */
+typedef enum {
+    GF_KV_AUTO = -1, /* chosen at load (gf_kv_type_resolve) */
+    GF_KV_F32 = 0,
+    GF_KV_F16 = 1,
+    GF_KV_Q8_0 = 2,
+    GF_KV_TYPE_COUNT
+} gf_kv_type;
+
+const char *gf_kv_type_name(gf_kv_type t); /* "f32", "f16", "q8_0" */
+/* Bytes of one cached row of hd elements; 0 if the type cannot hold it (Q8_0 needs hd % 32 == 0). */
+size_t gf_kv_row_bytes(gf_kv_type t, int32_t hd);
 
 typedef struct {
     const float *q;        /* [n_tok][n_head][head_dim], RoPE applied */
-    const void *k_cache;   /* this layer: [n_head_kv][n_ctx][head_dim], f32 or f16 */
+    const void *k_cache;   /* this layer: [n_head_kv][n_ctx] rows of head_dim, kv_type */
     const void *v_cache;   /* same layout */
     float *out;            /* [n_tok][n_head][head_dim] */
     int32_t n_tok, pos0;   /* token t sits at position pos0 + t and sees keys 0..pos0+t */
     int32_t n_head, n_head_kv, head_dim, n_ctx;
     float scale;           /* usually 1/sqrt(head_dim) */
     int causal;            /* 0: every token sees the whole batch (encoders) */
-    int kv_f16;            /* the cache holds f16 */
+    gf_kv_type kv_type;
 } gf_attention_args;
 
 /* Computes the (token, head) pairs [i0, i1) of n_tok * n_head; callers

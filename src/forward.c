@@ -50,8 +50,9 @@ static void for_rows(int32_t n_rows, int64_t per_row, rows_fn fn, void *ctx) {
 struct gf_context {
     const gf_model *m;
     int32_t n_ctx, n_batch, n_past;
-    void *k_cache, *v_cache; /* [layer][kv_head][n_ctx][head_dim] of f32, or f16 (kv_f16) */
-    int kv_f16;
+    void *k_cache, *v_cache; /* [layer][kv_head][n_ctx] rows of head_dim, kv_type */
+    gf_kv_type kv_type;
+    size_t kv_row;           /* bytes of one cached row */
 
     /* per-batch scratch, rows of n_batch tokens */
     float *x, *xb, *q, *k, *v, *qkv, *att, *tmp, *hb, *hb2;
@@ -81,8 +82,25 @@ static int64_t widest(const gf_hparams *hp) {
     return w > q_dim(hp) ? w : q_dim(hp);
 }
 
-uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, int kv_f16) {
-    uint64_t kv = 2ull * hp->n_layer * n_ctx * kv_dim(hp) * (kv_f16 ? 2 : 4);
+static uint64_t kv_cache_bytes(const gf_hparams *hp, int32_t n_ctx, gf_kv_type kv_type) {
+    return 2ull * hp->n_layer * n_ctx * hp->n_head_kv * gf_kv_row_bytes(kv_type, hp->head_dim);
+}
+
+int gf_kv_type_check(const gf_hparams *hp, gf_kv_type kv_type) {
+    if ((int)kv_type < 0 || (int)kv_type >= GF_KV_TYPE_COUNT) return gf_fail("unknown KV cache type %d", (int)kv_type);
+    if (!gf_kv_row_bytes(kv_type, hp->head_dim))
+        return gf_fail("KV cache type %s needs a head dimension that is a multiple of 32; this model's is %d (f32 and f16 fit any)", gf_kv_type_name(kv_type),
+                       hp->head_dim);
+    return GF_OK;
+}
+
+gf_kv_type gf_kv_type_resolve(const gf_hparams *hp, gf_kv_type kv_type) {
+    if (kv_type != GF_KV_AUTO) return kv_type;
+    return hp->causal && gf_kv_row_bytes(GF_KV_Q8_0, hp->head_dim) ? GF_KV_Q8_0 : GF_KV_F32;
+}
+
+uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type) {
+    uint64_t kv = kv_cache_bytes(hp, n_ctx, kv_type);
     uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 2 * hp->ffn_dim + hp->rope_dim) * 4;
     uint64_t act = (uint64_t)widest(hp) * 2 * 2; /* at most two formats, at most 2 bytes per element */
     return kv + (uint64_t)n_batch * (per_tok + act) + (uint64_t)hp->n_vocab * 4;
@@ -114,7 +132,7 @@ static void *alloc_floats(int64_t n, int *failed) {
     return p;
 }
 
-int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, int kv_f16, gf_context **out) {
+int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type, gf_context **out) {
     *out = NULL;
     if (m->mode != GF_LOAD_WEIGHTS) return gf_fail("this model was loaded without its weights; it cannot run");
     const gf_hparams *hp = &m->hp;
@@ -122,7 +140,8 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, int kv_f16
     if (n_batch <= 0) n_batch = 1;
     /* bidirectional attention sees the whole input at once: one batch */
     if (!m->hp.causal || n_batch > n_ctx) n_batch = n_ctx;
-    uint64_t kv_bytes = 2ull * hp->n_layer * n_ctx * kv_dim(hp) * (kv_f16 ? 2 : 4);
+    if (gf_kv_type_check(hp, kv_type) < 0) return GF_ERR;
+    uint64_t kv_bytes = kv_cache_bytes(hp, n_ctx, kv_type);
     if (kv_bytes > (3ull << 30)) return gf_fail("a context of %d tokens needs %.0f MB of KV cache, more than wasm memory allows", n_ctx, kv_bytes / 1048576.0);
     gf_context *c = calloc(1, sizeof *c);
     if (!c) return gf_fail_nomem("the context", sizeof *c);
@@ -130,7 +149,8 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, int kv_f16
     c->n_ctx = n_ctx;
     c->n_batch = n_batch;
     int failed = 0;
-    c->kv_f16 = kv_f16;
+    c->kv_type = kv_type;
+    c->kv_row = gf_kv_row_bytes(kv_type, hp->head_dim);
     size_t cache_bytes = (size_t)(kv_bytes / 2);
     c->k_cache = malloc(cache_bytes ? cache_bytes : 1);
     c->v_cache = malloc(cache_bytes ? cache_bytes : 1);
@@ -156,7 +176,7 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, int kv_f16
         if (!c->act[f]) failed = 1;
     }
     if (failed) {
-        uint64_t need = gf_context_bytes(hp, n_ctx, n_batch, kv_f16);
+        uint64_t need = gf_context_bytes(hp, n_ctx, n_batch, kv_type);
         gf_context_free(c);
         return gf_fail_nomem("the KV cache and scratch buffers", need);
     }
@@ -412,19 +432,23 @@ static void add_into(float *x, const float *y, int64_t n) {
 
 /* ---- the forward pass ---- */
 
+static void store_kv_row(gf_kv_type type, void *dst, const float *src, int32_t hd) {
+    switch (type) {
+    case GF_KV_F16: gf_f32_to_f16_row(dst, src, hd); break;
+    case GF_KV_Q8_0: gf_quantize_act_row(GF_ACT_Q8_0, src, dst, hd); break;
+    default: memcpy(dst, src, (size_t)hd * sizeof(float));
+    }
+}
+
 static void store_kv(gf_context *c, int32_t layer, int32_t pos0, int32_t n_tok) {
     const gf_hparams *hp = &c->m->hp;
-    int64_t hd = hp->head_dim, layer_off = (int64_t)layer * c->n_ctx * kv_dim(hp);
+    int32_t hd = hp->head_dim;
     for (int32_t t = 0; t < n_tok; t++)
         for (int32_t h = 0; h < hp->n_head_kv; h++) {
-            int64_t dst = layer_off + ((int64_t)h * c->n_ctx + pos0 + t) * hd, src = ((int64_t)t * hp->n_head_kv + h) * hd;
-            if (c->kv_f16) {
-                gf_f32_to_f16_row((gf_half *)c->k_cache + dst, c->k + src, (int)hd);
-                gf_f32_to_f16_row((gf_half *)c->v_cache + dst, c->v + src, (int)hd);
-            } else {
-                memcpy((float *)c->k_cache + dst, c->k + src, (size_t)hd * sizeof(float));
-                memcpy((float *)c->v_cache + dst, c->v + src, (size_t)hd * sizeof(float));
-            }
+            size_t dst = (((size_t)layer * hp->n_head_kv + h) * c->n_ctx + pos0 + t) * c->kv_row;
+            int64_t src = ((int64_t)t * hp->n_head_kv + h) * hd;
+            store_kv_row(c->kv_type, (char *)c->k_cache + dst, c->k + src, hd);
+            store_kv_row(c->kv_type, (char *)c->v_cache + dst, c->v + src, hd);
         }
 }
 
@@ -459,9 +483,9 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
     }
     store_kv(c, il, pos0, n_tok);
 
-    size_t layer_off = (size_t)il * c->n_ctx * kd * (c->kv_f16 ? 2 : 4);
+    size_t layer_off = (size_t)il * hp->n_head_kv * c->n_ctx * c->kv_row;
     attn_job aj = {{c->q, (char *)c->k_cache + layer_off, (char *)c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head,
-                    hp->n_head_kv, hp->head_dim, c->n_ctx, 1.0f / sqrtf((float)hp->head_dim), hp->causal, c->kv_f16}};
+                    hp->n_head_kv, hp->head_dim, c->n_ctx, 1.0f / sqrtf((float)hp->head_dim), hp->causal, c->kv_type}};
     int64_t keys = (int64_t)n_tok * (pos0 + n_tok);
     gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * 2), attention_task, &aj);
 

@@ -301,7 +301,9 @@ static int check_budget(const gf_model *m, planner *p, gf_model_options *opt) {
     if (opt->n_ctx <= 0) opt->n_ctx = hp->n_ctx_train < GF_DEFAULT_CTX ? hp->n_ctx_train : GF_DEFAULT_CTX;
     if (opt->n_ctx <= 0) opt->n_ctx = GF_DEFAULT_CTX;
     if (opt->n_batch <= 0) opt->n_batch = GF_DEFAULT_BATCH;
-    uint64_t need = p->bytes + gf_context_bytes(hp, opt->n_ctx, opt->n_batch, opt->kv_f16);
+    opt->kv_type = gf_kv_type_resolve(hp, opt->kv_type);
+    if (opt->mode == GF_LOAD_WEIGHTS && gf_kv_type_check(hp, opt->kv_type) < 0) return GF_ERR;
+    uint64_t need = p->bytes + gf_context_bytes(hp, opt->n_ctx, opt->n_batch, opt->kv_type);
     if (opt->max_memory && need > opt->max_memory)
         return gf_fail("model needs %.0f MB (weights %.0f MB + KV cache and scratch for %d tokens of context), "
                        "more than the %.0f MB allowed%s",

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "arch.h"
+#include "attention.h"
 #include "gguf.h"
 #include "kernels/kernels.h"
 #include "tokenizer.h"
@@ -78,7 +79,7 @@ typedef struct {
     uint64_t max_memory; /* refuse models needing more (weights + KV + scratch) */
     int quantize;        /* 0, or a GF_FTYPE_* (quantize_rules.h): F32/F16 matrices are quantized
                             while they load, to the types llama.cpp's rules give that file type */
-    int kv_f16;          /* the KV cache holds f16 (half the bytes; ~0.004 std on logits) */
+    gf_kv_type kv_type;  /* what the KV cache holds (attention.h) */
 } gf_model_options;
 
 #define GF_DEFAULT_CTX 2048
@@ -87,12 +88,19 @@ typedef struct {
 /* Reads hyperparameters and the tokenizer, validates every tensor the
  * architecture needs (names, shapes, types), checks the memory budget and
  * allocates the arena. Errors say which tensor or key is wrong, before any
- * weight byte is downloaded. Resolves opt->n_ctx. */
+ * weight byte is downloaded. Resolves opt->n_ctx and opt->kv_type. */
 int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_model **out, gf_model_plan *plan);
 void gf_model_free(gf_model *m);
 
 /* Bytes a context needs (KV cache + scratch). */
-uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, int kv_f16);
+uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type);
+/* Whether the model's heads fit a KV cache type (an error naming both if not). */
+int gf_kv_type_check(const gf_hparams *hp, gf_kv_type kv_type);
+/* GF_KV_AUTO's choice: Q8_0 for decoders whose head dimension is a multiple
+ * of 32 (a quarter of the memory and traffic of f32 for a KL of ~2e-5 nats
+ * per token, docs/quantization.md), F32 for encoders (one pass, no cache to
+ * grow) and for other head dimensions. Other types are kept. */
+gf_kv_type gf_kv_type_resolve(const gf_hparams *hp, gf_kv_type kv_type);
 
 /* JSON description for model.info(). Returns bytes written (may exceed cap). */
 int gf_model_info_json(const gf_model *m, char *buf, size_t cap);
@@ -100,7 +108,7 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap);
 /* ---- inference state ---- */
 typedef struct gf_context gf_context;
 
-int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, int kv_f16, gf_context **out);
+int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type, gf_context **out);
 void gf_context_free(gf_context *c);
 int32_t gf_context_n_ctx(const gf_context *c);
 int32_t gf_context_n_past(const gf_context *c);

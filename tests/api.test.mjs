@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
 import { loadModel } from '../web/index.js';
-import { withStringValue, withTensorType } from './helpers/patch.mjs';
+import { withStringValue, withTensorType, withU32Value } from './helpers/patch.mjs';
 import { startServer } from './helpers/server.mjs';
 import { readJson, sharedPath } from './helpers/shared.mjs';
 
@@ -138,6 +138,29 @@ test('info describes the model and how it runs', async () => {
   }
 });
 
+test('kvCache: auto picks q8_0 where the heads fit and f32 where not; q8_0 on heads that do not fit says why', async () => {
+  await assert.rejects(loadModel(Q4_0, { kvCache: 'q4' }), /kvCache must be 'auto' or one of 'f32', 'f16', 'q8_0', got q4/);
+  // the same file with 16 heads of 16 (8 KV heads, RoPE over all 16): Q8_0's blocks of 32 do not fit a head
+  const narrow = ['llama.attention.head_count', 'llama.attention.head_count_kv', 'llama.rope.dimension_count'].reduce(
+    (buf, key, i) => withU32Value(buf, key, [16, 8, 16][i]),
+    readFileSync(Q4_0),
+  );
+  for (const [source, headDim, auto] of [[Q4_0, 64, 'q8_0'], [narrow, 16, 'f32']]) {
+    const model = await loadModel(source);
+    try {
+      assert.equal(model.info().headDim, headDim);
+      assert.equal(model.info().kvCache, auto);
+      assert.ok((await model.forward(IDS)).every(Number.isFinite));
+    } finally {
+      await model.dispose();
+    }
+  }
+  await assert.rejects(loadModel(narrow, { kvCache: 'q8_0' }), /KV cache type q8_0 needs a head dimension that is a multiple of 32; this model's is 16/);
+  const bert = await loadModel(sharedPath('models', 'tiny-bert-Q8_0.gguf'));
+  assert.equal(bert.info().kvCache, 'f32', 'encoders keep f32 (one pass, no cache to grow)');
+  await bert.dispose();
+});
+
 test('tokenize and detokenize round-trip the reference prompt', async () => {
   const model = await loadModel(Q4_0);
   try {
@@ -256,6 +279,7 @@ test('vocabOnly loads tokenize without weights and stop reading after the header
     assert.ok(loaded < 4_000_000, `read ${loaded} bytes`);
     assert.deepEqual(await model.tokenize(ref.prompt), ref.prompt_ids);
     assert.equal(model.info().weightsLoaded, false);
+    assert.equal(model.info().kvCache, null);
     await assert.rejects(model.forward(IDS), /without its weights/);
   } finally {
     await model.dispose();

@@ -16,6 +16,8 @@ const LOAD_HEADER = 1;
 const LOAD_COMPLETE = 2;
 const WASM32_LIMIT = 4096 * 1048576;
 const QUANTIZE_TYPES = ['Q4_0', 'Q8_0', 'Q4_K', 'Q4_1', 'Q6_K'];
+// the C core's gf_kv_type numbering
+const KV_CACHE_TYPES = ['f32', 'f16', 'q8_0'];
 const DEFAULT_MAX_MEMORY = WASM32_LIMIT - 128 * 1048576; // room for code, stack and tokenizer
 
 function positiveInt(value, name) {
@@ -53,14 +55,16 @@ function hex(bytes) {
 
 /** @returns {Promise<Model>} */
 export async function loadDirect(source, options = {}) {
-  const { onProgress, signal, vocabOnly = false, inspect = false, sha256, quantize, kvCache = 'f32' } = options;
+  const { onProgress, signal, vocabOnly = false, inspect = false, sha256, quantize, kvCache = 'auto' } = options;
   const mode = vocabOnly ? 1 : inspect ? 2 : 0; // gf_model_options.mode
   const contextLength = positiveInt(options.contextLength, 'contextLength');
   const batchSize = positiveInt(options.batchSize, 'batchSize');
   const maxMemory = options.maxMemory === undefined ? DEFAULT_MAX_MEMORY : positiveInt(options.maxMemory, 'maxMemory');
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('loadModel: onProgress must be a function');
   if (sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(sha256)) throw new TypeError('loadModel: sha256 must be 64 hexadecimal digits');
-  if (kvCache !== 'f32' && kvCache !== 'f16') throw new RangeError(`loadModel: kvCache must be 'f32' or 'f16', got ${kvCache}`);
+  const kvType = kvCache === 'auto' ? -1 : KV_CACHE_TYPES.indexOf(kvCache);
+  if (kvType === -1 && kvCache !== 'auto')
+    throw new RangeError(`loadModel: kvCache must be 'auto' or one of ${KV_CACHE_TYPES.map((t) => `'${t}'`).join(', ')}, got ${kvCache}`);
   if (quantize !== undefined && !QUANTIZE_TYPES.includes(quantize)) {
     throw new RangeError(`loadModel: quantize must be one of ${QUANTIZE_TYPES.join(', ')}, got ${quantize}`);
   }
@@ -110,7 +114,7 @@ export async function loadDirect(source, options = {}) {
   };
   try {
     loader = core.checkPtr(
-      em._gf_api_loader_new(mode, contextLength, batchSize, Math.min(maxMemory, WASM32_LIMIT), src.size, kvCache === 'f16' ? 1 : 0),
+      em._gf_api_loader_new(mode, contextLength, batchSize, Math.min(maxMemory, WASM32_LIMIT), src.size, kvType),
     );
     if (quantize) {
       const [p] = core.writeString(quantize);

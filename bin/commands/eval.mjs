@@ -5,16 +5,18 @@ import { evaluate } from '../../web/evaluate.js';
 import { ggufSummary } from '../../web/quantize.js';
 import { load, number, UsageError, withModel } from './common.mjs';
 
-export const usage = `eval MODEL --ref REF.gguf --text FILE [--ctx 256] [--chunks N] [--json]
+export const usage = `eval MODEL --ref REF.gguf --text FILE [--ctx 256] [--chunks N] [--kv-cache f32|f16|q8_0] [--json]
         KL divergence of MODEL's next-token distributions from REF's, top-1 agreement and perplexity of
         both on the text (llama.cpp's perplexity protocol: chunks of --ctx tokens, BOS first, the second
-        half scored), with sizes and bits per weight`;
+        half scored), with sizes and bits per weight. --kv-cache sets MODEL's KV cache type (REF keeps
+        f32): MODEL = REF measures what the cache type alone costs`;
 
 export const options = {
   ref: { type: 'string' },
   text: { type: 'string' },
   ctx: { type: 'string' },
   chunks: { type: 'string' },
+  'kv-cache': { type: 'string' },
   json: { type: 'boolean' },
 };
 
@@ -36,7 +38,7 @@ export async function run(modelPath, v) {
   const [modelSize, refSize] = [await ggufSummary(modelPath), await ggufSummary(v.ref)];
   const quiet = { contextLength: ctx, batchSize: ctx, threads: 1, onProgress: undefined };
   await withModel(await load(v.ref, quiet), async (ref) =>
-    withModel(await load(modelPath, quiet), async (model) => {
+    withModel(await load(modelPath, { ...quiet, kvCache: v['kv-cache'] ?? 'f32' }), async (model) => {
       const ids = await ref.tokenize(text);
       const mine = await model.tokenize(text);
       if (mine.length !== ids.length || mine.some((x, i) => x !== ids[i])) throw new Error('eval: MODEL and REF tokenize the text differently');
@@ -57,6 +59,7 @@ export async function run(modelPath, v) {
         scored: r.scored,
         meanKl: m.meanKl,
         klStdErr: m.klStdErr,
+        kvCache: model.info().kvCache,
         top1: m.top1,
         perplexity: m.perplexity,
         refPerplexity: r.refPerplexity,
@@ -76,6 +79,7 @@ export async function run(modelPath, v) {
         [
           `model:       ${modelPath}: ${mb(modelSize.fileBytes)} MB, ${modelSize.bitsPerWeight.toFixed(3)} bits per weight (${types})`,
           `reference:   ${v.ref}: ${mb(refSize.fileBytes)} MB, ${refSize.bitsPerWeight.toFixed(3)} bits per weight`,
+          `KV cache:    ${model.info().kvCache} (reference f32)`,
           `text:        ${v.text}: ${ids.length} tokens, ${r.chunks} chunks of ${ctx}, ${r.scored} positions scored`,
           `mean KL:     ${m.meanKl.toFixed(6)} ± ${m.klStdErr.toFixed(6)} (KL(reference || model), nats per token)`,
           `top-1 agree: ${(m.top1 * 100).toFixed(3)}%`,

@@ -70,8 +70,8 @@ static inline __attribute__((always_inline)) void scores(const float *q, const v
     }
 }
 
-void gf_attn_scores_simd128(const float *q, const void *keys, int kv_f16, int n, int hd, float scale, float *out) {
-    if (kv_f16) scores(q, keys, 1, n, hd, scale, out);
+void gf_attn_scores_simd128(const float *q, const void *keys, gf_kv_type kv, int n, int hd, float scale, float *out) {
+    if (kv == GF_KV_F16) scores(q, keys, 1, n, hd, scale, out);
     else scores(q, keys, 0, n, hd, scale, out);
 }
 
@@ -116,7 +116,41 @@ static inline __attribute__((always_inline)) void accumulate(float *acc, const f
         for (int j = 0; j < n; j++) acc[d] += p[j] * elem(values, kv_f16, (size_t)j * hd + d);
 }
 
-void gf_attn_accumulate_simd128(float *acc, const float *p, const void *values, int kv_f16, int n, int hd) {
-    if (kv_f16) accumulate(acc, p, values, 1, n, hd);
+/* int8 lanes (already widened to i32) to f32 through the float whose
+ * mantissa holds them, 1.5 * 2^23 + q: exact, and clang-14 turns the plain
+ * conversion of a widened vector into four scalar conversions. */
+static inline v128_t i32_to_f32(v128_t q) {
+    v128_t magic = wasm_i32x4_const_splat(0x4b400000);
+    return wasm_f32x4_sub(wasm_i32x4_add(q, magic), magic);
+}
+
+/* Q8_0 value rows: per block of 32, the eight accumulator vectors stay in
+ * registers across the keys; each key's weight p[j] * d is one splat and its
+ * int8 quants widen to f32 in registers (4x fewer bytes than f32 rows). */
+static void accumulate_q8_0(float *acc, const float *p, const block_q8_0 *rows, int n, int hd) {
+    const int nb = hd / QK8_0;
+    for (int b = 0; b < nb; b++) {
+        v128_t a[8];
+        for (int k = 0; k < 8; k++) a[k] = wasm_v128_load(acc + b * QK8_0 + 4 * k);
+        for (int j = 0; j < n; j++) {
+            const block_q8_0 *blk = rows + (size_t)j * nb + b;
+            v128_t w = wasm_f32x4_splat(p[j] * gf_half_to_float(blk->d));
+            v128_t lo = wasm_v128_load(blk->qs), hi = wasm_v128_load(blk->qs + 16);
+            v128_t h16[4] = {wasm_i16x8_extend_low_i8x16(lo), wasm_i16x8_extend_high_i8x16(lo), wasm_i16x8_extend_low_i8x16(hi),
+                             wasm_i16x8_extend_high_i8x16(hi)};
+            for (int k = 0; k < 4; k++) {
+                v128_t f0 = i32_to_f32(wasm_i32x4_extend_low_i16x8(h16[k]));
+                v128_t f1 = i32_to_f32(wasm_i32x4_extend_high_i16x8(h16[k]));
+                a[2 * k] = wasm_f32x4_add(a[2 * k], wasm_f32x4_mul(w, f0));
+                a[2 * k + 1] = wasm_f32x4_add(a[2 * k + 1], wasm_f32x4_mul(w, f1));
+            }
+        }
+        for (int k = 0; k < 8; k++) wasm_v128_store(acc + b * QK8_0 + 4 * k, a[k]);
+    }
+}
+
+void gf_attn_accumulate_simd128(float *acc, const float *p, const void *values, gf_kv_type kv, int n, int hd) {
+    if (kv == GF_KV_Q8_0) accumulate_q8_0(acc, p, values, n, hd);
+    else if (kv == GF_KV_F16) accumulate(acc, p, values, 1, n, hd);
     else accumulate(acc, p, values, 0, n, hd);
 }

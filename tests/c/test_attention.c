@@ -1,9 +1,11 @@
 /* Attention kernels: the SIMD versions give exactly the reference's bits
- * (scores, exponentials, accumulation; f32 and f16 caches), every half
- * widens exactly, and the exponential is within 2 ulp of expf. */
+ * (scores, exponentials, accumulation; f32, f16 and Q8_0 caches), every half
+ * widens exactly, and attention over each cache type stays within its
+ * quantization of f64 attention. */
 #include <math.h>
 #include <string.h>
 
+#include "attention.h"
 #include "kernels/attention_kernels.h"
 #include "testing.h"
 
@@ -23,7 +25,7 @@ static void test_widening(void) {
     static float acc[65536];
     for (int i = 0; i < 65536; i++) h[i] = (gf_half)i;
     float one = 1.0f;
-    gf_attn_accumulate(acc, &one, h, 1, 1, 65536);
+    gf_attn_accumulate(acc, &one, h, GF_KV_F16, 1, 65536);
     int bad = 0;
     for (int i = 0; i < 65536; i++) {
         float want = gf_half_to_float(h[i]);
@@ -47,36 +49,89 @@ static void test_exp(void) {
     }
 }
 
-static void test_tiles(int kv_f16) {
+static void test_tiles(gf_kv_type kv) {
     enum { MAXN = 67, MAXHD = 132 };
     static float q[MAXHD], kf[MAXN * MAXHD], s1[MAXN], s2[MAXN], a1[MAXHD], a2[MAXHD];
     static gf_half kh[MAXN * MAXHD];
+    static block_q8_0 k8[MAXN * MAXHD / QK8_0];
     static const int hds[] = {4, 8, 32, 60, 64, 80, 96, 128, 130, 3};
     for (size_t hi = 0; hi < sizeof hds / sizeof hds[0]; hi++) {
         int hd = hds[hi];
+        if (!gf_kv_row_bytes(kv, hd)) continue;
         for (int n = 1; n <= MAXN; n += n < 9 ? 1 : 29) {
             for (int d = 0; d < hd; d++) q[d] = rndf();
             for (int i = 0; i < n * hd; i++) {
                 kf[i] = rndf();
                 kh[i] = gf_float_to_half(kf[i]);
             }
-            const void *keys = kv_f16 ? (const void *)kh : (const void *)kf;
-            gf_attn_scores(q, keys, kv_f16, n, hd, 0.125f, s1);
-            gf_attn_scores_ref(q, keys, kv_f16, n, hd, 0.125f, s2);
-            CHECK(same_bits(s1, s2, n), "scores hd=%d n=%d f16=%d differ", hd, n, kv_f16);
+            if (kv == GF_KV_Q8_0) gf_quantize_row_q8_0_ref(kf, k8, (int64_t)n * hd);
+            const void *rows = kv == GF_KV_F16 ? (const void *)kh : kv == GF_KV_Q8_0 ? (const void *)k8 : (const void *)kf;
+            if (kv != GF_KV_Q8_0) { /* Q8_0 keys are scored by gf_matmul, tested in test_kernels.c */
+                gf_attn_scores(q, rows, kv, n, hd, 0.125f, s1);
+                gf_attn_scores_ref(q, rows, kv, n, hd, 0.125f, s2);
+                CHECK(same_bits(s1, s2, n), "scores hd=%d n=%d %s differ", hd, n, gf_kv_type_name(kv));
+            } else {
+                for (int j = 0; j < n; j++) s1[j] = s2[j] = rndf();
+            }
             for (int d = 0; d < hd; d++) a1[d] = a2[d] = rndf();
-            gf_attn_accumulate(a1, s1, keys, kv_f16, n, hd);
-            gf_attn_accumulate_ref(a2, s2, keys, kv_f16, n, hd);
-            CHECK(same_bits(a1, a2, hd), "accumulate hd=%d n=%d f16=%d differ", hd, n, kv_f16);
+            gf_attn_accumulate(a1, s1, rows, kv, n, hd);
+            gf_attn_accumulate_ref(a2, s2, rows, kv, n, hd);
+            CHECK(same_bits(a1, a2, hd), "accumulate hd=%d n=%d %s differ", hd, n, gf_kv_type_name(kv));
         }
+    }
+}
+
+/* Whole attention over a cache of each type, against f64 attention over the
+ * f32 values the cache was made from: f32 within rounding, f16 and Q8_0
+ * within their quantization (values in [-2, 2]). */
+static void test_cache_types(void) {
+    enum { HD = 64, NH = 4, NKV = 2, NCTX = 150, NTOK = 3, POS0 = NCTX - NTOK };
+    static float q[NTOK * NH * HD], kf[NKV * NCTX * HD], vf[NKV * NCTX * HD], out[NTOK * NH * HD];
+    static char kc[NKV * NCTX * HD * 4], vc[NKV * NCTX * HD * 4];
+    for (int i = 0; i < NTOK * NH * HD; i++) q[i] = rndf() * 0.5f;
+    for (int i = 0; i < NKV * NCTX * HD; i++) kf[i] = rndf(), vf[i] = rndf();
+    const double bound[GF_KV_TYPE_COUNT] = {1e-6, 4e-4, 8e-3};
+    for (int kv = 0; kv < GF_KV_TYPE_COUNT; kv++) {
+        size_t row = gf_kv_row_bytes(kv, HD);
+        for (int r = 0; r < NKV * NCTX; r++) {
+            const float *ks = kf + (size_t)r * HD, *vs = vf + (size_t)r * HD;
+            void *kd = kc + r * row, *vd = vc + r * row;
+            if (kv == GF_KV_F32) memcpy(kd, ks, row), memcpy(vd, vs, row);
+            if (kv == GF_KV_F16) gf_f32_to_f16_row(kd, ks, HD), gf_f32_to_f16_row(vd, vs, HD);
+            if (kv == GF_KV_Q8_0) gf_quantize_row_q8_0_ref(ks, kd, HD), gf_quantize_row_q8_0_ref(vs, vd, HD);
+        }
+        gf_attention_args a = {q, kc, vc, out, NTOK, POS0, NH, NKV, HD, NCTX, 0.125f, 1, (gf_kv_type)kv};
+        gf_attention_range(&a, 0, NTOK * NH);
+        double worst = 0;
+        for (int t = 0; t < NTOK; t++)
+            for (int h = 0; h < NH; h++) {
+                const float *qh = q + (t * NH + h) * HD;
+                const float *K = kf + (size_t)(h / (NH / NKV)) * NCTX * HD, *V = vf + (size_t)(h / (NH / NKV)) * NCTX * HD;
+                double s[NCTX], max = -1e300, sum = 0;
+                int n = POS0 + t + 1;
+                for (int j = 0; j < n; j++) {
+                    s[j] = 0;
+                    for (int d = 0; d < HD; d++) s[j] += (double)qh[d] * K[j * HD + d];
+                    s[j] *= 0.125;
+                    max = s[j] > max ? s[j] : max;
+                }
+                for (int j = 0; j < n; j++) sum += (s[j] = exp(s[j] - max));
+                for (int d = 0; d < HD; d++) {
+                    double want = 0;
+                    for (int j = 0; j < n; j++) want += s[j] / sum * V[j * HD + d];
+                    double err = fabs(out[(t * NH + h) * HD + d] - want);
+                    worst = err > worst ? err : worst;
+                }
+            }
+        CHECK(worst < bound[kv], "attention over a %s cache: error %g, bound %g", gf_kv_type_name(kv), worst, bound[kv]);
     }
 }
 
 int main(void) {
     test_widening();
     test_exp();
-    test_tiles(0);
-    test_tiles(1);
+    for (int kv = 0; kv < GF_KV_TYPE_COUNT; kv++) test_tiles((gf_kv_type)kv);
+    test_cache_types();
     float src[5] = {1.0f, 65504.0f, 1e-8f, -3.14159f, 70000.0f};
     gf_half dst[5];
     gf_f32_to_f16_row(dst, src, 5);

@@ -29,3 +29,12 @@ export function withStringValue(path, key, value) {
   buf.write(value, at, 'utf8');
   return buf;
 }
+
+/** Copy of a GGUF (path or bytes) with a u32 metadata value replaced. */
+export function withU32Value(source, key, value) {
+  const buf = Buffer.from(typeof source === 'string' ? readFileSync(source) : source);
+  const at = findString(buf, key);
+  if (buf.readUInt32LE(at) !== 4) throw new Error(`${key} is not a u32`);
+  buf.writeUInt32LE(value, at + 4);
+  return buf;
+}
