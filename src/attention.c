@@ -5,7 +5,7 @@
 #include "kernels/attention_kernels.h"
 #include "kernels/kernels.h"
 
-#define KEY_TILE 64
+#define KEY_TILE GF_ATTN_MAX_TILE
 
 const char *gf_kv_type_name(gf_kv_type t) {
     static const char *names[GF_KV_TYPE_COUNT] = {"f32", "f16", "q8_0"};

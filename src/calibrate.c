@@ -118,7 +118,7 @@ int gf_calib_new(gf_model *m, gf_calib **out) {
     uint32_t saved[GF_TYPE_COUNT];
     memcpy(saved, m->type_count, sizeof saved);
     for (size_t i = 0; i < sizeof types / sizeof *types; i++) m->type_count[types[i]]++;
-    s = gf_context_new(m, c->chunk_len, c->chunk_len, 0, &c->ctx);
+    s = gf_context_new(m, c->chunk_len, c->chunk_len, GF_KV_F32, &c->ctx);
     memcpy(m->type_count, saved, sizeof saved);
     if (s < 0) goto fail;
     if ((s = list_matrices(c)) < 0) goto fail;

@@ -143,3 +143,21 @@ test('chat: each stdin line is a turn, replies stream to stdout', () => {
   assert.equal(none.status, 1);
   assert.match(none.stderr, /has no chat template; give one with --template FILE/);
 });
+
+test('eval --kv-cache measures what a KV cache type costs against the same file with f32 caches', () => {
+  const brown = sharedPath('models', 'tiny-brown-f32.gguf');
+  const text = sharedPath('reference', 'brown-heldout.txt');
+  const runs = [[], ['--kv-cache', 'q8_0']].map((extra) => {
+    const r = cli('eval', brown, '--ref', brown, '--text', text, '--chunks', '2', '--json', ...extra);
+    assert.equal(r.code, 0, r.err);
+    return JSON.parse(r.out);
+  });
+  assert.equal(runs[0].kvCache, 'f32');
+  assert.equal(runs[0].meanKl, 0);
+  assert.equal(runs[1].kvCache, 'q8_0');
+  assert.ok(runs[1].meanKl > 0 && runs[1].meanKl < 1e-3, `KL ${runs[1].meanKl}`);
+  assert.equal(runs[1].refPerplexity, runs[0].perplexity);
+  const bad = cli('eval', brown, '--ref', brown, '--text', text, '--kv-cache', 'q4');
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /kvCache must be 'auto' or one of/);
+});

@@ -136,8 +136,8 @@ test('peak RSS while loading the F32 model with quantize: Q4_0: baseline + 1.3 x
 test('eval: held-out tokenization equals llama.cpp\'s ids; results are deterministic and llama.cpp\'s protocol reproduces its F32 perplexity on the first chunks', async () => {
   const text = readFileSync(sharedPath('reference', 'brown-heldout.txt'), 'utf8');
   const want = readJson('reference', 'tiny-brown-heldout.ids.json');
-  const ref = await loadModel(BROWN, { contextLength: 256, batchSize: 256 });
-  const q = await loadModel(BROWN, { contextLength: 256, batchSize: 256, quantize: 'Q4_0' });
+  const ref = await loadModel(BROWN, { contextLength: 256, batchSize: 256, kvCache: 'f32' });
+  const q = await loadModel(BROWN, { contextLength: 256, batchSize: 256, quantize: 'Q4_0', kvCache: 'f32' });
   try {
     const ids = await ref.tokenize(text);
     assert.equal(ids.length, want.length);

@@ -8,8 +8,8 @@ import { load, number, UsageError, withModel } from './common.mjs';
 export const usage = `eval MODEL --ref REF.gguf --text FILE [--ctx 256] [--chunks N] [--kv-cache f32|f16|q8_0] [--json]
         KL divergence of MODEL's next-token distributions from REF's, top-1 agreement and perplexity of
         both on the text (llama.cpp's perplexity protocol: chunks of --ctx tokens, BOS first, the second
-        half scored), with sizes and bits per weight. --kv-cache sets MODEL's KV cache type (REF keeps
-        f32): MODEL = REF measures what the cache type alone costs`;
+        half scored), with sizes and bits per weight. Both run with f32 KV caches; --kv-cache sets MODEL's
+        (MODEL = REF then measures what that cache type alone costs)`;
 
 export const options = {
   ref: { type: 'string' },
@@ -36,7 +36,8 @@ export async function run(modelPath, v) {
   if (chunks !== undefined && chunks < 1) throw new UsageError(`--chunks must be at least 1, got ${chunks}`);
   const text = readText(v.text);
   const [modelSize, refSize] = [await ggufSummary(modelPath), await ggufSummary(v.ref)];
-  const quiet = { contextLength: ctx, batchSize: ctx, threads: 1, onProgress: undefined };
+  // f32 KV caches unless --kv-cache says otherwise for MODEL: the weights' damage alone
+  const quiet = { contextLength: ctx, batchSize: ctx, threads: 1, onProgress: undefined, kvCache: 'f32' };
   await withModel(await load(v.ref, quiet), async (ref) =>
     withModel(await load(modelPath, { ...quiet, kvCache: v['kv-cache'] ?? 'f32' }), async (model) => {
       const ids = await ref.tokenize(text);

@@ -2,7 +2,11 @@
  * query against a tile of keys, the softmax exponentials, and the weighted
  * sum of value rows. Keys and values are f32, or f16 (half the cache
  * memory; widened exactly as they stream in); values may also be Q8_0
- * blocks (Q8_0 keys are scored by gf_matmul, attention.c). Scalar references beside
+ * blocks (Q8_0 keys are scored by gf_matmul, attention.c), summed in
+ * integers: per block of 32 dimensions, a tile's weights p[j] * d_j become
+ * 15-bit integers (relative error <= 2^-16 of the tile's largest weight,
+ * far below the 8-bit values' own), so the sum over the tile's keys is an
+ * exact int32 dot product, scaled back to f32 once. Scalar references beside
  * SIMD128 versions that follow the same operation order, so the two give
  * the same bits; tests/c/test_attention.c holds them equal. */
 #ifndef GF_ATTENTION_KERNELS_H
@@ -11,12 +15,22 @@
 #include "../attention.h"
 #include "../quant.h"
 
+/* Keys per tile: the most one call handles for Q8_0 values (int32 sums). */
+#define GF_ATTN_MAX_TILE 64
+
 /* out[j] = scale * q . k_j for n consecutive key rows of hd elements, f32 or f16. */
 void gf_attn_scores(const float *q, const void *keys, gf_kv_type kv, int n, int hd, float scale, float *out);
 /* x[j] = e^(x[j] - max) for j < n (0 below e^-87); returns their sum. */
 float gf_attn_exp(float *x, int n, float max);
-/* acc[0..hd) += sum_j p[j] * v_j over n consecutive value rows. */
+/* acc[0..hd) += sum_j p[j] * v_j over n consecutive value rows; p are
+ * softmax weights (>= 0), and n <= GF_ATTN_MAX_TILE for Q8_0 rows. */
 void gf_attn_accumulate(float *acc, const float *p, const void *values, gf_kv_type kv, int n, int hd);
+/* The integer weights of Q8_0 value rows' block b (of nb per row) for a
+ * tile of n <= GF_ATTN_MAX_TILE keys: wq[j] = round(p[j] * d_j / s) in
+ * [0, 32767]; returns s (0: every weight is 0; NaN: a value's scale or a
+ * weight was not finite). The reference; the SIMD kernel computes the same
+ * values four keys at a time. */
+float gf_attn_q8_0_weights(const float *p, const block_q8_0 *rows, int n, int nb, int b, int16_t *wq);
 /* e^x for x <= 0, the same function gf_attn_exp applies (for the online-softmax rescale). */
 float gf_attn_exp1(float x);
 /* Rounds a row to f16 for storing in the cache (round to nearest even). */

@@ -38,17 +38,37 @@ float gf_attn_exp_ref(float *x, int n, float max) {
 
 void gf_attn_accumulate_ref(float *acc, const float *p, const void *values, gf_kv_type kv, int n, int hd) {
     if (kv == GF_KV_Q8_0) {
-        /* the block's scale joins the weight first: one multiply per element, as in the SIMD kernel */
-        const block_q8_0 *b = values;
-        for (int j = 0; j < n; j++)
-            for (int d0 = 0; d0 < hd; d0 += QK8_0, b++) {
-                float w = p[j] * gf_half_to_float(b->d);
-                for (int i = 0; i < QK8_0; i++) acc[d0 + i] += w * (float)b->qs[i];
+        const block_q8_0 *rows = values;
+        const int nb = hd / QK8_0;
+        int16_t wq[GF_ATTN_MAX_TILE];
+        for (int b = 0; b < nb; b++) {
+            float s = gf_attn_q8_0_weights(p, rows, n, nb, b, wq);
+            if (s == 0) continue;
+            for (int i = 0; i < QK8_0; i++) {
+                int32_t sum = 0;
+                for (int j = 0; j < n; j++) sum += wq[j] * rows[(size_t)j * nb + b].qs[i];
+                acc[b * QK8_0 + i] += (float)sum * s;
             }
+        }
         return;
     }
     for (int j = 0; j < n; j++)
         for (int d = 0; d < hd; d++) acc[d] += p[j] * elem(values, kv, (size_t)j * hd + d);
+}
+
+float gf_attn_q8_0_weights(const float *p, const block_q8_0 *rows, int n, int nb, int b, int16_t *wq) {
+    float w[GF_ATTN_MAX_TILE], max = 0;
+    for (int j = 0; j < n; j++) {
+        w[j] = p[j] * gf_half_to_float(rows[(size_t)j * nb + b].d);
+        max = w[j] > max || w[j] != w[j] ? w[j] : max;
+    }
+    if (max == 0 || !(max < INFINITY)) {
+        for (int j = 0; j < n; j++) wq[j] = 0;
+        return max == 0 ? 0 : NAN;
+    }
+    float inv = 32767.0f / max;
+    for (int j = 0; j < n; j++) wq[j] = (int16_t)nearbyintf(w[j] * inv);
+    return max / 32767.0f;
 }
 
 void gf_f32_to_f16_row(gf_half *dst, const float *src, int n) {

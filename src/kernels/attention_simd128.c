@@ -6,19 +6,24 @@
  * wasm has no f16 conversion instruction: halves are widened with integer
  * shifts and one multiply by 2^112, which rebases the exponent and turns
  * f16 subnormals into the right f32 values; inf and NaN are patched. */
+#include <math.h>
 #include <wasm_simd128.h>
 
 #include "attention_kernels.h"
 #include "exp_poly.h"
 
-static inline __attribute__((always_inline)) v128_t widen4(const gf_half *h) {
-    v128_t x = wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(h));
+/* four halves, one per 32-bit lane (high bits 0), to f32 */
+static inline __attribute__((always_inline)) v128_t widen_lanes(v128_t x) {
     v128_t sign = wasm_i32x4_shl(wasm_v128_and(x, wasm_i32x4_splat(0x8000)), 16);
     v128_t mag = wasm_i32x4_shl(wasm_v128_and(x, wasm_i32x4_splat(0x7fff)), 13);
     v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
     v128_t special = wasm_i32x4_ge(mag, wasm_i32x4_splat(0x7c00 << 13));
     f = wasm_v128_bitselect(wasm_v128_or(mag, wasm_i32x4_splat(0x7f800000)), f, special);
     return wasm_v128_or(f, sign);
+}
+
+static inline __attribute__((always_inline)) v128_t widen4(const gf_half *h) {
+    return widen_lanes(wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(h)));
 }
 
 static inline __attribute__((always_inline)) v128_t load4(const void *rows, int kv_f16, size_t i) {
@@ -116,36 +121,71 @@ static inline __attribute__((always_inline)) void accumulate(float *acc, const f
         for (int j = 0; j < n; j++) acc[d] += p[j] * elem(values, kv_f16, (size_t)j * hd + d);
 }
 
-/* int8 lanes (already widened to i32) to f32 through the float whose
- * mantissa holds them, 1.5 * 2^23 + q: exact, and clang-14 turns the plain
- * conversion of a widened vector into four scalar conversions. */
-static inline v128_t i32_to_f32(v128_t q) {
-    v128_t magic = wasm_i32x4_const_splat(0x4b400000);
-    return wasm_f32x4_sub(wasm_i32x4_add(q, magic), magic);
+/* Q8_0 value rows, summed in integers (attention_kernels.h): two keys at a
+ * time, their quants interleaved byte by byte and widened to i16 so that one
+ * i32x4.dot_i16x8 against the pair's weights (w_j, w_j+1, ...) adds both
+ * keys' terms for four dimensions. A block's 32 sums stay in registers
+ * across the tile; at most 64 keys of 2 * 127 * 32767 fit int32. */
+/* gf_attn_q8_0_weights four keys at a time: the same products, maximum
+ * (wasm's max propagates NaN, as the reference's loop does) and rounding. */
+static float q8_0_weights(const float *p, const block_q8_0 *rows, int n, int nb, int b, int16_t *wq) {
+    float w[GF_ATTN_MAX_TILE];
+    const int body = n & ~3;
+    const block_q8_0 *r = rows + b;
+    v128_t vmax = wasm_f32x4_const_splat(0);
+    for (int j = 0; j < body; j += 4, r += 4 * (size_t)nb) {
+        v128_t d = wasm_i32x4_make(r[0].d, r[nb].d, r[2 * (size_t)nb].d, r[3 * (size_t)nb].d);
+        v128_t wj = wasm_f32x4_mul(wasm_v128_load(p + j), widen_lanes(d));
+        wasm_v128_store(w + j, wj);
+        vmax = wasm_f32x4_max(vmax, wj);
+    }
+    vmax = wasm_f32x4_max(vmax, wasm_i32x4_shuffle(vmax, vmax, 2, 3, 0, 1));
+    vmax = wasm_f32x4_max(vmax, wasm_i32x4_shuffle(vmax, vmax, 1, 0, 3, 2));
+    float max = wasm_f32x4_extract_lane(vmax, 0);
+    for (int j = body; j < n; j++, r += nb) {
+        w[j] = p[j] * gf_half_to_float(r->d);
+        max = w[j] > max || w[j] != w[j] ? w[j] : max;
+    }
+    if (max == 0 || !(max < INFINITY)) {
+        for (int j = 0; j < n; j++) wq[j] = 0;
+        return max == 0 ? 0 : NAN;
+    }
+    float inv = 32767.0f / max;
+    v128_t vinv = wasm_f32x4_splat(inv);
+    for (int j = 0; j < body; j += 4) {
+        v128_t q = wasm_i32x4_trunc_sat_f32x4(wasm_f32x4_nearest(wasm_f32x4_mul(wasm_v128_load(w + j), vinv)));
+        wasm_v128_store64_lane(wq + j, wasm_i16x8_narrow_i32x4(q, q), 0);
+    }
+    for (int j = body; j < n; j++) wq[j] = (int16_t)nearbyintf(w[j] * inv);
+    return max / 32767.0f;
 }
 
-/* Q8_0 value rows: per block of 32, the eight accumulator vectors stay in
- * registers across the keys; each key's weight p[j] * d is one splat and its
- * int8 quants widen to f32 in registers (4x fewer bytes than f32 rows). */
 static void accumulate_q8_0(float *acc, const float *p, const block_q8_0 *rows, int n, int hd) {
     const int nb = hd / QK8_0;
+    int16_t wq[GF_ATTN_MAX_TILE + 1];
     for (int b = 0; b < nb; b++) {
-        v128_t a[8];
-        for (int k = 0; k < 8; k++) a[k] = wasm_v128_load(acc + b * QK8_0 + 4 * k);
-        for (int j = 0; j < n; j++) {
-            const block_q8_0 *blk = rows + (size_t)j * nb + b;
-            v128_t w = wasm_f32x4_splat(p[j] * gf_half_to_float(blk->d));
-            v128_t lo = wasm_v128_load(blk->qs), hi = wasm_v128_load(blk->qs + 16);
-            v128_t h16[4] = {wasm_i16x8_extend_low_i8x16(lo), wasm_i16x8_extend_high_i8x16(lo), wasm_i16x8_extend_low_i8x16(hi),
-                             wasm_i16x8_extend_high_i8x16(hi)};
-            for (int k = 0; k < 4; k++) {
-                v128_t f0 = i32_to_f32(wasm_i32x4_extend_low_i16x8(h16[k]));
-                v128_t f1 = i32_to_f32(wasm_i32x4_extend_high_i16x8(h16[k]));
-                a[2 * k] = wasm_f32x4_add(a[2 * k], wasm_f32x4_mul(w, f0));
-                a[2 * k + 1] = wasm_f32x4_add(a[2 * k + 1], wasm_f32x4_mul(w, f1));
+        float s = q8_0_weights(p, rows, n, nb, b, wq);
+        if (s == 0) continue;
+        wq[n] = 0; /* an odd tile's last pair: the last key again, weighted 0 */
+        v128_t sum[8];
+        for (int k = 0; k < 8; k++) sum[k] = wasm_i32x4_const_splat(0);
+        for (int j = 0; j < n; j += 2) {
+            const int8_t *x = rows[(size_t)j * nb + b].qs, *y = rows[(size_t)(j + 1 < n ? j + 1 : j) * nb + b].qs;
+            v128_t w = wasm_i32x4_splat((int32_t)(uint16_t)wq[j] | (int32_t)((uint32_t)(uint16_t)wq[j + 1] << 16));
+            for (int h = 0; h < 2; h++) {
+                v128_t xv = wasm_v128_load(x + 16 * h), yv = wasm_v128_load(y + 16 * h);
+                v128_t lo = wasm_i8x16_shuffle(xv, yv, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+                v128_t hi = wasm_i8x16_shuffle(xv, yv, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+                sum[4 * h] = wasm_i32x4_add(sum[4 * h], wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(lo), w));
+                sum[4 * h + 1] = wasm_i32x4_add(sum[4 * h + 1], wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(lo), w));
+                sum[4 * h + 2] = wasm_i32x4_add(sum[4 * h + 2], wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(hi), w));
+                sum[4 * h + 3] = wasm_i32x4_add(sum[4 * h + 3], wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(hi), w));
             }
         }
-        for (int k = 0; k < 8; k++) wasm_v128_store(acc + b * QK8_0 + 4 * k, a[k]);
+        v128_t sv = wasm_f32x4_splat(s);
+        float *a = acc + b * QK8_0;
+        for (int k = 0; k < 8; k++)
+            wasm_v128_store(a + 4 * k, wasm_f32x4_add(wasm_v128_load(a + 4 * k), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum[k]), sv)));
     }
 }
 
