@@ -80,14 +80,11 @@ void gf_attn_scores_simd128(const float *q, const void *keys, gf_kv_type kv, int
     else scores(q, keys, 0, n, hd, scale, out);
 }
 
-/* gf_attn_exp1 on four lanes (exp_poly.h) */
-static inline v128_t exp4(v128_t x) { return gf_exp_poly4(x); }
-
 float gf_attn_exp_simd128(float *x, int n, float max) {
     v128_t m = wasm_f32x4_splat(max), sum = wasm_f32x4_splat(0);
     int body = n & ~3;
     for (int j = 0; j < body; j += 4) {
-        v128_t e = exp4(wasm_f32x4_sub(wasm_v128_load(x + j), m));
+        v128_t e = gf_exp_poly4(wasm_f32x4_sub(wasm_v128_load(x + j), m));
         wasm_v128_store(x + j, e);
         sum = wasm_f32x4_add(sum, e);
     }
@@ -121,11 +118,6 @@ static inline __attribute__((always_inline)) void accumulate(float *acc, const f
         for (int j = 0; j < n; j++) acc[d] += p[j] * elem(values, kv_f16, (size_t)j * hd + d);
 }
 
-/* Q8_0 value rows, summed in integers (attention_kernels.h): two keys at a
- * time, their quants interleaved byte by byte and widened to i16 so that one
- * i32x4.dot_i16x8 against the pair's weights (w_j, w_j+1, ...) adds both
- * keys' terms for four dimensions. A block's 32 sums stay in registers
- * across the tile; at most 64 keys of 2 * 127 * 32767 fit int32. */
 /* gf_attn_q8_0_weights four keys at a time: the same products, maximum
  * (wasm's max propagates NaN, as the reference's loop does) and rounding. */
 static float q8_0_weights(const float *p, const block_q8_0 *rows, int n, int nb, int b, int16_t *wq) {
@@ -160,6 +152,11 @@ static float q8_0_weights(const float *p, const block_q8_0 *rows, int n, int nb,
     return max / 32767.0f;
 }
 
+/* Q8_0 value rows, summed in integers (attention_kernels.h): two keys at a
+ * time, their quants interleaved byte by byte and widened to i16 so that one
+ * i32x4.dot_i16x8 against the pair's weights (w_j, w_j+1, ...) adds both
+ * keys' terms for four dimensions. A block's 32 sums stay in registers
+ * across the tile; at most 64 keys of 2 * 127 * 32767 fit int32. */
 static void accumulate_q8_0(float *acc, const float *p, const block_q8_0 *rows, int n, int hd) {
     const int nb = hd / QK8_0;
     int16_t wq[GF_ATTN_MAX_TILE + 1];
