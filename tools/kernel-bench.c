@@ -130,7 +130,8 @@ static void fill_matrix(uint32_t type, int rows, int n, uint8_t *dst) {
                     q->d = gf_float_to_half(0.001f);
                     q->dmin = gf_float_to_half(0.0005f);
                 } else {
-                    ((block_q6_K *)row + b)->d = gf_float_to_half(0.0002f);
+                    /* llama.cpp's Q6_K scales are ~1e-5: f16 subnormals */
+                    ((block_q6_K *)row + b)->d = gf_float_to_half(0.00003f);
                 }
             }
             break;

@@ -3,27 +3,18 @@
  * as (l0 + l2) + (l1 + l3), the same exponential polynomial, and value rows
  * accumulated in key order, so both give the same bits.
  *
- * wasm has no f16 conversion instruction: halves are widened with integer
- * shifts and one multiply by 2^112, which rebases the exponent and turns
- * f16 subnormals into the right f32 values; inf and NaN are patched. */
+ * wasm has no f16 conversion instruction: halves are widened by the
+ * multiply of half_simd128.h (subnormal keys, values and key scales are rare). */
 #include <math.h>
 #include <wasm_simd128.h>
 
 #include "attention_kernels.h"
 #include "exp_poly.h"
+#include "half_simd128.h"
 
-/* four halves, one per 32-bit lane (high bits 0), to f32 */
-static inline __attribute__((always_inline)) v128_t widen_lanes(v128_t x) {
-    v128_t sign = wasm_i32x4_shl(wasm_v128_and(x, wasm_i32x4_splat(0x8000)), 16);
-    v128_t mag = wasm_i32x4_shl(wasm_v128_and(x, wasm_i32x4_splat(0x7fff)), 13);
-    v128_t f = wasm_f32x4_mul(mag, wasm_f32x4_splat(0x1p112f));
-    v128_t special = wasm_i32x4_ge(mag, wasm_i32x4_splat(0x7c00 << 13));
-    f = wasm_v128_bitselect(wasm_v128_or(mag, wasm_i32x4_splat(0x7f800000)), f, special);
-    return wasm_v128_or(f, sign);
-}
-
+/* four halves to f32: each into the upper half of a 32-bit lane */
 static inline __attribute__((always_inline)) v128_t widen4(const gf_half *h) {
-    return widen_lanes(wasm_u32x4_extend_low_u16x8(wasm_v128_load64_zero(h)));
+    return gf_h2f_hi_mul(wasm_i16x8_shuffle(wasm_i16x8_const_splat(0), wasm_v128_load64_zero(h), 0, 8, 1, 9, 2, 10, 3, 11));
 }
 
 static inline __attribute__((always_inline)) v128_t load4(const void *rows, int kv_f16, size_t i) {
@@ -127,7 +118,7 @@ static float q8_0_weights(const float *p, const block_q8_0 *rows, int n, int nb,
     v128_t vmax = wasm_f32x4_const_splat(0);
     for (int j = 0; j < body; j += 4, r += 4 * (size_t)nb) {
         v128_t d = wasm_i32x4_make(r[0].d, r[nb].d, r[2 * (size_t)nb].d, r[3 * (size_t)nb].d);
-        v128_t wj = wasm_f32x4_mul(wasm_v128_load(p + j), widen_lanes(d));
+        v128_t wj = wasm_f32x4_mul(wasm_v128_load(p + j), gf_h2f_hi_mul(wasm_i32x4_shl(d, 16)));
         wasm_v128_store(w + j, wj);
         vmax = wasm_f32x4_max(vmax, wj);
     }

@@ -43,6 +43,7 @@
 #include <wasm_simd128.h>
 
 #include "exp_poly.h"
+#include "half_simd128.h"
 #include "kernels.h"
 
 #if defined(__wasm_relaxed_simd__)
@@ -56,54 +57,16 @@
 
 /* ---- scalar helpers ---- */
 
-INLINE uint32_t f2u(float f) {
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    return u;
-}
-
-INLINE float u2f(uint32_t u) {
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
 INLINE uint16_t ld16(const void *p) {
     uint16_t v;
     memcpy(&v, p, 2);
     return v;
 }
 
-/* Exact half -> float (see h2f_hi). */
-INLINE float h2f(uint16_t h) {
-    uint32_t x = (uint32_t)h << 16;
-    float f = u2f((uint32_t)((int32_t)x >> 3) & 0x8FFFE000u) * 0x1p112f;
-    if ((x & 0x7C000000u) == 0x7C000000u) f = u2f(f2u(f) | 0x7F800000u);
-    return f;
-}
+/* Exact half -> float (half_simd128.h). */
+INLINE float h2f(uint16_t h) { return wasm_f32x4_extract_lane(gf_h2f_hi_mul(wasm_i32x4_splat((int32_t)((uint32_t)h << 16))), 0); }
 
 /* ---- vector helpers ---- */
-
-/* Exact half -> float for i32 lanes holding a half in their upper 16 bits
- * (the lower 16 bits are ignored, so both halves of an i16x8 pair convert
- * without unpacking). The arithmetic shift lands sign, exponent and mantissa
- * at the f32 positions (sign also smeared into bits 28..30, masked off) and
- * the exact product by 2^112 rebiases the exponent; subnormal halves become
- * f32 subnormals first, also exact. Exponent 31 (inf/nan) would come out as
- * 2^16 * 1.m, so those lanes get their exponent forced to all ones. */
-INLINE v128_t h2f_hi(v128_t x) {
-    v128_t m = wasm_v128_and(wasm_i32x4_shr(x, 3), wasm_i32x4_const_splat((int32_t)0x8FFFE000));
-    v128_t f = wasm_f32x4_mul(m, wasm_f32x4_const_splat(0x1p112f));
-    v128_t e = wasm_v128_and(x, wasm_i32x4_const_splat(0x7C000000));
-    v128_t special = wasm_i32x4_eq(e, wasm_i32x4_const_splat(0x7C000000));
-    return wasm_v128_or(f, wasm_v128_and(special, wasm_i32x4_const_splat(0x7F800000)));
-}
-
-/* h2f_hi for finite halves only: exponent 31 gives 2^16 * 1.m. */
-INLINE v128_t h2f_fast(v128_t x) {
-    return wasm_f32x4_mul(wasm_v128_and(wasm_i32x4_shr(x, 3), wasm_i32x4_const_splat((int32_t)0x8FFFE000)),
-                          wasm_f32x4_const_splat(0x1p112f));
-}
 
 /* Exact float -> half bits (round to nearest even) in i32 lanes. Adding a
  * power of two chosen from the input's exponent makes the f32 adder round
@@ -301,18 +264,18 @@ void gf_quantize_act_row_simd128(gf_act_format f, const float *x, void *dst, int
 enum { K_Q4_0, K_Q4_1, K_Q8_0, K_Q4_K, K_Q6_K };
 
 /* Halves at w + k * rs + off (k = 0..3) as f32 lanes (base: any vector,
- * its lanes are overwritten or ignored). This is h2f_hi without the inf/nan
- * fix-up: *spec collects x << 1 (sign dropped) so that the caller can tell,
- * once per call, whether a scale had exponent 31; then the whole call is
- * redone by the reference (never for a sane file). */
-INLINE v128_t load_h4s(const uint8_t *w, size_t rs, size_t off, v128_t base, v128_t *spec) {
+ * its lanes are overwritten or ignored): the kind's scales, converted the
+ * way half_simd128.h gives for them, without the inf/nan fix-up: *spec
+ * collects x << 1 (sign dropped) so that the caller can tell, once per call,
+ * whether a scale had exponent 31; then the whole call is redone by the
+ * reference (never for a sane file). */
+INLINE v128_t load_h4s(const int kind, const uint8_t *w, size_t rs, size_t off, v128_t base, v128_t *spec) {
     v128_t v = wasm_v128_load16_lane(w + off, base, 1);
     v = wasm_v128_load16_lane(w + rs + off, v, 3);
     v = wasm_v128_load16_lane(w + 2 * rs + off, v, 5);
     v = wasm_v128_load16_lane(w + 3 * rs + off, v, 7);
     *spec = wasm_u32x4_max(*spec, wasm_i32x4_shl(v, 1));
-    return wasm_f32x4_mul(wasm_v128_and(wasm_i32x4_shr(v, 3), wasm_i32x4_const_splat((int32_t)0x8FFFE000)),
-                          wasm_f32x4_const_splat(0x1p112f));
+    return kind == K_Q4_K || kind == K_Q6_K ? gf_h2f_hi_sub_finite(v) : gf_h2f_hi_mul_finite(v);
 }
 
 INLINE int any_special(v128_t spec) {
@@ -507,7 +470,7 @@ INLINE v128_t gemv32(const int kind, const uint8_t *w, size_t rs, const prep_t *
         unpack32(kind, w + 3 * rs, e);
         v128_t p3 = dot4(kind, e, a);
         v128_t isum = isum32(kind, p0, p1, p2, p3, &p->corr[b]);
-        v128_t dw = load_h4s(w, rs, 0, a[0], spec), mw = kind == K_Q4_1 ? load_h4s(w, rs, 2, a[0], spec) : dw;
+        v128_t dw = load_h4s(kind, w, rs, 0, a[0], spec), mw = kind == K_Q4_1 ? load_h4s(kind, w, rs, 2, a[0], spec) : dw;
         acc = fstep32(kind, acc, isum, dw, mw, p->d[b], kind == K_Q4_1 ? p->s[b] : 0);
     }
     return acc;
@@ -521,7 +484,7 @@ INLINE void gemm32(const int kind, const uint8_t *w, size_t rs, const prep4_t *p
     for (int b = 0; b < nb; b++, w += wbs) {
         v128_t e[4][4];
         UNROLL for (int r = 0; r < 4; r++) unpack32(kind, w + (size_t)r * rs, e[r]);
-        v128_t dw = load_h4s(w, rs, 0, e[0][0], spec), mw = kind == K_Q4_1 ? load_h4s(w, rs, 2, e[0][0], spec) : dw;
+        v128_t dw = load_h4s(kind, w, rs, 0, e[0][0], spec), mw = kind == K_Q4_1 ? load_h4s(kind, w, rs, 2, e[0][0], spec) : dw;
         UNROLL for (int t = 0; t < 4; t++) {
             const v128_t *a = p->a[t] + 4 * b;
             v128_t isum = isum32(kind, dot4(kind, e[0], a), dot4(kind, e[1], a), dot4(kind, e[2], a), dot4(kind, e[3], a),
@@ -786,10 +749,10 @@ INLINE v128_t gemvK(const int kind, const uint8_t *w, size_t rs, const prep_t *p
         v128_t is = reduce4_i32(sum[0], sum[1], sum[2], sum[3]), im = is, d, dmin = is;
         if (kind == K_Q4_K) {
             im = reduce4_i32(mins[0], mins[1], mins[2], mins[3]);
-            d = load_h4s(w, rs, offsetof(block_q4_K, d), is, spec);
-            dmin = load_h4s(w, rs, offsetof(block_q4_K, dmin), is, spec);
+            d = load_h4s(kind, w, rs, offsetof(block_q4_K, d), is, spec);
+            dmin = load_h4s(kind, w, rs, offsetof(block_q4_K, dmin), is, spec);
         } else {
-            d = load_h4s(w, rs, offsetof(block_q6_K, d), is, spec);
+            d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), is, spec);
         }
         acc = fstepK(kind, acc, is, im, d, dmin, ay->d);
     }
@@ -819,10 +782,10 @@ INLINE void gemmK(const int kind, const uint8_t *w, size_t rs, const prep4_t *p,
         }
         v128_t d, dmin = bs2[0];
         if (kind == K_Q4_K) {
-            d = load_h4s(w, rs, offsetof(block_q4_K, d), bs2[0], spec);
-            dmin = load_h4s(w, rs, offsetof(block_q4_K, dmin), bs2[0], spec);
+            d = load_h4s(kind, w, rs, offsetof(block_q4_K, d), bs2[0], spec);
+            dmin = load_h4s(kind, w, rs, offsetof(block_q4_K, dmin), bs2[0], spec);
         } else {
-            d = load_h4s(w, rs, offsetof(block_q6_K, d), bs2[0], spec);
+            d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), bs2[0], spec);
         }
         UNROLL for (int t = 0; t < 4; t++) {
             v128_t is = reduce4_i32(sum[0][t], sum[1][t], sum[2][t], sum[3][t]);
@@ -878,18 +841,18 @@ INLINE void tile_f16(const int NT, const int exact, const uint8_t *w0, size_t rs
     for (; i + 8 <= n; i += 8) {
         UNROLL for (int t = 0; t < NT; t++) {
             v128_t x = wasm_v128_load(a[t] + i);
-            ae[t] = h2f_hi(wasm_i32x4_shl(x, 16));
-            ao[t] = h2f_hi(x);
+            ae[t] = gf_h2f_hi_mul(wasm_i32x4_shl(x, 16));
+            ao[t] = gf_h2f_hi_mul(x);
         }
         UNROLL for (int r = 0; r < 4; r++) {
             v128_t x = wasm_v128_load(w[r] + i), we, wo;
             if (exact) {
-                we = h2f_hi(wasm_i32x4_shl(x, 16));
-                wo = h2f_hi(x);
+                we = gf_h2f_hi_mul(wasm_i32x4_shl(x, 16));
+                wo = gf_h2f_hi_mul(x);
             } else {
                 *spec = wasm_u16x8_max(*spec, wasm_i16x8_shl(x, 1));
-                we = h2f_fast(wasm_i32x4_shl(x, 16));
-                wo = h2f_fast(x);
+                we = gf_h2f_hi_mul_finite(wasm_i32x4_shl(x, 16));
+                wo = gf_h2f_hi_mul_finite(x);
             }
             UNROLL for (int t = 0; t < NT; t++)
                 acc[t][r] = wasm_f32x4_add(wasm_f32x4_add(acc[t][r], wasm_f32x4_mul(we, ae[t])), wasm_f32x4_mul(wo, ao[t]));

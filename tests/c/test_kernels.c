@@ -610,6 +610,41 @@ static void test_special_scales(void) {
 #endif
 }
 
+/* Every finite half as a block scale (and as Q4_1's and Q4_K's min), four
+ * rows at a time with the halves rotating over the lanes: the SIMD kernels
+ * convert scales in two ways (half_simd128.h), both must be exact, subnormal
+ * halves included. */
+static void test_all_finite_scales(void) {
+#if GF_HAVE_SIMD128
+    const uint32_t types[] = {GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q8_0, GF_TYPE_Q4_K, GF_TYPE_Q6_K};
+    for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
+        mm_case c;
+        mm_setup(&c, types[k], 256, 4, 1);
+        gf_matrix m = mm_matrix(&c);
+        const int has_min = types[k] == GF_TYPE_Q4_1 || types[k] == GF_TYPE_Q4_K;
+        const size_t d_off = types[k] == GF_TYPE_Q6_K ? offsetof(block_q6_K, d) : 0;
+        int bad = 0;
+        for (int field = 0; field <= has_min; field++)
+            for (uint32_t h0 = 0; h0 < 0x10000; h0 += 4) {
+                if ((h0 & 0x7c00) == 0x7c00) continue; /* inf/nan: test_special_scales */
+                for (int r = 0; r < 4; r++) {
+                    gf_half h = (gf_half)(h0 + (uint32_t)((r + (int)(h0 >> 2)) & 3)); /* rotate halves over the lanes */
+                    memcpy(c.w + MISALIGN + c.rb * (size_t)r + (field ? 2 : d_off), &h, 2);
+                }
+                float yr[4], ys[4];
+                gf_matmul_ref(&m, 0, 4, c.act + 1, c.ab, 1, yr, 4);
+                gf_matmul_simd128(&m, 0, 4, c.act + 1, c.ab, 1, ys, 4);
+                for (int r = 0; r < 4; r++)
+                    if (!same_float(ys[r], yr[r]) && bad++ < 3)
+                        fprintf(stderr, "  %s %s near %04x, row %d: simd %a ref %a\n", gf_type_name(types[k]),
+                                field ? "min" : "scale", h0, r, ys[r], yr[r]);
+            }
+        CHECK(bad == 0, "%s: %d results differ over all finite scales", gf_type_name(types[k]), bad);
+        mm_free(&c);
+    }
+#endif
+}
+
 /* ---- f32 helpers ---- */
 
 /* The polynomial e^x over its whole range (exp_poly.h), and SwiGLU: SIMD
@@ -690,6 +725,7 @@ int main(void) {
     test_matmul();
     test_extremes();
     test_special_scales();
+    test_all_finite_scales();
     test_f32_ops();
     test_swiglu();
     TEST_MAIN_END();
