@@ -1,10 +1,13 @@
 /* The pthreads build: a persistent pool. Workers are created once per wasm
- * instance and park between jobs: they spin briefly (decode issues a job
- * every few microseconds, and waking from a futex costs ~10 us), then sleep
- * on a futex so an idle model uses no CPU. Every worker checks in after
- * every job, so when gf_parallel_for returns no worker can still touch the
- * finished job. Tasks are handed out by an atomic counter; each task
- * computes fixed outputs, so results never depend on which thread ran it. */
+ * instance and park between jobs: they spin for a while (decode issues a
+ * job every few microseconds, and a worker woken from a futex starts tens of
+ * microseconds late, which made the small matrices of a 2-thread decode no
+ * faster than one thread), then sleep on a futex so an idle model uses no
+ * CPU. Every worker checks in after every job, so when gf_parallel_for
+ * returns no worker can still touch the finished job. Tasks are handed out
+ * by an atomic counter; each task computes fixed outputs, so results never
+ * depend on which thread ran it. */
+#include <emscripten.h>
 #include <emscripten/threading.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -14,13 +17,17 @@
 #include "parallel.h"
 
 #define MAX_THREADS 64
-#define SPIN_ROUNDS 20000
+/* How long a worker spins for the next job before it sleeps: longer than
+ * the gaps inside a token's forward pass and than the time between two
+ * decoded tokens (sampling, the generator loop, a message to the page). */
+#define SPIN_MS 2.0
 
 static struct {
     int n_threads; /* including the calling thread */
     _Atomic uint32_t generation;
     _Atomic int next_task;
     _Atomic int checked_in;
+    _Atomic int sleeping; /* workers in (or about to enter) a futex wait */
     gf_task_fn fn;
     void *ctx;
     int n_tasks;
@@ -36,8 +43,20 @@ static void run_tasks(void) {
 static void *worker(void *arg) {
     uint32_t seen = (uint32_t)(uintptr_t)arg;
     for (;;) {
-        for (int spin = 0; atomic_load(&pool.generation) == seen; spin++)
-            if (spin > SPIN_ROUNDS) emscripten_futex_wait((void *)&pool.generation, seen, 100);
+        double since = -1;
+        for (unsigned spin = 1; atomic_load(&pool.generation) == seen; spin++) {
+            if (spin % 1024) continue; /* the clock is a call out of wasm */
+            double now = emscripten_get_now();
+            if (since < 0) since = now;
+            if (now - since < SPIN_MS) continue;
+            /* sleeping is raised before generation is read again, and the
+             * job's publisher reads sleeping after raising generation (both
+             * sequentially consistent): a worker misses no wake-up. */
+            atomic_fetch_add(&pool.sleeping, 1);
+            emscripten_futex_wait((void *)&pool.generation, seen, 100);
+            atomic_fetch_sub(&pool.sleeping, 1);
+            since = -1;
+        }
         seen = atomic_load(&pool.generation);
         run_tasks();
         atomic_fetch_add(&pool.checked_in, 1);
@@ -68,7 +87,7 @@ void gf_parallel_for(int n_tasks, gf_task_fn fn, void *ctx) {
     atomic_store(&pool.next_task, 0);
     atomic_store(&pool.checked_in, 0);
     atomic_fetch_add(&pool.generation, 1); /* publishes the job (seq_cst) */
-    emscripten_futex_wake((void *)&pool.generation, MAX_THREADS);
+    if (atomic_load(&pool.sleeping)) emscripten_futex_wake((void *)&pool.generation, MAX_THREADS);
     run_tasks();
     while (atomic_load(&pool.checked_in) < pool.n_threads - 1) {
     }
