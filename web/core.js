@@ -174,7 +174,14 @@ export class Core {
       loaded = await getBuild(build);
     }
     const { factory, module } = loaded;
-    if (isNode && threads > 1 && !gcFunction) await loadGc();
+    if (isNode && threads > 1) {
+      if (!gcFunction) await loadGc();
+      // an instance disposed while its model object was still referenced is
+      // only freed by a later collection (see shutdown()); by now it usually
+      // is garbage, and without this it stayed resident beside the new one
+      // (seen: a 2-thread load after a dispose peaked at twice the model)
+      await collectGarbage();
+    }
     let memory;
     const instance = await factory({
       gfPoolSize: Math.max(0, threads - 1),
