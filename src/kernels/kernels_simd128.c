@@ -30,9 +30,10 @@
  *
  * Rows go four at a time at a uniform stride (the group code below); the
  * activations are prepared once per call (split to i16, scales converted)
- * in a stack buffer of ~20 KB. GEMV takes its four rows from the four
- * quarters of the row range so that the weights stream as four long
- * sequential runs. GEMM tiles 4 rows x 4 tokens: each weight block is
+ * in a stack buffer of ~20 KB. GEMV reads four row groups at once (two for
+ * the K-quants), their rows spread over the row range so that the weights
+ * stream as sixteen (eight) long sequential runs (spread_it). GEMM tiles
+ * 4 rows x 4 tokens: each weight block is
  * unpacked once for four tokens, over panels of 64 rows kept in cache while
  * every token tile passes.
  *
