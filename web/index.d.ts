@@ -16,7 +16,7 @@ export interface LoadOptions {
   contextLength?: number;
   /** What the KV cache holds. 'auto' (default): 'q8_0' for decoders whose head dimension is a multiple of 32, else
    * 'f32'. 'q8_0': llama.cpp's 8-bit blocks, a quarter of f32's memory and attention traffic (faster decoding,
-   * +19% at 1,000 tokens of context), KL ~2e-5 nats/token on a trained model. 'f32': logits as llama.cpp's with an F32
+   * +44% at ~1,100 tokens of context), KL ~2e-5 nats/token on a trained model. 'f32': logits as llama.cpp's with an F32
    * cache. 'f16': half the memory, within ~0.004 std of f32, but slower (wasm has no f16 conversion). */
   kvCache?: 'auto' | 'f32' | 'f16' | 'q8_0';
   /** Tokens per forward batch during prompt processing. Default 64. */

@@ -981,6 +981,7 @@ INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const 
     prep_t p;
     v128_t spec = wasm_i32x4_const_splat(0);
     const int nblk = w->n / blk, nchunks = (w->n + KC - 1) / KC, cb = (nblk + nchunks - 1) / nchunks;
+    const int sets = K ? GEMV_GROUPS_K : GEMV_GROUPS; /* row groups per pass */
     for (int k0 = 0; k0 < w->n; k0 += cb * blk) {
         const int nb = (w->n - k0) / blk < cb ? (w->n - k0) / blk : cb;
         const uint8_t *ac = act + gf_act_row_bytes(af, k0);
@@ -988,7 +989,6 @@ INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const 
         else prep32(kind, ac, nb, p.a, p.d, p.s, p.corr);
         const uint8_t *wd = (const uint8_t *)w->data + gf_row_bytes(w->type, (uint64_t)k0);
         group g0;
-        const int sets = K ? GEMV_GROUPS_K : GEMV_GROUPS;
         spread_it it = spread_begin(r0, r1, sets);
         for (int ng; (ng = spread_next(&it, w->row_bytes, &g0));) {
             group g[GEMV_GROUPS];
