@@ -315,19 +315,30 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
 }
 
 /* prepared a: Q4 types a[0..1] = the activation bytes; Q8_0 a[0..1] = |a|,
- * a[2..3] = sign masks */
-INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4]) {
-    const v128_t z = wasm_i32x4_const_splat(0);
+ * a[2..3] = sign masks. The block's correction (Q4_0's -8 * sum(a), Q8_0's
+ * sum(|a| : a < 0)) is prepared lane by lane, as the lanes of the dot
+ * products group the elements, and is their starting value. */
+INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4], const v128_t *corr) {
+    const v128_t c = kind == K_Q4_1 ? wasm_i32x4_const_splat(0) : ldv(corr);
     if (kind == K_Q8_0)
         return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(
-            wasm_v128_xor(e[1], a[3]), a[1], wasm_i32x4_relaxed_dot_i8x16_i7x16_add(wasm_v128_xor(e[0], a[2]), a[0], z));
-    return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[1], e[1], wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[0], e[0], z));
+            wasm_v128_xor(e[1], a[3]), a[1], wasm_i32x4_relaxed_dot_i8x16_i7x16_add(wasm_v128_xor(e[0], a[2]), a[0], c));
+    return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[1], e[1], wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[0], e[0], c));
 }
 
-INLINE v128_t isum32(const int kind, v128_t p0, v128_t p1, v128_t p2, v128_t p3, const int32_t *corr) {
-    v128_t isum = reduce4_i32(p0, p1, p2, p3);
-    if (kind != K_Q4_1) isum = wasm_i32x4_add(isum, wasm_v128_load32_splat(corr));
-    return isum;
+/* The four rows' block sums. A 4-bit type's lane sums 8 products (with
+ * Q4_0's correction, a * (q - 8)): |lane| <= 8 * 127 * 15 and two lanes
+ * together fit i16, so narrowing is exact and pmaddwd against ones adds
+ * pairs: six instructions instead of the transpose's nine. Q8_0's lanes
+ * (up to 8 * 128 * 127) do not fit i16. The correction is already in
+ * (dot4). */
+INLINE v128_t isum32(const int kind, v128_t p0, v128_t p1, v128_t p2, v128_t p3, const v128_t *corr) {
+    (void)corr;
+    if (kind == K_Q8_0) return reduce4_i32(p0, p1, p2, p3);
+    const v128_t one = wasm_i16x8_const_splat(1);
+    v128_t d01 = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(p0, p1), one);
+    v128_t d23 = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(p2, p3), one);
+    return wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(d01, d23), one);
 }
 #else
 /* Activation block (Q8_0 or Q8_1 qs) as a[0] = elements 2k, a[1] = 16+2k,
@@ -368,14 +379,17 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
 
 /* The block's integer sum from the four rows' dot products: every product
  * carries the factor 256 (see unpack32), |sum| <= 256 * 32 * 128 * 127. */
-INLINE v128_t isum32(const int kind, v128_t p0, v128_t p1, v128_t p2, v128_t p3, const int32_t *corr) {
+INLINE v128_t isum32(const int kind, v128_t p0, v128_t p1, v128_t p2, v128_t p3, const v128_t *corr) {
     v128_t isum = wasm_i32x4_shr(reduce4_i32(p0, p1, p2, p3), 8);
-    if (kind == K_Q4_0) isum = wasm_i32x4_add(isum, wasm_v128_load32_splat(corr));
+    if (kind == K_Q4_0) isum = wasm_i32x4_add(isum, ldv(corr));
     return isum;
 }
 
-INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4]) {
+/* Q4_0's correction (prepared in all four lanes) is added to the block
+ * sum instead (isum32). */
+INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4], const v128_t *corr) {
     (void)kind;
+    (void)corr;
     return wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(e[0], a[0]), wasm_i32x4_dot_i16x8(e[1], a[1])),
                           wasm_i32x4_add(wasm_i32x4_dot_i16x8(e[2], a[2]), wasm_i32x4_dot_i16x8(e[3], a[3])));
 }
@@ -398,7 +412,7 @@ typedef struct {
     v128_t a[KC / 8];
     v128_t bs2[KC / 256]; /* Q8_K: sums of bsums pairs, per 32 elements */
     float d[KC / 32], s[KC / 32];
-    int32_t corr[KC / 32]; /* Q4_0: -8 * sum(q) per block; relaxed Q8_0: sum(|q| : q < 0) */
+    v128_t corr[KC / 32]; /* per block, Q4_0: -8 * sum(q); relaxed Q8_0: sum(|q| : q < 0) (see dot4) */
 } prep_t;
 
 /* The same for GEMM's four tokens, in shorter chunks (~19 KB of stack). */
@@ -407,10 +421,10 @@ typedef struct {
     v128_t a[4][KCG / 8];
     v128_t bs2[4][KCG / 256];
     float d[4][KCG / 32], s[4][KCG / 32];
-    int32_t corr[4][KCG / 32];
+    v128_t corr[4][KCG / 32];
 } prep4_t;
 
-static void prep32(const int kind, const uint8_t *act, int nb, v128_t *pa, float *pd, float *ps, int32_t *pc) {
+static void prep32(const int kind, const uint8_t *act, int nb, v128_t *pa, float *pd, float *ps, v128_t *pc) {
     const size_t abs = ablock_bytes(kind), qoff = qs_offset(kind);
     for (int b = 0; b < nb; b++, act += abs) {
         v128_t *a = pa + 4 * b;
@@ -422,14 +436,15 @@ static void prep32(const int kind, const uint8_t *act, int nb, v128_t *pa, float
         if (kind == K_Q8_0) {
             /* sum(|a| : a < 0) = -sum(min(a, 0)) */
             v128_t n0 = wasm_i8x16_min(x0, z), n1 = wasm_i8x16_min(x1, z);
-            pc[b] = -hsum_i32(wasm_i32x4_relaxed_dot_i8x16_i7x16_add(n1, one, wasm_i32x4_relaxed_dot_i8x16_i7x16_add(n0, one, z)));
+            pc[b] = wasm_i32x4_neg(wasm_i32x4_relaxed_dot_i8x16_i7x16_add(n1, one, wasm_i32x4_relaxed_dot_i8x16_i7x16_add(n0, one, z)));
             a[0] = wasm_i8x16_abs(x0);
             a[1] = wasm_i8x16_abs(x1);
             a[2] = wasm_i8x16_lt(x0, z);
             a[3] = wasm_i8x16_lt(x1, z);
         } else {
             if (kind == K_Q4_0)
-                pc[b] = -8 * hsum_i32(wasm_i32x4_relaxed_dot_i8x16_i7x16_add(x1, one, wasm_i32x4_relaxed_dot_i8x16_i7x16_add(x0, one, z)));
+                pc[b] = wasm_i32x4_mul(wasm_i32x4_relaxed_dot_i8x16_i7x16_add(x1, one, wasm_i32x4_relaxed_dot_i8x16_i7x16_add(x0, one, z)),
+                                       wasm_i32x4_const_splat(-8));
             a[0] = x0;
             a[1] = x1;
         }
@@ -437,7 +452,7 @@ static void prep32(const int kind, const uint8_t *act, int nb, v128_t *pa, float
         split_act32((const int8_t *)act + qoff, a);
         if (kind == K_Q4_0) {
             v128_t s = wasm_i16x8_add(wasm_i16x8_add(a[0], a[1]), wasm_i16x8_add(a[2], a[3]));
-            pc[b] = hsum_i32(wasm_i32x4_dot_i16x8(s, wasm_i16x8_const_splat(-8)));
+            pc[b] = wasm_i32x4_splat(hsum_i32(wasm_i32x4_dot_i16x8(s, wasm_i16x8_const_splat(-8))));
         }
         if (kind == K_Q4_0 || kind == K_Q4_1) {
             a[0] = wasm_i16x8_shl(a[0], 8);
@@ -457,18 +472,19 @@ INLINE v128_t gemv32_block(const int kind, const uint8_t *w, size_t rs, const pr
                            v128_t *spec) {
     const v128_t *a = p->a + 4 * b;
     v128_t e[4];
+    const v128_t *c = &p->corr[b];
     unpack32(kind, w, e);
-    v128_t p0 = dot4(kind, e, a);
+    v128_t p0 = dot4(kind, e, a, c);
     GEMV_FENCE(p0);
     unpack32(kind, w + rs, e);
-    v128_t p1 = dot4(kind, e, a);
+    v128_t p1 = dot4(kind, e, a, c);
     GEMV_FENCE(p1);
     unpack32(kind, w + 2 * rs, e);
-    v128_t p2 = dot4(kind, e, a);
+    v128_t p2 = dot4(kind, e, a, c);
     GEMV_FENCE(p2);
     unpack32(kind, w + 3 * rs, e);
-    v128_t p3 = dot4(kind, e, a);
-    v128_t isum = isum32(kind, p0, p1, p2, p3, &p->corr[b]);
+    v128_t p3 = dot4(kind, e, a, c);
+    v128_t isum = isum32(kind, p0, p1, p2, p3, c);
     v128_t dw = load_h4s(kind, w, rs, 0, a[0], spec), mw = kind == K_Q4_1 ? load_h4s(kind, w, rs, 2, a[0], spec) : dw;
     return fstep32(kind, acc, isum, dw, mw, p->d[b], kind == K_Q4_1 ? p->s[b] : 0);
 }
@@ -496,8 +512,9 @@ INLINE void gemm32(const int kind, const uint8_t *w, size_t rs, const prep4_t *p
         v128_t dw = load_h4s(kind, w, rs, 0, e[0][0], spec), mw = kind == K_Q4_1 ? load_h4s(kind, w, rs, 2, e[0][0], spec) : dw;
         UNROLL for (int t = 0; t < 4; t++) {
             const v128_t *a = p->a[t] + 4 * b;
-            v128_t isum = isum32(kind, dot4(kind, e[0], a), dot4(kind, e[1], a), dot4(kind, e[2], a), dot4(kind, e[3], a),
-                                 &p->corr[t][b]);
+            const v128_t *c = &p->corr[t][b];
+            v128_t isum = isum32(kind, dot4(kind, e[0], a, c), dot4(kind, e[1], a, c), dot4(kind, e[2], a, c),
+                                 dot4(kind, e[3], a, c), c);
             acc[t] = fstep32(kind, acc[t], isum, dw, mw, p->d[t][b], kind == K_Q4_1 ? p->s[t][b] : 0);
         }
     }
