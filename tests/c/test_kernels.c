@@ -510,7 +510,7 @@ static void test_matmul(void) {
         test_matmul_case(GF_TYPE_F32, odd[i], 6, 5);
         test_matmul_case(GF_TYPE_F16, odd[i], 6, 5);
     }
-    /* rows longer than the kernels' activation chunk (8192 elements) */
+    /* rows longer than the GEMV's activation chunk (8192 elements) */
     for (size_t ti = 2; ti < sizeof k_wtypes / sizeof k_wtypes[0]; ti++) test_matmul_case(k_wtypes[ti], 8960, 6, 5);
     test_matmul_case(GF_TYPE_Q4_K, 16640, 5, 2);
     /* more rows than a GEMM panel (64), with a short last panel */
@@ -523,6 +523,12 @@ static void test_matmul(void) {
     test_matmul_case(GF_TYPE_Q4_0, 512, 9, 13);
     test_matmul_case(GF_TYPE_Q4_1, 2048, 6, 13);
     test_matmul_case(GF_TYPE_Q8_0, 8960, 5, 17);
+    /* wide tiles (16 tokens for the 32-element types), four-token tiles and
+     * a GEMV tail, over several GEMM activation chunks (1024 elements) */
+    test_matmul_case(GF_TYPE_Q4_0, 2080, 9, 39);
+    test_matmul_case(GF_TYPE_Q4_1, 2080, 5, 39);
+    test_matmul_case(GF_TYPE_Q8_0, 2080, 5, 39);
+    test_matmul_case(GF_TYPE_Q4_K, 2304, 5, 39);
     /* a single row and a single token */
     test_matmul_case(GF_TYPE_Q4_0, 64, 2, 1);
     test_matmul_case(GF_TYPE_Q6_K, 256, 2, 1);
