@@ -124,6 +124,11 @@ fail:
     return NULL;
 }
 
+/* See gf_warmup; the loader calls it once a model is open. */
+GF_API void gf_api_warmup(gf_handle *h, int rounds) {
+    if (h->ctx) gf_warmup(h->ctx, rounds);
+}
+
 GF_API const char *gf_api_info(const gf_handle *h) { return h->info; }
 GF_API int gf_api_n_vocab(const gf_handle *h) { return h->model->hp.n_vocab; }
 GF_API int gf_api_n_ctx(const gf_handle *h) { return h->ctx ? gf_context_n_ctx(h->ctx) : 0; }

@@ -563,6 +563,49 @@ static void forward_batch(gf_context *c, const int32_t *ids, int32_t n_tok, int 
     else if (logits_mode == GF_LOGITS_LAST) output_logits(c, n_tok - 1, n_tok, c->logits);
 }
 
+/* The weight types a layer's matrices use, as a bit set. */
+static uint64_t layer_types(const gf_layer *l) {
+    const gf_matrix *ms[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
+    uint64_t mask = 0;
+    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+        if (ms[i]->data) mask |= 1ull << (ms[i]->type & 63);
+    return mask;
+}
+
+/* The engine runs its kernels first in the browser's baseline code and
+ * recompiles the busy ones in the background; a pass that is the first to
+ * call them runs partly unoptimized (docs/performance.md: the first 128-token
+ * prompt at 2 threads 710 tok/s against 940 later). This runs every kernel
+ * of a prompt batch and of a decode step on a few tokens, through one layer
+ * per new mix of weight types (one layer for most files), so the cost does
+ * not grow with the model, and leaves the context empty. */
+static void warmup_pass(gf_context *c, const int32_t *ids, int32_t pos0, int32_t n_tok) {
+    const gf_model *m = c->m;
+    embed(c, ids, n_tok, pos0);
+    if (m->arch->rope != GF_ROPE_NONE) rope_tables(c, pos0, n_tok);
+    uint64_t seen = 0;
+    for (int32_t il = 0; il < m->hp.n_layer; il++) {
+        uint64_t t = layer_types(&m->layers[il]);
+        if (il > 0 && !(t & ~seen)) continue;
+        seen |= t;
+        forward_layer(c, il, pos0, n_tok);
+    }
+}
+
+void gf_warmup(gf_context *c, int rounds) {
+    const gf_model *m = c->m;
+    if (m->arch->encoder || c->n_ctx < 2) return;
+    int32_t ids[16] = {0}, n_tok = c->n_batch < 16 ? c->n_batch : 16;
+    if (n_tok > c->n_ctx - 1) n_tok = c->n_ctx - 1;
+    for (int r = 0; r < rounds; r++) {
+        warmup_pass(c, ids, 0, n_tok); /* a prompt batch */
+        warmup_pass(c, ids, n_tok, 1); /* a decode step */
+        output_logits(c, 0, 1, c->logits);
+    }
+    c->n_past = 0;
+    memset(c->logits, 0, (size_t)m->hp.n_vocab * sizeof(float));
+}
+
 static int check_ids(const gf_context *c, const int32_t *ids, int32_t n) {
     const gf_hparams *hp = &c->m->hp;
     if (n <= 0) return gf_fail("eval: no tokens given");

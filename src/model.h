@@ -122,6 +122,12 @@ enum { GF_LOGITS_NONE = 0, GF_LOGITS_LAST = 1, GF_LOGITS_ALL = 2 };
 int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float *out);
 const float *gf_context_logits(const gf_context *c);
 
+/* Runs every kernel of a prompt batch and of a decode step on a few tokens
+ * through one layer per new mix of weight types, rounds times, so that the
+ * engine has optimized them before the first real call; the context is
+ * left empty. Decoders only (encoders: no-op). */
+void gf_warmup(gf_context *c, int rounds);
+
 /* Encoders: runs ids (the whole input, bidirectionally) from position 0 and
  * writes the final hidden state of every token to out (n rows of dim). */
 int gf_encode(gf_context *c, const int32_t *ids, int32_t n, float *out);

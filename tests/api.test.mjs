@@ -161,6 +161,35 @@ test('kvCache: auto picks q8_0 where the heads fit and f32 where not; q8_0 on he
   await bert.dispose();
 });
 
+test('warmup: on by default, timed in info(), and it leaves no trace in logits or generation', async () => {
+  await assert.rejects(loadModel(Q4_0, { warmup: 'yes' }), /warmup must be true or false, got yes/);
+  // Q4_K_M mixes Q4_K and Q6_K layers: the warm-up runs one layer per new mix
+  for (const file of [Q4_0, sharedPath('models', 'tiny-llama-Q4_K_M.gguf')]) {
+    const runs = [];
+    for (const warmup of [false, true]) {
+      const model = await loadModel(file, { warmup });
+      try {
+        const { warmupMs } = model.info();
+        if (warmup) assert.ok(warmupMs > 0, `warmupMs ${warmupMs}`);
+        else assert.equal(warmupMs, null);
+        const logits = await model.forward(IDS);
+        const gen = model.generate(IDS, { maxTokens: 8, temperature: 0.8, seed: 7, ignoreEos: true });
+        let text = '';
+        for await (const piece of gen) text += piece;
+        runs.push({ logits, tokens: gen.stats.tokens, text });
+      } finally {
+        await model.dispose();
+      }
+    }
+    assert.deepEqual(runs[1].logits, runs[0].logits);
+    assert.deepEqual(runs[1].tokens, runs[0].tokens);
+    assert.equal(runs[1].text, runs[0].text);
+  }
+  const vocab = await loadModel(Q4_0, { vocabOnly: true });
+  assert.equal(vocab.info().warmupMs, null, 'nothing to warm without weights');
+  await vocab.dispose();
+});
+
 test('tokenize and detokenize round-trip the reference prompt', async () => {
   const model = await loadModel(Q4_0);
   try {

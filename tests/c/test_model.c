@@ -92,6 +92,14 @@ static void check_variant(const char *file, const char *logits_file, double boun
         double e = err_vs(out, ref, rows, 32000);
         printf("%-24s err vs llama.cpp over %d prompt rows: %.5f (bound %.3f)\n", file, rows, e, bound);
         CHECK(e <= bound, "%s: err %.5f > %.3f", file, e, bound);
+        /* the warm-up leaves an empty context: the same logits after it */
+        float *again = malloc((size_t)rows * 32000 * sizeof(float));
+        CHECK(gf_context_rewind(c, 5) == GF_OK, "rewind");
+        gf_warmup(c, 2);
+        CHECK(gf_context_n_past(c) == 0, "%s: the warm-up left %d positions", file, gf_context_n_past(c));
+        CHECK(gf_eval(c, k_tokens, rows, GF_LOGITS_ALL, again) == GF_OK, "eval after warm-up: %s", gf_error_message());
+        CHECK(memcmp(again, out, (size_t)rows * 32000 * sizeof(float)) == 0, "%s: logits differ after the warm-up", file);
+        free(again);
         free(out);
         gf_context_free(c);
         gf_model_free(m);
