@@ -513,9 +513,9 @@ static void test_matmul(void) {
     /* rows longer than the GEMV's activation chunk (8192 elements) */
     for (size_t ti = 2; ti < sizeof k_wtypes / sizeof k_wtypes[0]; ti++) test_matmul_case(k_wtypes[ti], 8960, 6, 5);
     test_matmul_case(GF_TYPE_Q4_K, 16640, 5, 2);
-    /* more rows than a GEMM panel (64), with a short last panel */
-    test_matmul_case(GF_TYPE_Q4_0, 256, 70, 8);
-    test_matmul_case(GF_TYPE_Q6_K, 512, 70, 4);
+    /* more rows than a GEMM panel (256), with a short last panel */
+    test_matmul_case(GF_TYPE_Q4_0, 256, 300, 20);
+    test_matmul_case(GF_TYPE_Q6_K, 512, 270, 4);
     /* more rows than the GEMV's row spreading block (4 x 256) */
     test_matmul_case(GF_TYPE_Q8_0, 64, 1103, 5);
     test_matmul_case(GF_TYPE_F16, 24, 1103, 1);
