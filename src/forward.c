@@ -17,6 +17,14 @@
 /* Below this many multiply-adds a task costs less than handing it to
  * another thread (~10 us to wake a parked worker). */
 #define MIN_TASK_WORK (1 << 18)
+/* The per-token steps' cost per row element in the same unit (the time of a
+ * quantized multiply-add in the GEMM): quantizing, normalizing or rotating
+ * an element takes about 60 (one-thread prefill profile, 110M Q4_0,
+ * Chromium), SwiGLU's exponential about 140. With the former estimates
+ * (4-8) a 64-token batch's norms, RoPE and activation quantization ran on
+ * one thread while the other waited. */
+#define COST_ELEMENT 64
+#define COST_ACTIVATION 128
 
 /* How many tasks to split `work` multiply-adds into. */
 static int tasks_for(int64_t work) {
@@ -238,7 +246,7 @@ static void norm_some(void *ctx, int32_t t0, int32_t t1) {
 /* out[t] = norm(x[t]) for n_tok rows of dim, with the architecture's norm. */
 static void norm_rows(const gf_model *m, float *out, const float *x, const gf_norm *w, int32_t n_tok) {
     norm_job j = {m, out, x, w};
-    for_rows(n_tok, (int64_t)m->hp.dim * 8, norm_some, &j);
+    for_rows(n_tok, (int64_t)m->hp.dim * COST_ELEMENT, norm_some, &j);
 }
 
 static void add_bias(float *y, const float *b, int32_t n_tok, int64_t n) {
@@ -320,7 +328,7 @@ static void rope_some(void *ctx, int32_t t0, int32_t t1) {
 
 static void rope_apply(const gf_context *c, float *x, int32_t n_tok, int32_t n_heads) {
     rope_job j = {c, x, n_heads};
-    for_rows(n_tok, (int64_t)n_heads * c->m->hp.rope_dim * 4, rope_some, &j);
+    for_rows(n_tok, (int64_t)n_heads * c->m->hp.rope_dim * COST_ELEMENT, rope_some, &j);
 }
 
 /* Sets the input of the next matmuls; each activation format is quantized
@@ -345,7 +353,8 @@ typedef struct {
 static void quantize_task(void *ctx, int task, int n_tasks) {
     mm_job *j = ctx;
     gf_context *c = j->c;
-    for (int32_t t = task; t < c->act_rows; t += n_tasks)
+    int32_t t0 = (int32_t)((int64_t)c->act_rows * task / n_tasks), t1 = (int32_t)((int64_t)c->act_rows * (task + 1) / n_tasks);
+    for (int32_t t = t0; t < t1; t++)
         gf_quantize_act_row(j->f, c->act_src + (int64_t)t * c->act_n, (char *)c->act[j->f] + (size_t)t * c->act_bytes[j->f], c->act_n);
 }
 
@@ -369,7 +378,8 @@ static void matmul(gf_context *c, const gf_matrix *w, int32_t n_out, float *y) {
         j.act_stride = (size_t)c->act_n * sizeof(float);
     } else {
         if (!c->act_valid[j.f]) {
-            gf_parallel_for(tasks_for((int64_t)c->act_rows * c->act_n * 4), quantize_task, &j);
+            int n = tasks_for((int64_t)c->act_rows * c->act_n * COST_ELEMENT);
+            gf_parallel_for(n < c->act_rows ? n : c->act_rows, quantize_task, &j);
             c->act_valid[j.f] = 1;
         }
         j.act = c->act[j.f];
@@ -418,12 +428,12 @@ static void gelu_some(void *ctx, int32_t t0, int32_t t1) {
 /* gate = SiLU(gate) * up, or x = GELU(x), for n_tok rows of n */
 static void swiglu(float *gate, const float *up, int32_t n_tok, int32_t n) {
     act_job j = {gate, up, n};
-    for_rows(n_tok, (int64_t)n * 8, swiglu_some, &j);
+    for_rows(n_tok, (int64_t)n * COST_ACTIVATION, swiglu_some, &j);
 }
 
 static void gelu(float *x, int32_t n_tok, int32_t n) {
     act_job j = {x, NULL, n};
-    for_rows(n_tok, (int64_t)n * 32, gelu_some, &j);
+    for_rows(n_tok, (int64_t)n * 4 * COST_ACTIVATION, gelu_some, &j);
 }
 
 static void add_into(float *x, const float *y, int64_t n) {
