@@ -582,13 +582,7 @@ static uint64_t layer_types(const gf_layer *l) {
     return mask;
 }
 
-/* The engine runs its kernels first in the browser's baseline code and
- * recompiles the busy ones in the background; a pass that is the first to
- * call them runs partly unoptimized (docs/performance.md: the first 128-token
- * prompt at 2 threads 710 tok/s against 940 later). This runs every kernel
- * of a prompt batch and of a decode step on a few tokens, through one layer
- * per new mix of weight types (one layer for most files), so the cost does
- * not grow with the model, and leaves the context empty. */
+/* One batch through one layer per new mix of weight types. */
 static void warmup_pass(gf_context *c, const int32_t *ids, int32_t pos0, int32_t n_tok) {
     const gf_model *m = c->m;
     embed(c, ids, n_tok, pos0);
@@ -602,6 +596,13 @@ static void warmup_pass(gf_context *c, const int32_t *ids, int32_t pos0, int32_t
     }
 }
 
+/* The engine runs its kernels first in the browser's baseline code and
+ * recompiles the busy ones in the background; a pass that is the first to
+ * call them runs partly unoptimized (docs/performance.md: the first 128-token
+ * prompt at 2 threads 710 tok/s against 940 later). gf_warmup runs every kernel
+ * of a prompt batch and of a decode step on a few tokens, through one layer
+ * per new mix of weight types (one layer for most files), so the cost does
+ * not grow with the number of layers, and leaves the context empty. */
 void gf_warmup(gf_context *c, int rounds) {
     const gf_model *m = c->m;
     if (m->arch->encoder || c->n_ctx < 2) return;
