@@ -33,8 +33,8 @@
  * in a stack buffer of ~20 KB. GEMV reads four row groups at once (two for
  * the K-quants), their rows spread over the row range so that the weights
  * stream as sixteen (eight) long sequential runs (spread_it). GEMM tiles
- * 4 rows x 4 tokens: each weight block is
- * unpacked once for four tokens, over panels of 64 rows kept in cache while
+ * 4 rows x 16 tokens (x 4 for the K-quants): each weight block is unpacked
+ * once for the tile's tokens, over panels of 256 rows kept in cache while
  * every token tile passes.
  *
  * V8 is the real code generator here: it has 16 vector registers and
