@@ -350,10 +350,9 @@ typedef struct {
     int32_t chunk;
 } mm_job;
 
-static void quantize_task(void *ctx, int task, int n_tasks) {
+static void quantize_some(void *ctx, int32_t t0, int32_t t1) {
     mm_job *j = ctx;
     gf_context *c = j->c;
-    int32_t t0 = (int32_t)((int64_t)c->act_rows * task / n_tasks), t1 = (int32_t)((int64_t)c->act_rows * (task + 1) / n_tasks);
     for (int32_t t = t0; t < t1; t++)
         gf_quantize_act_row(j->f, c->act_src + (int64_t)t * c->act_n, (char *)c->act[j->f] + (size_t)t * c->act_bytes[j->f], c->act_n);
 }
@@ -378,8 +377,7 @@ static void matmul(gf_context *c, const gf_matrix *w, int32_t n_out, float *y) {
         j.act_stride = (size_t)c->act_n * sizeof(float);
     } else {
         if (!c->act_valid[j.f]) {
-            int n = tasks_for((int64_t)c->act_rows * c->act_n * COST_ELEMENT);
-            gf_parallel_for(n < c->act_rows ? n : c->act_rows, quantize_task, &j);
+            for_rows(c->act_rows, (int64_t)c->act_n * COST_ELEMENT, quantize_some, &j);
             c->act_valid[j.f] = 1;
         }
         j.act = c->act[j.f];

@@ -53,7 +53,6 @@ function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-/** @returns {Promise<Model>} */
 // The warm-up (gf_warmup in src/forward.c) runs the kernels on a few tokens
 // so that the engine optimizes them before the first prompt: rounds until
 // WARMUP_MS have passed, at least one, at most WARMUP_ROUNDS (110M Q4_0,
@@ -61,6 +60,7 @@ function hex(bytes) {
 const WARMUP_ROUNDS = 8;
 const WARMUP_MS = 40;
 
+/** @returns {Promise<Model>} */
 export async function loadDirect(source, options = {}) {
   const { onProgress, signal, vocabOnly = false, inspect = false, sha256, quantize, kvCache = 'auto', warmup = true } = options;
   const mode = vocabOnly ? 1 : inspect ? 2 : 0; // gf_model_options.mode
