@@ -23,9 +23,9 @@ size_t gf_kv_row_bytes(gf_kv_type t, int32_t hd) {
 
 /* p[j] = scale * q . k_j for n key rows. Q8_0 keys: q is already quantized
  * (q8) and the rows are a Q8_0 matrix. */
-static void score_tile(const gf_attention_args *a, const float *q, const block_q8_0 *q8, const char *keys, int n, float *p) {
-    if (a->kv_type != GF_KV_Q8_0) {
-        gf_attn_scores(q, keys, a->kv_type, n, a->head_dim, a->scale, p);
+static void score_tile(const gf_attention_args *a, gf_kv_type kv, const float *q, const block_q8_0 *q8, const char *keys, int n, float *p) {
+    if (kv != GF_KV_Q8_0) {
+        gf_attn_scores(q, keys, kv, n, a->head_dim, a->scale, p);
         return;
     }
     gf_matrix k = {GF_TYPE_Q8_0, a->head_dim, gf_kv_row_bytes(GF_KV_Q8_0, a->head_dim), keys};
@@ -33,35 +33,86 @@ static void score_tile(const gf_attention_args *a, const float *q, const block_q
     gf_scale_f32(p, a->scale, n);
 }
 
-void gf_attention_range(const gf_attention_args *a, int64_t i0, int64_t i1) {
-    const int32_t hd = a->head_dim, group = a->n_head / a->n_head_kv;
+/* Queries that share a KV head (a GQA group's heads, over a block of
+ * tokens) are one unit of work: they visit the key tiles together, so a tile
+ * of f16 keys and values is widened to f32 once for all of them instead of
+ * by every query's kernels (in a prompt batch that widening was most of
+ * attention's time). Each query still sees the same tiles with the same
+ * kernels, so the bits do not depend on the grouping or on the widening
+ * (it is exact). Up to UNIT_QUERIES queries per unit: enough to share the
+ * widening, small enough to split a batch's units across threads. */
+#define UNIT_QUERIES 32
+/* Widened tiles live on the stack: 2 * KEY_TILE * hd floats (128 KB at 256). */
+#define WIDEN_MAX_DIM 256
+
+static int32_t unit_tokens(const gf_attention_args *a) {
+    int32_t group = a->n_head / a->n_head_kv, n = UNIT_QUERIES / group;
+    return n < 1 ? 1 : n;
+}
+
+int64_t gf_attention_units(const gf_attention_args *a) {
+    int32_t per = unit_tokens(a);
+    return (int64_t)a->n_head_kv * ((a->n_tok + per - 1) / per);
+}
+
+static int32_t keys_seen(const gf_attention_args *a, int32_t t) { return a->causal ? a->pos0 + t + 1 : a->pos0 + a->n_tok; }
+
+/* The queries of KV head hk for tokens [t0, t1). */
+static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int32_t t1) {
+    const int32_t hd = a->head_dim, group = a->n_head / a->n_head_kv, nq = (t1 - t0) * group;
     const size_t row = gf_kv_row_bytes(a->kv_type, hd);
-    float p[KEY_TILE];
-    block_q8_0 q8[a->kv_type == GF_KV_Q8_0 ? hd / QK8_0 : 1];
-    for (int64_t i = i0; i < i1; i++) {
-        int32_t t = (int32_t)(i / a->n_head), h = (int32_t)(i % a->n_head);
-        int32_t n_keys = a->causal ? a->pos0 + t + 1 : a->pos0 + a->n_tok;
-        const float *q = a->q + i * hd;
-        if (a->kv_type == GF_KV_Q8_0) gf_quantize_act_row(GF_ACT_Q8_0, q, q8, hd);
-        size_t head_off = (size_t)(h / group) * a->n_ctx * row;
-        const char *K = (const char *)a->k_cache + head_off, *V = (const char *)a->v_cache + head_off;
-        float *acc = a->out + i * hd;
-        for (int32_t d = 0; d < hd; d++) acc[d] = 0;
-        float max = -INFINITY, sum = 0;
-        for (int32_t j0 = 0; j0 < n_keys; j0 += KEY_TILE) {
-            int32_t jn = n_keys - j0 < KEY_TILE ? n_keys - j0 : KEY_TILE;
-            score_tile(a, q, q8, K + (size_t)j0 * row, jn, p);
+    const int q8_keys = a->kv_type == GF_KV_Q8_0, widen = a->kv_type == GF_KV_F16 && nq > 1 && hd <= WIDEN_MAX_DIM;
+    const char *K = (const char *)a->k_cache + (size_t)hk * a->n_ctx * row, *V = (const char *)a->v_cache + (size_t)hk * a->n_ctx * row;
+    float p[KEY_TILE], max[nq], sum[nq];
+    float wide_k[widen ? KEY_TILE * hd : 1], wide_v[widen ? KEY_TILE * hd : 1];
+    block_q8_0 q8[q8_keys ? nq * (hd / QK8_0) : 1];
+    /* query qi is token t0 + qi / group, head hk * group + qi % group */
+    const float *q[nq];
+    float *acc[nq];
+    for (int32_t qi = 0; qi < nq; qi++) {
+        int64_t i = (int64_t)(t0 + qi / group) * a->n_head + hk * group + qi % group;
+        q[qi] = a->q + i * hd;
+        acc[qi] = a->out + i * hd;
+        for (int32_t d = 0; d < hd; d++) acc[qi][d] = 0;
+        max[qi] = -INFINITY;
+        sum[qi] = 0;
+        if (q8_keys) gf_quantize_act_row(GF_ACT_Q8_0, q[qi], q8 + qi * (hd / QK8_0), hd);
+    }
+    const int32_t all_keys = keys_seen(a, t1 - 1);
+    for (int32_t j0 = 0; j0 < all_keys; j0 += KEY_TILE) {
+        const int32_t tile = all_keys - j0 < KEY_TILE ? all_keys - j0 : KEY_TILE;
+        const char *keys = K + (size_t)j0 * row, *values = V + (size_t)j0 * row;
+        gf_kv_type kv = a->kv_type;
+        if (widen) {
+            gf_attn_widen(wide_k, (const gf_half *)keys, tile * hd);
+            gf_attn_widen(wide_v, (const gf_half *)values, tile * hd);
+            keys = (const char *)wide_k, values = (const char *)wide_v;
+            kv = GF_KV_F32;
+        }
+        for (int32_t qi = 0; qi < nq; qi++) {
+            const int32_t n_keys = keys_seen(a, t0 + qi / group);
+            if (n_keys <= j0) continue;
+            const int32_t jn = n_keys - j0 < tile ? n_keys - j0 : tile;
+            score_tile(a, kv, q[qi], q8 + (q8_keys ? qi * (hd / QK8_0) : 0), keys, jn, p);
             float tile_max = p[0];
             for (int32_t j = 1; j < jn; j++) tile_max = p[j] > tile_max ? p[j] : tile_max;
-            if (tile_max > max) {
-                float rescale = gf_attn_exp1(max - tile_max); /* 0 on the first tile */
-                sum *= rescale;
-                gf_scale_f32(acc, rescale, hd);
-                max = tile_max;
+            if (tile_max > max[qi]) {
+                float rescale = gf_attn_exp1(max[qi] - tile_max); /* 0 on the first tile */
+                sum[qi] *= rescale;
+                gf_scale_f32(acc[qi], rescale, hd);
+                max[qi] = tile_max;
             }
-            sum += gf_attn_exp(p, jn, max);
-            gf_attn_accumulate(acc, p, V + (size_t)j0 * row, a->kv_type, jn, hd);
+            sum[qi] += gf_attn_exp(p, jn, max[qi]);
+            gf_attn_accumulate(acc[qi], p, values, kv, jn, hd);
         }
-        gf_scale_f32(acc, 1.0f / sum, hd);
+    }
+    for (int32_t qi = 0; qi < nq; qi++) gf_scale_f32(acc[qi], 1.0f / sum[qi], hd);
+}
+
+void gf_attention_range(const gf_attention_args *a, int64_t u0, int64_t u1) {
+    const int32_t per = unit_tokens(a), blocks = (a->n_tok + per - 1) / per;
+    for (int64_t u = u0; u < u1; u++) {
+        int32_t hk = (int32_t)(u / blocks), t0 = (int32_t)(u % blocks) * per;
+        attend_unit(a, hk, t0, t0 + per < a->n_tok ? t0 + per : a->n_tok);
     }
 }

@@ -36,8 +36,10 @@ typedef struct {
     gf_kv_type kv_type;
 } gf_attention_args;
 
-/* Computes the (token, head) pairs [i0, i1) of n_tok * n_head; callers
- * split that range across threads. */
-void gf_attention_range(const gf_attention_args *a, int64_t i0, int64_t i1);
+/* The work comes in units (the queries that share a KV head, over a block
+ * of tokens); gf_attention_range computes units [u0, u1), and callers split
+ * [0, gf_attention_units(a)) across threads. Results do not depend on the split. */
+int64_t gf_attention_units(const gf_attention_args *a);
+void gf_attention_range(const gf_attention_args *a, int64_t u0, int64_t u1);
 
 #endif

@@ -392,8 +392,8 @@ typedef struct {
 
 static void attention_task(void *ctx, int task, int n_tasks) {
     const gf_attention_args *a = &((attn_job *)ctx)->a;
-    int64_t total = (int64_t)a->n_tok * a->n_head;
-    gf_attention_range(a, total * task / n_tasks, total * (task + 1) / n_tasks);
+    int64_t units = gf_attention_units(a);
+    gf_attention_range(a, units * task / n_tasks, units * (task + 1) / n_tasks);
 }
 
 /* GELU, tanh approximation, evaluated as llama.cpp's CPU backend does: on

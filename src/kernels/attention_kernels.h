@@ -1,7 +1,8 @@
 /* The kernels of attention over the KV cache (src/attention.c): scores of a
  * query against a tile of keys, the softmax exponentials, and the weighted
  * sum of value rows. Keys and values are f32, or f16 (half the cache
- * memory; widened exactly as they stream in); values may also be Q8_0
+ * memory; widened exactly as they stream in, or a tile at a time by
+ * gf_attn_widen when many queries share it); values may also be Q8_0
  * blocks (Q8_0 keys are scored by gf_matmul, attention.c), summed in
  * integers: per block of 32 dimensions, a tile's weights p[j] * d_j become
  * 15-bit integers (relative error <= 2^-16 of the tile's largest weight,
@@ -33,17 +34,21 @@ void gf_attn_accumulate(float *acc, const float *p, const void *values, gf_kv_ty
 float gf_attn_q8_0_weights(const float *p, const block_q8_0 *rows, int n, int nb, int b, int16_t *wq);
 /* e^x for x <= 0, the same function gf_attn_exp applies (for the online-softmax rescale). */
 float gf_attn_exp1(float x);
+/* dst[i] = src[i] as f32 (exact): a tile of f16 keys or values widened once for many queries. */
+void gf_attn_widen(float *dst, const gf_half *src, int n);
 /* Rounds a row to f16 for storing in the cache (round to nearest even). */
 void gf_f32_to_f16_row(gf_half *dst, const float *src, int n);
 
 void gf_attn_scores_ref(const float *q, const void *keys, gf_kv_type kv, int n, int hd, float scale, float *out);
 float gf_attn_exp_ref(float *x, int n, float max);
 void gf_attn_accumulate_ref(float *acc, const float *p, const void *values, gf_kv_type kv, int n, int hd);
+void gf_attn_widen_ref(float *dst, const gf_half *src, int n);
 
 #if defined(__wasm_simd128__)
 void gf_attn_scores_simd128(const float *q, const void *keys, gf_kv_type kv, int n, int hd, float scale, float *out);
 float gf_attn_exp_simd128(float *x, int n, float max);
 void gf_attn_accumulate_simd128(float *acc, const float *p, const void *values, gf_kv_type kv, int n, int hd);
+void gf_attn_widen_simd128(float *dst, const gf_half *src, int n);
 #endif
 
 #endif

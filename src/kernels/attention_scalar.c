@@ -71,6 +71,10 @@ float gf_attn_q8_0_weights(const float *p, const block_q8_0 *rows, int n, int nb
     return max / 32767.0f;
 }
 
+void gf_attn_widen_ref(float *dst, const gf_half *src, int n) {
+    for (int i = 0; i < n; i++) dst[i] = gf_half_to_float(src[i]);
+}
+
 void gf_f32_to_f16_row(gf_half *dst, const float *src, int n) {
     for (int i = 0; i < n; i++) dst[i] = gf_float_to_half(src[i]);
 }
@@ -83,6 +87,7 @@ float gf_attn_exp(float *x, int n, float max) { return gf_attn_exp_simd128(x, n,
 void gf_attn_accumulate(float *acc, const float *p, const void *values, gf_kv_type kv, int n, int hd) {
     gf_attn_accumulate_simd128(acc, p, values, kv, n, hd);
 }
+void gf_attn_widen(float *dst, const gf_half *src, int n) { gf_attn_widen_simd128(dst, src, n); }
 #else
 void gf_attn_scores(const float *q, const void *keys, gf_kv_type kv, int n, int hd, float scale, float *out) {
     gf_attn_scores_ref(q, keys, kv, n, hd, scale, out);
@@ -91,4 +96,5 @@ float gf_attn_exp(float *x, int n, float max) { return gf_attn_exp_ref(x, n, max
 void gf_attn_accumulate(float *acc, const float *p, const void *values, gf_kv_type kv, int n, int hd) {
     gf_attn_accumulate_ref(acc, p, values, kv, n, hd);
 }
+void gf_attn_widen(float *dst, const gf_half *src, int n) { gf_attn_widen_ref(dst, src, n); }
 #endif

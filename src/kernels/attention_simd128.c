@@ -109,6 +109,16 @@ static inline __attribute__((always_inline)) void accumulate(float *acc, const f
         for (int j = 0; j < n; j++) acc[d] += p[j] * elem(values, kv_f16, (size_t)j * hd + d);
 }
 
+void gf_attn_widen_simd128(float *dst, const gf_half *src, int n) {
+    int i = 0;
+    for (; i + 8 <= n; i += 8) {
+        v128_t h = wasm_v128_load(src + i), zero = wasm_i16x8_const_splat(0);
+        wasm_v128_store(dst + i, gf_h2f_hi_mul(wasm_i16x8_shuffle(zero, h, 0, 8, 1, 9, 2, 10, 3, 11)));
+        wasm_v128_store(dst + i + 4, gf_h2f_hi_mul(wasm_i16x8_shuffle(zero, h, 4, 12, 5, 13, 6, 14, 7, 15)));
+    }
+    for (; i < n; i++) dst[i] = gf_half_to_float(src[i]);
+}
+
 /* gf_attn_q8_0_weights four keys at a time: the same products, maximum
  * (wasm's max propagates NaN, as the reference's loop does) and rounding. */
 static float q8_0_weights(const float *p, const block_q8_0 *rows, int n, int nb, int b, int16_t *wq) {

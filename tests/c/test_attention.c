@@ -32,6 +32,21 @@ static void test_widening(void) {
         if (isnan(want) ? !isnan(acc[i]) : acc[i] != want) bad++;
     }
     CHECK(bad == 0, "%d halves widen wrongly", bad);
+    /* and by the tile widening, at every length and offset of its blocks */
+    static float wide[65536];
+    gf_attn_widen(wide, h, 65536);
+    bad = 0;
+    for (int i = 0; i < 65536; i++) {
+        float want = gf_half_to_float(h[i]);
+        bad += memcmp(&wide[i], &want, 4) != 0;
+    }
+    CHECK(bad == 0, "%d halves widen differently in tiles", bad);
+    for (int n = 0; n <= 19; n++) {
+        float a[19], b[19];
+        gf_attn_widen(a, h + 31744 - n, n);
+        gf_attn_widen_ref(b, h + 31744 - n, n);
+        CHECK(same_bits(a, b, n), "widen n=%d", n);
+    }
 }
 
 /* e^x's accuracy is tested with exp_poly.h in test_kernels.c; here the
@@ -101,7 +116,7 @@ static void test_cache_types(void) {
             if (kv == GF_KV_Q8_0) gf_quantize_row_q8_0_ref(ks, kd, HD), gf_quantize_row_q8_0_ref(vs, vd, HD);
         }
         gf_attention_args a = {q, kc, vc, out, NTOK, POS0, NH, NKV, HD, NCTX, 0.125f, 1, (gf_kv_type)kv};
-        gf_attention_range(&a, 0, NTOK * NH);
+        gf_attention_range(&a, 0, gf_attention_units(&a));
         double worst = 0;
         for (int t = 0; t < NTOK; t++)
             for (int h = 0; h < NH; h++) {
@@ -127,8 +142,48 @@ static void test_cache_types(void) {
     }
 }
 
+/* The queries of a unit share widened f16 tiles; each query's result is
+ * the bits of the query alone over an f32 cache holding the same values,
+ * for every grouping (GQA or not, causal or not, several tiles, a batch
+ * split into units and units one at a time). */
+static void test_units(void) {
+    enum { HD = 32, NCTX = 200, MAXQ = 70 * 8 * HD };
+    static float q[MAXQ], out[MAXQ], want[MAXQ], kf[2 * NCTX * HD], vf[2 * NCTX * HD];
+    static gf_half kh[2 * NCTX * HD], vh[2 * NCTX * HD];
+    for (int i = 0; i < 2 * NCTX * HD; i++) {
+        kh[i] = gf_float_to_half(rndf()), vh[i] = gf_float_to_half(rndf());
+        kf[i] = gf_half_to_float(kh[i]), vf[i] = gf_half_to_float(vh[i]);
+    }
+    static const struct { int nh, nkv, ntok, pos0, causal; } cases[] = {
+        {1, 1, 70, 0, 1}, {2, 2, 65, 100, 1}, {8, 2, 9, 130, 1}, {8, 1, 1, 150, 1}, {2, 2, 1, 40, 1}, {4, 2, 33, 0, 0}, {16, 1, 3, 60, 1},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        int nh = cases[c].nh, nkv = cases[c].nkv, ntok = cases[c].ntok, n = ntok * nh * HD;
+        for (int i = 0; i < n; i++) q[i] = rndf() * 0.7f;
+        gf_attention_args f16 = {q, kh, vh, out, ntok, cases[c].pos0, nh, nkv, HD, NCTX, 0.17f, cases[c].causal, GF_KV_F16};
+        gf_attention_args f32 = f16;
+        f32.k_cache = kf, f32.v_cache = vf, f32.out = want, f32.kv_type = GF_KV_F32;
+        f32.n_tok = 1;
+        /* the reference: every token alone (a unit of one token's heads) */
+        for (int t = 0; t < ntok; t++) {
+            f32.q = q + (size_t)t * nh * HD, f32.out = want + (size_t)t * nh * HD;
+            f32.pos0 = cases[c].pos0 + t;
+            if (!cases[c].causal) f32.pos0 = cases[c].pos0 + ntok - 1; /* sees the whole batch */
+            gf_attention_range(&f32, 0, gf_attention_units(&f32));
+        }
+        int64_t units = gf_attention_units(&f16);
+        memset(out, 0xff, (size_t)n * sizeof(float));
+        gf_attention_range(&f16, 0, units);
+        CHECK(same_bits(out, want, n), "case %zu: f16 units differ from f32 tokens", c);
+        memset(out, 0xff, (size_t)n * sizeof(float));
+        for (int64_t u = units; u-- > 0;) gf_attention_range(&f16, u, u + 1);
+        CHECK(same_bits(out, want, n), "case %zu: units one at a time differ", c);
+    }
+}
+
 int main(void) {
     test_widening();
+    test_units();
     test_exp();
     for (int kv = 0; kv < GF_KV_TYPE_COUNT; kv++) test_tiles((gf_kv_type)kv);
     test_cache_types();
