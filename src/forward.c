@@ -76,6 +76,7 @@ struct gf_context {
 
     gf_matmul_observer observer;
     void *observer_ctx;
+    int skip_matmuls; /* warm-up passes of the per-token steps alone */
 };
 
 void gf_context_set_observer(gf_context *c, gf_matmul_observer fn, void *ctx) {
@@ -383,6 +384,7 @@ static void matmul(gf_context *c, const gf_matrix *w, int32_t n_out, float *y) {
         j.act = c->act[j.f];
         j.act_stride = c->act_bytes[j.f];
     }
+    if (c->skip_matmuls) return;
     gf_parallel_for(tasks_for((int64_t)n_out * w->n * c->act_rows), matmul_task, &j);
 }
 
@@ -595,21 +597,30 @@ static void warmup_pass(gf_context *c, const int32_t *ids, int32_t pos0, int32_t
 }
 
 /* The engine runs its kernels first in the browser's baseline code and
- * recompiles the busy ones in the background; a pass that is the first to
- * call them runs partly unoptimized (docs/performance.md: the first 128-token
- * prompt at 2 threads 710 tok/s against 940 later). gf_warmup runs every kernel
- * of a prompt batch and of a decode step on a few tokens, through one layer
- * per new mix of weight types (one layer for most files), so the cost does
- * not grow with the number of layers, and leaves the context empty. */
+ * recompiles a function in the background once it has run a while (V8: ~13
+ * MB of its code executed, counted per thread); a pass that is the first to
+ * call them runs partly unoptimized (docs/performance.md, "First prompt").
+ * gf_warmup runs every kernel of a prompt batch and of a decode step through
+ * one layer per new mix of weight types (one layer for most files), so the
+ * cost does not grow with the number of layers, then the batch's per-token
+ * steps (norms, RoPE, activation quantization, attention, SwiGLU)
+ * WARMUP_STEP_PASSES times more without the matrix products: a matmul runs
+ * long enough to be recompiled within one pass, those short steps are not.
+ * The context is left empty. */
+#define WARMUP_TOKENS 64
+#define WARMUP_STEP_PASSES 8
 void gf_warmup(gf_context *c, int rounds) {
     const gf_model *m = c->m;
     if (m->arch->encoder || c->n_ctx < 2) return;
-    int32_t ids[16] = {0}, n_tok = c->n_batch < 16 ? c->n_batch : 16;
+    int32_t ids[WARMUP_TOKENS] = {0}, n_tok = c->n_batch < WARMUP_TOKENS ? c->n_batch : WARMUP_TOKENS;
     if (n_tok > c->n_ctx - 1) n_tok = c->n_ctx - 1;
     for (int r = 0; r < rounds; r++) {
         warmup_pass(c, ids, 0, n_tok); /* a prompt batch */
         warmup_pass(c, ids, n_tok, 1); /* a decode step */
         output_logits(c, 0, 1, c->logits);
+        c->skip_matmuls = 1; /* the passes above left finite values in every buffer */
+        for (int p = 0; p < WARMUP_STEP_PASSES; p++) warmup_pass(c, ids, 0, n_tok);
+        c->skip_matmuls = 0;
     }
     c->n_past = 0;
     memset(c->logits, 0, (size_t)m->hp.n_vocab * sizeof(float));
