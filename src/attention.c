@@ -21,23 +21,13 @@ size_t gf_kv_row_bytes(gf_kv_type t, int32_t hd) {
     }
 }
 
-/* p[j] = scale * q . k_j for n key rows. Q8_0 keys: q is already quantized
- * (q8) and the rows are a Q8_0 matrix. */
-static void score_tile(const gf_attention_args *a, gf_kv_type kv, const float *q, const block_q8_0 *q8, const char *keys, int n, float *p) {
-    if (kv != GF_KV_Q8_0) {
-        gf_attn_scores(q, keys, kv, n, a->head_dim, a->scale, p);
-        return;
-    }
-    gf_matrix k = {GF_TYPE_Q8_0, a->head_dim, gf_kv_row_bytes(GF_KV_Q8_0, a->head_dim), keys};
-    gf_matmul(&k, 0, n, q8, 0, 1, p, 0);
-    gf_scale_f32(p, a->scale, n);
-}
-
 /* Queries that share a KV head (a GQA group's heads, over a block of
  * tokens) are one unit of work: they visit the key tiles together, so a tile
  * of f16 keys and values is widened to f32 once for all of them instead of
  * by every query's kernels (in a prompt batch that widening was most of
- * attention's time). Each query still sees the same tiles with the same
+ * attention's time), and Q8_0 keys are scored for all of them by one
+ * matmul (the GEMM kernel when there are four or more: the query rows were
+ * quantized once). Each query still sees the same tiles with the same
  * kernels, so the bits do not depend on the grouping or on the widening
  * (it is exact). Up to UNIT_QUERIES queries per unit: enough to share the
  * widening, small enough to split a batch's units across threads. */
@@ -63,9 +53,10 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
     const size_t row = gf_kv_row_bytes(a->kv_type, hd);
     const int q8_keys = a->kv_type == GF_KV_Q8_0, widen = a->kv_type == GF_KV_F16 && nq > 1 && hd <= WIDEN_MAX_DIM;
     const char *K = (const char *)a->k_cache + (size_t)hk * a->n_ctx * row, *V = (const char *)a->v_cache + (size_t)hk * a->n_ctx * row;
-    float p[KEY_TILE], max[nq], sum[nq];
+    float scores[nq * KEY_TILE], max[nq], sum[nq];
     float wide_k[widen ? KEY_TILE * hd : 1], wide_v[widen ? KEY_TILE * hd : 1];
-    block_q8_0 q8[q8_keys ? nq * (hd / QK8_0) : 1];
+    const int32_t q8_blocks = q8_keys ? hd / QK8_0 : 1;
+    block_q8_0 q8[nq * q8_blocks];
     /* query qi is token t0 + qi / group, head hk * group + qi % group */
     const float *q[nq];
     float *acc[nq];
@@ -76,7 +67,7 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
         for (int32_t d = 0; d < hd; d++) acc[qi][d] = 0;
         max[qi] = -INFINITY;
         sum[qi] = 0;
-        if (q8_keys) gf_quantize_act_row(GF_ACT_Q8_0, q[qi], q8 + qi * (hd / QK8_0), hd);
+        if (q8_keys) gf_quantize_act_row(GF_ACT_Q8_0, q[qi], q8 + qi * q8_blocks, hd);
     }
     const int32_t all_keys = keys_seen(a, t1 - 1);
     for (int32_t j0 = 0; j0 < all_keys; j0 += KEY_TILE) {
@@ -89,11 +80,17 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
             keys = (const char *)wide_k, values = (const char *)wide_v;
             kv = GF_KV_F32;
         }
+        if (q8_keys) {
+            gf_matrix k = {GF_TYPE_Q8_0, hd, row, keys};
+            gf_matmul(&k, 0, tile, q8, q8_blocks * sizeof(block_q8_0), nq, scores, KEY_TILE);
+        }
         for (int32_t qi = 0; qi < nq; qi++) {
             const int32_t n_keys = keys_seen(a, t0 + qi / group);
             if (n_keys <= j0) continue;
             const int32_t jn = n_keys - j0 < tile ? n_keys - j0 : tile;
-            score_tile(a, kv, q[qi], q8 + (q8_keys ? qi * (hd / QK8_0) : 0), keys, jn, p);
+            float *p = scores + qi * KEY_TILE; /* p[j] = scale * q . k_j */
+            if (q8_keys) gf_scale_f32(p, a->scale, jn);
+            else gf_attn_scores(q[qi], keys, kv, jn, hd, a->scale, p);
             float tile_max = p[0];
             for (int32_t j = 1; j < jn; j++) tile_max = p[j] > tile_max ? p[j] : tile_max;
             if (tile_max > max[qi]) {

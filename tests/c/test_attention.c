@@ -142,43 +142,46 @@ static void test_cache_types(void) {
     }
 }
 
-/* The queries of a unit share widened f16 tiles; each query's result is
- * the bits of the query alone over an f32 cache holding the same values,
- * for every grouping (GQA or not, causal or not, several tiles, a batch
- * split into units and units one at a time). */
+/* The queries of a unit share widened f16 tiles and one Q8_0 score matmul;
+ * each query's result is the bits of the query alone (over an f32 cache
+ * holding the same values, for f16), for every grouping (GQA or not, causal
+ * or not, several tiles, a batch split into units and units one at a time). */
 static void test_units(void) {
     enum { HD = 32, NCTX = 200, MAXQ = 70 * 8 * HD };
     static float q[MAXQ], out[MAXQ], want[MAXQ], kf[2 * NCTX * HD], vf[2 * NCTX * HD];
     static gf_half kh[2 * NCTX * HD], vh[2 * NCTX * HD];
+    static block_q8_0 k8[2 * NCTX * HD / QK8_0], v8[2 * NCTX * HD / QK8_0];
     for (int i = 0; i < 2 * NCTX * HD; i++) {
         kh[i] = gf_float_to_half(rndf()), vh[i] = gf_float_to_half(rndf());
         kf[i] = gf_half_to_float(kh[i]), vf[i] = gf_half_to_float(vh[i]);
     }
+    gf_quantize_row_q8_0_ref(kf, k8, 2 * NCTX * HD);
+    gf_quantize_row_q8_0_ref(vf, v8, 2 * NCTX * HD);
     static const struct { int nh, nkv, ntok, pos0, causal; } cases[] = {
         {1, 1, 70, 0, 1}, {2, 2, 65, 100, 1}, {8, 2, 9, 130, 1}, {8, 1, 1, 150, 1}, {2, 2, 1, 40, 1}, {4, 2, 33, 0, 0}, {16, 1, 3, 60, 1},
     };
-    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
-        int nh = cases[c].nh, nkv = cases[c].nkv, ntok = cases[c].ntok, n = ntok * nh * HD;
-        for (int i = 0; i < n; i++) q[i] = rndf() * 0.7f;
-        gf_attention_args f16 = {q, kh, vh, out, ntok, cases[c].pos0, nh, nkv, HD, NCTX, 0.17f, cases[c].causal, GF_KV_F16};
-        gf_attention_args f32 = f16;
-        f32.k_cache = kf, f32.v_cache = vf, f32.out = want, f32.kv_type = GF_KV_F32;
-        f32.n_tok = 1;
-        /* the reference: every token alone (a unit of one token's heads) */
-        for (int t = 0; t < ntok; t++) {
-            f32.q = q + (size_t)t * nh * HD, f32.out = want + (size_t)t * nh * HD;
-            f32.pos0 = cases[c].pos0 + t;
-            if (!cases[c].causal) f32.pos0 = cases[c].pos0 + ntok - 1; /* sees the whole batch */
-            gf_attention_range(&f32, 0, gf_attention_units(&f32));
+    for (int kv = GF_KV_F16; kv <= GF_KV_Q8_0; kv++)
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            int nh = cases[c].nh, nkv = cases[c].nkv, ntok = cases[c].ntok, n = ntok * nh * HD;
+            for (int i = 0; i < n; i++) q[i] = rndf() * 0.7f;
+            gf_attention_args units = {q, kh, vh, out, ntok, cases[c].pos0, nh, nkv, HD, NCTX, 0.17f, cases[c].causal, (gf_kv_type)kv};
+            gf_attention_args alone = units;
+            if (kv == GF_KV_F16) alone.k_cache = kf, alone.v_cache = vf, alone.kv_type = GF_KV_F32;
+            else units.k_cache = alone.k_cache = k8, units.v_cache = alone.v_cache = v8;
+            alone.n_tok = 1;
+            for (int t = 0; t < ntok; t++) { /* a unit of one token's heads */
+                alone.q = q + (size_t)t * nh * HD, alone.out = want + (size_t)t * nh * HD;
+                alone.pos0 = cases[c].causal ? cases[c].pos0 + t : cases[c].pos0 + ntok - 1; /* non-causal: sees the whole batch */
+                gf_attention_range(&alone, 0, gf_attention_units(&alone));
+            }
+            int64_t n_units = gf_attention_units(&units);
+            memset(out, 0xff, (size_t)n * sizeof(float));
+            gf_attention_range(&units, 0, n_units);
+            CHECK(same_bits(out, want, n), "%s case %zu: units differ from tokens alone", gf_kv_type_name(kv), c);
+            memset(out, 0xff, (size_t)n * sizeof(float));
+            for (int64_t u = n_units; u-- > 0;) gf_attention_range(&units, u, u + 1);
+            CHECK(same_bits(out, want, n), "%s case %zu: units one at a time differ", gf_kv_type_name(kv), c);
         }
-        int64_t units = gf_attention_units(&f16);
-        memset(out, 0xff, (size_t)n * sizeof(float));
-        gf_attention_range(&f16, 0, units);
-        CHECK(same_bits(out, want, n), "case %zu: f16 units differ from f32 tokens", c);
-        memset(out, 0xff, (size_t)n * sizeof(float));
-        for (int64_t u = units; u-- > 0;) gf_attention_range(&f16, u, u + 1);
-        CHECK(same_bits(out, want, n), "case %zu: units one at a time differ", c);
-    }
 }
 
 int main(void) {
