@@ -25,9 +25,10 @@ size_t gf_kv_row_bytes(gf_kv_type t, int32_t hd) {
  * tokens) are one unit of work: they visit the key tiles together, so a tile
  * of f16 keys and values is widened to f32 once for all of them instead of
  * by every query's kernels (in a prompt batch that widening was most of
- * attention's time), and Q8_0 keys are scored for all of them by one
- * matmul (the GEMM kernel when there are four or more: the query rows were
- * quantized once). Each query still sees the same tiles with the same
+ * attention's time); Q8_0 keys are scored for all of them by one matmul
+ * (the GEMM kernel when there are four or more: the query rows were
+ * quantized once) and Q8_0 values are interleaved and widened once
+ * (gf_attn_prepare_q8_0), leaving each query only the dot products. Each query still sees the same tiles with the same
  * kernels, so the bits do not depend on the grouping or on the widening
  * (it is exact). Up to UNIT_QUERIES queries per unit: enough to share the
  * widening, small enough to split a batch's units across threads. */
@@ -52,9 +53,11 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
     const int32_t hd = a->head_dim, group = a->n_head / a->n_head_kv, nq = (t1 - t0) * group;
     const size_t row = gf_kv_row_bytes(a->kv_type, hd);
     const int q8_keys = a->kv_type == GF_KV_Q8_0, widen = a->kv_type == GF_KV_F16 && nq > 1 && hd <= WIDEN_MAX_DIM;
+    const size_t prepared_bytes = q8_keys && nq > 1 && hd <= WIDEN_MAX_DIM ? gf_attn_q8_0_prepared_bytes(KEY_TILE, hd) : 0;
     const char *K = (const char *)a->k_cache + (size_t)hk * a->n_ctx * row, *V = (const char *)a->v_cache + (size_t)hk * a->n_ctx * row;
     float scores[nq * KEY_TILE], max[nq], sum[nq];
     float wide_k[widen ? KEY_TILE * hd : 1], wide_v[widen ? KEY_TILE * hd : 1];
+    unsigned char prepared_v[prepared_bytes ? prepared_bytes : 1];
     const int32_t q8_blocks = q8_keys ? hd / QK8_0 : 1;
     block_q8_0 q8[nq * q8_blocks];
     /* query qi is token t0 + qi / group, head hk * group + qi % group */
@@ -83,6 +86,7 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
         if (q8_keys) {
             gf_matrix k = {GF_TYPE_Q8_0, hd, row, keys};
             gf_matmul(&k, 0, tile, q8, q8_blocks * sizeof(block_q8_0), nq, scores, KEY_TILE);
+            if (prepared_bytes) gf_attn_prepare_q8_0(prepared_v, (const block_q8_0 *)values, tile, hd);
         }
         for (int32_t qi = 0; qi < nq; qi++) {
             const int32_t n_keys = keys_seen(a, t0 + qi / group);
@@ -100,7 +104,8 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
                 max[qi] = tile_max;
             }
             sum[qi] += gf_attn_exp(p, jn, max[qi]);
-            gf_attn_accumulate(acc[qi], p, values, kv, jn, hd);
+            if (prepared_bytes) gf_attn_accumulate_prepared(acc[qi], p, (const block_q8_0 *)values, prepared_v, jn, hd);
+            else gf_attn_accumulate(acc[qi], p, values, kv, jn, hd);
         }
     }
     for (int32_t qi = 0; qi < nq; qi++) gf_scale_f32(acc[qi], 1.0f / sum[qi], hd);

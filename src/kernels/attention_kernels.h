@@ -34,6 +34,14 @@ void gf_attn_accumulate(float *acc, const float *p, const void *values, gf_kv_ty
 float gf_attn_q8_0_weights(const float *p, const block_q8_0 *rows, int n, int nb, int b, int16_t *wq);
 /* e^x for x <= 0, the same function gf_attn_exp applies (for the online-softmax rescale). */
 float gf_attn_exp1(float x);
+/* Q8_0 value rows prepared once for the many queries that share them: gf_attn_accumulate's
+ * inner form (each pair of keys' quants interleaved and widened to i16), so that each query's
+ * sums are only the dot products. gf_attn_accumulate_prepared gives gf_attn_accumulate's bits
+ * for the first n rows of a prepared tile of n or more.
+ * The scalar build keeps no prepared form (0 bytes) and sums from the rows. */
+size_t gf_attn_q8_0_prepared_bytes(int n, int hd);
+void gf_attn_prepare_q8_0(void *prepared, const block_q8_0 *rows, int n, int hd);
+void gf_attn_accumulate_prepared(float *acc, const float *p, const block_q8_0 *rows, const void *prepared, int n, int hd);
 /* dst[i] = src[i] as f32 (exact): a tile of f16 keys or values widened once for many queries. */
 void gf_attn_widen(float *dst, const gf_half *src, int n);
 /* Rounds a row to f16 for storing in the cache (round to nearest even). */
@@ -49,6 +57,9 @@ void gf_attn_scores_simd128(const float *q, const void *keys, gf_kv_type kv, int
 float gf_attn_exp_simd128(float *x, int n, float max);
 void gf_attn_accumulate_simd128(float *acc, const float *p, const void *values, gf_kv_type kv, int n, int hd);
 void gf_attn_widen_simd128(float *dst, const gf_half *src, int n);
+size_t gf_attn_q8_0_prepared_bytes_simd128(int n, int hd);
+void gf_attn_prepare_q8_0_simd128(void *prepared, const block_q8_0 *rows, int n, int hd);
+void gf_attn_accumulate_prepared_simd128(float *acc, const float *p, const block_q8_0 *rows, const void *prepared, int n, int hd);
 #endif
 
 #endif

@@ -88,6 +88,11 @@ void gf_attn_accumulate(float *acc, const float *p, const void *values, gf_kv_ty
     gf_attn_accumulate_simd128(acc, p, values, kv, n, hd);
 }
 void gf_attn_widen(float *dst, const gf_half *src, int n) { gf_attn_widen_simd128(dst, src, n); }
+size_t gf_attn_q8_0_prepared_bytes(int n, int hd) { return gf_attn_q8_0_prepared_bytes_simd128(n, hd); }
+void gf_attn_prepare_q8_0(void *prepared, const block_q8_0 *rows, int n, int hd) { gf_attn_prepare_q8_0_simd128(prepared, rows, n, hd); }
+void gf_attn_accumulate_prepared(float *acc, const float *p, const block_q8_0 *rows, const void *prepared, int n, int hd) {
+    gf_attn_accumulate_prepared_simd128(acc, p, rows, prepared, n, hd);
+}
 #else
 void gf_attn_scores(const float *q, const void *keys, gf_kv_type kv, int n, int hd, float scale, float *out) {
     gf_attn_scores_ref(q, keys, kv, n, hd, scale, out);
@@ -97,4 +102,13 @@ void gf_attn_accumulate(float *acc, const float *p, const void *values, gf_kv_ty
     gf_attn_accumulate_ref(acc, p, values, kv, n, hd);
 }
 void gf_attn_widen(float *dst, const gf_half *src, int n) { gf_attn_widen_ref(dst, src, n); }
+size_t gf_attn_q8_0_prepared_bytes(int n, int hd) {
+    (void)n, (void)hd;
+    return 0;
+}
+void gf_attn_prepare_q8_0(void *prepared, const block_q8_0 *rows, int n, int hd) { (void)prepared, (void)rows, (void)n, (void)hd; }
+void gf_attn_accumulate_prepared(float *acc, const float *p, const block_q8_0 *rows, const void *prepared, int n, int hd) {
+    (void)prepared;
+    gf_attn_accumulate_ref(acc, p, rows, GF_KV_Q8_0, n, hd);
+}
 #endif

@@ -187,6 +187,55 @@ static void accumulate_q8_0(float *acc, const float *p, const block_q8_0 *rows, 
     }
 }
 
+/* The prepared form: per pair of keys and block of 32 dimensions (pair-major,
+ * so a query that sees fewer keys reads a prefix), the eight i16x8 vectors
+ * accumulate_q8_0 builds (dimensions 4k..4k+3 of both keys in vector k); an
+ * odd tile's last pair has zeros for its second key. */
+size_t gf_attn_q8_0_prepared_bytes_simd128(int n, int hd) { return (size_t)((n + 1) / 2) * (hd / QK8_0) * 8 * sizeof(v128_t); }
+
+void gf_attn_prepare_q8_0_simd128(void *prepared, const block_q8_0 *rows, int n, int hd) {
+    const int nb = hd / QK8_0, pairs = (n + 1) / 2;
+    v128_t *out = prepared;
+    for (int jp = 0; jp < pairs; jp++)
+        for (int b = 0; b < nb; b++, out += 8) {
+            const int j = 2 * jp;
+            const int8_t *x = rows[(size_t)j * nb + b].qs, *y = j + 1 < n ? rows[(size_t)(j + 1) * nb + b].qs : NULL;
+            for (int h = 0; h < 2; h++) {
+                v128_t xv = wasm_v128_load(x + 16 * h), yv = y ? wasm_v128_load(y + 16 * h) : wasm_i8x16_const_splat(0);
+                v128_t lo = wasm_i8x16_shuffle(xv, yv, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+                v128_t hi = wasm_i8x16_shuffle(xv, yv, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+                out[4 * h] = wasm_i16x8_extend_low_i8x16(lo);
+                out[4 * h + 1] = wasm_i16x8_extend_high_i8x16(lo);
+                out[4 * h + 2] = wasm_i16x8_extend_low_i8x16(hi);
+                out[4 * h + 3] = wasm_i16x8_extend_high_i8x16(hi);
+            }
+        }
+}
+
+/* accumulate_q8_0 over the prepared form of a tile of at least n keys: the
+ * same integer sums (a key past n in the last pair has weight 0), the same
+ * scaling, so the same bits. */
+void gf_attn_accumulate_prepared_simd128(float *acc, const float *p, const block_q8_0 *rows, const void *prepared, int n, int hd) {
+    const int nb = hd / QK8_0, pairs = (n + 1) / 2;
+    int16_t wq[GF_ATTN_MAX_TILE + 1];
+    for (int b = 0; b < nb; b++) {
+        float s = q8_0_weights(p, rows, n, nb, b, wq);
+        if (s == 0) continue;
+        wq[n] = 0;
+        const v128_t *v = (const v128_t *)prepared + (size_t)b * 8;
+        v128_t sum[8];
+        for (int k = 0; k < 8; k++) sum[k] = wasm_i32x4_const_splat(0);
+        for (int jp = 0; jp < pairs; jp++, v += (size_t)nb * 8) {
+            v128_t w = wasm_i32x4_splat((int32_t)(uint16_t)wq[2 * jp] | (int32_t)((uint32_t)(uint16_t)wq[2 * jp + 1] << 16));
+            for (int k = 0; k < 8; k++) sum[k] = wasm_i32x4_add(sum[k], wasm_i32x4_dot_i16x8(wasm_v128_load(v + k), w));
+        }
+        v128_t sv = wasm_f32x4_splat(s);
+        float *a = acc + b * QK8_0;
+        for (int k = 0; k < 8; k++)
+            wasm_v128_store(a + 4 * k, wasm_f32x4_add(wasm_v128_load(a + 4 * k), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum[k]), sv)));
+    }
+}
+
 void gf_attn_accumulate_simd128(float *acc, const float *p, const void *values, gf_kv_type kv, int n, int hd) {
     if (kv == GF_KV_Q8_0) accumulate_q8_0(acc, p, values, n, hd);
     else if (kv == GF_KV_F16) accumulate(acc, p, values, 1, n, hd);

@@ -92,6 +92,15 @@ static void test_tiles(gf_kv_type kv) {
             gf_attn_accumulate(a1, s1, rows, kv, n, hd);
             gf_attn_accumulate_ref(a2, s2, rows, kv, n, hd);
             CHECK(same_bits(a1, a2, hd), "accumulate hd=%d n=%d %s differ", hd, n, gf_kv_type_name(kv));
+            if (kv == GF_KV_Q8_0) /* from a prepared tile of n keys and of all MAXN (a query that sees fewer) */
+                for (int all = 0; all < 2; all++) {
+                    static unsigned char prepared[MAXN * MAXHD * 4];
+                    gf_attn_prepare_q8_0(prepared, k8, all ? MAXN : n, hd);
+                    for (int d = 0; d < hd; d++) a1[d] = a2[d];
+                    gf_attn_accumulate_prepared(a1, s1, k8, prepared, n, hd);
+                    gf_attn_accumulate_ref(a2, s2, rows, kv, n, hd);
+                    CHECK(same_bits(a1, a2, hd), "prepared accumulate hd=%d n=%d of %d differ", hd, n, all ? MAXN : n);
+                }
         }
     }
 }
