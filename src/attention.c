@@ -24,16 +24,17 @@ size_t gf_kv_row_bytes(gf_kv_type t, int32_t hd) {
 /* Queries that share a KV head (a GQA group's heads, over a block of
  * tokens) are one unit of work: they visit the key tiles together, so a tile
  * of f16 keys and values is widened to f32 once for all of them instead of
- * by every query's kernels (in a prompt batch that widening was most of
- * attention's time); Q8_0 keys are scored for all of them by one matmul
- * (the GEMM kernel when there are four or more: the query rows were
- * quantized once) and Q8_0 values are interleaved and widened once
- * (gf_attn_prepare_q8_0), leaving each query only the dot products. Each query still sees the same tiles with the same
- * kernels, so the bits do not depend on the grouping or on the widening
- * (it is exact). Up to UNIT_QUERIES queries per unit: enough to share the
- * widening, small enough to split a batch's units across threads. */
+ * inside every query's kernels; Q8_0 keys are scored for all of them by one matmul (the
+ * GEMM kernel when there are four or more: the query rows were quantized
+ * once), and Q8_0 values are interleaved and widened once
+ * (gf_attn_prepare_q8_0), leaving each query only the dot products. Each
+ * query still sees the same tiles with the same kernels, so the bits do not
+ * depend on the grouping or on the widening (it is exact). Up to
+ * UNIT_QUERIES queries per unit: enough to share the widening, small enough
+ * to split a batch's units across threads. */
 #define UNIT_QUERIES 32
-/* Widened tiles live on the stack: 2 * KEY_TILE * hd floats (128 KB at 256). */
+/* A unit's tiles live on the stack: widened f16 keys and values take
+ * 2 * KEY_TILE * hd floats (128 KB at 256), prepared Q8_0 values a quarter of that. */
 #define WIDEN_MAX_DIM 256
 
 static int32_t unit_tokens(const gf_attention_args *a) {

@@ -599,7 +599,7 @@ static void warmup_pass(gf_context *c, const int32_t *ids, int32_t pos0, int32_t
 /* The engine runs its kernels first in the browser's baseline code and
  * recompiles a function in the background once it has run a while (V8: ~13
  * MB of its code executed, counted per thread); a pass that is the first to
- * call them runs partly unoptimized (docs/performance.md, "First prompt").
+ * call them runs partly unoptimized (docs/performance.md, "The first prompt after a load").
  * gf_warmup runs every kernel of a prompt batch and of a decode step through
  * one layer per new mix of weight types (one layer for most files), so the
  * cost does not grow with the number of layers, then the batch's per-token
