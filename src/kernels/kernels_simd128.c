@@ -421,8 +421,9 @@ typedef struct {
  * products, their reduction and the float step cost ~18 instructions, the
  * unpacking and scales ~21 shared by the tile (Chromium, 110M shapes,
  * relaxed: 8 tokens 1.11-1.18x faster than 4, 16 another 1.08-1.15x, 32 no
- * more). The K-quants' tile stays at four tokens: their rows' partial sums
- * already fill the registers. */
+ * more). The K-quants' tile stays at four tokens: a row's partial sums for
+ * four tokens, with its unpacked nibbles, already fill the registers (eight
+ * tokens were slower in the model; see gemmK). */
 #define KCG 1024
 #define GEMM_TOKENS 16
 #define GEMM_TOKENS_K 4
