@@ -151,10 +151,12 @@ static void test_cache_types(void) {
     }
 }
 
-/* The queries of a unit share widened f16 tiles and one Q8_0 score matmul;
- * each query's result is the bits of the query alone (over an f32 cache
- * holding the same values, for f16), for every grouping (GQA or not, causal
- * or not, several tiles, a batch split into units and units one at a time). */
+/* The queries of a unit share widened f16 tiles, one Q8_0 score matmul and
+ * the prepared Q8_0 values; each query's result is the bits of its token
+ * computed alone (without GQA a single query, which uses none of them; for
+ * f16 over an f32 cache holding the same values), for every grouping (GQA
+ * or not, causal or not, several tiles, a batch split into units and units
+ * one at a time). */
 static void test_units(void) {
     enum { HD = 32, NCTX = 200, MAXQ = 70 * 8 * HD };
     static float q[MAXQ], out[MAXQ], want[MAXQ], kf[2 * NCTX * HD], vf[2 * NCTX * HD];
