@@ -19,9 +19,9 @@ export interface LoadOptions {
    * +44% at ~1,100 tokens of context), KL ~2e-5 nats/token on a trained model. 'f32': logits as llama.cpp's with an F32
    * cache. 'f16': half the memory, within ~0.004 std of f32, but slower (wasm has no f16 conversion). */
   kvCache?: 'auto' | 'f32' | 'f16' | 'q8_0';
-  /** Run the kernels on a few tokens before resolving (default true), so that the engine has optimized them
-   * before the first prompt: a few to ~40 ms of load time; the first 128-token prompt of the 110M benchmark model
-   * at 2 threads in Chromium runs ~15% faster. The model's state is untouched. */
+  /** Run the kernels on one batch (through one layer per mix of weight types, then the per-token steps a few more
+   * times) before resolving (default true), so that the engine has optimized them before the first prompt: ~60 ms
+   * of load time for the 110M benchmark model, ~120 ms for the 1B one. The model's state is untouched. */
   warmup?: boolean;
   /** Tokens per forward batch during prompt processing. Default 64. */
   batchSize?: number;
