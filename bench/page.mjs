@@ -3,20 +3,25 @@
 
 import { runWllama } from './adapters/wllama.mjs';
 
-async function bandwidth({ url, warmMs = 1500, trials = 7, reps = 4 }) {
-  const { instance } = await WebAssembly.instantiateStreaming(fetch(url), {});
+// Reads a buffer of `bytes` (default 256 MiB) again and again, as decoding
+// re-reads a model's weights every token.
+async function bandwidth({ url, bytes = 256 * 2 ** 20, warmMs = 1500, trials = 7, minMs = 200 }) {
+  const env = { emscripten_notify_memory_growth() {} }; // malloc's growth hook (standalone wasm)
+  const { instance } = await WebAssembly.instantiateStreaming(fetch(url), { env });
   const e = instance.exports;
   e._initialize?.();
-  e.fill(1);
-  const n = e.buffer_bytes();
-  // Let the engine tier up the loop before timing it.
+  const n = e.reserve(bytes, 1);
+  if (!n) throw new Error(`bandwidth probe: could not allocate ${bytes} bytes`);
+  // Let the engine tier up the loop before timing it; then enough passes per
+  // trial for ~minMs.
   const t0 = performance.now();
-  let check = 0;
-  while (performance.now() - t0 < warmMs) check ^= e.sum(n, 1);
+  let check = 0, passes = 0;
+  while (performance.now() - t0 < warmMs) check ^= e.sum(1), passes++;
+  const reps = Math.max(1, Math.ceil((minMs * passes) / (performance.now() - t0)));
   const gbps = [];
   for (let i = 0; i < trials; i++) {
     const t = performance.now();
-    check ^= e.sum(n, reps);
+    check ^= e.sum(reps);
     const dt = performance.now() - t;
     gbps.push((n * reps) / dt / 1e6);
   }
