@@ -6,6 +6,7 @@ import { runWllama } from './adapters/wllama.mjs';
 // Reads a buffer of `bytes` (default 256 MiB) again and again, as decoding
 // re-reads a model's weights every token.
 async function bandwidth({ url, bytes = 256 * 2 ** 20, warmMs = 1500, trials = 7, minMs = 200 }) {
+  if (!(bytes >= 64 && bytes <= 2 ** 31)) throw new Error(`bandwidth probe: ${bytes} bytes is outside its 64 B - 2 GiB range`);
   const env = { emscripten_notify_memory_growth() {} }; // malloc's growth hook (standalone wasm)
   const { instance } = await WebAssembly.instantiateStreaming(fetch(url), { env });
   const e = instance.exports;
