@@ -53,8 +53,10 @@ static int32_t keys_seen(const gf_attention_args *a, int32_t t) { return a->caus
 static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int32_t t1) {
     const int32_t hd = a->head_dim, group = a->n_head / a->n_head_kv, nq = (t1 - t0) * group;
     const size_t row = gf_kv_row_bytes(a->kv_type, hd);
-    const int q8_keys = a->kv_type == GF_KV_Q8_0, widen = a->kv_type == GF_KV_F16 && nq > 1 && hd <= WIDEN_MAX_DIM;
-    const size_t prepared_bytes = q8_keys && nq > 1 && hd <= WIDEN_MAX_DIM ? gf_attn_q8_0_prepared_bytes(KEY_TILE, hd) : 0;
+    /* tiles prepared once for the unit's queries: f16 widened, Q8_0 values interleaved */
+    const int shared = nq > 1 && hd <= WIDEN_MAX_DIM, q8_keys = a->kv_type == GF_KV_Q8_0;
+    const int widen = shared && a->kv_type == GF_KV_F16;
+    const size_t prepared_bytes = shared && q8_keys ? gf_attn_q8_0_prepared_bytes(KEY_TILE, hd) : 0;
     const char *K = (const char *)a->k_cache + (size_t)hk * a->n_ctx * row, *V = (const char *)a->v_cache + (size_t)hk * a->n_ctx * row;
     float scores[nq * KEY_TILE], max[nq], sum[nq];
     float wide_k[widen ? KEY_TILE * hd : 1], wide_v[widen ? KEY_TILE * hd : 1];

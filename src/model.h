@@ -122,9 +122,10 @@ enum { GF_LOGITS_NONE = 0, GF_LOGITS_LAST = 1, GF_LOGITS_ALL = 2 };
 int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float *out);
 const float *gf_context_logits(const gf_context *c);
 
-/* Runs every kernel of a prompt batch and of a decode step on a few tokens
- * through one layer per new mix of weight types, rounds times, so that the
- * engine has optimized them before the first real call; the context is
+/* Runs every kernel of a prompt batch (up to 64 tokens) and of a decode step
+ * through one layer per new mix of weight types, then the batch's per-token
+ * steps a few more times, rounds times, so that the engine has optimized
+ * them before the first real call (src/forward.c says why); the context is
  * left empty. Decoders only (encoders: no-op). */
 void gf_warmup(gf_context *c, int rounds);
 

@@ -153,6 +153,30 @@ static float q8_0_weights(const float *p, const block_q8_0 *rows, int n, int nb,
     return max / 32767.0f;
 }
 
+/* Half h of a pair of keys' quants in one block (16 bytes of each) as the
+ * four i16x8 vectors the value sums take: dimensions 16h+4k..16h+4k+3 of
+ * both keys, interleaved byte by byte and widened, in vector k. */
+static inline __attribute__((always_inline)) void interleave_pair(v128_t x, v128_t y, v128_t v[4]) {
+    v128_t lo = wasm_i8x16_shuffle(x, y, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    v128_t hi = wasm_i8x16_shuffle(x, y, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    v[0] = wasm_i16x8_extend_low_i8x16(lo);
+    v[1] = wasm_i16x8_extend_high_i8x16(lo);
+    v[2] = wasm_i16x8_extend_low_i8x16(hi);
+    v[3] = wasm_i16x8_extend_high_i8x16(hi);
+}
+
+/* The weights of keys j and j+1 in both halves of every i32 lane. */
+static inline __attribute__((always_inline)) v128_t pair_weights(const int16_t *wq, int j) {
+    return wasm_i32x4_splat((int32_t)(uint16_t)wq[j] | (int32_t)((uint32_t)(uint16_t)wq[j + 1] << 16));
+}
+
+/* a[0..32) += s * sum, the block's integer sums scaled back once. */
+static inline __attribute__((always_inline)) void add_scaled_sums(float *a, const v128_t sum[8], float s) {
+    v128_t sv = wasm_f32x4_splat(s);
+    for (int k = 0; k < 8; k++)
+        wasm_v128_store(a + 4 * k, wasm_f32x4_add(wasm_v128_load(a + 4 * k), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum[k]), sv)));
+}
+
 /* Q8_0 value rows, summed in integers (attention_kernels.h): two keys at a
  * time, their quants interleaved byte by byte and widened to i16 so that one
  * i32x4.dot_i16x8 against the pair's weights (w_j, w_j+1, ...) adds both
@@ -169,21 +193,14 @@ static void accumulate_q8_0(float *acc, const float *p, const block_q8_0 *rows, 
         for (int k = 0; k < 8; k++) sum[k] = wasm_i32x4_const_splat(0);
         for (int j = 0; j < n; j += 2) {
             const int8_t *x = rows[(size_t)j * nb + b].qs, *y = rows[(size_t)(j + 1 < n ? j + 1 : j) * nb + b].qs;
-            v128_t w = wasm_i32x4_splat((int32_t)(uint16_t)wq[j] | (int32_t)((uint32_t)(uint16_t)wq[j + 1] << 16));
+            v128_t w = pair_weights(wq, j);
             for (int h = 0; h < 2; h++) {
-                v128_t xv = wasm_v128_load(x + 16 * h), yv = wasm_v128_load(y + 16 * h);
-                v128_t lo = wasm_i8x16_shuffle(xv, yv, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-                v128_t hi = wasm_i8x16_shuffle(xv, yv, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-                sum[4 * h] = wasm_i32x4_add(sum[4 * h], wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(lo), w));
-                sum[4 * h + 1] = wasm_i32x4_add(sum[4 * h + 1], wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(lo), w));
-                sum[4 * h + 2] = wasm_i32x4_add(sum[4 * h + 2], wasm_i32x4_dot_i16x8(wasm_i16x8_extend_low_i8x16(hi), w));
-                sum[4 * h + 3] = wasm_i32x4_add(sum[4 * h + 3], wasm_i32x4_dot_i16x8(wasm_i16x8_extend_high_i8x16(hi), w));
+                v128_t v[4];
+                interleave_pair(wasm_v128_load(x + 16 * h), wasm_v128_load(y + 16 * h), v);
+                for (int k = 0; k < 4; k++) sum[4 * h + k] = wasm_i32x4_add(sum[4 * h + k], wasm_i32x4_dot_i16x8(v[k], w));
             }
         }
-        v128_t sv = wasm_f32x4_splat(s);
-        float *a = acc + b * QK8_0;
-        for (int k = 0; k < 8; k++)
-            wasm_v128_store(a + 4 * k, wasm_f32x4_add(wasm_v128_load(a + 4 * k), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum[k]), sv)));
+        add_scaled_sums(acc + b * QK8_0, sum, s);
     }
 }
 
@@ -200,15 +217,8 @@ void gf_attn_prepare_q8_0_simd128(void *prepared, const block_q8_0 *rows, int n,
         for (int b = 0; b < nb; b++, out += 8) {
             const int j = 2 * jp;
             const int8_t *x = rows[(size_t)j * nb + b].qs, *y = j + 1 < n ? rows[(size_t)(j + 1) * nb + b].qs : NULL;
-            for (int h = 0; h < 2; h++) {
-                v128_t xv = wasm_v128_load(x + 16 * h), yv = y ? wasm_v128_load(y + 16 * h) : wasm_i8x16_const_splat(0);
-                v128_t lo = wasm_i8x16_shuffle(xv, yv, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-                v128_t hi = wasm_i8x16_shuffle(xv, yv, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-                out[4 * h] = wasm_i16x8_extend_low_i8x16(lo);
-                out[4 * h + 1] = wasm_i16x8_extend_high_i8x16(lo);
-                out[4 * h + 2] = wasm_i16x8_extend_low_i8x16(hi);
-                out[4 * h + 3] = wasm_i16x8_extend_high_i8x16(hi);
-            }
+            for (int h = 0; h < 2; h++)
+                interleave_pair(wasm_v128_load(x + 16 * h), y ? wasm_v128_load(y + 16 * h) : wasm_i8x16_const_splat(0), out + 4 * h);
         }
 }
 
@@ -226,13 +236,10 @@ void gf_attn_accumulate_prepared_simd128(float *acc, const float *p, const block
         v128_t sum[8];
         for (int k = 0; k < 8; k++) sum[k] = wasm_i32x4_const_splat(0);
         for (int jp = 0; jp < pairs; jp++, v += (size_t)nb * 8) {
-            v128_t w = wasm_i32x4_splat((int32_t)(uint16_t)wq[2 * jp] | (int32_t)((uint32_t)(uint16_t)wq[2 * jp + 1] << 16));
+            v128_t w = pair_weights(wq, 2 * jp);
             for (int k = 0; k < 8; k++) sum[k] = wasm_i32x4_add(sum[k], wasm_i32x4_dot_i16x8(wasm_v128_load(v + k), w));
         }
-        v128_t sv = wasm_f32x4_splat(s);
-        float *a = acc + b * QK8_0;
-        for (int k = 0; k < 8; k++)
-            wasm_v128_store(a + 4 * k, wasm_f32x4_add(wasm_v128_load(a + 4 * k), wasm_f32x4_mul(wasm_f32x4_convert_i32x4(sum[k]), sv)));
+        add_scaled_sums(acc + b * QK8_0, sum, s);
     }
 }
 
