@@ -112,44 +112,40 @@ test('quantize while loading: F32 streamed into Q4_0/Q8_0/Q4_K gives llama.cpp\'
   }
 });
 
+// Peak resident memory of a fresh Node process running args (tests/helpers/maxrss.cjs reports it).
+function peakRss(args) {
+  const r = spawnSync(process.execPath, ['--require', join(ROOT, 'tests/helpers/maxrss.cjs'), ...args], { encoding: 'utf8', timeout: 120_000 });
+  const m = /MAXRSS_KB=(\d+)/.exec(r.stderr);
+  assert.ok(m && r.status === 0, `no peak reported (exit ${r.status}): ${r.stderr}`);
+  return Number(m[1]) * 1024;
+}
+const mb = (b) => (b / 1048576).toFixed(1);
+
 test('peak RSS while loading the F32 model with quantize: Q4_0: baseline + 1.3 x Q4_0 size + 16 MB', (t) => {
-  const preload = join(ROOT, 'tests/helpers/maxrss.cjs');
-  const peak = (args) => {
-    const r = spawnSync(process.execPath, ['--require', preload, ...args], { encoding: 'utf8', timeout: 120_000 });
-    const m = /MAXRSS_KB=(\d+)/.exec(r.stderr);
-    assert.ok(m && r.status === 0, `no peak reported (exit ${r.status}): ${r.stderr}`);
-    return Number(m[1]) * 1024;
-  };
-  const baseline = peak(['-e', '']);
+  const baseline = peakRss(['-e', '']);
   // The load path alone: the warm-up's memory (the optimizing compiler's, which the first prompts would
   // spend anyway) is the next test's subject.
   const script = `import { loadModel } from ${JSON.stringify(join(ROOT, 'web/index.js'))};
     const m = await loadModel(${JSON.stringify(F32)}, { quantize: 'Q4_0', warmup: false });
     if (!m.info().tensorTypes.Q4_0) throw new Error('not quantized');
     await m.dispose();`;
-  const got = peak(['--input-type=module', '-e', script]);
+  const got = peakRss(['--input-type=module', '-e', script]);
   const q4 = statSync(sharedPath('models', 'tiny-llama-Q4_0.gguf')).size;
   const bound = baseline + 1.3 * q4 + 16 * 1048576;
-  const mb = (b) => (b / 1048576).toFixed(1);
   t.diagnostic(`baseline ${mb(baseline)} MB, Q4_0 file ${mb(q4)} MB, peak ${mb(got)} MB, bound ${mb(bound)} MB (F32 file ${mb(statSync(F32).size)} MB)`);
   assert.ok(got <= bound, `peak ${mb(got)} MB exceeds ${mb(bound)} MB`);
 });
 
 test('the load-time warm-up peaks no higher than the same model running prompts without it (+4 MB)', (t) => {
-  const preload = join(ROOT, 'tests/helpers/maxrss.cjs');
   const peak = (warmup, prompts) => {
     const script = `import { loadModel } from ${JSON.stringify(join(ROOT, 'web/index.js'))};
       const m = await loadModel(${JSON.stringify(F32)}, { quantize: 'Q4_0', warmup: ${warmup} });
       const ids = Array.from({ length: 128 }, (_, i) => 1 + ((i * 37) % 30000));
       for (let k = 0; k < ${prompts}; k++) { const g = m.generate(ids, { maxTokens: 64, temperature: 0, ignoreEos: true }); for await (const _ of g); }
       await m.dispose();`;
-    const r = spawnSync(process.execPath, ['--require', preload, '--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
-    const m = /MAXRSS_KB=(\d+)/.exec(r.stderr);
-    assert.ok(m && r.status === 0, `no peak reported (exit ${r.status}): ${r.stderr}`);
-    return Number(m[1]) * 1024;
+    return peakRss(['--input-type=module', '-e', script]);
   };
   const warm = peak(true, 0), running = peak(false, 3);
-  const mb = (b) => (b / 1048576).toFixed(1);
   t.diagnostic(`load + warm-up ${mb(warm)} MB; load without it + 3 prompts of 128 tokens and 64 generated ${mb(running)} MB`);
   assert.ok(warm <= running + 4 * 1048576, `the warm-up peaks at ${mb(warm)} MB, running without it at ${mb(running)} MB`);
 });
