@@ -476,6 +476,79 @@ static void prep32(const int kind, const uint8_t *act, int nb, v128_t *pa, float
     }
 }
 
+#if RELAXED
+/* The relaxed GEMM's form for the 4-bit types: rows in pairs. A block's 32
+ * elements go as four 8-element quarters; weight vector k of rows r, r+1
+ * holds quarter k of row r, then of row r+1, and prepared activation vector
+ * k holds quarter k twice. The dot products then leave lanes 0, 1 for row r
+ * and 2, 3 for row r+1, each summing 16 products (|.| <= 16 * 127 * 15, and
+ * with Q4_0's -8 * sum(a) taken lane by lane |.| <= 16 * 127 * 8: fits
+ * i16), so one narrow and one pmaddwd make the four rows' block sums where
+ * rows in their own lanes need three of each. The pairing costs four
+ * shuffles per block and row pair, shared by the tile's sixteen tokens
+ * (Chromium, 110M shapes: Q4_0 GEMM 1.04-1.09x, Q4_1 1.08-1.11x faster; the
+ * model's one-thread prefill 1.1x). Four rows per vector need no reduction
+ * at all but eight broadcasts per token, and lost (docs/performance.md). Q8_0
+ * keeps the unpaired form: its lanes do not fit i16, its signs double the
+ * prepared activations, and paired it was 15% slower. */
+#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1)
+
+static void prep32_pairs(const int kind, const uint8_t *act, int nb, v128_t *pa, float *pd, float *ps, v128_t *pc) {
+    const size_t abs = ablock_bytes(kind), qoff = qs_offset(kind);
+    const v128_t one = wasm_i8x16_const_splat(1);
+    for (int b = 0; b < nb; b++, act += abs) {
+        v128_t *a = pa + 4 * b;
+        pd[b] = h2f(ld16(act));
+        if (kind == K_Q4_1) ps[b] = h2f(ld16(act + 2));
+        const v128_t x0 = wasm_v128_load(act + qoff), x1 = wasm_v128_load(act + qoff + 16);
+        a[0] = wasm_i64x2_shuffle(x0, x0, 0, 0);
+        a[1] = wasm_i64x2_shuffle(x0, x0, 1, 1);
+        a[2] = wasm_i64x2_shuffle(x1, x1, 0, 0);
+        a[3] = wasm_i64x2_shuffle(x1, x1, 1, 1);
+        if (kind == K_Q4_0) {
+            v128_t sum = wasm_i32x4_const_splat(0);
+            UNROLL for (int k = 0; k < 4; k++) sum = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[k], one, sum);
+            pc[b] = wasm_i32x4_mul(sum, wasm_i32x4_const_splat(-8));
+        }
+    }
+}
+
+/* Rows r (at w) and r + 1 (at w + rs) of a block in the paired form. */
+INLINE void unpack_pair(const int kind, const uint8_t *w, size_t rs, v128_t W[4]) {
+    const v128_t x0 = wasm_v128_load(w + qs_offset(kind)), x1 = wasm_v128_load(w + rs + qs_offset(kind));
+    const v128_t lo = wasm_i64x2_shuffle(x0, x1, 0, 2), hi = wasm_i64x2_shuffle(x0, x1, 1, 3);
+    const v128_t mask = wasm_i8x16_const_splat(0x0F);
+    W[0] = wasm_v128_and(lo, mask);
+    W[1] = wasm_v128_and(hi, mask);
+    W[2] = wasm_v128_and(wasm_u16x8_shr(lo, 4), mask);
+    W[3] = wasm_v128_and(wasm_u16x8_shr(hi, 4), mask);
+}
+
+/* A row pair's lanes for one token, the block's correction as the start. */
+INLINE v128_t dot_pair(const v128_t W[4], const v128_t *a, v128_t c) {
+    UNROLL for (int k = 0; k < 4; k++) c = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(a + k), W[k], c);
+    return c;
+}
+
+/* lane r = row r's block sum, from the two pairs' lanes */
+INLINE v128_t isum_pairs(v128_t p01, v128_t p23) {
+    return wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(p01, p23), wasm_i16x8_const_splat(1));
+}
+#else
+#define PAIRED(kind) 0
+#endif
+
+/* A GEMM tile's activations, in the form its kernel takes. */
+INLINE void prep32_gemm(const int kind, const uint8_t *act, int nb, v128_t *pa, float *pd, float *ps, v128_t *pc) {
+#if RELAXED
+    if (PAIRED(kind)) {
+        prep32_pairs(kind, act, nb, pa, pd, ps, pc);
+        return;
+    }
+#endif
+    prep32(kind, act, nb, pa, pd, ps, pc);
+}
+
 /* GEMV, four rows at w + k * rs: each row's block is unpacked and consumed
  * at once against the prepared activations. */
 INLINE v128_t gemv32_block(const int kind, const uint8_t *w, size_t rs, const prep_t *p, int b, v128_t acc,
@@ -517,6 +590,21 @@ INLINE void gemm32(const int kind, const int NT, const uint8_t *w, size_t rs, co
                    v128_t *spec) {
     const size_t wbs = wblock_bytes(kind);
     for (int b = 0; b < nb; b++, w += wbs) {
+#if RELAXED
+        if (PAIRED(kind)) {
+            v128_t W01[4], W23[4];
+            unpack_pair(kind, w, rs, W01);
+            unpack_pair(kind, w + 2 * rs, rs, W23);
+            v128_t dw = load_h4s(kind, w, rs, 0, W01[0], spec), mw = kind == K_Q4_1 ? load_h4s(kind, w, rs, 2, W01[0], spec) : dw;
+            UNROLL for (int t = 0; t < NT; t++) {
+                const v128_t *a = p->a[t] + 4 * b;
+                const v128_t c = kind == K_Q4_1 ? wasm_i32x4_const_splat(0) : ldv(&p->corr[t][b]);
+                v128_t isum = isum_pairs(dot_pair(W01, a, c), dot_pair(W23, a, c));
+                acc[t] = fstep32(kind, acc[t], isum, dw, mw, p->d[t][b], kind == K_Q4_1 ? p->s[t][b] : 0);
+            }
+            continue;
+        }
+#endif
         v128_t e[4][4];
         UNROLL for (int r = 0; r < 4; r++) unpack32(kind, w + (size_t)r * rs, e[r]);
         v128_t dw = load_h4s(kind, w, rs, 0, e[0][0], spec), mw = kind == K_Q4_1 ? load_h4s(kind, w, rs, 2, e[0][0], spec) : dw;
@@ -1115,7 +1203,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
                         ay[t] = (const block_q8_K *)ac;
                         prepK(ay[t], nb, p.a[t], p.bs2[t]);
                     } else {
-                        prep32(kind, ac, nb, p.a[t], p.d[t], p.s[t], p.corr[t]);
+                        prep32_gemm(kind, ac, nb, p.a[t], p.d[t], p.s[t], p.corr[t]);
                     }
                 }
                 const uint8_t *wd = (const uint8_t *)w->data + gf_row_bytes(w->type, (uint64_t)k0);
