@@ -620,14 +620,19 @@ INLINE void gemm32(const int kind, const int NT, const uint8_t *w, size_t rs, co
 
 /* ---- 256-element super-block types: Q4_K, Q6_K (activations Q8_K) ---- */
 
+/* Sums of the bsums pairs: per 32 elements, as Q4_K's mins need. */
+INLINE v128_t bsum_pairs(const block_q8_K *y) {
+    const v128_t one = wasm_i16x8_const_splat(1);
+    return wasm_i16x8_narrow_i32x4(wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums), one),
+                                   wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums + 8), one));
+}
+
 #if RELAXED
 /* Relaxed: a Q8_K block's qs as they are, 16 bytes per vector (the first
  * 16 of the 32 slots per block); bs2 as below. */
 INLINE void split_act256(const block_q8_K *y, v128_t a[32], v128_t *bs2) {
     for (int i = 0; i < 16; i++) a[i] = wasm_v128_load(y->qs + 16 * i);
-    v128_t one = wasm_i16x8_const_splat(1);
-    *bs2 = wasm_i16x8_narrow_i32x4(wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums), one),
-                                   wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums + 8), one));
+    *bs2 = bsum_pairs(y);
 }
 #else
 /* A Q8_K block's qs as 32 i16x8: a[2i] = elements 16i+2k, a[2i+1] = 16i+2k+1;
@@ -638,9 +643,7 @@ INLINE void split_act256(const block_q8_K *y, v128_t a[32], v128_t *bs2) {
         a[2 * i] = even16(x);
         a[2 * i + 1] = odd16(x);
     }
-    v128_t one = wasm_i16x8_const_splat(1);
-    *bs2 = wasm_i16x8_narrow_i32x4(wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums), one),
-                                   wasm_i32x4_dot_i16x8(wasm_v128_load(y->bsums + 8), one));
+    *bs2 = bsum_pairs(y);
 }
 #endif
 
@@ -846,6 +849,100 @@ static void prepK(const block_q8_K *ay, int nsb, v128_t *pa, v128_t *pbs2) {
     for (int b = 0; b < nsb; b++) split_act256(ay + b, pa + 32 * b, &pbs2[b]);
 }
 
+#if RELAXED
+/* The relaxed Q4_K GEMM takes rows in pairs, as the 4-bit GEMM does (see
+ * prep32_pairs): activation vector m holds elements 8m..8m+7 twice, a
+ * weight vector eight elements of row r then the same eight of row s, so
+ * that a sub-block's four dot products leave lanes 0, 1 for row r and 2, 3
+ * for row s (16 products each, |.| <= 16 * 15 * 127: fits i16). Two
+ * sub-blocks then narrow into one i16x8 and one pmaddwd applies the four
+ * 6-bit scales (two rows x two sub-blocks); rows in their own vectors take
+ * a narrow, a pmaddwd and an add per sub-block pair and row. The tokens'
+ * partial sums and the mins wait in memory, not registers: the pair's
+ * unpacked weights take eight, and V8 spilled (parked, the GEMM went from
+ * 1.05-1.14x to 1.20-1.35x the per-row kernel; Chromium, 110M shapes; in
+ * the model, 110M Q4_K_M one-thread prefill 333 -> 388 tok/s). */
+static void prepK_pairs(const block_q8_K *ay, int nsb, v128_t *pa, v128_t *pbs2) {
+    for (int b = 0; b < nsb; b++) {
+        v128_t *a = pa + 32 * b;
+        for (int i = 0; i < 16; i++) {
+            const v128_t x = wasm_v128_load(ay[b].qs + 16 * i);
+            a[2 * i] = wasm_i64x2_shuffle(x, x, 0, 0);
+            a[2 * i + 1] = wasm_i64x2_shuffle(x, x, 1, 1);
+        }
+        pbs2[b] = bsum_pairs(ay + b);
+    }
+}
+
+/* lanes [r, s, r, s] of the four tokens' sums -> lane t = row r (*r), row s (*s) */
+INLINE void fold_pairs(const v128_t v[4], v128_t *r, v128_t *s) {
+    v128_t f01 = wasm_i32x4_add(wasm_i32x4_shuffle(v[0], v[1], 0, 1, 4, 5), wasm_i32x4_shuffle(v[0], v[1], 2, 3, 6, 7));
+    v128_t f23 = wasm_i32x4_add(wasm_i32x4_shuffle(v[2], v[3], 0, 1, 4, 5), wasm_i32x4_shuffle(v[2], v[3], 2, 3, 6, 7));
+    *r = wasm_i32x4_shuffle(f01, f23, 0, 2, 4, 6);
+    *s = wasm_i32x4_shuffle(f01, f23, 1, 3, 5, 7);
+}
+
+/* Rows r (xr) and s (xs) of one super-block against four tokens: the
+ * integer sums and mins of both, lane t = token t. */
+INLINE void q4_K_pair(const block_q4_K *xr, const block_q4_K *xs, const v128_t *const *a, const v128_t *bs2, v128_t *is_r,
+                      v128_t *is_s, v128_t *im_r, v128_t *im_s) {
+    v128_t scr, mr, scs, ms, mins[2];
+    q4_K_scales(xr, &scr, &mr);
+    q4_K_scales(xs, &scs, &ms);
+    /* parked until the mins are summed after the dot products (registers) */
+    *(volatile v128_t *)&mins[0] = wasm_i32x4_shuffle(mr, ms, 0, 4, 1, 5);
+    *(volatile v128_t *)&mins[1] = wasm_i32x4_shuffle(mr, ms, 2, 6, 3, 7);
+    v128_t sum[4];
+    UNROLL for (int t = 0; t < 4; t++) sum[t] = wasm_i32x4_const_splat(0);
+    /* both rows' scales interleaved: [r0, s0, r1, s1, ...] */
+    const v128_t zlo = wasm_i16x8_shuffle(scr, scs, 0, 8, 1, 9, 2, 10, 3, 11);
+    const v128_t zhi = wasm_i16x8_shuffle(scr, scs, 4, 12, 5, 13, 6, 14, 7, 15);
+    const v128_t mask = wasm_i8x16_const_splat(0x0F), z = wasm_i32x4_const_splat(0);
+    UNROLL for (int p = 0; p < 4; p++) {
+        const v128_t l0r = wasm_v128_load(xr->qs + 32 * p), l1r = wasm_v128_load(xr->qs + 32 * p + 16);
+        const v128_t l0s = wasm_v128_load(xs->qs + 32 * p), l1s = wasm_v128_load(xs->qs + 32 * p + 16);
+        const v128_t q[4] = {wasm_i64x2_shuffle(l0r, l0s, 0, 2), wasm_i64x2_shuffle(l0r, l0s, 1, 3),
+                             wasm_i64x2_shuffle(l1r, l1s, 0, 2), wasm_i64x2_shuffle(l1r, l1s, 1, 3)};
+        v128_t wa[4], wb[4];
+        UNROLL for (int k = 0; k < 4; k++) {
+            wa[k] = wasm_v128_and(q[k], mask);
+            wb[k] = wasm_v128_and(wasm_u16x8_shr(q[k], 4), mask);
+        }
+        /* scales of sub-blocks 2p (lanes 0-3) and 2p+1 (4-7), each row's twice */
+        const v128_t zp = p < 2 ? zlo : zhi;
+        const v128_t s = p % 2 ? wasm_i16x8_shuffle(zp, zp, 4, 4, 5, 5, 6, 6, 7, 7) : wasm_i16x8_shuffle(zp, zp, 0, 0, 1, 1, 2, 2, 3, 3);
+        UNROLL for (int t = 0; t < 4; t++) {
+            const v128_t *at = a[t] + 8 * p;
+            v128_t pa = z, pb = z;
+            UNROLL for (int k = 0; k < 4; k++) {
+                pa = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + k), wa[k], pa);
+                pb = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + 4 + k), wb[k], pb);
+            }
+            *(volatile v128_t *)&sum[t] = wasm_i32x4_add(ldv(&sum[t]), wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(pa, pb), s));
+        }
+    }
+    fold_pairs(sum, is_r, is_s);
+    /* mins: [r, s, r, s] from bsums pairs doubled against both rows' mins */
+    const v128_t mlo = ldv(&mins[0]), mhi = ldv(&mins[1]);
+    v128_t m[4];
+    UNROLL for (int t = 0; t < 4; t++)
+        m[t] = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i32x4_shuffle(bs2[t], bs2[t], 0, 0, 1, 1), mlo),
+                              wasm_i32x4_dot_i16x8(wasm_i32x4_shuffle(bs2[t], bs2[t], 2, 2, 3, 3), mhi));
+    fold_pairs(m, im_r, im_s);
+}
+#endif
+
+/* A GEMM tile's Q8_K activations, in the form its kernel takes. */
+static void prepK_gemm(const int kind, const block_q8_K *ay, int nsb, v128_t *pa, v128_t *pbs2) {
+#if RELAXED
+    if (kind == K_Q4_K) {
+        prepK_pairs(ay, nsb, pa, pbs2);
+        return;
+    }
+#endif
+    prepK(ay, nsb, pa, pbs2);
+}
+
 /* The float step of a super-block, shared by GEMV and GEMM: lane by lane
  * acc + (d * ad) * is - (dmin * ad) * im, the reference's order. */
 INLINE v128_t fstepK(const int kind, v128_t acc, v128_t is, v128_t im, v128_t d, v128_t dmin, v128_t vad) {
@@ -906,7 +1003,8 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
 }
 
 /* GEMM, four rows x four tokens, against prepared activations (ay[t]: the
- * tokens' Q8_K blocks of this chunk, for d and bsums). Relaxed build: row by
+ * tokens' Q8_K blocks of this chunk, for d and bsums). Relaxed Q4_K: rows in
+ * pairs (q4_K_pair), the float steps as below. Relaxed Q6_K: row by
  * row, a row's partial sums for the four tokens are reduced at once into one
  * vector (lane t = token t) and its float step applied, so only the four
  * rows' accumulators (transposed: lanes = tokens) stay live across rows;
@@ -938,6 +1036,20 @@ INLINE void gemmK(const int kind, const uint8_t *w, size_t rs, const prep_tile_t
         } else {
             d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), bs2[0], spec);
         }
+#if RELAXED
+        if (kind == K_Q4_K) {
+            const v128_t vad = wasm_f32x4_make(ay[0]->d, ay[1]->d, ay[2]->d, ay[3]->d);
+            UNROLL for (int r = 0; r < 4; r += 2) {
+                v128_t is[2], im[2];
+                q4_K_pair((const block_q4_K *)(w + (size_t)r * rs), (const block_q4_K *)(w + (size_t)(r + 1) * rs), a, bs2,
+                          &is[0], &is[1], &im[0], &im[1]);
+                accr[r] = fstepK(kind, accr[r], is[0], im[0], splat_lane32(d, r), splat_lane32(dmin, r), vad);
+                accr[r + 1] = fstepK(kind, accr[r + 1], is[1], im[1], splat_lane32(d, r + 1), splat_lane32(dmin, r + 1), vad);
+                FENCE(accr[r + 1]);
+            }
+            continue;
+        }
+#endif
         if (by_row) {
             const v128_t vad = wasm_f32x4_make(ay[0]->d, ay[1]->d, ay[2]->d, ay[3]->d);
             UNROLL for (int r = 0; r < 4; r++) {
@@ -1201,7 +1313,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
                     const uint8_t *ac = at + (size_t)t * astride + aoff;
                     if (K) {
                         ay[t] = (const block_q8_K *)ac;
-                        prepK(ay[t], nb, p.a[t], p.bs2[t]);
+                        prepK_gemm(kind, ay[t], nb, p.a[t], p.bs2[t]);
                     } else {
                         prep32_gemm(kind, ac, nb, p.a[t], p.d[t], p.s[t], p.corr[t]);
                     }
