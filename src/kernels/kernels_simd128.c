@@ -106,7 +106,7 @@ INLINE v128_t ldv(const v128_t *p) { return *(const volatile v128_t *)p; }
         *(volatile v128_t *)&sink_ = (v);                                                                              \
     } while (0)
 
-/* *acc = v and *acc += v for a K-quant row's integer sums. With several
+/* *acc = v and *acc += v for the K-quant rows' integer sums. With several
  * tokens (the GEMM) the sums live in memory: a row's unpacked weights hold
  * most of the registers, and V8, left to spill, chose worse (parked:
  * relaxed Q6_K GEMM 1.25-1.4x faster; plain Q4_K 1.15-1.23x, Q6_K
@@ -907,10 +907,10 @@ INLINE void q4_K_pair(const block_q4_K *xr, const block_q4_K *xs, const v128_t *
     q4_K_scales(xr, &scr, &mr);
     q4_K_scales(xs, &scs, &ms);
     /* parked until the mins are summed after the dot products (registers) */
-    *(volatile v128_t *)&mins[0] = wasm_i32x4_shuffle(mr, ms, 0, 4, 1, 5);
-    *(volatile v128_t *)&mins[1] = wasm_i32x4_shuffle(mr, ms, 2, 6, 3, 7);
+    set_parked(4, &mins[0], wasm_i32x4_shuffle(mr, ms, 0, 4, 1, 5));
+    set_parked(4, &mins[1], wasm_i32x4_shuffle(mr, ms, 2, 6, 3, 7));
     v128_t sum[4];
-    UNROLL for (int t = 0; t < 4; t++) sum[t] = wasm_i32x4_const_splat(0);
+    UNROLL for (int t = 0; t < 4; t++) set_parked(4, &sum[t], wasm_i32x4_const_splat(0));
     /* both rows' scales interleaved: [r0, s0, r1, s1, ...] */
     const v128_t zlo = wasm_i16x8_shuffle(scr, scs, 0, 8, 1, 9, 2, 10, 3, 11);
     const v128_t zhi = wasm_i16x8_shuffle(scr, scs, 4, 12, 5, 13, 6, 14, 7, 15);
@@ -935,7 +935,7 @@ INLINE void q4_K_pair(const block_q4_K *xr, const block_q4_K *xs, const v128_t *
                 pa = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + k), wa[k], pa);
                 pb = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + 4 + k), wb[k], pb);
             }
-            *(volatile v128_t *)&sum[t] = wasm_i32x4_add(ldv(&sum[t]), wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(pa, pb), s));
+            add_parked(4, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(pa, pb), s));
         }
     }
     fold_pairs(sum, is_r, is_s);
