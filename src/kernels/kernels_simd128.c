@@ -106,6 +106,10 @@ INLINE v128_t ldv(const v128_t *p) { return *(const volatile v128_t *)p; }
         *(volatile v128_t *)&sink_ = (v);                                                                              \
     } while (0)
 
+/* A store LLVM must keep: the value waits in memory, not in a register, to
+ * be read back with ldv where needed. */
+INLINE void park(v128_t *p, v128_t v) { *(volatile v128_t *)p = v; }
+
 /* *acc = v and *acc += v for the K-quant rows' integer sums. With several
  * tokens (the GEMM) the sums live in memory: a row's unpacked weights hold
  * most of the registers, and V8, left to spill, chose worse (parked:
@@ -114,12 +118,12 @@ INLINE v128_t ldv(const v128_t *p) { return *(const volatile v128_t *)p; }
  * 110M Q4_K_M one-thread prefill 199 -> 265 tok/s). The GEMV (one token)
  * keeps them in registers. */
 INLINE void set_parked(const int NT, v128_t *acc, v128_t v) {
-    if (NT > 1) *(volatile v128_t *)acc = v;
+    if (NT > 1) park(acc, v);
     else *acc = v;
 }
 
 INLINE void add_parked(const int NT, v128_t *acc, v128_t v) {
-    if (NT > 1) *(volatile v128_t *)acc = wasm_i32x4_add(ldv(acc), v);
+    if (NT > 1) park(acc, wasm_i32x4_add(ldv(acc), v));
     else *acc = wasm_i32x4_add(*acc, v);
 }
 
@@ -438,15 +442,18 @@ typedef struct {
  * products, their reduction and the float step cost ~18 instructions, the
  * unpacking and scales ~21 shared by the tile (Chromium, 110M shapes,
  * relaxed: 8 tokens 1.11-1.18x faster than 4, 16 another 1.08-1.15x, 32 no
- * more). The K-quants' tile stays at four tokens: a row's partial sums for
- * four tokens, with its unpacked nibbles, already fill the registers (eight
- * tokens were slower in the model; see gemmK). */
+ * more). The K-quants' tile is four tokens: a row's partial sums for four
+ * tokens, with its unpacked nibbles, already fill the registers (eight
+ * tokens were slower in the model; see gemmK). The relaxed Q4_K GEMM parks
+ * its sums in memory (gemm_q4_K_pairs) and takes eight: 1.13-1.17x faster
+ * than four; sixteen another 1.08x, for 16 KB more wasm, not taken. */
 #define KCG 1024
 #define GEMM_TOKENS 16
 #define GEMM_TOKENS_K 4
+#define GEMM_TOKENS_Q4_K (RELAXED ? 8 : 4)
 typedef struct {
     v128_t a[GEMM_TOKENS][KCG / 8];
-    v128_t bs2[GEMM_TOKENS_K][KCG / 256];
+    v128_t bs2[GEMM_TOKENS_Q4_K][KCG / 256];
     float d[GEMM_TOKENS][KCG / 32], s[GEMM_TOKENS][KCG / 32];
     v128_t corr[GEMM_TOKENS][KCG / 32];
 } prep_tile_t;
@@ -722,10 +729,10 @@ INLINE void q6_K_row(const int NT, const block_q6_K *x, const v128_t *const *a, 
      * the GEMM ~20% faster parked, the GEMV ~7% faster not) */
     v128_t scp[8];
     if (NT > 1) UNROLL for (int h = 0; h < 2; h++) {
-        *(volatile v128_t *)&scp[4 * h + 0] = PAIR16(sc16[h], 0, 2);
-        *(volatile v128_t *)&scp[4 * h + 1] = PAIR16(sc16[h], 4, 6);
-        *(volatile v128_t *)&scp[4 * h + 2] = PAIR16(sc16[h], 1, 3);
-        *(volatile v128_t *)&scp[4 * h + 3] = PAIR16(sc16[h], 5, 7);
+        park(&scp[4 * h + 0], PAIR16(sc16[h], 0, 2));
+        park(&scp[4 * h + 1], PAIR16(sc16[h], 4, 6));
+        park(&scp[4 * h + 2], PAIR16(sc16[h], 1, 3));
+        park(&scp[4 * h + 3], PAIR16(sc16[h], 5, 7));
     }
     UNROLL for (int t = 0; t < NT; t++) {
         v128_t corr = wasm_i32x4_add(wasm_i32x4_dot_i16x8(sc16[0], wasm_v128_load(ay[t]->bsums)),
@@ -817,10 +824,10 @@ INLINE void q6_K_row(const int NT, const block_q6_K *x, const v128_t *const *a, 
     /* scale pairs parked in memory, loaded where used: held in registers
      * they would push V8 into spilling */
     v128_t scp[4];
-    *(volatile v128_t *)&scp[0] = wasm_i16x8_shuffle(sc16[0], sc16[0], 0, 0, 1, 1, 2, 2, 3, 3);
-    *(volatile v128_t *)&scp[1] = wasm_i16x8_shuffle(sc16[0], sc16[0], 4, 4, 5, 5, 6, 6, 7, 7);
-    *(volatile v128_t *)&scp[2] = wasm_i16x8_shuffle(sc16[1], sc16[1], 0, 0, 1, 1, 2, 2, 3, 3);
-    *(volatile v128_t *)&scp[3] = wasm_i16x8_shuffle(sc16[1], sc16[1], 4, 4, 5, 5, 6, 6, 7, 7);
+    park(&scp[0], wasm_i16x8_shuffle(sc16[0], sc16[0], 0, 0, 1, 1, 2, 2, 3, 3));
+    park(&scp[1], wasm_i16x8_shuffle(sc16[0], sc16[0], 4, 4, 5, 5, 6, 6, 7, 7));
+    park(&scp[2], wasm_i16x8_shuffle(sc16[1], sc16[1], 0, 0, 1, 1, 2, 2, 3, 3));
+    park(&scp[3], wasm_i16x8_shuffle(sc16[1], sc16[1], 4, 4, 5, 5, 6, 6, 7, 7));
     UNROLL for (int t = 0; t < NT; t++) {
         v128_t corr = wasm_i32x4_add(wasm_i32x4_dot_i16x8(sc16[0], wasm_v128_load(ay[t]->bsums)),
                                      wasm_i32x4_dot_i16x8(sc16[1], wasm_v128_load(ay[t]->bsums + 8)));
@@ -899,18 +906,18 @@ INLINE void fold_pairs(const v128_t v[4], v128_t *r, v128_t *s) {
     *s = wasm_i32x4_shuffle(f01, f23, 1, 3, 5, 7);
 }
 
-/* Rows r (xr) and s (xs) of one super-block against four tokens: the
- * integer sums and mins of both, lane t = token t. */
-INLINE void q4_K_pair(const block_q4_K *xr, const block_q4_K *xs, const v128_t *const *a, const v128_t *bs2, v128_t *is_r,
-                      v128_t *is_s, v128_t *im_r, v128_t *im_s) {
-    v128_t scr, mr, scs, ms, mins[2];
+/* Rows r (xr) and s (xs) of super-block b against NT tokens (4 or 8): the
+ * integer sums and mins of both, for token group g (tokens 4g..4g+3) in
+ * is[g][0] (row r), is[g][1] (row s), im[g][..], lane = token. */
+INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, const prep_tile_t *pt, int b,
+                      v128_t is[][2], v128_t im[][2]) {
+    v128_t scr, mr, scs, ms, mins[2], sum[GEMM_TOKENS_Q4_K];
     q4_K_scales(xr, &scr, &mr);
     q4_K_scales(xs, &scs, &ms);
     /* parked until the mins are summed after the dot products (registers) */
-    set_parked(4, &mins[0], wasm_i32x4_shuffle(mr, ms, 0, 4, 1, 5));
-    set_parked(4, &mins[1], wasm_i32x4_shuffle(mr, ms, 2, 6, 3, 7));
-    v128_t sum[4];
-    UNROLL for (int t = 0; t < 4; t++) set_parked(4, &sum[t], wasm_i32x4_const_splat(0));
+    park(&mins[0], wasm_i32x4_shuffle(mr, ms, 0, 4, 1, 5));
+    park(&mins[1], wasm_i32x4_shuffle(mr, ms, 2, 6, 3, 7));
+    UNROLL for (int t = 0; t < NT; t++) set_parked(NT, &sum[t], wasm_i32x4_const_splat(0));
     /* both rows' scales interleaved: [r0, s0, r1, s1, ...] */
     const v128_t zlo = wasm_i16x8_shuffle(scr, scs, 0, 8, 1, 9, 2, 10, 3, 11);
     const v128_t zhi = wasm_i16x8_shuffle(scr, scs, 4, 12, 5, 13, 6, 14, 7, 15);
@@ -928,25 +935,31 @@ INLINE void q4_K_pair(const block_q4_K *xr, const block_q4_K *xs, const v128_t *
         /* scales of sub-blocks 2p (lanes 0-3) and 2p+1 (4-7), each row's twice */
         const v128_t zp = p < 2 ? zlo : zhi;
         const v128_t s = p % 2 ? wasm_i16x8_shuffle(zp, zp, 4, 4, 5, 5, 6, 6, 7, 7) : wasm_i16x8_shuffle(zp, zp, 0, 0, 1, 1, 2, 2, 3, 3);
-        UNROLL for (int t = 0; t < 4; t++) {
-            const v128_t *at = a[t] + 8 * p;
+        UNROLL for (int t = 0; t < NT; t++) {
+            const v128_t *at = pt->a[t] + 32 * b + 8 * p;
             v128_t pa = z, pb = z;
             UNROLL for (int k = 0; k < 4; k++) {
                 pa = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + k), wa[k], pa);
                 pb = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + 4 + k), wb[k], pb);
             }
-            add_parked(4, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(pa, pb), s));
+            add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(pa, pb), s));
         }
     }
-    fold_pairs(sum, is_r, is_s);
     /* mins: [r, s, r, s] from bsums pairs doubled against both rows' mins */
     const v128_t mlo = ldv(&mins[0]), mhi = ldv(&mins[1]);
-    v128_t m[4];
-    UNROLL for (int t = 0; t < 4; t++)
-        m[t] = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i32x4_shuffle(bs2[t], bs2[t], 0, 0, 1, 1), mlo),
-                              wasm_i32x4_dot_i16x8(wasm_i32x4_shuffle(bs2[t], bs2[t], 2, 2, 3, 3), mhi));
-    fold_pairs(m, im_r, im_s);
+    UNROLL for (int g = 0; g < NT / 4; g++) {
+        v128_t m[4], su[4];
+        UNROLL for (int t = 0; t < 4; t++) {
+            const v128_t bs2 = ldv(&pt->bs2[4 * g + t][b]);
+            m[t] = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i32x4_shuffle(bs2, bs2, 0, 0, 1, 1), mlo),
+                                  wasm_i32x4_dot_i16x8(wasm_i32x4_shuffle(bs2, bs2, 2, 2, 3, 3), mhi));
+            su[t] = ldv(&sum[4 * g + t]);
+        }
+        fold_pairs(su, &is[g][0], &is[g][1]);
+        fold_pairs(m, &im[g][0], &im[g][1]);
+    }
 }
+
 #endif
 
 /* A GEMM tile's Q8_K activations, in the form its kernel takes. */
@@ -1019,6 +1032,45 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
     out[3] = wasm_i64x2_shuffle(b, e, 1, 3);
 }
 
+#if RELAXED
+/* GEMM, four rows x NT tokens (4 or 8), relaxed Q4_K: rows in pairs
+ * (q4_K_pair); the float steps as gemmK's, into accumulators transposed to
+ * lanes = tokens, one per row and token group, parked. Eight tokens share
+ * each pair's unpacked weights and scales twice as far as four (in the
+ * model, 110M Q4_K_M one-thread prefill 393 -> 430 tok/s, Chromium A/B). */
+INLINE void gemm_q4_K_pairs(const int NT, const uint8_t *w, size_t rs, const prep_tile_t *pt,
+                            const block_q8_K *const *ay0, int nsb, v128_t *acc, v128_t *spec) {
+    v128_t accr[GEMM_TOKENS_Q4_K / 4][4];
+    UNROLL for (int g = 0; g < NT / 4; g++) {
+        v128_t tr[4];
+        transpose4(acc + 4 * g, tr);
+        UNROLL for (int r = 0; r < 4; r++) park(&accr[g][r], tr[r]);
+    }
+    for (int b = 0; b < nsb; b++, w += sizeof(block_q4_K)) {
+        const v128_t base = wasm_i32x4_const_splat(0);
+        const v128_t d = load_h4s(K_Q4_K, w, rs, offsetof(block_q4_K, d), base, spec);
+        const v128_t dmin = load_h4s(K_Q4_K, w, rs, offsetof(block_q4_K, dmin), base, spec);
+        UNROLL for (int r = 0; r < 4; r += 2) {
+            v128_t is[GEMM_TOKENS_Q4_K / 4][2], im[GEMM_TOKENS_Q4_K / 4][2];
+            q4_K_pair(NT, (const block_q4_K *)(w + (size_t)r * rs), (const block_q4_K *)(w + (size_t)(r + 1) * rs), pt, b,
+                      is, im);
+            UNROLL for (int g = 0; g < NT / 4; g++) {
+                const block_q8_K *const *ay = ay0 + 4 * g;
+                const v128_t vad = wasm_f32x4_make(ay[0][b].d, ay[1][b].d, ay[2][b].d, ay[3][b].d);
+                UNROLL for (int k = 0; k < 2; k++)
+                    park(&accr[g][r + k], fstepK(K_Q4_K, ldv(&accr[g][r + k]), is[g][k], im[g][k],
+                                                           splat_lane32(d, r + k), splat_lane32(dmin, r + k), vad));
+            }
+        }
+    }
+    UNROLL for (int g = 0; g < NT / 4; g++) {
+        v128_t tr[4];
+        UNROLL for (int r = 0; r < 4; r++) tr[r] = ldv(&accr[g][r]);
+        transpose4(tr, acc + 4 * g);
+    }
+}
+#endif
+
 /* GEMM, four rows x four tokens, against prepared activations (ay[t]: the
  * tokens' Q8_K blocks of this chunk, for d and bsums). Relaxed Q4_K: rows in
  * pairs (q4_K_pair), the float steps as below. Relaxed Q6_K: row by
@@ -1031,8 +1083,14 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
  * registers per token and it is 4% faster with the block-end reduction, so
  * it keeps it. Either way each output gets the GEMV's integer sums and
  * float steps. */
-INLINE void gemmK(const int kind, const uint8_t *w, size_t rs, const prep_tile_t *p, const block_q8_K *const *ay0,
-                  int nsb, v128_t acc[4], v128_t *spec) {
+INLINE void gemmK(const int kind, const int NT, const uint8_t *w, size_t rs, const prep_tile_t *p,
+                  const block_q8_K *const *ay0, int nsb, v128_t *acc, v128_t *spec) {
+#if RELAXED
+    if (kind == K_Q4_K) {
+        gemm_q4_K_pairs(NT, w, rs, p, ay0, nsb, acc, spec);
+        return;
+    }
+#endif
     const size_t wbs = wsb_bytes(kind);
     const int by_row = RELAXED;
     v128_t accr[4];
@@ -1053,20 +1111,6 @@ INLINE void gemmK(const int kind, const uint8_t *w, size_t rs, const prep_tile_t
         } else {
             d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), bs2[0], spec);
         }
-#if RELAXED
-        if (kind == K_Q4_K) {
-            const v128_t vad = wasm_f32x4_make(ay[0]->d, ay[1]->d, ay[2]->d, ay[3]->d);
-            UNROLL for (int r = 0; r < 4; r += 2) {
-                v128_t is[2], im[2];
-                q4_K_pair((const block_q4_K *)(w + (size_t)r * rs), (const block_q4_K *)(w + (size_t)(r + 1) * rs), a, bs2,
-                          &is[0], &is[1], &im[0], &im[1]);
-                accr[r] = fstepK(kind, accr[r], is[0], im[0], splat_lane32(d, r), splat_lane32(dmin, r), vad);
-                accr[r + 1] = fstepK(kind, accr[r + 1], is[1], im[1], splat_lane32(d, r + 1), splat_lane32(dmin, r + 1), vad);
-                FENCE(accr[r + 1]);
-            }
-            continue;
-        }
-#endif
         if (by_row) {
             const v128_t vad = wasm_f32x4_make(ay[0]->d, ay[1]->d, ay[2]->d, ay[3]->d);
             UNROLL for (int r = 0; r < 4; r++) {
@@ -1325,7 +1369,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
             for (int k0 = 0; k0 < w->n; k0 += cb * blk) {
                 const int nb = (w->n - k0) / blk < cb ? (w->n - k0) / blk : cb;
                 const size_t aoff = gf_act_row_bytes(af, k0);
-                const block_q8_K *ay[GEMM_TOKENS_K];
+                const block_q8_K *ay[GEMM_TOKENS_Q4_K];
                 for (int t = 0; t < NT; t++) {
                     const uint8_t *ac = at + (size_t)t * astride + aoff;
                     if (K) {
@@ -1343,7 +1387,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
                     for (int t = 0; t < NT; t++)
                         acc[t] = k0 ? load_lanes(yt + (size_t)t * ys + g.base, &g) : wasm_f32x4_const_splat(0);
                     const uint8_t *wg = wd + (size_t)g.base * w->row_bytes;
-                    if (K) gemmK(kind, wg, g.rs, &p, ay, nb, acc, &spec);
+                    if (K) gemmK(kind, NT, wg, g.rs, &p, ay, nb, acc, &spec);
                     else gemm32(kind, NT, wg, g.rs, &p, nb, acc, &spec);
                     for (int t = 0; t < NT; t++) store_lanes(yt + (size_t)t * ys + g.base, acc[t], &g);
                 }
@@ -1361,7 +1405,8 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
     }                                                                                                            \
     static int name##_gemm(const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t as, int n, float *y,       \
                            size_t ys) {                                                                           \
-        const int wide = kind == K_Q4_K || kind == K_Q6_K ? GEMM_TOKENS_K : GEMM_TOKENS, t = n - n % wide;        \
+        const int wide = kind == K_Q4_K ? GEMM_TOKENS_Q4_K : kind == K_Q6_K ? GEMM_TOKENS_K : GEMM_TOKENS;       \
+        const int t = n - n % wide;                                                                              \
         int special = t ? gemm_quant(kind, wide, w, r0, r1, act, as, t / wide, y, ys) : 0;                        \
         if (t < n)                                                                                               \
             special |= gemm_quant(kind, 4, w, r0, r1, act + (size_t)t * as, as, (n - t) / 4, y + (size_t)t * ys, ys); \
