@@ -444,9 +444,12 @@ typedef struct {
  * relaxed: 8 tokens 1.11-1.18x faster than 4, 16 another 1.08-1.15x, 32 no
  * more). The K-quants' tile is four tokens: a row's partial sums for four
  * tokens, with its unpacked nibbles, already fill the registers (eight
- * tokens were slower in the model; see gemmK). The relaxed Q4_K GEMM parks
- * its sums in memory (gemm_q4_K_pairs) and takes eight: 1.13-1.17x faster
- * than four; sixteen another 1.08x, for 16 KB more wasm, not taken. */
+ * tokens were slower in the model). The relaxed Q4_K GEMM parks its sums
+ * in memory (gemmK_relaxed) and takes eight: 1.13-1.17x faster than four;
+ * sixteen another 1.08x, for 16 KB more wasm, each tile width being a fully
+ * unrolled copy; not taken. Eight for Q6_K were 1.07-1.13x faster in the
+ * kernel, but no faster in the model (its Q6_K matrices are a fifth of a
+ * Q4_K_M prompt's work), for 12 KB more wasm. */
 #define KCG 1024
 #define GEMM_TOKENS 16
 #define GEMM_TOKENS_K 4
@@ -1033,34 +1036,59 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
 }
 
 #if RELAXED
-/* GEMM, four rows x NT tokens (4 or 8), relaxed Q4_K: rows in pairs
- * (q4_K_pair); the float steps as gemmK's, into accumulators transposed to
- * lanes = tokens, one per row and token group, parked. Eight tokens share
- * each pair's unpacked weights and scales twice as far as four (in the
- * model, 110M Q4_K_M one-thread prefill 393 -> 430 tok/s, Chromium A/B). */
-INLINE void gemm_q4_K_pairs(const int NT, const uint8_t *w, size_t rs, const prep_tile_t *pt,
-                            const block_q8_K *const *ay0, int nsb, v128_t *acc, v128_t *spec) {
+/* Relaxed K-quant GEMM, four rows x NT tokens (Q4_K: GEMM_TOKENS_Q4_K,
+ * Q6_K: GEMM_TOKENS_K; or four), against prepared activations (ay0[t]: the
+ * tokens' Q8_K blocks of this chunk, for d and bsums): Q4_K rows in pairs
+ * (q4_K_pair), Q6_K row by row (q6_K_row). Each row's integer sums for a
+ * group of four tokens are reduced into one vector (lane = token) and its
+ * float step applied into accumulators transposed the same way, one per
+ * row and token group. Sums and accumulators are parked in memory: a
+ * row's (a pair's) unpacked weights hold the registers. Each output gets
+ * the GEMV's integer sums and float steps. */
+INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t rs, const prep_tile_t *pt,
+                          const block_q8_K *const *ay0, int nsb, v128_t *acc, v128_t *spec) {
     v128_t accr[GEMM_TOKENS_Q4_K / 4][4];
     UNROLL for (int g = 0; g < NT / 4; g++) {
         v128_t tr[4];
         transpose4(acc + 4 * g, tr);
         UNROLL for (int r = 0; r < 4; r++) park(&accr[g][r], tr[r]);
     }
-    for (int b = 0; b < nsb; b++, w += sizeof(block_q4_K)) {
+    for (int b = 0; b < nsb; b++, w += wsb_bytes(kind)) {
         const v128_t base = wasm_i32x4_const_splat(0);
-        const v128_t d = load_h4s(K_Q4_K, w, rs, offsetof(block_q4_K, d), base, spec);
-        const v128_t dmin = load_h4s(K_Q4_K, w, rs, offsetof(block_q4_K, dmin), base, spec);
-        UNROLL for (int r = 0; r < 4; r += 2) {
+        v128_t vad[GEMM_TOKENS_Q4_K / 4], d, dmin = base;
+        UNROLL for (int g = 0; g < NT / 4; g++) {
+            const block_q8_K *const *ay = ay0 + 4 * g;
+            vad[g] = wasm_f32x4_make(ay[0][b].d, ay[1][b].d, ay[2][b].d, ay[3][b].d);
+        }
+        if (kind == K_Q4_K) {
+            d = load_h4s(kind, w, rs, offsetof(block_q4_K, d), base, spec);
+            dmin = load_h4s(kind, w, rs, offsetof(block_q4_K, dmin), base, spec);
+        } else {
+            d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), base, spec);
+        }
+        const int step = kind == K_Q4_K ? 2 : 1;
+        UNROLL for (int r = 0; r < 4; r += step) {
             v128_t is[GEMM_TOKENS_Q4_K / 4][2], im[GEMM_TOKENS_Q4_K / 4][2];
-            q4_K_pair(NT, (const block_q4_K *)(w + (size_t)r * rs), (const block_q4_K *)(w + (size_t)(r + 1) * rs), pt, b,
-                      is, im);
-            UNROLL for (int g = 0; g < NT / 4; g++) {
-                const block_q8_K *const *ay = ay0 + 4 * g;
-                const v128_t vad = wasm_f32x4_make(ay[0][b].d, ay[1][b].d, ay[2][b].d, ay[3][b].d);
-                UNROLL for (int k = 0; k < 2; k++)
-                    park(&accr[g][r + k], fstepK(K_Q4_K, ldv(&accr[g][r + k]), is[g][k], im[g][k],
-                                                           splat_lane32(d, r + k), splat_lane32(dmin, r + k), vad));
+            if (kind == K_Q4_K) {
+                q4_K_pair(NT, (const block_q4_K *)(w + (size_t)r * rs), (const block_q4_K *)(w + (size_t)(r + 1) * rs), pt, b,
+                          is, im);
+            } else {
+                const v128_t *a[GEMM_TOKENS_Q4_K];
+                const block_q8_K *ay[GEMM_TOKENS_Q4_K];
+                v128_t sum[GEMM_TOKENS_Q4_K];
+                UNROLL for (int t = 0; t < NT; t++) {
+                    a[t] = pt->a[t] + 32 * b;
+                    ay[t] = ay0[t] + b;
+                }
+                q6_K_row(NT, (const block_q6_K *)(w + (size_t)r * rs), a, ay, sum);
+                UNROLL for (int g = 0; g < NT / 4; g++)
+                    is[g][0] = im[g][0] = reduce4_i32(ldv(&sum[4 * g]), ldv(&sum[4 * g + 1]), ldv(&sum[4 * g + 2]),
+                                                      ldv(&sum[4 * g + 3]));
             }
+            UNROLL for (int k = 0; k < step; k++)
+                UNROLL for (int g = 0; g < NT / 4; g++)
+                    park(&accr[g][r + k], fstepK(kind, ldv(&accr[g][r + k]), is[g][k], im[g][k], splat_lane32(d, r + k),
+                                                 splat_lane32(dmin, r + k), vad[g]));
         }
     }
     UNROLL for (int g = 0; g < NT / 4; g++) {
@@ -1069,33 +1097,18 @@ INLINE void gemm_q4_K_pairs(const int NT, const uint8_t *w, size_t rs, const pre
         transpose4(tr, acc + 4 * g);
     }
 }
-#endif
-
-/* GEMM, four rows x four tokens, against prepared activations (ay[t]: the
- * tokens' Q8_K blocks of this chunk, for d and bsums). Relaxed Q4_K: rows in
- * pairs (q4_K_pair), the float steps as below. Relaxed Q6_K: row by
- * row, a row's partial sums for the four tokens are reduced at once into one
- * vector (lane t = token t) and its float step applied, so only the four
- * rows' accumulators (transposed: lanes = tokens) stay live across rows;
- * holding all sixteen row x token partial sums for a block-end reduction
- * made V8 spill (Chromium, in the model: 110M Q4_K_M prefill +17% with one
- * thread, +14% with two; 1B +26%). The plain build's rows cost more
- * registers per token and it is 4% faster with the block-end reduction, so
- * it keeps it. Either way each output gets the GEMV's integer sums and
- * float steps. */
+#define GEMMK gemmK_relaxed
+#else
+/* Plain K-quant GEMM, four rows x four tokens, against prepared activations
+ * (ay0[t]: the tokens' Q8_K blocks of this chunk, for d and bsums): the
+ * four rows' integer sums for the four tokens (parked, see add_parked) are
+ * reduced at the end of each super-block. (Row by row, as the relaxed
+ * build does, was 2-3% slower for Q4_K and 2-3% faster for Q6_K.) Each
+ * output gets the GEMV's integer sums and float steps. */
 INLINE void gemmK(const int kind, const int NT, const uint8_t *w, size_t rs, const prep_tile_t *p,
                   const block_q8_K *const *ay0, int nsb, v128_t *acc, v128_t *spec) {
-#if RELAXED
-    if (kind == K_Q4_K) {
-        gemm_q4_K_pairs(NT, w, rs, p, ay0, nsb, acc, spec);
-        return;
-    }
-#endif
-    const size_t wbs = wsb_bytes(kind);
-    const int by_row = RELAXED;
-    v128_t accr[4];
-    if (by_row) transpose4(acc, accr);
-    for (int b = 0; b < nsb; b++, w += wbs) {
+    (void)NT; /* GEMM_TOKENS_K */
+    for (int b = 0; b < nsb; b++, w += wsb_bytes(kind)) {
         const v128_t *a[4];
         v128_t bs2[4];
         const block_q8_K *ay[4];
@@ -1111,36 +1124,22 @@ INLINE void gemmK(const int kind, const int NT, const uint8_t *w, size_t rs, con
         } else {
             d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), bs2[0], spec);
         }
-        if (by_row) {
-            const v128_t vad = wasm_f32x4_make(ay[0]->d, ay[1]->d, ay[2]->d, ay[3]->d);
-            UNROLL for (int r = 0; r < 4; r++) {
-                v128_t sum[4], mins[4] = {0};
-                if (kind == K_Q4_K)
-                    q4_K_row(4, (const block_q4_K *)(w + (size_t)r * rs), a, bs2, sum, mins);
-                else
-                    q6_K_row(4, (const block_q6_K *)(w + (size_t)r * rs), a, ay, sum);
-                v128_t is = reduce4_i32(sum[0], sum[1], sum[2], sum[3]);
-                v128_t im = kind == K_Q4_K ? reduce4_i32(mins[0], mins[1], mins[2], mins[3]) : is;
-                accr[r] = fstepK(kind, accr[r], is, im, splat_lane32(d, r), splat_lane32(dmin, r), vad);
-                FENCE(accr[r]);
-            }
-        } else {
-            v128_t sum[4][4], mins[4][4] = {{0}};
-            UNROLL for (int r = 0; r < 4; r++) {
-                if (kind == K_Q4_K)
-                    q4_K_row(4, (const block_q4_K *)(w + (size_t)r * rs), a, bs2, sum[r], mins[r]);
-                else
-                    q6_K_row(4, (const block_q6_K *)(w + (size_t)r * rs), a, ay, sum[r]);
-            }
-            UNROLL for (int t = 0; t < 4; t++) {
-                v128_t is = reduce4_i32(sum[0][t], sum[1][t], sum[2][t], sum[3][t]);
-                v128_t im = kind == K_Q4_K ? reduce4_i32(mins[0][t], mins[1][t], mins[2][t], mins[3][t]) : is;
-                acc[t] = fstepK(kind, acc[t], is, im, d, dmin, wasm_f32x4_splat(ay[t]->d));
-            }
+        v128_t sum[4][4], mins[4][4] = {{0}};
+        UNROLL for (int r = 0; r < 4; r++) {
+            if (kind == K_Q4_K)
+                q4_K_row(4, (const block_q4_K *)(w + (size_t)r * rs), a, bs2, sum[r], mins[r]);
+            else
+                q6_K_row(4, (const block_q6_K *)(w + (size_t)r * rs), a, ay, sum[r]);
+        }
+        UNROLL for (int t = 0; t < 4; t++) {
+            v128_t is = reduce4_i32(sum[0][t], sum[1][t], sum[2][t], sum[3][t]);
+            v128_t im = kind == K_Q4_K ? reduce4_i32(mins[0][t], mins[1][t], mins[2][t], mins[3][t]) : is;
+            acc[t] = fstepK(kind, acc[t], is, im, d, dmin, wasm_f32x4_splat(ay[t]->d));
         }
     }
-    if (by_row) transpose4(accr, acc);
 }
+#define GEMMK gemmK
+#endif
 
 /* ---- F32 and F16 weights ---- */
 
@@ -1387,7 +1386,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
                     for (int t = 0; t < NT; t++)
                         acc[t] = k0 ? load_lanes(yt + (size_t)t * ys + g.base, &g) : wasm_f32x4_const_splat(0);
                     const uint8_t *wg = wd + (size_t)g.base * w->row_bytes;
-                    if (K) gemmK(kind, NT, wg, g.rs, &p, ay, nb, acc, &spec);
+                    if (K) GEMMK(kind, NT, wg, g.rs, &p, ay, nb, acc, &spec);
                     else gemm32(kind, NT, wg, g.rs, &p, nb, acc, &spec);
                     for (int t = 0; t < NT; t++) store_lanes(yt + (size_t)t * ys + g.base, acc[t], &g);
                 }
