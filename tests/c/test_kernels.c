@@ -570,7 +570,9 @@ static void test_extremes(void) {
                     size_t bs = type == GF_TYPE_Q8_0 ? 34 : type == GF_TYPE_Q4_0 ? 18 : 20;
                     uint8_t *blk = w + rb * (size_t)r + bs * (size_t)b;
                     blk[0] = 0x00, blk[1] = 0x3c;
-                    memset(blk + 2, r & 1 ? 0x80 : (type == GF_TYPE_Q8_0 ? 0x7f : 0x00), bs - 2);
+                    /* Q8_0 -128 and 127; Q4_0 nibbles 0 (q - 8 = -8); Q4_1 nibbles 15 */
+                    const int hi = type == GF_TYPE_Q4_1 ? 0xff : 0x80;
+                    memset(blk + 2, r & 1 ? hi : (type == GF_TYPE_Q8_0 ? 0x7f : 0x00), bs - 2);
                     if (type == GF_TYPE_Q4_1) blk[2] = 0, blk[3] = 0x3c;
                 }
         gf_matrix m = {type, N, rb, w};
@@ -579,6 +581,13 @@ static void test_extremes(void) {
         gf_matmul_ref(&m, 0, 4, act, 0, 1, yr, 1);
         CHECK(memcmp(ys, yr, sizeof ys) == 0, "%s extremes: simd %g %g %g %g ref %g %g %g %g", gf_type_name(type), ys[0],
               ys[1], ys[2], ys[3], yr[0], yr[1], yr[2], yr[3]);
+        /* the same through the GEMM's widest tiles (the same activations for every token) */
+        float ys16[16 * 4], yr16[16 * 4];
+        gf_matmul_simd128(&m, 0, 4, act, 0, 16, ys16, 4);
+        gf_matmul_ref(&m, 0, 4, act, 0, 16, yr16, 4);
+        CHECK(memcmp(ys16, yr16, sizeof ys16) == 0 && memcmp(ys16, yr, sizeof yr) == 0,
+              "%s extremes, 16 tokens: simd %g %g %g %g ref %g %g %g %g", gf_type_name(type), ys16[0], ys16[1], ys16[2],
+              ys16[3], yr16[0], yr16[1], yr16[2], yr16[3]);
     }
 #endif
 }
