@@ -444,16 +444,18 @@ typedef struct {
  * relaxed: 8 tokens 1.11-1.18x faster than 4, 16 another 1.08-1.15x, 32 no
  * more). The K-quants' tile is four tokens: a row's partial sums for four
  * tokens, with its unpacked nibbles, already fill the registers (eight
- * tokens were slower in the model). The relaxed Q4_K GEMM parks its sums
- * in memory (gemmK_relaxed) and takes eight: 1.13-1.17x faster than four;
- * sixteen another 1.08x, for 16 KB more wasm, each tile width being a fully
- * unrolled copy; not taken. Eight for Q6_K were 1.07-1.13x faster in the
- * kernel, but no faster in the model (its Q6_K matrices are a fifth of a
- * Q4_K_M prompt's work), for 12 KB more wasm. */
+ * tokens were slower in the model). With its sums parked in memory (see
+ * add_parked) the Q4_K GEMM takes eight: relaxed 1.13-1.17x faster than
+ * four, plain 1.09-1.13x (Node, 110M Q4_K_M prefill 236 -> 256 tok/s, for
+ * 15 KB of wasm, which leaves the plain builds no larger than the relaxed
+ * ones); sixteen, relaxed, another 1.08x for 16 KB more, each tile width
+ * being a fully unrolled copy: not taken. Eight for Q6_K were 1.07-1.13x
+ * faster in the kernel, but no faster in the model (its Q6_K matrices are
+ * a fifth of a Q4_K_M prompt's work), for 12 KB more wasm. */
 #define KCG 1024
 #define GEMM_TOKENS 16
 #define GEMM_TOKENS_K 4
-#define GEMM_TOKENS_Q4_K (RELAXED ? 8 : 4)
+#define GEMM_TOKENS_Q4_K 8
 typedef struct {
     v128_t a[GEMM_TOKENS][KCG / 8];
     v128_t bs2[GEMM_TOKENS_Q4_K][KCG / 256];
@@ -797,7 +799,7 @@ INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, 
                      wasm_i16x8_shuffle(sc16, sc16, 4, 4, 5, 5, 6, 6, 7, 7)};
     UNROLL for (int t = 0; t < NT; t++) {
         set_parked(NT, &sum[t], wasm_i32x4_const_splat(0));
-        mins[t] = wasm_i32x4_dot_i16x8(bs2[t], m16);
+        set_parked(NT, &mins[t], wasm_i32x4_dot_i16x8(bs2[t], m16));
     }
     const v128_t mask = wasm_i16x8_const_splat(0xF);
     for (int p = 0; p < 4; p++) {
@@ -1099,20 +1101,20 @@ INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t
 }
 #define GEMMK gemmK_relaxed
 #else
-/* Plain K-quant GEMM, four rows x four tokens, against prepared activations
- * (ay0[t]: the tokens' Q8_K blocks of this chunk, for d and bsums): the
- * four rows' integer sums for the four tokens (parked, see add_parked) are
- * reduced at the end of each super-block. (Row by row, as the relaxed
- * build does, was 2-3% slower for Q4_K and 2-3% faster for Q6_K.) Each
- * output gets the GEMV's integer sums and float steps. */
+/* Plain K-quant GEMM, four rows x NT tokens (Q4_K: GEMM_TOKENS_Q4_K, Q6_K:
+ * GEMM_TOKENS_K; or four), against prepared activations (ay0[t]: the
+ * tokens' Q8_K blocks of this chunk, for d and bsums): the four rows'
+ * integer sums and Q4_K's mins (parked, see add_parked) are reduced at the
+ * end of each super-block. (Row by row, as the relaxed build does, was 2-3%
+ * slower for Q4_K and 2-3% faster for Q6_K.) Each output gets the GEMV's
+ * integer sums and float steps. */
 INLINE void gemmK(const int kind, const int NT, const uint8_t *w, size_t rs, const prep_tile_t *p,
                   const block_q8_K *const *ay0, int nsb, v128_t *acc, v128_t *spec) {
-    (void)NT; /* GEMM_TOKENS_K */
     for (int b = 0; b < nsb; b++, w += wsb_bytes(kind)) {
-        const v128_t *a[4];
-        v128_t bs2[4];
-        const block_q8_K *ay[4];
-        UNROLL for (int t = 0; t < 4; t++) {
+        const v128_t *a[GEMM_TOKENS_Q4_K];
+        v128_t bs2[GEMM_TOKENS_Q4_K];
+        const block_q8_K *ay[GEMM_TOKENS_Q4_K];
+        UNROLL for (int t = 0; t < NT; t++) {
             a[t] = p->a[t] + 32 * b;
             bs2[t] = p->bs2[t][b];
             ay[t] = ay0[t] + b;
@@ -1124,16 +1126,16 @@ INLINE void gemmK(const int kind, const int NT, const uint8_t *w, size_t rs, con
         } else {
             d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), bs2[0], spec);
         }
-        v128_t sum[4][4], mins[4][4] = {{0}};
+        v128_t sum[4][GEMM_TOKENS_Q4_K], mins[4][GEMM_TOKENS_Q4_K];
         UNROLL for (int r = 0; r < 4; r++) {
             if (kind == K_Q4_K)
-                q4_K_row(4, (const block_q4_K *)(w + (size_t)r * rs), a, bs2, sum[r], mins[r]);
+                q4_K_row(NT, (const block_q4_K *)(w + (size_t)r * rs), a, bs2, sum[r], mins[r]);
             else
-                q6_K_row(4, (const block_q6_K *)(w + (size_t)r * rs), a, ay, sum[r]);
+                q6_K_row(NT, (const block_q6_K *)(w + (size_t)r * rs), a, ay, sum[r]);
         }
-        UNROLL for (int t = 0; t < 4; t++) {
-            v128_t is = reduce4_i32(sum[0][t], sum[1][t], sum[2][t], sum[3][t]);
-            v128_t im = kind == K_Q4_K ? reduce4_i32(mins[0][t], mins[1][t], mins[2][t], mins[3][t]) : is;
+        UNROLL for (int t = 0; t < NT; t++) {
+            v128_t is = reduce4_i32(ldv(&sum[0][t]), ldv(&sum[1][t]), ldv(&sum[2][t]), ldv(&sum[3][t]));
+            v128_t im = kind == K_Q4_K ? reduce4_i32(ldv(&mins[0][t]), ldv(&mins[1][t]), ldv(&mins[2][t]), ldv(&mins[3][t])) : is;
             acc[t] = fstepK(kind, acc[t], is, im, d, dmin, wasm_f32x4_splat(ay[t]->d));
         }
     }
