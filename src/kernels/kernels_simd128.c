@@ -463,7 +463,18 @@ typedef struct {
     v128_t corr[GEMM_TOKENS][KCG / 32];
 } prep_tile_t;
 
-static void prep32(const int kind, const uint8_t *act, int nb, v128_t *pa, float *pd, float *ps, v128_t *pc) {
+/* The types whose relaxed GEMM takes rows in pairs (the comment above unpack_pair). */
+#if RELAXED
+#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K)
+#else
+#define PAIRED(kind) 0
+#endif
+
+/* An activation chunk prepared for the kernels. paired (PAIRED types, the
+ * GEMM): vector k holds elements 8k..8k+7 twice (see unpack_pair). */
+static void prep32(const int kind, const int paired, const uint8_t *act, int nb, v128_t *pa, float *pd, float *ps,
+                   v128_t *pc) {
+    (void)paired;
     const size_t abs = ablock_bytes(kind), qoff = qs_offset(kind);
     for (int b = 0; b < nb; b++, act += abs) {
         v128_t *a = pa + 4 * b;
@@ -481,11 +492,23 @@ static void prep32(const int kind, const uint8_t *act, int nb, v128_t *pa, float
             a[2] = wasm_i8x16_lt(x0, z);
             a[3] = wasm_i8x16_lt(x1, z);
         } else {
-            if (kind == K_Q4_0)
-                pc[b] = wasm_i32x4_mul(wasm_i32x4_relaxed_dot_i8x16_i7x16_add(x1, one, wasm_i32x4_relaxed_dot_i8x16_i7x16_add(x0, one, z)),
-                                       wasm_i32x4_const_splat(-8));
-            a[0] = x0;
-            a[1] = x1;
+            int nv = 2;
+            if (paired) {
+                a[0] = wasm_i64x2_shuffle(x0, x0, 0, 0);
+                a[1] = wasm_i64x2_shuffle(x0, x0, 1, 1);
+                a[2] = wasm_i64x2_shuffle(x1, x1, 0, 0);
+                a[3] = wasm_i64x2_shuffle(x1, x1, 1, 1);
+                nv = 4;
+            } else {
+                a[0] = x0;
+                a[1] = x1;
+            }
+            /* -8 * sum(a), lane by lane as the dot products group the elements */
+            if (kind == K_Q4_0) {
+                v128_t sum = z;
+                for (int k = 0; k < nv; k++) sum = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[k], one, sum);
+                pc[b] = wasm_i32x4_mul(sum, wasm_i32x4_const_splat(-8));
+            }
         }
 #else
         split_act32((const int8_t *)act + qoff, a);
@@ -520,27 +543,6 @@ static void prep32(const int kind, const uint8_t *act, int nb, v128_t *pa, float
  * at all but eight broadcasts per token, and lost (docs/performance.md). Q8_0
  * keeps the unpaired form: its lanes do not fit i16, its signs double the
  * prepared activations, and paired it was 15% slower. */
-#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1)
-
-static void prep32_pairs(const int kind, const uint8_t *act, int nb, v128_t *pa, float *pd, float *ps, v128_t *pc) {
-    const size_t abs = ablock_bytes(kind), qoff = qs_offset(kind);
-    const v128_t one = wasm_i8x16_const_splat(1);
-    for (int b = 0; b < nb; b++, act += abs) {
-        v128_t *a = pa + 4 * b;
-        pd[b] = h2f(ld16(act));
-        if (kind == K_Q4_1) ps[b] = h2f(ld16(act + 2));
-        const v128_t x0 = wasm_v128_load(act + qoff), x1 = wasm_v128_load(act + qoff + 16);
-        a[0] = wasm_i64x2_shuffle(x0, x0, 0, 0);
-        a[1] = wasm_i64x2_shuffle(x0, x0, 1, 1);
-        a[2] = wasm_i64x2_shuffle(x1, x1, 0, 0);
-        a[3] = wasm_i64x2_shuffle(x1, x1, 1, 1);
-        if (kind == K_Q4_0) {
-            v128_t sum = wasm_i32x4_const_splat(0);
-            UNROLL for (int k = 0; k < 4; k++) sum = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[k], one, sum);
-            pc[b] = wasm_i32x4_mul(sum, wasm_i32x4_const_splat(-8));
-        }
-    }
-}
 
 /* Rows r (at w) and r + 1 (at w + rs) of a block in the paired form. */
 INLINE void unpack_pair(const int kind, const uint8_t *w, size_t rs, v128_t W[4]) {
@@ -563,20 +565,7 @@ INLINE v128_t dot_pair(const v128_t W[4], const v128_t *a, v128_t c) {
 INLINE v128_t isum_pairs(v128_t p01, v128_t p23) {
     return wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(p01, p23), wasm_i16x8_const_splat(1));
 }
-#else
-#define PAIRED(kind) 0
 #endif
-
-/* A GEMM tile's activations, in the form its kernel takes. */
-INLINE void prep32_gemm(const int kind, const uint8_t *act, int nb, v128_t *pa, float *pd, float *ps, v128_t *pc) {
-#if RELAXED
-    if (PAIRED(kind)) {
-        prep32_pairs(kind, act, nb, pa, pd, ps, pc);
-        return;
-    }
-#endif
-    prep32(kind, act, nb, pa, pd, ps, pc);
-}
 
 /* GEMV, four rows at w + k * rs: each row's block is unpacked and consumed
  * at once against the prepared activations. */
@@ -658,15 +647,25 @@ INLINE v128_t bsum_pairs(const block_q8_K *y) {
 
 #if RELAXED
 /* Relaxed: a Q8_K block's qs as they are, 16 bytes per vector (the first
- * 16 of the 32 slots per block); bs2 as below. */
-INLINE void split_act256(const block_q8_K *y, v128_t a[32], v128_t *bs2) {
-    for (int i = 0; i < 16; i++) a[i] = wasm_v128_load(y->qs + 16 * i);
+ * 16 of the 32 slots per block), or paired (the Q4_K GEMM, see q4_K_pair):
+ * vector m holding elements 8m..8m+7 twice; bs2 as below. */
+INLINE void split_act256(const block_q8_K *y, const int paired, v128_t a[32], v128_t *bs2) {
+    for (int i = 0; i < 16; i++) {
+        const v128_t x = wasm_v128_load(y->qs + 16 * i);
+        if (paired) {
+            a[2 * i] = wasm_i64x2_shuffle(x, x, 0, 0);
+            a[2 * i + 1] = wasm_i64x2_shuffle(x, x, 1, 1);
+        } else {
+            a[i] = x;
+        }
+    }
     *bs2 = bsum_pairs(y);
 }
 #else
 /* A Q8_K block's qs as 32 i16x8: a[2i] = elements 16i+2k, a[2i+1] = 16i+2k+1;
  * bs2 = pairwise sums of bsums (per 32 elements, as Q4_K's mins need). */
-INLINE void split_act256(const block_q8_K *y, v128_t a[32], v128_t *bs2) {
+INLINE void split_act256(const block_q8_K *y, const int paired, v128_t a[32], v128_t *bs2) {
+    (void)paired;
     for (int i = 0; i < 16; i++) {
         v128_t x = wasm_v128_load(y->qs + 16 * i);
         a[2 * i] = even16(x);
@@ -874,13 +873,13 @@ INLINE void q6_K_row(const int NT, const block_q6_K *x, const v128_t *const *a, 
 
 #endif
 
-static void prepK(const block_q8_K *ay, int nsb, v128_t *pa, v128_t *pbs2) {
-    for (int b = 0; b < nsb; b++) split_act256(ay + b, pa + 32 * b, &pbs2[b]);
+static void prepK(const block_q8_K *ay, const int paired, int nsb, v128_t *pa, v128_t *pbs2) {
+    for (int b = 0; b < nsb; b++) split_act256(ay + b, paired, pa + 32 * b, &pbs2[b]);
 }
 
 #if RELAXED
 /* The relaxed Q4_K GEMM takes rows in pairs, as the 4-bit GEMM does (see
- * prep32_pairs): activation vector m holds elements 8m..8m+7 twice, a
+ * unpack_pair): activation vector m holds elements 8m..8m+7 twice, a
  * weight vector eight elements of row r then the same eight of row s, so
  * that a sub-block's four dot products leave lanes 0, 1 for row r and 2, 3
  * for row s (16 products each, |.| <= 16 * 15 * 127: fits i16). Two
@@ -891,18 +890,6 @@ static void prepK(const block_q8_K *ay, int nsb, v128_t *pa, v128_t *pbs2) {
  * unpacked weights take eight, and V8 spilled (parked, the GEMM went from
  * 1.05-1.14x to 1.20-1.35x the per-row kernel; Chromium, 110M shapes; in
  * the model, 110M Q4_K_M one-thread prefill 333 -> 388 tok/s). */
-static void prepK_pairs(const block_q8_K *ay, int nsb, v128_t *pa, v128_t *pbs2) {
-    for (int b = 0; b < nsb; b++) {
-        v128_t *a = pa + 32 * b;
-        for (int i = 0; i < 16; i++) {
-            const v128_t x = wasm_v128_load(ay[b].qs + 16 * i);
-            a[2 * i] = wasm_i64x2_shuffle(x, x, 0, 0);
-            a[2 * i + 1] = wasm_i64x2_shuffle(x, x, 1, 1);
-        }
-        pbs2[b] = bsum_pairs(ay + b);
-    }
-}
-
 /* lanes [r, s, r, s] of the four tokens' sums -> lane t = row r (*r), row s (*s) */
 INLINE void fold_pairs(const v128_t v[4], v128_t *r, v128_t *s) {
     v128_t f01 = wasm_i32x4_add(wasm_i32x4_shuffle(v[0], v[1], 0, 1, 4, 5), wasm_i32x4_shuffle(v[0], v[1], 2, 3, 6, 7));
@@ -967,17 +954,6 @@ INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, 
 
 #endif
 
-/* A GEMM tile's Q8_K activations, in the form its kernel takes. */
-static void prepK_gemm(const int kind, const block_q8_K *ay, int nsb, v128_t *pa, v128_t *pbs2) {
-#if RELAXED
-    if (kind == K_Q4_K) {
-        prepK_pairs(ay, nsb, pa, pbs2);
-        return;
-    }
-#endif
-    prepK(ay, nsb, pa, pbs2);
-}
-
 /* The float step of a super-block, shared by GEMV and GEMM: lane by lane
  * acc + (d * ad) * is - (dmin * ad) * im, the reference's order. */
 INLINE v128_t fstepK(const int kind, v128_t acc, v128_t is, v128_t im, v128_t d, v128_t dmin, v128_t vad) {
@@ -1019,6 +995,7 @@ INLINE void gemvKxn(const int kind, const int ng, const uint8_t *w, size_t gs, s
         UNROLL for (int j = 0; j < ng; j++) acc[j] = gemvK_block(kind, w + j * gs, rs, p, ay, b, acc[j], spec);
 }
 
+#if RELAXED
 /* lane r of v in all four lanes (r a constant after unrolling) */
 INLINE v128_t splat_lane32(v128_t v, const int r) {
     return r == 0   ? wasm_i32x4_shuffle(v, v, 0, 0, 0, 0)
@@ -1037,7 +1014,6 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
     out[3] = wasm_i64x2_shuffle(b, e, 1, 3);
 }
 
-#if RELAXED
 /* Relaxed K-quant GEMM, four rows x NT tokens (Q4_K: GEMM_TOKENS_Q4_K,
  * Q6_K: GEMM_TOKENS_K; or four), against prepared activations (ay0[t]: the
  * tokens' Q8_K blocks of this chunk, for d and bsums): Q4_K rows in pairs
@@ -1320,8 +1296,8 @@ INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const 
     for (int k0 = 0; k0 < w->n; k0 += cb * blk) {
         const int nb = (w->n - k0) / blk < cb ? (w->n - k0) / blk : cb;
         const uint8_t *ac = act + gf_act_row_bytes(af, k0);
-        if (K) prepK((const block_q8_K *)ac, nb, p.a, p.bs2);
-        else prep32(kind, ac, nb, p.a, p.d, p.s, p.corr);
+        if (K) prepK((const block_q8_K *)ac, 0, nb, p.a, p.bs2);
+        else prep32(kind, 0, ac, nb, p.a, p.d, p.s, p.corr);
         const uint8_t *wd = (const uint8_t *)w->data + gf_row_bytes(w->type, (uint64_t)k0);
         group g0;
         spread_it it = spread_begin(r0, r1, sets);
@@ -1375,9 +1351,9 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
                     const uint8_t *ac = at + (size_t)t * astride + aoff;
                     if (K) {
                         ay[t] = (const block_q8_K *)ac;
-                        prepK_gemm(kind, ay[t], nb, p.a[t], p.bs2[t]);
+                        prepK(ay[t], PAIRED(kind), nb, p.a[t], p.bs2[t]);
                     } else {
-                        prep32_gemm(kind, ac, nb, p.a[t], p.d[t], p.s[t], p.corr[t]);
+                        prep32(kind, PAIRED(kind), ac, nb, p.a[t], p.d[t], p.s[t], p.corr[t]);
                     }
                 }
                 const uint8_t *wd = (const uint8_t *)w->data + gf_row_bytes(w->type, (uint64_t)k0);
