@@ -5,7 +5,9 @@
 //                      [--runs 3] [--runtimes greenformer,wllama] [--env chromium,node]
 //                      [--warmup 2] [--warmup-ms 2000] [--no-bandwidth] [--out bench/results.json]
 //                      [--retries 2] [--max-wait 600]   # contention handling, see README
-//   node bench/run.mjs --check [--models ...] [--types ...]   # validity of the model files in wllama
+//   node bench/run.mjs --files a.gguf,b.gguf [the options above but --models, --types]
+//                      # your own llama GGUFs (SentencePiece vocabulary) instead of the generated models
+//   node bench/run.mjs --check [--models ... --types ... | --files ...]   # validity of the model files in wllama
 //
 // Makes missing models, serves the repo root (cross-origin isolated), drives Debian's
 // Chromium through playwright-core (never a downloaded browser), runs wllama and
@@ -45,8 +47,9 @@ function parseArgs(argv) {
     models: Object.keys(SHAPES), types: Object.keys(MIXES), threads: [1, 2], runs: 3,
     runtimes: ['greenformer', 'wllama'], env: ['chromium', 'node'], warmup: 2, warmupMs: 2000,
     bandwidth: true, check: false, out: path.join(here, 'results.json'), verbose: false,
-    retries: 2, maxWaitS: 600,
+    retries: 2, maxWaitS: 600, files: null,
   };
+  const given = new Set(argv); // --files replaces --models/--types, so giving both is a mistake
   const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -62,16 +65,20 @@ function parseArgs(argv) {
       case '--warmup-ms': o.warmupMs = Number(v()); break;
       case '--no-bandwidth': o.bandwidth = false; break;
       case '--check': o.check = true; break;
+      case '--files': o.files = list(v()); if (!o.files.length) throw new Error('--files needs at least one path'); break;
       case '--out': o.out = path.resolve(v()); break;
       case '--verbose': o.verbose = true; break;
       case '--retries': o.retries = Number(v()); break;
       case '--max-wait': o.maxWaitS = Number(v()); break;
       case '--help': case '-h':
-        console.log(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').slice(1, 9).map((l) => l.replace(/^\/\/ ?/, '')).join('\n'));
+        console.log(usage());
         process.exit(0);
         break;
       default: throw new Error(`unknown option ${a} (try --help)`);
     }
+  }
+  if (o.files && (given.has('--models') || given.has('--types'))) {
+    throw new Error('--files runs your own files instead of the generated models: give it without --models and --types');
   }
   for (const m of o.models) if (!SHAPES[m]) throw new Error(`unknown model ${m} (${Object.keys(SHAPES)})`);
   for (const t of o.types) if (!MIXES[t]) throw new Error(`unknown type ${t} (${Object.keys(MIXES)})`);
@@ -79,6 +86,117 @@ function parseArgs(argv) {
   for (const e of o.env) if (!['chromium', 'node'].includes(e)) throw new Error(`unknown env ${e}`);
   if (!(o.runs >= 1)) throw new Error('--runs must be >= 1');
   return o;
+}
+
+/** The usage block at the top of this file (up to its first empty comment line after it). */
+function usage() {
+  const lines = fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n');
+  const end = lines.findIndex((l, i) => i > 2 && l === '//');
+  return lines.slice(1, end).map((l) => l.replace(/^\/\/ ?/, '')).join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// the model files: generated ones, or the user's own (--files)
+
+// llama.cpp's llama_ftype (include/llama.h): general.file_type -> the name llama-quantize
+// gives it (0 is LLAMA_FTYPE_ALL_F32; 5, 6 were Q4_2, Q4_3, removed before GGUF).
+const FILE_TYPES = {
+  0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 4: 'Q4_1_SOME_F16', 7: 'Q8_0', 8: 'Q5_0', 9: 'Q5_1',
+  10: 'Q2_K', 11: 'Q3_K_S', 12: 'Q3_K_M', 13: 'Q3_K_L', 14: 'Q4_K_S', 15: 'Q4_K_M', 16: 'Q5_K_S',
+  17: 'Q5_K_M', 18: 'Q6_K', 19: 'IQ2_XXS', 20: 'IQ2_XS', 21: 'Q2_K_S', 22: 'IQ3_XS', 23: 'IQ3_XXS',
+  24: 'IQ1_S', 25: 'IQ4_NL', 26: 'IQ3_S', 27: 'IQ3_M', 28: 'IQ2_S', 29: 'IQ2_M', 30: 'IQ4_XS',
+  31: 'IQ1_M', 32: 'BF16', 33: 'Q4_0_4_4', 34: 'Q4_0_4_8', 35: 'Q4_0_8_8', 36: 'TQ1_0', 37: 'TQ2_0',
+  38: 'MXFP4_MOE', 39: 'NVFP4', 40: 'Q1_0',
+};
+const fileTypeName = (ft) => (ft === undefined ? 'unknown' : FILE_TYPES[ft] ?? `file_type ${ft}`);
+
+/** 4.2M, 110M, 1.1B: a model's parameter count (every tensor's elements) for its `shape`. */
+function paramCount(g) {
+  const n = g.tensors.reduce((a, t) => a + t.ne.reduce((x, y) => x * y, 1), 0);
+  if (n >= 1e9) return `${(n / 1e9).toFixed(1)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(n >= 1e8 ? 0 : 1)}M`;
+  return `${Math.round(n / 1e3)}K`;
+}
+
+/** The generated models of --models x --types (made when missing), served from the repo root. */
+function generatedModels(o) {
+  ensureModels(o.models, o.types);
+  const entries = [];
+  for (const m of o.models) {
+    for (const t of o.types) {
+      const file = modelPath(m, t), s = SHAPES[m];
+      entries.push({ shape: m, type: t, file, urlPath: `/${rel(file)}`,
+        expect: { vocab: s.vocab, layers: s.layers, dim: s.dim, ctx: s.ctx } });
+    }
+  }
+  return { entries, mounts: {}, skipped: [] };
+}
+
+/**
+ * The user's own files (--files), checked before anything runs: a missing, unreadable
+ * or non-GGUF file throws, naming it. Each file's directory is mounted on the server
+ * under /files/<n>/, since it may be outside the repo. A file whose vocabulary cannot
+ * give the benchmark prompt gets `skip` (the reason): the caller leaves it out, says
+ * so, and exits non-zero at the end.
+ */
+function userFiles(paths) {
+  const entries = [], mounts = {}, dirs = new Map(), names = new Map();
+  for (const given of paths) {
+    const file = path.resolve(given);
+    let st;
+    try {
+      fs.accessSync(file, fs.constants.R_OK);
+      st = fs.statSync(file);
+    } catch (e) {
+      throw new Error(`${given}: ${e.code === 'ENOENT' ? 'no such file' : `cannot read it (${e.code ?? e.message})`}`);
+    }
+    if (!st.isFile()) throw new Error(`${given}: not a file`);
+    let g;
+    try {
+      g = readGGUF(file);
+    } catch (e) {
+      throw new Error(`${given}: ${e.message.startsWith(file + ': ') ? e.message.slice(file.length + 2) : e.message}`);
+    }
+    // Results, medians and the table are keyed by file name.
+    const name = path.basename(file);
+    if (names.has(name)) throw new Error(`${given} and ${names.get(name)} have the same file name, which the results are keyed by: rename or link one`);
+    names.set(name, given);
+    const dir = path.dirname(file);
+    if (!dirs.has(dir)) { dirs.set(dir, `/files/${dirs.size}/`); mounts[dirs.get(dir)] = dir; }
+    const arch = g.kv.get('general.architecture');
+    const entry = {
+      shape: `${arch ?? 'unknown'}-${paramCount(g)}`, type: fileTypeName(g.kv.get('general.file_type')),
+      file, urlPath: dirs.get(dir) + encodeURIComponent(name), given,
+      // what --check compares wllama's hyperparameters with: the file's own metadata
+      expect: { vocab: g.kv.get('tokenizer.ggml.tokens')?.length, layers: g.kv.get(`${arch}.block_count`),
+        dim: g.kv.get(`${arch}.embedding_length`), ctx: g.kv.get(`${arch}.context_length`) },
+    };
+    try {
+      entry.prompts = promptsFor(file, sentencePieceOnly(g));
+    } catch (e) {
+      entry.skip = e.message;
+    }
+    entries.push(entry);
+  }
+  return { entries, mounts, skipped: entries.filter((e) => e.skip) };
+}
+
+/**
+ * benchPrompt (lib/vocab.mjs) builds the prompt from '▁word' pieces with llama's
+ * SentencePiece tokenizer, starting with BOS id 1 and a space prefix: the defaults of
+ * llama.cpp's 'llama' tokenizer model. Anything else would give a prompt the runtimes
+ * tokenize differently, so such a file is refused rather than measured on other work.
+ */
+function sentencePieceOnly(g) {
+  const kv = (k) => g.kv.get(`tokenizer.ggml.${k}`);
+  if (kv('model') !== 'llama') {
+    throw new Error(`the benchmark prompt is built from a SentencePiece vocabulary; this file's tokenizer is ${kv('model') ?? 'not given'}`);
+  }
+  for (const k of ['tokens', 'scores', 'token_type']) if (!kv(k)) throw new Error(`its SentencePiece vocabulary has no tokenizer.ggml.${k}`);
+  if ((kv('bos_token_id') ?? 1) !== 1) throw new Error(`the benchmark prompt assumes BOS id 1; this file's is ${kv('bos_token_id')}`);
+  if (kv('add_bos_token') === false) throw new Error('the benchmark prompt starts with BOS; this file does not add one');
+  if (kv('add_space_prefix') === false) throw new Error('the benchmark prompt assumes SentencePiece\'s space prefix; this file turns it off');
+  return g;
 }
 
 // ---------------------------------------------------------------------------
@@ -123,8 +241,7 @@ async function quietGate(userDataDir, maxWaitS) {
 
 /** The benchmark prompt of a model file (from its own vocabulary), and a short one for warm-ups. */
 const promptCache = new Map();
-function promptsFor(file) {
-  const g = readGGUF(file);
+function promptsFor(file, g = readGGUF(file)) {
   const vocab = {
     tokens: g.kv.get('tokenizer.ggml.tokens'),
     scores: g.kv.get('tokenizer.ggml.scores'),
@@ -132,16 +249,27 @@ function promptsFor(file) {
   };
   const key = vocab.tokens.length + ':' + vocab.tokens.slice(300, 340).join('|');
   if (!promptCache.has(key)) {
-    promptCache.set(key, { full: benchPrompt(vocab, N_PROMPT), warm: benchPrompt(vocab, WARM_PROMPT) });
+    try {
+      promptCache.set(key, { full: benchPrompt(vocab, N_PROMPT), warm: benchPrompt(vocab, WARM_PROMPT) });
+    } catch (e) {
+      throw new Error(`cannot build the benchmark prompt from its vocabulary: ${e.message}`);
+    }
   }
   return { ...promptCache.get(key), gguf: g };
 }
 
-/** Weight bytes a decode step reads: every tensor once, but only one row of token_embd. */
+/**
+ * Weight bytes a decode step reads: every tensor once, but only one row of token_embd
+ * (unless it is tied to the output).
+ * NaN when a tensor's type is not in lib/gguf.mjs (its size is then unknown here).
+ */
 function weightBytesPerToken(g) {
+  // Without output.weight (tied embeddings, common in --files) token_embd is also the
+  // output matrix, read whole every token.
+  const tied = !g.tensors.some((t) => t.name === 'output.weight');
   let bytes = 0;
   for (const t of g.tensors) {
-    bytes += t.name === 'token_embd.weight' ? t.nbytes / t.ne[1] : t.nbytes;
+    bytes += t.name === 'token_embd.weight' && !tied ? t.nbytes / t.ne[1] : t.nbytes;
   }
   return bytes;
 }
@@ -287,13 +415,19 @@ function nodeRun(opts) {
 // ---------------------------------------------------------------------------
 // runs
 
-function runOptions(kind, file, baseUrl, threads, prompts, warm) {
+/** entry.urlPath: the file's path on the server (repo-relative, or under its --files mount). */
+function runOptions(kind, entry, baseUrl, threads, prompts, warm) {
   const p = warm ? prompts.warm : prompts.full;
   const nGen = warm ? WARM_GEN : N_GEN;
   if (kind === 'wllama') {
-    return { modelUrl: `${baseUrl}/${rel(file)}`, threads, prompt: p.text, nGen, nCtx: N_CTX };
+    return { modelUrl: `${baseUrl}${entry.urlPath}`, threads, prompt: p.text, nGen, nCtx: N_CTX };
   }
-  return { source: `${baseUrl}/${rel(file)}`, threads, prompt: p.text, promptIds: p.ids, nGen, nCtx: N_CTX };
+  return { source: `${baseUrl}${entry.urlPath}`, threads, prompt: p.text, promptIds: p.ids, nGen, nCtx: N_CTX };
+}
+
+/** Says which files --files leaves out and why (a file that cannot give the prompt). */
+function reportSkipped(skipped) {
+  for (const e of skipped) console.error(`bench: ${e.given}: ${e.skip} - skipping it`);
 }
 
 function summarizeRun(r) {
@@ -315,9 +449,8 @@ async function bench(o) {
     console.log('nothing to run (no runtime available for the chosen environments)');
   }
 
-  const files = [];
-  ensureModels(o.models, o.types);
-  for (const m of o.models) for (const t of o.types) files.push({ shape: m, type: t, file: modelPath(m, t) });
+  const { entries, mounts, skipped } = o.userFiles ?? generatedModels(o);
+  const files = entries.filter((e) => !e.skip);
 
   const results = {
     machine: machineInfo(),
@@ -325,14 +458,17 @@ async function bench(o) {
     config: { n_prompt: N_PROMPT, n_gen: N_GEN, n_ctx: N_CTX, runs: o.runs, warmup: o.warmup, warmup_ms: o.warmupMs,
       warmup_workload: { n_prompt: WARM_PROMPT, n_gen: WARM_GEN }, wllama: packageVersion('@wllama/wllama'),
       playwright_core: packageVersion('playwright-core'), chromium_flags: CHROMIUM_FLAGS,
-      peak_mb: 'chromium: renderer VmHWM (reset before load, fresh tab per run); node: the runner process maxRSS' },
+      peak_mb: 'chromium: renderer VmHWM (reset before load, fresh tab per run); node: the runner process maxRSS',
+      ...(o.userFiles ? { files: entries.map((e) => e.file) } : {}) },
     bandwidth: null,
     runs: [],
     summary: [],
+    // runs that failed (e.g. a tensor type a runtime does not support) and --files left out
+    failures: skipped.map((e) => ({ model: path.basename(e.file), shape: e.shape, type: e.type, skipped: true, error: e.skip })),
   };
   const save = () => fs.writeFileSync(o.out, JSON.stringify(results, null, 2) + '\n');
 
-  const server = await startServer(root);
+  const server = await startServer(root, { mounts });
   let browser = null;
   try {
     if (browserRuntimes.length || o.bandwidth) {
@@ -362,6 +498,10 @@ async function bench(o) {
     const bandwidthWasm = o.bandwidth && browser && results.bandwidth ? buildBandwidth() : null;
     async function probeWorkingSet(fileName, bytes) {
       if (!bandwidthWasm) return null;
+      if (!Number.isFinite(bytes)) {
+        console.log(`bandwidth over ${fileName}'s weights: skipped (a tensor type whose size bench/lib/gguf.mjs does not know)`);
+        return null;
+      }
       try {
         const bw = await inPage(browser, server.url, 'bandwidth', { url: `${server.url}/${rel(bandwidthWasm)}`, bytes }, { memory: false });
         const row = { median_gbps: bw.median_gbps, best_gbps: bw.best_gbps, all_gbps: bw.all_gbps, buffer_mb: bw.buffer_mb };
@@ -375,8 +515,9 @@ async function bench(o) {
     }
 
     let firstConfig = true;
-    for (const { shape, type, file } of files) {
-      const prompts = promptsFor(file);
+    for (const entry of files) {
+      const { shape, type, file } = entry;
+      const prompts = entry.prompts ?? promptsFor(file);
       const fileName = path.basename(file);
       const bpt = weightBytesPerToken(prompts.gguf);
       const wsBandwidth = await probeWorkingSet(fileName, bpt);
@@ -400,6 +541,10 @@ async function bench(o) {
           save(); // after every run, so an interrupted benchmark keeps what it measured
           return row;
         };
+        const recordFailure = (runtime, env, what, e) => {
+          results.failures.push({ runtime, env, model: fileName, shape, type, threads, what, error: e.message.split('\n')[0] });
+          save();
+        };
 
         // Chromium: warm up, then alternate runtimes, each run a fresh tab and instance.
         if (browserRuntimes.length) {
@@ -412,12 +557,13 @@ async function bench(o) {
               await quietGate(browser.userDataDir, o.maxWaitS);
               const t = Date.now();
               try {
-                const w = await inPage(browser, server.url, r, runOptions(r, file, server.url, threads, prompts, true), { memory: false, verbose: o.verbose });
+                const w = await inPage(browser, server.url, r, runOptions(r, entry, server.url, threads, prompts, true), { memory: false, verbose: o.verbose });
                 warmed[r].ms += Date.now() - t;
                 console.log(`   warm-up ${r} #${++warmed[r].n}: prefill ${fmt(w.prefill_tok_s)} tok/s, decode ${fmt(w.decode_tok_s)} tok/s`);
               } catch (e) {
                 warmed[r].failed = true;
                 console.log(`   warm-up ${r} FAILED: ${e.message}`);
+                recordFailure(r, 'chromium', 'warm-up', e);
               }
             }
           }
@@ -430,9 +576,10 @@ async function bench(o) {
                 await quietGate(browser.userDataDir, o.maxWaitS);
                 let res;
                 try {
-                  res = await inPage(browser, server.url, r, runOptions(r, file, server.url, threads, prompts, false), { verbose: o.verbose });
+                  res = await inPage(browser, server.url, r, runOptions(r, entry, server.url, threads, prompts, false), { verbose: o.verbose });
                 } catch (e) {
                   console.log(`   ${r} chromium run ${i + 1} FAILED: ${e.message}`);
+                  recordFailure(r, 'chromium', `run ${i + 1}`, e);
                   break;
                 }
                 res.contended = res.other_cpu > CONTENDED_CORES;
@@ -459,9 +606,10 @@ async function bench(o) {
               const snap = cpuSnapshot(browser?.userDataDir);
               let res;
               try {
-                res = await nodeRun({ ...runOptions('greenformer', file, '', threads, prompts, false), source: file, warmup });
+                res = await nodeRun({ ...runOptions('greenformer', entry, '', threads, prompts, false), source: file, warmup });
               } catch (e) {
                 console.log(`   greenformer node run ${i + 1} FAILED: ${e.message}`);
+                recordFailure('greenformer', 'node', `run ${i + 1}`, e);
                 break;
               }
               const c = cpuSince(snap);
@@ -493,7 +641,7 @@ async function bench(o) {
             load_ms: median(rs.map((r) => r.load_ms)), prefill_tok_s: median(rs.map((r) => r.prefill_tok_s)),
             decode_tok_s: median(rs.map((r) => r.decode_tok_s)), peak_mb: median(rs.map((r) => r.peak_mb)),
             n_prompt: rs[0].n_prompt, n_gen: rs[0].n_gen,
-            weight_bytes_per_token: bpt,
+            weight_bytes_per_token: Number.isFinite(bpt) ? bpt : null,
             ...(wsBandwidth ? { ceiling_1t_tok_s: (wsBandwidth.best_gbps * 1e9) / bpt } : {}),
             ...(results.bandwidth ? { ceiling_1t_256mb_tok_s: (results.bandwidth.best_gbps * 1e9) / bpt } : {}),
           });
@@ -508,6 +656,11 @@ async function bench(o) {
   save();
   printTable(results);
   console.log(`\nwrote ${rel(o.out)}`);
+  if (skipped.length) {
+    console.error(`\nbench: ${skipped.length} of ${entries.length} files skipped:`);
+    reportSkipped(skipped);
+    process.exitCode = 1;
+  }
 }
 
 function printTable(results) {
@@ -539,6 +692,7 @@ function printTable(results) {
     for (const s of S) {
       if (seen.has(s.model)) continue;
       seen.add(s.model);
+      if (!Number.isFinite(s.weight_bytes_per_token)) { console.log(`  ${s.model.padEnd(18)} weight bytes per token unknown (a tensor type bench/lib/gguf.mjs does not know)`); continue; }
       const own = ws[s.model]?.best_gbps;
       const mb = (s.weight_bytes_per_token / 1e6).toFixed(1).padStart(7);
       const at = own ? `${fmt(own, 2)} GB/s -> ${fmt((own * 1e9) / s.weight_bytes_per_token)} tok/s` : 'not probed';
@@ -548,55 +702,63 @@ function printTable(results) {
 }
 
 // ---------------------------------------------------------------------------
-// --check: does each generated file load and generate in wllama?
+// --check: does each model file load and generate in wllama?
 
 async function check(o) {
-  ensureModels(o.models, o.types);
-  const server = await startServer(root);
-  const browser = await launchChromium();
+  const { entries, mounts, skipped } = o.userFiles ?? generatedModels(o);
+  if (o.userFiles) {
+    console.log('hyperparameters are compared with each file\'s own metadata (<arch>.embedding_length, .block_count, .context_length, vocabulary length)');
+  }
   const rows = [];
-  let failed = 0;
+  let failed = skipped.length;
+  for (const e of skipped) {
+    console.log(`SKIP ${path.basename(e.file).padEnd(18)} ${e.skip}`);
+    rows.push({ file: path.basename(e.file), ok: false, problems: [e.skip] });
+  }
+  const todo = entries.filter((e) => !e.skip);
+  const server = await startServer(root, { mounts });
+  const browser = todo.length ? await launchChromium() : null;
   try {
-    for (const m of o.models) {
-      for (const t of o.types) {
-        const file = modelPath(m, t);
-        const prompts = promptsFor(file);
-        const s = SHAPES[m];
-        const problems = [];
-        let r = null;
-        try {
-          r = await inPage(browser, server.url, 'wllama', { ...runOptions('wllama', file, server.url, 1, prompts, false), nGen: 32, logprobs: 3 });
-          const hp = r.hparams || {};
-          if (hp.nVocab !== s.vocab) problems.push(`nVocab ${hp.nVocab}`);
-          if (hp.nLayer !== s.layers) problems.push(`nLayer ${hp.nLayer}`);
-          if (hp.nEmbd !== s.dim) problems.push(`nEmbd ${hp.nEmbd}`);
-          if (hp.nCtxTrain !== s.ctx) problems.push(`nCtxTrain ${hp.nCtxTrain}`);
-          if (r.n_prompt !== N_PROMPT) problems.push(`n_prompt ${r.n_prompt} (tokenizer differs from bench/lib/vocab.mjs)`);
-          if (r.n_gen !== 32) problems.push(`n_gen ${r.n_gen}`);
-          // llama-server's logprobs: { content: [{ id, token, logprob, top_logprobs }] }
-          const content = r.logprobs?.content ?? [];
-          const lp = content.flatMap((c) => [c.logprob, ...(c.top_logprobs ?? []).map((x) => x.logprob)]);
-          if (!lp.length) problems.push('no logprobs returned');
-          else if (!lp.every(Number.isFinite)) problems.push('non-finite logprobs (NaN/inf activations)');
-          const distinct = new Set(content.map((c) => c.id)).size;
-          r.distinct = distinct;
-          r.meanLogprob = content.length ? content.reduce((a, c) => a + c.logprob, 0) / content.length : NaN;
-        } catch (e) {
-          problems.push(`error: ${e.message.split('\n')[0]}`);
-        }
-        if (problems.length) failed++;
-        rows.push({ file: path.basename(file), mb: fs.statSync(file).size / 1e6, ok: !problems.length, problems, r });
-        const text = r?.text ? JSON.stringify(r.text.slice(0, 70)) : '';
-        console.log(`${problems.length ? 'FAIL' : 'ok  '} ${path.basename(file).padEnd(18)} ${(fs.statSync(file).size / 1e6).toFixed(1).padStart(7)} MB` +
-          (r ? `  n_prompt ${r.n_prompt} n_gen ${r.n_gen} prefill ${fmt(r.prefill_tok_s)} decode ${fmt(r.decode_tok_s)} tok/s, mean logprob ${fmt(r.meanLogprob, 2)}, ${r.distinct} distinct tokens, text ${text}` : '') +
-          (problems.length ? `\n     problems: ${problems.join('; ')}` : ''));
+    for (const entry of todo) {
+      const { file, expect: want } = entry;
+      const prompts = entry.prompts ?? promptsFor(file);
+      const problems = [];
+      // A hyperparameter the file does not state (--files) is not compared.
+      const differs = (got, expected) => expected !== undefined && got !== expected;
+      let r = null;
+      try {
+        r = await inPage(browser, server.url, 'wllama', { ...runOptions('wllama', entry, server.url, 1, prompts, false), nGen: 32, logprobs: 3 });
+        const hp = r.hparams || {};
+        if (differs(hp.nVocab, want.vocab)) problems.push(`nVocab ${hp.nVocab} (expected ${want.vocab})`);
+        if (differs(hp.nLayer, want.layers)) problems.push(`nLayer ${hp.nLayer} (expected ${want.layers})`);
+        if (differs(hp.nEmbd, want.dim)) problems.push(`nEmbd ${hp.nEmbd} (expected ${want.dim})`);
+        if (differs(hp.nCtxTrain, want.ctx)) problems.push(`nCtxTrain ${hp.nCtxTrain} (expected ${want.ctx})`);
+        if (r.n_prompt !== N_PROMPT) problems.push(`n_prompt ${r.n_prompt} (tokenizer differs from bench/lib/vocab.mjs)`);
+        if (r.n_gen !== 32) problems.push(`n_gen ${r.n_gen}`);
+        // llama-server's logprobs: { content: [{ id, token, logprob, top_logprobs }] }
+        const content = r.logprobs?.content ?? [];
+        const lp = content.flatMap((c) => [c.logprob, ...(c.top_logprobs ?? []).map((x) => x.logprob)]);
+        if (!lp.length) problems.push('no logprobs returned');
+        else if (!lp.every(Number.isFinite)) problems.push('non-finite logprobs (NaN/inf activations)');
+        const distinct = new Set(content.map((c) => c.id)).size;
+        r.distinct = distinct;
+        r.meanLogprob = content.length ? content.reduce((a, c) => a + c.logprob, 0) / content.length : NaN;
+      } catch (e) {
+        problems.push(`error: ${e.message.split('\n')[0]}`);
       }
+      if (problems.length) failed++;
+      const mb = fs.statSync(file).size / 1e6;
+      rows.push({ file: path.basename(file), mb, ok: !problems.length, problems, r });
+      const text = r?.text ? JSON.stringify(r.text.slice(0, 70)) : '';
+      console.log(`${problems.length ? 'FAIL' : 'ok  '} ${path.basename(file).padEnd(18)} ${mb.toFixed(1).padStart(7)} MB` +
+        (r ? `  n_prompt ${r.n_prompt} n_gen ${r.n_gen} prefill ${fmt(r.prefill_tok_s)} decode ${fmt(r.decode_tok_s)} tok/s, mean logprob ${fmt(r.meanLogprob, 2)}, ${r.distinct} distinct tokens, text ${text}` : '') +
+        (problems.length ? `\n     problems: ${problems.join('; ')}` : ''));
     }
   } finally {
-    await browser.close();
+    if (browser) await browser.close();
     await server.close();
   }
-  console.log(`\n${rows.length - failed} passed, ${failed} failed`);
+  console.log(`\n${rows.length - failed} passed, ${failed} failed${skipped.length ? ` (${skipped.length} skipped)` : ''}`);
   if (failed) process.exitCode = 1;
 }
 
@@ -606,6 +768,20 @@ try {
 } catch (e) {
   console.error(`bench: ${e.message}`);
   process.exit(2);
+}
+if (opts.files) {
+  // Every file is checked before anything runs: a bad path is an error, not a skipped row.
+  try {
+    opts.userFiles = userFiles(opts.files);
+  } catch (e) {
+    console.error(`bench: ${e.message}`);
+    process.exit(1);
+  }
+  reportSkipped(opts.userFiles.skipped);
+  if (opts.userFiles.skipped.length === opts.userFiles.entries.length) {
+    console.error('bench: none of the files can be benchmarked');
+    process.exit(1);
+  }
 }
 (opts.check ? check(opts) : bench(opts)).catch((e) => {
   console.error(e.stack || String(e));

@@ -196,7 +196,11 @@ export function benchPrompt(vocab, nTokens = 128) {
     if (w.length < 2 || w.includes(SPACE) || !/^[a-z]+$/.test(w)) return;
     cands.push(w);
   });
-  while (words.length < nTokens - 1) {
+  // A real vocabulary (--files) may have no such words, or none that tokenize to one
+  // token: say so instead of looping forever.
+  if (!cands.length) throw new Error(`no '${SPACE}word' pieces (lowercase a-z) in the vocabulary`);
+  for (let tries = 0; words.length < nTokens - 1; tries++) {
+    if (tries > 1000 * nTokens) throw new Error(`only ${words.length} of ${tries} '${SPACE}word' pieces tried tokenize to one token`);
     const w = cands[Math.floor(rng.float() * Math.min(cands.length, 8000))];
     const ids = tokenize(w, { addBos: false });
     if (ids.length === 1 && index.get(SPACE + w) === ids[0]) words.push(w);
