@@ -692,30 +692,40 @@ INLINE void q4_K_scales(const block_q4_K *x, v128_t *sc16, v128_t *m16) {
 
 /* Relaxed Q4_K: the nibbles are the 7-bit operand, the activation bytes
  * (a[t][i] = elements 16i..16i+15) the 8-bit one. The dot of a 32-element
- * sub-block leaves four i32 lanes of 8 products each (|.| <= 8 * 15 * 127:
- * fits i16), so the lanes of sub-blocks 2p and 2p+1 narrow (exactly) into
- * one i16x8 and a single pmaddwd applies both 6-bit scales. */
+ * sub-block leaves four i32 lanes of 8 products each (|.| <= 8 * 15 * 127),
+ * so the lanes of sub-blocks 2p and 2p+1 narrow (exactly) into one i16x8
+ * and a pmaddwd against ones folds them to two lanes per sub-block
+ * (|.| <= 16 * 15 * 127: still i16); two such folds narrow into the lanes
+ * [s0 s0 s1 s1 s2 s2 s3 s3] and one pmaddwd applies four 6-bit scales,
+ * interleaved from the scales by an unpack, which V8 emits as one
+ * instruction (a broadcast of each pair of scales costs it a constant
+ * built in four instructions and a pshufb). */
 INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, const v128_t *bs2, v128_t *sum,
                      v128_t *mins) {
     v128_t sc16, m16;
     q4_K_scales(x, &sc16, &m16);
-    UNROLL for (int t = 0; t < NT; t++) {
-        sum[t] = wasm_i32x4_const_splat(0);
-        mins[t] = wasm_i32x4_dot_i16x8(bs2[t], m16);
-    }
-    const v128_t mask = wasm_i8x16_const_splat(0x0F), z = wasm_i32x4_const_splat(0);
+    UNROLL for (int t = 0; t < NT; t++) mins[t] = wasm_i32x4_dot_i16x8(bs2[t], m16);
+    const v128_t mask = wasm_i8x16_const_splat(0x0F), z = wasm_i32x4_const_splat(0), one = wasm_i16x8_const_splat(1);
+    v128_t fold[GEMM_TOKENS_Q4_K];
     UNROLL for (int p = 0; p < 4; p++) {
         v128_t l0 = wasm_v128_load(x->qs + 32 * p), l1 = wasm_v128_load(x->qs + 32 * p + 16);
         v128_t n0 = wasm_v128_and(l0, mask), n1 = wasm_v128_and(l1, mask);
         v128_t n2 = wasm_v128_and(wasm_u16x8_shr(l0, 4), mask), n3 = wasm_v128_and(wasm_u16x8_shr(l1, 4), mask);
-        v128_t s = p == 0 ? PAIR16(sc16, 0, 1) : p == 1 ? PAIR16(sc16, 2, 3) : p == 2 ? PAIR16(sc16, 4, 5) : PAIR16(sc16, 6, 7);
         UNROLL for (int t = 0; t < NT; t++) {
             const v128_t *at = a[t] + 4 * p;
             v128_t lo = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + 1), n1, wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at), n0, z));
             v128_t hi = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + 3), n3, wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + 2), n2, z));
-            sum[t] = wasm_i32x4_add(sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(lo, hi), s));
+            v128_t f = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(lo, hi), one);
+            if (p % 2 == 0) {
+                fold[t] = f;
+            } else {
+                v128_t s = p == 1 ? wasm_i16x8_shuffle(sc16, sc16, 0, 0, 1, 1, 2, 2, 3, 3)
+                                  : wasm_i16x8_shuffle(sc16, sc16, 4, 4, 5, 5, 6, 6, 7, 7);
+                v128_t d = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(fold[t], f), s);
+                sum[t] = p == 1 ? d : wasm_i32x4_add(sum[t], d);
+            }
         }
-        FENCE(sum[0]);
+        FENCE(p % 2 ? sum[0] : fold[0]);
     }
 }
 
