@@ -2,7 +2,7 @@
 // under cross-origin isolation (and the fallback without), the persistent
 // cache, aborts, responsiveness, and the same tokens as Node for a seed.
 import assert from 'node:assert/strict';
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -15,6 +15,12 @@ const MODEL = '/shared/models/tiny-llama-Q8_0.gguf';
 const GEN = { prompt: 'Once upon a time', maxTokens: 24, seed: 1234, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05 };
 
 let isolated, plain, slow, browser;
+
+// Chromium's V8 runs relaxed SIMD's int8 dot product as one instruction on
+// x86 with AVX-VNNI (and on ARM), and simd 'auto' takes the relaxed build only
+// there (web/core.js, relaxedDotKind).
+const NATIVE_RELAXED_DOT = process.arch !== 'x64' || /^flags\s*:.*\bavx_vnni\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
+const AUTO_BUILD = NATIVE_RELAXED_DOT ? 'greenformer-relaxed' : 'greenformer';
 
 before(async () => {
   isolated = await startServer(ROOT, { mounts: { '/shared/': SHARED } });
@@ -80,7 +86,7 @@ test('threads: the pthreads build runs under COOP/COEP and gives the same tokens
   const page = await openDemo(browser.context, isolated.url);
   try {
     const r = await loadAndGenerate(page, { threads: 2, cache: false });
-    assert.equal(r.info.build, 'greenformer-relaxed-mt'); // Chromium has relaxed SIMD: see the relaxed tests below
+    assert.equal(r.info.build, `${AUTO_BUILD}-mt`); // see the relaxed tests below
     assert.equal(r.info.threads, 2);
     assert.deepEqual(r.tokens, await nodeTokens(1));
   } finally {
@@ -90,7 +96,7 @@ test('threads: the pthreads build runs under COOP/COEP and gives the same tokens
   try {
     assert.equal(await plainPage.evaluate(() => crossOriginIsolated), false);
     const r = await loadAndGenerate(plainPage, { threads: 2, cache: false });
-    assert.equal(r.info.build, 'greenformer-relaxed');
+    assert.equal(r.info.build, AUTO_BUILD);
     assert.equal(r.info.threads, 1);
     assert.match(r.info.threadsReason, /not cross-origin isolated/);
     assert.deepEqual(r.tokens, await nodeTokens(2));
@@ -281,8 +287,8 @@ test('a model that cannot fit in wasm memory is refused after its header, before
   }
 });
 
-// Relaxed SIMD: Chromium validates the relaxed-SIMD probe, so 'auto' loads
-// greenformer-relaxed(-mt); its kernels equal the scalar references bit for
+// Relaxed SIMD: where Chromium runs the relaxed int8 dot product natively
+// (x86 with AVX-VNNI, ARM), 'auto' loads greenformer-relaxed(-mt); its kernels equal the scalar references bit for
 // bit in this engine (both of V8's tiers: the test program's kernels start in
 // Liftoff and tier up), and whole models give exactly the logits and tokens
 // of the plain build under Node.
@@ -337,7 +343,10 @@ test('relaxed SIMD: Chromium picks the relaxed build, with the same logits and t
     for (const file of ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q4_K_M.gguf', 'tiny-llama-Q8_0.gguf']) {
       const node = await nodeRun(file, 1);
       assert.equal(node.build, 'greenformer'); // Node 20: no relaxed SIMD without flags
-      for (const [threads, simd, build] of [[1, undefined, 'greenformer-relaxed'], [2, undefined, 'greenformer-relaxed-mt'], [1, 'plain', 'greenformer']]) {
+      const configs = NATIVE_RELAXED_DOT
+        ? [[1, undefined, 'greenformer-relaxed'], [2, undefined, 'greenformer-relaxed-mt'], [1, 'plain', 'greenformer']]
+        : [[1, 'relaxed', 'greenformer-relaxed'], [2, 'relaxed', 'greenformer-relaxed-mt'], [1, undefined, 'greenformer']];
+      for (const [threads, simd, build] of configs) {
         const r = await page.evaluate(
           async ({ url, options, gen }) => {
             const fnv = (bytes) => {
@@ -360,6 +369,7 @@ test('relaxed SIMD: Chromium picks the relaxed build, with the same logits and t
         const what = `${file}, ${threads} thread(s), simd ${simd ?? 'auto'}`;
         assert.equal(r.info.build, build, what);
         assert.equal(r.info.kernels, build.includes('relaxed') ? 'simd128+relaxed' : 'simd128', what);
+        assert.match(r.info.simdReason, simd ? new RegExp(`^${simd}: requested$`) : NATIVE_RELAXED_DOT ? /^relaxed: auto, .*native int8 dot/ : /^plain: auto, .*emulates/, what);
         assert.equal(r.logits, node.logits, `${what}: logits differ from Node's`);
         assert.deepEqual(r.tokens, node.tokens, `${what}: tokens differ from Node's`);
       }
@@ -367,6 +377,39 @@ test('relaxed SIMD: Chromium picks the relaxed build, with the same logits and t
     assert.deepEqual(page.errors, []);
   } finally {
     await page.close();
+  }
+});
+
+// V8 emulates the relaxed int8 dot product on x86 without AVX-VNNI, and there
+// the relaxed build is slower than the plain one: V8's own switch for the
+// instruction makes this machine such a CPU, and 'auto' must take the plain build.
+test('relaxed SIMD: where the int8 dot product is emulated (x86 without AVX-VNNI) auto takes the plain build', { skip: process.arch !== 'x64' && 'x86 only' }, async () => {
+  const noVnni = await launchChromium(['--js-flags=--no-enable-avx-vnni']);
+  const page = await openDemo(noVnni.context, isolated.url);
+  try {
+    const node = await nodeRun('tiny-llama-Q4_0.gguf', 1);
+    for (const [simd, build, reason] of [[undefined, 'greenformer', /^plain: auto, .*emulates/], ['relaxed', 'greenformer-relaxed', /^relaxed: requested$/]]) {
+      const r = await page.evaluate(
+        async ({ url, options, gen }) => {
+          const model = await window.greenformer.loadModel(url, options);
+          try {
+            const g = model.generate(gen.prompt, gen);
+            for await (const _ of g);
+            return { info: model.info(), tokens: g.stats.tokens };
+          } finally {
+            await model.dispose();
+          }
+        },
+        { url: '/shared/models/tiny-llama-Q4_0.gguf', options: { threads: 1, cache: false, ...(simd ? { simd } : {}) }, gen: GEN },
+      );
+      assert.equal(r.info.build, build, `simd ${simd ?? 'auto'}`);
+      assert.match(r.info.simdReason, reason);
+      assert.deepEqual(r.tokens, node.tokens, `simd ${simd ?? 'auto'}: tokens differ from Node's`);
+    }
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+    await noVnni.close();
   }
 });
 

@@ -71,23 +71,42 @@ export async function availableCores() {
 /** Below this file size 'auto' runs one thread: a worker costs ~10 MB and a small model gains little. */
 export const SMALL_MODEL_BYTES = 64 * 1048576;
 
-// A module whose one function runs i32x4.relaxed_dot_i8x16_i7x16_add_s
-// (0xfd 0x113) on its three v128 parameters: engines without relaxed SIMD
-// refuse to validate it.
-const RELAXED_PROBE = new Uint8Array([
+// A module whose one function, f(a, b), returns lane 0 of
+// i32x4.relaxed_dot_i8x16_i7x16_add_s(i8x16.splat(a), i8x16.splat(b), 0)
+// (0xfd 0x113): engines without relaxed SIMD refuse to compile it.
+const RELAXED_DOT_PROBE = new Uint8Array([
   0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00, // magic, version
-  0x01, 0x08, 0x01, 0x60, 0x03, 0x7b, 0x7b, 0x7b, 0x01, 0x7b, // types: (v128 v128 v128) -> v128
+  0x01, 0x07, 0x01, 0x60, 0x02, 0x7f, 0x7f, 0x01, 0x7f, // types: (i32 i32) -> i32
   0x03, 0x02, 0x01, 0x00, // functions: one, of type 0
-  0x0a, 0x0d, 0x01, 0x0b, 0x00, 0x20, 0x00, 0x20, 0x01, 0x20, 0x02, 0xfd, 0x93, 0x02, 0x0b, // code
+  0x07, 0x05, 0x01, 0x01, 0x66, 0x00, 0x00, // export "f"
+  0x0a, 0x24, 0x01, 0x22, 0x00, // code: one body of 34 bytes, no locals
+  0x20, 0x00, 0xfd, 0x0f, 0x20, 0x01, 0xfd, 0x0f, // i8x16.splat a, i8x16.splat b
+  0xfd, 0x0c, ...new Array(16).fill(0), // v128.const 0
+  0xfd, 0x93, 0x02, 0xfd, 0x1b, 0x00, 0x0b, // relaxed dot, i32x4.extract_lane 0, end
 ]);
 
-/** Whether this engine runs relaxed SIMD (the relaxed builds need it). */
-export function relaxedSimdAvailable() {
-  try {
-    return WebAssembly.validate(RELAXED_PROBE);
-  } catch {
-    return false;
+let relaxedDot;
+
+/**
+ * How this engine runs relaxed SIMD's int8 dot product: 'none' (no relaxed
+ * SIMD), 'emulated' or 'native'. The dot of 127s with 255s (a 7-bit operand
+ * out of range: the result is implementation-defined, which is what tells
+ * the lowerings apart) is 65534 on x86 without AVX-VNNI, where V8 emulates
+ * the instruction with pmaddubsw (pairs saturate at 32767), pmaddwd and
+ * paddd; 4 * 127 * 255 = 129540 with VNNI's vpdpbusd; -508 with ARM's
+ * signed dot product. Emulated, the relaxed build is slower than the plain
+ * one (docs/performance.md), so 'auto' takes the plain build there.
+ */
+export function relaxedDotKind() {
+  if (relaxedDot === undefined) {
+    try {
+      const { f } = new WebAssembly.Instance(new WebAssembly.Module(RELAXED_DOT_PROBE)).exports;
+      relaxedDot = f(127, 255) === 65534 ? 'emulated' : 'native';
+    } catch {
+      relaxedDot = 'none';
+    }
   }
+  return relaxedDot;
 }
 
 // Node before V8 11.4 (Node 20) has relaxed SIMD only behind
@@ -109,23 +128,36 @@ function withoutLiftoff() {
  * Picks the build and thread count for a `threads` option ('auto' or n),
  * the model's file size (0 = unknown) and a `simd` option ('auto',
  * 'relaxed' or 'plain'). Never fails for lack of threads: falls back to
- * one, and says why. With simd 'auto' the relaxed build is used where the
- * engine has relaxed SIMD (its results are bit-identical); `fallback` names
- * the plain build to load instead when the relaxed one is missing.
+ * one, and says why (reason); simdReason says why this SIMD build. With
+ * simd 'auto' the relaxed build is used where the engine runs relaxed
+ * SIMD's int8 dot product natively (its results are bit-identical);
+ * `fallback` names the plain build to load instead when the relaxed one is
+ * missing.
  */
 export async function planThreads(threads = 'auto', fileBytes = 0, simd = 'auto') {
   if (simd !== 'auto' && simd !== 'relaxed' && simd !== 'plain') {
     throw new RangeError(`simd must be 'auto', 'relaxed' or 'plain', got ${simd}`);
   }
-  let relaxed = false;
+  let relaxed = false, simdReason;
+  const dot = relaxedDotKind();
   if (simd === 'relaxed') {
-    if (!relaxedSimdAvailable()) throw new Error("simd: 'relaxed' needs an engine with relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd --no-liftoff)");
+    if (dot === 'none') throw new Error("simd: 'relaxed' needs an engine with relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd --no-liftoff)");
     if (oldNodeRelaxed() && !withoutLiftoff()) throw new Error(`simd: 'relaxed' on V8 ${process.versions.v8} needs --no-liftoff (its baseline compiler computes relaxed dot products wrongly)`);
     relaxed = true;
-  } else if (simd === 'auto') {
-    relaxed = relaxedSimdAvailable() && !oldNodeRelaxed();
+    simdReason = 'relaxed: requested';
+  } else if (simd === 'plain') {
+    simdReason = 'plain: requested';
+  } else if (dot === 'none') {
+    simdReason = 'plain: auto, this engine has no relaxed SIMD';
+  } else if (oldNodeRelaxed()) {
+    simdReason = `plain: auto, relaxed SIMD on V8 ${process.versions.v8} needs flags (--no-liftoff)`;
+  } else if (dot === 'emulated') {
+    simdReason = 'plain: auto, this engine emulates the relaxed int8 dot product (x86 without AVX-VNNI), where the plain kernels are faster';
+  } else {
+    relaxed = true;
+    simdReason = 'relaxed: auto, this engine has relaxed SIMD with a native int8 dot product';
   }
-  const plan = await planThreadCount(threads, fileBytes);
+  const plan = { ...(await planThreadCount(threads, fileBytes)), simdReason };
   if (!relaxed) return plan;
   const build = plan.build.replace(/^greenformer/, 'greenformer-relaxed');
   return { ...plan, build, fallback: simd === 'auto' ? plan.build : undefined };

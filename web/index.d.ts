@@ -38,10 +38,11 @@ export interface LoadOptions {
    * cross-origin isolation (COOP/COEP headers) for more than one; otherwise one runs, and info().threadsReason says why. */
   threads?: 'auto' | number;
   /** Which SIMD build runs the model. 'auto' (default): the relaxed-SIMD build where the engine has relaxed SIMD
-   * (Chromium; its int8 dot products make 4/6/8-bit matrix work faster, with bit-identical results), otherwise the
-   * plain SIMD128 build (Node 20, Firefox and Safari today). 'relaxed' insists on it (an error without relaxed SIMD;
-   * Node 20 needs --experimental-wasm-relaxed-simd --no-liftoff); 'plain' never uses it. info().build and
-   * info().kernels say which ran. */
+   * and runs its int8 dot product as one instruction (Chromium on x86 with AVX-VNNI or on ARM; it makes 4/6/8-bit
+   * matrix work faster, with bit-identical results), otherwise the plain SIMD128 build (Node 20, Firefox and Safari
+   * today, and Chromium on x86 without AVX-VNNI, where the emulated dot product makes the relaxed build slower).
+   * 'relaxed' insists on it (an error without relaxed SIMD; Node 20 needs --experimental-wasm-relaxed-simd
+   * --no-liftoff); 'plain' never uses it. info().build, info().kernels and info().simdReason say which ran and why. */
   simd?: 'auto' | 'relaxed' | 'plain';
   /** URL sources: milliseconds without data before a connection counts as stalled (default 60000). */
   timeout?: number;
@@ -173,6 +174,9 @@ export interface ModelInfo {
   /** "greenformer" (single thread) or "greenformer-mt" (pthreads); "greenformer-relaxed" or
    * "greenformer-relaxed-mt" with relaxed SIMD (see LoadOptions.simd). */
   build: string;
+  /** Why that SIMD build, e.g. "relaxed: auto, this engine has relaxed SIMD with a native int8 dot product" or
+   * "plain: auto, this engine emulates the relaxed int8 dot product (x86 without AVX-VNNI), where the plain kernels are faster". */
+  simdReason: string;
   source: string;
   fileBytes: number | null;
   /** Milliseconds from the call to loadModel until the model was ready, the warm-up included. */

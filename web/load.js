@@ -84,7 +84,7 @@ export async function loadDirect(source, options = {}) {
   let core, plan;
   try {
     plan = mode
-      ? { build: 'greenformer', threads: 1, reason: '1 thread: no weights to run' }
+      ? { build: 'greenformer', threads: 1, reason: '1 thread: no weights to run', simdReason: 'plain: no weights to run' }
       : await planThreads(options.threads ?? 'auto', src.size, options.simd ?? 'auto');
     core = await Core.create(plan);
   } catch (e) {
@@ -206,6 +206,7 @@ export async function loadDirect(source, options = {}) {
       build: core.build,
       threads: core.threads,
       threadsReason: core.threads === plan.threads ? plan.reason : `${core.threads} of ${plan.threads} threads started`,
+      simdReason: core.build === plan.build ? plan.simdReason : `plain: the relaxed build (${plan.build}) is missing`,
       source: src.name,
       fileBytes: src.size || null,
       cache: src.cache ?? 'none',

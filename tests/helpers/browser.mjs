@@ -18,14 +18,14 @@ export function ensureChromium() {
   throw new Error(`Chromium is missing: install it with "sudo apt-get install -y chromium"`);
 }
 
-/** Launches a fresh headless Chromium; close() also removes its profile. */
-export async function launchChromium() {
+/** Launches a fresh headless Chromium (extraArgs after the usual flags); close() also removes its profile. */
+export async function launchChromium(extraArgs = []) {
   const { chromium } = await import('playwright-core');
   const profile = mkdtempSync(join(tmpdir(), 'greenformer-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: ensureChromium(),
     headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic', ...extraArgs],
   });
   return {
     context,
