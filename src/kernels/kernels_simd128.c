@@ -283,7 +283,9 @@ void gf_quantize_act_row_simd128(gf_act_format f, const float *x, void *dst, int
 
 /* ---- shared by the quantized kernels ---- */
 
-enum { K_Q4_0, K_Q4_1, K_Q8_0, K_Q4_K, K_Q6_K };
+/* K_Q8_0U: Q8_0 in the relaxed build where the engine's int8 dot product
+ * is exact for unsigned bytes up to 255 (see dot_takes_u8). */
+enum { K_Q4_0, K_Q4_1, K_Q8_0, K_Q4_K, K_Q6_K, K_Q8_0U };
 
 /* Halves at w + k * rs + off (k = 0..3) as f32 lanes (base: any vector,
  * its lanes are overwritten or ignored): the kind's scales, converted the
@@ -323,21 +325,28 @@ INLINE size_t qs_offset(int kind) { return kind == K_Q4_1 ? 4 : 2; }
  * Activations are never -128: both quantizers produce [-127, 127].
  * Pairs of products stay far inside i16 (|sum| <= 2 * 128 * 127), so the
  * instruction's intermediate saturation (pmaddubsw) never happens and the
- * integer sums are exactly the plain kernels'. */
+ * integer sums are exactly the plain kernels'.
+ * Where the engine's dot product is exact for any unsigned byte (K_Q8_0U,
+ * see dot_takes_u8), Q8_0 goes as Q4_0 does: its weights plus 128 (w ^ 0x80,
+ * 0..255) against the activations as they are, and -128 * sum(a) prepared;
+ * no per-token xor, and rows in pairs (see unpack_pair). */
 INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
     if (kind == K_Q4_0 || kind == K_Q4_1) {
         v128_t x = wasm_v128_load(blk + qs_offset(kind));
         e[0] = wasm_v128_and(x, wasm_i8x16_const_splat(0x0F));
         e[1] = wasm_v128_and(wasm_u16x8_shr(x, 4), wasm_i8x16_const_splat(0x0F));
+    } else if (kind == K_Q8_0U) {
+        e[0] = wasm_v128_xor(wasm_v128_load(blk + 2), wasm_i8x16_const_splat(-128));
+        e[1] = wasm_v128_xor(wasm_v128_load(blk + 18), wasm_i8x16_const_splat(-128));
     } else {
         e[0] = wasm_v128_load(blk + 2);
         e[1] = wasm_v128_load(blk + 18);
     }
 }
 
-/* prepared a: Q4 types a[0..1] = the activation bytes; Q8_0 a[0..1] = |a|,
- * a[2..3] = sign masks. The block's correction (Q4_0's -8 * sum(a), Q8_0's
- * sum(|a| : a < 0)) is prepared lane by lane, as the lanes of the dot
+/* prepared a: Q4 types and K_Q8_0U a[0..1] = the activation bytes; Q8_0
+ * a[0..1] = |a|, a[2..3] = sign masks. The block's correction (Q4_0's
+ * -8 * sum(a), K_Q8_0U's -128 * sum(a), Q8_0's sum(|a| : a < 0)) is prepared lane by lane, as the lanes of the dot
  * products group the elements, and is their starting value. */
 INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4], const v128_t *corr) {
     const v128_t c = kind == K_Q4_1 ? wasm_i32x4_const_splat(0) : ldv(corr);
@@ -355,7 +364,7 @@ INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4], const v
  * (dot4). */
 INLINE v128_t isum32(const int kind, v128_t p0, v128_t p1, v128_t p2, v128_t p3, const v128_t *corr) {
     (void)corr;
-    if (kind == K_Q8_0) return reduce4_i32(p0, p1, p2, p3);
+    if (kind == K_Q8_0 || kind == K_Q8_0U) return reduce4_i32(p0, p1, p2, p3);
     const v128_t one = wasm_i16x8_const_splat(1);
     v128_t d01 = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(p0, p1), one);
     v128_t d23 = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(p2, p3), one);
@@ -465,7 +474,7 @@ typedef struct {
 
 /* The types whose relaxed GEMM takes rows in pairs (the comment above unpack_pair). */
 #if RELAXED
-#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K)
+#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K || (kind) == K_Q8_0U)
 #else
 #define PAIRED(kind) 0
 #endif
@@ -503,11 +512,11 @@ static void prep32(const int kind, const int paired, const uint8_t *act, int nb,
                 a[0] = x0;
                 a[1] = x1;
             }
-            /* -8 * sum(a), lane by lane as the dot products group the elements */
-            if (kind == K_Q4_0) {
+            /* -8 (-128) * sum(a), lane by lane as the dot products group the elements */
+            if (kind == K_Q4_0 || kind == K_Q8_0U) {
                 v128_t sum = z;
                 for (int k = 0; k < nv; k++) sum = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[k], one, sum);
-                pc[b] = wasm_i32x4_mul(sum, wasm_i32x4_const_splat(-8));
+                pc[b] = wasm_i32x4_mul(sum, wasm_i32x4_splat(kind == K_Q4_0 ? -8 : -128));
             }
         }
 #else
@@ -546,6 +555,15 @@ static void prep32(const int kind, const int paired, const uint8_t *act, int nb,
 
 /* Rows r (at w) and r + 1 (at w + rs) of a block in the paired form. */
 INLINE void unpack_pair(const int kind, const uint8_t *w, size_t rs, v128_t W[4]) {
+    if (kind == K_Q8_0U) {
+        const v128_t r0 = wasm_v128_load(w + 2), r1 = wasm_v128_load(w + 18);
+        const v128_t s0 = wasm_v128_load(w + rs + 2), s1 = wasm_v128_load(w + rs + 18), bias = wasm_i8x16_const_splat(-128);
+        W[0] = wasm_v128_xor(wasm_i64x2_shuffle(r0, s0, 0, 2), bias);
+        W[1] = wasm_v128_xor(wasm_i64x2_shuffle(r0, s0, 1, 3), bias);
+        W[2] = wasm_v128_xor(wasm_i64x2_shuffle(r1, s1, 0, 2), bias);
+        W[3] = wasm_v128_xor(wasm_i64x2_shuffle(r1, s1, 1, 3), bias);
+        return;
+    }
     const v128_t x0 = wasm_v128_load(w + qs_offset(kind)), x1 = wasm_v128_load(w + rs + qs_offset(kind));
     const v128_t lo = wasm_i64x2_shuffle(x0, x1, 0, 2), hi = wasm_i64x2_shuffle(x0, x1, 1, 3);
     const v128_t mask = wasm_i8x16_const_splat(0x0F);
@@ -561,8 +579,10 @@ INLINE v128_t dot_pair(const v128_t W[4], const v128_t *a, v128_t c) {
     return c;
 }
 
-/* lane r = row r's block sum, from the two pairs' lanes */
-INLINE v128_t isum_pairs(v128_t p01, v128_t p23) {
+/* lane r = row r's block sum, from the two pairs' lanes; K_Q8_0U's lanes
+ * (16 products of up to 255 * 127) do not fit i16 and are added as i32. */
+INLINE v128_t isum_pairs(const int kind, v128_t p01, v128_t p23) {
+    if (kind == K_Q8_0U) return wasm_i32x4_add(wasm_i32x4_shuffle(p01, p23, 0, 2, 4, 6), wasm_i32x4_shuffle(p01, p23, 1, 3, 5, 7));
     return wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(p01, p23), wasm_i16x8_const_splat(1));
 }
 #endif
@@ -617,7 +637,7 @@ INLINE void gemm32(const int kind, const int NT, const uint8_t *w, size_t rs, co
             UNROLL for (int t = 0; t < NT; t++) {
                 const v128_t *a = p->a[t] + 4 * b;
                 const v128_t c = kind == K_Q4_1 ? wasm_i32x4_const_splat(0) : ldv(&p->corr[t][b]);
-                v128_t isum = isum_pairs(dot_pair(W01, a, c), dot_pair(W23, a, c));
+                v128_t isum = isum_pairs(kind, dot_pair(W01, a, c), dot_pair(W23, a, c));
                 acc[t] = fstep32(kind, acc[t], isum, dw, mw, p->d[t][b], kind == K_Q4_1 ? p->s[t][b] : 0);
             }
             continue;
@@ -1402,6 +1422,24 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
 DEFINE_QUANT(q4_0, K_Q4_0)
 DEFINE_QUANT(q4_1, K_Q4_1)
 DEFINE_QUANT(q8_0, K_Q8_0)
+#if RELAXED
+DEFINE_QUANT(q8_0u, K_Q8_0U)
+
+/* Whether this engine's relaxed int8 dot product is exact for unsigned
+ * bytes up to 255 in its 7-bit operand (the spec leaves values above 127
+ * implementation-defined): V8 on x86 with AVX-VNNI (vpdpbusd) is; its
+ * emulation elsewhere on x86 (pmaddubsw) saturates pairs at 32767, and ARM's
+ * dot product reads the byte as signed. Checked once, at start-up (before
+ * any worker runs a kernel), on operands the compiler cannot fold: 4 * 127 *
+ * 255 and 4 * -128 * 255. web/core.js runs the same probe to choose a build. */
+static int dot_u8_exact;
+__attribute__((constructor)) static void detect_dot_u8(void) {
+    volatile int8_t hi = 127, lo = -128, u = (int8_t)0xFF;
+    const v128_t z = wasm_i32x4_const_splat(0), b = wasm_i8x16_splat(u);
+    dot_u8_exact = wasm_i32x4_extract_lane(wasm_i32x4_relaxed_dot_i8x16_i7x16_add(wasm_i8x16_splat(hi), b, z), 0) == 129540 &&
+                   wasm_i32x4_extract_lane(wasm_i32x4_relaxed_dot_i8x16_i7x16_add(wasm_i8x16_splat(lo), b, z), 0) == -130560;
+}
+#endif
 DEFINE_QUANT(q4_K, K_Q4_K)
 DEFINE_QUANT(q6_K, K_Q6_K)
 
@@ -1455,7 +1493,11 @@ void gf_matmul_simd128(const gf_matrix *w, int r0, int r1, const void *act, size
     switch (w->type) {
     case GF_TYPE_Q4_0: gemv = q4_0_gemv, gemm = q4_0_gemm; break;
     case GF_TYPE_Q4_1: gemv = q4_1_gemv, gemm = q4_1_gemm; break;
+#if RELAXED
+    case GF_TYPE_Q8_0: gemv = dot_u8_exact ? q8_0u_gemv : q8_0_gemv, gemm = dot_u8_exact ? q8_0u_gemm : q8_0_gemm; break;
+#else
     case GF_TYPE_Q8_0: gemv = q8_0_gemv, gemm = q8_0_gemm; break;
+#endif
     case GF_TYPE_Q4_K: gemv = q4_K_gemv, gemm = q4_K_gemm; break;
     case GF_TYPE_Q6_K: gemv = q6_K_gemv, gemm = q6_K_gemm; break;
     default: gf_matmul_ref(w, r0, r1, act, act_stride, n_tok, y, y_stride); return;
