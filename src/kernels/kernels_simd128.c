@@ -284,7 +284,7 @@ void gf_quantize_act_row_simd128(gf_act_format f, const float *x, void *dst, int
 /* ---- shared by the quantized kernels ---- */
 
 /* K_Q8_0U: Q8_0 in the relaxed build where the engine's int8 dot product
- * is exact for unsigned bytes up to 255 (see dot_takes_u8). */
+ * is exact for unsigned bytes up to 255 (see dot_u8_exact). */
 enum { K_Q4_0, K_Q4_1, K_Q8_0, K_Q4_K, K_Q6_K, K_Q8_0U };
 
 /* Halves at w + k * rs + off (k = 0..3) as f32 lanes (base: any vector,
@@ -327,7 +327,7 @@ INLINE size_t qs_offset(int kind) { return kind == K_Q4_1 ? 4 : 2; }
  * instruction's intermediate saturation (pmaddubsw) never happens and the
  * integer sums are exactly the plain kernels'.
  * Where the engine's dot product is exact for any unsigned byte (K_Q8_0U,
- * see dot_takes_u8), Q8_0 goes as Q4_0 does: its weights plus 128 (w ^ 0x80,
+ * see dot_u8_exact), Q8_0 goes as Q4_0 does: its weights plus 128 (w ^ 0x80,
  * 0..255) against the activations as they are, and -128 * sum(a) prepared;
  * no per-token xor, and rows in pairs (see unpack_pair). */
 INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
@@ -346,8 +346,9 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
 
 /* prepared a: Q4 types and K_Q8_0U a[0..1] = the activation bytes; Q8_0
  * a[0..1] = |a|, a[2..3] = sign masks. The block's correction (Q4_0's
- * -8 * sum(a), K_Q8_0U's -128 * sum(a), Q8_0's sum(|a| : a < 0)) is prepared lane by lane, as the lanes of the dot
- * products group the elements, and is their starting value. */
+ * -8 * sum(a), K_Q8_0U's -128 * sum(a), Q8_0's sum(|a| : a < 0)) is
+ * prepared lane by lane, as the lanes of the dot products group the
+ * elements, and is their starting value. */
 INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4], const v128_t *corr) {
     const v128_t c = kind == K_Q4_1 ? wasm_i32x4_const_splat(0) : ldv(corr);
     if (kind == K_Q8_0)
