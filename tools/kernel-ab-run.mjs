@@ -1,6 +1,8 @@
 // Runs a web build of tools/kernel-bench.c in headless Chromium, cross-origin
 // isolated (for fine timers), and prints its output:
 //   node tools/kernel-ab-run.mjs build/kernel-ab/kb.js ARGS...
+// JS_FLAGS is passed to V8 (e.g. JS_FLAGS=--no-enable-avx-vnni: V8 then
+// emulates the relaxed dot product as on x86 CPUs without AVX-VNNI).
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer } from './static-server.mjs';
@@ -16,7 +18,7 @@ fs.writeFileSync(
   </script><script src="${script}"></script>`,
 );
 const server = await startServer(dir);
-const browser = await launchChromium();
+const browser = await launchChromium(process.env.JS_FLAGS ? [`--js-flags=${process.env.JS_FLAGS}`] : []);
 try {
   const page = await browser.context.newPage();
   const done = new Promise((resolve, reject) => {
