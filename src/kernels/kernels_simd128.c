@@ -753,22 +753,14 @@ INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, 
 /* Relaxed Q6_K: the unsigned 6-bit values (0..63, before the -32 applied
  * through bsums) are the 7-bit operand. A 16-element sub-block's dot is
  * four lanes of 4 products (|.| <= 4 * 63 * 127 = 32004: fits i16), so two
- * sub-blocks narrow into one i16x8 and one pmaddwd applies both scales. */
+ * sub-blocks narrow into one i16x8 and one pmaddwd applies both scales.
+ * The two are neighbours (2m, 2m+1: the same elements of the 32-byte
+ * halves of ql and qh), so their scales [s ... s' ...] come from the
+ * scale vector by two unpacks, which V8 emits as single instructions. */
 INLINE void q6_K_row(const int NT, const block_q6_K *x, const v128_t *const *a, const block_q8_K *const *ay,
                      v128_t *sum) {
     v128_t sc8 = wasm_v128_load(x->scales);
     v128_t sc16[2] = {wasm_i16x8_extend_low_i8x16(sc8), wasm_i16x8_extend_high_i8x16(sc8)};
-    /* scales of the sub-block pairs (8h+4k+c, 8h+4k+2+c) at [4h+2c+k]; for
-     * several tokens parked in memory and loaded where used (in registers
-     * they would push V8 into spilling), for one made where used (measured:
-     * the GEMM ~20% faster parked, the GEMV ~7% faster not) */
-    v128_t scp[8];
-    if (NT > 1) UNROLL for (int h = 0; h < 2; h++) {
-        park(&scp[4 * h + 0], PAIR16(sc16[h], 0, 2));
-        park(&scp[4 * h + 1], PAIR16(sc16[h], 4, 6));
-        park(&scp[4 * h + 2], PAIR16(sc16[h], 1, 3));
-        park(&scp[4 * h + 3], PAIR16(sc16[h], 5, 7));
-    }
     UNROLL for (int t = 0; t < NT; t++) {
         v128_t corr = wasm_i32x4_add(wasm_i32x4_dot_i16x8(sc16[0], wasm_v128_load(ay[t]->bsums)),
                                      wasm_i32x4_dot_i16x8(sc16[1], wasm_v128_load(ay[t]->bsums + 8)));
@@ -776,31 +768,31 @@ INLINE void q6_K_row(const int NT, const block_q6_K *x, const v128_t *const *a, 
     }
     const v128_t m4 = wasm_i16x8_const_splat(0x0F0F), m2 = wasm_i16x8_const_splat(0x3030), z = wasm_i32x4_const_splat(0);
     for (int h = 0; h < 2; h++) {
-        for (int c = 0; c < 2; c++) {
-            v128_t X = wasm_v128_load(x->ql + 64 * h + 16 * c), Y = wasm_v128_load(x->ql + 64 * h + 32 + 16 * c);
-            v128_t H = wasm_v128_load(x->qh + 32 * h + 16 * c);
-            UNROLL for (int k = 0; k < 2; k++) {
-                /* sub-blocks i0 = 8h+4k+c and i1 = i0+2 (g = 2k, 2k+1 of the plain kernel) */
-                const int i0 = 8 * h + 4 * k + c, i1 = i0 + 2;
-                v128_t q0 = k == 0 ? wasm_v128_or(wasm_v128_and(X, m4), wasm_v128_and(wasm_i16x8_shl(H, 4), m2))
-                                   : wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(X, 4), m4), wasm_v128_and(H, m2));
-                v128_t q1 = k == 0 ? wasm_v128_or(wasm_v128_and(Y, m4), wasm_v128_and(wasm_i16x8_shl(H, 2), m2))
-                                   : wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(Y, 4), m4),
-                                                  wasm_v128_and(wasm_u16x8_shr(H, 2), m2));
-                v128_t s;
-                if (NT == 1) {
-                    v128_t v = h ? sc16[1] : sc16[0];
-                    s = c == 0 ? (k == 0 ? PAIR16(v, 0, 2) : PAIR16(v, 4, 6)) : (k == 0 ? PAIR16(v, 1, 3) : PAIR16(v, 5, 7));
-                } else {
-                    s = ldv(&scp[4 * h + 2 * c + k]);
-                }
-                UNROLL for (int t = 0; t < NT; t++) {
-                    v128_t d0 = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(&a[t][i0]), q0, z);
-                    v128_t d1 = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(&a[t][i1]), q1, z);
-                    add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(d0, d1), s));
-                }
-                FENCE(sum[0]);
+        const v128_t v = h ? sc16[1] : sc16[0];
+        UNROLL for (int k = 0; k < 2; k++) {
+            /* sub-blocks 8h+4k+c (from X) and 8h+4k+2+c (from Y), c = 0, 1 */
+            v128_t q0[2], q1[2];
+            UNROLL for (int c = 0; c < 2; c++) {
+                v128_t X = wasm_v128_load(x->ql + 64 * h + 16 * c), Y = wasm_v128_load(x->ql + 64 * h + 32 + 16 * c);
+                v128_t H = wasm_v128_load(x->qh + 32 * h + 16 * c);
+                q0[c] = k == 0 ? wasm_v128_or(wasm_v128_and(X, m4), wasm_v128_and(wasm_i16x8_shl(H, 4), m2))
+                               : wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(X, 4), m4), wasm_v128_and(H, m2));
+                q1[c] = k == 0 ? wasm_v128_or(wasm_v128_and(Y, m4), wasm_v128_and(wasm_i16x8_shl(H, 2), m2))
+                               : wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(Y, 4), m4), wasm_v128_and(wasm_u16x8_shr(H, 2), m2));
             }
+            const int i = 8 * h + 4 * k;
+            /* [s_i x4, s_i+1 x4] and [s_i+2 x4, s_i+3 x4] */
+            const v128_t two = k == 0 ? wasm_i16x8_shuffle(v, v, 0, 0, 1, 1, 2, 2, 3, 3) : wasm_i16x8_shuffle(v, v, 4, 4, 5, 5, 6, 6, 7, 7);
+            const v128_t s0 = wasm_i32x4_shuffle(two, two, 0, 0, 1, 1), s1 = wasm_i32x4_shuffle(two, two, 2, 2, 3, 3);
+            UNROLL for (int t = 0; t < NT; t++) {
+                v128_t d0 = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(&a[t][i]), q0[0], z);
+                v128_t d1 = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(&a[t][i + 1]), q0[1], z);
+                add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(d0, d1), s0));
+                v128_t d2 = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(&a[t][i + 2]), q1[0], z);
+                v128_t d3 = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(&a[t][i + 3]), q1[1], z);
+                add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(d2, d3), s1));
+            }
+            FENCE(sum[0]);
         }
     }
 }
