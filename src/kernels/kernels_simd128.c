@@ -708,9 +708,6 @@ INLINE void q4_K_scales(const block_q4_K *x, v128_t *sc16, v128_t *m16) {
     *m16 = wasm_u16x8_extend_low_u8x16(wasm_i32x4_make((int32_t)m_lo, (int32_t)m_hi, 0, 0));
 }
 
-/* [v[j] x4, v[k] x4] for i16 lanes j, k */
-#define PAIR16(v, j, k) wasm_i16x8_shuffle(v, v, j, j, j, j, k, k, k, k)
-
 /* Relaxed Q4_K: the nibbles are the 7-bit operand, the activation bytes
  * (a[t][i] = elements 16i..16i+15) the 8-bit one. The dot of a 32-element
  * sub-block leaves four i32 lanes of 8 products each (|.| <= 8 * 15 * 127),
