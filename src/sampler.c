@@ -95,20 +95,31 @@ static void swap(candidate *a, candidate *b) {
     *b = t;
 }
 
-/* Moves the k best candidates to the front (unordered), in expected O(n). */
+/* h[0..k) as a heap whose root is its worst candidate: restores the order
+ * below position i. */
+static void sift_down(candidate *h, int32_t k, int32_t i) {
+    for (;;) {
+        int32_t w = i, l = 2 * i + 1, r = l + 1;
+        if (l < k && better(&h[w], &h[l])) w = l;
+        if (r < k && better(&h[w], &h[r])) w = r;
+        if (w == i) return;
+        swap(&h[i], &h[w]);
+        i = w;
+    }
+}
+
+/* Moves the k best candidates to the front (unordered), the others behind
+ * them: one pass keeps the best so far in a heap whose root is the worst of
+ * them, so nearly every candidate is turned away by one comparison (a
+ * quickselect moved the 32000 candidates of a llama vocabulary around
+ * several times: sampling took 3% of a 110M decode step). */
 static void select_best(candidate *c, int32_t n, int32_t k) {
-    int32_t lo = 0, hi = n - 1;
-    while (lo < hi) {
-        candidate pivot = c[lo + (hi - lo) / 2];
-        int32_t i = lo, j = hi;
-        while (i <= j) {
-            while (better(&c[i], &pivot)) i++;
-            while (better(&pivot, &c[j])) j--;
-            if (i <= j) swap(&c[i++], &c[j--]);
+    for (int32_t i = k / 2 - 1; i >= 0; i--) sift_down(c, k, i);
+    for (int32_t i = k; i < n; i++) {
+        if (better(&c[i], &c[0])) {
+            swap(&c[0], &c[i]);
+            sift_down(c, k, 0);
         }
-        if (k - 1 <= j) hi = j;
-        else if (k - 1 >= i) lo = i;
-        else return;
     }
 }
 

@@ -1,6 +1,7 @@
 /* The sampler: each filter does what it says, the same seed picks the same
  * tokens, and invalid options are errors. */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
@@ -156,11 +157,51 @@ static void test_invalid(void) {
     }
 }
 
+/* Top-k keeps exactly the k best (higher logit, then lower id) of shuffled
+ * logits with many ties: against a full sort, at a temperature so high that
+ * every kept token is about equally likely, nothing else is drawn and every
+ * kept token is. */
+static int by_logit_then_id(const void *a, const void *b) {
+    const float *l = *(const float *const *)a, *m = *(const float *const *)b;
+    return *l > *m ? -1 : *l < *m ? 1 : l < m ? -1 : l > m ? 1 : 0;
+}
+
+static void test_top_k_exact(void) {
+    static float l[V];
+    static const float *order[V];
+    uint32_t r = 12345;
+    for (int i = 0; i < V; i++) {
+        r = r * 1664525u + 1013904223u;
+        l[i] = (float)(r >> 24 & 31) / 4.0f; /* 32 values: ties everywhere */
+        order[i] = &l[i];
+    }
+    qsort(order, V, sizeof order[0], by_logit_then_id);
+    static const int ks[] = {1, 7, 40, 256};
+    for (size_t j = 0; j < sizeof ks / sizeof ks[0]; j++) {
+        const int k = ks[j];
+        static char kept[V], drawn[V];
+        memset(kept, 0, sizeof kept);
+        memset(drawn, 0, sizeof drawn);
+        for (int i = 0; i < k; i++) kept[order[i] - l] = 1;
+        gf_sampler *s = make(1e4f, k, 1, 0, 1, 3);
+        for (int i = 0; i < 40 * k + 400; i++) {
+            int t = gf_sampler_sample(s, l, -1);
+            CHECK(t >= 0 && t < V && kept[t], "top-k %d drew %d, not among the %d best", k, t, k);
+            if (t >= 0 && t < V) drawn[t] = 1;
+        }
+        gf_sampler_free(s);
+        int missing = 0;
+        for (int i = 0; i < V; i++) missing += kept[i] && !drawn[i];
+        CHECK(missing == 0, "top-k %d: %d of the best never drawn", k, missing);
+    }
+}
+
 int main(void) {
     test_greedy();
     test_seed_determinism();
     test_distribution();
     test_filters();
+    test_top_k_exact();
     test_repetition_penalty();
     test_invalid();
     TEST_MAIN_END();
