@@ -332,6 +332,29 @@ async function nodeRun(file, threads) {
   }
 }
 
+/** The same as nodeRun in a page: a shared model with these load options; its info, logits hash and tokens. */
+function pageRun(page, file, options) {
+  return page.evaluate(
+    async ({ url, options, gen }) => {
+      const fnv = (bytes) => {
+        let h = 0x811c9dc5;
+        for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
+        return h.toString(16);
+      };
+      const model = await window.greenformer.loadModel(url, options);
+      try {
+        const logits = await model.forward(await model.tokenize(gen.prompt));
+        const g = model.generate(gen.prompt, gen);
+        for await (const _ of g);
+        return { info: model.info(), logits: fnv(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)), tokens: g.stats.tokens };
+      } finally {
+        await model.dispose();
+      }
+    },
+    { url: `/shared/models/${file}`, options, gen: GEN },
+  );
+}
+
 function fnv(bytes) {
   let h = 0x811c9dc5;
   for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
@@ -348,25 +371,7 @@ test('relaxed SIMD: Chromium picks the relaxed build, with the same logits and t
         ? [[1, undefined, 'greenformer-relaxed'], [2, undefined, 'greenformer-relaxed-mt'], [1, 'plain', 'greenformer']]
         : [[1, 'relaxed', 'greenformer-relaxed'], [2, 'relaxed', 'greenformer-relaxed-mt'], [1, undefined, 'greenformer']];
       for (const [threads, simd, build] of configs) {
-        const r = await page.evaluate(
-          async ({ url, options, gen }) => {
-            const fnv = (bytes) => {
-              let h = 0x811c9dc5;
-              for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
-              return h.toString(16);
-            };
-            const model = await window.greenformer.loadModel(url, options);
-            try {
-              const logits = await model.forward(await model.tokenize(gen.prompt));
-              const g = model.generate(gen.prompt, gen);
-              for await (const _ of g);
-              return { info: model.info(), logits: fnv(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)), tokens: g.stats.tokens };
-            } finally {
-              await model.dispose();
-            }
-          },
-          { url: `/shared/models/${file}`, options: { threads, cache: false, ...(simd ? { simd } : {}) }, gen: GEN },
-        );
+        const r = await pageRun(page, file, { threads, cache: false, ...(simd ? { simd } : {}) });
         const what = `${file}, ${threads} thread(s), simd ${simd ?? 'auto'}`;
         assert.equal(r.info.build, build, what);
         assert.equal(r.info.kernels, build.includes('relaxed') ? 'simd128+relaxed' : 'simd128', what);
@@ -394,25 +399,7 @@ test('relaxed SIMD: where the int8 dot product is emulated (x86 without AVX-VNNI
     for (const file of ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q8_0.gguf']) {
       const node = await nodeRun(file, 1);
       for (const [simd, build, reason] of configs) {
-        const r = await page.evaluate(
-          async ({ url, options, gen }) => {
-            const fnv = (bytes) => {
-              let h = 0x811c9dc5;
-              for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
-              return h.toString(16);
-            };
-            const model = await window.greenformer.loadModel(url, options);
-            try {
-              const logits = await model.forward(await model.tokenize(gen.prompt));
-              const g = model.generate(gen.prompt, gen);
-              for await (const _ of g);
-              return { info: model.info(), logits: fnv(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)), tokens: g.stats.tokens };
-            } finally {
-              await model.dispose();
-            }
-          },
-          { url: `/shared/models/${file}`, options: { threads: 1, cache: false, ...(simd ? { simd } : {}) }, gen: GEN },
-        );
+        const r = await pageRun(page, file, { threads: 1, cache: false, ...(simd ? { simd } : {}) });
         const what = `${file}, simd ${simd ?? 'auto'}`;
         assert.equal(r.info.build, build, what);
         assert.match(r.info.simdReason, reason, what);
