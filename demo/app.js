@@ -65,6 +65,7 @@ function renderInfo(info) {
     ['Threads', `<span class="badge ${threads}">${info.threads}</span> ${info.threadsReason}`],
     ['Cache', `<span class="badge ${cached}">${info.cache}</span>`],
     ['Runtime', `${info.runtime} · ${info.build} · ${info.kernels} kernels · loaded in ${info.loadMs} ms`],
+    ['SIMD', info.simdReason],
   ];
   dl.innerHTML = rows.map(([k, v]) => `<dt>${k}</dt><dd>${v}</dd>`).join('');
   dl.hidden = false;

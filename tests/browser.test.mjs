@@ -190,6 +190,7 @@ test('the demo: opens with its built-in model, generates, shows stats and cache 
     const info = await page.textContent('#info');
     assert.match(info, /tiny-brown/);
     assert.match(info, /Q8_0/);
+    assert.match(info, /SIMD(relaxed|plain): auto, /);
     await page.fill('#seed', '7');
     await page.click('#generate');
     await page.waitForFunction(() => window.demo.lastGeneration?.done, null, { timeout: 60_000 });
