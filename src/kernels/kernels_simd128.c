@@ -17,7 +17,9 @@
  * results, are exactly the plain kernels': 4-bit nibbles (0..15) and Q6_K's
  * 6-bit values before their -32 (0..63) are the 7-bit operand against the
  * activation bytes; Q8_0 moves the activations' signs onto the weights (see
- * unpack32). The float work and the row/tile structure are shared.
+ * unpack32), or, where a start-up check finds the instruction exact for any
+ * byte (VNNI: dot_u8_exact), takes its weights plus 128. The float work and
+ * the row/tile structure are shared.
  *
  * Float work per block follows the reference order exactly: each (row,
  * token) accumulates acc += (dw * da) * (float)isum block after block. The
@@ -443,7 +445,7 @@ typedef struct {
     v128_t a[KC / 8];
     v128_t bs2[KC / 256]; /* Q8_K: sums of bsums pairs, per 32 elements */
     float d[KC / 32], s[KC / 32];
-    v128_t corr[KC / 32]; /* per block, Q4_0: -8 * sum(q); relaxed Q8_0: sum(|q| : q < 0) (see dot4) */
+    v128_t corr[KC / 32]; /* per block, Q4_0: -8 * sum(q); relaxed Q8_0: sum(|q| : q < 0) or -128 * sum(q) (see dot4) */
 } prep_t;
 
 /* The same for a GEMM tile of tokens, in shorter chunks (~45 KB of stack,
@@ -550,9 +552,10 @@ static void prep32(const int kind, const int paired, const uint8_t *act, int nb,
  * shuffles per block and row pair, shared by the tile's sixteen tokens
  * (Chromium, 110M shapes: Q4_0 GEMM 1.04-1.09x, Q4_1 1.08-1.11x faster; the
  * model's one-thread prefill 1.1x). Four rows per vector need no reduction
- * at all but eight broadcasts per token, and lost (docs/performance.md). Q8_0
- * keeps the unpaired form: its lanes do not fit i16, its signs double the
- * prepared activations, and paired it was 15% slower. */
+ * at all but eight broadcasts per token, and lost (docs/performance.md).
+ * Q8_0 with its signs moved keeps the unpaired form (the signs double the
+ * prepared activations: paired it was 15% slower); K_Q8_0U, unsigned, pairs
+ * as Q4_0 does, its lanes added as i32 (they do not fit i16). */
 
 /* Rows r (at w) and r + 1 (at w + rs) of a block in the paired form. */
 INLINE void unpack_pair(const int kind, const uint8_t *w, size_t rs, v128_t W[4]) {
