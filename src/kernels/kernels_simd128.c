@@ -560,12 +560,13 @@ static void prep32(const int kind, const int paired, const uint8_t *act, int nb,
 /* Rows r (at w) and r + 1 (at w + rs) of a block in the paired form. */
 INLINE void unpack_pair(const int kind, const uint8_t *w, size_t rs, v128_t W[4]) {
     if (kind == K_Q8_0U) {
-        const v128_t r0 = wasm_v128_load(w + 2), r1 = wasm_v128_load(w + 18);
-        const v128_t s0 = wasm_v128_load(w + rs + 2), s1 = wasm_v128_load(w + rs + 18), bias = wasm_i8x16_const_splat(-128);
-        W[0] = wasm_v128_xor(wasm_i64x2_shuffle(r0, s0, 0, 2), bias);
-        W[1] = wasm_v128_xor(wasm_i64x2_shuffle(r0, s0, 1, 3), bias);
-        W[2] = wasm_v128_xor(wasm_i64x2_shuffle(r1, s1, 0, 2), bias);
-        W[3] = wasm_v128_xor(wasm_i64x2_shuffle(r1, s1, 1, 3), bias);
+        v128_t r[4], q[4];
+        unpack32(kind, w, r);
+        unpack32(kind, w + rs, q);
+        W[0] = wasm_i64x2_shuffle(r[0], q[0], 0, 2);
+        W[1] = wasm_i64x2_shuffle(r[0], q[0], 1, 3);
+        W[2] = wasm_i64x2_shuffle(r[1], q[1], 0, 2);
+        W[3] = wasm_i64x2_shuffle(r[1], q[1], 1, 3);
         return;
     }
     const v128_t x0 = wasm_v128_load(w + qs_offset(kind)), x1 = wasm_v128_load(w + rs + qs_offset(kind));
