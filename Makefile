@@ -43,7 +43,9 @@ NATIVE_TESTS := $(patsubst tests/c/%.c,build/native/%,$(wildcard tests/c/test_*.
 ASAN_TESTS   := $(patsubst tests/c/%.c,build/asan/%,$(wildcard tests/c/test_*.c))
 WASM_TESTS   := $(patsubst tests/c/%.c,build/wasm/%.js,$(wildcard tests/c/test_*.c))
 RELAXED_OUT  := dist/greenformer-relaxed.js dist/greenformer-relaxed.mjs dist/greenformer-relaxed-mt.js \
-                dist/greenformer-relaxed-mt.mjs build/wasm-relaxed/test_kernels.js build/wasm-relaxed/test_kernels.web.js
+                dist/greenformer-relaxed-mt.mjs build/wasm-relaxed/test_kernels.js build/wasm-relaxed/test_kernels.web.js \
+                dist/greenformer-relaxed16.js dist/greenformer-relaxed16.mjs dist/greenformer-relaxed16-mt.js \
+                dist/greenformer-relaxed16-mt.mjs build/wasm-relaxed16/test_kernels.js build/wasm-relaxed16/test_kernels.web.js
 
 .PHONY: all native asan wasm clean
 # Keep every object file: they are only pattern-rule prerequisites, which make
@@ -132,7 +134,7 @@ build/wasm/test_%.js: tests/c/test_%.c tests/c/testing.h tests/c/node-env.js $(W
 	@echo "  EMCC  $@"
 	$(Q)$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 --pre-js tests/c/node-env.js -o $@
 
-build/wasm/package.json build/wasm-relaxed/package.json:
+build/wasm/package.json build/wasm-relaxed/package.json build/wasm-relaxed16/package.json:
 	@mkdir -p $(dir $@)
 	@echo "  GEN   $@"
 	$(Q)echo '{ "type": "commonjs" }' > $@
@@ -198,6 +200,52 @@ build/wasm-relaxed/test_%.web.js: tests/c/test_%.c tests/c/testing.h $(RELAXED_O
 	@mkdir -p $(dir $@)
 	@echo "  EMCC  $@"
 	$(Q)$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(RELAXED_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=web \
+	  -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
+
+# ---- the relaxed build for x86 CPUs without AVX-VNNI ----
+# There V8 emulates the relaxed i32 dot product (pmaddubsw, pmaddwd, add) and
+# the plain build is faster than the relaxed one; -DGF_DOT16 makes the
+# kernels add pmaddubsw's i16 pair sums before widening them (dot2 in
+# src/kernels/kernels_simd128.c). Only the kernel files differ from the
+# relaxed build; web/core.js picks this one where its probe finds the
+# emulation.
+DOT16_SRC := src/kernels/kernels.c src/kernels/kernels_simd128.c
+DOT16_OBJ := $(filter-out $(patsubst src/%.c,build/wasm-relaxed/obj/%.o,$(DOT16_SRC)),$(RELAXED_OBJ)) \
+             $(patsubst src/%.c,build/wasm-relaxed16/obj/%.o,$(DOT16_SRC))
+DOT16_MT_OBJ := $(filter-out $(patsubst src/%.c,build/wasm-relaxed-mt/obj/%.o,$(DOT16_SRC)),$(RELAXED_MT_OBJ)) \
+                $(patsubst src/%.c,build/wasm-relaxed16-mt/obj/%.o,$(DOT16_SRC))
+
+build/wasm-relaxed16/obj/%.o: src/%.c $(HEADERS) | build/llvm19/.tools
+	@mkdir -p $(dir $@)
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) -DGF_DOT16 $(RELAXED_FLAGS) $(EMFLAGS) -c $< -o $@
+
+build/wasm-relaxed16-mt/obj/%.o: src/%.c $(HEADERS) | build/llvm19/.tools
+	@mkdir -p $(dir $@)
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) -DGF_DOT16 -pthread $(RELAXED_FLAGS) $(EMFLAGS) -c $< -o $@
+
+dist/greenformer-relaxed16.js: $(DOT16_OBJ)
+	@mkdir -p dist
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT $(EMLINK) $^ -o $@
+
+dist/greenformer-relaxed16-mt.js: $(DOT16_MT_OBJ)
+	@mkdir -p dist
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSize' \
+	  $(EMLINK),gfPoolSize $^ -o $@
+
+build/wasm-relaxed16/test_%.js: tests/c/test_%.c tests/c/testing.h $(DOT16_OBJ) build/wasm-relaxed16/package.json
+	@mkdir -p $(dir $@)
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(DOT16_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node \
+	  -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 --pre-js tests/c/node-env.js -o $@
+
+build/wasm-relaxed16/test_%.web.js: tests/c/test_%.c tests/c/testing.h $(DOT16_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(DOT16_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=web \
 	  -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
 
 clean:

@@ -17,10 +17,10 @@ const GEN = { prompt: 'Once upon a time', maxTokens: 24, seed: 1234, temperature
 let isolated, plain, slow, browser;
 
 // Chromium's V8 runs relaxed SIMD's int8 dot product as one instruction on
-// x86 with AVX-VNNI (and on ARM), and simd 'auto' takes the relaxed build only
-// there (web/core.js, relaxedDotKind).
+// x86 with AVX-VNNI (and on ARM), and simd 'auto' takes the relaxed build
+// there, the relaxed16 build on other x86 CPUs (web/core.js, relaxedDotKind).
 const NATIVE_RELAXED_DOT = process.arch !== 'x64' || /^flags\s*:.*\bavx_vnni\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
-const AUTO_BUILD = NATIVE_RELAXED_DOT ? 'greenformer-relaxed' : 'greenformer';
+const AUTO_BUILD = NATIVE_RELAXED_DOT ? 'greenformer-relaxed' : 'greenformer-relaxed16';
 
 before(async () => {
   isolated = await startServer(ROOT, { mounts: { '/shared/': SHARED } });
@@ -190,7 +190,7 @@ test('the demo: opens with its built-in model, generates, shows stats and cache 
     const info = await page.textContent('#info');
     assert.match(info, /tiny-brown/);
     assert.match(info, /Q8_0/);
-    assert.match(info, /SIMD(relaxed|plain): auto, /);
+    assert.match(info, /SIMD(relaxed|relaxed16): auto, /);
     await page.fill('#seed', '7');
     await page.click('#generate');
     await page.waitForFunction(() => window.demo.lastGeneration?.done, null, { timeout: 60_000 });
@@ -294,7 +294,7 @@ test('a model that cannot fit in wasm memory is refused after its header, before
 // V8's tiers: the test program's kernels start in Liftoff and tier up; with
 // AVX-VNNI the Q8_0 kernels take unsigned bytes), and whole models give
 // exactly the logits and tokens of the plain build under Node.
-test('relaxed SIMD: the kernel tests pass in Chromium', async () => {
+for (const variant of ['relaxed', 'relaxed16']) test(`relaxed SIMD: the kernel tests of the ${variant} build pass in Chromium`, async () => {
   const page = await openDemo(browser.context, isolated.url);
   try {
     const out = await page.evaluate(
@@ -312,9 +312,9 @@ test('relaxed SIMD: the kernel tests pass in Chromium', async () => {
           script.onerror = () => resolve([`cannot load ${src}`]);
           document.head.append(script);
         }),
-      '/build/wasm-relaxed/test_kernels.web.js',
+      `/build/wasm-${variant}/test_kernels.web.js`,
     );
-    assert.equal(out[0], 'kernels: simd128+relaxed', out.join('\n'));
+    assert.equal(out[0], `kernels: simd128+${variant}`, out.join('\n'));
     assert.match(out.at(-1), /^\d+ checks, 0 failures$/, out.slice(-20).join('\n'));
   } finally {
     await page.close();
@@ -370,13 +370,13 @@ test('relaxed SIMD: Chromium picks the relaxed build, with the same logits and t
       assert.equal(node.build, 'greenformer'); // Node 20: no relaxed SIMD without flags
       const configs = NATIVE_RELAXED_DOT
         ? [[1, undefined, 'greenformer-relaxed'], [2, undefined, 'greenformer-relaxed-mt'], [1, 'plain', 'greenformer']]
-        : [[1, 'relaxed', 'greenformer-relaxed'], [2, 'relaxed', 'greenformer-relaxed-mt'], [1, undefined, 'greenformer']];
+        : [[1, 'relaxed', 'greenformer-relaxed'], [2, 'relaxed', 'greenformer-relaxed-mt'], [1, 'plain', 'greenformer']];
       for (const [threads, simd, build] of configs) {
         const r = await pageRun(page, file, { threads, cache: false, ...(simd ? { simd } : {}) });
         const what = `${file}, ${threads} thread(s), simd ${simd ?? 'auto'}`;
         assert.equal(r.info.build, build, what);
         assert.equal(r.info.kernels, build.includes('relaxed') ? 'simd128+relaxed' : 'simd128', what);
-        assert.match(r.info.simdReason, simd ? new RegExp(`^${simd}: requested$`) : NATIVE_RELAXED_DOT ? /^relaxed: auto, .*native int8 dot/ : /^plain: auto, .*emulates/, what);
+        assert.match(r.info.simdReason, simd ? new RegExp(`^${simd}: requested$`) : /^relaxed: auto, .*native int8 dot/, what);
         assert.equal(r.logits, node.logits, `${what}: logits differ from Node's`);
         assert.deepEqual(r.tokens, node.tokens, `${what}: tokens differ from Node's`);
       }
@@ -389,19 +389,25 @@ test('relaxed SIMD: Chromium picks the relaxed build, with the same logits and t
 
 // V8 emulates the relaxed int8 dot product on x86 without AVX-VNNI, and there
 // the relaxed build is slower than the plain one: V8's own switch for the
-// instruction makes this machine such a CPU, and 'auto' must take the plain
-// build. The relaxed build, asked for, must see it too and keep Q8_0's signed
-// kernels (the unsigned-byte ones would give other tokens there).
-test('relaxed SIMD: where the int8 dot product is emulated (x86 without AVX-VNNI) auto takes the plain build', { skip: process.arch !== 'x64' && 'x86 only' }, async () => {
+// instruction makes this machine such a CPU, and 'auto' must take the
+// relaxed16 build (its 16-bit dot products). The relaxed build, asked for,
+// must see it too and keep Q8_0's signed kernels (the unsigned-byte ones
+// would give other tokens there). Every build gives Node's logits and tokens.
+test('relaxed SIMD: where the int8 dot product is emulated (x86 without AVX-VNNI) auto takes the relaxed16 build', { skip: process.arch !== 'x64' && 'x86 only' }, async () => {
   const noVnni = await launchChromium(['--js-flags=--no-enable-avx-vnni']);
   const page = await openDemo(noVnni.context, isolated.url);
-  const configs = [[undefined, 'greenformer', /^plain: auto, .*emulates/], ['relaxed', 'greenformer-relaxed', /^relaxed: requested$/]];
+  const configs = [
+    [1, undefined, 'greenformer-relaxed16', /^relaxed16: auto, .*emulates/],
+    [2, undefined, 'greenformer-relaxed16-mt', /^relaxed16: auto, .*emulates/],
+    [1, 'relaxed', 'greenformer-relaxed', /^relaxed: requested$/],
+    [1, 'plain', 'greenformer', /^plain: requested$/],
+  ];
   try {
-    for (const file of ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q8_0.gguf']) {
+    for (const file of ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q8_0.gguf', 'tiny-llama-Q4_K_M.gguf']) {
       const node = await nodeRun(file, 1);
-      for (const [simd, build, reason] of configs) {
-        const r = await pageRun(page, file, { threads: 1, cache: false, ...(simd ? { simd } : {}) });
-        const what = `${file}, simd ${simd ?? 'auto'}`;
+      for (const [threads, simd, build, reason] of configs) {
+        const r = await pageRun(page, file, { threads, cache: false, ...(simd ? { simd } : {}) });
+        const what = `${file}, ${threads} thread(s), simd ${simd ?? 'auto'}`;
         assert.equal(r.info.build, build, what);
         assert.match(r.info.simdReason, reason, what);
         assert.equal(r.logits, node.logits, `${what}: logits differ from Node's`);

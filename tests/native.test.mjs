@@ -51,20 +51,26 @@ function relaxedNodeFlags() {
 
 const relaxedFlags = relaxedNodeFlags();
 
-test('C test_kernels (wasm, relaxed SIMD): the relaxed kernels equal the references bit for bit', { skip: !relaxedFlags && 'this Node has no relaxed SIMD' }, (t) => {
-  const target = join(ROOT, 'build/wasm-relaxed/test_kernels.js');
-  assert.ok(existsSync(target), `${target} is missing: run ./build.sh`);
-  const r = spawnSync(process.execPath, [...relaxedFlags, target], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
-  const out = `${r.stdout}${r.stderr}`.trim();
-  for (const line of out.split('\n').slice(-4)) t.diagnostic(line);
-  assert.match(out, /^kernels: simd128\+relaxed$/m);
-  assert.equal(r.status, 0, out.split('\n').slice(-40).join('\n'));
-});
+// Both relaxed builds: 'relaxed' (i32 dot products) and 'relaxed16' (their
+// 16-bit form, for x86 without AVX-VNNI; Node's V8 lowers both forms with
+// pmaddubsw on any x86, so the sums' bounds are exercised here too).
+for (const variant of ['relaxed', 'relaxed16']) {
+  test(`C test_kernels (wasm, ${variant} SIMD build): its kernels equal the references bit for bit`, { skip: !relaxedFlags && 'this Node has no relaxed SIMD' }, (t) => {
+    const target = join(ROOT, `build/wasm-${variant}/test_kernels.js`);
+    assert.ok(existsSync(target), `${target} is missing: run ./build.sh`);
+    const r = spawnSync(process.execPath, [...relaxedFlags, target], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+    const out = `${r.stdout}${r.stderr}`.trim();
+    for (const line of out.split('\n').slice(-4)) t.diagnostic(line);
+    assert.match(out, new RegExp(`^kernels: simd128\\+${variant}$`, 'm'));
+    assert.equal(r.status, 0, out.split('\n').slice(-40).join('\n'));
+  });
+}
 
-// Whole models through the public API: the relaxed build forced with
-// simd: 'relaxed' against the plain build, for one and two threads: every
-// logit of a teacher-forced pass and the sampled tokens are identical.
-test('the relaxed build gives bit-identical logits and tokens to the plain build (Node)', { skip: !relaxedFlags && 'this Node has no relaxed SIMD' }, (t) => {
+// Whole models through the public API: the relaxed builds forced with
+// simd: 'relaxed' and 'relaxed16' against the plain build, for one and two
+// threads: every logit of a teacher-forced pass and the sampled tokens are
+// identical.
+test('the relaxed builds give bit-identical logits and tokens to the plain build (Node)', { skip: !relaxedFlags && 'this Node has no relaxed SIMD' }, (t) => {
   const models = ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q4_1.gguf', 'tiny-llama-Q8_0.gguf', 'tiny-llama-Q4_K_M.gguf', 'tiny-llama-Q6_K.gguf']
     .map((f) => join(SHARED, 'models', f));
   const script = `
@@ -72,7 +78,7 @@ test('the relaxed build gives bit-identical logits and tokens to the plain build
     import { createHash } from 'node:crypto';
     const out = [];
     for (const file of ${JSON.stringify(models)}) {
-      for (const simd of ['plain', 'relaxed']) for (const threads of [1, 2]) {
+      for (const simd of ['plain', 'relaxed', 'relaxed16']) for (const threads of [1, 2]) {
         const m = await loadModel(file, { simd, threads });
         const ids = await m.tokenize('Once upon a time there was a little girl who');
         const logits = await m.forward(ids);
@@ -91,21 +97,22 @@ test('the relaxed build gives bit-identical logits and tokens to the plain build
   const runs = JSON.parse(r.stdout.trim().split('\n').pop());
   for (const run of runs) {
     const ref = runs.find((x) => x.file === run.file && x.simd === 'plain' && x.threads === 1);
-    const build = `greenformer${run.simd === 'relaxed' ? '-relaxed' : ''}${run.threads > 1 ? '-mt' : ''}`;
+    const build = `greenformer${run.simd === 'plain' ? '' : `-${run.simd}`}${run.threads > 1 ? '-mt' : ''}`;
     assert.equal(run.build, build);
-    assert.equal(run.kernels, run.simd === 'relaxed' ? 'simd128+relaxed' : 'simd128');
+    assert.equal(run.kernels, run.simd === 'plain' ? 'simd128' : `simd128+${run.simd}`);
     assert.equal(run.logits, ref.logits, `${run.file} ${run.simd} ${run.threads} threads: logits differ`);
     assert.equal(run.tokens, ref.tokens, `${run.file} ${run.simd} ${run.threads} threads: tokens differ`);
   }
-  t.diagnostic(`${runs.length / 4} models x {plain, relaxed} x {1, 2} threads: identical logits and tokens`);
+  t.diagnostic(`${runs.length / 6} models x {plain, relaxed, relaxed16} x {1, 2} threads: identical logits and tokens`);
 });
 
-test('the simd option: bad values are refused; without relaxed SIMD, auto runs the plain build and relaxed is refused', async () => {
+test('the simd option: bad values are refused; without relaxed SIMD, auto runs the plain build and the relaxed ones are refused', async () => {
   const { loadModel } = await import('../web/index.js');
   const file = join(SHARED, 'models', 'tiny-llama-Q4_0.gguf');
-  await assert.rejects(loadModel(file, { simd: 'fast' }), /simd must be 'auto', 'relaxed' or 'plain'/);
+  await assert.rejects(loadModel(file, { simd: 'fast' }), /simd must be one of 'auto', 'relaxed', 'relaxed16', 'plain'; got fast/);
   if (WebAssembly.validate(RELAXED_PROBE)) return; // this Node has relaxed SIMD: the test above covers it
-  await assert.rejects(loadModel(file, { simd: 'relaxed' }), /needs an engine with relaxed SIMD/);
+  await assert.rejects(loadModel(file, { simd: 'relaxed' }), /'relaxed' needs an engine with relaxed SIMD/);
+  await assert.rejects(loadModel(file, { simd: 'relaxed16' }), /'relaxed16' needs an engine with relaxed SIMD/);
   const model = await loadModel(file, { threads: 1 });
   try {
     assert.equal(model.info().build, 'greenformer');

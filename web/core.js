@@ -95,7 +95,7 @@ let relaxedDot;
  * the instruction with pmaddubsw (pairs saturate at 32767), pmaddwd and
  * paddd; 4 * 127 * 255 = 129540 with VNNI's vpdpbusd; -508 with ARM's
  * signed dot product. Emulated, the relaxed build is slower than the plain
- * one (docs/performance.md), so 'auto' takes the plain build there.
+ * one (docs/performance.md), so 'auto' takes the relaxed16 build there.
  */
 export function relaxedDotKind() {
   if (relaxedDot === undefined) {
@@ -124,27 +124,30 @@ function withoutLiftoff() {
   return [...process.execArgv, ...String(process.env.NODE_OPTIONS ?? '').split(/\s+/)].includes('--no-liftoff');
 }
 
+const SIMD_OPTIONS = ['auto', 'relaxed', 'relaxed16', 'plain'];
+
 /**
  * Picks the build and thread count for a `threads` option ('auto' or n),
  * the model's file size (0 = unknown) and a `simd` option ('auto',
- * 'relaxed' or 'plain'). Never fails for lack of threads: falls back to
- * one, and says why (reason); simdReason says why this SIMD build. With
- * simd 'auto' the relaxed build is used where the engine runs relaxed
- * SIMD's int8 dot product natively (its results are bit-identical);
- * `fallback` names the plain build to load instead when the relaxed one is
- * missing.
+ * 'relaxed', 'relaxed16' or 'plain'). Never fails for lack of threads:
+ * falls back to one, and says why (reason); simdReason says why this SIMD
+ * build. With simd 'auto' the relaxed build is used where the engine runs
+ * relaxed SIMD's int8 dot product natively, the relaxed16 build where it
+ * emulates it (x86 without AVX-VNNI: its kernels use the 16-bit form,
+ * one pmaddubsw there); all give bit-identical results. `fallback` names
+ * the plain build to load instead when the chosen one is missing.
  */
 export async function planThreads(threads = 'auto', fileBytes = 0, simd = 'auto') {
-  if (simd !== 'auto' && simd !== 'relaxed' && simd !== 'plain') {
-    throw new RangeError(`simd must be 'auto', 'relaxed' or 'plain', got ${simd}`);
+  if (!SIMD_OPTIONS.includes(simd)) {
+    throw new RangeError(`simd must be one of ${SIMD_OPTIONS.map((o) => `'${o}'`).join(', ')}; got ${simd}`);
   }
-  let relaxed = false, simdReason;
+  let variant = null, simdReason;
   const dot = relaxedDotKind();
-  if (simd === 'relaxed') {
-    if (dot === 'none') throw new Error("simd: 'relaxed' needs an engine with relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd --no-liftoff)");
-    if (oldNodeRelaxed() && !withoutLiftoff()) throw new Error(`simd: 'relaxed' on V8 ${process.versions.v8} needs --no-liftoff (its baseline compiler computes relaxed dot products wrongly)`);
-    relaxed = true;
-    simdReason = 'relaxed: requested';
+  if (simd === 'relaxed' || simd === 'relaxed16') {
+    if (dot === 'none') throw new Error(`simd: '${simd}' needs an engine with relaxed SIMD (Node 20: --experimental-wasm-relaxed-simd --no-liftoff)`);
+    if (oldNodeRelaxed() && !withoutLiftoff()) throw new Error(`simd: '${simd}' on V8 ${process.versions.v8} needs --no-liftoff (its baseline compiler computes relaxed dot products wrongly)`);
+    variant = simd;
+    simdReason = `${simd}: requested`;
   } else if (simd === 'plain') {
     simdReason = 'plain: requested';
   } else if (dot === 'none') {
@@ -152,14 +155,15 @@ export async function planThreads(threads = 'auto', fileBytes = 0, simd = 'auto'
   } else if (oldNodeRelaxed()) {
     simdReason = `plain: auto, relaxed SIMD on V8 ${process.versions.v8} needs flags (--no-liftoff)`;
   } else if (dot === 'emulated') {
-    simdReason = 'plain: auto, this engine emulates the relaxed int8 dot product (x86 without AVX-VNNI), where the plain kernels are faster';
+    variant = 'relaxed16';
+    simdReason = 'relaxed16: auto, this engine emulates the relaxed int8 dot product (x86 without AVX-VNNI); its 16-bit form is native';
   } else {
-    relaxed = true;
+    variant = 'relaxed';
     simdReason = 'relaxed: auto, this engine has relaxed SIMD with a native int8 dot product';
   }
   const plan = { ...(await planThreadCount(threads, fileBytes)), simdReason };
-  if (!relaxed) return plan;
-  const build = plan.build.replace(/^greenformer/, 'greenformer-relaxed');
+  if (!variant) return plan;
+  const build = plan.build.replace(/^greenformer/, `greenformer-${variant}`);
   return { ...plan, build, fallback: simd === 'auto' ? plan.build : undefined };
 }
 

@@ -37,13 +37,14 @@ export interface LoadOptions {
    * 64 MB, where a worker's ~10 MB costs more than it gains) or a number. Browsers need
    * cross-origin isolation (COOP/COEP headers) for more than one; otherwise one runs, and info().threadsReason says why. */
   threads?: 'auto' | number;
-  /** Which SIMD build runs the model. 'auto' (default): the relaxed-SIMD build where the engine has relaxed SIMD
-   * and runs its int8 dot product as one instruction (Chromium on x86 with AVX-VNNI or on ARM; it makes 4/6/8-bit
-   * matrix work faster, with bit-identical results), otherwise the plain SIMD128 build (Node 20, Firefox and Safari
-   * today, and Chromium on x86 without AVX-VNNI, where the emulated dot product makes the relaxed build slower).
-   * 'relaxed' insists on it (an error without relaxed SIMD; Node 20 needs --experimental-wasm-relaxed-simd
-   * --no-liftoff); 'plain' never uses it. info().build, info().kernels and info().simdReason say which ran and why. */
-  simd?: 'auto' | 'relaxed' | 'plain';
+  /** Which SIMD build runs the model; all give bit-identical results. 'auto' (default): where the engine has relaxed
+   * SIMD, the relaxed build if it runs the int8 dot product as one instruction (Chromium on x86 with AVX-VNNI or on
+   * ARM), else the relaxed16 build (Chromium on other x86 CPUs, where V8 emulates that instruction: its kernels use
+   * the 16-bit form, one pmaddubsw there); the plain SIMD128 build elsewhere (Node 20, Firefox and Safari today).
+   * 'relaxed' and 'relaxed16' insist on one (an error without relaxed SIMD; Node 20 needs
+   * --experimental-wasm-relaxed-simd --no-liftoff); 'plain' never uses relaxed SIMD. info().build, info().kernels and
+   * info().simdReason say which ran and why. */
+  simd?: 'auto' | 'relaxed' | 'relaxed16' | 'plain';
   /** URL sources: milliseconds without data before a connection counts as stalled (default 60000). */
   timeout?: number;
   /** URL sources: how many times an interrupted or stalled download resumes with a Range request (default 3). */
@@ -155,7 +156,7 @@ export interface ModelInfo {
   /** Tensor count per GGUF type, e.g. { F32: 5, Q4_0: 14, Q6_K: 1 }. */
   tensorTypes: Record<string, number>;
   weightBytes: number;
-  /** "simd128+relaxed", "simd128" or "scalar". */
+  /** "simd128+relaxed", "simd128+relaxed16", "simd128" or "scalar". */
   kernels: string;
   contextLength: number;
   batch: number;
@@ -171,11 +172,11 @@ export interface ModelInfo {
   threads: number;
   /** Why that many, e.g. "2 threads: auto (2 cores)" or "1 thread: not cross-origin isolated: ...". */
   threadsReason: string;
-  /** "greenformer" (single thread) or "greenformer-mt" (pthreads); "greenformer-relaxed" or
-   * "greenformer-relaxed-mt" with relaxed SIMD (see LoadOptions.simd). */
+  /** "greenformer" (single thread) or "greenformer-mt" (pthreads); "greenformer-relaxed(-mt)" or
+   * "greenformer-relaxed16(-mt)" with relaxed SIMD (see LoadOptions.simd). */
   build: string;
   /** Why that SIMD build, e.g. "relaxed: auto, this engine has relaxed SIMD with a native int8 dot product" or
-   * "plain: auto, this engine emulates the relaxed int8 dot product (x86 without AVX-VNNI), where the plain kernels are faster". */
+   * "relaxed16: auto, this engine emulates the relaxed int8 dot product (x86 without AVX-VNNI); its 16-bit form is native". */
   simdReason: string;
   source: string;
   fileBytes: number | null;

@@ -206,7 +206,7 @@ export async function loadDirect(source, options = {}) {
       build: core.build,
       threads: core.threads,
       threadsReason: core.threads === plan.threads ? plan.reason : `${core.threads} of ${plan.threads} threads started`,
-      simdReason: core.build === plan.build ? plan.simdReason : `plain: the relaxed build (${plan.build}) is missing`,
+      simdReason: core.build === plan.build ? plan.simdReason : `plain: the ${plan.build} build is missing`,
       source: src.name,
       fileBytes: src.size || null,
       cache: src.cache ?? 'none',

@@ -2,7 +2,9 @@
 #include "kernels.h"
 
 #if GF_HAVE_SIMD128
-#if defined(__wasm_relaxed_simd__)
+#if defined(__wasm_relaxed_simd__) && defined(GF_DOT16)
+const char *gf_kernels_name(void) { return "simd128+relaxed16"; }
+#elif defined(__wasm_relaxed_simd__)
 const char *gf_kernels_name(void) { return "simd128+relaxed"; }
 #else
 const char *gf_kernels_name(void) { return "simd128"; }

@@ -65,7 +65,7 @@ void gf_scale_f32_simd128(float *y, float a, int n);
 void gf_swiglu_f32_simd128(float *gate, const float *up, int n);
 #endif
 
-/* Name of the kernel set compiled in ("simd128", "scalar"), for info(). */
+/* Name of the kernel set compiled in ("simd128+relaxed", "simd128+relaxed16", "simd128", "scalar"), for info(). */
 const char *gf_kernels_name(void);
 
 #endif

@@ -54,6 +54,12 @@
 #else
 #define RELAXED 0
 #endif
+/* The relaxed build for x86 CPUs without AVX-VNNI (-DGF_DOT16, see dot2) */
+#if RELAXED && defined(GF_DOT16)
+#define DOT16 1
+#else
+#define DOT16 0
+#endif
 
 #define INLINE static inline __attribute__((always_inline))
 #define UNROLL _Pragma("clang loop unroll(full)")
@@ -161,6 +167,53 @@ INLINE v128_t reduce4_f32(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
     v128_t b = wasm_f32x4_add(wasm_i32x4_shuffle(s2, s3, 0, 4, 1, 5), wasm_i32x4_shuffle(s2, s3, 2, 6, 3, 7));
     return wasm_f32x4_add(wasm_i64x2_shuffle(a, b, 0, 2), wasm_i64x2_shuffle(a, b, 1, 3));
 }
+
+#if RELAXED
+/* The relaxed kernels' integer dot products: lane j of c + dot(a, w) adds
+ * the products of bytes 4j..4j+3 (a: any bytes, w: 0..127). With AVX-VNNI
+ * (and on ARM) V8 emits one instruction for it; on other x86 CPUs it
+ * emulates it with pmaddubsw (pairs of products into i16), a pmaddwd
+ * against a vector of ones it rebuilds every time, and an add. The DOT16
+ * build, for those CPUs, computes a chain of dot products as V8 would
+ * there, but adds the chain's i16 pair sums before widening them once:
+ * the same lanes and, while the i16 sums cannot overflow, the same
+ * values. Each call site states its bound (at most 32767). */
+INLINE v128_t rdot(v128_t a, v128_t w, v128_t c) { return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a, w, c); }
+#if DOT16
+INLINE v128_t dot_i16(v128_t a, v128_t w) { return wasm_i16x8_relaxed_dot_i8x16_i7x16(a, w); }
+INLINE v128_t widen_add(v128_t s16, v128_t c) { return wasm_i32x4_add(wasm_i32x4_dot_i16x8(s16, wasm_i16x8_const_splat(1)), c); }
+#endif
+
+/* c + dot(a, w), one product pair per i16 lane at most 2 * 128 * 127 */
+INLINE v128_t dot1(v128_t a, v128_t w, v128_t c) {
+#if DOT16
+    return widen_add(dot_i16(a, w), c);
+#else
+    return rdot(a, w, c);
+#endif
+}
+
+/* c + dot(a0, w0) + dot(a1, w1), where two product pairs fit i16 */
+INLINE v128_t dot2(v128_t a0, v128_t w0, v128_t a1, v128_t w1, v128_t c) {
+#if DOT16
+    return widen_add(wasm_i16x8_add(dot_i16(a0, w0), dot_i16(a1, w1)), c);
+#else
+    return rdot(a1, w1, rdot(a0, w0, c));
+#endif
+}
+
+/* c + the dot products of a[k] with w[k], k < 4, where four product pairs fit i16 */
+INLINE v128_t dot4v(const v128_t *a, const v128_t w[4], v128_t c) {
+#if DOT16
+    return widen_add(wasm_i16x8_add(wasm_i16x8_add(dot_i16(ldv(a), w[0]), dot_i16(ldv(a + 1), w[1])),
+                                    wasm_i16x8_add(dot_i16(ldv(a + 2), w[2]), dot_i16(ldv(a + 3), w[3]))),
+                     c);
+#else
+    UNROLL for (int k = 0; k < 4; k++) c = rdot(ldv(a + k), w[k], c);
+    return c;
+#endif
+}
+#endif
 
 #if !RELAXED
 INLINE v128_t i16_splat_lane(v128_t pairs, int j) {
@@ -353,10 +406,9 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
  * elements, and is their starting value. */
 INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4], const v128_t *corr) {
     const v128_t c = kind == K_Q4_1 ? wasm_i32x4_const_splat(0) : ldv(corr);
-    if (kind == K_Q8_0)
-        return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(
-            wasm_v128_xor(e[1], a[3]), a[1], wasm_i32x4_relaxed_dot_i8x16_i7x16_add(wasm_v128_xor(e[0], a[2]), a[0], c));
-    return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[1], e[1], wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[0], e[0], c));
+    /* pairs: Q8_0 |2 * 128 * 127|, the others two pairs of 15 * 127 each */
+    if (kind == K_Q8_0) return dot1(wasm_v128_xor(e[1], a[3]), a[1], dot1(wasm_v128_xor(e[0], a[2]), a[0], c));
+    return dot2(a[0], e[0], a[1], e[1], c);
 }
 
 /* The four rows' block sums. A 4-bit type's lane sums 8 products (with
@@ -579,10 +631,7 @@ INLINE void unpack_pair(const int kind, const uint8_t *w, size_t rs, v128_t W[4]
 }
 
 /* A row pair's lanes for one token, the block's correction as the start. */
-INLINE v128_t dot_pair(const v128_t W[4], const v128_t *a, v128_t c) {
-    UNROLL for (int k = 0; k < 4; k++) c = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(a + k), W[k], c);
-    return c;
-}
+INLINE v128_t dot_pair(const v128_t W[4], const v128_t *a, v128_t c) { return dot4v(a, W, c); /* 4-bit: 8 * 15 * 127 */ }
 
 /* lane r = row r's block sum, from the two pairs' lanes; K_Q8_0U's lanes
  * (16 products of up to 255 * 127) do not fit i16 and are added as i32. */
@@ -735,8 +784,13 @@ INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, 
         v128_t n2 = wasm_v128_and(wasm_u16x8_shr(l0, 4), mask), n3 = wasm_v128_and(wasm_u16x8_shr(l1, 4), mask);
         UNROLL for (int t = 0; t < NT; t++) {
             const v128_t *at = a[t] + 4 * p;
-            v128_t lo = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + 1), n1, wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at), n0, z));
-            v128_t hi = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + 3), n3, wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + 2), n2, z));
+#if DOT16
+            v128_t lo = dot2(ldv(at), n0, ldv(at + 1), n1, z), hi = dot2(ldv(at + 2), n2, ldv(at + 3), n3, z);
+#else
+            /* (this load order: the GEMV 1-3% faster than the other) */
+            v128_t lo = rdot(ldv(at + 1), n1, rdot(ldv(at), n0, z));
+            v128_t hi = rdot(ldv(at + 3), n3, rdot(ldv(at + 2), n2, z));
+#endif
             v128_t f = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(lo, hi), one);
             if (p % 2 == 0) {
                 fold[t] = f;
@@ -786,11 +840,9 @@ INLINE void q6_K_row(const int NT, const block_q6_K *x, const v128_t *const *a, 
             const v128_t two = k == 0 ? wasm_i16x8_shuffle(v, v, 0, 0, 1, 1, 2, 2, 3, 3) : wasm_i16x8_shuffle(v, v, 4, 4, 5, 5, 6, 6, 7, 7);
             const v128_t s0 = wasm_i32x4_shuffle(two, two, 0, 0, 1, 1), s1 = wasm_i32x4_shuffle(two, two, 2, 2, 3, 3);
             UNROLL for (int t = 0; t < NT; t++) {
-                v128_t d0 = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(&a[t][i]), q0[0], z);
-                v128_t d1 = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(&a[t][i + 1]), q0[1], z);
+                v128_t d0 = dot1(ldv(&a[t][i]), q0[0], z), d1 = dot1(ldv(&a[t][i + 1]), q0[1], z); /* 2 * 63 * 127 */
                 add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(d0, d1), s0));
-                v128_t d2 = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(&a[t][i + 2]), q1[0], z);
-                v128_t d3 = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(&a[t][i + 3]), q1[1], z);
+                v128_t d2 = dot1(ldv(&a[t][i + 2]), q1[0], z), d3 = dot1(ldv(&a[t][i + 3]), q1[1], z);
                 add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(d2, d3), s1));
             }
             FENCE(sum[0]);
@@ -953,11 +1005,15 @@ INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, 
         const v128_t s = p % 2 ? wasm_i16x8_shuffle(zp, zp, 4, 4, 5, 5, 6, 6, 7, 7) : wasm_i16x8_shuffle(zp, zp, 0, 0, 1, 1, 2, 2, 3, 3);
         UNROLL for (int t = 0; t < NT; t++) {
             const v128_t *at = pt->a[t] + 32 * b + 8 * p;
+#if DOT16
+            const v128_t pa = dot4v(at, wa, z), pb = dot4v(at + 4, wb, z); /* 8 * 15 * 127 */
+#else
             v128_t pa = z, pb = z;
             UNROLL for (int k = 0; k < 4; k++) {
-                pa = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + k), wa[k], pa);
-                pb = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(ldv(at + 4 + k), wb[k], pb);
+                pa = rdot(ldv(at + k), wa[k], pa);
+                pb = rdot(ldv(at + 4 + k), wb[k], pb);
             }
+#endif
             add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(pa, pb), s));
         }
     }
@@ -1416,7 +1472,8 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
 DEFINE_QUANT(q4_0, K_Q4_0)
 DEFINE_QUANT(q4_1, K_Q4_1)
 DEFINE_QUANT(q8_0, K_Q8_0)
-#if RELAXED
+/* not in the DOT16 build: its pmaddubsw saturates unsigned-byte pairs */
+#if RELAXED && !DOT16
 DEFINE_QUANT(q8_0u, K_Q8_0U)
 
 /* Whether this engine's relaxed int8 dot product is exact for unsigned
@@ -1487,7 +1544,7 @@ void gf_matmul_simd128(const gf_matrix *w, int r0, int r1, const void *act, size
     switch (w->type) {
     case GF_TYPE_Q4_0: gemv = q4_0_gemv, gemm = q4_0_gemm; break;
     case GF_TYPE_Q4_1: gemv = q4_1_gemv, gemm = q4_1_gemm; break;
-#if RELAXED
+#if RELAXED && !DOT16
     case GF_TYPE_Q8_0: gemv = dot_u8_exact ? q8_0u_gemv : q8_0_gemv, gemm = dot_u8_exact ? q8_0u_gemm : q8_0_gemm; break;
 #else
     case GF_TYPE_Q8_0: gemv = q8_0_gemv, gemm = q8_0_gemm; break;
