@@ -5,6 +5,7 @@
 //                      [--runs 3] [--runtimes greenformer,wllama] [--env chromium,node]
 //                      [--warmup 2] [--warmup-ms 2000] [--no-bandwidth] [--out bench/results.json]
 //                      [--retries 2] [--max-wait 600]   # contention handling, see README
+//                      [--js-flags FLAGS]   # for Chromium's V8, e.g. --no-enable-avx-vnni: an x86 CPU without AVX-VNNI
 //   node bench/run.mjs --files a.gguf,b.gguf [the options above but --models, --types]
 //                      # your own llama GGUFs (SentencePiece vocabulary) instead of the generated models
 //   node bench/run.mjs --check [--models ... --types ... | --files ...]   # validity of the model files in wllama
@@ -47,7 +48,7 @@ function parseArgs(argv) {
     models: Object.keys(SHAPES), types: Object.keys(MIXES), threads: [1, 2], runs: 3,
     runtimes: ['greenformer', 'wllama'], env: ['chromium', 'node'], warmup: 2, warmupMs: 2000,
     bandwidth: true, check: false, out: path.join(here, 'results.json'), verbose: false,
-    retries: 2, maxWaitS: 600, files: null,
+    retries: 2, maxWaitS: 600, files: null, jsFlags: null,
   };
   const given = new Set(argv); // --files replaces --models/--types, so giving both is a mistake
   const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -69,6 +70,7 @@ function parseArgs(argv) {
       case '--out': o.out = path.resolve(v()); break;
       case '--verbose': o.verbose = true; break;
       case '--retries': o.retries = Number(v()); break;
+      case '--js-flags': o.jsFlags = v(); break;
       case '--max-wait': o.maxWaitS = Number(v()); break;
       case '--help': case '-h':
         console.log(usage());
@@ -317,7 +319,9 @@ function buildBandwidth() {
 // ---------------------------------------------------------------------------
 // Chromium
 
-async function launchChromium() {
+const chromiumFlags = (o) => [...CHROMIUM_FLAGS, ...(o.jsFlags ? [`--js-flags=${o.jsFlags}`] : [])];
+
+async function launchChromium(flags) {
   let chromium;
   try {
     ({ chromium } = await import('playwright-core'));
@@ -329,7 +333,7 @@ async function launchChromium() {
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM,
     headless: true,
-    args: CHROMIUM_FLAGS,
+    args: flags,
     viewport: { width: 800, height: 600 },
   });
   // Interrupted (Ctrl-C, kill): close the browser and remove the profile anyway.
@@ -457,7 +461,7 @@ async function bench(o) {
     date: new Date().toISOString(),
     config: { n_prompt: N_PROMPT, n_gen: N_GEN, n_ctx: N_CTX, runs: o.runs, warmup: o.warmup, warmup_ms: o.warmupMs,
       warmup_workload: { n_prompt: WARM_PROMPT, n_gen: WARM_GEN }, wllama: packageVersion('@wllama/wllama'),
-      playwright_core: packageVersion('playwright-core'), chromium_flags: CHROMIUM_FLAGS,
+      playwright_core: packageVersion('playwright-core'), chromium_flags: chromiumFlags(o),
       peak_mb: 'chromium: renderer VmHWM (reset before load, fresh tab per run); node: the runner process maxRSS',
       ...(o.userFiles ? { files: entries.map((e) => e.file) } : {}) },
     bandwidth: null,
@@ -472,7 +476,7 @@ async function bench(o) {
   let browser = null;
   try {
     if (browserRuntimes.length || o.bandwidth) {
-      browser = await launchChromium();
+      browser = await launchChromium(chromiumFlags(o));
       const v = browser.context.browser()?.version?.();
       console.log(`chromium: ${CHROMIUM}${v ? ' ' + v : ''}, serving ${root} at ${server.url}`);
     }
@@ -717,7 +721,7 @@ async function check(o) {
   }
   const todo = entries.filter((e) => !e.skip);
   const server = await startServer(root, { mounts });
-  const browser = todo.length ? await launchChromium() : null;
+  const browser = todo.length ? await launchChromium(chromiumFlags(o)) : null;
   try {
     for (const entry of todo) {
       const { file, expect: want } = entry;
