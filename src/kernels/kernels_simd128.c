@@ -178,10 +178,17 @@ INLINE v128_t reduce4_f32(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
  * there, but adds the chain's i16 pair sums before widening them once:
  * the same lanes and, while the i16 sums cannot overflow, the same
  * values. Each call site states its bound (at most 32767). */
-INLINE v128_t rdot(v128_t a, v128_t w, v128_t c) { return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a, w, c); }
 #if DOT16
 INLINE v128_t dot_i16(v128_t a, v128_t w) { return wasm_i16x8_relaxed_dot_i8x16_i7x16(a, w); }
 INLINE v128_t widen_add(v128_t s16, v128_t c) { return wasm_i32x4_add(wasm_i32x4_dot_i16x8(s16, wasm_i16x8_const_splat(1)), c); }
+
+/* the i16 pair sums of a[k] with w[k], k < 4, where four product pairs fit i16 */
+INLINE v128_t sum16x4(const v128_t *a, const v128_t w[4]) {
+    return wasm_i16x8_add(wasm_i16x8_add(dot_i16(ldv(a), w[0]), dot_i16(ldv(a + 1), w[1])),
+                          wasm_i16x8_add(dot_i16(ldv(a + 2), w[2]), dot_i16(ldv(a + 3), w[3])));
+}
+#else
+INLINE v128_t rdot(v128_t a, v128_t w, v128_t c) { return wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a, w, c); }
 #endif
 
 /* c + dot(a, w), one product pair per i16 lane at most 2 * 128 * 127 */
@@ -202,17 +209,6 @@ INLINE v128_t dot2(v128_t a0, v128_t w0, v128_t a1, v128_t w1, v128_t c) {
 #endif
 }
 
-/* c + the dot products of a[k] with w[k], k < 4, where four product pairs fit i16 */
-INLINE v128_t dot4v(const v128_t *a, const v128_t w[4], v128_t c) {
-#if DOT16
-    return widen_add(wasm_i16x8_add(wasm_i16x8_add(dot_i16(ldv(a), w[0]), dot_i16(ldv(a + 1), w[1])),
-                                    wasm_i16x8_add(dot_i16(ldv(a + 2), w[2]), dot_i16(ldv(a + 3), w[3]))),
-                     c);
-#else
-    UNROLL for (int k = 0; k < 4; k++) c = rdot(ldv(a + k), w[k], c);
-    return c;
-#endif
-}
 #endif
 
 #if !RELAXED
@@ -571,6 +567,8 @@ static void prep32(const int kind, const int paired, const uint8_t *act, int nb,
             if (kind == K_Q4_0 || kind == K_Q8_0U) {
                 v128_t sum = z;
                 for (int k = 0; k < nv; k++) sum = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[k], one, sum);
+                /* DOT16 adds it to the rows' sums (isum_pairs): the block's total in every lane */
+                if (DOT16 && paired) sum = wasm_i32x4_add(wasm_i32x4_shuffle(sum, sum, 0, 0, 0, 0), wasm_i32x4_shuffle(sum, sum, 1, 1, 1, 1));
                 pc[b] = wasm_i32x4_mul(sum, wasm_i32x4_splat(kind == K_Q4_0 ? -8 : -128));
             }
         }
@@ -631,13 +629,33 @@ INLINE void unpack_pair(const int kind, const uint8_t *w, size_t rs, v128_t W[4]
 }
 
 /* A row pair's lanes for one token, the block's correction as the start. */
-INLINE v128_t dot_pair(const v128_t W[4], const v128_t *a, v128_t c) { return dot4v(a, W, c); /* 4-bit: 8 * 15 * 127 */ }
+/* DOT16: the i16 sums (lanes 0-3 row r, 4-7 row r + 1, each at most 8 * 15 * 127), the correction left to isum_pairs */
+INLINE v128_t dot_pair(const v128_t W[4], const v128_t *a, v128_t c) {
+#if DOT16
+    (void)c;
+    return sum16x4(a, W);
+#else
+    UNROLL for (int k = 0; k < 4; k++) c = rdot(ldv(a + k), W[k], c);
+    return c;
+#endif
+}
 
 /* lane r = row r's block sum, from the two pairs' lanes; K_Q8_0U's lanes
- * (16 products of up to 255 * 127) do not fit i16 and are added as i32. */
-INLINE v128_t isum_pairs(const int kind, v128_t p01, v128_t p23) {
+ * (16 products of up to 255 * 127) do not fit i16 and are added as i32.
+ * DOT16: the pairs' i16 halves of each row are added (at most 16 * 15 * 127)
+ * and one pmaddwd makes the sums, the correction c (the block's total)
+ * added after: two shuffles instead of two of the pmaddwds that share the
+ * multiplier ports with pmaddubsw. */
+INLINE v128_t isum_pairs(const int kind, v128_t p01, v128_t p23, v128_t c) {
+#if DOT16
+    const v128_t h = wasm_i16x8_add(wasm_i32x4_shuffle(p01, p23, 0, 2, 4, 6), wasm_i32x4_shuffle(p01, p23, 1, 3, 5, 7));
+    const v128_t sum = wasm_i32x4_dot_i16x8(h, wasm_i16x8_const_splat(1));
+    return kind == K_Q4_1 ? sum : wasm_i32x4_add(sum, c);
+#else
+    (void)c;
     if (kind == K_Q8_0U) return wasm_i32x4_add(wasm_i32x4_shuffle(p01, p23, 0, 2, 4, 6), wasm_i32x4_shuffle(p01, p23, 1, 3, 5, 7));
     return wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(p01, p23), wasm_i16x8_const_splat(1));
+#endif
 }
 #endif
 
@@ -691,7 +709,7 @@ INLINE void gemm32(const int kind, const int NT, const uint8_t *w, size_t rs, co
             UNROLL for (int t = 0; t < NT; t++) {
                 const v128_t *a = p->a[t] + 4 * b;
                 const v128_t c = kind == K_Q4_1 ? wasm_i32x4_const_splat(0) : ldv(&p->corr[t][b]);
-                v128_t isum = isum_pairs(kind, dot_pair(W01, a, c), dot_pair(W23, a, c));
+                v128_t isum = isum_pairs(kind, dot_pair(W01, a, c), dot_pair(W23, a, c), c);
                 acc[t] = fstep32(kind, acc[t], isum, dw, mw, p->d[t][b], kind == K_Q4_1 ? p->s[t][b] : 0);
             }
             continue;
@@ -989,7 +1007,7 @@ INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, 
     /* both rows' scales interleaved: [r0, s0, r1, s1, ...] */
     const v128_t zlo = wasm_i16x8_shuffle(scr, scs, 0, 8, 1, 9, 2, 10, 3, 11);
     const v128_t zhi = wasm_i16x8_shuffle(scr, scs, 4, 12, 5, 13, 6, 14, 7, 15);
-    const v128_t mask = wasm_i8x16_const_splat(0x0F), z = wasm_i32x4_const_splat(0);
+    const v128_t mask = wasm_i8x16_const_splat(0x0F);
     UNROLL for (int p = 0; p < 4; p++) {
         const v128_t l0r = wasm_v128_load(xr->qs + 32 * p), l1r = wasm_v128_load(xr->qs + 32 * p + 16);
         const v128_t l0s = wasm_v128_load(xs->qs + 32 * p), l1s = wasm_v128_load(xs->qs + 32 * p + 16);
@@ -1006,15 +1024,18 @@ INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, 
         UNROLL for (int t = 0; t < NT; t++) {
             const v128_t *at = pt->a[t] + 32 * b + 8 * p;
 #if DOT16
-            const v128_t pa = dot4v(at, wa, z), pb = dot4v(at + 4, wb, z); /* 8 * 15 * 127 */
+            /* each row's halves added in i16 (at most 16 * 15 * 127), as isum_pairs does */
+            const v128_t pa = sum16x4(at, wa), pb = sum16x4(at + 4, wb);
+            const v128_t h = wasm_i16x8_add(wasm_i32x4_shuffle(pa, pb, 0, 2, 4, 6), wasm_i32x4_shuffle(pa, pb, 1, 3, 5, 7));
 #else
-            v128_t pa = z, pb = z;
+            v128_t pa = wasm_i32x4_const_splat(0), pb = pa;
             UNROLL for (int k = 0; k < 4; k++) {
                 pa = rdot(ldv(at + k), wa[k], pa);
                 pb = rdot(ldv(at + 4 + k), wb[k], pb);
             }
+            const v128_t h = wasm_i16x8_narrow_i32x4(pa, pb);
 #endif
-            add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(pa, pb), s));
+            add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(h, s));
         }
     }
     /* mins: [r, s, r, s] from bsums pairs doubled against both rows' mins */
