@@ -4,6 +4,8 @@
 # first and a base version (a git revision, default HEAD) linked in as "alt",
 # timed sample by sample in the same page. Arguments go to kernel-bench, e.g.
 #   tools/kernel-ab.sh HEAD gemv Q4_0 Q6_K shape=110m
+# KERNEL_FLAGS=-DGF_DOT16 compares the relaxed16 kernels instead (both sides);
+# JS_FLAGS=--no-enable-avx-vnni runs them as on x86 without AVX-VNNI.
 # Needs ./build.sh to have run (build/llvm19) and playwright-core.
 set -e
 cd "$(dirname "$0")/.."
@@ -11,7 +13,7 @@ base=${1:-HEAD}; [ $# -gt 0 ] && shift
 out=build/kernel-ab; mkdir -p $out
 export NODE_PATH=/usr/share/nodejs EM_LLVM_ROOT=$PWD/build/llvm19
 git show "$base:src/kernels/kernels_simd128.c" > $out/base_simd128.c
-CF="-std=c11 -O3 -msimd128 -mrelaxed-simd -ffp-contract=off -Isrc -Isrc/kernels"
+CF="-std=c11 -O3 -msimd128 -mrelaxed-simd -ffp-contract=off -Isrc -Isrc/kernels ${KERNEL_FLAGS:-}"
 emcc $CF -Dgf_matmul_simd128=gf_matmul_alt -Dgf_quantize_act_row_simd128=gf_alt_q -Dgf_dot_f32_simd128=gf_alt_dot \
   -Dgf_axpy_f32_simd128=gf_alt_axpy -Dgf_scale_f32_simd128=gf_alt_scale \
   -Dgf_swiglu_f32_simd128=gf_alt_swiglu -c $out/base_simd128.c -o $out/alt.o
