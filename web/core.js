@@ -156,7 +156,7 @@ export async function planThreads(threads = 'auto', fileBytes = 0, simd = 'auto'
     simdReason = `plain: auto, relaxed SIMD on V8 ${process.versions.v8} needs flags (--no-liftoff)`;
   } else if (dot === 'emulated') {
     variant = 'relaxed16';
-    simdReason = 'relaxed16: auto, this engine emulates the relaxed int8 dot product (x86 without AVX-VNNI); its 16-bit form is native';
+    simdReason = 'relaxed16: auto, this engine emulates the relaxed int8 dot product (x86 without AVX-VNNI); its 16-bit form is one instruction (pmaddubsw)';
   } else {
     variant = 'relaxed';
     simdReason = 'relaxed: auto, this engine has relaxed SIMD with a native int8 dot product';

@@ -19,7 +19,10 @@
  * activation bytes; Q8_0 moves the activations' signs onto the weights (see
  * unpack32), or, where a start-up check finds the instruction exact for any
  * byte (VNNI: dot_u8_exact), takes its weights plus 128. The float work and
- * the row/tile structure are shared.
+ * the row/tile structure are shared. The relaxed16 build (-DGF_DOT16) is
+ * the relaxed one for CPUs that emulate that instruction: its dot products
+ * come from the 16-bit form (one pmaddubsw), their pair sums added in i16
+ * while they provably fit (dot1, dot2, sum16x4).
  *
  * Float work per block follows the reference order exactly: each (row,
  * token) accumulates acc += (dw * da) * (float)isum block after block. The
@@ -54,7 +57,7 @@
 #else
 #define RELAXED 0
 #endif
-/* The relaxed build for x86 CPUs without AVX-VNNI (-DGF_DOT16, see dot2) */
+/* The relaxed16 build, for x86 CPUs without AVX-VNNI (-DGF_DOT16, see dot1) */
 #if RELAXED && defined(GF_DOT16)
 #define DOT16 1
 #else
@@ -628,8 +631,9 @@ INLINE void unpack_pair(const int kind, const uint8_t *w, size_t rs, v128_t W[4]
     W[3] = wasm_v128_and(wasm_u16x8_shr(hi, 4), mask);
 }
 
-/* A row pair's lanes for one token, the block's correction as the start. */
-/* DOT16: the i16 sums (lanes 0-3 row r, 4-7 row r + 1, each at most 8 * 15 * 127), the correction left to isum_pairs */
+/* A row pair's lanes for one token, the block's correction as the start;
+ * DOT16: their i16 sums (lanes 0-3 row r, 4-7 row r + 1, each at most
+ * 8 * 15 * 127), the correction left to isum_pairs. */
 INLINE v128_t dot_pair(const v128_t W[4], const v128_t *a, v128_t c) {
 #if DOT16
     (void)c;
