@@ -2,7 +2,8 @@
 // under cross-origin isolation (and the fallback without), the persistent
 // cache, aborts, responsiveness, and the same tokens as Node for a seed.
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
@@ -418,6 +419,35 @@ test('relaxed SIMD: where the int8 dot product is emulated (x86 without AVX-VNNI
   } finally {
     await page.close();
     await noVnni.close();
+  }
+});
+
+// The relaxed builds are optional files of a deployment: without them 'auto'
+// loads the plain build and info() says why; a build asked for by name that
+// is missing is an error, not a silent substitute.
+test('without the relaxed builds deployed, auto takes the plain build and says why; simd: relaxed16 fails with the missing file', async () => {
+  const empty = mkdtempSync(join(tmpdir(), 'gf-no-relaxed-'));
+  const bare = await startServer(ROOT, { mounts: { '/shared/': SHARED, '/dist/greenformer-relaxed': empty } });
+  const page = await openDemo(browser.context, bare.url);
+  try {
+    const file = 'tiny-llama-Q4_0.gguf';
+    const r = await pageRun(page, file, { threads: 1, cache: false });
+    assert.equal(r.info.build, 'greenformer');
+    assert.match(r.info.simdReason, /^plain: the greenformer-relaxed(16)? build is missing$/);
+    assert.deepEqual(r.tokens, (await nodeRun(file, 1)).tokens);
+    const message = await page.evaluate(async (url) => {
+      try {
+        await window.greenformer.loadModel(url, { threads: 1, cache: false, simd: 'relaxed16' });
+        return 'loaded';
+      } catch (e) {
+        return e.message;
+      }
+    }, `/shared/models/${file}`);
+    assert.match(message, /cannot load .*\/dist\/greenformer-relaxed16\.mjs/);
+  } finally {
+    await page.close();
+    await bare.close();
+    rmSync(empty, { recursive: true, force: true });
   }
 });
 

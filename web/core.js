@@ -23,8 +23,11 @@ async function loadBuild(name) {
     return { factory, module: await WebAssembly.compile(bytes) };
   }
   const wasmUrl = new URL(`../dist/${name}.wasm`, import.meta.url);
+  const glueUrl = new URL(`../dist/${name}.mjs`, import.meta.url);
   const [{ default: factory }, module] = await Promise.all([
-    import(`../dist/${name}.mjs`),
+    import(glueUrl.href).catch((e) => {
+      throw new Error(`greenformer: cannot load ${glueUrl} (${e.message})`);
+    }),
     WebAssembly.compileStreaming(fetch(wasmUrl)).catch(async (e) => {
       // servers that send the wrong MIME type: compile from bytes instead
       const res = await fetch(wasmUrl);
