@@ -175,37 +175,48 @@ build/wasm-relaxed-mt/obj/%.o: src/%.c $(HEADERS) | build/llvm19/.tools
 	@echo "  EMCC  $@"
 	$(Q)$(RELAXED_EMCC) -pthread $(RELAXED_FLAGS) $(if $(filter $<,$(COLD_SRC)),$(EMWARN) -Os,$(EMFLAGS)) -c $< -o $@
 
-dist/greenformer-relaxed.js: $(RELAXED_OBJ)
-	@mkdir -p dist
-	@echo "  EMCC  $@"
-	$(Q)$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT $(EMLINK) $^ -o $@
+# Links of the relaxed builds (relaxed and relaxed16 below), from the objects
+# among the prerequisites.
+RELAXED_LINK = $(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT
+RELAXED_MT_LINK = $(RELAXED_LINK) -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSize'
+RELAXED_TEST = $(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(filter %.o,$^) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH \
+               -sSINGLE_FILE=1 -sTOTAL_STACK=1048576
 
+dist/greenformer-relaxed.js: $(RELAXED_OBJ)
 dist/greenformer-relaxed-mt.js: $(RELAXED_MT_OBJ)
+
+dist/greenformer-relaxed.js dist/greenformer-relaxed16.js:
 	@mkdir -p dist
 	@echo "  EMCC  $@"
-	$(Q)$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSize' \
-	  $(EMLINK),gfPoolSize $^ -o $@
+	$(Q)$(RELAXED_LINK) $(EMLINK) $^ -o $@
+
+dist/greenformer-relaxed-mt.js dist/greenformer-relaxed16-mt.js:
+	@mkdir -p dist
+	@echo "  EMCC  $@"
+	$(Q)$(RELAXED_MT_LINK) $(EMLINK),gfPoolSize $^ -o $@
 
 # The kernel tests with the relaxed kernels: under Node with
 # --experimental-wasm-relaxed-simd, and in Chromium (the .web.js copy, which
 # tests/browser.test.mjs loads into a page). -O1, as a link level: -O2 and
 # above would run wasm-opt (the kernels themselves are compiled at -O3).
-build/wasm-relaxed/test_%.js: tests/c/test_%.c tests/c/testing.h $(RELAXED_OBJ) build/wasm-relaxed/package.json
-	@mkdir -p $(dir $@)
-	@echo "  EMCC  $@"
-	$(Q)$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(RELAXED_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node \
-	  -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 --pre-js tests/c/node-env.js -o $@
+# $(1): the build's directory under build/, $(2): its objects
+define relaxed_tests
+build/$(1)/test_%.js: tests/c/test_%.c tests/c/testing.h tests/c/node-env.js $(2) build/$(1)/package.json
+	@mkdir -p $$(dir $$@)
+	@echo "  EMCC  $$@"
+	$$(Q)$$(RELAXED_TEST) -sENVIRONMENT=node -sNODERAWFS=1 --pre-js tests/c/node-env.js -o $$@
 
-build/wasm-relaxed/test_%.web.js: tests/c/test_%.c tests/c/testing.h $(RELAXED_OBJ)
-	@mkdir -p $(dir $@)
-	@echo "  EMCC  $@"
-	$(Q)$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(RELAXED_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=web \
-	  -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
+build/$(1)/test_%.web.js: tests/c/test_%.c tests/c/testing.h $(2)
+	@mkdir -p $$(dir $$@)
+	@echo "  EMCC  $$@"
+	$$(Q)$$(RELAXED_TEST) -sENVIRONMENT=web -o $$@
+endef
+$(eval $(call relaxed_tests,wasm-relaxed,$(RELAXED_OBJ)))
 
-# ---- the relaxed build for x86 CPUs without AVX-VNNI ----
+# ---- the relaxed16 build, for x86 CPUs without AVX-VNNI ----
 # There V8 emulates the relaxed i32 dot product (pmaddubsw, pmaddwd, add) and
 # the plain build is faster than the relaxed one; -DGF_DOT16 makes the
-# kernels add pmaddubsw's i16 pair sums before widening them (dot2 in
+# kernels add pmaddubsw's i16 pair sums before widening them (dot1 in
 # src/kernels/kernels_simd128.c). Only the kernel files differ from the
 # relaxed build; web/core.js picks this one where its probe finds the
 # emulation.
@@ -226,27 +237,9 @@ build/wasm-relaxed16-mt/obj/%.o: src/%.c $(HEADERS) | build/llvm19/.tools
 	$(Q)$(RELAXED_EMCC) -DGF_DOT16 -pthread $(RELAXED_FLAGS) $(EMFLAGS) -c $< -o $@
 
 dist/greenformer-relaxed16.js: $(DOT16_OBJ)
-	@mkdir -p dist
-	@echo "  EMCC  $@"
-	$(Q)$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT $(EMLINK) $^ -o $@
-
 dist/greenformer-relaxed16-mt.js: $(DOT16_MT_OBJ)
-	@mkdir -p dist
-	@echo "  EMCC  $@"
-	$(Q)$(RELAXED_EMCC) -O1 -msimd128 -mrelaxed-simd -sWASM_BIGINT -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSize' \
-	  $(EMLINK),gfPoolSize $^ -o $@
 
-build/wasm-relaxed16/test_%.js: tests/c/test_%.c tests/c/testing.h $(DOT16_OBJ) build/wasm-relaxed16/package.json
-	@mkdir -p $(dir $@)
-	@echo "  EMCC  $@"
-	$(Q)$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(DOT16_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node \
-	  -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 --pre-js tests/c/node-env.js -o $@
-
-build/wasm-relaxed16/test_%.web.js: tests/c/test_%.c tests/c/testing.h $(DOT16_OBJ)
-	@mkdir -p $(dir $@)
-	@echo "  EMCC  $@"
-	$(Q)$(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(DOT16_OBJ) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH -sENVIRONMENT=web \
-	  -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
+$(eval $(call relaxed_tests,wasm-relaxed16,$(DOT16_OBJ)))
 
 clean:
 	@echo "  RUN   $@"
