@@ -37,6 +37,12 @@ size_t gf_kv_row_bytes(gf_kv_type t, int32_t hd) {
  * 2 * KEY_TILE * hd floats (128 KB at 256), prepared Q8_0 values a quarter of that. */
 #define WIDEN_MAX_DIM 256
 
+/* Q8_0 keys are scored SCORE_TILE at a time when a unit has few queries
+ * (decode): one matmul call per 64 keys cost more in its set-up than in its
+ * dot products. Scores do not depend on how many rows a call takes. */
+#define SCORE_TILE 512
+#define SCORE_TILE_QUERIES 8
+
 static int32_t unit_tokens(const gf_attention_args *a) {
     int32_t group = a->n_head / a->n_head_kv, n = UNIT_QUERIES / group;
     return n < 1 ? 1 : n;
@@ -58,7 +64,8 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
     const int widen = shared && a->kv_type == GF_KV_F16;
     const size_t prepared_bytes = shared && q8_keys ? gf_attn_q8_0_prepared_bytes(KEY_TILE, hd) : 0;
     const char *K = (const char *)a->k_cache + (size_t)hk * a->n_ctx * row, *V = (const char *)a->v_cache + (size_t)hk * a->n_ctx * row;
-    float scores[nq * KEY_TILE], max[nq], sum[nq];
+    const int32_t score_tile = q8_keys && nq <= SCORE_TILE_QUERIES ? SCORE_TILE : KEY_TILE;
+    float scores[nq * score_tile], max[nq], sum[nq];
     float wide_k[widen ? KEY_TILE * hd : 1], wide_v[widen ? KEY_TILE * hd : 1];
     unsigned char prepared_v[prepared_bytes ? prepared_bytes : 1];
     const int32_t q8_blocks = q8_keys ? hd / QK8_0 : 1;
@@ -80,22 +87,24 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
         const int32_t tile = all_keys - j0 < KEY_TILE ? all_keys - j0 : KEY_TILE;
         const char *keys = K + (size_t)j0 * row, *values = V + (size_t)j0 * row;
         gf_kv_type kv = a->kv_type;
+        const int32_t s0 = j0 % score_tile; /* this tile's place among the scored keys */
+        if (q8_keys && s0 == 0) {
+            const int32_t n = all_keys - j0 < score_tile ? all_keys - j0 : score_tile;
+            gf_matrix k = {GF_TYPE_Q8_0, hd, row, keys};
+            gf_matmul(&k, 0, n, q8, q8_blocks * sizeof(block_q8_0), nq, scores, (size_t)score_tile);
+        }
         if (widen) {
             gf_attn_widen(wide_k, (const gf_half *)keys, tile * hd);
             gf_attn_widen(wide_v, (const gf_half *)values, tile * hd);
             keys = (const char *)wide_k, values = (const char *)wide_v;
             kv = GF_KV_F32;
         }
-        if (q8_keys) {
-            gf_matrix k = {GF_TYPE_Q8_0, hd, row, keys};
-            gf_matmul(&k, 0, tile, q8, q8_blocks * sizeof(block_q8_0), nq, scores, KEY_TILE);
-            if (prepared_bytes) gf_attn_prepare_q8_0(prepared_v, (const block_q8_0 *)values, tile, hd);
-        }
+        if (prepared_bytes) gf_attn_prepare_q8_0(prepared_v, (const block_q8_0 *)values, tile, hd);
         for (int32_t qi = 0; qi < nq; qi++) {
             const int32_t n_keys = keys_seen(a, t0 + qi / group);
             if (n_keys <= j0) continue;
             const int32_t jn = n_keys - j0 < tile ? n_keys - j0 : tile;
-            float *p = scores + qi * KEY_TILE; /* p[j] = scale * q . k_j */
+            float *p = scores + qi * score_tile + s0; /* p[j] = scale * q . k_j */
             if (q8_keys) gf_scale_f32(p, a->scale, jn);
             else gf_attn_scores(q[qi], keys, kv, jn, hd, a->scale, p);
             float tile_max = p[0];
