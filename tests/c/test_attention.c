@@ -155,10 +155,10 @@ static void test_cache_types(void) {
  * the prepared Q8_0 values; each query's result is the bits of its token
  * computed alone (without GQA a single query, which uses none of them; for
  * f16 over an f32 cache holding the same values), for every grouping (GQA
- * or not, causal or not, several tiles, a batch split into units and units
- * one at a time). */
+ * or not, causal or not, several tiles and score tiles, a batch split into
+ * units and units one at a time). */
 static void test_units(void) {
-    enum { HD = 32, NCTX = 200, MAXQ = 70 * 8 * HD };
+    enum { HD = 32, NCTX = 1200, MAXQ = 70 * 8 * HD };
     static float q[MAXQ], out[MAXQ], want[MAXQ], kf[2 * NCTX * HD], vf[2 * NCTX * HD];
     static gf_half kh[2 * NCTX * HD], vh[2 * NCTX * HD];
     static block_q8_0 k8[2 * NCTX * HD / QK8_0], v8[2 * NCTX * HD / QK8_0];
@@ -170,6 +170,8 @@ static void test_units(void) {
     gf_quantize_row_q8_0_ref(vf, v8, 2 * NCTX * HD);
     static const struct { int nh, nkv, ntok, pos0, causal; } cases[] = {
         {1, 1, 70, 0, 1}, {2, 2, 65, 100, 1}, {8, 2, 9, 130, 1}, {8, 1, 1, 150, 1}, {2, 2, 1, 40, 1}, {4, 2, 33, 0, 0}, {16, 1, 3, 60, 1},
+        /* past 1,024 keys: a token alone scores its keys 512 per call, a unit of 18 queries 64 per call */
+        {2, 2, 9, 1100, 1},
     };
     for (int kv = GF_KV_F16; kv <= GF_KV_Q8_0; kv++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
