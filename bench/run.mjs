@@ -24,6 +24,7 @@ import { ensureModels, modelPath, SHAPES, MIXES } from './make-model.mjs';
 import { readGGUF } from './lib/gguf.mjs';
 import { benchPrompt } from './lib/vocab.mjs';
 import { startServer } from '../tools/static-server.mjs';
+import { ensureChromium } from '../tests/helpers/browser.mjs';
 import { rendererPids, resetPeak, maxPeak, rssMb, cpuSnapshot, cpuSince } from './lib/procmem.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -328,10 +329,9 @@ async function launchChromium(flags) {
   } catch {
     throw new Error('playwright-core is not installed: run npm install (it is a devDependency)');
   }
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} not found: apt-get install -y chromium`);
   const userDataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'gf-bench-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
+    executablePath: ensureChromium(), // installs Debian's chromium as root, else names the command
     headless: true,
     args: flags,
     viewport: { width: 800, height: 600 },
