@@ -1,5 +1,5 @@
 // Streaming keeps peak memory near the model's size: `greenformer run` on the
-// shared F32 model stays below Node's own baseline + 1.2 x the file + 16 MB.
+// shared F32 model stays below Node's own baseline + 1.1 x the file + 24 MB.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -17,16 +17,23 @@ function peakKb(args) {
   return { kb: Number(m[1]), code: r.status, err: r.stderr };
 }
 
-test('peak RSS of greenformer run on the F32 model: baseline + 1.2 x file + 16 MB', (t) => {
+// The fixed part is the API's modules (~3 MB), the wasm's code and V8's compiler memory while the first
+// prompts run (~5-8 MB), and the context's buffers beside the weights (KV cache, tokenizer, scratch); one
+// process's peak moves by 2-4 MB with when V8 compiles and collects, so the run's peak is the median of
+// three. A second copy of the file (a load that buffered it) would exceed the bound by ~30 MB.
+test('peak RSS of greenformer run on the F32 model: baseline + 1.1 x file + 24 MB (median of 3 runs)', (t) => {
   const model = sharedPath('models', 'tiny-llama-f32.gguf');
   const file = statSync(model).size;
   const baseline = peakKb(['-e', '']).kb * 1024;
-  const run = peakKb([join(ROOT, 'bin/greenformer.mjs'), 'run', model, '-p', 'Once upon a time', '-n', '16']);
-  assert.equal(run.code, 0, run.err);
-  const peak = run.kb * 1024;
-  const bound = baseline + 1.2 * file + 16 * 1048576;
+  const runs = [0, 1, 2].map(() => {
+    const run = peakKb([join(ROOT, 'bin/greenformer.mjs'), 'run', model, '-p', 'Once upon a time', '-n', '16']);
+    assert.equal(run.code, 0, run.err);
+    return run.kb * 1024;
+  });
+  const peak = runs.sort((a, b) => a - b)[1];
+  const bound = baseline + 1.1 * file + 24 * 1048576;
   const mb = (b) => (b / 1048576).toFixed(1);
-  t.diagnostic(`baseline ${mb(baseline)} MB, file ${mb(file)} MB, peak ${mb(peak)} MB, bound ${mb(bound)} MB (peak - baseline = ${(peak - baseline) / file} x file)`);
+  t.diagnostic(`baseline ${mb(baseline)} MB, file ${mb(file)} MB, peaks ${runs.map(mb).join(' / ')} MB, bound ${mb(bound)} MB (median - baseline = ${((peak - baseline) / file).toFixed(2)} x file)`);
   assert.ok(peak <= bound, `peak ${mb(peak)} MB exceeds ${mb(bound)} MB`);
 });
 
