@@ -7,7 +7,7 @@
 //                      [--retries 2] [--max-wait 600]   # contention handling, see README
 //                      [--js-flags FLAGS]   # for Chromium's V8, e.g. --no-enable-avx-vnni: an x86 CPU without AVX-VNNI
 //   node bench/run.mjs --files a.gguf,b.gguf [the options above but --models, --types]
-//                      # your own llama GGUFs (SentencePiece vocabulary) instead of the generated models
+//                      # your own GGUFs (llama, qwen2, gpt2; any vocabulary greenformer reads) instead of the generated models
 //   node bench/run.mjs --check [--models ... --types ... | --files ...]   # validity of the model files in wllama
 //
 // Makes missing models, serves the repo root (cross-origin isolated), drives Debian's
@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureModels, modelPath, SHAPES, MIXES } from './make-model.mjs';
 import { readGGUF } from './lib/gguf.mjs';
 import { benchPrompt } from './lib/vocab.mjs';
+import { promptFromTokenizer } from './lib/prompt-text.mjs';
 import { startServer } from '../tools/static-server.mjs';
 import { ensureChromium } from '../tests/helpers/browser.mjs';
 import { rendererPids, resetPeak, maxPeak, rssMb, cpuSnapshot, cpuSince } from './lib/procmem.mjs';
@@ -142,7 +143,7 @@ function generatedModels(o) {
  * give the benchmark prompt gets `skip` (the reason): the caller leaves it out, says
  * so, and exits non-zero at the end.
  */
-function userFiles(paths) {
+async function userFiles(paths) {
   const entries = [], mounts = {}, dirs = new Map(), names = new Map();
   for (const given of paths) {
     const file = path.resolve(given);
@@ -175,7 +176,7 @@ function userFiles(paths) {
         dim: g.kv.get(`${arch}.embedding_length`), ctx: g.kv.get(`${arch}.context_length`) },
     };
     try {
-      entry.prompts = promptsFor(file, sentencePieceOnly(g));
+      entry.prompts = await userPrompts(file, g);
     } catch (e) {
       entry.skip = e.message;
     }
@@ -200,6 +201,35 @@ function sentencePieceOnly(g) {
   if (kv('add_bos_token') === false) throw new Error('the benchmark prompt starts with BOS; this file does not add one');
   if (kv('add_space_prefix') === false) throw new Error('the benchmark prompt assumes SentencePiece\'s space prefix; this file turns it off');
   return g;
+}
+
+/**
+ * A --files file's prompts: from llama's SentencePiece vocabulary as for the generated
+ * models (bench/lib/vocab.mjs, a tokenizer independent of both runtimes) where it
+ * qualifies; otherwise English text cut to the prompt length by greenformer's own
+ * tokenizer (bench/lib/prompt-text.mjs; wllama's count of the same text is checked).
+ */
+async function userPrompts(file, g) {
+  let spm;
+  try {
+    return { ...promptsFor(file, sentencePieceOnly(g)), from: 'bench/lib/vocab.mjs' };
+  } catch (e) {
+    spm = e;
+  }
+  const { loadModel } = await import('../web/index.js');
+  let model;
+  try {
+    model = await loadModel(file, { vocabOnly: true });
+  } catch (e) {
+    throw new Error(`${spm.message}, and greenformer cannot read its tokenizer: ${e.message}`);
+  }
+  try {
+    if (model.info().encoder) throw new Error(`an encoder (${model.info().architecture}): it generates no text to measure`);
+    const tokenize = (text) => model.tokenize(text);
+    return { full: await promptFromTokenizer(tokenize, N_PROMPT), warm: await promptFromTokenizer(tokenize, WARM_PROMPT), gguf: g, from: 'greenformer tokenizer' };
+  } finally {
+    await model.dispose();
+  }
 }
 
 // ---------------------------------------------------------------------------
@@ -532,6 +562,7 @@ async function bench(o) {
             runtime, env, model: fileName, shape, type, threads,
             load_ms: r.load_ms, prefill_tok_s: r.prefill_tok_s, decode_tok_s: r.decode_tok_s, peak_mb: r.peak_mb,
             n_prompt: r.n_prompt, n_gen: r.n_gen,
+            ...(prompts.from ? { prompt_from: prompts.from } : {}),
             ...(r.fetch_ms !== undefined ? { fetch_ms: r.fetch_ms } : {}),
             ...(r.base_mb !== undefined ? { base_mb: r.base_mb } : {}),
             ...(r.tokenizer_matches !== undefined ? { tokenizer_matches: r.tokenizer_matches } : {}),
@@ -540,7 +571,7 @@ async function bench(o) {
             ...(r.kernels !== undefined ? { kernels: r.kernels } : {}),
             other_cpu: r.other_cpu, contended: !!r.contended,
           };
-          if (r.n_prompt !== N_PROMPT || r.n_gen !== N_GEN) console.log(`   WARNING: ${runtime} ran n_prompt ${r.n_prompt}, n_gen ${r.n_gen} (expected ${N_PROMPT}, ${N_GEN})`);
+          if (r.n_prompt !== N_PROMPT || r.n_gen !== N_GEN) console.log(`   WARNING: ${runtime} ran n_prompt ${r.n_prompt}, n_gen ${r.n_gen} (expected ${N_PROMPT}, ${N_GEN}; prompt from ${prompts.from ?? 'bench/lib/vocab.mjs'})`);
           results.runs.push(row);
           save(); // after every run, so an interrupted benchmark keeps what it measured
           return row;
@@ -737,7 +768,7 @@ async function check(o) {
         if (differs(hp.nLayer, want.layers)) problems.push(`nLayer ${hp.nLayer} (expected ${want.layers})`);
         if (differs(hp.nEmbd, want.dim)) problems.push(`nEmbd ${hp.nEmbd} (expected ${want.dim})`);
         if (differs(hp.nCtxTrain, want.ctx)) problems.push(`nCtxTrain ${hp.nCtxTrain} (expected ${want.ctx})`);
-        if (r.n_prompt !== N_PROMPT) problems.push(`n_prompt ${r.n_prompt} (tokenizer differs from bench/lib/vocab.mjs)`);
+        if (r.n_prompt !== N_PROMPT) problems.push(`n_prompt ${r.n_prompt} (its tokenizer differs from the prompt's, ${prompts.from ?? 'bench/lib/vocab.mjs'})`);
         if (r.n_gen !== 32) problems.push(`n_gen ${r.n_gen}`);
         // llama-server's logprobs: { content: [{ id, token, logprob, top_logprobs }] }
         const content = r.logprobs?.content ?? [];
@@ -776,7 +807,7 @@ try {
 if (opts.files) {
   // Every file is checked before anything runs: a bad path is an error, not a skipped row.
   try {
-    opts.userFiles = userFiles(opts.files);
+    opts.userFiles = await userFiles(opts.files);
   } catch (e) {
     console.error(`bench: ${e.message}`);
     process.exit(1);
