@@ -18,7 +18,7 @@ typedef struct {
     gf_matrix *mat;   /* a matrix slot, or */
     const float **vec;/* an F32 vector slot */
     size_t offset;    /* in the arena */
-    uint32_t type;    /* as stored: the file's, or the type it is quantized to while loading */
+    uint32_t type;    /* as stored: the file's, the type it is quantized to while loading, or held as (gf_type_held_as) */
 } binding;
 
 typedef struct {
@@ -29,6 +29,7 @@ typedef struct {
     uint8_t *claimed;
     size_t bytes;
     int quantize;          /* quantize F32/F16 matrices while loading */
+    int converts;          /* some tensor is stored in another type than the file's */
     gf_quant_rules rules;
 } planner;
 
@@ -136,18 +137,20 @@ static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int requ
     const gf_type_traits *tt = gf_type_info(t->type);
     if (vec && t->type != GF_TYPE_F32)
         return gf_fail("GGUF: tensor '%s' has type %s; greenformer expects F32 for vectors (norms, biases)", name, gf_type_name(t->type));
-    if (mat && !tt->computable)
-        return gf_fail("GGUF: tensor '%s' has unsupported type %s (supported: F32, F16, Q4_0, Q4_1, Q8_0, Q4_K, Q6_K)", name, tt->name);
+    if (mat && gf_type_held_as(t->type) < 0)
+        return gf_fail("GGUF: tensor '%s' has unsupported type %s (supported: F32, F16, Q4_0, Q4_1, Q8_0, Q4_K, Q6_K; Q5_0 and "
+                       "IQ4_NL held as Q8_0)", name, tt->name);
     binding *b = &p->b[p->n++];
     b->idx = idx;
     b->mat = mat;
     b->vec = vec;
     b->offset = p->bytes;
-    b->type = t->type;
+    b->type = mat ? (uint32_t)gf_type_held_as(t->type) : t->type;
     if (mat && p->quantize && (t->type == GF_TYPE_F32 || t->type == GF_TYPE_F16)) {
         uint32_t q = gf_quant_rules_type(&p->rules, t, GF_TYPE_RULE);
         if (gf_quantize_supported(q)) b->type = q;
     }
+    if (b->type != t->type) p->converts = 1;
     uint64_t nbytes = t->nbytes;
     if (b->type != t->type) nbytes = t->nbytes / gf_row_bytes(t->type, t->ne[0]) * gf_row_bytes(b->type, t->ne[0]);
     p->bytes += (nbytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
@@ -158,6 +161,7 @@ static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int requ
         mat->row_bytes = gf_row_bytes(b->type, t->ne[0]);
     }
     p->m->type_count[b->type]++;
+    if (mat && (int)b->type == gf_type_held_as(t->type) && b->type != t->type) p->m->widened_count[t->type]++;
     p->m->weight_bytes += nbytes;
     p->m->weight_elements += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
     return 1;
@@ -280,7 +284,7 @@ static int alloc_arena(gf_model *m, planner *p, const gguf_reader *r, gf_model_p
     if (p->bytes && !m->arena) return gf_fail_nomem("the model weights", p->bytes);
     plan->dest = calloc(gguf_n_tensors(r) ? gguf_n_tensors(r) : 1, sizeof *plan->dest);
     if (!plan->dest) return gf_fail_nomem("the load plan", gguf_n_tensors(r) * sizeof(void *));
-    if (p->quantize) {
+    if (p->converts) {
         plan->type = calloc(gguf_n_tensors(r), sizeof *plan->type);
         if (!plan->type) return gf_fail_nomem("the load plan", gguf_n_tensors(r) * sizeof(uint32_t));
         for (uint64_t i = 0; i < gguf_n_tensors(r); i++) plan->type[i] = gguf_tensor_at(r, i)->type;
@@ -438,15 +442,22 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
         tl += (size_t)snprintf(types + tl, tl < sizeof types ? sizeof types - tl : 0, "%s\"%s\":%u", tl ? "," : "",
                                gf_type_name((uint32_t)t), m->type_count[t]);
     }
+    char widened[256] = "";
+    size_t wl = 0;
+    for (int t = 0; t < GF_TYPE_COUNT; t++) {
+        if (!m->widened_count[t]) continue;
+        wl += (size_t)snprintf(widened + wl, wl < sizeof widened ? sizeof widened - wl : 0, "%s\"%s\":%u", wl ? "," : "",
+                               gf_type_name((uint32_t)t), m->widened_count[t]);
+    }
     return snprintf(buf, cap,
                     "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"bos\":%d,\"eos\":%d,\"dim\":%d,\"nLayer\":%d,"
                     "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
-                    "\"ropeBase\":%g,\"normEps\":%g,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"weightBytes\":%llu,"
+                    "\"ropeBase\":%g,\"normEps\":%g,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"widened\":{%s},\"weightBytes\":%llu,"
                     "\"kernels\":\"%s\"}",
                     arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab,
                     gf_tokenizer_bos(m->tokenizer), gf_tokenizer_eos(m->tokenizer), hp->dim,
                     hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
                     hp->rope_base, hp->norm_eps, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
                     hp->causal ? "true" : "false", (const char *[]){"none", "mean", "cls", "last"}[hp->pooling & 3],
-                    types, (unsigned long long)m->weight_bytes, gf_kernels_name());
+                    types, widened, (unsigned long long)m->weight_bytes, gf_kernels_name());
 }

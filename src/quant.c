@@ -82,6 +82,46 @@ static void dequant_q8_0(const block_q8_0 *x, float *y, int64_t nb) {
     }
 }
 
+/* The IQ4_NL codebook (a fact of the format). */
+static const int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+
+int gf_type_held_as(uint32_t type) {
+    if (type == GF_TYPE_Q5_0 || type == GF_TYPE_IQ4_NL) return GF_TYPE_Q8_0;
+    const gf_type_traits *tt = gf_type_info(type);
+    return tt && tt->computable ? (int)type : -1;
+}
+
+void gf_widen_row(uint32_t type, const void *src, block_q8_0 *dst, int64_t n) {
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        if (type == GF_TYPE_Q5_0) {
+            const block_q5_0 *x = (const block_q5_0 *)src + i;
+            uint32_t qh = (uint32_t)x->qh[0] | (uint32_t)x->qh[1] << 8 | (uint32_t)x->qh[2] << 16 | (uint32_t)x->qh[3] << 24;
+            dst[i].d = x->d;
+            for (int j = 0; j < QK8_0 / 2; j++) {
+                dst[i].qs[j] = (int8_t)(((x->qs[j] & 0xf) | ((qh >> j & 1) << 4)) - 16);
+                dst[i].qs[j + QK8_0 / 2] = (int8_t)(((x->qs[j] >> 4) | ((qh >> (j + 16) & 1) << 4)) - 16);
+            }
+        } else {
+            const block_iq4_nl *x = (const block_iq4_nl *)src + i;
+            dst[i].d = x->d;
+            for (int j = 0; j < QK8_0 / 2; j++) {
+                dst[i].qs[j] = kvalues_iq4nl[x->qs[j] & 0xf];
+                dst[i].qs[j + QK8_0 / 2] = kvalues_iq4nl[x->qs[j] >> 4];
+            }
+        }
+    }
+}
+
+/* Q5_0 and IQ4_NL through their Q8_0 form: d * q, as llama.cpp dequantizes them. */
+static void dequant_widened(uint32_t type, const uint8_t *x, float *y, int64_t nb) {
+    size_t block = gf_type_info(type)->bytes;
+    for (int64_t i = 0; i < nb; i++, x += block, y += QK8_0) {
+        block_q8_0 b;
+        gf_widen_row(type, x, &b, QK8_0);
+        dequant_q8_0(&b, y, 1);
+    }
+}
+
 static void dequant_q4_K(const block_q4_K *x, float *y, int64_t nb) {
     for (int64_t i = 0; i < nb; i++) {
         float d = gf_half_to_float(x[i].d), dmin = gf_half_to_float(x[i].dmin);
@@ -130,7 +170,9 @@ void gf_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) {
     case GF_TYPE_Q8_0: dequant_q8_0(src, dst, n / QK8_0); break;
     case GF_TYPE_Q4_K: dequant_q4_K(src, dst, n / QK_K); break;
     case GF_TYPE_Q6_K: dequant_q6_K(src, dst, n / QK_K); break;
-    default: memset(dst, 0, (size_t)n * 4); break; /* callers only pass computable types */
+    case GF_TYPE_Q5_0:
+    case GF_TYPE_IQ4_NL: dequant_widened(type, src, dst, n / QK8_0); break;
+    default: memset(dst, 0, (size_t)n * 4); break; /* callers only pass readable types */
     }
 }
 

@@ -231,9 +231,9 @@ static int plan_tensors(gf_transcoder *t, gf_quant_rules *rules, int *requantize
         if (!p->in_row || !p->out_row || ti->nbytes % p->in_row)
             return gf_fail("quantize: tensor '%s' has rows of %lld %s elements, which cannot be converted", ti->name, (long long)p->n,
                            gf_type_name(p->in_type));
-        if (p->convert && !gf_type_info(p->in_type)->computable)
+        if (p->convert && gf_type_held_as(p->in_type) < 0)
             return gf_fail("quantize: tensor '%s' has type %s, which greenformer cannot read (the input must be F32 or F16, or "
-                           "Q8_0, Q4_0, Q4_1, Q4_K, Q6_K to re-quantize)",
+                           "Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q5_0, IQ4_NL to re-quantize)",
                            ti->name, gf_type_name(p->in_type));
         if (p->convert && !is_float_type(p->in_type)) {
             (*requantized)++;

@@ -10,9 +10,11 @@ export const GGML = {
   F16: { id: 1, blk: 1, bytes: 2 },
   Q4_0: { id: 2, blk: 32, bytes: 18 },
   Q4_1: { id: 3, blk: 32, bytes: 20 },
+  Q5_0: { id: 6, blk: 32, bytes: 22 },
   Q8_0: { id: 8, blk: 32, bytes: 34 },
   Q4_K: { id: 12, blk: 256, bytes: 144 },
   Q6_K: { id: 14, blk: 256, bytes: 210 },
+  IQ4_NL: { id: 20, blk: 32, bytes: 18 },
 };
 export const GGML_BY_ID = Object.fromEntries(Object.entries(GGML).map(([name, t]) => [t.id, { name, ...t }]));
 

@@ -174,7 +174,54 @@ static void check_errors(void) {
     CHECK(gf_quant_method_parse("search") == GF_QUANT_SEARCH && gf_quant_method_parse("nope") == -1, "method names");
 }
 
+/* Q5_0 and IQ4_NL, read by widening to Q8_0: random blocks dequantize as the
+ * formats define them (written here in the shape of llama.cpp's dequantizers),
+ * and their Q8_0 form holds the same values and scale. */
+static void check_widening(void) {
+    static const int8_t iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
+    uint32_t seed = 12345;
+    uint8_t raw[4 * sizeof(block_q5_0)];
+    for (int type = 0; type < 2; type++) {
+        uint32_t t = type ? GF_TYPE_IQ4_NL : GF_TYPE_Q5_0;
+        size_t bs = type ? sizeof(block_iq4_nl) : sizeof(block_q5_0);
+        for (size_t i = 0; i < sizeof raw; i++) raw[i] = (uint8_t)((seed = seed * 1664525u + 1013904223u) >> 24);
+        for (int b = 0; b < 4; b++) raw[b * bs + 1] = 0x2c + b; /* normal halves for d, either sign */
+        float got[128], want[128];
+        block_q8_0 w[4];
+        gf_dequantize_row(t, raw, got, 128);
+        gf_widen_row(t, raw, w, 128);
+        int same = 1, wide = 1;
+        for (int b = 0; b < 4; b++) {
+            const uint8_t *x = raw + b * bs;
+            float d = gf_half_to_float((gf_half)(x[0] | x[1] << 8));
+            wide &= w[b].d == (gf_half)(x[0] | x[1] << 8);
+            for (int j = 0; j < 16; j++) {
+                int x0, x1;
+                if (type) {
+                    x0 = iq4nl[x[2 + j] & 0x0F];
+                    x1 = iq4nl[x[2 + j] >> 4];
+                } else {
+                    uint32_t qh = x[2] | x[3] << 8 | x[4] << 16 | (uint32_t)x[5] << 24;
+                    int xh0 = ((qh >> j) << 4) & 0x10, xh1 = (qh >> (j + 12)) & 0x10;
+                    x0 = ((x[6 + j] & 0x0F) | xh0) - 16;
+                    x1 = ((x[6 + j] >> 4) | xh1) - 16;
+                }
+                want[32 * b + j] = x0 * d;
+                want[32 * b + j + 16] = x1 * d;
+                wide &= w[b].qs[j] == x0 && w[b].qs[j + 16] == x1;
+            }
+        }
+        for (int i = 0; i < 128; i++) same &= got[i] == want[i];
+        CHECK(same, "%s dequantizes as the format defines", gf_type_name(t));
+        CHECK(wide, "%s widens to Q8_0 with the same values and scale", gf_type_name(t));
+        CHECK(gf_type_held_as(t) == GF_TYPE_Q8_0, "%s is held as Q8_0", gf_type_name(t));
+    }
+    CHECK(gf_type_held_as(GF_TYPE_F32) == GF_TYPE_F32 && gf_type_held_as(GF_TYPE_Q4_K) == GF_TYPE_Q4_K, "computable types are held as they are");
+    CHECK(gf_type_held_as(GF_TYPE_Q5_1) < 0 && gf_type_held_as(GF_TYPE_Q5_K) < 0 && gf_type_held_as(99) < 0, "others are not read");
+}
+
 int main(void) {
+    check_widening();
     gguf_file f32;
     if (!open_gguf("tiny-llama-f32.gguf", &f32)) {
         fprintf(stderr, "cannot read tiny-llama-f32.gguf from %s\n", test_shared_dir());

@@ -1,0 +1,111 @@
+// Rewrites a GGUF (the shared F32 tiny-llama) with every matrix in another
+// type, written here in JS from the block formats, independently of the C
+// core: Q5_0 and IQ4_NL (which greenformer reads by widening them to Q8_0),
+// and the Q8_0 those widen to, so a test can hold the core's widening to
+// this one. Vectors (norms) stay F32.
+import { parseGguf } from './gguf.mjs';
+
+const TYPE_ID = { F32: 0, Q5_0: 6, Q8_0: 8, IQ4_NL: 20 };
+const BLOCK_BYTES = { Q5_0: 22, Q8_0: 34, IQ4_NL: 18 };
+// The IQ4_NL codebook (ggml-common.h's kvalues_iq4nl).
+export const IQ4_NL_VALUES = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
+
+const f32 = new Float32Array(1);
+const u32 = new Uint32Array(f32.buffer);
+/** float -> IEEE half bits, round to nearest even (normal range only: the test's scales are). */
+function toHalf(x) {
+  f32[0] = x;
+  const u = u32[0], sign = (u >>> 16) & 0x8000, au = u & 0x7fffffff;
+  if (au < 0x38800000) return sign; // below the normal halves: not used by these weights
+  let q = (au >>> 13) - (112 << 10);
+  const rem = au & 0x1fff;
+  if (rem > 0x1000 || (rem === 0x1000 && q & 1)) q++;
+  return sign | q;
+}
+function fromHalf(h) {
+  const e = (h >>> 10) & 31, m = h & 1023, s = h & 0x8000 ? -1 : 1;
+  return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
+}
+
+/** One block of 32 floats in `type`: the ints q (-> value d * q) and the block's bytes. */
+function quantizeBlock(x, type) {
+  let amax = 0, max = 0;
+  for (const v of x) if (Math.abs(v) > amax) { amax = Math.abs(v); max = v; }
+  const b = Buffer.alloc(BLOCK_BYTES[type]);
+  const scale = type === 'Q5_0' ? max / -16 : type === 'IQ4_NL' ? max / -127 : amax / 127;
+  const dh = toHalf(scale), d = fromHalf(dh);
+  b.writeUInt16LE(dh, 0);
+  const q = new Int8Array(32); // the values as int8 (what Q8_0 holds)
+  if (type === 'Q5_0') {
+    let qh = 0;
+    for (let j = 0; j < 32; j++) {
+      const c = Math.max(0, Math.min(31, Math.round(d ? x[j] / d : 0) + 16));
+      q[j] = c - 16;
+      if (c & 16) qh |= 1 << j;
+      const byte = 6 + (j & 15);
+      b[byte] |= j < 16 ? c & 15 : (c & 15) << 4;
+    }
+    b.writeUInt32LE(qh >>> 0, 2);
+  } else if (type === 'IQ4_NL') {
+    for (let j = 0; j < 32; j++) {
+      const t = d ? x[j] / d : 0;
+      let best = 0;
+      for (let k = 1; k < 16; k++) if (Math.abs(IQ4_NL_VALUES[k] - t) < Math.abs(IQ4_NL_VALUES[best] - t)) best = k;
+      q[j] = IQ4_NL_VALUES[best];
+      b[2 + (j & 15)] |= j < 16 ? best : best << 4;
+    }
+  } else {
+    for (let j = 0; j < 32; j++) {
+      q[j] = Math.round(d ? x[j] / d : 0);
+      b[2 + j] = q[j] & 255;
+    }
+  }
+  return { q, dh, bytes: b };
+}
+
+/**
+ * The F32 GGUF at `buf` with every matrix in `type` (Q5_0, IQ4_NL), or, with
+ * `widen`, in Q8_0 holding exactly the values and scales that type's blocks hold.
+ */
+export function withMatrices(buf, type, { widen = false } = {}) {
+  const g = parseGguf(buf);
+  const out = type && widen ? 'Q8_0' : type;
+  const parts = [], tensors = [];
+  let offset = 0;
+  for (const t of g.tensors) {
+    const src = g.data(t);
+    let data = Buffer.from(src);
+    let typeName = 'F32';
+    if (t.ne.length === 2) {
+      typeName = out;
+      const x = new Float32Array(src.buffer.slice(src.byteOffset, src.byteOffset + src.byteLength));
+      const blocks = [];
+      for (let i = 0; i < x.length; i += 32) {
+        const blk = quantizeBlock(x.subarray(i, i + 32), type);
+        if (!widen) { blocks.push(blk.bytes); continue; }
+        const w = Buffer.alloc(34);
+        w.writeUInt16LE(blk.dh, 0);
+        for (let j = 0; j < 32; j++) w[2 + j] = blk.q[j] & 255;
+        blocks.push(w);
+      }
+      data = Buffer.concat(blocks);
+    }
+    tensors.push({ name: t.name, ne: t.ne, type: TYPE_ID[typeName], offset });
+    const padded = Math.ceil(data.length / g.alignment) * g.alignment;
+    parts.push(data, Buffer.alloc(padded - data.length));
+    offset += padded;
+  }
+  const head = [];
+  const u32b = (v) => { const b = Buffer.alloc(4); b.writeUInt32LE(v); head.push(b); };
+  const u64b = (v) => { const b = Buffer.alloc(8); b.writeBigUInt64LE(BigInt(v)); head.push(b); };
+  const str = (s) => { const b = Buffer.from(s, 'utf8'); u64b(b.length); head.push(b); };
+  head.push(Buffer.from('GGUF'));
+  u32b(3);
+  u64b(tensors.length);
+  u64b(g.kv.length);
+  for (const e of g.kv) { str(e.key); u32b(e.type); head.push(Buffer.from(e.raw)); }
+  for (const t of tensors) { str(t.name); u32b(t.ne.length); t.ne.forEach(u64b); u32b(t.type); u64b(t.offset); }
+  const h = Buffer.concat(head);
+  const padded = Math.ceil(h.length / g.alignment) * g.alignment;
+  return Buffer.concat([h, Buffer.alloc(padded - h.length), ...parts]);
+}

@@ -1,0 +1,66 @@
+// Q5_0 and IQ4_NL matrices (llama.cpp's fallbacks for Q4_K and the 2-3-bit
+// types in rows that are not a multiple of 256, e.g. dim 576 or 896 models)
+// are held as Q8_0 with the same values: the logits equal bit for bit those of
+// a Q8_0 file holding those values (written by tests/helpers/requantize.mjs from
+// the block formats, not by the core), the distance from llama.cpp's F32 logits
+// is that of the precision, and info() says what was widened.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import { loadModel } from '../web/index.js';
+import { quantizeModel } from '../web/quantize.js';
+import { withMatrices } from './helpers/requantize.mjs';
+import { errRows, readF32, readJson, sharedPath } from './helpers/shared.mjs';
+
+const ref = readJson('reference', 'tiny-llama.json');
+const F32 = readFileSync(sharedPath('models', 'tiny-llama-f32.gguf'));
+const f32Logits = readF32('reference', ref.variants.F32.logits);
+const ids = ref.variants.F32.tokens;
+
+// Each type's distance from F32 (errRows; llama.cpp's own files: Q8_0 0.16, Q6_K 0.43, Q4_0 1.62, these with
+// token_embd in Q6_K, where the test's files quantize it too; measured 1.09 and 1.97 with the helper's plain
+// scale choices). A misread bit would be garbage, far above these.
+const BOUND = { Q5_0: 1.3, IQ4_NL: 2.3 };
+
+for (const type of ['Q5_0', 'IQ4_NL']) {
+  test(`${type} matrices load as Q8_0 with the same values: logits equal the widened file's bit for bit`, async (t) => {
+    const file = withMatrices(F32, type);
+    const a = await loadModel(file, { kvCache: 'f32' });
+    const b = await loadModel(withMatrices(F32, type, { widen: true }), { kvCache: 'f32' });
+    try {
+      const info = a.info();
+      assert.deepEqual(info.tensorTypes, { F32: 5, Q8_0: 15 });
+      assert.deepEqual(info.widened, { [type]: 15 });
+      assert.deepEqual(b.info().widened, {});
+      assert.equal(info.weightBytes, b.info().weightBytes);
+      const [la, lb] = [await a.forward(ids), await b.forward(ids)];
+      assert.ok(la.every((x, i) => Object.is(x, lb[i])), `${type}: logits differ from the Q8_0 file with the same values`);
+      const err = errRows(la, f32Logits, ref.n_vocab, ids.length);
+      t.diagnostic(`${type}: err vs llama.cpp's F32 logits ${err.toFixed(4)} (bound ${BOUND[type]}; file ${(file.length / 1048576).toFixed(1)} MB, held ${(info.weightBytes / 1048576).toFixed(1)} MB)`);
+      assert.ok(err > 0 && err <= BOUND[type], `${type}: err vs F32 ${err}`);
+    } finally {
+      await a.dispose();
+      await b.dispose();
+    }
+  });
+}
+
+test('a Q5_0 file re-quantizes (quantize reads it) and a file with another unread type names it', async () => {
+  const parts = [];
+  const plan = await quantizeModel(withMatrices(F32, 'Q5_0'), (bytes) => parts.push(bytes), { type: 'Q4_0' });
+  assert.ok(plan.tensors.some((x) => x.from === 'Q5_0' && x.to === 'Q4_0'));
+  const m = await loadModel(Buffer.concat(parts));
+  try {
+    assert.equal(m.info().tensorTypes.Q4_0 > 0, true);
+    assert.ok((await m.forward([1, 100, 200])).every(Number.isFinite));
+  } finally {
+    await m.dispose();
+  }
+  // IQ4_XS (id 23, 136 bytes per 256: within Q5_0's 22 per 32, so the layout stays valid) has no exact Q8_0
+  // form: still refused by name
+  const patched = withMatrices(F32, 'Q5_0');
+  const at = patched.indexOf(Buffer.from('blk.1.ffn_up.weight'));
+  patched.writeUInt32LE(23, at + 'blk.1.ffn_up.weight'.length + 4 + 16);
+  await assert.rejects(loadModel(patched), /tensor 'blk\.1\.ffn_up\.weight' has unsupported type IQ4_XS .*Q5_0 and IQ4_NL held as Q8_0/);
+});
