@@ -24,7 +24,9 @@ async function loadBuild(name) {
   }
   const wasmUrl = new URL(`../dist/${name}.wasm`, import.meta.url);
   const glueUrl = new URL(`../dist/${name}.mjs`, import.meta.url);
-  const [{ default: factory }, module] = await Promise.all([
+  // Both in parallel; when both fail (a build that is not deployed) the error is the glue's, whichever
+  // failed first, so it does not depend on timing.
+  const [glue, module] = await Promise.allSettled([
     import(glueUrl.href).catch((e) => {
       throw new Error(`greenformer: cannot load ${glueUrl} (${e.message})`);
     }),
@@ -35,7 +37,9 @@ async function loadBuild(name) {
       return WebAssembly.compile(await res.arrayBuffer());
     }),
   ]);
-  return { factory, module };
+  if (glue.status === 'rejected') throw glue.reason;
+  if (module.status === 'rejected') throw module.reason;
+  return { factory: glue.value.default, module: module.value };
 }
 
 function getBuild(name) {
