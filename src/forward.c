@@ -25,6 +25,12 @@
  * one thread while the other waited. */
 #define COST_ELEMENT 64
 #define COST_ACTIVATION 128
+/* Attention per key and head dimension (score and value products, with the
+ * softmax and the cache's Q8_0 rows around them): ~8-20 GEMM multiply-adds
+ * (one-thread decode profile, 110M, 128-255 positions: ~0.8 ms for 3.5 M). At
+ * 1 it took a decode step's attention, ~13% of the step, to one thread until
+ * ~170 positions. */
+#define COST_ATTENTION 16
 
 /* How many tasks to split `work` multiply-adds into. */
 static int tasks_for(int64_t work) {
@@ -523,7 +529,7 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
     attn_job aj = {{c->q, (char *)c->k_cache + layer_off, (char *)c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head,
                     hp->n_head_kv, hp->head_dim, c->n_ctx, 1.0f / sqrtf((float)hp->head_dim), hp->causal, c->kv_type}};
     int64_t keys = (int64_t)n_tok * (pos0 + n_tok);
-    gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * 2), attention_task, &aj);
+    gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * COST_ATTENTION), attention_task, &aj);
 
     act_input(c, c->att, (int32_t)qd, n_tok);
     matmul(c, &l->wo, hp->dim, c->tmp);
