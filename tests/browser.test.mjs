@@ -123,6 +123,10 @@ test('the second load of a URL comes from the persistent cache: no network bytes
     assert.equal(isolated.sent(MODEL), afterFirst, 'the cached load fetched model bytes');
     assert.deepEqual(second.tokens, first.tokens);
     assert.ok(second.info.loadMs >= 0);
+    // a hit is read straight into wasm memory, which the threaded build shares (SharedArrayBuffer)
+    const threaded = await loadAndGenerate(page, { threads: 2 });
+    assert.deepEqual([threaded.info.cache, threaded.info.threads], ['hit', 2]);
+    assert.deepEqual(threaded.tokens, first.tokens);
 
     assert.equal(await page.evaluate((url) => window.greenformer.deleteCachedModel(new URL(url, location.href).href), MODEL), true);
     assert.ok(!(await page.evaluate(() => window.greenformer.listCachedModels())).some((m) => m.url.endsWith(MODEL)));

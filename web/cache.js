@@ -107,11 +107,7 @@ export async function openCachedUrl(url, { signal, fetchOptions, timeout, retrie
   }
 
   const onDisk = handle.getSize();
-  if (!reload && meta?.complete && meta.size === onDisk && onDisk > 0) {
-    handle.close();
-    const file = await fileHandle.getFile();
-    return { name: url, size: file.size, cache: 'hit', chunks: readFile(file, signal) };
-  }
+  if (!reload && meta?.complete && meta.size === onDisk && onDisk > 0) return readCached(url, handle, onDisk, signal);
 
   let have = !reload && meta && meta.bytes > 0 && meta.validator && onDisk >= meta.bytes ? meta.bytes : 0;
   let src;
@@ -170,6 +166,35 @@ function cacheFailure(e) {
   return e?.name === 'QuotaExceededError' ? 'storage quota exceeded' : String(e?.message ?? e);
 }
 
+/**
+ * A cached file read straight into the loader's window (wasm memory) through
+ * its sync access handle: no chunk buffers in between, which the garbage
+ * collector would free only some time later (in Chromium, tens of MB above
+ * the model at the load's peak). The handle stays open until the load closes
+ * the source.
+ */
+function readCached(url, handle, size, signal) {
+  let at = 0;
+  return {
+    name: url,
+    size,
+    cache: 'hit',
+    async readInto(target) {
+      if (signal?.aborted) throw signal.reason;
+      const n = handle.read(target, { at });
+      at += n;
+      return n;
+    },
+    async close() {
+      try {
+        handle.close();
+      } catch {
+        /* already closed */
+      }
+    },
+  };
+}
+
 async function* readHandle(handle, n, signal) {
   const CHUNK = 1 << 20;
   for (let at = 0; at < n; at += CHUNK) {
@@ -177,19 +202,5 @@ async function* readHandle(handle, n, signal) {
     const buf = new Uint8Array(Math.min(CHUNK, n - at));
     handle.read(buf, { at });
     yield buf;
-  }
-}
-
-async function* readFile(file, signal) {
-  const reader = file.stream().getReader();
-  try {
-    for (;;) {
-      if (signal?.aborted) throw signal.reason;
-      const { done, value } = await reader.read();
-      if (done) return;
-      yield value;
-    }
-  } finally {
-    reader.cancel().catch(() => {});
   }
 }
