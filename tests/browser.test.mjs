@@ -2,11 +2,12 @@
 // under cross-origin isolation (and the fallback without), the persistent
 // cache, aborts, responsiveness, and the same tokens as Node for a seed.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
+import { maxPeak, rendererPids, resetPeak } from '../bench/lib/procmem.mjs';
 import { startServer } from '../tools/static-server.mjs';
 import { loadModel } from '../web/index.js';
 import { launchChromium, openDemo } from './helpers/browser.mjs';
@@ -132,6 +133,50 @@ test('the second load of a URL comes from the persistent cache: no network bytes
     assert.ok(!(await page.evaluate(() => window.greenformer.listCachedModels())).some((m) => m.url.endsWith(MODEL)));
   } finally {
     await page.close();
+  }
+});
+
+// A page's memory grows by about the model, not by the model plus the chunks it arrived in: a download and
+// a cache hit each go into wasm memory through one reused buffer (web/sources.js, web/cache.js). The file is
+// a 143 MB model of the bench's 110M shape (bench/make-model.mjs, ~1 s), so that chunks left to the garbage
+// collector would show well above the fixed costs (the worker, the instance, the context's buffers).
+test('loading in a page: the renderer peak grows by the file + 25 MB at most (download, then cache hit)', async (t) => {
+  const { makeModel } = await import('../bench/make-model.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'gf-peak-'));
+  const server = await startServer(ROOT, { mounts: { '/shared/': SHARED, '/gen/': dir } });
+  try {
+    makeModel({ shape: '110m', type: 'Q8_0', out: join(dir, 'model.gguf') });
+    const file = '/gen/model.gguf', bytes = statSync(join(dir, 'model.gguf')).size;
+    const bound = bytes / 1048576 + 25; // measured +10-11 MB; with a buffer per chunk +42 MB (download), more from the cache
+    for (const want of ['stored', 'hit']) {
+      const page = await openDemo(browser.context, server.url);
+      try {
+        if (want === 'stored') await page.evaluate((url) => window.greenformer.deleteCachedModel(new URL(url, location.href).href), file);
+        // the page's worker compiles the wasm on a small model first: the peak measured is the load's
+        await page.evaluate(async (url) => (await window.greenformer.loadModel(url, { threads: 1, cache: false })).dispose(), MODEL);
+        await new Promise((r) => setTimeout(r, 300));
+        const pids = rendererPids(browser.profile);
+        assert.ok(pids.length, 'no renderer process found');
+        resetPeak(pids);
+        const base = new Map(pids.map((p) => [p, maxPeak([p]).hwm_mb]));
+        const cache = await page.evaluate(async (url) => {
+          const m = await window.greenformer.loadModel(url, { threads: 1 });
+          const { cache } = m.info();
+          await m.dispose();
+          return cache;
+        }, file);
+        assert.equal(cache, want);
+        const grew = Math.max(...pids.map((p) => maxPeak([p]).hwm_mb - base.get(p)));
+        t.diagnostic(`${want}: renderer peak +${grew.toFixed(1)} MB for a ${(bytes / 1048576).toFixed(1)} MB file (bound ${bound.toFixed(1)})`);
+        assert.ok(grew <= bound, `${want}: the renderer's peak grew by ${grew.toFixed(1)} MB, over ${bound.toFixed(1)}`);
+        if (want === 'hit') await page.evaluate((url) => window.greenformer.deleteCachedModel(new URL(url, location.href).href), file);
+      } finally {
+        await page.close();
+      }
+    }
+  } finally {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
 

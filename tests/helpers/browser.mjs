@@ -29,6 +29,7 @@ export async function launchChromium(extraArgs = []) {
   });
   return {
     context,
+    profile, // the --user-data-dir, which names this Chromium's processes (bench/lib/procmem.mjs)
     close: async () => {
       await context.close();
       rmSync(profile, { recursive: true, force: true });
