@@ -430,25 +430,24 @@ static void json_escape(char *out, size_t cap, const char *in) {
     out[o] = 0;
 }
 
+/* "F32":5,"Q8_0":15 for the types with a nonzero count */
+static void type_counts_json(char *out, size_t cap, const uint32_t counts[GF_TYPE_COUNT]) {
+    size_t n = 0;
+    out[0] = 0;
+    for (int t = 0; t < GF_TYPE_COUNT; t++) {
+        if (!counts[t]) continue;
+        n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s\"%s\":%u", n ? "," : "", gf_type_name((uint32_t)t), counts[t]);
+    }
+}
+
 int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
     char arch[6 * sizeof m->arch_name], name[6 * sizeof m->name];
     json_escape(arch, sizeof arch, m->arch_name);
     json_escape(name, sizeof name, m->name);
     const gf_hparams *hp = &m->hp;
-    char types[512] = "";
-    size_t tl = 0;
-    for (int t = 0; t < GF_TYPE_COUNT; t++) {
-        if (!m->type_count[t]) continue;
-        tl += (size_t)snprintf(types + tl, tl < sizeof types ? sizeof types - tl : 0, "%s\"%s\":%u", tl ? "," : "",
-                               gf_type_name((uint32_t)t), m->type_count[t]);
-    }
-    char widened[256] = "";
-    size_t wl = 0;
-    for (int t = 0; t < GF_TYPE_COUNT; t++) {
-        if (!m->widened_count[t]) continue;
-        wl += (size_t)snprintf(widened + wl, wl < sizeof widened ? sizeof widened - wl : 0, "%s\"%s\":%u", wl ? "," : "",
-                               gf_type_name((uint32_t)t), m->widened_count[t]);
-    }
+    char types[512], widened[512];
+    type_counts_json(types, sizeof types, m->type_count);
+    type_counts_json(widened, sizeof widened, m->widened_count);
     return snprintf(buf, cap,
                     "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"bos\":%d,\"eos\":%d,\"dim\":%d,\"nLayer\":%d,"
                     "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
