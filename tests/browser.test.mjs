@@ -180,19 +180,40 @@ test('loading in a page: the renderer peak grows by the file + 25 MB at most (do
   }
 });
 
-test('a wrong sha256 rejects the load and drops the cached copy', async () => {
+test('a wrong sha256 rejects the load and drops the cached copy (downloaded, and from the cache)', async () => {
   const page = await openDemo(browser.context, isolated.url);
-  try {
-    const message = await page.evaluate(async (url) => {
+  const wrongSha = (url) =>
+    page.evaluate(async (url) => {
       try {
-        await window.greenformer.loadModel(url, { sha256: '0'.repeat(64), threads: 1 });
+        const m = await window.greenformer.loadModel(url, { sha256: '0'.repeat(64), threads: 1 });
+        await m.dispose();
         return 'loaded';
       } catch (e) {
         return e.message;
       }
-    }, MODEL);
-    assert.match(message, /sha256 mismatch/);
+    }, url);
+  // the cache's files: every model file has its metadata beside it (no orphan left locked)
+  const cacheFiles = () =>
+    page.evaluate(async () => {
+      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('greenformer-cache', { create: true });
+      const names = [];
+      for await (const [name] of dir.entries()) names.push(name);
+      return names;
+    });
+  try {
+    assert.match(await wrongSha(MODEL), /sha256 mismatch/);
     assert.ok(!(await page.evaluate(() => window.greenformer.listCachedModels())).some((m) => m.url.endsWith(MODEL)));
+    const stored = await page.evaluate(async (url) => {
+      const m = await window.greenformer.loadModel(url, { threads: 1 });
+      const { cache } = m.info();
+      await m.dispose();
+      return cache;
+    }, MODEL);
+    assert.equal(stored, 'stored');
+    assert.match(await wrongSha(MODEL), /sha256 mismatch/);
+    assert.ok(!(await page.evaluate(() => window.greenformer.listCachedModels())).some((m) => m.url.endsWith(MODEL)));
+    const files = await cacheFiles();
+    for (const f of files.filter((n) => n.endsWith('.gguf'))) assert.ok(files.includes(f.replace(/\.gguf$/, '.json')), `orphan ${f} in ${files}`);
   } finally {
     await page.close();
   }
