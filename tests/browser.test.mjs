@@ -124,7 +124,7 @@ test('the second load of a URL comes from the persistent cache: no network bytes
     assert.equal(isolated.sent(MODEL), afterFirst, 'the cached load fetched model bytes');
     assert.deepEqual(second.tokens, first.tokens);
     assert.ok(second.info.loadMs >= 0);
-    // a hit is read straight into wasm memory, which the threaded build shares (SharedArrayBuffer)
+    // and a hit with the threaded build
     const threaded = await loadAndGenerate(page, { threads: 2 });
     assert.deepEqual([threaded.info.cache, threaded.info.threads], ['hit', 2]);
     assert.deepEqual(threaded.tokens, first.tokens);

@@ -11,7 +11,7 @@
 // Layout: greenformer-cache/<sha256(url)>.gguf (bytes) and .json (metadata:
 // url, size, bytes, validator, complete, cachedAt).
 
-import { fromUrl } from './sources.js';
+import { fromUrl, readStream } from './sources.js';
 
 const DIR = 'greenformer-cache';
 
@@ -107,7 +107,12 @@ export async function openCachedUrl(url, { signal, fetchOptions, timeout, retrie
   }
 
   const onDisk = handle.getSize();
-  if (!reload && meta?.complete && meta.size === onDisk && onDisk > 0) return readCached(url, handle, onDisk, signal);
+  if (!reload && meta?.complete && meta.size === onDisk && onDisk > 0) {
+    // read as a Blob (no lock on the file while it loads), through readStream's one reused buffer
+    handle.close();
+    const file = await fileHandle.getFile();
+    return { name: url, size: file.size, cache: 'hit', chunks: readStream(file.stream(), signal) };
+  }
 
   let have = !reload && meta && meta.bytes > 0 && meta.validator && onDisk >= meta.bytes ? meta.bytes : 0;
   let src;
@@ -166,41 +171,14 @@ function cacheFailure(e) {
   return e?.name === 'QuotaExceededError' ? 'storage quota exceeded' : String(e?.message ?? e);
 }
 
-/**
- * A cached file read straight into the loader's window (wasm memory) through
- * its sync access handle: no chunk buffers in between, which the garbage
- * collector would free only some time later (in Chromium, tens of MB above
- * the model at the load's peak). The handle stays open until the load closes
- * the source.
- */
-function readCached(url, handle, size, signal) {
-  let at = 0;
-  return {
-    name: url,
-    size,
-    cache: 'hit',
-    async readInto(target) {
-      if (signal?.aborted) throw signal.reason;
-      const n = handle.read(target, { at });
-      at += n;
-      return n;
-    },
-    async close() {
-      try {
-        handle.close();
-      } catch {
-        /* already closed */
-      }
-    },
-  };
-}
-
+/** The first n bytes of a cached file, through one reused buffer (each chunk is copied before the next). */
 async function* readHandle(handle, n, signal) {
   const CHUNK = 1 << 20;
+  const buf = new Uint8Array(Math.min(CHUNK, n));
   for (let at = 0; at < n; at += CHUNK) {
     if (signal?.aborted) throw signal.reason;
-    const buf = new Uint8Array(Math.min(CHUNK, n - at));
-    handle.read(buf, { at });
-    yield buf;
+    const view = buf.subarray(0, Math.min(CHUNK, n - at));
+    handle.read(view, { at });
+    yield view;
   }
 }

@@ -181,7 +181,6 @@ export async function loadDirect(source, options = {}) {
       core.free(digest);
       if (got !== sha256.toLowerCase()) {
         if (src.cache === 'hit' || src.cache === 'stored' || src.cache === 'resumed') {
-          await src.close?.(); // a hit reads through the file's access handle, which locks it
           const { deleteCachedModel } = await import('./cache.js');
           await deleteCachedModel(src.name);
         }

@@ -246,4 +246,4 @@ export async function openSource(source, { signal, fetchOptions, timeout, retrie
   );
 }
 
-export { abortError, fromUrl };
+export { abortError, fromUrl, readStream };
