@@ -38,6 +38,16 @@ after(async () => {
   await slow?.close();
 });
 
+/** Loads url in the page (one thread) and disposes it: where its bytes came from (info().cache). */
+function loadedFrom(page, url) {
+  return page.evaluate(async (url) => {
+    const m = await window.greenformer.loadModel(url, { threads: 1 });
+    const { cache } = m.info();
+    await m.dispose();
+    return cache;
+  }, url);
+}
+
 async function nodeTokens(threads) {
   const model = await loadModel(sharedPath('models', 'tiny-llama-Q8_0.gguf'), { threads });
   try {
@@ -159,12 +169,7 @@ test('loading in a page: the renderer peak grows by the file + 25 MB at most (do
         assert.ok(pids.length, 'no renderer process found');
         resetPeak(pids);
         const base = new Map(pids.map((p) => [p, maxPeak([p]).hwm_mb]));
-        const cache = await page.evaluate(async (url) => {
-          const m = await window.greenformer.loadModel(url, { threads: 1 });
-          const { cache } = m.info();
-          await m.dispose();
-          return cache;
-        }, file);
+        const cache = await loadedFrom(page, file);
         assert.equal(cache, want);
         const grew = Math.max(...pids.map((p) => maxPeak([p]).hwm_mb - base.get(p)));
         t.diagnostic(`${want}: renderer peak +${grew.toFixed(1)} MB for a ${(bytes / 1048576).toFixed(1)} MB file (bound ${bound.toFixed(1)})`);
@@ -203,13 +208,7 @@ test('a wrong sha256 rejects the load and drops the cached copy (downloaded, and
   try {
     assert.match(await wrongSha(MODEL), /sha256 mismatch/);
     assert.ok(!(await page.evaluate(() => window.greenformer.listCachedModels())).some((m) => m.url.endsWith(MODEL)));
-    const stored = await page.evaluate(async (url) => {
-      const m = await window.greenformer.loadModel(url, { threads: 1 });
-      const { cache } = m.info();
-      await m.dispose();
-      return cache;
-    }, MODEL);
-    assert.equal(stored, 'stored');
+    assert.equal(await loadedFrom(page, MODEL), 'stored');
     assert.match(await wrongSha(MODEL), /sha256 mismatch/);
     assert.ok(!(await page.evaluate(() => window.greenformer.listCachedModels())).some((m) => m.url.endsWith(MODEL)));
     const files = await cacheFiles();
