@@ -3,29 +3,13 @@
 // core: Q5_0 and IQ4_NL (which greenformer reads by widening them to Q8_0),
 // and the Q8_0 those widen to, so a test can hold the core's widening to
 // this one. Vectors (norms) stay F32.
+import { fromHalf, toHalf } from '../../bench/lib/rng.mjs';
 import { parseGguf } from './gguf.mjs';
 
 const TYPE_ID = { F32: 0, Q5_0: 6, Q8_0: 8, IQ4_NL: 20 };
 const BLOCK_BYTES = { Q5_0: 22, Q8_0: 34, IQ4_NL: 18 };
 // The IQ4_NL codebook (ggml-common.h's kvalues_iq4nl).
 export const IQ4_NL_VALUES = [-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113];
-
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-/** float -> IEEE half bits, round to nearest even (normal range only: the test's scales are). */
-function toHalf(x) {
-  f32[0] = x;
-  const u = u32[0], sign = (u >>> 16) & 0x8000, au = u & 0x7fffffff;
-  if (au < 0x38800000) return sign; // below the normal halves: not used by these weights
-  let q = (au >>> 13) - (112 << 10);
-  const rem = au & 0x1fff;
-  if (rem > 0x1000 || (rem === 0x1000 && q & 1)) q++;
-  return sign | q;
-}
-function fromHalf(h) {
-  const e = (h >>> 10) & 31, m = h & 1023, s = h & 0x8000 ? -1 : 1;
-  return e === 0 ? s * m * 2 ** -24 : s * (1 + m / 1024) * 2 ** (e - 15);
-}
 
 /** One block of 32 floats in `type`: the ints q (-> value d * q) and the block's bytes. */
 function quantizeBlock(x, type) {
