@@ -27,9 +27,9 @@
 #define COST_ACTIVATION 128
 /* Attention per key and head dimension (score and value products, with the
  * softmax and the cache's Q8_0 rows around them): ~8-20 GEMM multiply-adds
- * (one-thread decode profile, 110M, 128-255 positions: ~0.8 ms for 3.5 M). At
- * 1 it took a decode step's attention, ~13% of the step, to one thread until
- * ~170 positions. */
+ * (one-thread decode profile, 110M, 128-255 positions: ~0.8 ms for 3.5 M).
+ * Counted as 2, a decode step's attention (~13% of the step) stayed on one
+ * thread until ~170 positions. */
 #define COST_ATTENTION 16
 
 /* How many tasks to split `work` multiply-adds into. */
