@@ -22,19 +22,35 @@
 #define GF_API
 #endif
 
-/* A loaded model with its inference state: what a JS Model object owns. */
+/* A loaded model with its inference state: what a JS Model object owns.
+ * The KV cache remembers which tokens it holds (kv_tokens), so that a
+ * generation resumes after other work ran on the model (another generation,
+ * a forward pass) by evaluating only what differs from the longest common
+ * prefix: several generations interleave token by token, and each step's
+ * logits equal a cold run's (the forward pass is batch-invariant). */
 typedef struct {
     gf_model *model;
     gf_context *ctx; /* NULL for vocabulary-only loads */
-    gf_sampler *sampler;
-    gf_detok_stream detok;
-    int32_t last_token;   /* sampled but not yet evaluated */
-    int ignore_eos;
+    int32_t *kv_tokens; /* the tokens whose keys and values the cache holds, in order */
+    int32_t n_kv;
+    int32_t logits_for; /* n_kv when gf_context_logits was computed for kv_tokens[n_kv - 1]; -1: stale */
     int32_t n_batch;
     gf_kv_type kv_type;
-    char stop_reason[16];
     char *info;
 } gf_handle;
+
+/* One generation: its sampler, its tokens (prompt and sampled, the last one
+ * not yet evaluated) and its text stream. Several may exist per model. */
+typedef struct {
+    gf_sampler *sampler;
+    gf_detok_stream detok;
+    int32_t *tokens;
+    uint32_t n_tokens, cap;
+    uint32_t n_prompt;
+    int32_t cached; /* prompt tokens the cache already held when it started */
+    int ignore_eos;
+    char stop_reason[16];
+} gf_generation;
 
 GF_API const char *gf_api_error(void) { return gf_error_message(); }
 
@@ -94,7 +110,7 @@ static int build_info(gf_handle *h) {
 GF_API void gf_api_free(gf_handle *h) {
     if (!h) return;
     gf_context_free(h->ctx);
-    gf_sampler_free(h->sampler);
+    free(h->kv_tokens);
     gf_model_free(h->model);
     free(h->info);
     free(h);
@@ -116,7 +132,15 @@ GF_API gf_handle *gf_api_open(gf_loader *l) {
     h->model = gf_loader_take_model(l);
     gf_loader_free(l);
     if (!h->model) goto fail;
-    if (h->model->mode == GF_LOAD_WEIGHTS && gf_context_new(h->model, n_ctx, h->n_batch, kv_type, &h->ctx) < 0) goto fail;
+    if (h->model->mode == GF_LOAD_WEIGHTS) {
+        if (gf_context_new(h->model, n_ctx, h->n_batch, kv_type, &h->ctx) < 0) goto fail;
+        size_t bytes = (size_t)gf_context_n_ctx(h->ctx) * sizeof *h->kv_tokens;
+        if (!(h->kv_tokens = malloc(bytes))) {
+            gf_fail_nomem("the cache's token list", bytes);
+            goto fail;
+        }
+    }
+    h->logits_for = -1;
     if (build_info(h) < 0) goto fail;
     return h;
 fail:
@@ -126,7 +150,10 @@ fail:
 
 /* See gf_warmup; the loader calls it once a model is open. */
 GF_API void gf_api_warmup(gf_handle *h, int rounds) {
-    if (h->ctx) gf_warmup(h->ctx, rounds);
+    if (!h->ctx) return;
+    gf_warmup(h->ctx, rounds);
+    h->n_kv = 0; /* the warm-up leaves the context empty */
+    h->logits_for = -1;
 }
 
 GF_API const char *gf_api_info(const gf_handle *h) { return h->info; }
@@ -164,8 +191,14 @@ GF_API int gf_api_forward(gf_handle *h, const int32_t *ids, uint32_t n, int all_
     if (need_weights(h) < 0) return GF_ERR;
     if (h->model->arch->encoder) return gf_fail("forward: %s is an encoder: use embed()", h->model->arch->name);
     if (n == 0) return gf_fail("forward: no tokens given");
+    h->n_kv = 0;
+    h->logits_for = -1;
     if (gf_context_rewind(h->ctx, 0) < 0) return GF_ERR;
-    return gf_eval(h->ctx, ids, (int32_t)n, all_rows ? GF_LOGITS_ALL : GF_LOGITS_LAST, out);
+    if (gf_eval(h->ctx, ids, (int32_t)n, all_rows ? GF_LOGITS_ALL : GF_LOGITS_LAST, out) < 0) return GF_ERR;
+    memcpy(h->kv_tokens, ids, (size_t)n * sizeof *ids);
+    h->n_kv = (int32_t)n;
+    h->logits_for = all_rows ? -1 : (int32_t)n; /* all rows go to out only */
+    return GF_OK;
 }
 
 /* Encoders: the embedding of ids. pooling: GF_POOL_* or -1 for the model's
@@ -215,60 +248,124 @@ GF_API int gf_api_embed(gf_handle *h, const int32_t *ids, uint32_t n, int poolin
 /* tokenizer.chat_template from the GGUF, or NULL. */
 GF_API const char *gf_api_chat_template(const gf_handle *h) { return h->model->chat_template; }
 
-/* Starts a generation: validates the sampler options, evaluates the prompt
- * from position 0 and leaves the logits for the first sample. */
-GF_API int gf_api_generate_start(gf_handle *h, const int32_t *ids, uint32_t n, double temperature, int top_k, double top_p,
-                                 double min_p, double repeat_penalty, int repeat_last_n, double seed, int ignore_eos) {
-    gf_clear_error();
-    if (need_weights(h) < 0) return GF_ERR;
-    if (h->model->arch->encoder) return gf_fail("generate: %s is an encoder: it gives embeddings (embed), not text", h->model->arch->name);
-    if (n == 0) return gf_fail("generate: the prompt has no tokens (and the model adds no BOS)");
-    if (!(seed >= 0 && seed <= 4294967295.0)) return gf_fail("generate: seed must be an integer in [0, 2^32), got %g", seed);
-    gf_sampler_params p = {(float)temperature, top_k, (float)top_p, (float)min_p, (float)repeat_penalty, repeat_last_n, (uint32_t)seed};
-    gf_sampler *s;
-    if (gf_sampler_new(&p, h->model->hp.n_vocab, &s) < 0) return GF_ERR;
-    gf_sampler_free(h->sampler);
-    h->sampler = s;
-    if (n > (uint32_t)gf_context_n_ctx(h->ctx))
-        return gf_fail("generate: the prompt has %u tokens but the context holds %d; load with a larger contextLength or shorten the prompt",
-                       n, gf_context_n_ctx(h->ctx));
-    if (gf_context_rewind(h->ctx, 0) < 0) return GF_ERR;
-    if (gf_eval(h->ctx, ids, (int32_t)n, GF_LOGITS_LAST, NULL) < 0) return GF_ERR;
-    for (uint32_t i = 0; i < n; i++) gf_sampler_accept(s, ids[i]);
-    gf_detok_stream_init(&h->detok);
-    h->last_token = -1;
-    h->ignore_eos = ignore_eos;
-    h->stop_reason[0] = 0;
-    return GF_OK;
+/* Makes the cache hold tokens[0..n) and the context's logits those after
+ * tokens[n - 1]: keeps the longest common prefix with what the cache holds
+ * and evaluates the rest (at least the last token, unless the logits are
+ * already its). Returns how many tokens were kept, or an error. */
+static int sync_cache(gf_handle *h, const int32_t *tokens, int32_t n) {
+    int32_t common = 0;
+    while (common < h->n_kv && common < n && h->kv_tokens[common] == tokens[common]) common++;
+    if (common == n && h->n_kv == n && h->logits_for == n) return n;
+    int32_t keep = common < n ? common : n - 1;
+    h->logits_for = -1;
+    if (gf_context_rewind(h->ctx, keep) < 0) return GF_ERR;
+    h->n_kv = keep;
+    if (gf_eval(h->ctx, tokens + keep, n - keep, GF_LOGITS_LAST, NULL) < 0) {
+        h->n_kv = gf_context_rewind(h->ctx, keep) < 0 ? 0 : keep; /* what a failed batch wrote is not kept */
+        return GF_ERR;
+    }
+    memcpy(h->kv_tokens + keep, tokens + keep, (size_t)(n - keep) * sizeof *tokens);
+    h->n_kv = h->logits_for = n;
+    return keep;
 }
+
+GF_API void gf_api_generation_free(gf_generation *g) {
+    if (!g) return;
+    gf_sampler_free(g->sampler);
+    free(g->tokens);
+    free(g);
+}
+
+/* Starts a generation: validates the sampler options, evaluates the part of
+ * the prompt the cache does not already hold and leaves the logits for the
+ * first sample. Returns the generation (free it with gf_api_generation_free)
+ * or NULL. */
+GF_API gf_generation *gf_api_generate_start(gf_handle *h, const int32_t *ids, uint32_t n, double temperature, int top_k,
+                                            double top_p, double min_p, double repeat_penalty, int repeat_last_n, double seed,
+                                            int ignore_eos) {
+    gf_clear_error();
+    if (need_weights(h) < 0) return NULL;
+    if (h->model->arch->encoder) {
+        gf_fail("generate: %s is an encoder: it gives embeddings (embed), not text", h->model->arch->name);
+        return NULL;
+    }
+    if (n == 0) {
+        gf_fail("generate: the prompt has no tokens (and the model adds no BOS)");
+        return NULL;
+    }
+    if (!(seed >= 0 && seed <= 4294967295.0 && seed == floor(seed))) {
+        gf_fail("generate: seed must be an integer in [0, 2^32), got %g", seed);
+        return NULL;
+    }
+    int32_t n_ctx = gf_context_n_ctx(h->ctx);
+    if (n > (uint32_t)n_ctx) {
+        gf_fail("generate: the prompt has %u tokens but the context holds %d; load with a larger contextLength or shorten the prompt",
+                n, n_ctx);
+        return NULL;
+    }
+    if (check_ids(h, ids, n) < 0) return NULL;
+    gf_sampler_params p = {(float)temperature, top_k, (float)top_p, (float)min_p, (float)repeat_penalty, repeat_last_n, (uint32_t)seed};
+    gf_generation *g = calloc(1, sizeof *g);
+    if (!g) {
+        gf_fail_nomem("a generation", sizeof *g);
+        return NULL;
+    }
+    g->cap = (uint32_t)n_ctx;
+    g->tokens = malloc((size_t)g->cap * sizeof *g->tokens);
+    if (!g->tokens) {
+        gf_fail_nomem("a generation's tokens", (size_t)g->cap * sizeof *g->tokens);
+        gf_api_generation_free(g);
+        return NULL;
+    }
+    if (gf_sampler_new(&p, h->model->hp.n_vocab, &g->sampler) < 0) {
+        gf_api_generation_free(g);
+        return NULL;
+    }
+    memcpy(g->tokens, ids, (size_t)n * sizeof *ids);
+    g->n_tokens = g->n_prompt = n;
+    int kept = sync_cache(h, g->tokens, (int32_t)n);
+    if (kept < 0) {
+        gf_api_generation_free(g);
+        return NULL;
+    }
+    g->cached = kept;
+    for (uint32_t i = 0; i < n; i++) gf_sampler_accept(g->sampler, ids[i]);
+    gf_detok_stream_init(&g->detok);
+    g->ignore_eos = ignore_eos;
+    return g;
+}
+
+/* Prompt tokens whose keys and values were reused from the cache. */
+GF_API int gf_api_generation_cached(const gf_generation *g) { return g->cached; }
 
 /* Produces one token: returns 1 with the token id in *id and its text (the
  * complete UTF-8 characters available so far) in buf (*len bytes), 0 when the
  * generation stopped (gf_api_stop_reason: "eos" or "context"), or a
- * negative error. */
-GF_API int gf_api_generate_next(gf_handle *h, int32_t *id, char *buf, uint32_t cap, uint32_t *len) {
+ * negative error. Other work may have run on the model since the last step:
+ * the cache is brought back to this generation's tokens first. */
+GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, char *buf, uint32_t cap, uint32_t *len) {
+    gf_clear_error();
     *len = 0;
-    if (!h->sampler) return gf_fail("generate: no generation in progress");
-    if (h->last_token >= 0) {
-        if (gf_context_n_past(h->ctx) >= gf_context_n_ctx(h->ctx)) {
-            strcpy(h->stop_reason, "context");
-            return 0;
-        }
-        if (gf_eval(h->ctx, &h->last_token, 1, GF_LOGITS_LAST, NULL) < 0) return GF_ERR;
+    if (g->stop_reason[0]) return 0;
+    if (g->n_tokens > g->cap) {
+        strcpy(g->stop_reason, "context");
+        return 0;
     }
+    if (sync_cache(h, g->tokens, (int32_t)g->n_tokens) < 0) return GF_ERR;
     const gf_tokenizer *tok = h->model->tokenizer;
     int32_t eos = gf_tokenizer_eos(tok);
-    int32_t t = gf_sampler_sample(h->sampler, gf_context_logits(h->ctx), h->ignore_eos ? eos : -1);
-    gf_sampler_accept(h->sampler, t);
-    h->last_token = t;
+    int32_t t = gf_sampler_sample(g->sampler, gf_context_logits(h->ctx), g->ignore_eos ? eos : -1);
+    gf_sampler_accept(g->sampler, t);
     *id = t;
-    if (!h->ignore_eos && gf_tokenizer_is_eog(tok, t)) {
-        strcpy(h->stop_reason, "eos");
-        int r = gf_detok_stream_flush(&h->detok, buf, cap);
+    if (g->n_tokens < g->cap) g->tokens[g->n_tokens] = t;
+    g->n_tokens++; /* past cap: the next step stops for the context */
+    if (!g->ignore_eos && gf_tokenizer_is_eog(tok, t)) {
+        strcpy(g->stop_reason, "eos");
+        int r = gf_detok_stream_flush(&g->detok, buf, cap);
         *len = r > 0 && (uint32_t)r <= cap ? (uint32_t)r : 0;
         return 0;
     }
-    int r = gf_detok_stream_push(tok, &h->detok, t, buf, cap);
+    int r = gf_detok_stream_push(tok, &g->detok, t, buf, cap);
     if (r < 0) return r;
     if ((uint32_t)r > cap) return gf_fail("generate: piece of %d bytes exceeds the buffer", r);
     *len = (uint32_t)r;
@@ -276,6 +373,6 @@ GF_API int gf_api_generate_next(gf_handle *h, int32_t *id, char *buf, uint32_t c
 }
 
 /* Text still held back at the end of a generation (an incomplete UTF-8 tail). */
-GF_API int gf_api_generate_flush(gf_handle *h, char *buf, uint32_t cap) { return gf_detok_stream_flush(&h->detok, buf, cap); }
+GF_API int gf_api_generate_flush(gf_generation *g, char *buf, uint32_t cap) { return gf_detok_stream_flush(&g->detok, buf, cap); }
 
-GF_API const char *gf_api_stop_reason(const gf_handle *h) { return h->stop_reason; }
+GF_API const char *gf_api_stop_reason(const gf_generation *g) { return g->stop_reason; }

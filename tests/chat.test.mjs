@@ -83,8 +83,8 @@ test('model.chat renders, then generates from the rendered prompt (control token
     await assert.rejects(async () => {
       for await (const _ of model.chat(TURNS));
     }, /no chat template; pass one/);
-    const opts = { template: TEMPLATES.chatml, maxTokens: 12, seed: 5, temperature: 0.9 };
-    const chat = model.chat(SYSTEM_USER, opts);
+    const opts = { maxTokens: 12, seed: 5, temperature: 0.9 };
+    const chat = model.chat(SYSTEM_USER, { ...opts, template: TEMPLATES.chatml });
     let text = '';
     for await (const piece of chat) text += piece;
     const prompt = await model.renderChat(SYSTEM_USER, { template: TEMPLATES.chatml });

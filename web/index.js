@@ -8,7 +8,7 @@
 // it runs in the calling thread (load.js). Both give the same Model API.
 
 import { listCachedModels, deleteCachedModel } from './cache.js';
-import { loadDirect } from './load.js';
+import { checkLoadOptions, loadDirect } from './load.js';
 import { Model } from './model.js';
 import { loadInWorker } from './remote.js';
 
@@ -24,6 +24,7 @@ const inPage = typeof window !== 'undefined' && typeof document !== 'undefined' 
  * @returns {Promise<Model>}
  */
 export async function loadModel(source, options = {}) {
+  checkLoadOptions(options);
   if (inPage && options.worker !== false) return loadInWorker(source, options);
   const model = await loadDirect(source, options);
   return model;

@@ -9,6 +9,7 @@
 import { cacheWritable, openCachedUrl } from './cache.js';
 import { Core, planThreads } from './core.js';
 import { Model } from './model.js';
+import { boolean, integer, knownKeys } from './options.js';
 import { abortError, openSource } from './sources.js';
 
 const LOAD_MORE = 0;
@@ -20,11 +21,12 @@ const QUANTIZE_TYPES = ['Q4_0', 'Q8_0', 'Q4_K', 'Q4_1', 'Q6_K'];
 const KV_CACHE_TYPES = ['f32', 'f16', 'q8_0'];
 const DEFAULT_MAX_MEMORY = WASM32_LIMIT - 128 * 1048576; // room for code, stack and tokenizer
 
-function positiveInt(value, name) {
-  if (value === undefined) return 0;
-  if (!Number.isInteger(value) || value <= 0) throw new RangeError(`loadModel: ${name} must be a positive integer, got ${value}`);
-  return value;
-}
+/** Every option loadModel takes (an unknown key is an error naming the nearest). */
+export const LOAD_OPTIONS = ['onProgress', 'contextLength', 'batchSize', 'signal', 'vocabOnly', 'inspect', 'maxMemory', 'threads',
+  'simd', 'quantize', 'kvCache', 'warmup', 'sha256', 'cache', 'timeout', 'retries', 'worker', 'fetchOptions'];
+// the largest context and batch the core plans for (its sizes are 64-bit, but a wasm32 arena holds 4 GiB)
+export const MAX_CONTEXT = 1048576;
+export const MAX_BATCH = 4096;
 
 /** The absolute http(s) URL a source names, or null. */
 function httpUrl(source) {
@@ -61,16 +63,33 @@ function hex(bytes) {
 const WARMUP_ROUNDS = 8;
 const WARMUP_MS = 40;
 
+/**
+ * Checks what both runtimes (this thread, a worker) take before anything
+ * starts: known keys, and the options whose bad values would otherwise only
+ * show up late (after a download started) or never.
+ */
+export function checkLoadOptions(options) {
+  knownKeys(options, LOAD_OPTIONS, 'loadModel');
+  const { onProgress, timeout, retries, threads } = options ?? {};
+  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('loadModel: onProgress must be a function');
+  integer(timeout, 'timeout', { min: 1, max: 2 ** 31 - 1, fallback: 0 });
+  integer(retries, 'retries', { min: 0, max: 1000, fallback: 0 });
+  if (threads !== undefined && threads !== 'auto') integer(threads, 'threads', { min: 1, max: 64 });
+  boolean(options?.worker, 'loadModel: worker', true);
+}
+
 /** @returns {Promise<Model>} */
 export async function loadDirect(source, options = {}) {
-  const { onProgress, signal, vocabOnly = false, inspect = false, sha256, quantize, kvCache = 'auto', warmup = true } = options;
+  checkLoadOptions(options);
+  const { onProgress, signal, sha256, quantize, kvCache = 'auto' } = options;
+  const vocabOnly = boolean(options.vocabOnly, 'loadModel: vocabOnly', false);
+  const inspect = boolean(options.inspect, 'loadModel: inspect', false);
+  const warmup = boolean(options.warmup, 'loadModel: warmup', true);
   const mode = vocabOnly ? 1 : inspect ? 2 : 0; // gf_model_options.mode
-  const contextLength = positiveInt(options.contextLength, 'contextLength');
-  const batchSize = positiveInt(options.batchSize, 'batchSize');
-  const maxMemory = options.maxMemory === undefined ? DEFAULT_MAX_MEMORY : positiveInt(options.maxMemory, 'maxMemory');
-  if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('loadModel: onProgress must be a function');
-  if (sha256 !== undefined && !/^[0-9a-f]{64}$/i.test(sha256)) throw new TypeError('loadModel: sha256 must be 64 hexadecimal digits');
-  if (typeof warmup !== 'boolean') throw new TypeError(`loadModel: warmup must be true or false, got ${warmup}`);
+  const contextLength = integer(options.contextLength, 'contextLength', { min: 1, max: MAX_CONTEXT, fallback: 0 });
+  const batchSize = integer(options.batchSize, 'batchSize', { min: 1, max: MAX_BATCH, fallback: 0 });
+  const maxMemory = integer(options.maxMemory, 'maxMemory', { min: 1, fallback: DEFAULT_MAX_MEMORY });
+  if (sha256 !== undefined && (typeof sha256 !== 'string' || !/^[0-9a-f]{64}$/i.test(sha256))) throw new TypeError('loadModel: sha256 must be 64 hexadecimal digits');
   const kvType = kvCache === 'auto' ? -1 : KV_CACHE_TYPES.indexOf(kvCache);
   if (kvType === -1 && kvCache !== 'auto')
     throw new RangeError(`loadModel: kvCache must be 'auto' or one of ${KV_CACHE_TYPES.map((t) => `'${t}'`).join(', ')}, got ${kvCache}`);

@@ -1,8 +1,14 @@
-// A loaded model: the public object loadModel() resolves to. Calls are
-// serialized: a second generate() waits until the first one finishes (or is
-// abandoned), so one model never runs two things at once.
+// A loaded model: the public object loadModel() resolves to. Every call
+// that touches the wasm instance runs alone (a queue serializes them), but
+// a generation holds the queue only for one token at a time: generations
+// interleave token by token, and each resumes where its tokens left the KV
+// cache (the core keeps the longest common prefix and evaluates the rest,
+// src/api.c sync_cache), so its tokens equal a cold run's. dispose() frees
+// the instance at once: queued calls reject, a running generation ends at
+// its next token with the same error.
 
 import { renderChat } from './chat.js';
+import { boolean, integer, knownKeys, number, oneOf, tokenIds } from './options.js';
 import { abortError } from './sources.js';
 
 const PIECE_BYTES = 1024;
@@ -21,16 +27,34 @@ const yieldToEventLoop =
         });
       })();
 
-function num(value, name, fallback) {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || Number.isNaN(value)) throw new TypeError(`${name} must be a number, got ${typeof value === 'number' ? 'NaN' : typeof value}`);
-  return value;
+export const GENERATE_OPTIONS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
+  'signal', 'ignoreEos', 'addSpecial', 'parseSpecial'];
+// chat() renders the prompt itself: its control tokens are parsed and BOS follows the template
+export const CHAT_OPTIONS = [...GENERATE_OPTIONS.filter((k) => k !== 'addSpecial' && k !== 'parseSpecial'), 'template', 'templateVariables'];
+const INT32_MAX = 2 ** 31 - 1;
+
+/** Sampling options as gf_api_generate_start takes them, each checked here (C would wrap or truncate them). */
+function samplingOptions(options) {
+  const { temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed } = options;
+  return [
+    number(temperature, 'temperature', { min: 0, fallback: 0.8 }),
+    integer(topK, 'topK', { min: 0, max: INT32_MAX, fallback: 40 }),
+    number(topP, 'topP', { min: Number.MIN_VALUE, max: 1, fallback: 0.95 }),
+    number(minP, 'minP', { min: 0, max: 1, fallback: 0.05 }),
+    number(repeatPenalty, 'repeatPenalty', { min: Number.MIN_VALUE, fallback: 1.0 }),
+    integer(repeatLastN, 'repeatLastN', { min: 0, max: 1048576, fallback: 64 }),
+    integer(seed, 'seed', { min: 0, max: 2 ** 32 - 1, fallback: Math.floor(Math.random() * 2 ** 32) }),
+  ];
 }
 
-function int(value, name, fallback, min = -Infinity) {
-  const v = num(value, name, fallback);
-  if (!Number.isInteger(v) || v < min) throw new RangeError(`${name} must be an integer${min > -Infinity ? ` >= ${min}` : ''}, got ${v}`);
-  return v;
+function disposedError() {
+  const err = new Error('this model has been disposed');
+  err.code = 'GF_DISPOSED';
+  return err;
+}
+
+function newStats() {
+  return { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [] };
 }
 
 export class Model {
@@ -53,10 +77,10 @@ export class Model {
   }
 
   #live() {
-    if (this.#disposed) throw new Error('this model has been disposed');
+    if (this.#disposed) throw disposedError();
   }
 
-  /** Runs fn after every earlier call has finished. */
+  /** Runs fn (synchronous wasm work) after every earlier call has finished. */
   async #exclusive(fn) {
     this.#live();
     const previous = this.#queue;
@@ -65,14 +89,13 @@ export class Model {
     try {
       await previous;
       this.#live();
-      return await fn();
+      return fn();
     } finally {
       release();
     }
   }
 
-  #tokenizeNow(text, { addSpecial = true, parseSpecial = false } = {}) {
-    if (typeof text !== 'string') throw new TypeError(`tokenize: text must be a string, got ${typeof text}`);
+  #tokenizeNow(text, addSpecial, parseSpecial) {
     const core = this.#core;
     const [textPtr, len] = core.writeString(text);
     let cap = len + 16;
@@ -93,43 +116,43 @@ export class Model {
   }
 
   #ids(ids, what) {
-    if (!Array.isArray(ids) && !ArrayBuffer.isView(ids)) throw new TypeError(`${what}: ids must be an array of token ids`);
-    for (const id of ids) {
-      if (!Number.isInteger(Number(id))) throw new TypeError(`${what}: token ids must be integers, got ${id}`);
-    }
-    return ids;
+    return tokenIds(ids, what, this.#info.nVocab);
   }
 
   /** Text to token ids. BOS (as the model asks) unless addSpecial is false. */
   async tokenize(text, options) {
-    return this.#exclusive(() => this.#tokenizeNow(text, options));
+    const { addSpecial, parseSpecial } = knownKeys(options, ['addSpecial', 'parseSpecial'], 'tokenize');
+    if (typeof text !== 'string') throw new TypeError(`tokenize: text must be a string, got ${text === null ? 'null' : typeof text}`);
+    const add = boolean(addSpecial, 'tokenize: addSpecial', true);
+    const parse = boolean(parseSpecial, 'tokenize: parseSpecial', false);
+    return this.#exclusive(() => this.#tokenizeNow(text, add, parse));
   }
 
   /** Token ids to text; control tokens are dropped unless skipSpecial is false. */
-  async detokenize(ids, { skipSpecial = true } = {}) {
-    this.#ids(ids, 'detokenize');
-    return this.#exclusive(() => this.#detokenizeNow(ids, skipSpecial));
+  async detokenize(ids, options) {
+    const { skipSpecial } = knownKeys(options, ['skipSpecial'], 'detokenize');
+    const checked = this.#ids(ids, 'detokenize');
+    const skip = boolean(skipSpecial, 'detokenize: skipSpecial', true);
+    return this.#exclusive(() => this.#detokenizeNow(checked, skip));
   }
 
   #detokenizeNow(ids, skipSpecial) {
-    {
-      const core = this.#core;
-      const idsPtr = core.writeI32(ids);
-      let cap = ids.length * 8 + 16;
-      let buf = 0;
-      try {
-        for (;;) {
-          buf = core.malloc(cap);
-          const n = core.check(core.em._gf_api_detokenize(this.#handle, idsPtr, ids.length, skipSpecial ? 1 : 0, buf, cap));
-          if (n <= cap) return core.readString(buf, n);
-          core.free(buf);
-          buf = 0;
-          cap = n;
-        }
-      } finally {
+    const core = this.#core;
+    const idsPtr = core.writeI32(ids);
+    let cap = ids.length * 8 + 16;
+    let buf = 0;
+    try {
+      for (;;) {
+        buf = core.malloc(cap);
+        const n = core.check(core.em._gf_api_detokenize(this.#handle, idsPtr, ids.length, skipSpecial ? 1 : 0, buf, cap));
+        if (n <= cap) return core.readString(buf, n);
         core.free(buf);
-        core.free(idsPtr);
+        buf = 0;
+        cap = n;
       }
+    } finally {
+      core.free(buf);
+      core.free(idsPtr);
     }
   }
 
@@ -138,18 +161,19 @@ export class Model {
    * of nVocab (row i = next-token logits after ids[0..i]), or one row with
    * { logits: 'last' }.
    */
-  async forward(ids, { logits = 'all' } = {}) {
-    this.#ids(ids, 'forward');
-    if (logits !== 'all' && logits !== 'last') throw new RangeError(`forward: logits must be 'all' or 'last', got ${logits}`);
+  async forward(ids, options) {
+    const { logits: which } = knownKeys(options, ['logits'], 'forward');
+    const checked = this.#ids(ids, 'forward');
+    const logits = oneOf(which, 'forward: logits', ['all', 'last'], 'all');
     return this.#exclusive(() => {
       const core = this.#core;
       const nVocab = this.#info.nVocab;
-      const rows = logits === 'all' ? ids.length : 1;
-      const idsPtr = core.writeI32(ids);
+      const rows = logits === 'all' ? checked.length : 1;
+      const idsPtr = core.writeI32(checked);
       let out = 0;
       try {
         out = core.malloc(rows * nVocab * 4);
-        core.check(core.em._gf_api_forward(this.#handle, idsPtr, ids.length, logits === 'all' ? 1 : 0, out));
+        core.check(core.em._gf_api_forward(this.#handle, idsPtr, checked.length, logits === 'all' ? 1 : 0, out));
         return core.f32(out, rows * nVocab).slice();
       } finally {
         core.free(out);
@@ -164,18 +188,22 @@ export class Model {
    * model's own); 'none' gives one row of dim per token, flattened. Rows are
    * scaled to unit length unless normalize is false.
    */
-  async embed(input, { pooling, normalize = true } = {}) {
+  async embed(input, options) {
+    const { pooling, normalize: norm } = knownKeys(options, ['pooling', 'normalize'], 'embed');
     const codes = { none: 0, mean: 1, cls: 2, last: 3 };
-    if (pooling !== undefined && !(pooling in codes)) throw new RangeError(`embed: pooling must be 'mean', 'cls', 'last' or 'none', got ${pooling}`);
-    const isIds = (x) => (Array.isArray(x) && x.every((v) => typeof v === 'number')) || ArrayBuffer.isView(x);
+    if (pooling !== undefined) oneOf(pooling, 'embed: pooling', Object.keys(codes));
+    const normalize = boolean(norm, 'embed: normalize', true);
     const many = Array.isArray(input) && input.length > 0 && input.every((x) => typeof x === 'string');
-    const items = many ? input : [input];
-    for (const x of items) if (typeof x !== 'string' && !isIds(x)) throw new TypeError('embed: input must be a string, an array of strings, or token ids');
+    let items;
+    if (typeof input === 'string') items = [input];
+    else if (many) items = input;
+    else if (Array.isArray(input) || ArrayBuffer.isView(input)) items = [this.#ids(input, 'embed')];
+    else throw new TypeError('embed: input must be a string, an array of strings, or token ids');
     return this.#exclusive(() => {
       const core = this.#core;
       const dim = this.#info.dim;
       const out = items.map((x) => {
-        const ids = typeof x === 'string' ? this.#tokenizeNow(x, { addSpecial: true }) : Array.from(x);
+        const ids = typeof x === 'string' ? this.#tokenizeNow(x, true, false) : x;
         const idsPtr = core.writeI32(ids);
         let buf = 0;
         try {
@@ -197,7 +225,12 @@ export class Model {
   }
 
   /** The chat prompt the template makes of messages (what chat() generates from). */
-  async renderChat(messages, { template, addGenerationPrompt = true, templateVariables } = {}) {
+  async renderChat(messages, options) {
+    const { template, addGenerationPrompt, templateVariables } = knownKeys(options, ['template', 'addGenerationPrompt', 'templateVariables'], 'renderChat');
+    return this.#render(messages, template, boolean(addGenerationPrompt, 'renderChat: addGenerationPrompt', true), templateVariables);
+  }
+
+  #render(messages, template, addGenerationPrompt, templateVariables) {
     this.#live();
     const special = (id) => (id >= 0 ? this.#detokenizeNow([id], false) : '');
     return renderChat(template ?? this.chatTemplate(), messages, {
@@ -215,11 +248,11 @@ export class Model {
    * generate()'s. Returns the same kind of iterator as generate().
    */
   chat(messages, options = {}) {
-    const stats = { promptTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [] };
+    const stats = newStats();
     const self = this;
     const iterator = (async function* () {
-      const { template, templateVariables, ...rest } = options;
-      const prompt = await self.renderChat(messages, { template, templateVariables });
+      const { template, templateVariables, ...rest } = knownKeys(options, CHAT_OPTIONS, 'chat');
+      const prompt = await self.#render(messages, template, true, templateVariables);
       const bosText = self.#info.bos >= 0 ? self.#detokenizeNow([self.#info.bos], false) : '';
       // templates usually write BOS themselves; control tokens in the prompt are the template's, not user text
       const gen = self.generate(prompt, { ...rest, parseSpecial: true, addSpecial: !(bosText && prompt.startsWith(bosText)) });
@@ -241,92 +274,89 @@ export class Model {
    * iterator's `stats` property fills in as it runs.
    */
   generate(prompt, options = {}) {
-    const stats = { promptTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [] };
+    const stats = newStats();
     const iterator = this.#generate(prompt, options, stats);
     iterator.stats = stats;
     return iterator;
   }
 
   async *#generate(prompt, options, stats) {
-    const {
-      maxTokens, temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed,
-      signal, ignoreEos = false, addSpecial = true, parseSpecial = false,
-    } = options;
-    const limit = int(maxTokens, 'maxTokens', 256, 1);
-    const sampling = [
-      num(temperature, 'temperature', 0.8),
-      int(topK, 'topK', 40),
-      num(topP, 'topP', 0.95),
-      num(minP, 'minP', 0.05),
-      num(repeatPenalty, 'repeatPenalty', 1.0),
-      int(repeatLastN, 'repeatLastN', 64),
-      int(seed, 'seed', Math.floor(Math.random() * 2 ** 32), 0),
-    ];
+    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial } = knownKeys(options, GENERATE_OPTIONS, 'generate');
+    const limit = integer(maxTokens, 'maxTokens', { min: 1, fallback: 256 });
+    const sampling = samplingOptions(options);
+    const flags = [boolean(ignoreEos, 'ignoreEos', false), boolean(addSpecial, 'addSpecial', true), boolean(parseSpecial, 'parseSpecial', false)];
+    if (typeof prompt !== 'string' && !Array.isArray(prompt) && !ArrayBuffer.isView(prompt)) {
+      throw new TypeError(`generate: prompt must be a string or an array of token ids, got ${prompt === null ? 'null' : typeof prompt}`);
+    }
+    const promptIds = typeof prompt === 'string' ? null : this.#ids(prompt, 'generate');
     if (signal?.aborted) throw abortError(signal);
-
     this.#live();
-    const previous = this.#queue;
-    let release;
-    this.#queue = new Promise((r) => (release = r));
     const core = this.#core;
-    let scratch = 0;
+    let gen = 0;
+    let scratch = 0; // out id, out length, piece bytes
     try {
-      await previous;
-      this.#live();
-      const ids = typeof prompt === 'string' ? this.#tokenizeNow(prompt, { addSpecial, parseSpecial }) : Array.from(this.#ids(prompt, 'generate'));
-      stats.promptTokens = ids.length;
-      if (signal?.aborted) throw abortError(signal);
-
-      const t0 = performance.now();
-      const idsPtr = core.writeI32(ids);
-      try {
-        core.check(core.em._gf_api_generate_start(this.#handle, idsPtr, ids.length, ...sampling, ignoreEos ? 1 : 0));
-      } finally {
-        core.free(idsPtr);
-      }
-      stats.prefillMs = performance.now() - t0;
-
-      // out id, out length, piece bytes
-      scratch = core.malloc(8 + PIECE_BYTES);
-      const t1 = performance.now();
+      await this.#exclusive(() => {
+        const ids = promptIds ?? this.#tokenizeNow(prompt, flags[1], flags[2]);
+        stats.promptTokens = ids.length;
+        if (signal?.aborted) throw abortError(signal);
+        const t0 = performance.now();
+        scratch = core.malloc(8 + PIECE_BYTES);
+        const idsPtr = core.writeI32(ids);
+        try {
+          gen = core.checkPtr(core.em._gf_api_generate_start(this.#handle, idsPtr, ids.length, ...sampling, flags[0] ? 1 : 0));
+        } finally {
+          core.free(idsPtr);
+        }
+        stats.cachedTokens = core.em._gf_api_generation_cached(gen);
+        stats.prefillMs = performance.now() - t0;
+      });
       while (stats.generatedTokens < limit) {
         if (signal?.aborted) throw abortError(signal);
-        const more = core.check(core.em._gf_api_generate_next(this.#handle, scratch, scratch + 8, PIECE_BYTES, scratch + 4));
-        const len = core.u32At(scratch + 4);
-        const text = len ? core.readString(scratch + 8, len) : '';
+        const { more, text } = await this.#exclusive(() => {
+          const t0 = performance.now();
+          const more = core.check(core.em._gf_api_generate_next(this.#handle, gen, scratch, scratch + 8, PIECE_BYTES, scratch + 4));
+          const len = core.u32At(scratch + 4);
+          const step = { more, text: len ? core.readString(scratch + 8, len) : '' };
+          if (more) stats.tokens.push(core.i32(scratch, 1)[0]);
+          else stats.stopReason = core.readString(core.em._gf_api_stop_reason(gen) >>> 0);
+          stats.decodeMs += performance.now() - t0;
+          return step;
+        });
         if (!more) {
-          stats.stopReason = core.readString(core.em._gf_api_stop_reason(this.#handle) >>> 0);
-          stats.decodeMs = performance.now() - t1;
           if (text) yield text;
           break;
         }
-        stats.tokens.push(core.i32(scratch, 1)[0]);
         stats.generatedTokens++;
-        stats.decodeMs = performance.now() - t1;
         if (text) yield text;
         await yieldToEventLoop();
       }
       if (!stats.stopReason) {
         stats.stopReason = 'length';
-        const n = core.check(core.em._gf_api_generate_flush(this.#handle, scratch + 8, PIECE_BYTES));
-        if (n) yield core.readString(scratch + 8, n);
+        const rest = await this.#exclusive(() => core.readString(scratch + 8, core.check(core.em._gf_api_generate_flush(gen, scratch + 8, PIECE_BYTES))));
+        if (rest) yield rest;
       }
     } finally {
-      core.free(scratch);
-      stats.wasmMemoryBytes = core.memoryBytes;
-      release();
+      // a disposed model's instance is gone, and everything in it
+      if (!this.#disposed) {
+        if (gen) core.em._gf_api_generation_free(gen);
+        core.free(scratch);
+        stats.wasmMemoryBytes = core.memoryBytes;
+      }
     }
   }
 
-  /** Frees the model's memory; the object is unusable afterwards. */
+  /**
+   * Frees the model's memory at once; the object is unusable afterwards.
+   * Calls still queued reject, and a generation still running ends at its
+   * next token, with an Error whose code is 'GF_DISPOSED'.
+   */
   async dispose() {
     if (this.#disposed) return;
-    await this.#exclusive(async () => {
-      const core = this.#core;
-      core.em._gf_api_free(this.#handle);
-      this.#disposed = true;
-      this.#core = null;
-      await core.shutdown();
-    });
+    this.#disposed = true;
+    // wasm work runs synchronously in this thread, so none is under way now
+    const core = this.#core;
+    this.#core = null;
+    core.em._gf_api_free(this.#handle);
+    await core.shutdown();
   }
 }

@@ -37,7 +37,11 @@ export function number(value, name, { min = -Number.MAX_VALUE, max = Number.MAX_
     return fallback;
   }
   if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
-    const range = min === -Number.MAX_VALUE && max === Number.MAX_VALUE ? 'a finite number' : `a number in ${min}..${max}`;
+    const low = min === Number.MIN_VALUE ? '> 0' : `>= ${min}`;
+    const range =
+      min === -Number.MAX_VALUE && max === Number.MAX_VALUE ? 'a finite number'
+        : max === Number.MAX_VALUE ? `a finite number ${low}`
+          : min === Number.MIN_VALUE ? `a number in (0, ${max}]` : `a number in ${min}..${max}`;
     throw new RangeError(`${name} must be ${range}, got ${show(value)}`);
   }
   return value;

@@ -4,6 +4,12 @@
 
 import { abortError } from './sources.js';
 
+function disposedError() {
+  const err = new Error('this model has been disposed');
+  err.code = 'GF_DISPOSED';
+  return err;
+}
+
 function rebuildError(e) {
   if (e.name === 'AbortError') return new DOMException(e.message, 'AbortError');
   const err = new (e.name === 'TypeError' ? TypeError : e.name === 'RangeError' ? RangeError : Error)(e.message);
@@ -20,6 +26,11 @@ async function sendable(source) {
   }
   if (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) return { source, transfer: [source] };
   return { source, transfer: [] }; // Blob/File and bytes are cloned (Blobs by reference)
+}
+
+/** Typed arrays cross as plain arrays; anything else as it is, for the worker's Model to check (never coerced here). */
+function cloneableIds(ids) {
+  return ArrayBuffer.isView(ids) ? Array.from(ids) : ids;
 }
 
 function plainOptions(options) {
@@ -39,7 +50,7 @@ class Channel {
     this.next = 1;
     this.pending = new Map(); // id -> { resolve, reject, onMessage }
     worker.onmessage = (e) => this.#receive(e.data);
-    worker.onerror = (e) => this.#fail(new Error(`greenformer worker failed: ${e.message ?? 'could not start (is web/worker.js served with a JavaScript MIME type?)'}`));
+    worker.onerror = (e) => this.fail(new Error(`greenformer worker failed: ${e.message ?? 'could not start (is web/worker.js served with a JavaScript MIME type?)'}`));
   }
 
   #receive(msg) {
@@ -57,7 +68,8 @@ class Channel {
     }
   }
 
-  #fail(err) {
+  /** Rejects every pending request (the worker is gone or going). */
+  fail(err) {
     for (const p of this.pending.values()) p.reject(err);
     this.pending.clear();
     this.dead = err;
@@ -97,7 +109,7 @@ export class RemoteModel {
   }
 
   #call(method, ...args) {
-    if (this.#disposed) return Promise.reject(new Error('this model has been disposed'));
+    if (this.#disposed) return Promise.reject(disposedError());
     return this.#channel.request({ op: 'call', method, args });
   }
 
@@ -106,11 +118,11 @@ export class RemoteModel {
   }
 
   detokenize(ids, options) {
-    return this.#call('detokenize', Array.from(ids), options);
+    return this.#call('detokenize', cloneableIds(ids), options);
   }
 
   forward(ids, options) {
-    return this.#call('forward', Array.from(ids), options);
+    return this.#call('forward', cloneableIds(ids), options);
   }
 
   embed(input, options) {
@@ -126,7 +138,7 @@ export class RemoteModel {
   }
 
   generate(prompt, options = {}) {
-    return this.#stream('generate', typeof prompt === 'string' ? prompt : Array.from(prompt), options);
+    return this.#stream('generate', cloneableIds(prompt), options);
   }
 
   chat(messages, options = {}) {
@@ -134,7 +146,7 @@ export class RemoteModel {
   }
 
   #stream(op, input, options) {
-    const { signal, ...rest } = options;
+    const { signal, ...rest } = options ?? {};
     const stats = { promptTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [] };
     const queue = [];
     let wake = null;
@@ -143,7 +155,7 @@ export class RemoteModel {
     const channel = this.#channel;
     const disposed = this.#disposed;
     const iterator = (async function* () {
-      if (disposed) throw new Error('this model has been disposed');
+      if (disposed) throw disposedError();
       if (signal?.aborted) throw abortError(signal);
       const local = new AbortController(); // ends the worker's generation when the caller stops early
       const onAbort = () => local.abort();
@@ -184,12 +196,14 @@ export class RemoteModel {
     return iterator;
   }
 
+  /** Frees the model at once: the worker ends; queued calls and running generations reject ('GF_DISPOSED'). */
   async dispose() {
     if (this.#disposed) return;
     this.#disposed = true;
     try {
       await this.#channel.request({ op: 'dispose' });
     } finally {
+      this.#channel.fail(disposedError());
       this.#channel.worker.terminate();
     }
   }
