@@ -231,8 +231,9 @@ test('CLI: quantize writes a file and prints the plan; eval reports; usage error
       [['quantize', F32, out], /needs --type/],
       [['quantize', F32, '--type', 'Q4_0'], /needs an output path/],
       [['quantize', F32, out, '--type', 'Q3_K'], /--type must be one of/],
-      [['quantize', F32, out, '--mix', 'abc', '--calib', 'x'], /--mix expects a number/],
-      [['quantize', F32, out, '--mix', '12', '--calib', 'x'], /from 4.5 to 8.5/],
+      [['quantize', F32, out, '--mix', 'abc', '--calib', 'x'], /--mix must be a number in 4\.5\.\.8\.5, got "abc"/],
+      [['quantize', F32, out, '--mix', '12', '--calib', 'x'], /--mix must be a number in 4\.5\.\.8\.5, got 12/],
+      [['quantize', F32, out, '--type', 'Q4_0', '--mxi', '5'], /unknown option "--mxi" for quantize \(did you mean --mix\?\)/],
       [['quantize', F32, out, '--mix', '5'], /--mix needs --calib/],
       [['eval', out, '--text', 'x'], /needs --ref/],
     ]) {
