@@ -3,12 +3,16 @@
 // stdout; progress and diagnostics to stderr; any failure is one clear line
 // on stderr and a non-zero exit status (2 for usage errors).
 //
-// Each command is a module in bin/commands/ exporting usage, options (for
-// util.parseArgs) and run(model, values).
+// Each command is a module in bin/commands/ exporting usage, options (see
+// parseCommandArgs in common.mjs) and run(model, values).
 
-import { parseArgs } from 'node:util';
+import { parseCommandArgs, UsageError } from './commands/common.mjs';
 
-import { UsageError } from './commands/common.mjs';
+// `greenformer run ... | head -c 1`: the reader went away; that is not an error
+process.stdout.on('error', (e) => {
+  if (e.code !== 'EPIPE') process.stderr.write(`greenformer: cannot write the output: ${e.message}\n`);
+  process.exit(e.code === 'EPIPE' ? 0 : 1);
+});
 
 const COMMANDS = ['run', 'logits', 'tokenize', 'info', 'embed', 'chat', 'quantize', 'eval'];
 
@@ -25,16 +29,23 @@ async function main(argv) {
   }
   if (!COMMANDS.includes(command)) throw new UsageError(`unknown command "${command}"`);
   const cmd = await import(`./commands/${command}.mjs`);
-  let parsed;
-  try {
-    parsed = parseArgs({ args: rest, options: cmd.options, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new UsageError(e.message);
+  const parsed = parseCommandArgs(command, rest, cmd.options);
+  if (parsed.help) {
+    process.stdout.write(`usage: greenformer ${cmd.usage}\n`);
+    return 0;
   }
   const [model, ...extra] = parsed.positionals;
   if (!model) throw new UsageError(`${command} needs a MODEL (a GGUF path or URL)`);
   if (extra.length > (cmd.extraPositionals ?? 0)) throw new UsageError(`unexpected argument "${extra[cmd.extraPositionals ?? 0]}"`);
-  await cmd.run(model, parsed.values, extra);
+  try {
+    await cmd.run(model, parsed.values, extra);
+  } catch (e) {
+    // the API's option names, as this command's flags
+    if ('ctx' in cmd.options && typeof e?.message === 'string') {
+      e.message = e.message.replace(/load with a larger contextLength/g, 'use a larger --ctx').replace(/\bcontextLength\b/g, '--ctx');
+    }
+    throw e;
+  }
   return 0;
 }
 

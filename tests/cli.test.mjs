@@ -90,13 +90,13 @@ test('bad input: one clear line on stderr, non-zero exit, never a stack dump', (
     [['run', '/no/such/model.gguf', '-p', 'x'], 1, /no such file/],
     [['info', notGguf], 1, /not a GGUF file/],
     [['run', truncated, '-p', 'x'], 1, /truncated/],
-    [['logits', Q8, '--tokens', '1,99999', '--out', join(tmp, 'x.f32')], 1, /token id 99999 is out of range/],
+    [['logits', Q8, '--tokens', '1,99999', '--out', join(tmp, 'x.f32')], 1, /--tokens: token id at index 1 must be an integer in 0\.\.31999, got 99999/],
     [['logits', Q8, '--tokens', '1,a', '--out', join(tmp, 'x.f32')], 2, /--tokens expects comma-separated token ids/],
-    [['run', Q8, '-p', 'x', '--temp=-1'], 1, /temperature must be/],
-    [['run', Q8, '-p', 'x', '--top-p', 'lots'], 2, /--top-p expects a number/],
+    [['run', Q8, '-p', 'x', '--temp=-1'], 2, /--temp must be a number in 0\.\.100, got -1/],
+    [['run', Q8, '-p', 'x', '--top-p', 'lots'], 2, /--top-p must be a number in 0\.\.1, got "lots"/],
     [['run', Q8], 2, /needs a prompt/],
     [['frobnicate', Q8], 2, /unknown command/],
-    [['run', Q8, '-p', 'x', '--bogus'], 2, /Unknown option/],
+    [['run', Q8, '-p', 'x', '--bogus'], 2, /unknown option "--bogus" for run/],
   ];
   for (const [args, code, message] of cases) {
     const r = cli(...args);

@@ -4,15 +4,18 @@
 // clear errors.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  chmodSync, copyFileSync, createReadStream, linkSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { Readable } from 'node:stream';
 import { test } from 'node:test';
+import { pathToFileURL } from 'node:url';
 
 import { evaluate } from '../web/evaluate.js';
 import { loadModel } from '../web/index.js';
-import { ggufSummary, quantizeModel } from '../web/quantize.js';
+import { ggufSummary, quantizeModel, quantizeToBlob } from '../web/quantize.js';
 import { parseGguf } from './helpers/gguf.mjs';
 import { withTensorType } from './helpers/patch.mjs';
 import { errRows, readF32, readJson, ROOT, sharedPath } from './helpers/shared.mjs';
@@ -228,8 +231,9 @@ test('CLI: quantize writes a file and prints the plan; eval reports; usage error
       [['quantize', F32, out], /needs --type/],
       [['quantize', F32, '--type', 'Q4_0'], /needs an output path/],
       [['quantize', F32, out, '--type', 'Q3_K'], /--type must be one of/],
-      [['quantize', F32, out, '--mix', 'abc', '--calib', 'x'], /--mix expects a number/],
-      [['quantize', F32, out, '--mix', '12', '--calib', 'x'], /from 4.5 to 8.5/],
+      [['quantize', F32, out, '--mix', 'abc', '--calib', 'x'], /--mix must be a number in 4\.5\.\.8\.5, got "abc"/],
+      [['quantize', F32, out, '--mix', '12', '--calib', 'x'], /--mix must be a number in 4\.5\.\.8\.5, got 12/],
+      [['quantize', F32, out, '--type', 'Q4_0', '--mxi', '5'], /unknown option "--mxi" for quantize \(did you mean --mix\?\)/],
       [['quantize', F32, out, '--mix', '5'], /--mix needs --calib/],
       [['eval', out, '--text', 'x'], /needs --ref/],
     ]) {
@@ -243,4 +247,90 @@ test('CLI: quantize writes a file and prints the plan; eval reports; usage error
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+// Issue 21, item 1: `quantize X X` used to truncate X, fail ("GGUF: the file is empty") and then delete it.
+test('quantize refuses an output that is the input (same path, ./path, symlink, hard link, file: URL); the input stays intact', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gf-same-'));
+  try {
+    const original = readFileSync(BROWN);
+    const input = join(dir, 'same.gguf');
+    copyFileSync(BROWN, input);
+    chmodSync(input, 0o644);
+    symlinkSync(input, join(dir, 'link.gguf'));
+    linkSync(input, join(dir, 'hard.gguf'));
+    const rel = `./${relative(process.cwd(), input)}`;
+    const outputs = [input, rel, join(dir, 'link.gguf'), join(dir, 'hard.gguf'), join(dir, 'sub', '..', 'same.gguf')];
+    for (const output of outputs) {
+      await assert.rejects(quantizeModel(input, output, { type: 'Q4_0' }), (e) => {
+        assert.match(e.message, /the output .* is the input .*same\.gguf \(the same file\)/);
+        assert.ok(e.message.includes(output), e.message);
+        return true;
+      });
+    }
+    await assert.rejects(quantizeModel(pathToFileURL(input).href, join(dir, 'link.gguf'), { type: 'Q4_0' }), /the same file/);
+    await assert.rejects(quantizeModel(join(dir, 'link.gguf'), input, { type: 'Q4_0' }), /the same file/);
+    for (const output of [input, rel, join(dir, 'link.gguf'), join(dir, 'hard.gguf')]) {
+      const r = cli(['quantize', input, output, '--type', 'Q4_0']);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stderr, /^greenformer: quantize: the output .* is the input .* \(the same file\)/);
+      assert.ok(r.stderr.includes(output), r.stderr);
+    }
+    assert.ok(readFileSync(input).equals(original), 'the input is byte-identical');
+    assert.ok(lstatSync(join(dir, 'link.gguf')).isSymbolicLink());
+    assert.deepEqual(readdirSync(dir).sort(), ['hard.gguf', 'link.gguf', 'same.gguf']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('quantize to a path: a failure or an abort mid-way leaves an existing destination untouched and no temporary file; success replaces it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gf-atomic-'));
+  try {
+    const out = join(dir, 'out.gguf');
+    writeFileSync(out, 'the previous output\n');
+    // header intact, tensor data cut: tensors are quantized and written before the end is found missing
+    const cut = join(dir, 'cut.gguf');
+    const full = readFileSync(BROWN);
+    writeFileSync(cut, full.subarray(0, Math.floor(full.length * 0.6)));
+    let wrote = 0;
+    await assert.rejects(
+      quantizeModel(cut, out, { type: 'Q8_0', onProgress: (p) => (wrote = p.tensorsDone ?? wrote) }),
+      /truncated|ends|short|incomplete/i,
+    );
+    assert.ok(wrote > 0, 'some tensors were written before the failure');
+    assert.equal(readFileSync(out, 'utf8'), 'the previous output\n');
+    assert.deepEqual(readdirSync(dir).sort(), ['cut.gguf', 'out.gguf']);
+
+    const ac = new AbortController();
+    await assert.rejects(
+      quantizeModel(BROWN, out, { type: 'Q4_0', signal: ac.signal, onProgress: (p) => p.tensorsDone >= 3 && ac.abort() }),
+      (e) => e.name === 'AbortError',
+    );
+    assert.equal(readFileSync(out, 'utf8'), 'the previous output\n');
+    assert.deepEqual(readdirSync(dir).sort(), ['cut.gguf', 'out.gguf']);
+
+    // a new file that fails is not left behind either
+    await assert.rejects(quantizeModel(cut, join(dir, 'new.gguf'), { type: 'Q8_0' }));
+    assert.deepEqual(readdirSync(dir).sort(), ['cut.gguf', 'out.gguf']);
+
+    const plan = await quantizeModel(BROWN, out, { type: 'Q8_0' });
+    assert.equal(statSync(out).size, plan.outputBytes);
+    assert.equal(parseGguf(readFileSync(out)).get('general.file_type'), 7);
+    assert.deepEqual(readdirSync(dir).sort(), ['cut.gguf', 'out.gguf']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('quantize options: an unknown key names the nearest known one; numbers and types are checked', async () => {
+  await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', mixChunk: 2 }), /unknown option 'mixChunk' \(did you mean 'mixChunks'\?\)/);
+  await assert.rejects(quantizeToBlob(BROWN, { tpye: 'Q4_0' }), /unknown option 'tpye' \(did you mean 'type'\?\)/);
+  for (const bad of [0, -1, 1.5, 2 ** 32 + 4, NaN, '4']) {
+    await assert.rejects(quantizeModel(BROWN, () => {}, { calib: 'x', mix: 5, mixChunks: bad }), /mixChunks must be an integer in 1\.\.1048576/, String(bad));
+  }
+  await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', outputType: 'Q5_K' }), /outputType must be one of/);
+  await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', embdType: 7 }), /embdType must be one of/);
+  await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', signal: 'stop' }), /signal must be an AbortSignal/);
+  await assert.rejects(quantizeModel(BROWN, () => {}, null), /options must be an object/);
 });

@@ -115,6 +115,7 @@ export async function loadDirect(source, options = {}) {
   let loader = 0;
   let capPtr = 0;
   let hash = 0;
+  let failed = false;
   let total = src.size;
   let status = LOAD_MORE;
   const progress = () => {
@@ -239,7 +240,7 @@ export async function loadDirect(source, options = {}) {
   } catch (e) {
     if (loader) em._gf_api_loader_free(loader);
     loader = 0;
-    core.shutdown();
+    failed = true; // shut down last: shutdown() drops core.em, which the finally still uses
     throw e;
   } finally {
     if (hash) em._gf_api_sha256_final(hash, capPtr); // frees the hash state; capPtr has room for the digest
@@ -247,5 +248,6 @@ export async function loadDirect(source, options = {}) {
     await src.chunks?.return?.();
     if (capPtr) core.free(capPtr);
     if (loader) em._gf_api_loader_free(loader);
+    if (failed) await core.shutdown();
   }
 }

@@ -24,13 +24,19 @@
 //   log         (line) => void: plan, warnings, the mix assignment (default: none)
 //   signal      AbortSignal
 //
-// destination: a file path (Node), a function called with each chunk of
+// Unknown option keys are an error naming the nearest known one.
+//
+// destination: a file path (Node: written to a temporary file beside it and
+// renamed into place when complete, so a failure or abort leaves an existing
+// file untouched; a path that is the source's file, through any link, is
+// refused before anything is written), a function called with each chunk of
 // bytes (it may return a promise; the bytes are a copy it may keep), or a
 // WritableStream. calib and mix read the source twice (the model is loaded
 // to run it, then streamed again to quantize), so they need a source that
 // can be opened again: a path, URL, Blob or bytes.
 
 import { Core } from './core.js';
+import { integer, knownKeys, oneOf } from './options.js';
 import { abortError, openSource } from './sources.js';
 
 const TC_HEADER = 1;
@@ -40,8 +46,13 @@ const LOAD_COMPLETE = 2;
 export const QUANT_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K'];
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
+const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'outputType', 'embdType', 'onProgress', 'log', 'signal'];
+// what outputType / embdType may name: the types greenformer writes ('' = the file type's rules)
+const TENSOR_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'F16', 'F32'];
+
 function checkOptions(options) {
-  const { type = 'Q4_K', method, calib, mix, onProgress, log } = options;
+  knownKeys(options, OPTIONS, 'quantize');
+  const { type = 'Q4_K', method, calib, mix, mixChunks, outputType, embdType, onProgress, log, signal } = options;
   if (!QUANT_TYPES.includes(type) && type !== 'Q4_K_M') {
     throw new RangeError(`quantize: unknown type "${type}" (supported: ${QUANT_TYPES.join(', ')})`);
   }
@@ -58,6 +69,12 @@ function checkOptions(options) {
   if (method === 'ref' && (calib !== undefined || mix !== undefined)) {
     throw new RangeError('quantize: calib and mix use the search method; leave method unset or use "search"');
   }
+  integer(mixChunks, 'quantize: mixChunks', { min: 1, max: 1 << 20, fallback: 4 });
+  if (outputType !== undefined && outputType !== '') oneOf(outputType, 'quantize: outputType', TENSOR_TYPES);
+  if (embdType !== undefined && embdType !== '') oneOf(embdType, 'quantize: embdType', TENSOR_TYPES);
+  if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
+    throw new TypeError('quantize: signal must be an AbortSignal');
+  }
   for (const [name, fn] of [['onProgress', onProgress], ['log', log]]) {
     if (fn !== undefined && typeof fn !== 'function') throw new TypeError(`quantize: ${name} must be a function`);
   }
@@ -68,19 +85,10 @@ function checkOptions(options) {
 async function openDestination(destination) {
   if (typeof destination === 'string') {
     if (!isNode) throw new TypeError('quantize: a destination path needs Node; pass a function or a WritableStream');
-    const fs = await import('node:fs');
-    const handle = await fs.promises.open(destination, 'w');
-    return {
-      // the view is written before any other wasm call can move memory: no copy
-      write: async (view) => {
-        for (let off = 0; off < view.length; ) off += (await handle.write(view, off, view.length - off)).bytesWritten;
-      },
-      close: () => handle.close(),
-      abort: async () => {
-        await handle.close().catch(() => {});
-        await fs.promises.unlink(destination).catch(() => {});
-      },
-    };
+    // a temporary file beside the destination, renamed into place when complete: a failure
+    // or an abort leaves an existing destination as it was
+    const { openOutput } = await import('./files.js');
+    return openOutput(destination);
   }
   if (typeof destination === 'function') return { write: async (view) => destination(view.slice()) };
   if (typeof WritableStream !== 'undefined' && destination instanceof WritableStream) {
@@ -209,6 +217,12 @@ export async function quantizeModel(source, destination, options = {}) {
   const { type, method } = checkOptions(options);
   const { calib, mix, mixChunks = 4, outputType = '', embdType = '', onProgress, log, signal } = options;
   if (signal?.aborted) throw abortError(signal);
+  if (isNode && typeof destination === 'string') {
+    // refused before anything is opened: writing the input would destroy it
+    const { localPath, refuseSameFile } = await import('./files.js');
+    const input = localPath(source);
+    if (input !== null) await refuseSameFile(input, destination, 'quantize');
+  }
   const oneShot = (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) || (typeof Response !== 'undefined' && source instanceof Response);
   if (calib !== undefined && oneShot) {
     throw new TypeError('quantize: calib and mix read the model twice; pass a path, URL, Blob or bytes rather than a stream or Response');

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 
-import { load, number, UsageError, withModel } from './common.mjs';
+import { CTX, intFlag, load, N_PREDICT, numFlag, SEED, TEMP, TOP_P, UsageError, withModel } from './common.mjs';
 
 export const usage = `chat MODEL [--system TEXT] [--template FILE] [-n 256] [--temp T] [--top-p P] [--seed S] [--ctx N]
         talk to the model: type a message, read the reply (streamed); Ctrl-D ends`;
@@ -11,7 +11,7 @@ export const usage = `chat MODEL [--system TEXT] [--template FILE] [-n 256] [--t
 export const options = {
   system: { type: 'string' },
   template: { type: 'string' },
-  'n-predict': { type: 'string', short: 'n' },
+  'n-predict': { type: 'string', short: 'n', flag: '-n' },
   temp: { type: 'string' },
   'top-p': { type: 'string' },
   seed: { type: 'string' },
@@ -19,6 +19,13 @@ export const options = {
 };
 
 export async function run(modelPath, v) {
+  const contextLength = intFlag(v, 'ctx', CTX);
+  const sampling = {
+    maxTokens: intFlag(v, 'n-predict', N_PREDICT) ?? 256,
+    temperature: numFlag(v, 'temp', TEMP),
+    topP: numFlag(v, 'top-p', TOP_P),
+    seed: intFlag(v, 'seed', SEED),
+  };
   let template;
   if (v.template !== undefined) {
     try {
@@ -27,7 +34,7 @@ export async function run(modelPath, v) {
       throw new UsageError(`--template: cannot read ${v.template}: ${e.message}`);
     }
   }
-  await withModel(await load(modelPath, { contextLength: number(v, 'ctx', { integer: true }) }), async (m) => {
+  await withModel(await load(modelPath, { contextLength }), async (m) => {
     if (!template && !m.chatTemplate()) throw new Error(`${modelPath} has no chat template; give one with --template FILE`);
     const messages = v.system ? [{ role: 'system', content: v.system }] : [];
     const interactive = process.stdin.isTTY;
@@ -41,13 +48,7 @@ export async function run(modelPath, v) {
         continue;
       }
       messages.push({ role: 'user', content: line });
-      const gen = m.chat(messages, {
-        template,
-        maxTokens: number(v, 'n-predict', { integer: true }) ?? 256,
-        temperature: number(v, 'temp'),
-        topP: number(v, 'top-p'),
-        seed: number(v, 'seed', { integer: true }),
-      });
+      const gen = m.chat(messages, { template, ...sampling });
       let reply = '';
       for await (const piece of gen) {
         reply += piece;

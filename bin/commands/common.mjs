@@ -1,18 +1,131 @@
-// Helpers shared by the CLI commands.
+// Helpers shared by the CLI commands: argument parsing, checked numeric
+// flags (web/options.js does the checking; messages name the flag as the
+// user typed it), loading with progress.
 import { loadModel } from '../../web/index.js';
+import { integer, nearest, number, tokenIds } from '../../web/options.js';
 
 export class UsageError extends Error {}
 
-/** A numeric option: undefined when absent, a UsageError when malformed. */
-export function number(values, name, { integer = false } = {}) {
+/** values[FLAGS][name] is the flag as it was typed ('-n' or '--n-predict'), for messages. */
+const FLAGS = Symbol('flags');
+
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+
+/**
+ * Parses a command's arguments against its options ({ name: { type: 'string' | 'boolean', short?, multiple?,
+ * flag? } }, flag being the spelling the help shows when it is not --name). A value may follow its flag
+ * (--temp 0.5, -n 5, and negative numbers: --temp -1) or be attached (--temp=0.5, -n5). An unknown flag is
+ * a UsageError naming the nearest known one. Returns { values, positionals, help }.
+ */
+export function parseCommandArgs(command, args, options) {
+  const byShort = {};
+  for (const [name, o] of Object.entries(options)) if (o.short) byShort[o.short] = name;
+  const values = { [FLAGS]: {} };
+  const positionals = [];
+  const unknown = (spelled) => {
+    const near = spelled.startsWith('--') || spelled.length > 2 ? nearest(spelled.replace(/^-+/, ''), Object.keys(options)) : null;
+    const shorts = Object.keys(byShort).map((s) => `-${s}`);
+    const hint = near ? ` (did you mean --${near}?)` : shorts.length && !spelled.startsWith('--') ? ` (${command}'s short options: ${shorts.join(', ')})` : '';
+    return new UsageError(`unknown option "${spelled}" for ${command}${hint}`);
+  };
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (a === '--') {
+      positionals.push(...args.slice(i + 1));
+      break;
+    }
+    if (!a.startsWith('-') || a === '-' || NEGATIVE_NUMBER.test(a)) {
+      positionals.push(a);
+      continue;
+    }
+    if (a === '-h' || a === '--help') return { values, positionals, help: true };
+    let spelled, name, inline;
+    if (a.startsWith('--')) {
+      const eq = a.indexOf('=');
+      spelled = eq < 0 ? a : a.slice(0, eq);
+      inline = eq < 0 ? undefined : a.slice(eq + 1);
+      name = Object.hasOwn(options, spelled.slice(2)) ? spelled.slice(2) : undefined;
+    } else {
+      // -temp is not -t emp: a long name after one dash is a typo for --temp
+      if (a.length > 2 && Object.hasOwn(options, a.slice(1).split('=')[0])) throw unknown(a.split('=')[0]);
+      spelled = a.slice(0, 2);
+      name = byShort[a[1]];
+      inline = a.length > 2 ? a.slice(2).replace(/^=/, '') : undefined;
+    }
+    if (name === undefined) throw unknown(spelled);
+    const o = options[name];
+    values[FLAGS][name] = spelled;
+    if (o.type === 'boolean') {
+      if (inline !== undefined) throw new UsageError(`${spelled} takes no value, got "${a}"`);
+      values[name] = true;
+      continue;
+    }
+    let value = inline;
+    if (value === undefined) {
+      const next = args[i + 1];
+      if (next === undefined) throw new UsageError(`${spelled} needs a value`);
+      if (next.startsWith('-') && next !== '-' && !NEGATIVE_NUMBER.test(next)) {
+        throw new UsageError(`${spelled} needs a value, got the option "${next}" (if that is the value, write --${name}=${next})`);
+      }
+      value = next;
+      i++;
+    }
+    if (o.multiple) (values[name] ??= []).push(value);
+    else values[name] = value;
+  }
+  return { values, positionals, help: false };
+}
+
+function checked(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw new UsageError(e.message);
+  }
+}
+
+/** An integer flag in [min, max]: undefined when absent, a UsageError naming the flag when malformed or out of range. */
+export function intFlag(values, name, { min, max, flag }) {
   const raw = values[name];
   if (raw === undefined) return undefined;
-  const v = Number(raw);
-  if (raw.trim() === '' || !Number.isFinite(v) || (integer && !Number.isInteger(v))) {
-    throw new UsageError(`--${name} expects ${integer ? 'an integer' : 'a number'}, got "${raw}"`);
-  }
-  return v;
+  const value = /^\s*[+-]?\d+\s*$/.test(raw) ? Number(raw) : raw;
+  return checked(() => integer(value, values[FLAGS]?.[name] ?? flag ?? `--${name}`, { min, max }));
 }
+
+/** A number flag in [min, max] (above: the value must be greater than it): undefined when absent. */
+export function numFlag(values, name, { min, max, above, flag }) {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const label = values[FLAGS]?.[name] ?? flag ?? `--${name}`;
+  const value = DECIMAL.test(raw.trim()) ? Number(raw) : raw;
+  if (above !== undefined && typeof value === 'number' && value <= above) throw new UsageError(`${label} must be a number in (${above}, ${max}], got ${value}`);
+  return checked(() => number(value, label, { min, max }));
+}
+
+/** Comma-separated token ids (each a safe integer; the vocabulary check needs the model: checkTokenIds). */
+export function parseIds(values, name) {
+  const text = values[name];
+  const label = values[FLAGS]?.[name] ?? `--${name}`;
+  const ids = text.split(',').map((s) => s.trim());
+  if (!ids.length || ids.some((s) => !/^\d+$/.test(s))) throw new UsageError(`${label} expects comma-separated token ids, got "${text}"`);
+  const big = ids.find((s) => !Number.isSafeInteger(Number(s)));
+  if (big !== undefined) throw new Error(`${label}: token id ${big} is out of range`);
+  return ids.map(Number);
+}
+
+/** Token ids against the model's vocabulary: an error naming the flag and the id. */
+export function checkTokenIds(ids, values, name, nVocab) {
+  return Array.from(tokenIds(ids, values[FLAGS]?.[name] ?? `--${name}`, nVocab));
+}
+
+// the ranges of the shared flags
+export const CTX = { min: 1, max: 1 << 20 };
+export const N_PREDICT = { min: 1, max: 1 << 20, flag: '-n' };
+export const THREADS = { min: 1, max: 64 };
+export const SEED = { min: 0, max: 2 ** 32 - 1 };
+export const TEMP = { min: 0, max: 100 };
+export const TOP_P = { min: 0, max: 1, above: 0 };
 
 /** Progress on stderr when it is a terminal. */
 export function progressReporter(label) {

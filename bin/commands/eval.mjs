@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 
 import { evaluate } from '../../web/evaluate.js';
 import { ggufSummary } from '../../web/quantize.js';
-import { load, number, UsageError, withModel } from './common.mjs';
+import { intFlag, load, UsageError, withModel } from './common.mjs';
 
 export const usage = `eval MODEL --ref REF.gguf --text FILE [--ctx 256] [--chunks N] [--kv-cache f32|f16|q8_0] [--json]
         KL divergence of MODEL's next-token distributions from REF's, top-1 agreement and perplexity of
@@ -30,10 +30,9 @@ function readText(path) {
 
 export async function run(modelPath, v) {
   if (v.ref === undefined || v.text === undefined) throw new UsageError('eval needs --ref REF.gguf and --text FILE');
-  const ctx = number(v, 'ctx', { integer: true }) ?? 256;
-  if (ctx < 4 || ctx % 2) throw new UsageError(`--ctx must be an even number >= 4, got ${ctx}`);
-  const chunks = number(v, 'chunks', { integer: true });
-  if (chunks !== undefined && chunks < 1) throw new UsageError(`--chunks must be at least 1, got ${chunks}`);
+  const ctx = intFlag(v, 'ctx', { min: 4, max: 1 << 20 }) ?? 256;
+  if (ctx % 2) throw new UsageError(`--ctx must be an even number in 4..${1 << 20}, got ${ctx}`);
+  const chunks = intFlag(v, 'chunks', { min: 1, max: 1 << 20 });
   const text = readText(v.text);
   const [modelSize, refSize] = [await ggufSummary(modelPath), await ggufSummary(v.ref)];
   // f32 KV caches unless --kv-cache says otherwise for MODEL: the weights' damage alone

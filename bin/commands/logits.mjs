@@ -1,7 +1,6 @@
 // greenformer logits MODEL --tokens ... --out FILE: teacher-forced logits as float32 rows.
-import { writeFileSync } from 'node:fs';
-
-import { load, number, UsageError, withModel } from './common.mjs';
+import { localPath, refuseSameFile, writeOutput } from '../../web/files.js';
+import { checkTokenIds, CTX, intFlag, load, parseIds, UsageError, withModel } from './common.mjs';
 
 export const usage = `logits MODEL --tokens 1,450,4996 --out FILE [--ctx N]
         write float32 little-endian logits, one row of n_vocab per input token
@@ -9,19 +8,16 @@ export const usage = `logits MODEL --tokens 1,450,4996 --out FILE [--ctx N]
 
 export const options = { tokens: { type: 'string' }, out: { type: 'string' }, ctx: { type: 'string' } };
 
-export function parseIds(text, flag = '--tokens') {
-  const ids = text.split(',').map((s) => s.trim());
-  if (!ids.length || ids.some((s) => !/^\d+$/.test(s))) throw new UsageError(`${flag} expects comma-separated token ids, got "${text}"`);
-  return ids.map(Number);
-}
-
 export async function run(modelPath, v) {
   if (v.tokens === undefined || v.out === undefined) throw new UsageError('logits needs --tokens 1,2,3 and --out FILE');
-  const ids = parseIds(v.tokens);
-  const ctx = number(v, 'ctx', { integer: true }) ?? Math.max(ids.length, 1);
+  const parsed = parseIds(v, 'tokens');
+  const ctx = intFlag(v, 'ctx', CTX) ?? Math.max(parsed.length, 1);
+  // the output never replaces the model it is computed from
+  if (localPath(modelPath) !== null) await refuseSameFile(modelPath, v.out, 'logits');
   await withModel(await load(modelPath, { contextLength: ctx }), async (m) => {
+    const ids = checkTokenIds(parsed, v, 'tokens', m.info().nVocab);
     const logits = await m.forward(ids);
-    writeFileSync(v.out, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
+    await writeOutput(v.out, new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength));
     process.stderr.write(`wrote ${ids.length} rows x ${m.info().nVocab} float32 logits to ${v.out}\n`);
   });
 }

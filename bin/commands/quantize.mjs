@@ -2,7 +2,7 @@
 import { readFileSync } from 'node:fs';
 
 import { quantizeModel, QUANT_TYPES } from '../../web/quantize.js';
-import { number, UsageError } from './common.mjs';
+import { numFlag, UsageError } from './common.mjs';
 
 export const usage = `quantize IN.gguf OUT.gguf --type TYPE [--method ref|search] [--calib TEXT_FILE] [--mix BITS]
                     [--output-type TYPE] [--embd-type TYPE] [--quiet]
@@ -53,8 +53,7 @@ export async function run(input, v, [output]) {
   if (v.type === undefined && v.mix === undefined) throw new UsageError(`quantize needs --type (${QUANT_TYPES.join(', ')}) or --mix BITS`);
   if (v.type !== undefined && !QUANT_TYPES.includes(v.type) && v.type !== 'Q4_K_M') throw new UsageError(`--type must be one of ${QUANT_TYPES.join(', ')}, got "${v.type}"`);
   if (v.method !== undefined && v.method !== 'ref' && v.method !== 'search') throw new UsageError(`--method must be ref or search, got "${v.method}"`);
-  const mix = number(v, 'mix');
-  if (mix !== undefined && (mix < 4.5 || mix > 8.5)) throw new UsageError(`--mix is a target in bits per weight from 4.5 to 8.5, got ${v.mix}`);
+  const mix = numFlag(v, 'mix', { min: 4.5, max: 8.5 }); // bits per weight
   if (mix !== undefined && v.calib === undefined) throw new UsageError('--mix needs --calib TEXT_FILE (the text each tensor is measured on)');
   if (v.method === 'ref' && (v.calib !== undefined || mix !== undefined)) throw new UsageError('--calib and --mix use --method search');
   let calib;
@@ -66,16 +65,28 @@ export async function run(input, v, [output]) {
     }
   }
   const log = v.quiet ? undefined : (line) => process.stderr.write(`${line}\n`);
-  const plan = await quantizeModel(input, output, {
-    type: v.type,
-    method: v.method,
-    calib,
-    mix,
-    outputType: v['output-type'],
-    embdType: v['embd-type'],
-    onProgress: progress(v.quiet),
-    log,
-  });
+  // Ctrl-C aborts: the temporary output file is removed, an existing OUT is left as it was
+  const stop = new AbortController();
+  const interrupt = () => stop.abort(new Error(`quantize: interrupted; ${output} was not written`));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  let plan;
+  try {
+    plan = await quantizeModel(input, output, {
+      type: v.type,
+      method: v.method,
+      calib,
+      mix,
+      outputType: v['output-type'],
+      embdType: v['embd-type'],
+      onProgress: progress(v.quiet),
+      log,
+      signal: stop.signal,
+    });
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
   if (plan.mix) {
     log?.(`mix: target ${plan.mix.target} bits per weight, measured KL on ${plan.mix.tokens} calibration tokens; chosen types:`);
     for (const t of plan.mix.tensors) log?.(`  ${t.name.padEnd(28)} ${t.type.padEnd(5)} (KL if alone: ${Object.entries(t.kl).map(([k, x]) => `${k} ${x.toExponential(2)}`).join(', ')})`);

@@ -1,18 +1,19 @@
 // greenformer run MODEL -p PROMPT: streams the generated text to stdout.
-import { load, number, UsageError, withModel } from './common.mjs';
+import { CTX, intFlag, load, N_PREDICT, numFlag, SEED, TEMP, THREADS, TOP_P, UsageError, withModel } from './common.mjs';
 
 export const usage = `run MODEL -p PROMPT [-n 64] [--temp T] [--top-k K] [--top-p P] [--min-p M]
-                    [--repeat-penalty R] [--seed S] [--ctx N] [--threads N]
+                    [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--ctx N] [--threads N] [--quiet]
         stream the generated text (not the prompt) to stdout`;
 
 export const options = {
   prompt: { type: 'string', short: 'p' },
-  'n-predict': { type: 'string', short: 'n' },
+  'n-predict': { type: 'string', short: 'n', flag: '-n' },
   temp: { type: 'string' },
   'top-k': { type: 'string' },
   'top-p': { type: 'string' },
   'min-p': { type: 'string' },
   'repeat-penalty': { type: 'string' },
+  'repeat-last-n': { type: 'string' },
   seed: { type: 'string' },
   ctx: { type: 'string' },
   threads: { type: 'string', short: 't' },
@@ -21,17 +22,21 @@ export const options = {
 
 export async function run(modelPath, v) {
   if (v.prompt === undefined) throw new UsageError('run needs a prompt: -p "..."');
-  const model = await load(modelPath, { contextLength: number(v, 'ctx', { integer: true }), threads: number(v, 'threads', { integer: true }) });
+  // every flag checked before the model is loaded
+  const loadOptions = { contextLength: intFlag(v, 'ctx', CTX), threads: intFlag(v, 'threads', THREADS) };
+  const genOptions = {
+    maxTokens: intFlag(v, 'n-predict', N_PREDICT) ?? 64,
+    temperature: numFlag(v, 'temp', TEMP),
+    topK: intFlag(v, 'top-k', { min: 0, max: 1 << 20 }),
+    topP: numFlag(v, 'top-p', TOP_P),
+    minP: numFlag(v, 'min-p', { min: 0, max: 1 }),
+    repeatPenalty: numFlag(v, 'repeat-penalty', { min: 0, max: 100, above: 0 }),
+    repeatLastN: intFlag(v, 'repeat-last-n', { min: 0, max: 1 << 20 }),
+    seed: intFlag(v, 'seed', SEED),
+  };
+  const model = await load(modelPath, loadOptions);
   await withModel(model, async (m) => {
-    const gen = m.generate(v.prompt, {
-      maxTokens: number(v, 'n-predict', { integer: true }) ?? 64,
-      temperature: number(v, 'temp'),
-      topK: number(v, 'top-k', { integer: true }),
-      topP: number(v, 'top-p'),
-      minP: number(v, 'min-p'),
-      repeatPenalty: number(v, 'repeat-penalty'),
-      seed: number(v, 'seed', { integer: true }),
-    });
+    const gen = m.generate(v.prompt, genOptions);
     for await (const piece of gen) process.stdout.write(piece);
     process.stdout.write('\n');
     const s = gen.stats;
