@@ -1,7 +1,6 @@
 // Chat templates rendered by a real Jinja implementation to the exact strings
 // the template families define, and model.chat() end to end.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
 import { renderChat } from '../web/chat.js';
@@ -99,8 +98,47 @@ test('model.chat renders, then generates from the rendered prompt (control token
   }
 });
 
-test('README examples for chat and embeddings are the API', () => {
-  const readme = readFileSync(new URL('../README.md', import.meta.url), 'utf8');
-  assert.match(readme, /model\.chat\(/);
-  assert.match(readme, /model\.embed\(/);
+test('the README\'s embedding calls give what it says: unit rows of dim, one per text, tokens x dim', async () => {
+  const model = await loadModel(sharedPath('models', 'tiny-bert-Q8_0.gguf'));
+  try {
+    const { dim } = model.info();
+    const norm = (x) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
+    const v = await model.embed('a sentence');
+    assert.ok(v instanceof Float32Array && v.length === dim);
+    assert.ok(Math.abs(norm(v) - 1) < 1e-5, `norm ${norm(v)}`);
+    const vs = await model.embed(['one', 'two'], { pooling: 'cls', normalize: false });
+    assert.equal(vs.length, 2);
+    assert.ok(vs.every((x) => x.length === dim) && Math.abs(norm(vs[0]) - 1) > 1e-3, 'cls rows, not normalized');
+    const perToken = await model.embed('a sentence', { pooling: 'none' });
+    assert.equal(perToken.length, (await model.tokenize('a sentence')).length * dim);
+  } finally {
+    await model.dispose();
+  }
+});
+
+test('a conversation: each turn reuses the cached history and replies as a cold model would', async () => {
+  const model = await loadModel(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), { contextLength: 512 });
+  const messages = [{ role: 'system', content: 'You are concise.' }];
+  const opts = { template: TEMPLATES.chatml, maxTokens: 10, temperature: 0.9, ignoreEos: true };
+  try {
+    let previousPrompt = 0;
+    for (let turn = 0; turn < 3; turn++) {
+      messages.push({ role: 'user', content: `Question number ${turn}?` });
+      const chat = model.chat(messages, { ...opts, seed: turn });
+      let reply = '';
+      for await (const piece of chat) reply += piece;
+      assert.equal(chat.stats.generatedTokens, 10);
+      if (turn > 0) assert.ok(chat.stats.cachedTokens >= previousPrompt, `turn ${turn}: cached ${chat.stats.cachedTokens} < ${previousPrompt}`);
+      const cold = await loadModel(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), { contextLength: 512 });
+      const again = cold.chat(messages, { ...opts, seed: turn });
+      for await (const _ of again);
+      await cold.dispose();
+      assert.equal(again.stats.cachedTokens, 0);
+      assert.deepEqual(chat.stats.tokens, again.stats.tokens, `turn ${turn}`);
+      previousPrompt = chat.stats.promptTokens;
+      messages.push({ role: 'assistant', content: reply });
+    }
+  } finally {
+    await model.dispose();
+  }
 });
