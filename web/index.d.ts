@@ -110,6 +110,8 @@ export interface EmbedOptions {
 
 export interface GenerationStats {
   promptTokens: number;
+  /** Prompt tokens whose keys and values the KV cache already held (the longest common prefix with what it last ran). */
+  cachedTokens: number;
   generatedTokens: number;
   prefillMs: number;
   decodeMs: number;
@@ -205,6 +207,7 @@ export declare class Model {
    * pooling 'none' gives tokens x dim, flattened. */
   embed(input: string | ArrayLike<number>, options?: EmbedOptions): Promise<Float32Array>;
   embed(input: string[], options?: EmbedOptions): Promise<Float32Array[]>;
+  /** Frees the model at once; queued calls and a running generation reject with code GF_DISPOSED. */
   dispose(): Promise<void>;
 }
 
