@@ -170,6 +170,27 @@ for (const [what, path, message] of lies) {
   });
 }
 
+test('a trickle (1 byte per 50 ms) trips the minimum rate, resumes, and fails in bounded time', async () => {
+  const t0 = performance.now();
+  requests.delete('/trickle');
+  await rejectsWithin(
+    4000,
+    { timeout: 300, retries: 1 },
+    '/trickle',
+    /failed at byte \d+ of \d+ after 1 retries: download stalled: \d+ bytes in the last 0.3 s \(less than 64 KiB per timeout window\)/,
+  );
+  assert.equal(requests.get('/trickle'), 2, 'the stall resumed once');
+  assert.ok(performance.now() - t0 < 2000, `took ${performance.now() - t0} ms`);
+});
+
+test('a trickle after a fast start resumes and loads', async () => {
+  requests.delete('/trickle-once');
+  const signal = AbortSignal.timeout(4000); // a loader that never notices the trickle fails here, not in 8 MB / 20 B/s
+  const got = await logits(base + '/trickle-once', { timeout: 300, signal });
+  assert.equal(requests.get('/trickle-once'), 2);
+  assert.deepEqual(got, await logits(FILE));
+});
+
 test("a download started at an offset (the browser cache's resume) checks its first 206", async () => {
   await assert.rejects(fromUrl(`${base}/offset-early`, { offset: 2000, validator: ETAG }), {
     message: `download of ${base}/offset-early: resumed response starts at byte 1000 but byte 2000 was requested (Content-Range: bytes 1000-${SIZE - 1}/${SIZE})`,

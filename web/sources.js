@@ -74,6 +74,15 @@ function fromResponse(res, label, signal) {
   return { name: label, size: sizeOf(res), chunks: readStream(res.body, signal) };
 }
 
+// The stall rule, per response, on the clock of time spent waiting for its
+// bytes (time the loader spends on bytes it already has does not count): a
+// response is stalled when no byte arrives for `timeout` ms, or when a
+// window of `timeout` ms (consecutive windows from the response's start)
+// brings fewer than STALL_BYTES. A stall is resumed like a dropped
+// connection. With the default 60 s the floor is ~1.1 KiB/s: a trickle
+// that would reset a plain "no data for N s" timer with every byte trips it.
+const STALL_BYTES = 64 << 10;
+
 const CONTENT_RANGE = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i;
 
 /** Content-Range `bytes START-END/TOTAL` (TOTAL 0 for `*`), or null when it does not parse. */
@@ -181,17 +190,32 @@ async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, expec
       const reader = chunkReader(res.body);
       let failure = null;
       let fatal = null;
+      // the stall rule: waited = ms spent waiting on this response's reads
+      let waited = 0, lastData = 0, windowStart = 0, inWindow = 0;
       try {
         for (;;) {
-          let timer;
-          const stalled = new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`download stalled: no data for ${timeout / 1000} s`)), timeout);
-          });
-          let step;
-          try {
-            step = await Promise.race([reader.read(), stalled]);
-          } finally {
-            clearTimeout(timer);
+          const pending = reader.read();
+          let step = null;
+          while (!step) {
+            const idleEnd = lastData + timeout;
+            const windowEnd = windowStart + timeout;
+            const deadline = Math.min(idleEnd, windowEnd);
+            let timer;
+            const t0 = performance.now();
+            try {
+              step = await Promise.race([pending, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - waited), null)))]);
+            } finally {
+              clearTimeout(timer);
+            }
+            // bytes that arrive win a tie with the timer; the rule is judged when the timer fires
+            waited = step ? Math.min(waited + performance.now() - t0, deadline) : deadline;
+            if (step) break;
+            if (deadline === idleEnd) throw new Error(`download stalled: no data for ${timeout / 1000} s`);
+            if (inWindow < STALL_BYTES) {
+              throw new Error(`download stalled: ${inWindow} bytes in the last ${timeout / 1000} s (less than ${STALL_BYTES >> 10} KiB per timeout window)`);
+            }
+            windowStart = windowEnd;
+            inWindow = 0;
           }
           if (step.done) break;
           const value = step.value;
@@ -201,6 +225,8 @@ async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, expec
             break;
           }
           received += value.byteLength;
+          lastData = waited;
+          inWindow += value.byteLength;
           yield value;
         }
       } catch (e) {
