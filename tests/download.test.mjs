@@ -208,3 +208,8 @@ test("a download started at an offset (the browser cache's resume) checks its fi
   }
   assert.equal(at, SIZE);
 });
+
+test('timeout and retries are checked', async () => {
+  await assert.rejects(loadModel(base + '/honest', { timeout: -5 }), { message: 'timeout (ms) must be a number in 1..2147483647, got -5' });
+  await assert.rejects(loadModel(base + '/honest', { retries: 1.5 }), { message: 'retries must be an integer in 0..1000, got 1.5' });
+});

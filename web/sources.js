@@ -3,6 +3,8 @@
 // ReadableStream. Every source yields Uint8Array chunks in order, and says
 // its size when it knows it. Nothing here ever holds the whole file.
 
+import { integer, number } from './options.js';
+
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 const NODE_CHUNK = 1 << 20;
 
@@ -107,8 +109,10 @@ function parseContentRange(header) {
  * (same validator, different size: a swapped file), and its body may not
  * run past the range's end or the file's size. Any mismatch rejects.
  */
-async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, expectedSize = 0, retries = 3, timeout = 60_000 }) {
+async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, expectedSize = 0, retries, timeout }) {
   const label = String(url);
+  timeout = number(timeout, 'timeout (ms)', { min: 1, max: 2 ** 31 - 1, fallback: 60_000 }); // setTimeout's range
+  retries = integer(retries, 'retries', { min: 0, max: 1000, fallback: 3 });
   const attempt = async (from, ifRange) => {
     const headers = new Headers(fetchOptions?.headers);
     if (from > 0) {
