@@ -16,6 +16,7 @@ const BYTES = readFileSync(FILE);
 const SIZE = BYTES.length;
 const ETAG = '"v1"';
 const CUT = 3_000_000; // past the header: spliced garbage would land in tensor data
+const LAST_MODIFIED = 'Tue, 01 Dec 2026 10:00:00 GMT';
 
 /**
  * routes: { '/path': (res, from, req) => void }, from = the Range start
@@ -69,6 +70,17 @@ const routes = {
     res.writeHead(200, { 'content-length': SIZE, etag: ETAG });
     res.write(BYTES.subarray(0, 1 << 20), () => trickle(res, 1 << 20, true));
   },
+  // for a cross-origin page that sees neither ETag nor Content-Range (not exposed): resumed with Last-Modified
+  '/cors': (res, from) => {
+    if (from !== null) return partial(res, BYTES.subarray(from), `bytes ${from}-${SIZE - 1}/${SIZE}`, { 'content-length': SIZE - from });
+    res.writeHead(200, { 'content-length': SIZE, etag: ETAG, 'last-modified': LAST_MODIFIED });
+    res.write(BYTES.subarray(0, CUT), () => res.destroy());
+  },
+  '/cors-early': (res, from) => {
+    if (from !== null) return partial(res, BYTES.subarray(from - 1000), `bytes ${from - 1000}-${SIZE - 1}/${SIZE}`, { 'content-length': SIZE - from + 1000 });
+    res.writeHead(200, { 'content-length': SIZE, etag: ETAG, 'last-modified': LAST_MODIFIED });
+    res.write(BYTES.subarray(0, CUT), () => res.destroy());
+  },
   // a cached partial file resumed at an offset (the OPFS cache's path)
   '/offset-early': (res, from) => partial(res, BYTES.subarray(from - 1000), `bytes ${from - 1000}-${SIZE - 1}/${SIZE}`),
   '/offset-honest': (res, from) => partial(res, BYTES.subarray(from), `bytes ${from}-${SIZE - 1}/${SIZE}`),
@@ -94,7 +106,8 @@ before(async () => {
     const path = new URL(req.url, 'http://x').pathname;
     requests.set(path, (requests.get(path) ?? 0) + 1);
     const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
-    const from = m && (!req.headers['if-range'] || req.headers['if-range'] === ETAG) ? Number(m[1]) : null;
+    const ifRange = req.headers['if-range'];
+    const from = m && (!ifRange || ifRange === ETAG || ifRange === LAST_MODIFIED) ? Number(m[1]) : null;
     const route = routes[path];
     if (!route) return res.writeHead(404).end();
     route(res, from, req);
@@ -207,6 +220,23 @@ test("a download started at an offset (the browser cache's resume) checks its fi
     at += chunk.length;
   }
   assert.equal(at, SIZE);
+});
+
+test('cross-origin (Content-Range and ETag not exposed): an exact Content-Length resumes, another is refused', async (t) => {
+  const realFetch = globalThis.fetch;
+  // what a page sees of a CORS response without Access-Control-Expose-Headers: the safelisted headers only
+  globalThis.fetch = async (url, init) => {
+    const res = await realFetch(url, init);
+    const headers = new Headers();
+    for (const name of ['content-length', 'content-type', 'last-modified']) if (res.headers.has(name)) headers.set(name, res.headers.get(name));
+    return { ok: res.ok, status: res.status, statusText: res.statusText, type: 'cors', url: res.url, headers, body: res.body };
+  };
+  t.after(() => (globalThis.fetch = realFetch));
+  requests.delete('/cors');
+  assert.deepEqual(await logits(base + '/cors'), await logits(FILE));
+  assert.equal(requests.get('/cors'), 2, 'one resume');
+  await rejectsWithin(4000, {}, '/cors-early',
+    new RegExp(`resumed response \\(HTTP 206\\) has no Content-Range header \\(cross-origin: the server must list Content-Range in Access-Control-Expose-Headers, or send a Content-Length of ${SIZE - CUT}\\)`));
 });
 
 test('timeout and retries are checked', async () => {

@@ -52,7 +52,8 @@ export interface LoadOptions {
   timeout?: number;
   /** URL sources: how many times an interrupted or stalled download resumes with a Range request (default 3;
    * 0..1000). Every 206 is checked (Content-Range present, starting at the byte asked for, the same total size, a body
-   * no longer than declared): a mismatch rejects instead of splicing. */
+   * no longer than declared; cross-origin, where Content-Range is hidden unless exposed, a Content-Length of exactly
+   * the rest of the file): a mismatch rejects instead of splicing. */
   retries?: number;
   /** Verify the file's SHA-256 (64 hex digits) as it streams; a mismatch rejects (and drops a cached copy). */
   sha256?: string;

@@ -142,7 +142,17 @@ async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, expec
   const partial = (res, from, known, knownFrom, validatorName) => {
     const header = res.headers.get('content-range');
     const what = from > 0 ? 'resumed response' : 'partial response';
-    if (header === null) throw new Error(`download of ${label}: ${what} (HTTP 206) has no Content-Range header: refusing to splice`);
+    const length = Number(res.headers.get('content-length') ?? NaN);
+    const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
+    if (header === null) {
+      // A cross-origin response shows Content-Range only if the server exposes it (Access-Control-Expose-Headers);
+      // Content-Length is always visible: then it must be exactly the rest of a file of known size.
+      const hidden = res.type === 'cors';
+      if (hidden && known && !encoded && length === known - from) return { end: known, total: known, declared: `Content-Length: ${length}` };
+      throw new Error(`download of ${label}: ${what} (HTTP 206) has no Content-Range header` +
+        (hidden ? ` (cross-origin: the server must list Content-Range in Access-Control-Expose-Headers, or send a Content-Length of ${known ? known - from : 'the rest of the file'})` : '') +
+        ': refusing to splice');
+    }
     const range = parseContentRange(header);
     if (!range) throw new Error(`download of ${label}: ${what} (HTTP 206) has an unparsable Content-Range: ${JSON.stringify(header)}`);
     const declared = `Content-Range: ${header.trim()}`;
@@ -153,8 +163,6 @@ async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, expec
       throw new Error(`download of ${label}: the file's size changed from ${known} to ${range.total} bytes while resuming ` +
         `(same ${validatorName}): refusing to splice (${knownFrom}, now ${declared})`);
     }
-    const length = Number(res.headers.get('content-length') ?? NaN);
-    const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
     if (Number.isFinite(length) && !encoded && length !== range.end - range.start + 1) {
       throw new Error(`download of ${label}: ${what} has Content-Length ${length} but its ${declared} holds ` +
         `${range.end - range.start + 1} bytes: refusing to splice`);
@@ -175,7 +183,7 @@ async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, expec
     throw e;
   }
   const start = first ? offset : 0;
-  const size = sizeOf(res);
+  const size = first ? first.total : sizeOf(res); // a 206's Content-Length counts only its range
   const etag = res.headers.get('etag');
   const lastModified = res.headers.get('last-modified');
   const resumeValidator = etag && !etag.startsWith('W/') ? etag : lastModified;
