@@ -117,7 +117,7 @@ export async function openCachedUrl(url, { signal, fetchOptions, timeout, retrie
   let have = !reload && meta && meta.bytes > 0 && meta.validator && onDisk >= meta.bytes ? meta.bytes : 0;
   let src;
   try {
-    src = await fromUrl(url, { signal, fetchOptions, timeout, retries, offset: have, validator: meta?.validator });
+    src = await fromUrl(url, { signal, fetchOptions, timeout, retries, offset: have, validator: meta?.validator, expectedSize: have ? Number(meta.size) || 0 : 0 });
   } catch (e) {
     handle.close();
     throw e;

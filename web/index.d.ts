@@ -45,9 +45,15 @@ export interface LoadOptions {
    * --experimental-wasm-relaxed-simd --no-liftoff); 'plain' never uses relaxed SIMD. info().build, info().kernels and
    * info().simdReason say which ran and why. */
   simd?: 'auto' | 'relaxed' | 'relaxed16' | 'plain';
-  /** URL sources: milliseconds without data before a connection counts as stalled (default 60000). */
+  /** URL sources: the stall window in milliseconds (default 60000; 1..2147483647). A response counts as stalled when
+   * no byte arrives for `timeout` ms, or when a `timeout`-ms window (consecutive windows from the response's start,
+   * counting only time spent waiting for the network) brings fewer than 64 KiB: with the default, a floor of
+   * ~1.1 KiB/s, so a trickling server cannot hold a load forever. A stalled download resumes like a dropped one. */
   timeout?: number;
-  /** URL sources: how many times an interrupted or stalled download resumes with a Range request (default 3). */
+  /** URL sources: how many times an interrupted or stalled download resumes with a Range request (default 3;
+   * 0..1000). Every 206 is checked (Content-Range present, starting at the byte asked for, the same total size, a body
+   * no longer than declared; cross-origin, where Content-Range is hidden unless exposed, a Content-Length of exactly
+   * the rest of the file): a mismatch rejects instead of splicing. */
   retries?: number;
   /** Verify the file's SHA-256 (64 hex digits) as it streams; a mismatch rejects (and drops a cached copy). */
   sha256?: string;

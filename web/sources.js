@@ -3,6 +3,8 @@
 // ReadableStream. Every source yields Uint8Array chunks in order, and says
 // its size when it knows it. Nothing here ever holds the whole file.
 
+import { integer, number } from './options.js';
+
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 const NODE_CHUNK = 1 << 20;
 
@@ -74,15 +76,43 @@ function fromResponse(res, label, signal) {
   return { name: label, size: sizeOf(res), chunks: readStream(res.body, signal) };
 }
 
+// The stall rule, per response, on the clock of time spent waiting for its
+// bytes (time the loader spends on bytes it already has does not count): a
+// response is stalled when no byte arrives for `timeout` ms, or when a
+// window of `timeout` ms (consecutive windows from the response's start)
+// brings fewer than STALL_BYTES. A stall is resumed like a dropped
+// connection. With the default 60 s the floor is ~1.1 KiB/s: a trickle
+// that would reset a plain "no data for N s" timer with every byte trips it.
+const STALL_BYTES = 64 << 10;
+
+const CONTENT_RANGE = /^bytes\s+(\d+)-(\d+)\/(\d+|\*)$/i;
+
+/** Content-Range `bytes START-END/TOTAL` (TOTAL 0 for `*`), or null when it does not parse. */
+function parseContentRange(header) {
+  const m = CONTENT_RANGE.exec(header.trim());
+  if (!m) return null;
+  const [start, end, total] = [Number(m[1]), Number(m[2]), m[3] === '*' ? 0 : Number(m[3])];
+  if (end < start || (total && end >= total) || !Number.isSafeInteger(end)) return null;
+  return { start, end, total };
+}
+
 /**
  * A URL source that survives dropped and stalled connections: when the body
  * stops early it asks for the rest (Range, validated with If-Range so a
  * changed file is never spliced) up to `retries` times. `offset` starts the
- * download part-way, to resume a partial cached file; the source reports
- * where it really starts (`offset` is 0 when the server ignored the Range).
+ * download part-way, to resume a partial cached file (`expectedSize`: the
+ * file's size as seen before, 0 if unknown); the source reports where it
+ * really starts (`offset` is 0 when the server ignored the Range).
+ *
+ * Every 206 is checked before a byte of it is used: its Content-Range must
+ * parse, start at the byte asked for and give the total size seen before
+ * (same validator, different size: a swapped file), and its body may not
+ * run past the range's end or the file's size. Any mismatch rejects.
  */
-async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, retries = 3, timeout = 60_000 }) {
+async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, expectedSize = 0, retries, timeout }) {
   const label = String(url);
+  timeout = number(timeout, 'timeout (ms)', { min: 1, max: 2 ** 31 - 1, fallback: 60_000 }); // setTimeout's range
+  retries = integer(retries, 'retries', { min: 0, max: 1000, fallback: 3 });
   const attempt = async (from, ifRange) => {
     const headers = new Headers(fetchOptions?.headers);
     if (from > 0) {
@@ -103,39 +133,112 @@ async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, retri
     return { res, controller, done: () => signal?.removeEventListener('abort', onAbort) };
   };
 
+  /**
+   * Checks a 206 for bytes from `from` against the file's known size (0:
+   * unknown; `knownFrom` names where it was learned) and returns { end,
+   * total, declared }: end is one past its last byte. `validatorName` says
+   * what If-Range carried.
+   */
+  const partial = (res, from, known, knownFrom, validatorName) => {
+    const header = res.headers.get('content-range');
+    const what = from > 0 ? 'resumed response' : 'partial response';
+    const length = Number(res.headers.get('content-length') ?? NaN);
+    const encoded = (res.headers.get('content-encoding') ?? 'identity') !== 'identity';
+    if (header === null) {
+      // A cross-origin response shows Content-Range only if the server exposes it (Access-Control-Expose-Headers);
+      // Content-Length is always visible: then it must be exactly the rest of a file of known size.
+      const hidden = res.type === 'cors';
+      if (hidden && known && !encoded && length === known - from) return { end: known, total: known, declared: `Content-Length: ${length}` };
+      throw new Error(`download of ${label}: ${what} (HTTP 206) has no Content-Range header` +
+        (hidden ? ` (cross-origin: the server must list Content-Range in Access-Control-Expose-Headers, or send a Content-Length of ${known ? known - from : 'the rest of the file'})` : '') +
+        ': refusing to splice');
+    }
+    const range = parseContentRange(header);
+    if (!range) throw new Error(`download of ${label}: ${what} (HTTP 206) has an unparsable Content-Range: ${JSON.stringify(header)}`);
+    const declared = `Content-Range: ${header.trim()}`;
+    if (range.start !== from) {
+      throw new Error(`download of ${label}: ${what} starts at byte ${range.start} but byte ${from} was requested (${declared})`);
+    }
+    if (known && range.total && range.total !== known) {
+      throw new Error(`download of ${label}: the file's size changed from ${known} to ${range.total} bytes while resuming ` +
+        `(same ${validatorName}): refusing to splice (${knownFrom}, now ${declared})`);
+    }
+    if (Number.isFinite(length) && !encoded && length !== range.end - range.start + 1) {
+      throw new Error(`download of ${label}: ${what} has Content-Length ${length} but its ${declared} holds ` +
+        `${range.end - range.start + 1} bytes: refusing to splice`);
+    }
+    return { end: range.end + 1, total: range.total, declared };
+  };
+  const nameOf = (v) => (v && !v.startsWith('"') && !v.startsWith('W/') ? 'Last-Modified' : 'ETag');
+
   let { res, controller, done } = await attempt(offset, validator);
-  if (!res.ok) {
+  let first;
+  try {
+    if (!res.ok) throw httpError(res, label);
+    if (!res.body) throw new Error(`the response for ${label} has no body`);
+    first = res.status === 206 ? partial(res, offset, expectedSize, `size ${expectedSize} seen before`, nameOf(validator)) : null;
+  } catch (e) {
     done();
-    throw httpError(res, label);
+    controller.abort();
+    throw e;
   }
-  if (!res.body) throw new Error(`the response for ${label} has no body`);
-  const start = res.status === 206 ? offset : 0;
-  const size = sizeOf(res);
+  const start = first ? offset : 0;
+  const size = first ? first.total : sizeOf(res); // a 206's Content-Length counts only its range
   const etag = res.headers.get('etag');
   const lastModified = res.headers.get('last-modified');
   const resumeValidator = etag && !etag.startsWith('W/') ? etag : lastModified;
+  // where the current response's body must end (Infinity: not declared), and what declared it
+  let limit = first ? first.end : size || Infinity;
+  let declared = first ? first.declared : `Content-Length: ${size}`;
+  // the file's size, for the checks of later responses, and where it was learned
+  let known = size || (first ? expectedSize : 0);
+  let knownFrom = size ? `first response: ${first ? first.declared : `Content-Length: ${size}`}` : `size ${known} seen before`;
 
   async function* chunks() {
     let received = start;
     let left = retries;
     for (;;) {
+      const from = received;
       const reader = chunkReader(res.body);
       let failure = null;
+      let fatal = null;
+      // the stall rule: waited = ms spent waiting on this response's reads
+      let waited = 0, lastData = 0, windowStart = 0, inWindow = 0;
       try {
         for (;;) {
-          let timer;
-          const stalled = new Promise((_, reject) => {
-            timer = setTimeout(() => reject(new Error(`download stalled: no data for ${timeout / 1000} s`)), timeout);
-          });
-          let step;
-          try {
-            step = await Promise.race([reader.read(), stalled]);
-          } finally {
-            clearTimeout(timer);
+          const pending = reader.read();
+          let step = null;
+          while (!step) {
+            const idleEnd = lastData + timeout;
+            const windowEnd = windowStart + timeout;
+            const deadline = Math.min(idleEnd, windowEnd);
+            let timer;
+            const t0 = performance.now();
+            try {
+              step = await Promise.race([pending, new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - waited), null)))]);
+            } finally {
+              clearTimeout(timer);
+            }
+            // bytes that arrive win a tie with the timer; the rule is judged when the timer fires
+            waited = step ? Math.min(waited + performance.now() - t0, deadline) : deadline;
+            if (step) break;
+            if (deadline === idleEnd) throw new Error(`download stalled: no data for ${timeout / 1000} s`);
+            if (inWindow < STALL_BYTES) {
+              throw new Error(`download stalled: ${inWindow} bytes in the last ${timeout / 1000} s (less than ${STALL_BYTES >> 10} KiB per timeout window)`);
+            }
+            windowStart = windowEnd;
+            inWindow = 0;
           }
           if (step.done) break;
           const value = step.value;
+          if (received + value.byteLength > limit) {
+            fatal = new Error(`download of ${label}: the response body is longer than declared: more than ${limit - from} bytes ` +
+              `from byte ${from} (${declared}): refusing to splice`);
+            break;
+          }
           received += value.byteLength;
+          lastData = waited;
+          inWindow += value.byteLength;
           yield value;
         }
       } catch (e) {
@@ -147,14 +250,16 @@ async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, retri
         done();
       }
       if (signal?.aborted) throw abortError(signal);
-      const complete = size ? received >= size : !failure;
+      if (fatal) throw fatal;
+      // done: every byte of a known size; else a body that ended cleanly (at its range's end, if it declared one)
+      const complete = known ? received >= known : !failure && (limit === Infinity || received >= limit);
       if (complete) return;
-      let why = failure ? failure.message : `connection closed after ${received} of ${size} bytes`;
+      let why = failure ? failure.message : `connection closed after ${received}${known ? ` of ${known}` : ''} bytes`;
       // ask for the rest; a retry that cannot connect counts as one too
       for (;;) {
         if (left-- <= 0 || !resumeValidator) {
           const how = resumeValidator ? `after ${retries} retries` : 'and the server gives no ETag or Last-Modified to resume safely';
-          throw new Error(`download of ${label} failed at byte ${received}${size ? ` of ${size}` : ''} ${how}: ${why}`);
+          throw new Error(`download of ${label} failed at byte ${received}${known ? ` of ${known}` : ''} ${how}: ${why}`);
         }
         try {
           ({ res, controller, done } = await attempt(received, resumeValidator));
@@ -169,6 +274,18 @@ async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, retri
         throw new Error(`download of ${label} was interrupted at byte ${received} and cannot resume: ` +
           (res.ok ? 'the server ignored the Range request or the file changed' : `HTTP ${res.status}`));
       }
+      let range;
+      try {
+        if (!res.body) throw new Error(`the response for ${label} has no body`);
+        range = partial(res, received, known, knownFrom, nameOf(resumeValidator));
+      } catch (e) {
+        done();
+        controller.abort();
+        throw e;
+      }
+      limit = range.total ? Math.min(range.end, range.total) : range.end;
+      declared = range.declared;
+      if (!known && range.total) [known, knownFrom] = [range.total, `an earlier ${range.declared}`];
     }
   }
   return { name: label, size, start, validator: resumeValidator, chunks: chunks() };
