@@ -57,7 +57,7 @@ test('numeric options: out of range, wrapping or non-integer values are errors n
     [{ batchSize: 2 ** 32 + 1 }, /batchSize must be an integer in 1\.\.4096, got 4294967297/],
     [{ batchSize: 0 }, /batchSize must be an integer in 1\.\.4096, got 0/],
     [{ maxMemory: -1 }, /maxMemory must be an integer in 1\.\./],
-    [{ timeout: 0 }, /timeout must be an integer in 1\.\.2147483647, got 0/],
+    [{ timeout: 0 }, /timeout \(ms\) must be a number in 1\.\.2147483647, got 0/],
     [{ retries: 1.5 }, /retries must be an integer in 0\.\.1000, got 1\.5/],
     [{ threads: 2 ** 32 + 1 }, /threads must be an integer in 1\.\.64, got 4294967297/],
     [{ vocabOnly: 'yes' }, /vocabOnly must be true or false, got "yes"/],

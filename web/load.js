@@ -9,7 +9,7 @@
 import { cacheWritable, openCachedUrl } from './cache.js';
 import { Core, planThreads } from './core.js';
 import { Model } from './model.js';
-import { boolean, integer, knownKeys } from './options.js';
+import { boolean, integer, knownKeys, number } from './options.js';
 import { abortError, openSource } from './sources.js';
 
 const LOAD_MORE = 0;
@@ -72,7 +72,7 @@ export function checkLoadOptions(options) {
   knownKeys(options, LOAD_OPTIONS, 'loadModel');
   const { onProgress, timeout, retries, threads } = options ?? {};
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('loadModel: onProgress must be a function');
-  integer(timeout, 'timeout', { min: 1, max: 2 ** 31 - 1, fallback: 0 });
+  number(timeout, 'timeout (ms)', { min: 1, max: 2 ** 31 - 1, fallback: 0 }); // as web/sources.js checks it
   integer(retries, 'retries', { min: 0, max: 1000, fallback: 0 });
   if (threads !== undefined && threads !== 'auto') integer(threads, 'threads', { min: 1, max: 64 });
   boolean(options?.worker, 'loadModel: worker', true);
