@@ -9,8 +9,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { loadModel } from '../web/index.js';
-import { errRows, readF32, readJson, sharedPath } from './helpers/shared.mjs';
+import { loadModel } from '../../web/index.js';
+import { errRows, readF32, readJson, sharedPath } from '../helpers/shared.mjs';
 
 const ref = readJson('reference', 'tiny-llama.json');
 const nVocab = ref.n_vocab;

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { ROOT, sharedPath } from './helpers/shared.mjs';
+import { ROOT, sharedPath } from '../helpers/shared.mjs';
 
 const PRELOAD = join(ROOT, 'tests/helpers/maxrss.cjs');
 

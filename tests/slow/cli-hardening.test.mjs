@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
 
-import { loadModel } from '../web/index.js';
-import { ROOT, sharedPath } from './helpers/shared.mjs';
+import { loadModel } from '../../web/index.js';
+import { ROOT, sharedPath } from '../helpers/shared.mjs';
 
 const CLI = join(ROOT, 'bin/greenformer.mjs');
 const BROWN = sharedPath('models', 'tiny-brown-f32.gguf'); // vocabulary 2048

@@ -6,8 +6,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { loadModel } from '../web/index.js';
-import { errRows, readF32, readJson, sharedPath } from './helpers/shared.mjs';
+import { loadModel } from '../../web/index.js';
+import { errRows, readF32, readJson, sharedPath } from '../helpers/shared.mjs';
 
 for (const arch of ['qwen2', 'gpt2']) {
   const ref = readJson('reference', `tiny-${arch}.json`);
@@ -98,7 +98,7 @@ test('decoders refuse embed; unsupported architectures are named with the suppor
   } finally {
     await model.dispose();
   }
-  const { withStringValue } = await import('./helpers/patch.mjs');
+  const { withStringValue } = await import('../helpers/patch.mjs');
   await assert.rejects(
     loadModel(withStringValue(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), 'general.architecture', 'qwen3')),
     /architecture 'qwen3' is not supported \(supported: llama, qwen2, gpt2, bert\)/,

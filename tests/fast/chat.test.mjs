@@ -3,9 +3,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { renderChat } from '../web/chat.js';
-import { loadModel } from '../web/index.js';
-import { sharedPath } from './helpers/shared.mjs';
+import { renderChat } from '../../web/chat.js';
+import { loadModel } from '../../web/index.js';
+import { sharedPath } from '../helpers/shared.mjs';
 
 // The templates as the models ship them (tokenizer_config.json chat_template).
 const TEMPLATES = {

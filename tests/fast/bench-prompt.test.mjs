@@ -4,9 +4,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { promptFromTokenizer } from '../bench/lib/prompt-text.mjs';
-import { loadModel } from '../web/index.js';
-import { sharedPath } from './helpers/shared.mjs';
+import { promptFromTokenizer } from '../../bench/lib/prompt-text.mjs';
+import { loadModel } from '../../web/index.js';
+import { sharedPath } from '../helpers/shared.mjs';
 
 for (const [file, vocab] of [['models/tiny-qwen2-Q8_0.gguf', 'GPT-2 BPE, no BOS'], ['models/tiny-llama-Q4_0.gguf', 'SentencePiece, BOS']]) {
   test(`bench prompt from greenformer's tokenizer: ${vocab} (${file})`, async () => {

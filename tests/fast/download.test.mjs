@@ -7,9 +7,9 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { after, before, test } from 'node:test';
 
-import { loadModel } from '../web/index.js';
-import { fromUrl } from '../web/sources.js';
-import { sharedPath } from './helpers/shared.mjs';
+import { loadModel } from '../../web/index.js';
+import { fromUrl } from '../../web/sources.js';
+import { sharedPath } from '../helpers/shared.mjs';
 
 const FILE = sharedPath('models', 'tiny-llama-Q4_0.gguf');
 const BYTES = readFileSync(FILE);

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { loadModel } from '../web/index.js';
-import { sharedPath } from './helpers/shared.mjs';
+import { loadModel } from '../../web/index.js';
+import { sharedPath } from '../helpers/shared.mjs';
 
 const Q4_0 = sharedPath('models', 'tiny-llama-Q4_0.gguf');
 const BERT = sharedPath('models', 'tiny-bert-Q8_0.gguf');

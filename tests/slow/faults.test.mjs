@@ -9,9 +9,9 @@ import { test } from 'node:test';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 
-import { loadModel } from '../web/index.js';
-import { startServer } from './helpers/server.mjs';
-import { ROOT, sharedPath } from './helpers/shared.mjs';
+import { loadModel } from '../../web/index.js';
+import { startServer } from '../helpers/server.mjs';
+import { ROOT, sharedPath } from '../helpers/shared.mjs';
 
 const FILE = sharedPath('models', 'tiny-llama-Q4_0.gguf');
 const SIZE = readFileSync(FILE).length;

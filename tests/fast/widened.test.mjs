@@ -8,10 +8,10 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 
-import { loadModel } from '../web/index.js';
-import { quantizeModel } from '../web/quantize.js';
-import { withMatrices } from './helpers/requantize.mjs';
-import { errRows, readF32, readJson, sharedPath } from './helpers/shared.mjs';
+import { loadModel } from '../../web/index.js';
+import { quantizeModel } from '../../web/quantize.js';
+import { withMatrices } from '../helpers/requantize.mjs';
+import { errRows, readF32, readJson, sharedPath } from '../helpers/shared.mjs';
 
 const ref = readJson('reference', 'tiny-llama.json');
 const F32 = readFileSync(sharedPath('models', 'tiny-llama-f32.gguf'));

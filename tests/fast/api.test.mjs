@@ -6,10 +6,10 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
-import { loadModel } from '../web/index.js';
-import { withStringValue, withTensorType, withU32Value } from './helpers/patch.mjs';
-import { startServer } from './helpers/server.mjs';
-import { readJson, sharedPath } from './helpers/shared.mjs';
+import { loadModel } from '../../web/index.js';
+import { withStringValue, withTensorType, withU32Value } from '../helpers/patch.mjs';
+import { startServer } from '../helpers/server.mjs';
+import { readJson, sharedPath } from '../helpers/shared.mjs';
 
 const ref = readJson('reference', 'tiny-llama.json');
 const Q4_0 = sharedPath('models', 'tiny-llama-Q4_0.gguf');

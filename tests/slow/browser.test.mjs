@@ -7,11 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
-import { maxPeak, rendererPids, resetPeak } from '../bench/lib/procmem.mjs';
-import { startServer } from '../tools/static-server.mjs';
-import { loadModel } from '../web/index.js';
-import { launchChromium, openDemo } from './helpers/browser.mjs';
-import { ROOT, SHARED, sharedPath } from './helpers/shared.mjs';
+import { maxPeak, rendererPids, resetPeak } from '../../bench/lib/procmem.mjs';
+import { startServer } from '../../tools/static-server.mjs';
+import { loadModel } from '../../web/index.js';
+import { launchChromium, openDemo } from '../helpers/browser.mjs';
+import { ROOT, SHARED, sharedPath } from '../helpers/shared.mjs';
 
 const MODEL = '/shared/models/tiny-llama-Q8_0.gguf';
 const GEN = { prompt: 'Once upon a time', maxTokens: 24, seed: 1234, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05 };
@@ -151,7 +151,7 @@ test('the second load of a URL comes from the persistent cache: no network bytes
 // a 143 MB model of the bench's 110M shape (bench/make-model.mjs, ~1 s), so that chunks left to the garbage
 // collector would show well above the fixed costs (the worker, the instance, the context's buffers).
 test('loading in a page: the renderer peak grows by the file + 25 MB at most (download, then cache hit)', async (t) => {
-  const { makeModel } = await import('../bench/make-model.mjs');
+  const { makeModel } = await import('../../bench/make-model.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'gf-peak-'));
   const server = await startServer(ROOT, { mounts: { '/shared/': SHARED, '/gen/': dir } });
   try {

@@ -13,12 +13,12 @@ import { Readable } from 'node:stream';
 import { test } from 'node:test';
 import { pathToFileURL } from 'node:url';
 
-import { evaluate } from '../web/evaluate.js';
-import { loadModel } from '../web/index.js';
-import { ggufSummary, quantizeModel, quantizeToBlob } from '../web/quantize.js';
-import { parseGguf } from './helpers/gguf.mjs';
-import { withTensorType } from './helpers/patch.mjs';
-import { errRows, readF32, readJson, ROOT, sharedPath } from './helpers/shared.mjs';
+import { evaluate } from '../../web/evaluate.js';
+import { loadModel } from '../../web/index.js';
+import { ggufSummary, quantizeModel, quantizeToBlob } from '../../web/quantize.js';
+import { parseGguf } from '../helpers/gguf.mjs';
+import { withTensorType } from '../helpers/patch.mjs';
+import { errRows, readF32, readJson, ROOT, sharedPath } from '../helpers/shared.mjs';
 
 const F32 = sharedPath('models', 'tiny-llama-f32.gguf');
 const BROWN = sharedPath('models', 'tiny-brown-f32.gguf');

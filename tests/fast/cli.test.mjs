@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { loadModel } from '../web/index.js';
-import { ROOT, readJson, sharedPath } from './helpers/shared.mjs';
+import { loadModel } from '../../web/index.js';
+import { ROOT, readJson, sharedPath } from '../helpers/shared.mjs';
 
 const CLI = join(ROOT, 'bin/greenformer.mjs');
 const Q8 = sharedPath('models', 'tiny-llama-Q8_0.gguf');

@@ -7,7 +7,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { ROOT, SHARED } from './helpers/shared.mjs';
+import { ROOT, SHARED } from '../helpers/shared.mjs';
 
 const programs = readdirSync(join(ROOT, 'tests/c'))
   .filter((f) => /^test_\w+\.c$/.test(f))
@@ -36,7 +36,7 @@ for (const name of programs) {
 // SIMD only behind --experimental-wasm-relaxed-simd, and its baseline
 // compiler (Liftoff) gets relaxed dot products wrong when an operand is used
 // again afterwards (V8 before 11.4; Chromium's V8 is right in both tiers,
-// tests/browser.test.mjs), so there the tests run the optimizing tier alone.
+// tests/slow/browser.test.mjs), so there the tests run the optimizing tier alone.
 const RELAXED_PROBE = new Uint8Array([0, 0x61, 0x73, 0x6d, 1, 0, 0, 0, 1, 8, 1, 0x60, 3, 0x7b, 0x7b, 0x7b, 1, 0x7b, 3, 2, 1, 0, 10, 13, 1, 11, 0,
   0x20, 0, 0x20, 1, 0x20, 2, 0xfd, 0x93, 0x02, 0x0b]);
 
@@ -107,7 +107,7 @@ test('the relaxed builds give bit-identical logits and tokens to the plain build
 });
 
 test('the simd option: bad values are refused; without relaxed SIMD, auto runs the plain build and the relaxed ones are refused', async () => {
-  const { loadModel } = await import('../web/index.js');
+  const { loadModel } = await import('../../web/index.js');
   const file = join(SHARED, 'models', 'tiny-llama-Q4_0.gguf');
   await assert.rejects(loadModel(file, { simd: 'fast' }), /simd must be one of 'auto', 'relaxed', 'relaxed16', 'plain'; got fast/);
   if (WebAssembly.validate(RELAXED_PROBE)) return; // this Node has relaxed SIMD: the test above covers it
