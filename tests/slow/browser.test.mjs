@@ -14,7 +14,8 @@ import { launchChromium, openDemo } from '../helpers/browser.mjs';
 import { ROOT, SHARED, sharedPath } from '../helpers/shared.mjs';
 
 const MODEL = '/shared/models/tiny-llama-Q8_0.gguf';
-const GEN = { prompt: 'Once upon a time', maxTokens: 24, seed: 1234, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05 };
+const PROMPT = 'Once upon a time';
+const GEN = { maxTokens: 24, seed: 1234, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05 };
 
 let isolated, plain, slow, browser;
 
@@ -51,7 +52,7 @@ function loadedFrom(page, url) {
 async function nodeTokens(threads) {
   const model = await loadModel(sharedPath('models', 'tiny-llama-Q8_0.gguf'), { threads });
   try {
-    const gen = model.generate(GEN.prompt, GEN);
+    const gen = model.generate(PROMPT, GEN);
     for await (const _ of gen);
     return gen.stats.tokens;
   } finally {
@@ -62,11 +63,11 @@ async function nodeTokens(threads) {
 /** Loads MODEL in the page with options; returns info, progress events, the generated tokens. */
 function loadAndGenerate(page, options) {
   return page.evaluate(
-    async ({ url, options, gen }) => {
+    async ({ url, options, gen, prompt }) => {
       const events = [];
       const model = await window.greenformer.loadModel(url, { ...options, onProgress: (p) => events.push(p) });
       try {
-        const g = model.generate(gen.prompt, gen);
+        const g = model.generate(prompt, gen);
         let text = '';
         for await (const piece of g) text += piece;
         return { info: model.info(), events, tokens: g.stats.tokens, text };
@@ -74,7 +75,7 @@ function loadAndGenerate(page, options) {
         await model.dispose();
       }
     },
-    { url: MODEL, options, gen: GEN },
+    { url: MODEL, options, gen: GEN, prompt: PROMPT },
   );
 }
 
@@ -229,7 +230,7 @@ test('generation can be aborted, and the page keeps drawing frames while the mod
       const frames0 = window.demo.frames;
       const t0 = performance.now();
       try {
-        for await (const _ of model.generate('Once upon a time', { maxTokens: 100000, ignoreEos: true, signal: controller.signal, contextLength: 2048 })) {
+        for await (const _ of model.generate('Once upon a time', { maxTokens: 100000, ignoreEos: true, signal: controller.signal })) {
           if (++pieces === 200) controller.abort();
         }
       } catch (e) {
@@ -248,6 +249,49 @@ test('generation can be aborted, and the page keeps drawing frames while the mod
     assert.equal(r.after, 3);
     // the main thread stays free: at least half the frames a 60 Hz display would show
     assert.ok(r.frames >= (r.ms / 16.7) * 0.5, `${r.frames} frames in ${r.ms.toFixed(0)} ms`);
+  } finally {
+    await page.close();
+  }
+});
+
+test('in the worker: dispose at token 3 resolves at once and stops the generation; generations interleave', async () => {
+  const page = await openDemo(browser.context, isolated.url);
+  try {
+    const r = await page.evaluate(async (url) => {
+      const model = await window.greenformer.loadModel(url, { threads: 1, cache: false });
+      // two generations stepped in turn, against each alone
+      const opts = (seed) => ({ maxTokens: 8, seed, temperature: 0.9, ignoreEos: true });
+      const alone = [];
+      for (const seed of [1, 2]) {
+        const g = model.generate('Once upon a time', opts(seed));
+        for await (const _ of g);
+        alone.push(g.stats.tokens);
+      }
+      const both = [model.generate('Once upon a time', opts(1)), model.generate('Once upon a time', opts(2))];
+      const firsts = await Promise.all(both.map((g) => g.next()));
+      for (let i = 0; i < 20; i++) await Promise.all(both.map((g) => g.next()));
+      const interleaved = both.map((g) => g.stats.tokens);
+
+      const gen = model.generate('Once upon a time', { maxTokens: 30, ignoreEos: true });
+      for (let i = 0; i < 3; i++) await gen.next();
+      const t0 = performance.now();
+      await model.dispose();
+      const disposeMs = performance.now() - t0;
+      let after = null;
+      try {
+        while (!(await gen.next()).done);
+        after = 'finished';
+      } catch (e) {
+        after = e.code;
+      }
+      const queued = await model.forward([1]).catch((e) => e.code);
+      return { firsts: firsts.map((f) => f.done), alone, interleaved, disposeMs, after, queued };
+    }, MODEL);
+    assert.deepEqual(r.firsts, [false, false]);
+    assert.deepEqual(r.interleaved, r.alone);
+    assert.ok(r.disposeMs < 2000, `dispose took ${r.disposeMs} ms`);
+    assert.equal(r.after, 'GF_DISPOSED');
+    assert.equal(r.queued, 'GF_DISPOSED');
   } finally {
     await page.close();
   }
@@ -344,7 +388,7 @@ test('a model that cannot fit in wasm memory is refused after its header, before
     const before = slow.sent(MODEL);
     const message = await page.evaluate(async (u) => {
       try {
-        await window.greenformer.loadModel(u, { contextLength: 16_000_000, cache: false });
+        await window.greenformer.loadModel(u, { maxMemory: 4 << 20, cache: false });
         return 'loaded';
       } catch (e) {
         return e.message;
@@ -394,8 +438,8 @@ for (const variant of ['relaxed', 'relaxed16']) test(`relaxed SIMD: the kernel t
 async function nodeRun(file, threads) {
   const model = await loadModel(sharedPath('models', file), { threads });
   try {
-    const logits = await model.forward(await model.tokenize(GEN.prompt));
-    const gen = model.generate(GEN.prompt, GEN);
+    const logits = await model.forward(await model.tokenize(PROMPT));
+    const gen = model.generate(PROMPT, GEN);
     for await (const _ of gen);
     return { build: model.info().build, logits: fnv(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)), tokens: gen.stats.tokens };
   } finally {
@@ -406,7 +450,7 @@ async function nodeRun(file, threads) {
 /** The same as nodeRun in a page: a shared model with these load options; its info, logits hash and tokens. */
 function pageRun(page, file, options) {
   return page.evaluate(
-    async ({ url, options, gen }) => {
+    async ({ url, options, gen, prompt }) => {
       const fnv = (bytes) => {
         let h = 0x811c9dc5;
         for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
@@ -414,15 +458,15 @@ function pageRun(page, file, options) {
       };
       const model = await window.greenformer.loadModel(url, options);
       try {
-        const logits = await model.forward(await model.tokenize(gen.prompt));
-        const g = model.generate(gen.prompt, gen);
+        const logits = await model.forward(await model.tokenize(prompt));
+        const g = model.generate(prompt, gen);
         for await (const _ of g);
         return { info: model.info(), logits: fnv(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)), tokens: g.stats.tokens };
       } finally {
         await model.dispose();
       }
     },
-    { url: `/shared/models/${file}`, options, gen: GEN },
+    { url: `/shared/models/${file}`, options, gen: GEN, prompt: PROMPT },
   );
 }
 
