@@ -249,7 +249,14 @@ static void remove_eog(gf_tokenizer *t, int32_t id) {
 
 /* llama.cpp finds end-of-turn, FIM and end-of-generation tokens by their
  * text, since conversions rarely record them, and forces such tokens to
- * CONTROL. */
+ * CONTROL. "</s>" is deliberately not in the end-of-generation list: the
+ * llama.cpp build our references come from (c392e50, February 2025; its
+ * llama-vocab.cpp llm_load_vocab "maintain a list of tokens that cause
+ * end-of-generation") does not have it; only late-2025 llama.cpp added it
+ * (for PaddleOCR). Forcing it would make Phi-3's USER_DEFINED "</s>" a
+ * CONTROL token, i.e. text unless parse_special, where llama.cpp's
+ * tokenizer_st_partition always cuts a USER_DEFINED token out of the text
+ * (see docs/tokenizers.md). */
 static int detect_special_tokens(gf_tokenizer *t) {
     static const char *const eot_names[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
                                             "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]", "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",
@@ -259,7 +266,7 @@ static int detect_special_tokens(gf_tokenizer *t) {
     static const char *const fim_rep[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", NULL};
     static const char *const fim_sep[] = {"<|file_sep|>", NULL};
     static const char *const eog_names[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
-                                            "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+                                            "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
                                             "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
                                             "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>", "[e~[", NULL};
     int32_t fpad = -1, frep = -1, fsep = -1;
@@ -289,23 +296,17 @@ static int detect_special_tokens(gf_tokenizer *t) {
 
     /* o200k_harmony / solar-open: <|end|> ends a message, not generation. */
     int has_return = 0, has_call = 0, has_flush = 0;
-    int32_t end_id = -1, s_id = -1, has_tool_response = 0;
+    int32_t end_id = -1;
     for (uint32_t i = 0; i < t->n_eog; i++) {
         int32_t id = t->eog[i];
         if (tok_is(t, id, "<|return|>")) has_return = 1;
         else if (tok_is(t, id, "<|call|>") || tok_is(t, id, "<|calls|>")) has_call = 1;
         else if (tok_is(t, id, "<|flush|>")) has_flush = 1;
         else if (tok_is(t, id, "<|end|>")) end_id = id;
-        else if (tok_is(t, id, "<|tool_response>")) has_tool_response = 1;
-        else if (tok_is(t, id, "</s>")) s_id = id;
     }
     if (end_id >= 0 && ((has_return && has_call) || (has_call && has_flush))) {
         remove_eog(t, end_id);
         t->tok[end_id].attr = GF_ATTR_USER_DEFINED;
-    }
-    if (has_tool_response && s_id >= 0) { /* gemma4 */
-        remove_eog(t, s_id);
-        t->tok[s_id].attr = GF_ATTR_NORMAL;
     }
     qsort(t->eog, t->n_eog, sizeof *t->eog, cmp_i32);
     return GF_OK;
