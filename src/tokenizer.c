@@ -249,7 +249,14 @@ static void remove_eog(gf_tokenizer *t, int32_t id) {
 
 /* llama.cpp finds end-of-turn, FIM and end-of-generation tokens by their
  * text, since conversions rarely record them, and forces such tokens to
- * CONTROL. */
+ * CONTROL. "</s>" is deliberately not in the end-of-generation list: the
+ * llama.cpp build our references come from (c392e50, February 2025; its
+ * llama-vocab.cpp llm_load_vocab "maintain a list of tokens that cause
+ * end-of-generation") does not have it; only late-2025 llama.cpp added it
+ * (for PaddleOCR). Forcing it would make Phi-3's USER_DEFINED "</s>" a
+ * CONTROL token, i.e. text unless parse_special, where llama.cpp's
+ * tokenizer_st_partition always cuts a USER_DEFINED token out of the text
+ * (see docs/tokenizers.md). */
 static int detect_special_tokens(gf_tokenizer *t) {
     static const char *const eot_names[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<end_of_turn>", "<|endoftext|>",
                                             "<|end_of_text|>", "<EOT>", "_<EOT>", "[EOT]", "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>",
@@ -259,7 +266,7 @@ static int detect_special_tokens(gf_tokenizer *t) {
     static const char *const fim_rep[] = {"<|fim_repo|>", "<|repo_name|>", "<fim-repo>", "<REPO>", "<reponame>", NULL};
     static const char *const fim_sep[] = {"<|file_sep|>", NULL};
     static const char *const eog_names[] = {"<|eot_id|>", "<|im_end|>", "<|end|>", "<|return|>", "<|call|>", "<|flush|>", "<|calls|>",
-                                            "<end_of_turn>", "<|endoftext|>", "</s>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
+                                            "<end_of_turn>", "<|endoftext|>", "<|eom_id|>", "<EOT>", "_<EOT>", "[EOT]", "[EOS]",
                                             "<|end_of_text|>", "<end_of_utterance>", "<eos>", "<turn|>", "<|tool_response>",
                                             "<\xEF\xBD\x9C" "end\xE2\x96\x81" "of\xE2\x96\x81" "sentence\xEF\xBD\x9C>", "[e~[", NULL};
     int32_t fpad = -1, frep = -1, fsep = -1;
@@ -289,23 +296,17 @@ static int detect_special_tokens(gf_tokenizer *t) {
 
     /* o200k_harmony / solar-open: <|end|> ends a message, not generation. */
     int has_return = 0, has_call = 0, has_flush = 0;
-    int32_t end_id = -1, s_id = -1, has_tool_response = 0;
+    int32_t end_id = -1;
     for (uint32_t i = 0; i < t->n_eog; i++) {
         int32_t id = t->eog[i];
         if (tok_is(t, id, "<|return|>")) has_return = 1;
         else if (tok_is(t, id, "<|call|>") || tok_is(t, id, "<|calls|>")) has_call = 1;
         else if (tok_is(t, id, "<|flush|>")) has_flush = 1;
         else if (tok_is(t, id, "<|end|>")) end_id = id;
-        else if (tok_is(t, id, "<|tool_response>")) has_tool_response = 1;
-        else if (tok_is(t, id, "</s>")) s_id = id;
     }
     if (end_id >= 0 && ((has_return && has_call) || (has_call && has_flush))) {
         remove_eog(t, end_id);
         t->tok[end_id].attr = GF_ATTR_USER_DEFINED;
-    }
-    if (has_tool_response && s_id >= 0) { /* gemma4 */
-        remove_eog(t, s_id);
-        t->tok[s_id].attr = GF_ATTR_NORMAL;
     }
     qsort(t->eog, t->n_eog, sizeof *t->eog, cmp_i32);
     return GF_OK;
@@ -489,6 +490,32 @@ static void check_spm_words(gf_tokenizer *t) {
     }
 }
 
+static const gf_tokenizer *g_rank_tok;
+static int cmp_score_desc(const void *a, const void *b) {
+    float x = g_rank_tok->tok[*(const int32_t *)a].score, y = g_rank_tok->tok[*(const int32_t *)b].score;
+    int xn = x != x, yn = y != y; /* NaN scores last */
+    if (xn || yn) return xn - yn;
+    return x > y ? -1 : x < y;
+}
+
+/* SentencePiece merges the highest score first: the merge queue wants small
+ * integer orders, so each token gets its score's rank (equal scores share one). */
+static int spm_score_ranks(gf_tokenizer *t) {
+    int32_t *ids = malloc((size_t)t->n_vocab * sizeof *ids);
+    if (!ids) return gf_fail_nomem("the score ranks", (size_t)t->n_vocab * 4ull);
+    for (int32_t i = 0; i < t->n_vocab; i++) ids[i] = i;
+    g_rank_tok = t;
+    qsort(ids, (size_t)t->n_vocab, sizeof *ids, cmp_score_desc);
+    uint32_t rank = 0;
+    for (int32_t i = 0; i < t->n_vocab; i++) {
+        if (i > 0 && cmp_score_desc(&ids[i - 1], &ids[i]) != 0) rank++;
+        t->tok[ids[i]].score_rank = rank;
+    }
+    t->n_score_ranks = rank + 1;
+    free(ids);
+    return GF_OK;
+}
+
 int gf_tokenizer_load(const gguf_reader *r, gf_tokenizer **out) {
     *out = NULL;
     gf_tokenizer *t = calloc(1, sizeof *t);
@@ -496,7 +523,10 @@ int gf_tokenizer_load(const gguf_reader *r, gf_tokenizer **out) {
     int s;
     if ((s = load_model(t, r)) < 0 || (s = load_tokens(t, r)) < 0 || (s = load_options(t, r)) < 0) goto fail;
     byte_tables(t);
-    if (t->kind == GF_TOK_SPM) check_spm_words(t);
+    if (t->kind == GF_TOK_SPM) {
+        check_spm_words(t);
+        if ((s = spm_score_ranks(t)) < 0) goto fail;
+    }
     if (t->kind == GF_TOK_BPE && (s = gf_bpe_load_merges(t, r)) < 0) goto fail;
     if ((s = detect_special_tokens(t)) < 0 || (s = build_special(t)) < 0) goto fail;
     model_attrs(t, r);
@@ -896,9 +926,11 @@ int64_t gf_detokenize(const gf_tokenizer *t, const int32_t *ids, size_t n, int s
 
 /* ---- the merge queue shared by SentencePiece and BPE ------------------------ */
 
+size_t gf_merge_bucketed_min = 4096;
+
 static int merge_before(const gf_merge *a, const gf_merge *b) { return a->order < b->order || (a->order == b->order && a->left < b->left); }
 
-int gf_merge_push(gf_merge_queue *q, gf_merge m) {
+static int heap_push(gf_merge_queue *q, gf_merge m) {
     if (q->n == q->cap) {
         size_t cap = q->cap ? q->cap * 2 : 64;
         gf_merge *v = realloc(q->v, cap * sizeof *v);
@@ -912,10 +944,11 @@ int gf_merge_push(gf_merge_queue *q, gf_merge m) {
         i = (i - 1) / 2;
     }
     q->v[i] = m;
+    if (q->n > q->peak) q->peak = q->n;
     return GF_OK;
 }
 
-gf_merge gf_merge_pop(gf_merge_queue *q) {
+static gf_merge heap_pop(gf_merge_queue *q) {
     gf_merge top = q->v[0], last = q->v[--q->n];
     size_t i = 0, n = q->n;
     for (;;) {
@@ -928,6 +961,102 @@ gf_merge gf_merge_pop(gf_merge_queue *q) {
     }
     if (n) q->v[i] = last;
     return top;
+}
+
+int gf_merge_reset(gf_merge_queue *q, size_t n, uint32_t n_orders, int force_bucketed) {
+    q->n = q->peak = 0;
+    q->started = 0;
+    q->now.n = q->now_i = 0;
+    q->bucketed = n_orders > 0 && (n >= gf_merge_bucketed_min || force_bucketed);
+    if (!q->bucketed) return GF_OK;
+    if (q->n_orders != n_orders) { /* (re)allocate the per-order arrays */
+        for (uint32_t o = 0; o < q->n_orders; o++) free(q->bucket[o].v);
+        free(q->bucket);
+        free(q->nonempty);
+        q->n_orders = 0;
+        q->bucket = calloc(n_orders, sizeof *q->bucket);
+        q->nonempty = calloc((n_orders + 63) / 64, sizeof *q->nonempty);
+        if (!q->bucket || !q->nonempty) return gf_fail_nomem("the tokenizer's merge queue", n_orders * (sizeof *q->bucket + 1ull));
+        q->n_orders = n_orders;
+    } else { /* a previous word may have stopped early (an error): empty every array */
+        for (uint32_t w = 0; w < (n_orders + 63) / 64; w++)
+            for (uint64_t bits = q->nonempty[w]; bits; bits &= bits - 1) q->bucket[w * 64 + (uint32_t)__builtin_ctzll(bits)].n = 0;
+        memset(q->nonempty, 0, (n_orders + 63) / 64 * sizeof *q->nonempty);
+    }
+    return GF_OK;
+}
+
+int gf_merge_push(gf_merge_queue *q, gf_merge m) {
+    if (!q->bucketed || (q->started && m.order <= q->cur)) return heap_push(q, m);
+    if (m.order >= q->n_orders) return gf_fail("tokenizer: merge order %u outside 0..%u", m.order, q->n_orders - 1);
+    gf_merge_vec *b = &q->bucket[m.order];
+    if (b->n == b->cap) {
+        uint32_t cap = b->cap ? b->cap * 2 : 8;
+        gf_merge *v = realloc(b->v, cap * sizeof *v);
+        if (!v) return gf_fail_nomem("the tokenizer's merge queue", cap * sizeof *v);
+        b->v = v;
+        b->cap = cap;
+    }
+    b->v[b->n++] = m;
+    q->nonempty[m.order / 64] |= 1ull << (m.order % 64);
+    return GF_OK;
+}
+
+static int cmp_left(const void *a, const void *b) {
+    int32_t x = ((const gf_merge *)a)->left, y = ((const gf_merge *)b)->left;
+    return x < y ? -1 : x > y;
+}
+
+/* The next order with candidates (after cur once started), or -1. */
+static int64_t next_order(const gf_merge_queue *q) {
+    uint32_t from = q->started ? q->cur + 1 : 0;
+    if (from >= q->n_orders) return -1;
+    uint32_t w = from / 64;
+    uint64_t bits = q->nonempty[w] & (~0ull << (from % 64));
+    for (;;) {
+        if (bits) return (int64_t)w * 64 + __builtin_ctzll(bits);
+        if (++w >= (q->n_orders + 63) / 64) return -1;
+        bits = q->nonempty[w];
+    }
+}
+
+int gf_merge_pop(gf_merge_queue *q, gf_merge *out) {
+    for (;;) {
+        int have = q->now_i < q->now.n;
+        if (q->n && (!have || !merge_before(&q->now.v[q->now_i], &q->v[0]))) {
+            *out = heap_pop(q);
+            return 1;
+        }
+        if (have) {
+            *out = q->now.v[q->now_i++];
+            return 1;
+        }
+        if (!q->bucketed) return 0;
+        int64_t o = next_order(q);
+        if (o < 0) return 0;
+        /* Take order o's array (its memory goes back to the bucket that had `now`'s). */
+        gf_merge_vec *b = &q->bucket[o], old = q->now;
+        q->now = *b;
+        *b = (gf_merge_vec){old.v, 0, old.cap};
+        q->now_i = 0;
+        q->nonempty[o / 64] &= ~(1ull << (o % 64));
+        q->cur = (uint32_t)o;
+        q->started = 1;
+        for (uint32_t i = 1; i < q->now.n; i++)
+            if (q->now.v[i].left < q->now.v[i - 1].left) { /* usually pushed in order already */
+                qsort(q->now.v, q->now.n, sizeof *q->now.v, cmp_left);
+                break;
+            }
+    }
+}
+
+void gf_merge_free(gf_merge_queue *q) {
+    free(q->v);
+    for (uint32_t o = 0; o < q->n_orders; o++) free(q->bucket[o].v);
+    free(q->bucket);
+    free(q->nonempty);
+    free(q->now.v);
+    memset(q, 0, sizeof *q);
 }
 
 /* ---- streaming ----------------------------------------------------------- */

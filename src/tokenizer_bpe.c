@@ -126,7 +126,7 @@ int gf_bpe_load_merges(gf_tokenizer *t, const gguf_reader *r) {
     int s = gguf_get_arr(r, "tokenizer.ggml.merges", GGUF_VT_STRING, &kv);
     if (s < 0) return s;
     if (s == 0) return gf_fail("tokenizer: BPE vocabulary without merges (tokenizer.ggml.merges is missing)");
-    /* merge ranks order the queue as floats: exact below 2^24 (real vocabularies have < 1 M merges) */
+    /* the merge queue keeps an array per rank: real vocabularies have < 1 M merges */
     if (kv->arr_n > (1u << 24)) return gf_fail("tokenizer: %llu merges is too many (limit 16777216)", (unsigned long long)kv->arr_n);
     gf_merges *m = &t->merges;
     uint32_t slots = 1024;
@@ -172,6 +172,7 @@ int gf_bpe_load_merges(gf_tokenizer *t, const gguf_reader *r) {
         m->n++;
     }
     free(cat);
+    m->n_ranks = (uint32_t)kv->arr_n;
     for (int b = 0; b < 256; b++) {
         char u[4];
         int k = gf_utf8_encode(gf_byte_to_unicode((uint8_t)b), u);
@@ -224,8 +225,8 @@ static int try_pair(bpe_run *r, int32_t left, int32_t right) {
     int32_t result;
     int32_t rank = merge_find(&r->t->merges, l->sid, rt->sid, &result);
     if (rank < 0) return GF_OK;
-    /* the lowest rank merges first (ranks stay far below float's 2^24 exact integers) */
-    return gf_merge_push(&r->queue, (gf_merge){(float)rank, left, right, l->n + rt->n, result});
+    /* the lowest rank merges first */
+    return gf_merge_push(&r->queue, (gf_merge){(uint32_t)rank, left, right, l->n + rt->n, result});
 }
 
 /* The stand-in characters of bytes s[0..n), into r->enc. */
@@ -277,11 +278,11 @@ static int bpe_word(bpe_run *r, size_t a, size_t b) {
     }
     for (size_t i = 0; i < n; i++)
         r->sy[i] = (sym){(int32_t)i - 1, i + 1 < n ? (int32_t)i + 1 : -1, (uint32_t)i, 1, t->byte_sid[w[i]]};
-    r->queue.n = 0;
+    if ((st = gf_merge_reset(&r->queue, n, t->merges.n_ranks, 0)) < 0) return st;
     for (size_t i = 1; i < n; i++)
         if ((st = try_pair(r, (int32_t)i - 1, (int32_t)i)) < 0) return st;
-    while (r->queue.n) {
-        gf_merge g = gf_merge_pop(&r->queue);
+    gf_merge g;
+    while (gf_merge_pop(&r->queue, &g)) {
         sym *l = &r->sy[g.left], *rt = &r->sy[g.right];
         if (!l->n || !rt->n || l->n + rt->n != g.size) continue; /* outdated */
         l->n += rt->n;
@@ -595,7 +596,7 @@ done:
     free(r.off);
     free(r.fl);
     free(r.sy);
-    free(r.queue.v);
+    gf_merge_free(&r.queue);
     free(r.enc);
     return r.err < 0 ? r.err : GF_OK;
 }

@@ -71,6 +71,7 @@ typedef struct {
     int32_t sid;
     float score;
     uint32_t attr;
+    uint32_t score_rank; /* SPM: 0 for the highest score, equal scores share a rank */
 } gf_token;
 
 /* BPE merges: (left sid, right sid) -> rank and the merged string's sid. */
@@ -80,6 +81,7 @@ typedef struct {
     int32_t *result;
     uint32_t mask;
     uint32_t n;
+    uint32_t n_ranks; /* ranks are < n_ranks */
 } gf_merges;
 
 #define GF_SPECIAL_BUCKETS 4096
@@ -112,6 +114,7 @@ struct gf_tokenizer {
 
     int32_t byte_tok[256]; /* SPM byte fallback: <0xXX>, else the 1-byte token */
     int spm_split_words;   /* no token has U+2581 after another character: words merge independently */
+    uint32_t n_score_ranks; /* SPM: distinct scores */
     /* BPE */
     gf_merges merges;
     int32_t byte_sid[256]; /* sid of each byte's stand-in character */
@@ -133,12 +136,23 @@ typedef struct {
 
 int gf_ids_push(gf_ids *ids, int32_t id);
 
-/* Merging (SentencePiece and BPE) joins adjacent symbols best-first: a
- * binary heap of candidate pairs. Lower `order` merges first (a BPE rank,
- * or minus a SentencePiece score); ties go to the leftmost pair. `size` lets
- * the merger drop candidates made stale by an earlier merge. */
+/* Merging (SentencePiece and BPE) joins adjacent symbols best-first. Lower
+ * `order` merges first (a BPE rank, or a SentencePiece score's rank: 0 for
+ * the highest score); ties go to the leftmost pair. `size` lets the merger
+ * drop candidates made stale by an earlier merge.
+ *
+ * Short inputs use one binary heap. From gf_merge_bucketed_min symbols on, the
+ * queue keeps one unsorted array per order value instead and takes them in
+ * increasing order, each sorted by position when its turn comes; candidates
+ * pushed meanwhile with an order not above the current one go to a small
+ * heap. Those are always left of every pair still waiting in the current
+ * array (a merge at position p only creates pairs starting at p or at the
+ * symbol before it), so the heap holds only the few pairs of one cascade and
+ * the pop order is exactly the single heap's. One binary heap over a
+ * multi-megabyte word costs a cache miss per level per pop; this costs about
+ * one sequential read. */
 typedef struct {
-    float order;
+    uint32_t order;
     int32_t left, right;
     uint32_t size;
     int32_t result; /* BPE: the merged symbol */
@@ -146,11 +160,29 @@ typedef struct {
 
 typedef struct {
     gf_merge *v;
+    uint32_t n, cap;
+} gf_merge_vec;
+
+typedef struct {
+    gf_merge *v; /* binary heap (all candidates, or the bucketed queue's small heap) */
     size_t n, cap;
+    size_t peak;   /* the heap's largest size since reset (tests count it) */
+    int bucketed, started;
+    uint32_t n_orders, cur; /* bucketed: orders are < n_orders; cur: the order being merged */
+    gf_merge_vec *bucket;   /* per order, unsorted until its turn */
+    uint64_t *nonempty;     /* bitset over orders */
+    gf_merge_vec now;       /* the current order's candidates, sorted by left */
+    uint32_t now_i;
 } gf_merge_queue;
 
+/* Words of at least this many symbols use the bucketed queue (4096; tests
+ * change it to compare both queues on the same text). */
+extern size_t gf_merge_bucketed_min;
+/* Prepares q for a word of n symbols whose orders are < n_orders. */
+int gf_merge_reset(gf_merge_queue *q, size_t n, uint32_t n_orders, int force_bucketed);
 int gf_merge_push(gf_merge_queue *q, gf_merge m);
-gf_merge gf_merge_pop(gf_merge_queue *q); /* q->n must be > 0 */
+int gf_merge_pop(gf_merge_queue *q, gf_merge *out); /* 1, or 0 when empty */
+void gf_merge_free(gf_merge_queue *q);
 
 /* Model tokenizers for one fragment of raw text (no special tokens in it).
  * They append to out and return GF_OK or a negative status. */

@@ -2,9 +2,9 @@
  * llm_tokenizer_spm: spaces become U+2581, the text starts as one symbol per
  * character, and the adjacent pair whose concatenation is the best-scoring
  * token is merged first (leftmost among equals) until no pair is a token.
- * A priority queue over a linked list of symbols keeps this O(n log n) even
- * for one long word; pairs longer than the longest token are never looked
- * up. Symbols that are not tokens fall back to byte tokens. */
+ * The merge queue (tokenizer_impl.h) over a linked list of symbols keeps
+ * this linear even for one long word; pairs longer than the longest token
+ * are never looked up. Symbols that are not tokens fall back to byte tokens. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,8 +30,8 @@ static int try_pair(spm_run *r, int32_t left, int32_t right) {
     if (size > (uint32_t)r->t->max_token_len) return GF_OK;
     int32_t tok = gf_text_to_token(&r->t->st, r->text + r->sy[left].start, size);
     if (tok < 0) return GF_OK;
-    /* the highest score merges first */
-    return gf_merge_push(&r->queue, (gf_merge){-r->t->tok[tok].score, left, right, size, tok});
+    /* the highest score (rank 0) merges first */
+    return gf_merge_push(&r->queue, (gf_merge){r->t->tok[tok].score_rank, left, right, size, tok});
 }
 
 static int emit(spm_run *r, const sym *s, gf_ids *out) {
@@ -65,10 +65,10 @@ static int merge(spm_run *r, size_t a, size_t b, gf_ids *out) {
         ns++;
         i += cl;
     }
-    r->queue.n = 0;
+    st = gf_merge_reset(&r->queue, ns, r->t->n_score_ranks, 0);
     for (size_t i = 1; i < ns && st >= 0; i++) st = try_pair(r, (int32_t)i - 1, (int32_t)i);
-    while (r->queue.n && st >= 0) {
-        gf_merge g = gf_merge_pop(&r->queue);
+    gf_merge g;
+    while (st >= 0 && gf_merge_pop(&r->queue, &g)) {
         sym *l = &r->sy[g.left], *rt = &r->sy[g.right];
         if (!l->n || !rt->n || l->n + rt->n != g.size) continue; /* one side was merged since */
         l->n += rt->n;
@@ -115,6 +115,6 @@ int gf_spm_tokenize(const gf_tokenizer *t, const char *text, size_t n, int add_p
 done:
     free(buf);
     free(r.sy);
-    free(r.queue.v);
+    gf_merge_free(&r.queue);
     return st;
 }
