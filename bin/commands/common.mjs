@@ -119,6 +119,16 @@ export function checkTokenIds(ids, values, name, nVocab) {
   return Array.from(tokenIds(ids, values[FLAGS]?.[name] ?? `--${name}`, nVocab));
 }
 
+/** A flag that takes one of a list of words: undefined when absent, a UsageError naming the flag otherwise. */
+export function choiceFlag(values, name, allowed) {
+  const raw = values[name];
+  if (raw === undefined) return undefined;
+  const label = values[FLAGS]?.[name] ?? `--${name}`;
+  if (!allowed.includes(raw)) throw new UsageError(`${label} must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw;
+}
+export const KV_CACHES = ['f32', 'f16', 'q8_0', 'auto'];
+
 // the ranges of the shared flags
 export const CTX = { min: 1, max: 1 << 20 };
 export const N_PREDICT = { min: 1, max: 1 << 20, flag: '-n' };

@@ -43,19 +43,29 @@ test('run greedy continues as llama.cpp does', async () => {
   }
 });
 
-test('logits writes rows of float32 equal to forward()', async () => {
-  const out = join(tmp, 'logits.f32');
-  const r = cli('logits', Q8, '--tokens', '1,450,4996', '--out', out);
-  assert.equal(r.code, 0, r.err);
-  const bytes = readFileSync(out);
-  assert.equal(bytes.length, 3 * 32000 * 4);
-  const model = await loadModel(Q8);
-  try {
-    const expected = await model.forward([1, 450, 4996]);
-    assert.deepEqual(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4), expected);
-  } finally {
-    await model.dispose();
+test('logits writes rows of float32 equal to forward() with the KV cache asked for (f32 by default)', async () => {
+  const rows = {};
+  for (const kv of [undefined, 'f32', 'q8_0', 'f16']) {
+    const out = join(tmp, `logits-${kv}.f32`);
+    const r = cli('logits', Q8, '--tokens', '1,450,4996', '--out', out, ...(kv ? ['--kv-cache', kv] : []));
+    assert.equal(r.code, 0, r.err);
+    const bytes = readFileSync(out);
+    assert.equal(bytes.length, 3 * 32000 * 4);
+    rows[kv ?? 'default'] = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
   }
+  for (const kvCache of ['f32', 'q8_0', 'f16']) {
+    const model = await loadModel(Q8, { kvCache });
+    try {
+      assert.deepEqual(rows[kvCache], await model.forward([1, 450, 4996]), kvCache);
+    } finally {
+      await model.dispose();
+    }
+  }
+  assert.deepEqual(rows.default, rows.f32);
+  assert.notDeepEqual(rows.q8_0, rows.f32);
+  const bad = cli('logits', Q8, '--tokens', '1', '--out', join(tmp, 'x.f32'), '--kv-cache', 'q4');
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--kv-cache must be one of f32, f16, q8_0, auto, got "q4"/);
 });
 
 test('tokenize works on model files and vocabulary-only files', () => {
