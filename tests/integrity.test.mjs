@@ -11,6 +11,7 @@ import { after, test } from 'node:test';
 import { loadModel, quantizeModel } from '../web/index.js';
 import { writeLlama } from './helpers/fake-llama.mjs';
 import { parseGguf } from './helpers/gguf.mjs';
+import { withMatrices } from './helpers/requantize.mjs';
 import { ROOT, sharedPath } from './helpers/shared.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'greenformer-integrity-'));
@@ -68,6 +69,18 @@ for (const [what, make, message] of refusals) {
     await assert.rejects(loadModel(chunks, { threads: 1, warmup: false }), message);
   });
 }
+
+test('types held widened (Q5_0, IQ4_NL as Q8_0) are checked in their own layout', async () => {
+  const f32 = readFileSync(sharedPath('models', 'tiny-llama-f32.gguf'));
+  for (const [type, block] of [['Q5_0', 22], ['IQ4_NL', 18]]) {
+    const bytes = withMatrices(f32, type);
+    const g = parseGguf(bytes);
+    const t = g.tensors.find((x) => x.name === 'blk.0.attn_k.weight');
+    bytes.writeUInt16LE(HALF_INF, g.dataOffset + t.offset + 9 * block);
+    await assert.rejects(loadModel(new Uint8Array(bytes), { threads: 1, warmup: false }),
+      /tensor 'blk\.0\.attn_k\.weight' has a non-finite scale \(Inf\) in block 9/, type);
+  }
+});
 
 test('the quantize-while-loading path checks the F32 source values', async () => {
   const bytes = spliced('tiny-llama-f32.gguf', 'blk.1.attn_v.weight', 4 * 99, (buf, at) => buf.writeFloatLE(Infinity, at));
