@@ -159,7 +159,7 @@ static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int requ
     uint64_t padded = (nbytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
     if (padded > SIZE_MAX / 2)
         return gf_fail("GGUF: tensor '%s' needs %.1f MB, more than one block of memory can hold here (%.0f MB)", name,
-                       padded / 1048576.0, (SIZE_MAX / 2) / 1048576.0);
+                       padded / 1048576.0, (double)(SIZE_MAX / 2) / 1048576.0);
     if (p->part_bytes && p->part_bytes + padded > GF_ARENA_PART) {
         p->part++;
         p->part_bytes = 0;
