@@ -678,6 +678,16 @@ int gf_encode(gf_context *c, const int32_t *ids, int32_t n, float *out) {
     return GF_OK;
 }
 
+static int check_logits(const float *x, int32_t n, int32_t pos) {
+    float acc = 0; /* x - x is NaN exactly when x is NaN or Inf: one branch-free pass over the row */
+    for (int32_t i = 0; i < n; i++) acc += x[i] - x[i];
+    if (acc == 0) return GF_OK;
+    int32_t i = 0;
+    while (i < n && isfinite(x[i])) i++;
+    return gf_fail("the model produced non-finite logits at position %d (%s for token %d): its weights overflow or are corrupt", pos,
+                   i < n && isnan(x[i]) ? "NaN" : "Inf", i);
+}
+
 int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float *out) {
     const gf_hparams *hp = &c->m->hp;
     if (c->m->arch->encoder) return gf_fail("eval: %s is an encoder: it gives embeddings (embed), not next-token logits", c->m->arch->name);
@@ -687,7 +697,15 @@ int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float
         int32_t nb = n - i < c->n_batch ? n - i : c->n_batch;
         int last_batch = i + nb == n;
         int mode = logits_mode == GF_LOGITS_ALL ? GF_LOGITS_ALL : (last_batch ? logits_mode : GF_LOGITS_NONE);
-        forward_batch(c, ids + i, nb, mode, mode == GF_LOGITS_ALL ? out + (int64_t)i * hp->n_vocab : NULL);
+        float *rows = mode == GF_LOGITS_ALL ? out + (int64_t)i * hp->n_vocab : NULL;
+        int32_t pos0 = c->n_past;
+        forward_batch(c, ids + i, nb, mode, rows);
+        /* a NaN or Inf logit is never a distribution to sample from: overflowing (or corrupt) weights */
+        int s = GF_OK;
+        if (mode == GF_LOGITS_ALL)
+            for (int32_t r = 0; r < nb && s == GF_OK; r++) s = check_logits(rows + (int64_t)r * hp->n_vocab, hp->n_vocab, pos0 + r);
+        else if (mode == GF_LOGITS_LAST) s = check_logits(c->logits, hp->n_vocab, pos0 + nb - 1);
+        if (s < 0) return s;
     }
     if (logits_mode == GF_LOGITS_LAST && out) memcpy(out, c->logits, (size_t)hp->n_vocab * sizeof(float));
     return GF_OK;

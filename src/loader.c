@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "integrity.h"
 #include "quant.h"
 #include "quantize.h"
 #include "row_sink.h"
@@ -29,6 +30,9 @@ struct gf_loader {
     uint64_t converting; /* 1 + tensor index the sink is set up for */
     uint8_t *convert_dest;
     uint32_t convert_type;
+    const uint8_t *win; /* the last window handed out: where committed bytes are */
+    gf_scan scan;       /* NaN/Inf checks of the tensor being filled (integrity.h) */
+    uint64_t scanning;  /* 1 + tensor index the scan is set up for */
 };
 
 int gf_loader_new(const gf_model_options *opt, uint64_t total_size, gf_loader **out) {
@@ -109,7 +113,15 @@ static int converted(gf_loader *l, const gguf_tensor_info *t, uint32_t idx) {
     return 1;
 }
 
+static uint8_t *data_window_at(gf_loader *l, size_t *cap);
+
 static uint8_t *data_window(gf_loader *l, size_t *cap) {
+    uint8_t *w = data_window_at(l, cap);
+    l->win = w;
+    return w;
+}
+
+static uint8_t *data_window_at(gf_loader *l, size_t *cap) {
     uint64_t start;
     const gguf_tensor_info *t = current(l, &start);
     uint64_t left;
@@ -155,7 +167,16 @@ uint8_t *gf_loader_window(gf_loader *l, size_t *cap) {
 
 static int commit_data(gf_loader *l, size_t n) {
     uint64_t start;
-    current(l, &start);
+    const gguf_tensor_info *t = current(l, &start);
+    if (l->pos >= start && l->plan.dest[gguf_tensor_order(l->r)[l->next]]) {
+        /* every tensor the model uses is checked in its file type, before any conversion */
+        if (l->scanning != l->next + 1) {
+            gf_scan_start(&l->scan, t->name, t->type);
+            l->scanning = l->next + 1;
+        }
+        int s = gf_scan_feed(&l->scan, l->win, n);
+        if (s < 0) return fail(l, s);
+    }
     if (l->converting == l->next + 1 && l->pos >= start) {
         int s = gf_row_sink_commit(&l->convert, n);
         if (s < 0) return fail(l, s);

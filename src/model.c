@@ -17,7 +17,9 @@ typedef struct {
     int64_t idx;      /* GGUF tensor index */
     gf_matrix *mat;   /* a matrix slot, or */
     const float **vec;/* an F32 vector slot */
-    size_t offset;    /* in the arena */
+    uint32_t part;    /* the arena part, */
+    uint64_t offset;  /* the offset in it */
+    uint64_t size;    /* and the bytes it takes there (padded to ARENA_ALIGN) */
     uint32_t type;    /* as stored: the file's, the type it is quantized to while loading, or held as (gf_type_held_as) */
 } binding;
 
@@ -27,7 +29,9 @@ typedef struct {
     binding *b;
     int64_t n;
     uint8_t *claimed;
-    size_t bytes;
+    uint64_t bytes;      /* the whole arena (64 bits: wasm32's size_t wraps at 4 GiB) */
+    uint32_t part;       /* the part being filled */
+    uint64_t part_bytes; /* and its size so far */
     int quantize;          /* quantize F32/F16 matrices while loading */
     int converts;          /* some tensor is stored in another type than the file's */
     gf_quant_rules rules;
@@ -144,7 +148,6 @@ static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int requ
     b->idx = idx;
     b->mat = mat;
     b->vec = vec;
-    b->offset = p->bytes;
     b->type = mat ? (uint32_t)gf_type_held_as(t->type) : t->type;
     if (mat && p->quantize && (t->type == GF_TYPE_F32 || t->type == GF_TYPE_F16)) {
         uint32_t q = gf_quant_rules_type(&p->rules, t, GF_TYPE_RULE);
@@ -153,7 +156,19 @@ static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int requ
     if (b->type != t->type) p->converts = 1;
     uint64_t nbytes = t->nbytes;
     if (b->type != t->type) nbytes = t->nbytes / gf_row_bytes(t->type, t->ne[0]) * gf_row_bytes(b->type, t->ne[0]);
-    p->bytes += (nbytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    uint64_t padded = (nbytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    if (padded > SIZE_MAX / 2)
+        return gf_fail("GGUF: tensor '%s' needs %.1f MB, more than one block of memory can hold here (%.0f MB)", name,
+                       padded / 1048576.0, (double)(SIZE_MAX / 2) / 1048576.0);
+    if (p->part_bytes && p->part_bytes + padded > GF_ARENA_PART) {
+        p->part++;
+        p->part_bytes = 0;
+    }
+    b->part = p->part;
+    b->offset = p->part_bytes;
+    b->size = padded;
+    p->part_bytes += padded;
+    p->bytes += padded;
     p->claimed[idx] = 1;
     if (mat) {
         mat->type = b->type;
@@ -279,9 +294,29 @@ static int read_vocab_size(const gguf_reader *r, gf_model *m) {
 
 static int alloc_arena(gf_model *m, planner *p, const gguf_reader *r, gf_model_plan *plan) {
     m->arena_bytes = p->bytes;
-    /* every binding is padded to ARENA_ALIGN, as aligned_alloc requires of the size */
-    m->arena = p->bytes ? aligned_alloc(ARENA_ALIGN, p->bytes) : NULL;
-    if (p->bytes && !m->arena) return gf_fail_nomem("the model weights", p->bytes);
+    uint32_t n_parts = p->n ? p->part + 1 : 0;
+    if (n_parts) {
+        uint64_t *sizes = calloc(n_parts, sizeof *sizes);
+        if (!sizes || !(m->arena = calloc(n_parts, sizeof *m->arena))) {
+            free(sizes);
+            return gf_fail_nomem("the arena table", n_parts * sizeof *m->arena);
+        }
+        for (int64_t i = 0; i < p->n; i++) {
+            uint64_t end = p->b[i].offset + p->b[i].size;
+            if (end > sizes[p->b[i].part]) sizes[p->b[i].part] = end;
+        }
+        m->n_arena = n_parts;
+        for (uint32_t k = 0; k < n_parts; k++) {
+            /* every binding is padded to ARENA_ALIGN, as aligned_alloc requires of the size */
+            m->arena[k] = aligned_alloc(ARENA_ALIGN, (size_t)sizes[k]);
+            if (!m->arena[k]) {
+                uint64_t part = sizes[k];
+                free(sizes);
+                return gf_fail_nomem("the model weights", part);
+            }
+        }
+        free(sizes);
+    }
     plan->dest = calloc(gguf_n_tensors(r) ? gguf_n_tensors(r) : 1, sizeof *plan->dest);
     if (!plan->dest) return gf_fail_nomem("the load plan", gguf_n_tensors(r) * sizeof(void *));
     if (p->converts) {
@@ -290,7 +325,7 @@ static int alloc_arena(gf_model *m, planner *p, const gguf_reader *r, gf_model_p
         for (uint64_t i = 0; i < gguf_n_tensors(r); i++) plan->type[i] = gguf_tensor_at(r, i)->type;
     }
     for (int64_t i = 0; i < p->n; i++) {
-        void *at = (char *)m->arena + p->b[i].offset;
+        void *at = (char *)m->arena[p->b[i].part] + p->b[i].offset;
         plan->dest[p->b[i].idx] = at;
         if (plan->type) plan->type[p->b[i].idx] = p->b[i].type;
         if (p->b[i].mat) p->b[i].mat->data = at;
@@ -308,11 +343,17 @@ static int check_budget(const gf_model *m, planner *p, gf_model_options *opt) {
     opt->kv_type = gf_kv_type_resolve(hp, opt->kv_type);
     if (opt->mode == GF_LOAD_WEIGHTS && gf_kv_type_check(hp, opt->kv_type) < 0) return GF_ERR;
     uint64_t need = p->bytes + gf_context_bytes(hp, opt->n_ctx, opt->n_batch, opt->kv_type);
+    /* what this build can address at all: 4 GiB in wasm32 (size_t is 32 bits), whatever max_memory says */
+    const uint64_t address_space = sizeof(size_t) < 8 ? (uint64_t)SIZE_MAX + 1 : 0;
+    if (address_space && need >= address_space)
+        return gf_fail("model needs %.1f MB of wasm memory (weights %.1f MB + KV cache and scratch for %d tokens of context); "
+                       "wasm32 can address at most %.0f MB, so it cannot load here (maxMemory %.1f MB)",
+                       need / 1048576.0, p->bytes / 1048576.0, opt->n_ctx, address_space / 1048576.0, opt->max_memory / 1048576.0);
     if (opt->max_memory && need > opt->max_memory)
-        return gf_fail("model needs %.0f MB (weights %.0f MB + KV cache and scratch for %d tokens of context), "
-                       "more than the %.0f MB allowed%s",
+        return gf_fail("model needs %.1f MB of wasm memory (weights %.1f MB + KV cache and scratch for %d tokens of context), "
+                       "more than the %.1f MB allowed (maxMemory%s)",
                        need / 1048576.0, p->bytes / 1048576.0, opt->n_ctx, opt->max_memory / 1048576.0,
-                       opt->max_memory >= (4000ull << 20) ? " by wasm32's 4 GiB address space" : " (maxMemory)");
+                       address_space ? "; wasm32 can address at most 4096 MB, less the code, stack and tokenizer" : "");
     return GF_OK;
 }
 
@@ -397,6 +438,7 @@ void gf_model_free(gf_model *m) {
     free(m->chat_template);
     gf_tokenizer_free(m->tokenizer);
     free(m->layers);
+    for (uint32_t k = 0; k < m->n_arena; k++) free(m->arena[k]);
     free(m->arena);
     free(m);
 }

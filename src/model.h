@@ -52,8 +52,12 @@ typedef struct gf_model {
     const float *rope_freqs;    /* optional per-pair frequency divisors */
     gf_layer *layers;
 
-    void *arena; /* every weight, in one allocation */
-    size_t arena_bytes;
+    /* every weight, in parts of at most GF_ARENA_PART bytes: wasm32's malloc
+     * (dlmalloc) grows its heap by less than 2 GiB at a time, so one block
+     * of the model's size fails for models above 2 GiB */
+    void **arena;
+    uint32_t n_arena;
+    uint64_t arena_bytes;
     uint64_t weight_bytes;      /* bytes of tensor data used */
     uint64_t weight_elements;   /* elements of those tensors (bits per weight = bytes * 8 / elements) */
     uint32_t type_count[GF_TYPE_COUNT];
@@ -84,6 +88,7 @@ typedef struct {
 } gf_model_options;
 
 #define GF_DEFAULT_CTX 2048
+#define GF_ARENA_PART (1ull << 30)
 #define GF_DEFAULT_BATCH 64
 
 /* Reads hyperparameters and the tokenizer, validates every tensor the

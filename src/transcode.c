@@ -9,6 +9,7 @@
 #include "error.h"
 #include "gguf.h"
 #include "gguf_writer.h"
+#include "integrity.h"
 #include "quant.h"
 #include "quantize_gptq.h"
 #include "quantize_rules.h"
@@ -51,7 +52,9 @@ struct gf_transcoder {
     plan_entry *plan; /* by tensor index */
     char *plan_json;
     uint64_t pos, next, data_offset, input_bytes;
-    int started; /* the sink holds the current tensor */
+    int started; /* the sink holds the current tensor (and the scan checks it) */
+    const uint8_t *win; /* the last data window: where committed bytes are */
+    gf_scan scan;       /* NaN/Inf checks of the input tensor (integrity.h) */
     gf_row_sink sink;
     float *gptq_row;       /* scratch for GPTQ rows */
     uint8_t *skip;
@@ -351,7 +354,9 @@ static uint8_t *data_window(gf_transcoder *t, size_t *cap) {
             fail(t, GF_ERR);
             return NULL;
         }
-        return gf_row_sink_window(&t->sink, start + ti->nbytes - t->pos, cap);
+        uint8_t *w = gf_row_sink_window(&t->sink, start + ti->nbytes - t->pos, cap);
+        t->win = w;
+        return w;
     }
     if (!t->skip && !(t->skip = malloc(SKIP_BYTES))) {
         gf_fail_nomem("the quantizer", SKIP_BYTES);
@@ -389,6 +394,8 @@ static int emit_row(void *ud, int64_t index, const float *row, const uint8_t *ra
 
 static int start_tensor(gf_transcoder *t) {
     const plan_entry *p = &t->plan[gguf_tensor_order(t->r)[t->next]];
+    const gguf_tensor_info *ti = gguf_tensor_at(t->r, gguf_tensor_order(t->r)[t->next]);
+    gf_scan_start(&t->scan, ti->name, ti->type);
     int s = gf_row_sink_start(&t->sink, p->in_type, p->n, STAGE_BYTES, p->convert, emit_row, t);
     t->started = s == GF_OK;
     return s;
@@ -402,7 +409,9 @@ static int commit_data(gf_transcoder *t, size_t n) {
         return GF_TC_MORE;
     }
     t->pos += n;
-    int s = gf_row_sink_commit(&t->sink, n);
+    int s = gf_scan_feed(&t->scan, t->win, n);
+    if (s < 0) return s;
+    s = gf_row_sink_commit(&t->sink, n);
     if (s < 0) return s;
     if (t->pos == start + ti->nbytes) {
         t->started = 0;

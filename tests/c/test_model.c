@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "integrity.h"
 #include "loader.h"
 #include "testing.h"
 
@@ -108,7 +109,43 @@ static void check_variant(const char *file, const char *logits_file, double boun
     free(ref);
 }
 
+/* Feeds buf to a scan in chunks of `step` bytes: the status of the first failing feed, or GF_OK. */
+static int scan_in_steps(uint32_t type, const uint8_t *buf, size_t n, size_t step) {
+    gf_scan s;
+    gf_scan_start(&s, "t.weight", type);
+    for (size_t o = 0; o < n; o += step) {
+        int r = gf_scan_feed(&s, buf + o, n - o < step ? n - o : step);
+        if (r < 0) return r;
+    }
+    return GF_OK;
+}
+
+static void check_integrity_scan(void) {
+    /* four Q4_K blocks (144 bytes: d, dmin at 0, 2) with finite scales, then a NaN dmin in block 2 */
+    uint8_t q4k[4 * 144] = {0};
+    for (int b = 0; b < 4; b++) q4k[b * 144 + 1] = 0x3c; /* d = 1.0 */
+    for (size_t step = 1; step <= sizeof q4k; step += 37) CHECK(scan_in_steps(GF_TYPE_Q4_K, q4k, sizeof q4k, step) == GF_OK, "clean, step %zu", step);
+    q4k[2 * 144 + 2] = 0x00, q4k[2 * 144 + 3] = 0x7e;
+    for (size_t step = 1; step <= sizeof q4k; step += 37) {
+        CHECK(scan_in_steps(GF_TYPE_Q4_K, q4k, sizeof q4k, step) == GF_ERR, "NaN dmin, step %zu", step);
+        CHECK(strstr(gf_error_message(), "tensor 't.weight' has a non-finite minimum scale (NaN) in block 2"), "%s", gf_error_message());
+    }
+    /* F16 values: Inf at element 9; the sign does not matter */
+    uint16_t f16[16] = {0};
+    f16[9] = 0xfc00;
+    CHECK(scan_in_steps(GF_TYPE_F16, (const uint8_t *)f16, sizeof f16, 3) == GF_ERR &&
+              strstr(gf_error_message(), "non-finite value (Inf) at element 9"), "%s", gf_error_message());
+    /* Q6_K: d is the block's last two bytes */
+    uint8_t q6k[2 * 210] = {0};
+    q6k[210 + 209] = 0x7c, q6k[210 + 208] = 0x01; /* a NaN with a small payload */
+    CHECK(scan_in_steps(GF_TYPE_Q6_K, q6k, sizeof q6k, 100) == GF_ERR && strstr(gf_error_message(), "scale (NaN) in block 1"), "%s",
+          gf_error_message());
+    /* types without scales pass through */
+    CHECK(scan_in_steps(GF_TYPE_I8, q6k, sizeof q6k, 7) == GF_OK, "I8");
+}
+
 int main(void) {
+    check_integrity_scan();
     check_variant("tiny-llama-f32.gguf", "tiny-llama-f32.logits.f32", 0.01, 1 << 18);
     check_variant("tiny-llama-Q8_0.gguf", "tiny-llama-Q8_0.logits.f32", 0.15, 1 << 16);
     check_variant("tiny-llama-Q4_0.gguf", "tiny-llama-Q4_0.logits.f32", 0.15, 7777);

@@ -98,7 +98,7 @@ test('bad sources fail with clear errors', async (t) => {
       await assert.rejects(loadModel(source), message, what);
       t.diagnostic(`${what}: rejected`);
     }
-    await assert.rejects(loadModel(Q4_0, { maxMemory: 4 << 20 }), /needs \d+ MB .* more than the 4 MB allowed/);
+    await assert.rejects(loadModel(Q4_0, { maxMemory: 4 << 20 }), /needs \d+\.\d MB of wasm memory .* more than the 4\.0 MB allowed \(maxMemory/);
     await assert.rejects(loadModel(Q4_0, { contextLength: -3 }), /contextLength must be an integer in 1\.\.1048576, got -3/);
   } finally {
     await server.close();

@@ -168,8 +168,10 @@ const lies = [
     new RegExp(`the file's size changed from ${N} to ${SIZE + 1000} bytes while resuming \\(same ETag\\): refusing to splice`)],
   ['a 206 restarting at byte 0 (Content-Range: bytes 0-)', '/restart-says',
     new RegExp(`resumed response starts at byte 0 but byte ${CUT} was requested \\(Content-Range: bytes 0-${SIZE - 1}/${N}\\)`)],
+  // either check may speak first: the spliced bytes put header bytes where block scales belong (the loader's
+  // non-finite scale check), and the body runs past its declared end (the download's check)
   ['a 206 restarting at byte 0 under the right Content-Range', '/restart-lies',
-    new RegExp(`response body is longer than declared: more than ${SIZE - CUT} bytes from byte ${CUT} \\(Content-Range: bytes ${CUT}-`)],
+    new RegExp(`response body is longer than declared: more than ${SIZE - CUT} bytes from byte ${CUT} \\(Content-Range: bytes ${CUT}-|has a non-finite (minimum )?scale .*: the file is corrupt`)],
   ['a 206 without Content-Range', '/no-range', /resumed response \(HTTP 206\) has no Content-Range header/],
   ['a 206 with an unparsable Content-Range', '/bad-range', new RegExp(`unparsable Content-Range: "bytes=${CUT}-"`)],
   ['a body longer than its Content-Range', '/longer', new RegExp(`response body is longer than declared: more than ${SIZE - CUT} bytes`)],

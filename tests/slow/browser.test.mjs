@@ -394,7 +394,7 @@ test('a model that cannot fit in wasm memory is refused after its header, before
         return e.message;
       }
     }, MODEL);
-    assert.match(message, /needs \d+ MB .*more than the \d+ MB allowed/);
+    assert.match(message, /needs \d+\.\d MB of wasm memory .*wasm32 can address at most 4096 MB/);
     const sent = slow.sent(MODEL) - before;
     assert.ok(sent < 3_000_000, `${sent} bytes were sent before the refusal (header: ~1 MB)`);
   } finally {
