@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// greenformer vs wllama benchmark (npm run bench). See bench/README.md.
+// greenformer vs wllama vs native llama.cpp benchmark (npm run bench). See bench/README.md.
 //
 //   node bench/run.mjs [--models 110m,1b] [--types Q4_0,Q8_0,Q4_K_M] [--threads 1,2]
-//                      [--runs 3] [--runtimes greenformer,wllama] [--env chromium,node]
+//                      [--runs 3] [--runtimes greenformer,wllama,native] [--env chromium,node]
 //                      [--warmup 2] [--warmup-ms 2000] [--no-bandwidth] [--out bench/results.json]
 //                      [--retries 2] [--max-wait 600]   # contention handling, see README
 //                      [--js-flags FLAGS]   # for Chromium's V8, e.g. --no-enable-avx-vnni: an x86 CPU without AVX-VNNI
@@ -12,8 +12,9 @@
 //
 // Makes missing models, serves the repo root (cross-origin isolated), drives Debian's
 // Chromium through playwright-core (never a downloaded browser), runs wllama and
-// greenformer alternately in fresh tabs, also greenformer under Node, and writes
-// bench/results.json plus a table of medians with greenformer/wllama ratios.
+// greenformer alternately in fresh tabs, also greenformer under Node and native
+// llama.cpp (node-llama-cpp, the same files) under Node, and writes bench/results.json
+// plus a table of medians with greenformer/wllama ratios and greenformer's % of native.
 
 import fs from 'node:fs';
 import os from 'node:os';
@@ -27,6 +28,7 @@ import { promptFromTokenizer } from './lib/prompt-text.mjs';
 import { startServer } from '../tools/static-server.mjs';
 import { ensureChromium } from '../tests/helpers/browser.mjs';
 import { rendererPids, resetPeak, maxPeak, rssMb, cpuSnapshot, cpuSince } from './lib/procmem.mjs';
+import { machineInfo, describeMachine } from './lib/cpuinfo.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -48,7 +50,7 @@ const CONTENDED_CORES = 0.3; // a run during which others used more is redone (-
 function parseArgs(argv) {
   const o = {
     models: Object.keys(SHAPES), types: Object.keys(MIXES), threads: [1, 2], runs: 3,
-    runtimes: ['greenformer', 'wllama'], env: ['chromium', 'node'], warmup: 2, warmupMs: 2000,
+    runtimes: ['greenformer', 'wllama', 'native'], env: ['chromium', 'node'], warmup: 2, warmupMs: 2000,
     bandwidth: true, check: false, out: path.join(here, 'results.json'), verbose: false,
     retries: 2, maxWaitS: 600, files: null, jsFlags: null,
   };
@@ -86,7 +88,7 @@ function parseArgs(argv) {
   }
   for (const m of o.models) if (!SHAPES[m]) throw new Error(`unknown model ${m} (${Object.keys(SHAPES)})`);
   for (const t of o.types) if (!MIXES[t]) throw new Error(`unknown type ${t} (${Object.keys(MIXES)})`);
-  for (const r of o.runtimes) if (!['greenformer', 'wllama'].includes(r)) throw new Error(`unknown runtime ${r}`);
+  for (const r of o.runtimes) if (!['greenformer', 'wllama', 'native'].includes(r)) throw new Error(`unknown runtime ${r}`);
   for (const e of o.env) if (!['chromium', 'node'].includes(e)) throw new Error(`unknown env ${e}`);
   if (!(o.runs >= 1)) throw new Error('--runs must be >= 1');
   return o;
@@ -307,22 +309,6 @@ function weightBytesPerToken(g) {
   return bytes;
 }
 
-function machineInfo() {
-  let cpu = os.cpus()[0]?.model ?? 'unknown';
-  try {
-    const m = /model name\s*:\s*(.*)/.exec(fs.readFileSync('/proc/cpuinfo', 'utf8'));
-    if (m) cpu = m[1];
-  } catch { /* not Linux */ }
-  return {
-    hostname: os.hostname(),
-    cpu,
-    cores: os.cpus().length,
-    mem_gb: +(os.totalmem() / 2 ** 30).toFixed(1),
-    os: `${os.type()} ${os.release()}`,
-    node: process.version,
-  };
-}
-
 function packageVersion(name) {
   try { return JSON.parse(fs.readFileSync(path.join(root, 'node_modules', name, 'package.json'), 'utf8')).version; } catch { return null; }
 }
@@ -477,9 +463,21 @@ async function bench(o) {
     console.log(`greenformer: ${rel(gfApi)} not found - the JS API has not landed yet; skipping greenformer (wllama only).`);
     runtimes.splice(runtimes.indexOf('greenformer'), 1);
   }
-  const browserRuntimes = o.env.includes('chromium') ? runtimes : [];
+  if (runtimes.includes('native')) {
+    // node-llama-cpp with its prebuilt CPU binary (never built here): load it once now
+    // so that a missing package or binary is said before anything runs.
+    try {
+      const { nativeLlama } = await import('./adapters/native.mjs');
+      await nativeLlama();
+    } catch (e) {
+      console.log(`native: ${e.message.split('\n')[0]}; skipping native llama.cpp (no "% of native").`);
+      runtimes.splice(runtimes.indexOf('native'), 1);
+    }
+  }
+  const browserRuntimes = o.env.includes('chromium') ? runtimes.filter((r) => r !== 'native') : [];
   const nodeGf = o.env.includes('node') && runtimes.includes('greenformer');
-  if (!browserRuntimes.length && !nodeGf) {
+  const native = runtimes.includes('native'); // under Node whatever --env says: it has no browser build
+  if (!browserRuntimes.length && !nodeGf && !native) {
     console.log('nothing to run (no runtime available for the chosen environments)');
   }
 
@@ -491,8 +489,10 @@ async function bench(o) {
     date: new Date().toISOString(),
     config: { n_prompt: N_PROMPT, n_gen: N_GEN, n_ctx: N_CTX, runs: o.runs, warmup: o.warmup, warmup_ms: o.warmupMs,
       warmup_workload: { n_prompt: WARM_PROMPT, n_gen: WARM_GEN }, wllama: packageVersion('@wllama/wllama'),
-      playwright_core: packageVersion('playwright-core'), chromium_flags: chromiumFlags(o),
-      peak_mb: 'chromium: renderer VmHWM (reset before load, fresh tab per run); node: the runner process maxRSS',
+      playwright_core: packageVersion('playwright-core'), node_llama_cpp: native ? packageVersion('node-llama-cpp') : null,
+      chromium_flags: chromiumFlags(o),
+      peak_mb: 'chromium: renderer VmHWM (reset before load, fresh tab per run); node (greenformer, native): the runner process maxRSS',
+      pct_native: 'greenformer tok/s / native llama.cpp tok/s (node-llama-cpp, this machine, this run), same file, same threads, x 100',
       ...(o.userFiles ? { files: entries.map((e) => e.file) } : {}) },
     bandwidth: null,
     runs: [],
@@ -569,12 +569,27 @@ async function bench(o) {
             ...(r.multithread !== undefined ? { multithread: r.multithread } : {}),
             ...(r.threads_used !== undefined ? { threads_used: r.threads_used } : {}),
             ...(r.kernels !== undefined ? { kernels: r.kernels } : {}),
+            ...(r.init_ms !== undefined ? { init_ms: r.init_ms } : {}),
+            ...greedyAgreement(runtime, r),
             other_cpu: r.other_cpu, contended: !!r.contended,
           };
+          if (runtime === 'greenformer' && r.tokens?.length && !gfTokens.has(env)) gfTokens.set(env, r.tokens);
           if (r.n_prompt !== N_PROMPT || r.n_gen !== N_GEN) console.log(`   WARNING: ${runtime} ran n_prompt ${r.n_prompt}, n_gen ${r.n_gen} (expected ${N_PROMPT}, ${N_GEN}; prompt from ${prompts.from ?? 'bench/lib/vocab.mjs'})`);
           results.runs.push(row);
           save(); // after every run, so an interrupted benchmark keeps what it measured
           return row;
+        };
+        // Greedy ids: native llama.cpp's against greenformer's (under Node, else Chromium) on
+        // the same prompt ids: how many leading tokens agree. Both run the reference ids
+        // when their tokenizer differs, so the two always start from the same prompt.
+        const gfTokens = new Map(); // env -> the first greenformer run's ids in this configuration
+        const greedyAgreement = (runtime, r) => {
+          if (runtime !== 'native' || !r.tokens?.length) return {};
+          const [env, ref] = [...gfTokens].sort(([a], [b]) => (a === 'node' ? -1 : b === 'node' ? 1 : 0))[0] ?? [];
+          if (!ref) return {};
+          let k = 0;
+          while (k < Math.min(ref.length, r.tokens.length) && ref[k] === r.tokens[k]) k++;
+          return { greedy_agree: k, greedy_vs: `greenformer ${env}` };
         };
         const recordFailure = (runtime, env, what, e) => {
           results.failures.push({ runtime, env, model: fileName, shape, type, threads, what, error: e.message.split('\n')[0] });
@@ -631,20 +646,22 @@ async function bench(o) {
           }
         }
 
-        // Node: greenformer, each run a fresh process that first warms up in-process
-        // (short workloads, >= warmup-ms: V8 has tiered up, as in a long-lived app).
-        if (nodeGf) {
-          const warmup = { prompt: prompts.warm.text, promptIds: prompts.warm.ids, nGen: WARM_GEN, runs: o.warmup, minMs: o.warmupMs };
+        // Node: greenformer, then native llama.cpp (node-llama-cpp), each run a fresh
+        // process that first warms up in-process (short workloads, >= warmup-ms: V8 has
+        // tiered up, the native library is loaded, as in a long-lived app).
+        const nodeRuntimes = [...(nodeGf ? ['greenformer'] : []), ...(native ? ['native'] : [])];
+        const warmup = { prompt: prompts.warm.text, promptIds: prompts.warm.ids, nGen: WARM_GEN, runs: o.warmup, minMs: o.warmupMs };
+        for (const runtime of nodeRuntimes) {
           for (let i = 0; i < o.runs; i++) {
             for (let attempt = 0; ; attempt++) {
               await quietGate(browser?.userDataDir, o.maxWaitS);
               const snap = cpuSnapshot(browser?.userDataDir);
               let res;
               try {
-                res = await nodeRun({ ...runOptions('greenformer', entry, '', threads, prompts, false), source: file, warmup });
+                res = await nodeRun({ ...runOptions('greenformer', entry, '', threads, prompts, false), source: file, warmup, runtime });
               } catch (e) {
-                console.log(`   greenformer node run ${i + 1} FAILED: ${e.message}`);
-                recordFailure('greenformer', 'node', `run ${i + 1}`, e);
+                console.log(`   ${runtime} node run ${i + 1} FAILED: ${e.message}`);
+                recordFailure(runtime, 'node', `run ${i + 1}`, e);
                 break;
               }
               const c = cpuSince(snap);
@@ -652,11 +669,15 @@ async function bench(o) {
               res.other_cpu = Math.max(0, c.others - res.cpu_ms / 1000 / dtS); // the runner had exited: its CPU shows as others'
               res.contended = res.other_cpu > CONTENDED_CORES;
               if (res.contended && attempt < o.retries) {
-                console.log(`   greenformer node     run ${i + 1}: contended (other processes used ${fmt(res.other_cpu, 2)} cores), redoing`);
+                console.log(`   ${runtime.padEnd(11)} node     run ${i + 1}: contended (other processes used ${fmt(res.other_cpu, 2)} cores), redoing`);
                 continue;
               }
-              record('greenformer', 'node', res);
-              console.log(`   greenformer node     run ${i + 1}: ${summarizeRun(res)}`);
+              if (runtime === 'native' && !results.config.native) {
+                results.config.native = { node_llama_cpp: res.node_llama_cpp, llama_cpp: res.llama_cpp, system_info: res.system_info };
+              }
+              const row = record(runtime, 'node', res);
+              console.log(`   ${runtime.padEnd(11)} node     run ${i + 1}: ${summarizeRun(res)}` +
+                (row.greedy_agree !== undefined ? `, greedy ids = ${row.greedy_vs}'s for ${row.greedy_agree} of ${res.n_gen}` : ''));
               break;
             }
           }
@@ -676,10 +697,19 @@ async function bench(o) {
             load_ms: median(rs.map((r) => r.load_ms)), prefill_tok_s: median(rs.map((r) => r.prefill_tok_s)),
             decode_tok_s: median(rs.map((r) => r.decode_tok_s)), peak_mb: median(rs.map((r) => r.peak_mb)),
             n_prompt: rs[0].n_prompt, n_gen: rs[0].n_gen,
+            ...(rs[0].tokenizer_matches !== undefined ? { tokenizer_matches: rs.every((r) => r.tokenizer_matches) } : {}),
+            ...(rs.some((r) => r.greedy_agree !== undefined) ? { greedy_agree: Math.min(...rs.map((r) => r.greedy_agree ?? 0)), greedy_vs: rs.find((r) => r.greedy_vs).greedy_vs } : {}),
             weight_bytes_per_token: Number.isFinite(bpt) ? bpt : null,
             ...(wsBandwidth ? { ceiling_1t_tok_s: (wsBandwidth.best_gbps * 1e9) / bpt } : {}),
             ...(results.bandwidth ? { ceiling_1t_256mb_tok_s: (results.bandwidth.best_gbps * 1e9) / bpt } : {}),
           });
+        }
+        // greenformer's % of native llama.cpp: this run's medians, same file, same threads
+        const nat = results.summary.find((x) => x.runtime === 'native' && x.model === fileName && x.threads === threads);
+        for (const x of results.summary) {
+          if (x.runtime !== 'greenformer' || x.model !== fileName || x.threads !== threads || !nat) continue;
+          x.pct_native_prefill = (100 * x.prefill_tok_s) / nat.prefill_tok_s;
+          x.pct_native_decode = (100 * x.decode_tok_s) / nat.decode_tok_s;
         }
         save();
       }
@@ -702,22 +732,32 @@ function printTable(results) {
   const S = results.summary;
   if (!S.length) { console.log('\nno results'); return; }
   const rows = [];
-  const head = ['model', 'thr', 'runtime', 'env', 'load ms', 'prefill t/s', 'decode t/s', 'peak MB', 'gf/wl load', 'gf/wl prefill', 'gf/wl decode', 'gf/wl peak'];
+  const head = ['model', 'thr', 'runtime', 'env', 'load ms', 'prefill t/s', 'decode t/s', 'peak MB', 'gf/wl load', 'gf/wl prefill', 'gf/wl decode', 'gf/wl peak',
+    '% nat prefill', '% nat decode'];
   for (const s of S) {
     const wl = S.find((x) => x.runtime === 'wllama' && x.env === 'chromium' && x.model === s.model && x.threads === s.threads);
     const ratio = (k) => (s.runtime === 'greenformer' && wl ? fmt(s[k] / wl[k], 2) : '');
     const thr = s.threads_used !== undefined && s.threads_used !== s.threads ? `${s.threads}(${s.threads_used})` : String(s.threads);
     const runtime = s.all_contended ? `${s.runtime}*` : s.runtime;
     rows.push([s.model.replace('.gguf', ''), thr, runtime, s.env, fmt(s.load_ms, 0), fmt(s.prefill_tok_s), fmt(s.decode_tok_s),
-      fmt(s.peak_mb, 0), ratio('load_ms'), ratio('prefill_tok_s'), ratio('decode_tok_s'), ratio('peak_mb')]);
+      fmt(s.peak_mb, 0), ratio('load_ms'), ratio('prefill_tok_s'), ratio('decode_tok_s'), ratio('peak_mb'),
+      s.pct_native_prefill !== undefined ? `${fmt(s.pct_native_prefill, 0)}%` : '', s.pct_native_decode !== undefined ? `${fmt(s.pct_native_decode, 0)}%` : '']);
   }
   const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (r) => r.map((c, i) => (i < 4 ? c.padEnd(w[i]) : c.padStart(w[i]))).join('  ');
-  console.log(`\nmedians of ${results.config.runs} runs (prompt ${N_PROMPT} tokens, ${N_GEN} generated; ratios > 1 mean greenformer is higher)`);
+  console.log(`\nmachine: ${describeMachine(results.machine)}`);
+  if (results.config.native) console.log(`native: node-llama-cpp ${results.config.native.node_llama_cpp} (${results.config.native.llama_cpp}), ${results.config.native.system_info.trim()}`);
+  console.log(`\nmedians of ${results.config.runs} runs (prompt ${N_PROMPT} tokens, ${N_GEN} generated; ratios > 1 mean greenformer is higher;`);
+  console.log('% nat: greenformer tok/s / native llama.cpp tok/s (node-llama-cpp, this machine, this run), same file, same threads)');
   console.log(line(head));
   console.log(w.map((n) => '-'.repeat(n)).join('  '));
   for (const r of rows) console.log(line(r));
   if (S.some((s) => s.threads_used !== undefined && s.threads_used !== s.threads)) console.log('thr a(b): asked for a threads, the runtime reported using b');
+  for (const s of S.filter((x) => x.runtime === 'native')) {
+    const t = s.tokenizer_matches === false ? '; its tokenizer differs from the prompt ids (they were run)' : '';
+    if (s.greedy_agree !== undefined) console.log(`native ${s.model} ${s.threads} thr: greedy ids = ${s.greedy_vs}'s for the first ${s.greedy_agree} of ${s.n_gen}${t}`);
+    else if (t) console.log(`native ${s.model} ${s.threads} thr${t}`);
+  }
   if (S.some((s) => s.all_contended)) console.log('*: only contended runs (other processes used > 0.3 cores) were available for some of these medians');
   if (results.bandwidth) {
     const bw = results.bandwidth.best_gbps, ws = results.bandwidth.working_set ?? {};

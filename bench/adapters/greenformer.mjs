@@ -71,6 +71,7 @@ export async function runGreenformer({ source, threads, prompt, promptIds, nGen 
       tokenizer_matches,
       threads_used: info?.threads,
       kernels: info?.kernels,
+      tokens: Array.from(st.tokens ?? []), // the greedy ids, compared with native llama.cpp's
       text,
     };
   } finally {
