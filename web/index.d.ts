@@ -93,6 +93,8 @@ export interface GenerateOptions {
   addSpecial?: boolean;
   /** Turn control tokens written in the prompt (e.g. "<s>") into their ids. Default false. */
   parseSpecial?: boolean;
+  /** Stop strings (at most 64): the text ends before the first one, across token boundaries; stopReason 'stop'. */
+  stop?: string | string[];
 }
 
 export interface ChatMessage {
@@ -122,7 +124,9 @@ export interface GenerationStats {
   prefillMs: number;
   decodeMs: number;
   /** "eos" (end-of-generation token), "length" (maxTokens), "context" (context full); null while running. */
-  stopReason: 'eos' | 'length' | 'context' | null;
+  stopReason: 'eos' | 'length' | 'context' | 'stop' | null;
+  /** The stop string that ended the text (stopReason 'stop'). */
+  stopString?: string;
   /** Size of the wasm instance's memory when generation ended (grows only, never shrinks). */
   wasmMemoryBytes?: number;
   tokens: number[];

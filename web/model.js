@@ -8,7 +8,7 @@
 // its next token with the same error.
 
 import { renderChat } from './chat.js';
-import { boolean, integer, knownKeys, number, oneOf, tokenIds } from './options.js';
+import { boolean, integer, knownKeys, number, oneOf, show, tokenIds } from './options.js';
 import { abortError } from './sources.js';
 
 const PIECE_BYTES = 1024;
@@ -28,7 +28,8 @@ const yieldToEventLoop =
       })();
 
 export const GENERATE_OPTIONS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
-  'signal', 'ignoreEos', 'addSpecial', 'parseSpecial'];
+  'signal', 'ignoreEos', 'addSpecial', 'parseSpecial', 'stop'];
+const MAX_STOP_STRINGS = 64;
 // chat() renders the prompt itself: its control tokens are parsed and BOS follows the template
 export const CHAT_OPTIONS = [...GENERATE_OPTIONS.filter((k) => k !== 'addSpecial' && k !== 'parseSpecial'), 'template', 'templateVariables'];
 const INT32_MAX = 2 ** 31 - 1;
@@ -45,6 +46,61 @@ function samplingOptions(options) {
     integer(repeatLastN, 'repeatLastN', { min: 0, max: 1048576, fallback: 64 }),
     integer(seed, 'seed', { min: 0, max: 2 ** 32 - 1, fallback: Math.floor(Math.random() * 2 ** 32) }),
   ];
+}
+
+/** stop: a string or an array of them, each non-empty; [] when absent. */
+function stopStrings(stop) {
+  if (stop === undefined) return [];
+  const list = typeof stop === 'string' ? [stop] : stop;
+  if (!Array.isArray(list) || list.length > MAX_STOP_STRINGS || list.some((s) => typeof s !== 'string' || s === '')) {
+    throw new TypeError(`stop must be a non-empty string or an array of at most ${MAX_STOP_STRINGS} non-empty strings, got ${show(stop)}`);
+  }
+  return list;
+}
+
+/**
+ * Cuts generated text at the first stop string, across piece boundaries:
+ * push(text) returns what may be shown now, holding back a tail that could
+ * still begin a stop string; `matched` is the stop string once one appears
+ * (nothing from it on is ever returned); end() returns what was held back.
+ */
+function stopFilter(stops) {
+  let held = '';
+  const filter = {
+    matched: null,
+    push(text) {
+      if (!stops.length) return text;
+      held += text;
+      let cut = -1;
+      for (const s of stops) {
+        const i = held.indexOf(s);
+        if (i >= 0 && (cut < 0 || i < cut || (i === cut && s.length > filter.matched.length))) [cut, filter.matched] = [i, s];
+      }
+      if (cut >= 0) {
+        const out = held.slice(0, cut);
+        held = '';
+        return out;
+      }
+      let keep = 0;
+      for (const s of stops) {
+        for (let k = Math.min(s.length - 1, held.length); k > keep; k--) {
+          if (held.endsWith(s.slice(0, k))) {
+            keep = k;
+            break;
+          }
+        }
+      }
+      const out = held.slice(0, held.length - keep);
+      held = held.slice(held.length - keep);
+      return out;
+    },
+    end() {
+      const out = held;
+      held = '';
+      return out;
+    },
+  };
+  return filter;
 }
 
 function disposedError() {
@@ -281,8 +337,9 @@ export class Model {
   }
 
   async *#generate(prompt, options, stats) {
-    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial } = knownKeys(options, GENERATE_OPTIONS, 'generate');
+    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop } = knownKeys(options, GENERATE_OPTIONS, 'generate');
     const limit = integer(maxTokens, 'maxTokens', { min: 1, fallback: 256 });
+    const stops = stopFilter(stopStrings(stop));
     const sampling = samplingOptions(options);
     const flags = [boolean(ignoreEos, 'ignoreEos', false), boolean(addSpecial, 'addSpecial', true), boolean(parseSpecial, 'parseSpecial', false)];
     if (typeof prompt !== 'string' && !Array.isArray(prompt) && !ArrayBuffer.isView(prompt)) {
@@ -322,19 +379,30 @@ export class Model {
           stats.decodeMs += performance.now() - t0;
           return step;
         });
-        if (!more) {
-          if (text) yield text;
-          break;
+        if (more) stats.generatedTokens++;
+        const shown = stops.push(text);
+        if (stops.matched !== null) {
+          stats.stopReason = 'stop';
+          stats.stopString = stops.matched;
+          if (shown) yield shown;
+          return;
         }
-        stats.generatedTokens++;
-        if (text) yield text;
+        if (shown) yield shown;
+        if (!more) break;
         await yieldToEventLoop();
       }
       if (!stats.stopReason) {
         stats.stopReason = 'length';
         const rest = await this.#exclusive(() => core.readString(scratch + 8, core.check(core.em._gf_api_generate_flush(gen, scratch + 8, PIECE_BYTES))));
-        if (rest) yield rest;
+        const shown = stops.push(rest);
+        if (stops.matched !== null) {
+          stats.stopReason = 'stop';
+          stats.stopString = stops.matched;
+        }
+        if (shown) yield shown;
       }
+      const tail = stops.end();
+      if (tail) yield tail;
     } finally {
       // a disposed model's instance is gone, and everything in it
       if (!this.#disposed) {

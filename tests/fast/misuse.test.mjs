@@ -90,7 +90,7 @@ test('unknown options are errors naming the key and the nearest known one', asyn
   try {
     await assert.rejects(collect(model.generate('Hi', { maxTokenz: 3 })), /generate: unknown option 'maxTokenz' \(did you mean 'maxTokens'\?\)/);
     await assert.rejects(collect(model.generate('Hi', { topk: 3 })), /did you mean 'topK'/);
-    await assert.rejects(collect(model.generate('Hi', { stop: ['.'] })), /generate: unknown option 'stop'/);
+    await assert.rejects(collect(model.generate('Hi', { stops: ['.'] })), /generate: unknown option 'stops' \(did you mean 'stop'\?\)/);
     const template = "{% for m in messages %}{{ m['content'] }}{% endfor %}";
     await assert.rejects(collect(model.chat([{ role: 'user', content: 'x' }], { template, temprature: 1 })), /chat: unknown option 'temprature' \(did you mean 'temperature'\?\)/);
     await assert.rejects(model.tokenize('x', { addSpecials: false }), /tokenize: unknown option 'addSpecials' \(did you mean 'addSpecial'\?\)/);
