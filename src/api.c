@@ -47,6 +47,7 @@ typedef struct {
     int32_t *tokens;
     uint32_t n_tokens, cap;
     uint32_t n_prompt;
+    int32_t last;   /* the token the last step sampled */
     int32_t cached; /* prompt tokens the cache already held when it started */
     int ignore_eos;
     char stop_reason[16];
@@ -282,7 +283,7 @@ GF_API void gf_api_generation_free(gf_generation *g) {
  * or NULL. */
 GF_API gf_generation *gf_api_generate_start(gf_handle *h, const int32_t *ids, uint32_t n, double temperature, int top_k,
                                             double top_p, double min_p, double repeat_penalty, int repeat_last_n, double seed,
-                                            int ignore_eos) {
+                                            int ignore_eos, double presence_penalty, double frequency_penalty) {
     gf_clear_error();
     if (need_weights(h) < 0) return NULL;
     if (h->model->arch->encoder) {
@@ -304,7 +305,8 @@ GF_API gf_generation *gf_api_generate_start(gf_handle *h, const int32_t *ids, ui
         return NULL;
     }
     if (check_ids(h, ids, n) < 0) return NULL;
-    gf_sampler_params p = {(float)temperature, top_k, (float)top_p, (float)min_p, (float)repeat_penalty, repeat_last_n, (uint32_t)seed};
+    gf_sampler_params p = {(float)temperature, top_k, (float)top_p, (float)min_p, (float)repeat_penalty, repeat_last_n, (uint32_t)seed,
+                           (float)presence_penalty, (float)frequency_penalty};
     gf_generation *g = calloc(1, sizeof *g);
     if (!g) {
         gf_fail_nomem("a generation", sizeof *g);
@@ -335,6 +337,21 @@ GF_API gf_generation *gf_api_generate_start(gf_handle *h, const int32_t *ids, ui
     return g;
 }
 
+/* A logit bias for the generation's sampling (see gf_sampler_set_bias). */
+GF_API int gf_api_generation_bias(gf_generation *g, const int32_t *ids, const float *bias, uint32_t n) {
+    gf_clear_error();
+    return gf_sampler_set_bias(g->sampler, ids, bias, (int32_t)n);
+}
+
+/* Right after a gf_api_generate_next that produced a token: the model's
+ * log-probability of it and of the top_n likeliest tokens (ids and values
+ * written to top_ids / top_logprobs, best first). */
+GF_API double gf_api_generation_logprobs(const gf_handle *h, const gf_generation *g, int top_n, int32_t *top_ids, double *top_logprobs) {
+    int32_t n_vocab = h->model->hp.n_vocab;
+    if (top_n > n_vocab) top_n = n_vocab;
+    return gf_logprobs(gf_context_logits(h->ctx), n_vocab, g->last, top_n < 0 ? 0 : top_n, top_ids, top_logprobs);
+}
+
 /* Prompt tokens whose keys and values were reused from the cache. */
 GF_API int gf_api_generation_cached(const gf_generation *g) { return g->cached; }
 
@@ -356,7 +373,7 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
     int32_t eos = gf_tokenizer_eos(tok);
     int32_t t = gf_sampler_sample(g->sampler, gf_context_logits(h->ctx), g->ignore_eos ? eos : -1);
     gf_sampler_accept(g->sampler, t);
-    *id = t;
+    *id = g->last = t;
     if (g->n_tokens < g->cap) g->tokens[g->n_tokens] = t;
     g->n_tokens++; /* past cap: the next step stops for the context */
     if (!g->ignore_eos && gf_tokenizer_is_eog(tok, t)) {

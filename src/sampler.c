@@ -18,6 +18,10 @@ struct gf_sampler {
     int32_t *recent; /* ring buffer of the last repeat_last_n tokens */
     int32_t n_recent, recent_head;
     uint64_t rng;
+    int32_t *bias_ids; /* logit bias, applied first */
+    float *bias;
+    int32_t n_bias;
+    int32_t *counts;   /* occurrences in the recent window, for the presence/frequency penalties */
 };
 
 void gf_sampler_defaults(gf_sampler_params *p) {
@@ -28,6 +32,8 @@ void gf_sampler_defaults(gf_sampler_params *p) {
     p->repeat_penalty = 1.0f;
     p->repeat_last_n = 64;
     p->seed = 0;
+    p->presence_penalty = 0;
+    p->frequency_penalty = 0;
 }
 
 int gf_sampler_validate(const gf_sampler_params *p) {
@@ -40,6 +46,10 @@ int gf_sampler_validate(const gf_sampler_params *p) {
         return gf_fail("sampler: repeatPenalty must be a finite number > 0 (1 = off), got %g", p->repeat_penalty);
     if (p->repeat_last_n < 0 || p->repeat_last_n > (1 << 20))
         return gf_fail("sampler: repeatLastN must be in [0, 1048576], got %d", p->repeat_last_n);
+    if (!(p->presence_penalty >= -2 && p->presence_penalty <= 2))
+        return gf_fail("sampler: presencePenalty must be in [-2, 2], got %g", p->presence_penalty);
+    if (!(p->frequency_penalty >= -2 && p->frequency_penalty <= 2))
+        return gf_fail("sampler: frequencyPenalty must be in [-2, 2], got %g", p->frequency_penalty);
     return GF_OK;
 }
 
@@ -63,7 +73,8 @@ int gf_sampler_new(const gf_sampler_params *p, int32_t n_vocab, gf_sampler **out
     sm->n_vocab = n_vocab;
     sm->cand = malloc((size_t)n_vocab * sizeof *sm->cand);
     sm->recent = malloc((size_t)(p->repeat_last_n ? p->repeat_last_n : 1) * sizeof *sm->recent);
-    if (!sm->cand || !sm->recent) {
+    if (p->presence_penalty != 0 || p->frequency_penalty != 0) sm->counts = calloc((size_t)n_vocab, sizeof *sm->counts);
+    if (!sm->cand || !sm->recent || ((p->presence_penalty != 0 || p->frequency_penalty != 0) && !sm->counts)) {
         gf_sampler_free(sm);
         return gf_fail_nomem("the sampler", (size_t)n_vocab * sizeof(candidate));
     }
@@ -76,11 +87,18 @@ void gf_sampler_free(gf_sampler *s) {
     if (!s) return;
     free(s->cand);
     free(s->recent);
+    free(s->bias_ids);
+    free(s->bias);
+    free(s->counts);
     free(s);
 }
 
 void gf_sampler_accept(gf_sampler *s, int32_t id) {
     if (!s->p.repeat_last_n) return;
+    if (s->counts) {
+        if (s->n_recent == s->p.repeat_last_n) s->counts[s->recent[s->recent_head]]--; /* leaves the window */
+        s->counts[id]++;
+    }
     s->recent[s->recent_head] = id;
     s->recent_head = (s->recent_head + 1) % s->p.repeat_last_n;
     if (s->n_recent < s->p.repeat_last_n) s->n_recent++;
@@ -138,6 +156,7 @@ int32_t gf_sampler_sample(gf_sampler *s, const float *logits, int32_t banned) {
     candidate *c = s->cand;
     /* NaN (a broken model) would break the ordering quickselect relies on */
     for (int32_t i = 0; i < n; i++) c[i] = (candidate){isnan(logits[i]) ? -INFINITY : logits[i], i};
+    for (int32_t i = 0; i < s->n_bias; i++) c[s->bias_ids[i]].logit += s->bias[i];
     if (banned >= 0 && banned < n) c[banned].logit = -INFINITY;
     if (s->p.repeat_penalty != 1.0f) {
         for (int32_t i = 0; i < s->n_recent; i++) {
@@ -147,6 +166,17 @@ int32_t gf_sampler_sample(gf_sampler *s, const float *logits, int32_t banned) {
             for (int32_t j = 0; j < i; j++) seen |= s->recent[j] == s->recent[i];
             if (seen) continue;
             t->logit = t->logit > 0 ? t->logit / s->p.repeat_penalty : t->logit * s->p.repeat_penalty;
+        }
+    }
+    if (s->counts) {
+        /* OpenAI's penalties, over the same window, once per distinct token */
+        for (int32_t i = 0; i < s->n_recent; i++) {
+            int32_t id = s->recent[i], k = s->counts[id];
+            if (k <= 0) continue;
+            int seen = 0;
+            for (int32_t j = 0; j < i; j++) seen |= s->recent[j] == id;
+            if (seen) continue;
+            c[id].logit -= (float)k * s->p.frequency_penalty + s->p.presence_penalty;
         }
     }
     if (s->p.temperature <= 0) {
@@ -193,4 +223,54 @@ int32_t gf_sampler_sample(gf_sampler *s, const float *logits, int32_t banned) {
         if (u < acc) return c[i].id;
     }
     return c[m - 1].id;
+}
+
+int gf_sampler_set_bias(gf_sampler *s, const int32_t *ids, const float *bias, int32_t n) {
+    for (int32_t i = 0; i < n; i++) {
+        if (ids[i] < 0 || ids[i] >= s->n_vocab)
+            return gf_fail("logitBias: token id %d is out of range (vocabulary has %d tokens)", ids[i], s->n_vocab);
+        if (isnan(bias[i]) || bias[i] == INFINITY) return gf_fail("logitBias: the bias of token %d must be a finite number or -Infinity, got %g", ids[i], bias[i]);
+    }
+    int32_t *new_ids = n ? malloc((size_t)n * sizeof *new_ids) : NULL;
+    float *new_bias = n ? malloc((size_t)n * sizeof *new_bias) : NULL;
+    if (n && (!new_ids || !new_bias)) {
+        free(new_ids);
+        free(new_bias);
+        return gf_fail_nomem("the logit bias", (size_t)n * 8);
+    }
+    if (n) {
+        memcpy(new_ids, ids, (size_t)n * sizeof *ids);
+        memcpy(new_bias, bias, (size_t)n * sizeof *bias);
+    }
+    free(s->bias_ids);
+    free(s->bias);
+    s->bias_ids = new_ids;
+    s->bias = new_bias;
+    s->n_bias = n;
+    return GF_OK;
+}
+
+double gf_logprobs(const float *logits, int32_t n_vocab, int32_t chosen, int32_t top_n, int32_t *top_ids, double *top_logprobs) {
+    float max = -INFINITY;
+    for (int32_t i = 0; i < n_vocab; i++)
+        if (logits[i] > max) max = logits[i];
+    double total = 0;
+    for (int32_t i = 0; i < n_vocab; i++) total += exp((double)logits[i] - max);
+    double log_total = log(total) + max;
+    /* the top_n by insertion into a short sorted list: top_n is small (OpenAI allows 20) */
+    int32_t have = 0;
+    for (int32_t i = 0; i < n_vocab && top_n > 0; i++) {
+        double v = logits[i];
+        if (have == top_n && !(v > top_logprobs[have - 1])) continue;
+        int32_t at = have < top_n ? have++ : have - 1;
+        while (at > 0 && v > top_logprobs[at - 1]) {
+            top_logprobs[at] = top_logprobs[at - 1];
+            top_ids[at] = top_ids[at - 1];
+            at--;
+        }
+        top_logprobs[at] = v;
+        top_ids[at] = i;
+    }
+    for (int32_t i = 0; i < have; i++) top_logprobs[i] -= log_total;
+    return (double)logits[chosen] - log_total;
 }

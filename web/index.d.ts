@@ -95,6 +95,21 @@ export interface GenerateOptions {
   parseSpecial?: boolean;
   /** Stop strings (at most 64): the text ends before the first one, across token boundaries; stopReason 'stop'. */
   stop?: string | string[];
+  /** OpenAI's penalties over the last repeatLastN tokens: subtracted once per distinct token / per occurrence. -2..2, default 0. */
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+  /** Added to a token's logit before sampling; -Infinity bans it. { [tokenId]: bias }, a Map or [[id, bias], ...]. */
+  logitBias?: Record<number, number> | Map<number, number> | Array<[number, number]>;
+  /** Record each generated token's log-probability (the model's log-softmax: no penalty, bias or temperature) in stats.logprobs. */
+  logprobs?: boolean;
+  /** With logprobs: also the topLogprobs (0..20) likeliest tokens at each step. */
+  topLogprobs?: number;
+}
+
+export interface TokenLogprob {
+  token: number;
+  logprob: number;
+  top: Array<{ token: number; logprob: number }>;
 }
 
 export interface ChatMessage {
@@ -125,6 +140,8 @@ export interface GenerationStats {
   decodeMs: number;
   /** "eos" (end-of-generation token), "length" (maxTokens), "context" (context full); null while running. */
   stopReason: 'eos' | 'length' | 'context' | 'stop' | null;
+  /** With the logprobs option: one entry per generated token. */
+  logprobs: TokenLogprob[];
   /** The stop string that ended the text (stopReason 'stop'). */
   stopString?: string;
   /** Size of the wasm instance's memory when generation ended (grows only, never shrinks). */

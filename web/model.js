@@ -28,7 +28,9 @@ const yieldToEventLoop =
       })();
 
 export const GENERATE_OPTIONS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
-  'signal', 'ignoreEos', 'addSpecial', 'parseSpecial', 'stop'];
+  'signal', 'ignoreEos', 'addSpecial', 'parseSpecial', 'stop', 'presencePenalty', 'frequencyPenalty', 'logitBias', 'logprobs',
+  'topLogprobs'];
+const MAX_TOP_LOGPROBS = 20;
 const MAX_STOP_STRINGS = 64;
 // chat() renders the prompt itself: its control tokens are parsed and BOS follows the template
 export const CHAT_OPTIONS = [...GENERATE_OPTIONS.filter((k) => k !== 'addSpecial' && k !== 'parseSpecial'), 'template', 'templateVariables'];
@@ -37,6 +39,7 @@ const INT32_MAX = 2 ** 31 - 1;
 /** Sampling options as gf_api_generate_start takes them, each checked here (C would wrap or truncate them). */
 function samplingOptions(options) {
   const { temperature, topK, topP, minP, repeatPenalty, repeatLastN, seed } = options;
+  // presencePenalty and frequencyPenalty go last: gf_api_generate_start's order
   return [
     number(temperature, 'temperature', { min: 0, fallback: 0.8 }),
     integer(topK, 'topK', { min: 0, max: INT32_MAX, fallback: 40 }),
@@ -46,6 +49,30 @@ function samplingOptions(options) {
     integer(repeatLastN, 'repeatLastN', { min: 0, max: 1048576, fallback: 64 }),
     integer(seed, 'seed', { min: 0, max: 2 ** 32 - 1, fallback: Math.floor(Math.random() * 2 ** 32) }),
   ];
+}
+
+/**
+ * logitBias: { [tokenId]: bias } (OpenAI's shape), a Map, or [[id, bias], ...];
+ * a bias is a finite number or -Infinity (the token is never sampled).
+ * Returns [ids, biases].
+ */
+function biasPairs(logitBias, nVocab) {
+  if (logitBias === undefined) return [[], []];
+  const entries = logitBias instanceof Map ? [...logitBias] : Array.isArray(logitBias) ? logitBias
+    : logitBias !== null && typeof logitBias === 'object' ? Object.entries(logitBias) : null;
+  if (!entries) throw new TypeError(`logitBias must be an object { tokenId: bias }, a Map or an array of [id, bias], got ${show(logitBias)}`);
+  const ids = [], biases = [];
+  for (const entry of entries) {
+    const [key, bias] = Array.isArray(entry) ? entry : [];
+    const id = typeof key === 'string' && /^\d+$/.test(key) ? Number(key) : key;
+    if (!Number.isInteger(id) || id < 0 || id >= nVocab) throw new RangeError(`logitBias: token id must be an integer in 0..${nVocab - 1}, got ${show(key)}`);
+    if (typeof bias !== 'number' || Number.isNaN(bias) || bias === Infinity) {
+      throw new RangeError(`logitBias: the bias of token ${id} must be a finite number or -Infinity, got ${show(bias)}`);
+    }
+    ids.push(id);
+    biases.push(bias);
+  }
+  return [ids, biases];
 }
 
 /** stop: a string or an array of them, each non-empty; [] when absent. */
@@ -110,7 +137,7 @@ function disposedError() {
 }
 
 function newStats() {
-  return { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [] };
+  return { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [] };
 }
 
 export class Model {
@@ -337,7 +364,13 @@ export class Model {
   }
 
   async *#generate(prompt, options, stats) {
-    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop } = knownKeys(options, GENERATE_OPTIONS, 'generate');
+    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop, presencePenalty, frequencyPenalty, logitBias, logprobs, topLogprobs } =
+      knownKeys(options, GENERATE_OPTIONS, 'generate');
+    const penalties = [number(presencePenalty, 'presencePenalty', { min: -2, max: 2, fallback: 0 }), number(frequencyPenalty, 'frequencyPenalty', { min: -2, max: 2, fallback: 0 })];
+    const [biasIds, biases] = biasPairs(logitBias, this.#info.nVocab);
+    const wantLogprobs = boolean(logprobs, 'logprobs', false);
+    const topN = integer(topLogprobs, 'topLogprobs', { min: 0, max: MAX_TOP_LOGPROBS, fallback: 0 });
+    if (topN > 0 && !wantLogprobs) throw new TypeError('topLogprobs needs logprobs: true');
     const limit = integer(maxTokens, 'maxTokens', { min: 1, fallback: 256 });
     const stops = stopFilter(stopStrings(stop));
     const sampling = samplingOptions(options);
@@ -357,12 +390,24 @@ export class Model {
         stats.promptTokens = ids.length;
         if (signal?.aborted) throw abortError(signal);
         const t0 = performance.now();
-        scratch = core.malloc(8 + PIECE_BYTES);
+        // out id, out length, piece bytes; then top-logprob ids and values
+        scratch = core.malloc(8 + PIECE_BYTES + MAX_TOP_LOGPROBS * 12);
         const idsPtr = core.writeI32(ids);
         try {
-          gen = core.checkPtr(core.em._gf_api_generate_start(this.#handle, idsPtr, ids.length, ...sampling, flags[0] ? 1 : 0));
+          gen = core.checkPtr(core.em._gf_api_generate_start(this.#handle, idsPtr, ids.length, ...sampling, flags[0] ? 1 : 0, ...penalties));
         } finally {
           core.free(idsPtr);
+        }
+        if (biasIds.length) {
+          const idp = core.writeI32(biasIds);
+          const bp = core.malloc(biases.length * 4);
+          try {
+            core.f32(bp, biases.length).set(biases);
+            core.check(core.em._gf_api_generation_bias(gen, idp, bp, biasIds.length));
+          } finally {
+            core.free(idp);
+            core.free(bp);
+          }
         }
         stats.cachedTokens = core.em._gf_api_generation_cached(gen);
         stats.prefillMs = performance.now() - t0;
@@ -374,8 +419,11 @@ export class Model {
           const more = core.check(core.em._gf_api_generate_next(this.#handle, gen, scratch, scratch + 8, PIECE_BYTES, scratch + 4));
           const len = core.u32At(scratch + 4);
           const step = { more, text: len ? core.readString(scratch + 8, len) : '' };
-          if (more) stats.tokens.push(core.i32(scratch, 1)[0]);
-          else stats.stopReason = core.readString(core.em._gf_api_stop_reason(gen) >>> 0);
+          if (more) {
+            const token = core.i32(scratch, 1)[0];
+            stats.tokens.push(token);
+            if (wantLogprobs) stats.logprobs.push(this.#logprobs(gen, token, topN, scratch + 8 + PIECE_BYTES));
+          } else stats.stopReason = core.readString(core.em._gf_api_stop_reason(gen) >>> 0);
           stats.decodeMs += performance.now() - t0;
           return step;
         });
@@ -411,6 +459,15 @@ export class Model {
         stats.wasmMemoryBytes = core.memoryBytes;
       }
     }
+  }
+
+  /** The model's log-probability of the token just sampled, and the topN likeliest (wasm scratch at `at`). */
+  #logprobs(gen, token, topN, at) {
+    const core = this.#core;
+    const idsAt = at, valuesAt = at + MAX_TOP_LOGPROBS * 4; // values are doubles: 8-byte aligned (PIECE_BYTES and 8 are)
+    const logprob = core.em._gf_api_generation_logprobs(this.#handle, gen, topN, idsAt, valuesAt);
+    const ids = core.i32(idsAt, topN), values = new Float64Array(core.memory.buffer, valuesAt, topN);
+    return { token, logprob, top: Array.from(ids, (id, i) => ({ token: id, logprob: values[i] })) };
   }
 
   /**

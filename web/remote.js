@@ -147,7 +147,7 @@ export class RemoteModel {
 
   #stream(op, input, options) {
     const { signal, ...rest } = options ?? {};
-    const stats = { promptTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [] };
+    const stats = { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [] };
     const queue = [];
     let wake = null;
     let finished = false;
@@ -166,7 +166,7 @@ export class RemoteModel {
           {
             signal: local.signal,
             onMessage: (msg) => {
-              Object.assign(stats, msg.stats, { tokens: stats.tokens });
+              Object.assign(stats, msg.stats, { tokens: stats.tokens, logprobs: stats.logprobs });
               queue.push(msg.text);
               wake?.();
             },

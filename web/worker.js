@@ -32,7 +32,8 @@ async function handle(msg) {
       postMessage({ op: 'result', id, value }, buffers);
     } else if (op === 'generate' || op === 'chat') {
       const gen = model[op](msg.input, { ...msg.options, signal: controller.signal });
-      for await (const text of gen) postMessage({ op: 'piece', id, text, stats: { ...gen.stats, tokens: undefined } });
+      // the growing arrays cross once, with the result
+      for await (const text of gen) postMessage({ op: 'piece', id, text, stats: { ...gen.stats, tokens: undefined, logprobs: undefined } });
       postMessage({ op: 'result', id, value: gen.stats });
     } else if (op === 'dispose') {
       await model?.dispose();

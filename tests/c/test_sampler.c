@@ -196,7 +196,51 @@ static void test_top_k_exact(void) {
     }
 }
 
+/* logit bias first in the chain: it can ban the argmax or lift any token;
+ * presence/frequency penalties subtract per distinct token (presence) and
+ * per occurrence (frequency) in the window; logprobs are the raw logits'
+ * log-softmax. */
+static void test_bias_penalties_logprobs(void) {
+    float l[V];
+    ramp(l);
+    gf_sampler *s = make(0, 0, 1, 0, 1, 1);
+    int32_t ids[2] = {0, 500};
+    float bias[2] = {-INFINITY, 20};
+    CHECK(gf_sampler_set_bias(s, ids, bias, 2) == GF_OK, "bias: %s", gf_error_message());
+    CHECK(gf_sampler_sample(s, l, -1) == 500, "a +20 bias lifts token 500 over the argmax");
+    bias[1] = 0;
+    CHECK(gf_sampler_set_bias(s, ids, bias, 2) == GF_OK, "bias replaced");
+    CHECK(gf_sampler_sample(s, l, -1) == 1, "a -inf bias bans the argmax: the next best");
+    int32_t bad = V;
+    CHECK(gf_sampler_set_bias(s, &bad, bias, 1) < 0 && strstr(gf_error_message(), "token id 1000 is out of range"), "bias id checked");
+    float nan_bias = NAN;
+    CHECK(gf_sampler_set_bias(s, ids, &nan_bias, 1) < 0 && strstr(gf_error_message(), "logitBias"), "bias value checked");
+    gf_sampler_free(s);
+
+    gf_sampler_params p = {0, 0, 1, 0, 1, 8, 1, 0.5f, 0.3f};
+    CHECK(gf_sampler_new(&p, V, &s) == GF_OK, "penalties: %s", gf_error_message());
+    /* tokens 0 (3 times) and 1 (once) in the window; logits 0, -0.02, -0.04 ... */
+    gf_sampler_accept(s, 0), gf_sampler_accept(s, 0), gf_sampler_accept(s, 0), gf_sampler_accept(s, 1);
+    CHECK(gf_sampler_sample(s, l, -1) == 2, "0 pays 0.5 + 3 * 0.3, 1 pays 0.5 + 0.3: token 2 wins");
+    /* the window forgets: eight other tokens push 0 and 1 out */
+    for (int i = 0; i < 8; i++) gf_sampler_accept(s, 900 + i);
+    CHECK(gf_sampler_sample(s, l, -1) == 0, "penalties end when the tokens leave the window");
+    gf_sampler_free(s);
+    p.presence_penalty = 2.5f;
+    CHECK(gf_sampler_new(&p, V, &s) < 0 && strstr(gf_error_message(), "presencePenalty must be in [-2, 2], got 2.5"), "presence range");
+
+    int32_t top[3];
+    double lp[3];
+    double chosen = gf_logprobs(l, V, 7, 3, top, lp);
+    double total = 0;
+    for (int i = 0; i < V; i++) total += exp((double)l[i]);
+    CHECK(fabs(chosen - ((double)l[7] - log(total))) < 1e-9, "chosen logprob %g", chosen);
+    CHECK(top[0] == 0 && top[1] == 1 && top[2] == 2, "top ids best first");
+    CHECK(fabs(lp[0] - ((double)l[0] - log(total))) < 1e-9 && lp[0] > lp[1] && lp[1] > lp[2], "top logprobs");
+}
+
 int main(void) {
+    test_bias_penalties_logprobs();
     test_greedy();
     test_seed_determinism();
     test_distribution();
