@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
+#include "grammar.h"
 #include "loader.h"
 #include "model.h"
 #include "parallel.h"
@@ -37,6 +39,7 @@ typedef struct {
     int32_t n_batch;
     gf_kv_type kv_type;
     char *info;
+    gf_vocab_trie *trie; /* token bytes for grammars, built at the first one */
 } gf_handle;
 
 /* One generation: its sampler, its tokens (prompt and sampled, the last one
@@ -51,6 +54,11 @@ typedef struct {
     int32_t cached; /* prompt tokens the cache already held when it started */
     int ignore_eos;
     char stop_reason[16];
+    gf_grammar *grammar; /* constrained decoding (NULL: none) */
+    int32_t *gdist;      /* per token: code points still needed after it, or GF_GRAMMAR_DIST_INF (not allowed) */
+    float *masked;       /* the logits with disallowed tokens at -INFINITY */
+    int32_t max_tokens;  /* the generation's token budget (0: unknown) */
+    double grammar_ms;   /* time spent masking and advancing the grammar */
 } gf_generation;
 
 GF_API const char *gf_api_error(void) { return gf_error_message(); }
@@ -114,6 +122,7 @@ GF_API void gf_api_free(gf_handle *h) {
     free(h->kv_tokens);
     gf_model_free(h->model);
     free(h->info);
+    gf_vocab_trie_free(h->trie);
     free(h);
 }
 
@@ -274,6 +283,9 @@ GF_API void gf_api_generation_free(gf_generation *g) {
     if (!g) return;
     gf_sampler_free(g->sampler);
     free(g->tokens);
+    gf_grammar_free(g->grammar);
+    free(g->gdist);
+    free(g->masked);
     free(g);
 }
 
@@ -352,12 +364,84 @@ GF_API double gf_api_generation_logprobs(const gf_handle *h, const gf_generation
     return gf_logprobs(gf_context_logits(h->ctx), n_vocab, g->last, top_n < 0 ? 0 : top_n, top_ids, top_logprobs);
 }
 
+static double now_ms(void) {
+#ifdef __EMSCRIPTEN__
+    return emscripten_get_now();
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+#endif
+}
+
+/* Constrains the generation to a GBNF grammar (src/grammar.h) before its
+ * first token. max_tokens (> 0): the generation's token limit; near it the
+ * mask keeps only tokens after which the text can still be completed in
+ * the tokens left, so a limit cuts no grammar text short. */
+GF_API int gf_api_generation_grammar(gf_handle *h, gf_generation *g, const char *gbnf, uint32_t len, int max_tokens) {
+    gf_clear_error();
+    if (g->grammar) return gf_fail("generate: the generation already has a grammar");
+    if (g->n_tokens != g->n_prompt) return gf_fail("generate: a grammar must be set before the first token");
+    double t0 = now_ms();
+    if (!h->trie && gf_vocab_trie_from_tokenizer(h->model->tokenizer, &h->trie) < 0) return GF_ERR;
+    int32_t n_vocab = h->model->hp.n_vocab;
+    if (gf_vocab_trie_n_vocab(h->trie) != n_vocab) return gf_fail("generate: the vocabulary has %d tokens but the model %d", gf_vocab_trie_n_vocab(h->trie), n_vocab);
+    g->gdist = malloc((size_t)n_vocab * sizeof *g->gdist);
+    g->masked = malloc((size_t)n_vocab * sizeof *g->masked);
+    if (!g->gdist || !g->masked) return gf_fail_nomem("the grammar's mask", (size_t)n_vocab * 8);
+    if (gf_grammar_parse(gbnf, len, &g->grammar) < 0) return GF_ERR;
+    g->max_tokens = max_tokens > 0 ? max_tokens : 0;
+    g->grammar_ms = now_ms() - t0;
+    return GF_OK;
+}
+
+/* Milliseconds spent on the grammar so far (its setup, masks, advances). */
+GF_API double gf_api_generation_grammar_ms(const gf_generation *g) { return g->grammar_ms; }
+
+/* The logits with every token the grammar rules out at -INFINITY (see
+ * gf_api_generation_grammar). Returns 1, 0 when the generation must end
+ * here (stop reason set), or an error. */
+static int grammar_mask(gf_handle *h, gf_generation *g, const float *logits) {
+    const gf_tokenizer *tok = h->model->tokenizer;
+    int32_t n_vocab = h->model->hp.n_vocab;
+    int complete = gf_grammar_complete(g->grammar);
+    if (complete && !gf_grammar_can_continue(g->grammar)) {
+        strcpy(g->stop_reason, "grammar"); /* nothing can follow: end without sampling an end-of-generation token */
+        return 0;
+    }
+    int32_t n = gf_grammar_token_distances(g->grammar, h->trie, g->gdist);
+    if (n < 0) return n;
+    if (complete && !g->ignore_eos)
+        for (int32_t i = 0; i < n_vocab; i++)
+            if (gf_tokenizer_is_eog(tok, i)) g->gdist[i] = 0, n++;
+    if (n == 0) {
+        if (complete) {
+            strcpy(g->stop_reason, "grammar");
+            return 0;
+        }
+        return gf_fail("generate: no token of the vocabulary can continue the grammar here (a character the tokenizer cannot write?)");
+    }
+    /* tokens left after this one; past the budget, keep the tokens that get closest to the end */
+    int32_t budget = GF_GRAMMAR_DIST_INF;
+    if (g->max_tokens) budget = g->max_tokens - (int32_t)(g->n_tokens - g->n_prompt) - 1;
+    int32_t least = GF_GRAMMAR_DIST_INF;
+    for (int32_t i = 0; i < n_vocab; i++)
+        if (g->gdist[i] < least) least = g->gdist[i];
+    if (budget < least) budget = least;
+    for (int32_t i = 0; i < n_vocab; i++) {
+        if (g->gdist[i] > budget) g->gdist[i] = GF_GRAMMAR_DIST_INF;
+        g->masked[i] = g->gdist[i] < GF_GRAMMAR_DIST_INF ? logits[i] : -INFINITY;
+    }
+    return 1;
+}
+
 /* Prompt tokens whose keys and values were reused from the cache. */
 GF_API int gf_api_generation_cached(const gf_generation *g) { return g->cached; }
 
 /* Produces one token: returns 1 with the token id in *id and its text (the
  * complete UTF-8 characters available so far) in buf (*len bytes), 0 when the
- * generation stopped (gf_api_stop_reason: "eos" or "context"), or a
+ * generation stopped (gf_api_stop_reason: "eos", "context", or "grammar":
+ * the grammar's text is complete and nothing else can follow), or a
  * negative error. Other work may have run on the model since the last step:
  * the cache is brought back to this generation's tokens first. */
 GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, char *buf, uint32_t cap, uint32_t *len) {
@@ -371,7 +455,42 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
     if (sync_cache(h, g->tokens, (int32_t)g->n_tokens) < 0) return GF_ERR;
     const gf_tokenizer *tok = h->model->tokenizer;
     int32_t eos = gf_tokenizer_eos(tok);
-    int32_t t = gf_sampler_sample(g->sampler, gf_context_logits(h->ctx), g->ignore_eos ? eos : -1);
+    const float *logits = gf_context_logits(h->ctx);
+    double t0 = g->grammar ? now_ms() : 0;
+    if (g->grammar) {
+        int m = grammar_mask(h, g, logits);
+        g->grammar_ms += now_ms() - t0;
+        if (m <= 0) {
+            if (m < 0) return m;
+            int r = gf_detok_stream_flush(&g->detok, buf, cap);
+            *len = r > 0 && (uint32_t)r <= cap ? (uint32_t)r : 0;
+            return 0;
+        }
+        logits = g->masked;
+    }
+    int32_t t = gf_sampler_sample(g->sampler, logits, g->ignore_eos ? eos : -1);
+    if (g->grammar) {
+        t0 = now_ms();
+        if (g->gdist[t] >= GF_GRAMMAR_DIST_INF) {
+            /* sampling's rounding fell on a masked token, or logitBias banned every allowed one: the likeliest allowed token */
+            int32_t best = -1;
+            for (int32_t i = 0; i < h->model->hp.n_vocab; i++)
+                if (g->gdist[i] < GF_GRAMMAR_DIST_INF && (best < 0 || logits[i] > logits[best])) best = i;
+            t = best;
+        }
+        if (!gf_tokenizer_is_eog(tok, t)) {
+            char small[256], *piece = small;
+            int n = gf_token_to_piece(tok, t, piece, sizeof small, 0);
+            if (n >= (int)sizeof small) {
+                if (!(piece = malloc((size_t)n + 1))) return gf_fail_nomem("a token's text", (size_t)n + 1);
+                gf_token_to_piece(tok, t, piece, (size_t)n + 1, 0);
+            }
+            int st = n < 0 ? n : gf_grammar_accept(g->grammar, piece, (size_t)n);
+            if (piece != small) free(piece);
+            if (st < 0) return st;
+        }
+        g->grammar_ms += now_ms() - t0;
+    }
     gf_sampler_accept(g->sampler, t);
     *id = g->last = t;
     if (g->n_tokens < g->cap) g->tokens[g->n_tokens] = t;
