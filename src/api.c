@@ -58,6 +58,7 @@ typedef struct {
     int32_t *gdist;      /* per token: code points still needed after it, or GF_GRAMMAR_DIST_INF (not allowed) */
     float *masked;       /* the logits with disallowed tokens at -INFINITY */
     int32_t max_tokens;  /* the generation's token budget (0: unknown) */
+    int32_t *eog, n_eog; /* the vocabulary's end-of-generation tokens */
     double grammar_ms;   /* time spent masking and advancing the grammar */
 } gf_generation;
 
@@ -284,6 +285,7 @@ GF_API void gf_api_generation_free(gf_generation *g) {
     gf_sampler_free(g->sampler);
     free(g->tokens);
     gf_grammar_free(g->grammar);
+    free(g->eog);
     free(g->gdist);
     free(g->masked);
     free(g);
@@ -382,27 +384,29 @@ GF_API int gf_api_generation_grammar(gf_handle *h, gf_generation *g, const char 
     gf_clear_error();
     if (g->grammar) return gf_fail("generate: the generation already has a grammar");
     if (g->n_tokens != g->n_prompt) return gf_fail("generate: a grammar must be set before the first token");
-    double t0 = now_ms();
     if (!h->trie && gf_vocab_trie_from_tokenizer(h->model->tokenizer, &h->trie) < 0) return GF_ERR;
     int32_t n_vocab = h->model->hp.n_vocab;
     if (gf_vocab_trie_n_vocab(h->trie) != n_vocab) return gf_fail("generate: the vocabulary has %d tokens but the model %d", gf_vocab_trie_n_vocab(h->trie), n_vocab);
     g->gdist = malloc((size_t)n_vocab * sizeof *g->gdist);
     g->masked = malloc((size_t)n_vocab * sizeof *g->masked);
     if (!g->gdist || !g->masked) return gf_fail_nomem("the grammar's mask", (size_t)n_vocab * 8);
+    for (int32_t i = 0; i < n_vocab; i++) g->n_eog += gf_tokenizer_is_eog(h->model->tokenizer, i) != 0;
+    if (!(g->eog = malloc(((size_t)g->n_eog + 1) * sizeof *g->eog))) return gf_fail_nomem("the end-of-generation tokens", (size_t)g->n_eog * 4);
+    g->n_eog = 0;
+    for (int32_t i = 0; i < n_vocab; i++)
+        if (gf_tokenizer_is_eog(h->model->tokenizer, i)) g->eog[g->n_eog++] = i;
     if (gf_grammar_parse(gbnf, len, &g->grammar) < 0) return GF_ERR;
     g->max_tokens = max_tokens > 0 ? max_tokens : 0;
-    g->grammar_ms = now_ms() - t0;
     return GF_OK;
 }
 
-/* Milliseconds spent on the grammar so far (its setup, masks, advances). */
+/* Milliseconds spent on the grammar's masks and advances so far (not its setup). */
 GF_API double gf_api_generation_grammar_ms(const gf_generation *g) { return g->grammar_ms; }
 
 /* The logits with every token the grammar rules out at -INFINITY (see
  * gf_api_generation_grammar). Returns 1, 0 when the generation must end
  * here (stop reason set), or an error. */
 static int grammar_mask(gf_handle *h, gf_generation *g, const float *logits) {
-    const gf_tokenizer *tok = h->model->tokenizer;
     int32_t n_vocab = h->model->hp.n_vocab;
     int complete = gf_grammar_complete(g->grammar);
     if (complete && !gf_grammar_can_continue(g->grammar)) {
@@ -412,8 +416,7 @@ static int grammar_mask(gf_handle *h, gf_generation *g, const float *logits) {
     int32_t n = gf_grammar_token_distances(g->grammar, h->trie, g->gdist);
     if (n < 0) return n;
     if (complete && !g->ignore_eos)
-        for (int32_t i = 0; i < n_vocab; i++)
-            if (gf_tokenizer_is_eog(tok, i)) g->gdist[i] = 0, n++;
+        for (int32_t i = 0; i < g->n_eog; i++) g->gdist[g->eog[i]] = 0, n++;
     if (n == 0) {
         if (complete) {
             strcpy(g->stop_reason, "grammar");

@@ -25,15 +25,19 @@ typedef struct {
 #define MAX_REPEAT 10000
 
 typedef struct {
-    uint32_t pos, parent, dist;
+    uint32_t pos, parent, dist; /* dist: fewest code points to finish this stack */
 } gnode;
 
 typedef struct {
-    uint32_t off, n; /* stacks: sets[off .. off + n) */
+    uint32_t off, n; /* stack (node) ids: pool[off .. off + n), sorted; ACCEPT last */
     uint32_t val;    /* partial code point: bits so far */
     uint8_t rem;     /* continuation bytes still missing (0: none) */
     uint8_t len;     /* the sequence's total length */
+    int32_t dist;    /* see gf_grammar_distance */
+    int32_t *next;   /* 256 cached transitions (UNKNOWN, DEAD or a state id), or NULL */
 } gstate;
+
+#define MASK_CACHE 4
 
 struct gf_grammar {
     elem *el;
@@ -45,17 +49,23 @@ struct gf_grammar {
     cclass *cls;
     uint32_t n_cls;
     uint32_t root;
-    /* the arena: committed state first, walk scratch above it */
+    /* interned nodes and states */
     gnode *nodes;
     uint32_t n_nodes, cap_nodes;
-    uint32_t *sets;
-    uint32_t n_sets, cap_sets;
-    gstate cur;
-    int oom;
-    /* trie walk levels */
-    gstate *lvl;
-    uint32_t *lvl_nodes, *lvl_sets;
-    uint32_t cap_lvl;
+    uint32_t *node_table, cap_node_table;
+    gstate *states;
+    uint32_t n_states, cap_states;
+    uint32_t *state_table, cap_state_table;
+    uint32_t *pool, n_pool, cap_pool;
+    uint32_t *tmp, n_tmp, cap_tmp;
+    uint32_t cur;
+    uint32_t table_limit; /* 0: MAX_TABLE_NODES */
+    /* trie walk levels, and the last masks (per state id) */
+    uint32_t *lvl, cap_lvl;
+    int32_t *mask[MASK_CACHE];
+    uint32_t mask_state[MASK_CACHE], mask_clock[MASK_CACHE], clock;
+    const gf_vocab_trie *mask_trie[MASK_CACHE];
+    int32_t mask_allowed[MASK_CACHE];
 };
 
 /* ---------------------------------------------------------------- parser */
@@ -614,77 +624,128 @@ done:
 
 /* --------------------------------------------------------------- matcher */
 
-static int grow_nodes(gf_grammar *g) {
-    uint32_t cap = g->cap_nodes ? g->cap_nodes * 2 : 256;
-    gnode *n = realloc(g->nodes, (size_t)cap * sizeof *n);
-    if (!n) {
-        g->oom = 1;
-        return gf_fail_nomem("grammar stacks", (size_t)cap * sizeof *n);
-    }
-    g->nodes = n;
-    g->cap_nodes = cap;
+/* Nodes and states are interned (hash-consed): equal stacks are the same
+ * node id and equal states the same state id, so the transition on a byte
+ * is computed once per (state, byte) and cached; a trie walk over a state
+ * seen before costs table look-ups only, and the masks of the last few
+ * states are kept whole. */
+
+static uint32_t hash3(uint32_t a, uint32_t b, uint32_t c) {
+    uint32_t h = a * 0x9E3779B1u ^ (b + 0x7F4A7C15u) * 0x85EBCA77u ^ c * 0xC2B2AE3Du;
+    h ^= h >> 15;
+    h *= 0x2C1B3C6Du;
+    return h ^ (h >> 13);
+}
+
+static int grow(void **p, uint32_t *cap, size_t size, uint32_t need) {
+    if (need <= *cap) return GF_OK;
+    uint32_t c = *cap ? *cap : 64;
+    while (c < need) c *= 2;
+    void *np = realloc(*p, (size_t)c * size);
+    if (!np) return gf_fail_nomem("grammar states", (size_t)c * size);
+    *p = np;
+    *cap = c;
     return GF_OK;
 }
 
-static int grow_sets(gf_grammar *g) {
-    uint32_t cap = g->cap_sets ? g->cap_sets * 2 : 256;
-    uint32_t *s = realloc(g->sets, (size_t)cap * sizeof *s);
-    if (!s) {
-        g->oom = 1;
-        return gf_fail_nomem("grammar stacks", (size_t)cap * sizeof *s);
+/* Rebuilds an open-addressing table of ids (UINT32_MAX: empty) of size cap. */
+static int rehash(uint32_t **table, uint32_t *cap, uint32_t count, uint32_t (*hash_of)(const gf_grammar *, uint32_t), const gf_grammar *g) {
+    uint32_t c = *cap ? *cap : 256;
+    while (c < count * 2 + 2) c *= 2;
+    uint32_t *t = malloc((size_t)c * sizeof *t);
+    if (!t) return gf_fail_nomem("grammar tables", (size_t)c * sizeof *t);
+    memset(t, 0xff, (size_t)c * sizeof *t);
+    for (uint32_t id = 0; id < count; id++) {
+        uint32_t h = hash_of(g, id) & (c - 1);
+        while (t[h] != NONE) h = (h + 1) & (c - 1);
+        t[h] = id;
     }
-    g->sets = s;
-    g->cap_sets = cap;
+    free(*table);
+    *table = t;
+    *cap = c;
     return GF_OK;
 }
 
-static uint32_t new_node(gf_grammar *g, uint32_t pos, uint32_t parent) {
-    if (g->n_nodes == g->cap_nodes && grow_nodes(g) < 0) return NONE;
+static uint32_t node_hash(const gf_grammar *g, uint32_t id) { return hash3(g->nodes[id].pos, g->nodes[id].parent, 1); }
+
+static uint32_t state_hash(const gf_grammar *g, uint32_t id) {
+    const gstate *s = &g->states[id];
+    uint32_t h = hash3(s->val, s->rem, s->n);
+    for (uint32_t i = 0; i < s->n; i++) h = hash3(h, g->pool[s->off + i], i);
+    return h;
+}
+
+/* The node for pos over parent, or NONE (out of memory). */
+static uint32_t intern_node(gf_grammar *g, uint32_t pos, uint32_t parent) {
+    if (g->n_nodes * 2 + 2 > g->cap_node_table && rehash(&g->node_table, &g->cap_node_table, g->n_nodes, node_hash, g) < 0) return NONE;
+    uint32_t mask = g->cap_node_table - 1, h = hash3(pos, parent, 1) & mask;
+    for (uint32_t id; (id = g->node_table[h]) != NONE; h = (h + 1) & mask)
+        if (g->nodes[id].pos == pos && g->nodes[id].parent == parent) return id;
+    if (grow((void **)&g->nodes, &g->cap_nodes, sizeof *g->nodes, g->n_nodes + 1) < 0) return NONE;
     uint32_t d = sat_add(g->rest[pos], parent == NONE ? 0 : g->nodes[parent].dist);
     g->nodes[g->n_nodes] = (gnode){pos, parent, d};
+    g->node_table[h] = g->n_nodes;
     return g->n_nodes++;
 }
 
-static int chain_eq(const gf_grammar *g, uint32_t a, uint32_t b) {
-    while (a != b) {
-        if (a == NONE || b == NONE || g->nodes[a].pos != g->nodes[b].pos) return 0;
-        a = g->nodes[a].parent;
-        b = g->nodes[b].parent;
-    }
-    return 1;
+static int cmp_u32(const void *a, const void *b) {
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
 }
 
-/* Adds the stack (pos over parent; `self` is that node when it exists) to
- * the set being built at sets[begin..), unless an equal one is there. */
-static int add_stack(gf_grammar *g, uint32_t begin, uint32_t pos, uint32_t parent, uint32_t self) {
-    for (uint32_t i = begin; i < g->n_sets; i++) {
-        uint32_t s = g->sets[i];
-        if (pos == NONE ? s == ACCEPT : s != ACCEPT && g->nodes[s].pos == pos && chain_eq(g, g->nodes[s].parent, parent)) return GF_OK;
+/* The state of the stacks in g->tmp[0..n) (sorted and made unique here)
+ * with a partial code point; returns its id or a negative error. */
+static int64_t intern_state(gf_grammar *g, uint32_t n, uint32_t val, uint8_t rem, uint8_t len) {
+    qsort(g->tmp, n, sizeof *g->tmp, cmp_u32);
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (!m || g->tmp[m - 1] != g->tmp[i]) g->tmp[m++] = g->tmp[i];
+    n = m;
+    if (g->n_states * 2 + 2 > g->cap_state_table && rehash(&g->state_table, &g->cap_state_table, g->n_states, state_hash, g) < 0) return GF_ERR_NOMEM;
+    uint32_t h0 = hash3(val, rem, n);
+    for (uint32_t i = 0; i < n; i++) h0 = hash3(h0, g->tmp[i], i);
+    uint32_t mask = g->cap_state_table - 1, h = h0 & mask;
+    for (uint32_t id; (id = g->state_table[h]) != NONE; h = (h + 1) & mask) {
+        const gstate *s = &g->states[id];
+        if (s->n == n && s->val == val && s->rem == rem && !memcmp(g->pool + s->off, g->tmp, n * sizeof *g->tmp)) return id;
     }
-    uint32_t id = ACCEPT;
-    if (pos != NONE) id = self != NONE ? self : new_node(g, pos, parent);
-    if (id == NONE) return GF_ERR_NOMEM;
-    if (g->n_sets == g->cap_sets && grow_sets(g) < 0) return GF_ERR_NOMEM;
-    g->sets[g->n_sets++] = id;
+    if (grow((void **)&g->states, &g->cap_states, sizeof *g->states, g->n_states + 1) < 0) return GF_ERR_NOMEM;
+    if (grow((void **)&g->pool, &g->cap_pool, sizeof *g->pool, g->n_pool + n) < 0) return GF_ERR_NOMEM;
+    memcpy(g->pool + g->n_pool, g->tmp, n * sizeof *g->tmp);
+    uint32_t best = INF;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t d = g->tmp[i] == ACCEPT ? 0 : g->nodes[g->tmp[i]].dist;
+        if (d < best) best = d;
+    }
+    if (rem && best < INF) best = best - 1 + rem; /* the code point counts once; its missing bytes may each need a token */
+    g->states[g->n_states] = (gstate){g->n_pool, n, val, rem, len, (int32_t)best, NULL};
+    g->n_pool += n;
+    g->state_table[h] = g->n_states;
+    return g->n_states++;
+}
+
+static int push_tmp(gf_grammar *g, uint32_t id) {
+    if (grow((void **)&g->tmp, &g->cap_tmp, sizeof *g->tmp, g->n_tmp + 1) < 0) return GF_ERR_NOMEM;
+    g->tmp[g->n_tmp++] = id;
     return GF_OK;
 }
 
-/* Every stack whose top is a terminal, reached from grammar position pos
- * with return stack ret (self: the existing node for pos over ret, if any). */
-static int expand(gf_grammar *g, uint32_t begin, uint32_t pos, uint32_t ret, uint32_t self) {
+/* Appends to g->tmp every stack whose top is a terminal, reached from
+ * grammar position pos with return stack ret. */
+static int expand(gf_grammar *g, uint32_t pos, uint32_t ret) {
     elem e = g->el[pos];
     if (elem_end(e.type)) {
-        if (ret == NONE) return add_stack(g, begin, NONE, NONE, NONE);
-        return expand(g, begin, g->nodes[ret].pos, g->nodes[ret].parent, ret);
+        if (ret == NONE) return push_tmp(g, ACCEPT);
+        return expand(g, g->nodes[ret].pos, g->nodes[ret].parent);
     }
-    if (elem_terminal(e.type)) return add_stack(g, begin, pos, ret, self);
+    if (elem_terminal(e.type)) {
+        uint32_t id = intern_node(g, pos, ret);
+        return id == NONE ? GF_ERR_NOMEM : push_tmp(g, id);
+    }
     uint32_t ret2 = ret;
-    if (!elem_end(g->el[pos + 1].type)) {
-        ret2 = new_node(g, pos + 1, ret);
-        if (ret2 == NONE) return GF_ERR_NOMEM;
-    }
+    if (!elem_end(g->el[pos + 1].type) && (ret2 = intern_node(g, pos + 1, ret)) == NONE) return GF_ERR_NOMEM;
     for (uint32_t k = g->rule_alt[e.v]; k < g->rule_alt[e.v + 1]; k++) {
-        int st = expand(g, begin, g->alts[k], ret2, NONE);
+        int st = expand(g, g->alts[k], ret2);
         if (st < 0) return st;
     }
     return GF_OK;
@@ -725,20 +786,25 @@ static int elem_meets(const gf_grammar *g, elem e, uint32_t lo, uint32_t hi) {
     return lo == hi ? class_has(&g->cls[e.v], lo) : class_meets(&g->cls[e.v], lo, hi);
 }
 
-/* The state after byte b; returns 1 (alive), 0 (no stack can take it) or
- * an error. New stacks go above the arena's current top. */
-static int step_byte(gf_grammar *g, const gstate *in, unsigned char b, gstate *out) {
+#define DEAD (-1)
+#define UNKNOWN (-2)
+
+/* The state after byte b (computed once, then cached): an id, DEAD, or an error. */
+static int64_t transition(gf_grammar *g, uint32_t sid, unsigned char b) {
+    gstate *in = &g->states[sid];
+    if (in->next && in->next[b] != UNKNOWN) return in->next[b];
     static const uint32_t min_cp[5] = {0, 0, 0x80, 0x800, 0x10000};
     uint32_t val;
     uint8_t rem, len;
+    int64_t result = DEAD;
     if (!in->rem) {
         if (b < 0x80) val = b, rem = 0, len = 1;
         else if (b >= 0xC2 && b <= 0xDF) val = b & 0x1F, rem = 1, len = 2;
         else if (b >= 0xE0 && b <= 0xEF) val = b & 0x0F, rem = 2, len = 3;
         else if (b >= 0xF0 && b <= 0xF4) val = b & 0x07, rem = 3, len = 4;
-        else return 0;
+        else goto done;
     } else {
-        if ((b & 0xC0) != 0x80) return 0;
+        if ((b & 0xC0) != 0x80) goto done;
         val = in->val << 6 | (b & 0x3F);
         rem = (uint8_t)(in->rem - 1);
         len = in->len;
@@ -746,134 +812,119 @@ static int step_byte(gf_grammar *g, const gstate *in, unsigned char b, gstate *o
     uint32_t lo = val << (6 * rem), hi = lo | ((1u << (6 * rem)) - 1);
     if (lo < min_cp[len]) lo = min_cp[len];
     if (hi > 0x10FFFF) hi = 0x10FFFF;
-    if (lo > hi) return 0;
-    if (!rem && lo >= 0xD800 && lo <= 0xDFFF) return 0;
-    uint32_t begin = g->n_sets;
-    out->off = begin;
-    out->val = val;
-    out->rem = rem;
-    out->len = len;
-    for (uint32_t i = 0; i < in->n; i++) {
-        uint32_t s = g->sets[in->off + i];
+    if (lo > hi || (!rem && lo >= 0xD800 && lo <= 0xDFFF)) goto done;
+    g->n_tmp = 0;
+    for (uint32_t i = 0; i < g->states[sid].n; i++) {
+        uint32_t s = g->pool[g->states[sid].off + i];
         if (s == ACCEPT) continue;
         uint32_t pos = g->nodes[s].pos;
         if (!elem_meets(g, g->el[pos], lo, hi)) continue;
-        int st;
-        if (rem) { /* still partial: keep the stacks that can take the code point */
-            if (g->n_sets == g->cap_sets && grow_sets(g) < 0) return GF_ERR_NOMEM;
-            g->sets[g->n_sets++] = s;
-            st = GF_OK;
-        } else {
-            st = expand(g, begin, pos + 1, g->nodes[s].parent, NONE);
-        }
+        /* still partial: keep the stacks that can take the code point; complete: advance them */
+        int st = rem ? push_tmp(g, s) : expand(g, pos + 1, g->nodes[s].parent);
         if (st < 0) return st;
     }
-    out->n = g->n_sets - begin;
-    return out->n > 0;
+    if (g->n_tmp) result = intern_state(g, g->n_tmp, val, rem, len);
+    if (result < 0 && result != DEAD) return result;
+done:
+    in = &g->states[sid]; /* interning may have moved the states */
+    if (!in->next) {
+        in->next = malloc(256 * sizeof *in->next);
+        if (!in->next) return gf_fail_nomem("grammar transitions", 256 * sizeof *in->next);
+        for (int i = 0; i < 256; i++) in->next[i] = UNKNOWN;
+    }
+    in->next[b] = (int32_t)result;
+    return result;
 }
 
-static int32_t state_dist(const gf_grammar *g, const gstate *s) {
-    uint32_t best = INF;
-    for (uint32_t i = 0; i < s->n; i++) {
-        uint32_t id = g->sets[s->off + i];
-        uint32_t d = id == ACCEPT ? 0 : g->nodes[id].dist;
-        if (d < best) best = d;
-    }
-    if (s->rem && best < INF) best = best - 1 + s->rem; /* the code point's top counts once; its missing bytes may each need a token */
-    return (int32_t)best;
-}
-
-/* Moves state s (with the nodes it reaches) to the bottom of the arena. */
-static int commit(gf_grammar *g, const gstate *s) {
-    gnode *nodes = malloc(((size_t)g->n_nodes + 1) * sizeof *nodes);
-    uint32_t *fwd = malloc(((size_t)g->n_nodes + 1) * sizeof *fwd);
-    uint32_t *sets = malloc(((size_t)s->n + 1) * sizeof *sets);
-    uint32_t *path = malloc(((size_t)g->n_nodes + 1) * sizeof *path);
-    if (!nodes || !fwd || !sets || !path) {
-        free(nodes);
-        free(fwd);
-        free(sets);
-        free(path);
-        return gf_fail_nomem("grammar stacks", (size_t)g->n_nodes * 16);
-    }
-    memset(fwd, 0xff, (size_t)g->n_nodes * sizeof *fwd);
-    uint32_t n = 0;
-    for (uint32_t i = 0; i < s->n; i++) {
-        uint32_t id = g->sets[s->off + i];
-        if (id == ACCEPT) {
-            sets[i] = ACCEPT;
-            continue;
-        }
-        uint32_t np = 0, x = id;
-        while (x != NONE && fwd[x] == NONE) {
-            path[np++] = x;
-            x = g->nodes[x].parent;
-        }
-        while (np--) {
-            uint32_t o = path[np];
-            nodes[n] = g->nodes[o];
-            nodes[n].parent = g->nodes[o].parent == NONE ? NONE : fwd[g->nodes[o].parent];
-            fwd[o] = n++;
-        }
-        sets[i] = fwd[id];
-    }
-    free(fwd);
-    free(path);
-    free(g->nodes);
-    free(g->sets);
-    g->nodes = nodes;
-    g->cap_nodes = g->n_nodes + 1;
-    g->n_nodes = n;
-    g->sets = sets;
-    g->cap_sets = s->n + 1;
-    g->n_sets = s->n;
-    g->cur = (gstate){0, s->n, s->val, s->rem, s->len};
-    return GF_OK;
+static void clear_states(gf_grammar *g) {
+    for (uint32_t i = 0; i < g->n_states; i++) free(g->states[i].next);
+    g->n_states = g->n_pool = g->n_nodes = 0;
+    if (g->state_table) memset(g->state_table, 0xff, (size_t)g->cap_state_table * sizeof *g->state_table);
+    if (g->node_table) memset(g->node_table, 0xff, (size_t)g->cap_node_table * sizeof *g->node_table);
+    for (int k = 0; k < MASK_CACHE; k++) g->mask_state[k] = NONE;
 }
 
 int gf_grammar_reset(gf_grammar *g) {
-    g->n_nodes = g->n_sets = 0;
-    g->oom = 0;
-    gstate s = {0, 0, 0, 0, 0};
+    clear_states(g);
+    g->n_tmp = 0;
     for (uint32_t k = g->rule_alt[g->root]; k < g->rule_alt[g->root + 1]; k++) {
-        int st = expand(g, 0, g->alts[k], NONE, NONE);
+        int st = expand(g, g->alts[k], NONE);
         if (st < 0) return st;
     }
-    s.n = g->n_sets;
-    return commit(g, &s);
+    int64_t s = intern_state(g, g->n_tmp, 0, 0, 0);
+    if (s < 0) return (int)s;
+    g->cur = (uint32_t)s;
+    return GF_OK;
 }
 
-int gf_grammar_accept(gf_grammar *g, const char *bytes, size_t n) {
-    uint32_t top_nodes = g->n_nodes, top_sets = g->n_sets;
-    gstate s = g->cur, next;
-    for (size_t i = 0; i < n; i++) {
-        int st = step_byte(g, &s, (unsigned char)bytes[i], &next);
-        if (st <= 0) {
-            g->n_nodes = top_nodes;
-            g->n_sets = top_sets;
-            if (st < 0) return st;
-            return gf_fail("grammar: the text does not match the grammar at byte %zu of %zu (0x%02x)", i, n, (unsigned char)bytes[i]);
-        }
-        s = next;
+/* The tables only grow while a grammar runs; past a limit they start over
+ * from the current state (re-interned through its stacks' positions). */
+#define MAX_TABLE_NODES (1u << 21)
+static int maybe_flush(gf_grammar *g) {
+    uint32_t limit = g->table_limit ? g->table_limit : MAX_TABLE_NODES;
+    if (g->n_nodes < limit && g->n_states < limit / 4) return GF_OK;
+    gstate cur = g->states[g->cur];
+    uint32_t total = 0;
+    for (uint32_t i = 0; i < cur.n; i++)
+        for (uint32_t x = g->pool[cur.off + i]; x != NONE && x != ACCEPT; x = g->nodes[x].parent) total++;
+    uint32_t *chains = malloc(((size_t)total + cur.n + 1) * sizeof *chains); /* per stack: length, then positions top first */
+    if (!chains) return gf_fail_nomem("grammar states", (size_t)total * 4);
+    uint32_t k = 0;
+    for (uint32_t i = 0; i < cur.n; i++) {
+        uint32_t at = k++, n = 0;
+        for (uint32_t x = g->pool[cur.off + i]; x != NONE && x != ACCEPT; x = g->nodes[x].parent) chains[k++] = g->nodes[x].pos, n++;
+        chains[at] = g->pool[cur.off + i] == ACCEPT ? NONE : n;
     }
-    if (!n) return GF_OK;
-    return commit(g, &s);
+    clear_states(g);
+    g->n_tmp = 0;
+    int st = GF_OK;
+    for (uint32_t i = 0, at = 0; i < cur.n && st >= 0; i++) {
+        uint32_t n = chains[at++];
+        if (n == NONE) {
+            st = push_tmp(g, ACCEPT);
+            continue;
+        }
+        uint32_t id = NONE;
+        for (uint32_t j = n; j-- > 0 && st >= 0;)
+            if ((id = intern_node(g, chains[at + j], id)) == NONE) st = GF_ERR_NOMEM;
+        at += n;
+        if (st >= 0) st = push_tmp(g, id);
+    }
+    free(chains);
+    if (st < 0) return st;
+    int64_t s = intern_state(g, g->n_tmp, cur.val, cur.rem, cur.len);
+    if (s < 0) return (int)s;
+    g->cur = (uint32_t)s;
+    return GF_OK;
+}
+
+void gf_grammar_set_table_limit(gf_grammar *g, uint32_t nodes) { g->table_limit = nodes; }
+
+int gf_grammar_accept(gf_grammar *g, const char *bytes, size_t n) {
+    int st = maybe_flush(g);
+    if (st < 0) return st;
+    uint32_t s = g->cur;
+    for (size_t i = 0; i < n; i++) {
+        int64_t next = transition(g, s, (unsigned char)bytes[i]);
+        if (next == DEAD) return gf_fail("grammar: the text does not match the grammar at byte %zu of %zu (0x%02x)", i, n, (unsigned char)bytes[i]);
+        if (next < 0) return (int)next;
+        s = (uint32_t)next;
+    }
+    g->cur = s;
+    return GF_OK;
 }
 
 int gf_grammar_complete(const gf_grammar *g) {
-    if (g->cur.rem) return 0;
-    for (uint32_t i = 0; i < g->cur.n; i++)
-        if (g->sets[g->cur.off + i] == ACCEPT) return 1;
-    return 0;
+    const gstate *s = &g->states[g->cur];
+    return !s->rem && s->n && g->pool[s->off + s->n - 1] == ACCEPT; /* sorted: ACCEPT comes last */
 }
 
 int gf_grammar_can_continue(const gf_grammar *g) {
-    for (uint32_t i = 0; i < g->cur.n; i++)
-        if (g->sets[g->cur.off + i] != ACCEPT) return 1;
-    return 0;
+    const gstate *s = &g->states[g->cur];
+    return s->n && g->pool[s->off] != ACCEPT;
 }
 
-int32_t gf_grammar_distance(const gf_grammar *g) { return state_dist(g, &g->cur); }
+int32_t gf_grammar_distance(const gf_grammar *g) { return g->states[g->cur].dist; }
 
 void gf_grammar_free(gf_grammar *g) {
     if (!g) return;
@@ -883,11 +934,15 @@ void gf_grammar_free(gf_grammar *g) {
     free(g->rest);
     for (uint32_t i = 0; i < g->n_cls; i++) free(g->cls[i].r);
     free(g->cls);
+    for (uint32_t i = 0; i < g->n_states; i++) free(g->states[i].next);
+    free(g->states);
+    free(g->pool);
     free(g->nodes);
-    free(g->sets);
+    free(g->node_table);
+    free(g->state_table);
+    free(g->tmp);
     free(g->lvl);
-    free(g->lvl_nodes);
-    free(g->lvl_sets);
+    for (int k = 0; k < MASK_CACHE; k++) free(g->mask[k]);
     free(g);
 }
 
@@ -1076,45 +1131,33 @@ int32_t gf_vocab_trie_n_vocab(const gf_vocab_trie *t) { return t->n_vocab; }
 int32_t gf_vocab_trie_n_nodes(const gf_vocab_trie *t) { return (int32_t)t->n_nodes; }
 
 int32_t gf_grammar_token_distances(gf_grammar *g, const gf_vocab_trie *t, int32_t *dist) {
+    int st = maybe_flush(g);
+    if (st < 0) return st;
+    size_t bytes = (size_t)t->n_vocab * sizeof *dist;
+    for (int k = 0; k < MASK_CACHE; k++)
+        if (g->mask_state[k] == g->cur && g->mask_trie[k] == t && g->mask[k]) {
+            memcpy(dist, g->mask[k], bytes);
+            g->mask_clock[k] = ++g->clock;
+            return g->mask_allowed[k];
+        }
     for (int32_t i = 0; i < t->n_vocab; i++) dist[i] = INF;
     uint32_t levels = t->max_depth + 1;
-    if (g->cap_lvl < levels) {
-        free(g->lvl);
-        free(g->lvl_nodes);
-        free(g->lvl_sets);
-        g->lvl = malloc(levels * sizeof *g->lvl);
-        g->lvl_nodes = malloc(levels * sizeof *g->lvl_nodes);
-        g->lvl_sets = malloc(levels * sizeof *g->lvl_sets);
-        g->cap_lvl = levels;
-        if (!g->lvl || !g->lvl_nodes || !g->lvl_sets) {
-            g->cap_lvl = 0;
-            return gf_fail_nomem("the grammar walk", levels * 24);
-        }
-    }
-    uint32_t base_nodes = g->n_nodes, base_sets = g->n_sets;
+    if (grow((void **)&g->lvl, &g->cap_lvl, sizeof *g->lvl, levels) < 0) return GF_ERR_NOMEM;
     g->lvl[0] = g->cur;
-    g->lvl_nodes[0] = base_nodes;
-    g->lvl_sets[0] = base_sets;
     int32_t allowed = 0;
-    int st = GF_OK;
     for (uint32_t i = 1; i < t->n_nodes;) {
         uint32_t d = t->depth[i];
-        g->n_nodes = g->lvl_nodes[d - 1];
-        g->n_sets = g->lvl_sets[d - 1];
-        int alive = step_byte(g, &g->lvl[d - 1], t->byte[i], &g->lvl[d]);
-        if (alive < 0) {
-            st = alive;
-            break;
-        }
-        if (!alive) {
+        const gstate *from = &g->states[g->lvl[d - 1]];
+        int64_t s = from->next && from->next[t->byte[i]] != UNKNOWN ? from->next[t->byte[i]] : transition(g, g->lvl[d - 1], t->byte[i]);
+        if (s == DEAD) {
             i = t->end[i];
             continue;
         }
-        g->lvl_nodes[d] = g->n_nodes;
-        g->lvl_sets[d] = g->n_sets;
+        if (s < 0) return (int32_t)s;
+        g->lvl[d] = (uint32_t)s;
         uint32_t first_child_tokens = i + 1 < t->n_nodes && t->depth[i + 1] > d ? t->tok_begin[i + 1] : t->tok_begin[t->end[i]];
         if (t->tok_begin[i] < first_child_tokens) {
-            int32_t dd = state_dist(g, &g->lvl[d]);
+            int32_t dd = g->states[s].dist;
             for (uint32_t k = t->tok_begin[i]; k < first_child_tokens; k++) {
                 dist[t->ids[k]] = dd;
                 allowed++;
@@ -1122,7 +1165,17 @@ int32_t gf_grammar_token_distances(gf_grammar *g, const gf_vocab_trie *t, int32_
         }
         i++;
     }
-    g->n_nodes = base_nodes;
-    g->n_sets = base_sets;
-    return st < 0 ? st : allowed;
+    /* keep the mask, replacing the least recently used one */
+    int slot = 0;
+    for (int k = 1; k < MASK_CACHE; k++)
+        if (g->mask_clock[k] < g->mask_clock[slot]) slot = k;
+    if (!g->mask[slot]) g->mask[slot] = malloc(bytes);
+    if (g->mask[slot]) {
+        memcpy(g->mask[slot], dist, bytes);
+        g->mask_state[slot] = g->cur;
+        g->mask_trie[slot] = t;
+        g->mask_clock[slot] = ++g->clock;
+        g->mask_allowed[slot] = allowed;
+    }
+    return allowed;
 }

@@ -39,6 +39,10 @@ int gf_grammar_can_continue(const gf_grammar *g);
 /* The fewest code points that complete the text from here (0: complete). */
 int32_t gf_grammar_distance(const gf_grammar *g);
 
+/* Tests: how many interned stack nodes the matcher keeps before it starts
+ * its tables over from the current state (0: the default, 2M). */
+void gf_grammar_set_table_limit(gf_grammar *g, uint32_t nodes);
+
 /* A trie of token byte strings, built once per vocabulary. Tokens with no
  * bytes (control tokens) are left out; eog marks end-of-generation ids. */
 int gf_vocab_trie_build(const char *const *pieces, const uint32_t *lens, int32_t n_vocab, gf_vocab_trie **out);

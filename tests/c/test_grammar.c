@@ -178,13 +178,14 @@ static void make_vocab(void) {
     }
 }
 
-static void check_mask(const char *gbnf, int rounds) {
+static void check_mask(const char *gbnf, int rounds, uint32_t table_limit) {
     gf_vocab_trie *t;
     CHECK(gf_vocab_trie_build((const char *const *)pieces, lens, NV, &t) == 0, "trie");
     int32_t *dist = malloc(NV * sizeof *dist);
     for (int round = 0; round < rounds; round++) {
         gf_grammar *g;
         CHECK(gf_grammar_parse(gbnf, strlen(gbnf), &g) == 0, "parse");
+        gf_grammar_set_table_limit(g, table_limit);
         char history[4096];
         size_t hn = 0;
         int steps = (int)(next_rand() % 30);
@@ -239,6 +240,10 @@ static void test_utf8_split(void) {
         CHECK(gf_grammar_accept(g, p[seq[k]], l[seq[k]]) == 0, "step %d", k);
         CHECK(gf_grammar_complete(g) == (k == 6), "complete only at the end (%d)", k);
     }
+    /* a character no token can write: nothing is allowed */
+    gf_grammar_free(g);
+    CHECK(gf_grammar_parse("root ::= \"q\"", 12, &g) == 0, "parse q");
+    CHECK(gf_grammar_token_distances(g, t, d) == 0, "no token writes q");
     gf_vocab_trie_free(t);
     gf_grammar_free(g);
 }
@@ -248,10 +253,12 @@ int main(void) {
     test_matching();
     test_utf8_split();
     make_vocab();
-    check_mask(JSON, 12);
-    check_mask(ARITH, 8);
-    check_mask("root ::= \"yes\" | \"no\" | [é€]+ \"😀\"", 6);
-    check_mask("root ::= \"\\\"\" [^\"]{0,5} \"\\\"\" ", 6);
+    check_mask(JSON, 12, 0);
+    check_mask(JSON, 6, 8); /* the tables start over at every step */
+    check_mask(ARITH, 8, 0);
+    check_mask(ARITH, 4, 8);
+    check_mask("root ::= \"yes\" | \"no\" | [é€]+ \"😀\"", 6, 0);
+    check_mask("root ::= \"\\\"\" [^\"]{0,5} \"\\\"\" ", 6, 0);
     for (int i = 0; i < NV; i++) free(pieces[i]);
     TEST_MAIN_END();
 }
