@@ -104,7 +104,25 @@ export interface GenerateOptions {
   logprobs?: boolean;
   /** With logprobs: also the topLogprobs (0..20) likeliest tokens at each step. */
   topLogprobs?: number;
+  /**
+   * Constrained output: a GBNF grammar (llama.cpp's format, root rule "root"); every token that cannot continue
+   * it is masked each step. Not together with responseFormat.
+   */
+  grammar?: string;
+  /** Constrained output as OpenAI's response_format: any JSON object, or JSON valid against a schema. */
+  responseFormat?: ResponseFormat;
 }
+
+/** A JSON Schema (the subset jsonSchemaToGrammar supports; unsupported keywords are an error). */
+export type JsonSchema = boolean | { [keyword: string]: unknown };
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { schema: JsonSchema; name?: string; strict?: boolean; description?: string } };
+
+/** GBNF for the JSON texts valid against schema; throws an Error naming any unsupported keyword. */
+export function jsonSchemaToGrammar(schema: JsonSchema): string;
 
 export interface TokenLogprob {
   token: number;
@@ -138,8 +156,13 @@ export interface GenerationStats {
   generatedTokens: number;
   prefillMs: number;
   decodeMs: number;
-  /** "eos" (end-of-generation token), "length" (maxTokens), "context" (context full); null while running. */
-  stopReason: 'eos' | 'length' | 'context' | 'stop' | null;
+  /**
+   * "eos" (end-of-generation token), "length" (maxTokens), "context" (context full), "stop" (a stop string),
+   * "grammar" (the grammar's text is complete and nothing else can follow); null while running.
+   */
+  stopReason: 'eos' | 'length' | 'context' | 'stop' | 'grammar' | null;
+  /** With grammar or responseFormat: milliseconds spent masking and advancing the grammar (part of decodeMs). */
+  grammarMs?: number;
   /** With the logprobs option: one entry per generated token. */
   logprobs: TokenLogprob[];
   /** The stop string that ended the text (stopReason 'stop'). */

@@ -8,6 +8,7 @@
 // its next token with the same error.
 
 import { renderChat } from './chat.js';
+import { responseFormatGrammar } from './json-schema.js';
 import { boolean, integer, knownKeys, number, oneOf, show, tokenIds } from './options.js';
 import { abortError } from './sources.js';
 
@@ -29,7 +30,7 @@ const yieldToEventLoop =
 
 export const GENERATE_OPTIONS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
   'signal', 'ignoreEos', 'addSpecial', 'parseSpecial', 'stop', 'presencePenalty', 'frequencyPenalty', 'logitBias', 'logprobs',
-  'topLogprobs'];
+  'topLogprobs', 'grammar', 'responseFormat'];
 const MAX_TOP_LOGPROBS = 20;
 const MAX_STOP_STRINGS = 64;
 // chat() renders the prompt itself: its control tokens are parsed and BOS follows the template
@@ -128,6 +129,16 @@ function stopFilter(stops) {
     },
   };
   return filter;
+}
+
+/** The GBNF text generation must follow (options grammar or responseFormat), or null. */
+function constraint(grammar, responseFormat) {
+  if (grammar !== undefined && responseFormat !== undefined) throw new TypeError('generate: give grammar or responseFormat, not both');
+  if (grammar !== undefined) {
+    if (typeof grammar !== 'string' || !grammar.trim()) throw new TypeError(`grammar must be GBNF text (a non-empty string), got ${show(grammar)}`);
+    return grammar;
+  }
+  return responseFormat === undefined ? null : responseFormatGrammar(responseFormat);
 }
 
 function disposedError() {
@@ -364,8 +375,9 @@ export class Model {
   }
 
   async *#generate(prompt, options, stats) {
-    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop, presencePenalty, frequencyPenalty, logitBias, logprobs, topLogprobs } =
+    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop, presencePenalty, frequencyPenalty, logitBias, logprobs, topLogprobs, grammar, responseFormat } =
       knownKeys(options, GENERATE_OPTIONS, 'generate');
+    const gbnf = constraint(grammar, responseFormat);
     const penalties = [number(presencePenalty, 'presencePenalty', { min: -2, max: 2, fallback: 0 }), number(frequencyPenalty, 'frequencyPenalty', { min: -2, max: 2, fallback: 0 })];
     const [biasIds, biases] = biasPairs(logitBias, this.#info.nVocab);
     const wantLogprobs = boolean(logprobs, 'logprobs', false);
@@ -409,6 +421,14 @@ export class Model {
             core.free(bp);
           }
         }
+        if (gbnf !== null) {
+          const [gp, glen] = core.writeString(gbnf);
+          try {
+            core.check(core.em._gf_api_generation_grammar(this.#handle, gen, gp, glen, limit));
+          } finally {
+            core.free(gp);
+          }
+        }
         stats.cachedTokens = core.em._gf_api_generation_cached(gen);
         stats.prefillMs = performance.now() - t0;
       });
@@ -425,6 +445,7 @@ export class Model {
             if (wantLogprobs) stats.logprobs.push(this.#logprobs(gen, token, topN, scratch + 8 + PIECE_BYTES));
           } else stats.stopReason = core.readString(core.em._gf_api_stop_reason(gen) >>> 0);
           stats.decodeMs += performance.now() - t0;
+          if (gbnf !== null) stats.grammarMs = core.em._gf_api_generation_grammar_ms(gen);
           return step;
         });
         if (more) stats.generatedTokens++;
