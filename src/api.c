@@ -424,9 +424,10 @@ static int grammar_mask(gf_handle *h, gf_generation *g, const float *logits) {
         }
         return gf_fail("generate: no token of the vocabulary can continue the grammar here (a character the tokenizer cannot write?)");
     }
-    /* tokens left after this one; past the budget, keep the tokens that get closest to the end */
-    int32_t budget = GF_GRAMMAR_DIST_INF;
-    if (g->max_tokens) budget = g->max_tokens - (int32_t)(g->n_tokens - g->n_prompt) - 1;
+    /* tokens left after this one (maxTokens and the context); past that budget, keep the tokens that get closest to the end */
+    int32_t budget = (int32_t)g->cap - (int32_t)g->n_tokens;
+    if (g->max_tokens && g->max_tokens - (int32_t)(g->n_tokens - g->n_prompt) - 1 < budget) budget = g->max_tokens - (int32_t)(g->n_tokens - g->n_prompt) - 1;
+    if (budget < 0) budget = 0;
     int32_t least = GF_GRAMMAR_DIST_INF;
     for (int32_t i = 0; i < n_vocab; i++)
         if (g->gdist[i] < least) least = g->gdist[i];

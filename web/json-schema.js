@@ -19,7 +19,7 @@
 // - whitespace: none is needed; after `{ [ , :` and before `} ]` at most one
 //   space, or a newline and up to 12 spaces or tabs (as llama.cpp's
 //   converter allows some), so a model may indent but not ramble;
-// - numbers have at most 16 integer digits, 16 decimals and a 3-digit
+// - numbers have at most 16 integer digits, 16 decimals and a 2-digit
 //   exponent (none when bounded), so JSON.parse never gives Infinity;
 // - \u escapes in strings never name a UTF-16 surrogate (lengths count
 //   characters exactly);
@@ -32,7 +32,7 @@ const PRIMITIVES = {
   ws: WS,
   char: CHAR,
   string: 'string ::= "\\"" char* "\\""',
-  number: 'number ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,3})?',
+  number: 'number ::= "-"? ("0" | [1-9] [0-9]{0,15}) ("." [0-9]{1,16})? ([eE] [-+]? [0-9]{1,2})?',
   integer: 'integer ::= "-"? ("0" | [1-9] [0-9]{0,15})',
   boolean: 'boolean ::= "true" | "false"',
   null: 'null ::= "null"',
@@ -191,7 +191,8 @@ function classExpr(ranges, negated) {
   return alts.length === 1 ? alts[0] : `(${alts.join(' | ')})`;
 }
 
-const DIGIT = [[0x30, 0x39]], WORD = [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]], SPACE = [[0x09, 0x0d], [0x20, 0x20]];
+const DIGIT = [[0x30, 0x39]], WORD = [[0x30, 0x39], [0x41, 0x5a], [0x5f, 0x5f], [0x61, 0x7a]], SPACE = [[0x09, 0x0d], [0x20, 0x20], [0xa0, 0xa0], [0x1680, 0x1680],
+  [0x2000, 0x200a], [0x2028, 0x2029], [0x202f, 0x202f], [0x205f, 0x205f], [0x3000, 0x3000], [0xfeff, 0xfeff]]; // ECMA-262's \s
 
 export function patternToGrammar(pattern, path = '') {
   let i = 0;
@@ -277,7 +278,7 @@ export function patternToGrammar(pattern, path = '') {
     if (c === '[') return cls();
     if (c === '.') {
       i++;
-      return '[^"\\\\\\x00-\\x1F]';
+      return '[^"\\\\\\x00-\\x1F\\u2028\\u2029]'; // ECMA-262's . (no line terminators)
     }
     if (c === '\\') {
       const e = escape(false);
@@ -310,7 +311,7 @@ export function patternToGrammar(pattern, path = '') {
         a = `${a}{${m[1] || 0}${m[2]}${m[3]}}`;
       }
       if (peek() === '?') i++; // lazy: the same set of strings
-      if ('*+?{'.includes(peek() ?? '')) err('a quantifier after a quantifier');
+      if (peek() !== undefined && '*+?{'.includes(peek())) err('a quantifier after a quantifier');
       parts.push(a);
     }
     return parts.length ? parts.join(' ') : '""';
