@@ -225,8 +225,13 @@ export declare class Model {
   /** Teacher-forced logits from position 0: ids.length rows of nVocab (or one row with logits: 'last'). */
   forward(ids: ArrayLike<number>, options?: { logits?: 'all' | 'last' }): Promise<Float32Array>;
   generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): Generation;
-  /** Renders messages with the chat template and streams the reply (stops at the end-of-turn token). */
-  chat(messages: ChatMessage[], options?: ChatOptions): Generation;
+  /** Renders messages with the chat template and streams the reply (stops at the end-of-turn token);
+   * chat.completions.create is the OpenAI-shaped form. */
+  chat: ((messages: ChatMessage[], options?: ChatOptions) => Generation) & { completions: ChatCompletions };
+  /** OpenAI's legacy text completions. */
+  completions: Completions;
+  /** OpenAI's embeddings (encoder models). */
+  embeddings: Embeddings;
   /** The prompt chat() would generate from. */
   renderChat(messages: ChatMessage[], options?: Omit<ChatOptions, keyof GenerateOptions> & { addGenerationPrompt?: boolean }): Promise<string>;
   chatTemplate(): string | null;
@@ -337,3 +342,166 @@ export declare function ggufSummary(
   source: ModelSource,
   options?: { signal?: AbortSignal },
 ): Promise<{ tensors: number; elements: number; tensorBytes: number; bitsPerWeight: number; fileBytes: number; types: Record<string, number> }>;
+
+// ---- OpenAI-shaped API (model.chat.completions, model.completions, model.embeddings) ----
+
+export interface OpenAIMessage {
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function';
+  /** Text, or text parts (other parts, such as images, are refused at run time). */
+  content?: string | null | Array<{ type: string; text?: string }>;
+  name?: string;
+  /** An assistant's earlier calls, as OpenAI returned them (function calls; others go to the template as they are). */
+  tool_calls?: Array<{ id: string; type: string; function?: { name: string; arguments: string } }>;
+  tool_call_id?: string;
+}
+
+export interface ChatCompletionTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null };
+}
+
+export interface ChatCompletionMessageToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { name: string; description?: string; schema?: Record<string, unknown>; strict?: boolean | null } };
+
+interface SamplingRequest {
+  model?: string;
+  max_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  seed?: number | null;
+  stop?: string | string[] | null;
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
+  /** Only 1. */
+  n?: number | null;
+  user?: string;
+  stream_options?: { include_usage?: boolean } | null;
+  /** Not OpenAI's: cancels the generation. */
+  signal?: AbortSignal;
+}
+
+export interface ChatCompletionCreateParams extends SamplingRequest {
+  messages: OpenAIMessage[];
+  max_completion_tokens?: number | null;
+  stream?: boolean | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
+  response_format?: ResponseFormat;
+  tools?: ChatCompletionTool[];
+  /** 'auto' (default with tools) or 'none'. */
+  tool_choice?: 'auto' | 'none';
+  parallel_tool_calls?: boolean;
+}
+
+export interface ChatCompletionTokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[] | null;
+  top_logprobs: Array<{ token: string; logprob: number; bytes: number[] | null }>;
+}
+
+export interface CompletionUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  system_fingerprint?: string;
+  choices: Array<{
+    index: number;
+    message: { role: 'assistant'; content: string | null; refusal: string | null; tool_calls?: ChatCompletionMessageToolCall[] };
+    logprobs: { content: ChatCompletionTokenLogprob[] | null; refusal: ChatCompletionTokenLogprob[] | null } | null;
+    finish_reason: 'stop' | 'length' | 'tool_calls';
+  }>;
+  usage?: CompletionUsage;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  system_fingerprint?: string;
+  choices: Array<{
+    index: number;
+    delta: {
+      role?: 'assistant';
+      content?: string | null;
+      tool_calls?: Array<{ index: number; id?: string; type?: 'function'; function?: { name?: string; arguments?: string } }>;
+    };
+    logprobs?: { content: ChatCompletionTokenLogprob[] | null; refusal: ChatCompletionTokenLogprob[] | null } | null;
+    finish_reason: 'stop' | 'length' | 'tool_calls' | null;
+  }>;
+  usage?: CompletionUsage | null;
+}
+
+export interface ChatCompletions {
+  create(request: ChatCompletionCreateParams & { stream?: false | null }): Promise<ChatCompletion>;
+  create(request: ChatCompletionCreateParams & { stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+}
+
+export interface CompletionCreateParams extends SamplingRequest {
+  prompt: string | number[];
+  stream?: boolean | null;
+  /** 0..5 alternatives per token. */
+  logprobs?: number | null;
+  echo?: boolean | null;
+  suffix?: null;
+  best_of?: number | null;
+}
+
+export interface Completion {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  system_fingerprint?: string;
+  choices: Array<{
+    text: string;
+    index: number;
+    logprobs: { tokens?: string[]; token_logprobs?: number[]; top_logprobs?: Array<Record<string, number>>; text_offset?: number[] } | null;
+    finish_reason: 'stop' | 'length' | 'content_filter';
+  }>;
+  usage?: CompletionUsage;
+}
+
+export interface Completions {
+  create(request: CompletionCreateParams & { stream?: false | null }): Promise<Completion>;
+  create(request: CompletionCreateParams & { stream: true }): Promise<AsyncIterable<Completion>>;
+}
+
+export interface EmbeddingCreateParams {
+  input: string | string[] | number[] | number[][];
+  model?: string;
+  encoding_format?: 'float' | 'base64';
+  /** Fewer dimensions: the first ones, scaled to unit length again. */
+  dimensions?: number;
+  user?: string;
+}
+
+export interface CreateEmbeddingResponse<E = number[]> {
+  object: 'list';
+  /** embedding: numbers, or with encoding_format 'base64' the float32 little-endian bytes in base64. */
+  data: Array<{ object: 'embedding'; index: number; embedding: E }>;
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+export interface Embeddings {
+  create(request: EmbeddingCreateParams & { encoding_format: 'base64' }): Promise<CreateEmbeddingResponse<string>>;
+  create(request: EmbeddingCreateParams): Promise<CreateEmbeddingResponse>;
+}

@@ -8,6 +8,7 @@
 // its next token with the same error.
 
 import { renderChat } from './chat.js';
+import { attachOpenAI } from './openai.js';
 import { boolean, integer, knownKeys, number, oneOf, show, tokenIds } from './options.js';
 import { abortError } from './sources.js';
 
@@ -152,6 +153,7 @@ export class Model {
     this.#core = core;
     this.#handle = handle;
     this.#info = info;
+    attachOpenAI(this);
   }
 
   /** A plain object describing the model and how it runs. */

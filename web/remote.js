@@ -2,6 +2,7 @@
 // (worker.js) behind the same API as a Model in this thread. Requests are
 // small messages; weights never cross; logits arrive as transferred buffers.
 
+import { attachOpenAI } from './openai.js';
 import { abortError } from './sources.js';
 
 function disposedError() {
@@ -102,6 +103,7 @@ export class RemoteModel {
   constructor(channel, info) {
     this.#channel = channel;
     this.#info = info;
+    attachOpenAI(this);
   }
 
   info() {
