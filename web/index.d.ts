@@ -104,6 +104,8 @@ export interface GenerateOptions {
   logprobs?: boolean;
   /** With logprobs: also the topLogprobs (0..20) likeliest tokens at each step. */
   topLogprobs?: number;
+  /** Token ids that end the generation as end-of-generation tokens do (stopReason 'eos'); chat() adds the template's end-of-turn token. */
+  stopTokens?: number[];
 }
 
 export interface TokenLogprob {

@@ -30,11 +30,13 @@ const yieldToEventLoop =
 
 export const GENERATE_OPTIONS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
   'signal', 'ignoreEos', 'addSpecial', 'parseSpecial', 'stop', 'presencePenalty', 'frequencyPenalty', 'logitBias', 'logprobs',
-  'topLogprobs'];
+  'topLogprobs', 'stopTokens'];
 const MAX_TOP_LOGPROBS = 20;
+// how chat templates end a turn (ChatML, Gemma, Llama 3, Phi-3, Command-R, Mistral/Llama 2)
+const TURN_END_MARKERS = ['<|im_end|>', '<end_of_turn>', '<|eot_id|>', '<|eom_id|>', '<|end|>', '<|END_OF_TURN_TOKEN|>', '<|endoftext|>', '</s>'];
 const MAX_STOP_STRINGS = 64;
 // chat() renders the prompt itself: its control tokens are parsed and BOS follows the template
-export const CHAT_OPTIONS = [...GENERATE_OPTIONS.filter((k) => k !== 'addSpecial' && k !== 'parseSpecial'), 'template', 'templateVariables'];
+export const CHAT_OPTIONS = [...GENERATE_OPTIONS.filter((k) => k !== 'addSpecial' && k !== 'parseSpecial' && k !== 'stopTokens'), 'template', 'templateVariables'];
 const INT32_MAX = 2 ** 31 - 1;
 
 /** Sampling options as gf_api_generate_start takes them, each checked here (C would wrap or truncate them). */
@@ -309,6 +311,21 @@ export class Model {
     return this.#info.chatTemplate;
   }
 
+  /**
+   * @internal The markers a chat template ends a turn with (<|im_end|>, <end_of_turn>, <|eot_id|>, ...), as
+   * this vocabulary has them: single tokens (stopTokens) or, where it has no such token, text (stop strings).
+   */
+  endOfTurn(template) {
+    const tokens = [], strings = [];
+    for (const marker of TURN_END_MARKERS) {
+      if (typeof template !== 'string' || !template.includes(marker)) continue;
+      const ids = this.#tokenizeNow(marker, false, true);
+      if (ids.length === 1) tokens.push(ids[0]);
+      else strings.push(marker);
+    }
+    return { tokens, strings };
+  }
+
   /** The chat prompt the template makes of messages (what chat() generates from). */
   async renderChat(messages, options) {
     const { template, addGenerationPrompt, templateVariables } = knownKeys(options, ['template', 'addGenerationPrompt', 'templateVariables'], 'renderChat');
@@ -337,10 +354,16 @@ export class Model {
     const self = this;
     const iterator = (async function* () {
       const { template, templateVariables, ...rest } = knownKeys(options, CHAT_OPTIONS, 'chat');
+      const used = template ?? self.chatTemplate();
       const prompt = await self.#render(messages, template, true, templateVariables);
       const bosText = self.#info.bos >= 0 ? self.#detokenizeNow([self.#info.bos], false) : '';
+      // the reply ends at the template's end-of-turn marker even where the vocabulary does not call it end-of-generation
+      const turnEnd = await self.#exclusive(() => self.endOfTurn(used));
+      const stop = [...turnEnd.strings, ...(rest.stop === undefined ? [] : typeof rest.stop === 'string' ? [rest.stop] : rest.stop)];
       // templates usually write BOS themselves; control tokens in the prompt are the template's, not user text
-      const gen = self.generate(prompt, { ...rest, parseSpecial: true, addSpecial: !(bosText && prompt.startsWith(bosText)) });
+      const gen = self.generate(prompt, {
+        ...rest, parseSpecial: true, addSpecial: !(bosText && prompt.startsWith(bosText)), stopTokens: turnEnd.tokens, ...(stop.length ? { stop } : {}),
+      });
       try {
         for await (const piece of gen) {
           Object.assign(stats, gen.stats);
@@ -366,8 +389,9 @@ export class Model {
   }
 
   async *#generate(prompt, options, stats) {
-    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop, presencePenalty, frequencyPenalty, logitBias, logprobs, topLogprobs } =
+    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop, presencePenalty, frequencyPenalty, logitBias, logprobs, topLogprobs, stopTokens } =
       knownKeys(options, GENERATE_OPTIONS, 'generate');
+    const endTokens = new Set(stopTokens === undefined ? [] : this.#ids(stopTokens, 'generate: stopTokens'));
     const penalties = [number(presencePenalty, 'presencePenalty', { min: -2, max: 2, fallback: 0 }), number(frequencyPenalty, 'frequencyPenalty', { min: -2, max: 2, fallback: 0 })];
     const [biasIds, biases] = biasPairs(logitBias, this.#info.nVocab);
     const wantLogprobs = boolean(logprobs, 'logprobs', false);
@@ -421,6 +445,12 @@ export class Model {
           const more = core.check(core.em._gf_api_generate_next(this.#handle, gen, scratch, scratch + 8, PIECE_BYTES, scratch + 4));
           const len = core.u32At(scratch + 4);
           const step = { more, text: len ? core.readString(scratch + 8, len) : '' };
+          if (more && endTokens.has(core.i32(scratch, 1)[0]) && !flags[0]) {
+            // an end-of-turn token: the end, as the vocabulary's own end-of-generation tokens are
+            stats.stopReason = 'eos';
+            stats.decodeMs += performance.now() - t0;
+            return { more: 0, text: '' };
+          }
           if (more) {
             const token = core.i32(scratch, 1)[0];
             stats.tokens.push(token);

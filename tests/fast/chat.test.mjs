@@ -142,3 +142,28 @@ test('a conversation: each turn reuses the cached history and replies as a cold 
     await model.dispose();
   }
 });
+
+test('a reply ends at the template\'s end-of-turn marker: a token where the vocabulary has one, else a stop string', async () => {
+  const llama = await loadModel(sharedPath('models', 'tiny-llama-Q4_0.gguf'));
+  const phi3 = await loadModel(sharedPath('tokenizers', 'ggml-vocab-phi-3.gguf'), { vocabOnly: true });
+  try {
+    assert.deepEqual(llama.endOfTurn(TEMPLATES.chatml), { tokens: [], strings: ['<|im_end|>'] });
+    const end = await phi3.tokenize('<|end|>', { addSpecial: false, parseSpecial: true });
+    assert.equal(end.length, 1);
+    assert.deepEqual(phi3.endOfTurn('{{ "<|user|>" + m + "<|end|>" }}'), { tokens: end, strings: [] });
+    assert.deepEqual(llama.endOfTurn(TEMPLATES.gemma), { tokens: [], strings: ['<end_of_turn>'] });
+    // stopTokens: a token forced by a bias ends the generation at once, as an end-of-generation token does
+    const forced = llama.generate('Hello', { maxTokens: 5, temperature: 0, logitBias: { 450: 100 }, stopTokens: [450] });
+    let text = '';
+    for await (const piece of forced) text += piece;
+    assert.equal(text, '');
+    assert.equal(forced.stats.stopReason, 'eos');
+    assert.equal(forced.stats.generatedTokens, 0);
+    await assert.rejects(async () => {
+      for await (const _ of llama.generate('Hello', { stopTokens: [99999] }));
+    }, /stopTokens: token id at index 0 must be an integer in 0\.\.31999, got 99999/);
+  } finally {
+    await llama.dispose();
+    await phi3.dispose();
+  }
+});
