@@ -119,7 +119,7 @@ export interface ChatMessage {
   content: string;
 }
 
-export interface ChatOptions extends GenerateOptions {
+export interface ChatOptions extends Omit<GenerateOptions, 'addSpecial' | 'parseSpecial' | 'stopTokens'> {
   /** A Jinja chat template to use instead of the model's own. */
   template?: string;
   /** Extra variables for the template. */
