@@ -124,6 +124,9 @@ export interface ChatOptions extends Omit<GenerateOptions, 'addSpecial' | 'parse
   template?: string;
   /** Extra variables for the template. */
   templateVariables?: Record<string, unknown>;
+  /** 'error' (default): a conversation longer than the context is an error; 'trim': whole old turns are dropped,
+   * oldest first (system messages stay), until the prompt leaves room for the reply (stats.droppedMessages). */
+  historyPolicy?: 'error' | 'trim';
 }
 
 export interface EmbedOptions {
@@ -142,6 +145,8 @@ export interface GenerationStats {
   decodeMs: number;
   /** "eos" (end-of-generation token), "length" (maxTokens), "context" (context full); null while running. */
   stopReason: 'eos' | 'length' | 'context' | 'stop' | null;
+  /** chat() with historyPolicy 'trim': how many old messages were left out. */
+  droppedMessages?: number;
   /** With the logprobs option: one entry per generated token. */
   logprobs: TokenLogprob[];
   /** The stop string that ended the text (stopReason 'stop'). */

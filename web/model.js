@@ -36,7 +36,8 @@ const MAX_TOP_LOGPROBS = 20;
 const TURN_END_MARKERS = ['<|im_end|>', '<end_of_turn>', '<|eot_id|>', '<|eom_id|>', '<|end|>', '<|END_OF_TURN_TOKEN|>', '<|endoftext|>', '</s>'];
 const MAX_STOP_STRINGS = 64;
 // chat() renders the prompt itself: its control tokens are parsed and BOS follows the template
-export const CHAT_OPTIONS = [...GENERATE_OPTIONS.filter((k) => k !== 'addSpecial' && k !== 'parseSpecial' && k !== 'stopTokens'), 'template', 'templateVariables'];
+export const CHAT_OPTIONS = [...GENERATE_OPTIONS.filter((k) => k !== 'addSpecial' && k !== 'parseSpecial' && k !== 'stopTokens'), 'template', 'templateVariables',
+  'historyPolicy'];
 const INT32_MAX = 2 ** 31 - 1;
 
 /** Sampling options as gf_api_generate_start takes them, each checked here (C would wrap or truncate them). */
@@ -353,9 +354,28 @@ export class Model {
     const stats = newStats();
     const self = this;
     const iterator = (async function* () {
-      const { template, templateVariables, ...rest } = knownKeys(options, CHAT_OPTIONS, 'chat');
+      const { template, templateVariables, historyPolicy, ...rest } = knownKeys(options, CHAT_OPTIONS, 'chat');
+      const policy = oneOf(historyPolicy, 'chat: historyPolicy', ['error', 'trim'], 'error');
       const used = template ?? self.chatTemplate();
-      const prompt = await self.#render(messages, template, true, templateVariables);
+      let kept = messages;
+      let prompt = await self.#render(kept, template, true, templateVariables);
+      if (policy === 'trim') {
+        // whole old turns go, oldest first, until the prompt leaves room for the reply; system messages stay
+        const room = Math.min(rest.maxTokens ?? 256, Math.floor(self.#info.contextLength / 2));
+        const fits = async (text) => (await self.tokenize(text, { addSpecial: false, parseSpecial: true })).length + room <= self.#info.contextLength;
+        while (!(await fits(prompt))) {
+          const first = kept.findIndex((m) => m.role !== 'system');
+          const last = kept.length - 1 - [...kept].reverse().findIndex((m) => m.role === 'user');
+          if (first < 0 || first >= last) {
+            throw new Error(`chat: the system messages and the last user message alone leave no room for a ${room}-token reply in the ${self.#info.contextLength}-token context`);
+          }
+          let end = first + 1;
+          while (end < last && kept[end].role !== 'user') end++; // the turn's replies and tool results go with it
+          kept = [...kept.slice(0, first), ...kept.slice(end)];
+          prompt = await self.#render(kept, template, true, templateVariables);
+        }
+        stats.droppedMessages = messages.length - kept.length;
+      }
       const bosText = self.#info.bos >= 0 ? self.#detokenizeNow([self.#info.bos], false) : '';
       // the reply ends at the template's end-of-turn marker even where the vocabulary does not call it end-of-generation
       const turnEnd = await self.#exclusive(() => self.endOfTurn(used));

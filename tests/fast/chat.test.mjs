@@ -167,3 +167,38 @@ test('a reply ends at the template\'s end-of-turn marker: a token where the voca
     await phi3.dispose();
   }
 });
+
+test('historyPolicy trim: a conversation longer than the context drops whole old turns and keeps the system message', async () => {
+  const model = await loadModel(sharedPath('models', 'tiny-brown-f32.gguf')); // context 256
+  const template = "{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ 'assistant:' }}{% endif %}";
+  try {
+    const messages = [{ role: 'system', content: 'You answer briefly and well.' }];
+    for (let i = 0; i < 12; i++) {
+      messages.push({ role: 'user', content: `Tell me about the old house on the hill number ${i}, and the people who lived there.` });
+      messages.push({ role: 'assistant', content: 'It was a large house with many rooms, and a family of six lived there for years.' });
+    }
+    messages.push({ role: 'user', content: 'And the garden?' });
+    const opts = { template, maxTokens: 32, seed: 1, ignoreEos: true };
+    await assert.rejects(async () => {
+      for await (const _ of model.chat(messages, opts));
+    }, /the prompt has \d+ tokens but the context holds 256/);
+    const chat = model.chat(messages, { ...opts, historyPolicy: 'trim' });
+    for await (const _ of chat);
+    assert.equal(chat.stats.generatedTokens, 32);
+    assert.ok(chat.stats.droppedMessages >= 2 && chat.stats.droppedMessages % 2 === 0, `dropped ${chat.stats.droppedMessages}`);
+    assert.ok(chat.stats.promptTokens + 32 <= 256);
+    // what was kept: the system message, then the newest turns, ending with the question
+    const kept = [messages[0], ...messages.slice(1 + chat.stats.droppedMessages)];
+    const expected = await model.renderChat(kept, { template });
+    assert.equal(chat.stats.promptTokens, (await model.tokenize(expected, { parseSpecial: true })).length);
+    const huge = [{ role: 'system', content: 'x' }, { role: 'user', content: 'word '.repeat(400) }];
+    await assert.rejects(async () => {
+      for await (const _ of model.chat(huge, { ...opts, historyPolicy: 'trim' }));
+    }, /the system messages and the last user message alone leave no room for a 32-token reply in the 256-token context/);
+    await assert.rejects(async () => {
+      for await (const _ of model.chat(messages, { ...opts, historyPolicy: 'drop' }));
+    }, /historyPolicy must be one of 'error', 'trim', got "drop"/);
+  } finally {
+    await model.dispose();
+  }
+});
