@@ -1,6 +1,6 @@
 // The wasm core: compiles the module once per process/page, gives every
 // model its own instance (so dispose() returns all of its memory), and wraps
-// the C API (src/api.c) so that C errors become JS Errors.
+// the C API (src/api/api.c) so that C errors become JS Errors.
 
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 

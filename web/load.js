@@ -55,7 +55,7 @@ function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-// The warm-up (gf_warmup in src/forward.c) runs the kernels on one batch so
+// The warm-up (gf_warmup in src/model/forward.c) runs the kernels on one batch so
 // that the engine optimizes them before the first prompt: rounds until
 // WARMUP_MS have passed, at least one, at most WARMUP_ROUNDS (one round of
 // ~60 ms for the 110M shape at 2 threads; docs/performance.md, "The first

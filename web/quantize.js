@@ -1,6 +1,6 @@
 // Quantizing GGUF models: F32/F16 (or already-quantized) weights in, a
 // GGUF that llama.cpp and greenformer load out. The C core does the work
-// (src/transcode.c, src/quantize*.c, src/calibrate.c, src/mix.c); this
+// (src/tools/transcode.c, src/quantize*.c, src/tools/calibrate.c, src/tools/mix.c); this
 // module streams the source through it and the output to a destination,
 // so neither file is ever held whole in memory.
 //

@@ -1,8 +1,8 @@
 /* Scalar references of the attention kernels, and the dispatch. The order
  * of every floating-point operation is the SIMD kernels' (four lanes, then
  * a fixed reduction), so both give the same bits. */
-#include "attention_kernels.h"
-#include "exp_poly.h"
+#include "kernels/attention_kernels.h"
+#include "kernels/exp_poly.h"
 
 #include <math.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Dispatch: the best kernel set compiled into this build. */
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 #if GF_HAVE_SIMD128
 #if defined(__wasm_relaxed_simd__) && defined(GF_DOT16)

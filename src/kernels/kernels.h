@@ -14,7 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../quant.h"
+#include "quant/quant.h"
 
 /* A matrix operand: rows of a weight tensor. */
 typedef struct {

@@ -3,8 +3,8 @@
  * reference order (per-block scale products accumulated in f32). */
 #include <string.h>
 
-#include "exp_poly.h"
-#include "kernels.h"
+#include "kernels/exp_poly.h"
+#include "kernels/kernels.h"
 
 static float dot_f32(int n, const float *w, const float *a) {
     float s = 0;

@@ -48,9 +48,9 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#include "exp_poly.h"
-#include "half_simd128.h"
-#include "kernels.h"
+#include "kernels/exp_poly.h"
+#include "kernels/half_simd128.h"
+#include "kernels/kernels.h"
 
 #if defined(__wasm_relaxed_simd__)
 #define RELAXED 1
