@@ -13,7 +13,7 @@
 #ifndef GF_ATTENTION_KERNELS_H
 #define GF_ATTENTION_KERNELS_H
 
-#include "model/attention.h"
+#include "kernels/kv_type.h"
 #include "quant/quant.h"
 
 /* Keys per tile: the most one call handles for Q8_0 values (int32 sums). */

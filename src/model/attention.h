@@ -8,17 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* What the KV cache holds. f16 halves it exactly-rounded; Q8_0 (llama.cpp's
- * block of 32 int8 with an f16 scale) quarters it, and its keys are scored
- * with the Q8_0 matmul kernel against the query quantized once, as llama.cpp
- * does for a q8_0 cache. The numbering is the JS API's. */
-typedef enum {
-    GF_KV_AUTO = -1, /* chosen at load (gf_kv_type_resolve) */
-    GF_KV_F32 = 0,
-    GF_KV_F16 = 1,
-    GF_KV_Q8_0 = 2,
-    GF_KV_TYPE_COUNT
-} gf_kv_type;
+/* gf_kv_type: what the KV cache holds (kernels/kv_type.h). */
+#include "kernels/kv_type.h"
 
 const char *gf_kv_type_name(gf_kv_type t); /* "f32", "f16", "q8_0" */
 /* Bytes of one cached row of hd elements; 0 if the type cannot hold it (Q8_0 needs hd % 32 == 0). */

@@ -28,9 +28,8 @@ int gf_quantize_supported(uint32_t type);
  * message) for a type it cannot write or n not a whole number of blocks. */
 int gf_quantize_row(uint32_t type, gf_quant_method method, const float *x, const float *importance, void *dst, int64_t n);
 
-/* sum_i w_i (x_i - dequant(q)_i)^2 (w = 1 when NULL): what the search
- * minimizes, for tests and tools. */
-double gf_quantize_error(uint32_t type, const void *q, const float *x, const float *w, int64_t n);
+/* gf_quantize_error (the weighted error the search minimizes): quantize_search.h. */
+#include "quant/quantize_search.h"
 
 /* Name of a method ("ref", "search"); parse back with gf_quant_method_parse
  * (returns -1 for unknown names). */

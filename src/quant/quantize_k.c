@@ -18,7 +18,6 @@
 #include <float.h>
 #include <string.h>
 
-#include "quant/quantize.h"
 #include "quant/quantize_search.h"
 #include "quant/types.h"
 

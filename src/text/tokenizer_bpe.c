@@ -15,7 +15,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "text/tokenizer_impl.h"
+#include "text/tokenizer_bpe.h"
 #include "text/unicode.h"
 
 /* ---- pre-tokenizer names ------------------------------------------------- */

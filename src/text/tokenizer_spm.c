@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "text/tokenizer_impl.h"
+#include "text/tokenizer_spm.h"
 #include "text/unicode.h"
 
 typedef struct {

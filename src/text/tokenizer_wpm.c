@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "text/tokenizer_impl.h"
+#include "text/tokenizer_wpm.h"
 #include "text/unicode.h"
 
 static int is_chinese(uint32_t c) {

@@ -16,7 +16,8 @@
 #include "format/gguf.h"
 #include "testing.h"
 #include "text/tokenizer.h"
-#include "text/tokenizer_impl.h"
+#include "text/tokenizer_bpe.h"
+#include "text/vocab.h"
 #include "text/unicode.h"
 
 static double now_s(void) {

@@ -1,15 +1,18 @@
 /* Internals shared by the tokenizer files: the vocabulary as loaded from
- * GGUF, a string table that finds tokens by their bytes, and the per-model
- * tokenize entry points that tokenizer.c dispatches to after splitting out
- * special tokens. */
-#ifndef GF_TOKENIZER_IMPL_H
-#define GF_TOKENIZER_IMPL_H
+ * GGUF, a string table that finds tokens by their bytes, id lists and the
+ * merge queue (vocab.c). The model tokenizers (tokenizer_spm/bpe/wpm.h)
+ * build on this header only; tokenizer.c, the public entry point, loads the
+ * vocabulary and dispatches to them. */
+#ifndef GF_VOCAB_H
+#define GF_VOCAB_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "format/gguf.h"
-#include "text/tokenizer.h"
+
+/* the same type as tokenizer.h names (a repeated typedef is C11) */
+typedef struct gf_tokenizer gf_tokenizer;
 
 enum { GF_TOK_SPM, GF_TOK_BPE, GF_TOK_WPM };
 
@@ -183,20 +186,5 @@ int gf_merge_reset(gf_merge_queue *q, size_t n, uint32_t n_orders, int force_buc
 int gf_merge_push(gf_merge_queue *q, gf_merge m);
 int gf_merge_pop(gf_merge_queue *q, gf_merge *out); /* 1, or 0 when empty */
 void gf_merge_free(gf_merge_queue *q);
-
-/* Model tokenizers for one fragment of raw text (no special tokens in it).
- * They append to out and return GF_OK or a negative status. */
-int gf_spm_tokenize(const gf_tokenizer *t, const char *text, size_t n, int add_prefix_space, gf_ids *out);
-int gf_bpe_tokenize(const gf_tokenizer *t, const char *text, size_t n, gf_ids *out);
-int gf_wpm_tokenize(const gf_tokenizer *t, const char *text, size_t n, gf_ids *out);
-
-/* BPE setup: the pre-tokenizer named by tokenizer.ggml.pre (with the flags
- * llama.cpp ties to it) and the merges. */
-int gf_bpe_set_pre(gf_tokenizer *t, const char *pre, size_t len);
-/* The byte spans of the words t's pre-tokenizer cuts text into, in order
- * (for tests and tools; text must be valid UTF-8). */
-int gf_bpe_pretokenize(const gf_tokenizer *t, const char *text, size_t n, void (*word)(void *ctx, size_t start, size_t end), void *ctx);
-int gf_bpe_load_merges(gf_tokenizer *t, const gguf_reader *r);
-void gf_bpe_free(gf_tokenizer *t);
 
 #endif
