@@ -15,7 +15,7 @@
 #include "quant/quantize.h"
 #include "model/quantize_rules.h"
 #include "tools/transcode.h"
-#include "quant/types.h"
+#include "quant/registry.h"
 
 #ifdef __EMSCRIPTEN__
 #include <emscripten/emscripten.h>

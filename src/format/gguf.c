@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "quant/types.h"
+#include "quant/registry.h"
 
 /* Limits that no real model comes near; they keep a crafted header from
  * making us allocate or loop on an absurd count. */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "quant/types.h"
+#include "quant/registry.h"
 
 typedef struct {
     char name[GGUF_TENSOR_NAME_MAX];

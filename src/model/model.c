@@ -407,6 +407,8 @@ int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_mode
         s = gf_fail("GGUF: the file has no tensors (a vocabulary-only file?); load it with vocabOnly to tokenize");
         goto fail;
     }
+    /* every type the registry calls computable has its kernel in this build */
+    if ((s = gf_kernels_check()) < 0) goto fail;
     if (opt->quantize) {
         if (gf_ftype_base_type(opt->quantize) == GF_TYPE_F32) {
             s = gf_fail("load: cannot quantize to file type %d", opt->quantize);

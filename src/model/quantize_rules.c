@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "quant/types.h"
+#include "quant/registry.h"
 
 static const struct {
     const char *name;

@@ -5,7 +5,7 @@
 
 #include "base/error.h"
 #include "quant/quant.h"
-#include "quant/types.h"
+#include "quant/registry.h"
 
 int gf_row_sink_start(gf_row_sink *s, uint32_t in_type, int64_t n, size_t batch_bytes, int want_f32, gf_row_emit emit, void *ud) {
     size_t in_row = gf_row_bytes(in_type, (uint64_t)n);

@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "base/error.h"
-#include "quant/types.h"
+#include "quant/registry.h"
 
 enum { K_NONE, K_F32, K_F16, K_BF16, K_SCALES };
 

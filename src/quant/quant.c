@@ -55,7 +55,9 @@ void gf_q4_K_scale_min(int j, const uint8_t *q, uint8_t *scale, uint8_t *min) {
     }
 }
 
-static void dequant_q4_0(const block_q4_0 *x, float *y, int64_t nb) {
+void gf_dequantize_row_q4_0(const void *src, float *y, int64_t n) {
+    const block_q4_0 *x = src;
+    const int64_t nb = n / QK4_0;
     for (int64_t i = 0; i < nb; i++, y += QK4_0) {
         float d = gf_half_to_float(x[i].d);
         for (int j = 0; j < QK4_0 / 2; j++) {
@@ -65,7 +67,9 @@ static void dequant_q4_0(const block_q4_0 *x, float *y, int64_t nb) {
     }
 }
 
-static void dequant_q4_1(const block_q4_1 *x, float *y, int64_t nb) {
+void gf_dequantize_row_q4_1(const void *src, float *y, int64_t n) {
+    const block_q4_1 *x = src;
+    const int64_t nb = n / QK4_1;
     for (int64_t i = 0; i < nb; i++, y += QK4_1) {
         float d = gf_half_to_float(x[i].d), m = gf_half_to_float(x[i].m);
         for (int j = 0; j < QK4_1 / 2; j++) {
@@ -75,7 +79,9 @@ static void dequant_q4_1(const block_q4_1 *x, float *y, int64_t nb) {
     }
 }
 
-static void dequant_q8_0(const block_q8_0 *x, float *y, int64_t nb) {
+void gf_dequantize_row_q8_0(const void *src, float *y, int64_t n) {
+    const block_q8_0 *x = src;
+    const int64_t nb = n / QK8_0;
     for (int64_t i = 0; i < nb; i++, y += QK8_0) {
         float d = gf_half_to_float(x[i].d);
         for (int j = 0; j < QK8_0; j++) y[j] = d * x[i].qs[j];
@@ -85,44 +91,57 @@ static void dequant_q8_0(const block_q8_0 *x, float *y, int64_t nb) {
 /* The IQ4_NL codebook (a fact of the format). */
 static const int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
 
-int gf_type_held_as(uint32_t type) {
-    if (type == GF_TYPE_Q5_0 || type == GF_TYPE_IQ4_NL) return GF_TYPE_Q8_0;
-    const gf_type_traits *tt = gf_type_info(type);
-    return tt && tt->computable ? (int)type : -1;
+void gf_widen_row_q5_0(const void *src, void *dst, int64_t n) {
+    block_q8_0 *y = dst;
+    for (int64_t i = 0; i < n / QK8_0; i++) {
+        const block_q5_0 *x = (const block_q5_0 *)src + i;
+        uint32_t qh = (uint32_t)x->qh[0] | (uint32_t)x->qh[1] << 8 | (uint32_t)x->qh[2] << 16 | (uint32_t)x->qh[3] << 24;
+        y[i].d = x->d;
+        for (int j = 0; j < QK8_0 / 2; j++) {
+            y[i].qs[j] = (int8_t)(((x->qs[j] & 0xf) | ((qh >> j & 1) << 4)) - 16);
+            y[i].qs[j + QK8_0 / 2] = (int8_t)(((x->qs[j] >> 4) | ((qh >> (j + 16) & 1) << 4)) - 16);
+        }
+    }
 }
 
-void gf_widen_row(uint32_t type, const void *src, block_q8_0 *dst, int64_t n) {
+void gf_widen_row_iq4_nl(const void *src, void *dst, int64_t n) {
+    block_q8_0 *y = dst;
     for (int64_t i = 0; i < n / QK8_0; i++) {
-        if (type == GF_TYPE_Q5_0) {
-            const block_q5_0 *x = (const block_q5_0 *)src + i;
-            uint32_t qh = (uint32_t)x->qh[0] | (uint32_t)x->qh[1] << 8 | (uint32_t)x->qh[2] << 16 | (uint32_t)x->qh[3] << 24;
-            dst[i].d = x->d;
-            for (int j = 0; j < QK8_0 / 2; j++) {
-                dst[i].qs[j] = (int8_t)(((x->qs[j] & 0xf) | ((qh >> j & 1) << 4)) - 16);
-                dst[i].qs[j + QK8_0 / 2] = (int8_t)(((x->qs[j] >> 4) | ((qh >> (j + 16) & 1) << 4)) - 16);
-            }
-        } else {
-            const block_iq4_nl *x = (const block_iq4_nl *)src + i;
-            dst[i].d = x->d;
-            for (int j = 0; j < QK8_0 / 2; j++) {
-                dst[i].qs[j] = kvalues_iq4nl[x->qs[j] & 0xf];
-                dst[i].qs[j + QK8_0 / 2] = kvalues_iq4nl[x->qs[j] >> 4];
-            }
+        const block_iq4_nl *x = (const block_iq4_nl *)src + i;
+        y[i].d = x->d;
+        for (int j = 0; j < QK8_0 / 2; j++) {
+            y[i].qs[j] = kvalues_iq4nl[x->qs[j] & 0xf];
+            y[i].qs[j + QK8_0 / 2] = kvalues_iq4nl[x->qs[j] >> 4];
         }
     }
 }
 
 /* Q5_0 and IQ4_NL through their Q8_0 form: d * q, as llama.cpp dequantizes them. */
-static void dequant_widened(uint32_t type, const uint8_t *x, float *y, int64_t nb) {
-    size_t block = gf_type_info(type)->bytes;
-    for (int64_t i = 0; i < nb; i++, x += block, y += QK8_0) {
+void gf_dequantize_row_q5_0(const void *src, float *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK8_0; i++, y += QK8_0) {
         block_q8_0 b;
-        gf_widen_row(type, x, &b, QK8_0);
-        dequant_q8_0(&b, y, 1);
+        gf_widen_row_q5_0((const block_q5_0 *)src + i, &b, QK8_0);
+        gf_dequantize_row_q8_0(&b, y, QK8_0);
     }
 }
 
-static void dequant_q4_K(const block_q4_K *x, float *y, int64_t nb) {
+void gf_dequantize_row_iq4_nl(const void *src, float *y, int64_t n) {
+    for (int64_t i = 0; i < n / QK8_0; i++, y += QK8_0) {
+        block_q8_0 b;
+        gf_widen_row_iq4_nl((const block_iq4_nl *)src + i, &b, QK8_0);
+        gf_dequantize_row_q8_0(&b, y, QK8_0);
+    }
+}
+
+void gf_dequantize_row_f32(const void *src, float *dst, int64_t n) { memcpy(dst, src, (size_t)n * 4); }
+
+void gf_dequantize_row_f16(const void *src, float *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i++) dst[i] = gf_half_to_float(((const gf_half *)src)[i]);
+}
+
+void gf_dequantize_row_q4_K(const void *src, float *y, int64_t n) {
+    const block_q4_K *x = src;
+    const int64_t nb = n / QK_K;
     for (int64_t i = 0; i < nb; i++) {
         float d = gf_half_to_float(x[i].d), dmin = gf_half_to_float(x[i].dmin);
         const uint8_t *q = x[i].qs;
@@ -138,12 +157,14 @@ static void dequant_q4_K(const block_q4_K *x, float *y, int64_t nb) {
     }
 }
 
-static void dequant_q6_K(const block_q6_K *x, float *y, int64_t nb) {
+void gf_dequantize_row_q6_K(const void *src, float *y, int64_t n) {
+    const block_q6_K *x = src;
+    const int64_t nb = n / QK_K;
     for (int64_t i = 0; i < nb; i++) {
         float d = gf_half_to_float(x[i].d);
         const uint8_t *ql = x[i].ql, *qh = x[i].qh;
         const int8_t *sc = x[i].scales;
-        for (int n = 0; n < QK_K; n += 128, y += 128, ql += 64, qh += 32, sc += 8) {
+        for (int h = 0; h < QK_K; h += 128, y += 128, ql += 64, qh += 32, sc += 8) {
             for (int l = 0; l < 32; l++) {
                 int is = l / 16;
                 int q1 = ((ql[l] & 0xf) | ((qh[l] >> 0 & 3) << 4)) - 32;
@@ -159,24 +180,8 @@ static void dequant_q6_K(const block_q6_K *x, float *y, int64_t nb) {
     }
 }
 
-void gf_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) {
-    switch (type) {
-    case GF_TYPE_F32: memcpy(dst, src, (size_t)n * 4); break;
-    case GF_TYPE_F16:
-        for (int64_t i = 0; i < n; i++) dst[i] = gf_half_to_float(((const gf_half *)src)[i]);
-        break;
-    case GF_TYPE_Q4_0: dequant_q4_0(src, dst, n / QK4_0); break;
-    case GF_TYPE_Q4_1: dequant_q4_1(src, dst, n / QK4_1); break;
-    case GF_TYPE_Q8_0: dequant_q8_0(src, dst, n / QK8_0); break;
-    case GF_TYPE_Q4_K: dequant_q4_K(src, dst, n / QK_K); break;
-    case GF_TYPE_Q6_K: dequant_q6_K(src, dst, n / QK_K); break;
-    case GF_TYPE_Q5_0:
-    case GF_TYPE_IQ4_NL: dequant_widened(type, src, dst, n / QK8_0); break;
-    default: memset(dst, 0, (size_t)n * 4); break; /* callers only pass readable types */
-    }
-}
-
-void gf_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
+void gf_quantize_row_q8_0_ref(const float *x, void *dst, int64_t n) {
+    block_q8_0 *y = dst;
     for (int64_t i = 0; i < n / QK8_0; i++, x += QK8_0) {
         float amax = 0;
         for (int j = 0; j < QK8_0; j++) amax = fmaxf(amax, fabsf(x[j]));
@@ -186,7 +191,8 @@ void gf_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n) {
     }
 }
 
-void gf_quantize_row_q4_0_ref(const float *x, block_q4_0 *y, int64_t n) {
+void gf_quantize_row_q4_0_ref(const float *x, void *dst, int64_t n) {
+    block_q4_0 *y = dst;
     for (int64_t i = 0; i < n / QK4_0; i++, x += QK4_0) {
         float amax = 0, max = 0; /* max keeps the sign of the largest magnitude */
         for (int j = 0; j < QK4_0; j++)
@@ -204,7 +210,8 @@ void gf_quantize_row_q4_0_ref(const float *x, block_q4_0 *y, int64_t n) {
     }
 }
 
-void gf_quantize_row_q4_1_ref(const float *x, block_q4_1 *y, int64_t n) {
+void gf_quantize_row_q4_1_ref(const float *x, void *dst, int64_t n) {
+    block_q4_1 *y = dst;
     for (int64_t i = 0; i < n / QK4_1; i++, x += QK4_1) {
         float min = FLT_MAX, max = -FLT_MAX;
         for (int j = 0; j < QK4_1; j++) {
@@ -219,28 +226,6 @@ void gf_quantize_row_q4_1_ref(const float *x, block_q4_1 *y, int64_t n) {
             uint8_t qa = a < 15 ? (uint8_t)a : 15, qb = b < 15 ? (uint8_t)b : 15;
             y[i].qs[j] = (uint8_t)(qa | qb << 4);
         }
-    }
-}
-
-gf_act_format gf_act_format_for(uint32_t weight_type) {
-    switch (weight_type) {
-    case GF_TYPE_F16: return GF_ACT_F16;
-    case GF_TYPE_Q4_0:
-    case GF_TYPE_Q8_0: return GF_ACT_Q8_0;
-    case GF_TYPE_Q4_1: return GF_ACT_Q8_1;
-    case GF_TYPE_Q4_K:
-    case GF_TYPE_Q6_K: return GF_ACT_Q8_K;
-    default: return GF_ACT_F32;
-    }
-}
-
-size_t gf_act_row_bytes(gf_act_format f, int64_t n) {
-    switch (f) {
-    case GF_ACT_F16: return (size_t)n * 2;
-    case GF_ACT_Q8_0: return (size_t)(n / QK8_0) * sizeof(block_q8_0);
-    case GF_ACT_Q8_1: return (size_t)(n / QK8_1) * sizeof(block_q8_1);
-    case GF_ACT_Q8_K: return (size_t)(n / QK_K) * sizeof(block_q8_K);
-    default: return (size_t)n * 4;
     }
 }
 
@@ -307,6 +292,114 @@ void gf_quantize_act_row_ref(gf_act_format f, const float *x, void *dst, int64_t
     case GF_ACT_Q8_0: act_q8_0(x, dst, n); break;
     case GF_ACT_Q8_1: act_q8_1(x, dst, n); break;
     case GF_ACT_Q8_K: act_q8_K(x, dst, n); break;
-    default: memcpy(dst, x, (size_t)n * 4); break;
+    case GF_ACT_F32: memcpy(dst, x, (size_t)n * 4); break;
     }
+}
+
+/* ---- reference dot products (registry rows: dot_ref) ---- */
+
+float gf_dot_f32_row_ref(int n, const void *wv, const void *av) {
+    const float *w = wv, *a = av;
+    float s = 0;
+    for (int i = 0; i < n; i++) s += w[i] * a[i];
+    return s;
+}
+
+float gf_dot_f16_ref(int n, const void *wv, const void *av) {
+    const gf_half *w = wv, *a = av;
+    float s = 0;
+    for (int i = 0; i < n; i++) s += gf_half_to_float(w[i]) * gf_half_to_float(a[i]);
+    return s;
+}
+
+float gf_dot_q4_0_ref(int n, const void *wv, const void *av) {
+    const block_q4_0 *w = wv;
+    const block_q8_0 *a = av;
+    float s = 0;
+    for (int b = 0; b < n / QK4_0; b++) {
+        int sum = 0;
+        for (int j = 0; j < QK4_0 / 2; j++) {
+            sum += ((w[b].qs[j] & 0xf) - 8) * a[b].qs[j];
+            sum += ((w[b].qs[j] >> 4) - 8) * a[b].qs[j + QK4_0 / 2];
+        }
+        s += gf_half_to_float(w[b].d) * gf_half_to_float(a[b].d) * (float)sum;
+    }
+    return s;
+}
+
+float gf_dot_q4_1_ref(int n, const void *wv, const void *av) {
+    const block_q4_1 *w = wv;
+    const block_q8_1 *a = av;
+    float s = 0;
+    for (int b = 0; b < n / QK4_1; b++) {
+        int sum = 0;
+        for (int j = 0; j < QK4_1 / 2; j++) {
+            sum += (w[b].qs[j] & 0xf) * a[b].qs[j];
+            sum += (w[b].qs[j] >> 4) * a[b].qs[j + QK4_1 / 2];
+        }
+        s += gf_half_to_float(w[b].d) * gf_half_to_float(a[b].d) * (float)sum +
+             gf_half_to_float(w[b].m) * gf_half_to_float(a[b].s);
+    }
+    return s;
+}
+
+float gf_dot_q8_0_ref(int n, const void *wv, const void *av) {
+    const block_q8_0 *w = wv;
+    const block_q8_0 *a = av;
+    float s = 0;
+    for (int b = 0; b < n / QK8_0; b++) {
+        int sum = 0;
+        for (int j = 0; j < QK8_0; j++) sum += w[b].qs[j] * a[b].qs[j];
+        s += gf_half_to_float(w[b].d) * gf_half_to_float(a[b].d) * (float)sum;
+    }
+    return s;
+}
+
+float gf_dot_q4_K_ref(int n, const void *wv, const void *av) {
+    const block_q4_K *w = wv;
+    const block_q8_K *a = av;
+    float s = 0;
+    for (int b = 0; b < n / QK_K; b++) {
+        const uint8_t *q = w[b].qs;
+        const int8_t *y = a[b].qs;
+        int sum = 0, sum_mins = 0;
+        for (int j = 0; j < QK_K / 32; j++) {
+            uint8_t sc, m;
+            gf_q4_K_scale_min(j, w[b].scales, &sc, &m);
+            sum_mins += m * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
+            /* sub-block j: low nibbles of bytes 32*(j/2).. for even j, high for odd */
+            const uint8_t *qq = q + 32 * (j / 2);
+            int sub = 0;
+            for (int l = 0; l < 32; l++) sub += ((j & 1) ? qq[l] >> 4 : qq[l] & 0xf) * y[32 * j + l];
+            sum += sc * sub;
+        }
+        s += gf_half_to_float(w[b].d) * a[b].d * (float)sum - gf_half_to_float(w[b].dmin) * a[b].d * (float)sum_mins;
+    }
+    return s;
+}
+
+float gf_dot_q6_K_ref(int n, const void *wv, const void *av) {
+    const block_q6_K *w = wv;
+    const block_q8_K *a = av;
+    float s = 0;
+    int8_t q[QK_K];
+    for (int b = 0; b < n / QK_K; b++) {
+        const uint8_t *ql = w[b].ql, *qh = w[b].qh;
+        for (int h = 0; h < QK_K; h += 128, ql += 64, qh += 32) {
+            for (int l = 0; l < 32; l++) {
+                q[h + l] = (int8_t)(((ql[l] & 0xf) | ((qh[l] >> 0 & 3) << 4)) - 32);
+                q[h + l + 32] = (int8_t)(((ql[l + 32] & 0xf) | ((qh[l] >> 2 & 3) << 4)) - 32);
+                q[h + l + 64] = (int8_t)(((ql[l] >> 4) | ((qh[l] >> 4 & 3) << 4)) - 32);
+                q[h + l + 96] = (int8_t)(((ql[l + 32] >> 4) | ((qh[l] >> 6 & 3) << 4)) - 32);
+            }
+        }
+        int sum = 0;
+        for (int j = 0; j < QK_K / 16; j++) {
+            int sub = 0;
+            for (int l = 0; l < 16; l++) sub += q[16 * j + l] * a[b].qs[16 * j + l];
+            sum += w[b].scales[j] * sub;
+        }
+        s += gf_half_to_float(w[b].d) * a[b].d * (float)sum;
+    }
+    return s;
 }

@@ -27,7 +27,7 @@ typedef struct { gf_half d, s; int8_t qs[QK8_1]; } block_q8_1;               /* 
 typedef struct { gf_half d, dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; } block_q4_K;
 typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; gf_half d; } block_q6_K;
 typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
-/* Read, not computed with: held as Q8_0 (gf_widen_row). */
+/* Read, not computed with: held as Q8_0 (gf_widen_row_q5_0, gf_widen_row_iq4_nl). */
 typedef struct { gf_half d; uint8_t qh[4]; uint8_t qs[QK8_0 / 2]; } block_q5_0;   /* x = d * (q - 16), q's 5th bit in qh */
 typedef struct { gf_half d; uint8_t qs[QK8_0 / 2]; } block_iq4_nl;               /* x = d * kvalues_iq4nl[q] */
 
@@ -47,30 +47,40 @@ gf_half gf_float_to_half(float f); /* round to nearest even, as F16C does */
 /* Q4_K packs eight 6-bit scales and mins into 12 bytes. */
 void gf_q4_K_scale_min(int j, const uint8_t *q, uint8_t *scale, uint8_t *min);
 
-/* The type a weight of `type` is held in: itself if computable; Q8_0 for
- * Q5_0 and IQ4_NL (llama.cpp's fallbacks for Q4_K and the 2-3-bit types in
- * rows that are not a multiple of 256), whose values are int8 with Q8_0's
- * block of 32 and f16 scale, and whose dot products llama.cpp computes
- * against Q8_0 activations with the same integer sums; -1 if unreadable. */
-int gf_type_held_as(uint32_t type);
-/* A row of n elements of Q5_0 or IQ4_NL as Q8_0: the same values, exactly. */
-void gf_widen_row(uint32_t type, const void *src, block_q8_0 *dst, int64_t n);
+/* Per-type code, pointed to by the registry's rows (registry.c): to f32,
+ * the scalar reference dot against the type's activation format, and the
+ * Q8_0 form of the types held as Q8_0. n is a multiple of the block. */
+void gf_dequantize_row_f32(const void *src, float *dst, int64_t n);
+void gf_dequantize_row_f16(const void *src, float *dst, int64_t n);
+void gf_dequantize_row_q4_0(const void *src, float *dst, int64_t n);
+void gf_dequantize_row_q4_1(const void *src, float *dst, int64_t n);
+void gf_dequantize_row_q8_0(const void *src, float *dst, int64_t n);
+void gf_dequantize_row_q4_K(const void *src, float *dst, int64_t n);
+void gf_dequantize_row_q6_K(const void *src, float *dst, int64_t n);
+void gf_dequantize_row_q5_0(const void *src, float *dst, int64_t n);
+void gf_dequantize_row_iq4_nl(const void *src, float *dst, int64_t n);
+void gf_widen_row_q5_0(const void *src, void *dst, int64_t n);   /* to block_q8_0 */
+void gf_widen_row_iq4_nl(const void *src, void *dst, int64_t n); /* to block_q8_0 */
 
-/* Row of n elements of a readable type (gf_type_held_as) to f32. */
-void gf_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n);
+/* Reference dot products: a weight row of n elements with an activation
+ * row (F32: f32; F16: f16; Q4_0, Q8_0: Q8_0; Q4_1: Q8_1; Q4_K, Q6_K: Q8_K).
+ * Integer sums are exact; floating-point work follows llama.cpp's reference
+ * order (per-block scale products accumulated in f32). */
+float gf_dot_f32_row_ref(int n, const void *w, const void *act);
+float gf_dot_f16_ref(int n, const void *w, const void *act);
+float gf_dot_q4_0_ref(int n, const void *w, const void *act);
+float gf_dot_q4_1_ref(int n, const void *w, const void *act);
+float gf_dot_q8_0_ref(int n, const void *w, const void *act);
+float gf_dot_q4_K_ref(int n, const void *w, const void *act);
+float gf_dot_q6_K_ref(int n, const void *w, const void *act);
 
 /* llama.cpp's reference quantizers (no importance matrix): the bytes its
  * llama-quantize writes for these types. n is a multiple of the block. */
-void gf_quantize_row_q8_0_ref(const float *x, block_q8_0 *y, int64_t n);
-void gf_quantize_row_q4_0_ref(const float *x, block_q4_0 *y, int64_t n);
-void gf_quantize_row_q4_1_ref(const float *x, block_q4_1 *y, int64_t n);
+void gf_quantize_row_q8_0_ref(const float *x, void *y, int64_t n);
+void gf_quantize_row_q4_0_ref(const float *x, void *y, int64_t n);
+void gf_quantize_row_q4_1_ref(const float *x, void *y, int64_t n);
 
-/* Activation formats: what a weight type's dot product consumes, chosen as
- * llama.cpp's CPU backend does (its x86 SIMD rounding: ties to even). */
-typedef enum { GF_ACT_F32, GF_ACT_F16, GF_ACT_Q8_0, GF_ACT_Q8_1, GF_ACT_Q8_K } gf_act_format;
-
-gf_act_format gf_act_format_for(uint32_t weight_type);
-size_t gf_act_row_bytes(gf_act_format f, int64_t n);
+/* Activation formats (gf_act_format, types.h): a type's is in its registry row. */
 /* Scalar reference activation quantizers; kernels.h has the fast entry point. */
 void gf_quantize_act_row_ref(gf_act_format f, const float *x, void *dst, int64_t n);
 

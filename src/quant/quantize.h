@@ -21,15 +21,17 @@
 
 typedef enum { GF_QUANT_REF = 0, GF_QUANT_SEARCH = 1 } gf_quant_method;
 
-/* The types greenformer writes: Q8_0, Q4_0, Q4_1, Q4_K, Q6_K. */
+/* The types greenformer writes: the registry's writable rows (gf_type_writable). */
 int gf_quantize_supported(uint32_t type);
 
 /* Quantizes x[0..n) into dst (gf_row_bytes(type, n) bytes). Errors (with a
  * message) for a type it cannot write or n not a whole number of blocks. */
 int gf_quantize_row(uint32_t type, gf_quant_method method, const float *x, const float *importance, void *dst, int64_t n);
 
-/* gf_quantize_error (the weighted error the search minimizes): quantize_search.h. */
-#include "quant/quantize_search.h"
+/* sum_i w_i (x_i - dequant(q)_i)^2 (w = 1 when NULL): what the search
+ * minimizes, for tests and tools. */
+double gf_quantize_error(uint32_t type, const void *q, const float *x, const float *w, int64_t n);
+
 
 /* Name of a method ("ref", "search"); parse back with gf_quant_method_parse
  * (returns -1 for unknown names). */

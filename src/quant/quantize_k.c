@@ -19,13 +19,24 @@
 #include <string.h>
 
 #include "quant/quantize_search.h"
-#include "quant/types.h"
 
 #define STEPS_SUB 10
 #define EPS_ZERO 1e-15f
 
 static float h2f(gf_half h) { return gf_half_to_float(h); }
 static float wt(const float *w, int i) { return w ? w[i] : 1.0f; }
+
+/* sum_i w_i (x_i - dequant(y)_i)^2 over one super-block. */
+static double block_error(void (*dequantize)(const void *, float *, int64_t), const void *y, const float *x, const float *w) {
+    float v[QK_K];
+    double e = 0;
+    dequantize(y, v, QK_K);
+    for (int i = 0; i < QK_K; i++) {
+        double d = (double)x[i] - v[i];
+        e += wt(w, i) * d * d;
+    }
+    return e;
+}
 
 /* ---- Q4_K ---- */
 
@@ -275,7 +286,7 @@ void gf_quantize_block_q4_K(const float *x, const float *w, int search, block_q4
     if (!search) return;
     block_q4_K s;
     q4k_search(x, w, &s);
-    if (gf_quantize_error(GF_TYPE_Q4_K, &s, x, w, QK_K) < gf_quantize_error(GF_TYPE_Q4_K, y, x, w, QK_K)) *y = s;
+    if (block_error(gf_dequantize_row_q4_K, &s, x, w) < block_error(gf_dequantize_row_q4_K, y, x, w)) *y = s;
 }
 
 /* ---- Q6_K ---- */
@@ -437,7 +448,15 @@ void gf_quantize_block_q6_K(const float *x, const float *w, int search, block_q6
     if (!search) return;
     block_q6_K s;
     q6k_search(x, w, &s);
-    if (gf_quantize_error(GF_TYPE_Q6_K, &s, x, w, QK_K) < gf_quantize_error(GF_TYPE_Q6_K, y, x, w, QK_K)) *y = s;
+    if (block_error(gf_dequantize_row_q6_K, &s, x, w) < block_error(gf_dequantize_row_q6_K, y, x, w)) *y = s;
 }
 
 void gf_q6_K_set_levels(block_q6_K *y, const uint8_t *L) { q6k_pack(L, y); }
+
+void gf_quantize_row_q4_K_ref(const float *x, void *y, int64_t n) {
+    for (int64_t i = 0; i < n; i += QK_K) gf_quantize_block_q4_K(x + i, NULL, 0, (block_q4_K *)y + i / QK_K);
+}
+
+void gf_quantize_row_q6_K_ref(const float *x, void *y, int64_t n) {
+    for (int64_t i = 0; i < n; i += QK_K) gf_quantize_block_q6_K(x + i, NULL, 0, (block_q6_K *)y + i / QK_K);
+}

@@ -6,6 +6,10 @@
 
 #include "quant/quant.h"
 
+/* llama.cpp's reference quantizers for whole rows (n a multiple of 256). */
+void gf_quantize_row_q4_K_ref(const float *x, void *y, int64_t n);
+void gf_quantize_row_q6_K_ref(const float *x, void *y, int64_t n);
+
 void gf_quantize_block_q4_K(const float *x, const float *w, int search, block_q4_K *y);
 void gf_quantize_block_q6_K(const float *x, const float *w, int search, block_q6_K *y);
 

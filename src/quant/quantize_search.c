@@ -160,17 +160,3 @@ float gf_search_asym(const float *x, const float *w, int n, int nmax, int nonpos
     *err = best;
     return best_d;
 }
-
-double gf_quantize_error(uint32_t type, const void *q, const float *x, const float *w, int64_t n) {
-    const gf_type_traits *t = gf_type_info(type);
-    float y[QK_K];
-    double e = 0;
-    for (int64_t i = 0; i < n; i += t->block) {
-        gf_dequantize_row(type, (const char *)q + (size_t)(i / t->block) * t->bytes, y, t->block);
-        for (uint32_t j = 0; j < t->block; j++) {
-            double d = (double)x[i + j] - y[j];
-            e += (w ? w[i + j] : 1.0) * d * d;
-        }
-    }
-    return e;
-}

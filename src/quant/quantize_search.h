@@ -1,5 +1,4 @@
-/* Scale searches shared by the block quantizers (quantize.c, quantize_k.c),
- * and the weighted error they minimize (gf_quantize_error).
+/* Scale searches shared by the block quantizers (quantize.c, quantize_k.c).
  * Each returns the weighted squared error of the solution it stores, so a
  * caller can compare it with other candidates. w may be NULL (all 1). */
 #ifndef GF_QUANTIZE_SEARCH_H
@@ -24,10 +23,5 @@ float gf_search_sym(const float *x, const float *w, int n, int lo, int hi, int h
  * store -m with an unsigned code). half: d and m are stored as fp16. */
 float gf_search_asym(const float *x, const float *w, int n, int nmax, int nonpos_m, int half, int steps, uint8_t *L, float *m,
                      float *err);
-
-/* sum_i w_i (x_i - dequant(q)_i)^2 (w = 1 when NULL): what the search
- * minimizes, for tests and tools. */
-double gf_quantize_error(uint32_t type, const void *q, const float *x, const float *w, int64_t n);
-
 
 #endif

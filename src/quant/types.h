@@ -1,6 +1,6 @@
-/* Tensor element types as numbered by GGUF/ggml, with the block layout of
- * every type a file may name, so a file can be laid out (and a type we do
- * not compute with can be reported by name) before any weight arrives. */
+/* Tensor element types as numbered by GGUF/ggml, and the activation
+ * formats dot products consume. The registry (registry.h) has a row per
+ * type: its block layout, whether and how the core computes with it. */
 #ifndef GF_TYPES_H
 #define GF_TYPES_H
 
@@ -43,16 +43,10 @@ typedef enum {
     GF_TYPE_COUNT = 40
 } gf_type;
 
-typedef struct {
-    const char *name;   /* NULL: no such type id */
-    uint32_t block;     /* elements per block */
-    uint32_t bytes;     /* bytes per block */
-    int computable;     /* the core has kernels for it */
-} gf_type_traits;
+/* Activation formats: what a weight type's dot product consumes, chosen as
+ * llama.cpp's CPU backend does (its x86 SIMD rounding: ties to even). */
+typedef enum { GF_ACT_F32, GF_ACT_F16, GF_ACT_Q8_0, GF_ACT_Q8_1, GF_ACT_Q8_K } gf_act_format;
 
-const gf_type_traits *gf_type_info(uint32_t type); /* NULL for unknown ids */
-const char *gf_type_name(uint32_t type);           /* "type 31" style for unknown ids */
-/* Bytes of a row of n elements; 0 if n is not a whole number of blocks. */
-size_t gf_row_bytes(uint32_t type, uint64_t n);
+/* Everything else about a type: quant/registry.h. */
 
 #endif

@@ -8,7 +8,7 @@
 #include "base/error.h"
 #include "quant/quantize.h"
 #include "tools/quantize_gptq.h"
-#include "quant/types.h"
+#include "quant/registry.h"
 
 #define MAX_REF_FLOATS (16u << 20) /* 64 MB of reference log-probabilities */
 

@@ -14,7 +14,7 @@
 #include "tools/quantize_gptq.h"
 #include "model/quantize_rules.h"
 #include "model/row_sink.h"
-#include "quant/types.h"
+#include "quant/registry.h"
 
 #define STAGE_BYTES (1u << 20) /* input rows converted per batch (at least one row) */
 #define SKIP_BYTES (64u << 10)

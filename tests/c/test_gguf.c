@@ -5,7 +5,7 @@
 #include "base/error.h"
 #include "format/gguf.h"
 #include "testing.h"
-#include "quant/types.h"
+#include "quant/registry.h"
 
 static uint64_t rng = 99;
 static uint32_t rnd(void) {

@@ -12,7 +12,7 @@
 #include "quant/quantize.h"
 #include "tools/quantize_gptq.h"
 #include "testing.h"
-#include "quant/types.h"
+#include "quant/registry.h"
 
 typedef struct {
     unsigned char *bytes;
