@@ -252,6 +252,17 @@ export class Core {
     return core;
   }
 
+  /**
+   * The core's weight-type registry (src/quant/registry.c): rows
+   * {id, name, blockElements, blockBytes, computable, heldAs, activation, writable}.
+   * The JS type lists (web/load.js, web/quantize.js, web/index.d.ts) are
+   * held equal to it by tests/fast/types.test.mjs.
+   */
+  types() {
+    this.typeRows ??= JSON.parse(this.readString(this.em._gf_api_types_json() >>> 0));
+    return this.typeRows;
+  }
+
   /** Ends the instance's worker threads (threaded build); resolves when they have exited. */
   async shutdown() {
     const pt = this.em.PThread;

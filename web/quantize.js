@@ -43,12 +43,14 @@ const TC_HEADER = 1;
 const TC_COMPLETE = 2;
 const LOAD_COMPLETE = 2;
 
+// The core's writable types and what outputType/embdType may name: checked before any core
+// exists; tests/fast/types.test.mjs holds them equal to the core's registry (Core#types()).
 export const QUANT_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K'];
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
 const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'outputType', 'embdType', 'onProgress', 'log', 'signal'];
 // what outputType / embdType may name: the types greenformer writes ('' = the file type's rules)
-const TENSOR_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'F16', 'F32'];
+export const TENSOR_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'F16', 'F32'];
 
 function checkOptions(options) {
   knownKeys(options, OPTIONS, 'quantize');
