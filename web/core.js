@@ -1,6 +1,6 @@
 // The wasm core: compiles the module once per process/page, gives every
 // model its own instance (so dispose() returns all of its memory), and wraps
-// the C API (src/api.c) so that C errors become JS Errors.
+// the C API (src/api/api.c) so that C errors become JS Errors.
 
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
@@ -250,6 +250,17 @@ export class Core {
       for (const w of [...instance.PThread.runningWorkers, ...instance.PThread.unusedWorkers]) w.unref?.();
     }
     return core;
+  }
+
+  /**
+   * The core's weight-type registry (src/quant/registry.c): rows
+   * {id, name, blockElements, blockBytes, computable, heldAs, activation, writable}.
+   * The JS type lists (web/load.js, web/quantize.js, web/index.d.ts) are
+   * held equal to it by tests/fast/types.test.mjs.
+   */
+  types() {
+    this.typeRows ??= JSON.parse(this.readString(this.em._gf_api_types_json() >>> 0));
+    return this.typeRows;
   }
 
   /** Ends the instance's worker threads (threaded build); resolves when they have exited. */

@@ -16,7 +16,9 @@ const LOAD_MORE = 0;
 const LOAD_HEADER = 1;
 const LOAD_COMPLETE = 2;
 const WASM32_LIMIT = 4096 * 1048576;
-const QUANTIZE_TYPES = ['Q4_0', 'Q8_0', 'Q4_K', 'Q4_1', 'Q6_K'];
+// The core's writable types (Core#types(); tests/fast/types.test.mjs holds them equal):
+// checked before any core exists.
+export const QUANTIZE_TYPES = ['Q4_0', 'Q8_0', 'Q4_K', 'Q4_1', 'Q6_K'];
 // the C core's gf_kv_type numbering
 const KV_CACHE_TYPES = ['f32', 'f16', 'q8_0'];
 const DEFAULT_MAX_MEMORY = WASM32_LIMIT - 128 * 1048576; // room for code, stack and tokenizer
@@ -55,7 +57,7 @@ function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-// The warm-up (gf_warmup in src/forward.c) runs the kernels on one batch so
+// The warm-up (gf_warmup in src/model/forward.c) runs the kernels on one batch so
 // that the engine optimizes them before the first prompt: rounds until
 // WARMUP_MS have passed, at least one, at most WARMUP_ROUNDS (one round of
 // ~60 ms for the 110M shape at 2 threads; docs/performance.md, "The first

@@ -3,7 +3,7 @@
 // a generation holds the queue only for one token at a time: generations
 // interleave token by token, and each resumes where its tokens left the KV
 // cache (the core keeps the longest common prefix and evaluates the rest,
-// src/api.c sync_cache), so its tokens equal a cold run's. dispose() frees
+// src/api/api.c sync_cache), so its tokens equal a cold run's. dispose() frees
 // the instance at once: queued calls reject, a running generation ends at
 // its next token with the same error.
 

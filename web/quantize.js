@@ -1,6 +1,6 @@
 // Quantizing GGUF models: F32/F16 (or already-quantized) weights in, a
 // GGUF that llama.cpp and greenformer load out. The C core does the work
-// (src/transcode.c, src/quantize*.c, src/calibrate.c, src/mix.c); this
+// (src/tools/transcode.c, src/quantize*.c, src/tools/calibrate.c, src/tools/mix.c); this
 // module streams the source through it and the output to a destination,
 // so neither file is ever held whole in memory.
 //
@@ -43,12 +43,14 @@ const TC_HEADER = 1;
 const TC_COMPLETE = 2;
 const LOAD_COMPLETE = 2;
 
+// The core's writable types and what outputType/embdType may name: checked before any core
+// exists; tests/fast/types.test.mjs holds them equal to the core's registry (Core#types()).
 export const QUANT_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K'];
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
 const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'outputType', 'embdType', 'onProgress', 'log', 'signal'];
 // what outputType / embdType may name: the types greenformer writes ('' = the file type's rules)
-const TENSOR_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'F16', 'F32'];
+export const TENSOR_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'F16', 'F32'];
 
 function checkOptions(options) {
   knownKeys(options, OPTIONS, 'quantize');

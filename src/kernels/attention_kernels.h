@@ -1,4 +1,4 @@
-/* The kernels of attention over the KV cache (src/attention.c): scores of a
+/* The kernels of attention over the KV cache (src/model/attention.c): scores of a
  * query against a tile of keys, the softmax exponentials, and the weighted
  * sum of value rows. Keys and values are f32, or f16 (half the cache
  * memory; widened exactly as they stream in, or a tile at a time by
@@ -13,8 +13,8 @@
 #ifndef GF_ATTENTION_KERNELS_H
 #define GF_ATTENTION_KERNELS_H
 
-#include "../attention.h"
-#include "../quant.h"
+#include "kernels/kv_type.h"
+#include "quant/quant.h"
 
 /* Keys per tile: the most one call handles for Q8_0 values (int32 sums). */
 #define GF_ATTN_MAX_TILE 64

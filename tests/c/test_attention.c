@@ -5,7 +5,7 @@
 #include <math.h>
 #include <string.h>
 
-#include "attention.h"
+#include "model/attention.h"
 #include "kernels/attention_kernels.h"
 #include "testing.h"
 

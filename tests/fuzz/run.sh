@@ -30,7 +30,7 @@ fi
 
 OUT=build/fuzz
 mkdir -p "$OUT"
-SRC=$(ls src/*.c src/kernels/*.c | grep -v -e _simd128 -e parallel_pool)
+SRC=$(ls src/*/*.c | grep -v -e _simd128 -e parallel_pool)
 FLAGS="-std=c11 -g -O1 -D_GNU_SOURCE -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Isrc"
 for t in gguf tokenizer sampler; do
   if [ ! -x "$OUT/fuzz_$t" ] || [ -n "$(find src tests/fuzz -newer "$OUT/fuzz_$t" -name '*.[ch]' | head -1)" ]; then
