@@ -165,8 +165,8 @@ static void test_ref_dot(const type_t *T) {
 /* ---- (b) SIMD matmul == reference, bit for bit ---- */
 #ifdef GF_HAVE_SIMD128
 static void test_simd(const type_t *T) {
-    static const int lens[] = {256, 512, 768, 1024, 2816, 4096};
-    static const int nrows[] = {13, 6, 9, 5, 3, 4};
+    static const int lens[] = {256, 512, 768, 1024, 2816, 4096, 8448};
+    static const int nrows[] = {13, 6, 9, 5, 3, 4, 3};
     const int max_tok = 20;
     long long cells = 0, bad = 0;
     for (unsigned li = 0; li < sizeof lens / sizeof lens[0]; li++) {
