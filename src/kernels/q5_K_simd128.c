@@ -40,8 +40,29 @@
 #define INLINE static inline __attribute__((always_inline))
 #define UNROLL _Pragma("clang loop unroll(full)")
 
+/* Loads LLVM must not merge or hoist: the activations are read again for
+ * each row where used. Left to it, LLVM loads them once for the four rows
+ * and V8 (16 vector registers) spills them all: 3-7x slower. */
+typedef int32_t v128_u1 __attribute__((__vector_size__(16), __aligned__(1)));
+INLINE v128_t ldv(const void *p) { return (v128_t)(*(const volatile v128_u1 *)p); }
+
+/* Pins V8's schedule: it hoists loads to the top of a loop body unless a
+ * store depending on the work so far comes first. */
+#define FENCE(v)                                                                                                       \
+    do {                                                                                                               \
+        v128_t sink_;                                                                                                  \
+        *(volatile v128_t *)&sink_ = (v);                                                                              \
+    } while (0)
+
+/* sum += v: with several tokens the sums wait in memory (the unpacked
+ * weights hold the registers); one token keeps its sum in a register */
+INLINE void acc_add(const int NT, v128_t *sum, v128_t v) {
+    if (NT > 1) *(volatile v128_t *)sum = wasm_i32x4_add(*(volatile v128_t *)sum, v);
+    else *sum = wasm_i32x4_add(*sum, v);
+}
+
 #define SB_CHUNK 16 /* super-blocks of activations prepared at once (4096 elements) */
-#define TILE_T 4    /* tokens per GEMM tile */
+#define TILE_T 4    /* tokens per GEMM tile (eight were no faster in plain wasm) */
 #define PANEL 256   /* rows kept in cache while the token tiles pass */
 
 /* exact f16 -> f32 of halves in the upper 16 bits of each i32 lane: the
@@ -140,9 +161,9 @@ INLINE void row_sb(const int NT, const block_q5_K *x, const block_q8_K *const *a
         sum[t] = wasm_i32x4_const_splat(0);
     }
     const v128_t m4 = wasm_i8x16_const_splat(0x0F), b4 = wasm_i8x16_const_splat(0x10);
-    const v128_t h0 = wasm_v128_load(x->qh), h1 = wasm_v128_load(x->qh + 16);
     UNROLL for (int p = 0; p < 4; p++) {
-        const v128_t l0 = wasm_v128_load(x->qs + 32 * p), l1 = wasm_v128_load(x->qs + 32 * p + 16);
+        const v128_t h0 = ldv(x->qh), h1 = ldv(x->qh + 16);
+        const v128_t l0 = ldv(x->qs + 32 * p), l1 = ldv(x->qs + 32 * p + 16);
         /* sub-block 2p: low nibbles, qh bit 2p; 2p+1: high nibbles, bit 2p+1 */
         const v128_t q0 = wasm_v128_or(wasm_v128_and(l0, m4), wasm_v128_and(shift16(h0, 4 - 2 * p), b4));
         const v128_t q1 = wasm_v128_or(wasm_v128_and(l1, m4), wasm_v128_and(shift16(h1, 4 - 2 * p), b4));
@@ -154,16 +175,17 @@ INLINE void row_sb(const int NT, const block_q5_K *x, const block_q8_K *const *a
                                   : wasm_i16x8_shuffle(sc16, sc16, 6, 6, 6, 6, 7, 7, 7, 7);
         UNROLL for (int t = 0; t < NT; t++) {
             const int8_t *a = ay[t]->qs + 64 * p;
-            v128_t lo = dot2(wasm_v128_load(a), q0, wasm_v128_load(a + 16), q1);
-            v128_t hi = dot2(wasm_v128_load(a + 32), q2, wasm_v128_load(a + 48), q3);
-            sum[t] = wasm_i32x4_add(sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(lo, hi), s));
+            v128_t lo = dot2(ldv(a), q0, ldv(a + 16), q1);
+            v128_t hi = dot2(ldv(a + 32), q2, ldv(a + 48), q3);
+            acc_add(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(lo, hi), s));
         }
+        FENCE(sum[0]);
     }
 }
 #else
 INLINE v128_t dot4_i16(v128_t e0, v128_t o0, v128_t e1, v128_t o1, const v128_t *a) {
-    return wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_mul(e0, a[0]), wasm_i16x8_mul(o0, a[1])),
-                          wasm_i16x8_add(wasm_i16x8_mul(e1, a[2]), wasm_i16x8_mul(o1, a[3])));
+    return wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_mul(e0, ldv(a)), wasm_i16x8_mul(o0, ldv(a + 1))),
+                          wasm_i16x8_add(wasm_i16x8_mul(e1, ldv(a + 2)), wasm_i16x8_mul(o1, ldv(a + 3))));
 }
 
 /* plain: a[t] = the token's prepared super-block (32 vectors) */
@@ -177,24 +199,21 @@ INLINE void row_sb(const int NT, const block_q5_K *x, const v128_t *const *a, co
     }
     uint16_t sc[8];
     wasm_v128_store(sc, sc16);
-    const v128_t m4 = wasm_i16x8_const_splat(0x000F), b4 = wasm_i16x8_const_splat(0x0010);
-    const v128_t h0 = wasm_v128_load(x->qh), h1 = wasm_v128_load(x->qh + 16);
+    const v128_t m4 = wasm_i8x16_const_splat(0x0F), b4 = wasm_i8x16_const_splat(0x10), lo8 = wasm_i16x8_const_splat(0x00FF);
     UNROLL for (int p = 0; p < 4; p++) {
-        const v128_t l0 = wasm_v128_load(x->qs + 32 * p), l1 = wasm_v128_load(x->qs + 32 * p + 16);
         UNROLL for (int h = 0; h < 2; h++) {
             const int j = 2 * p + h;
-            /* even elements: the low byte of each 16-bit lane; odd: the high byte */
-            v128_t e0 = h ? wasm_v128_and(wasm_u16x8_shr(l0, 4), m4) : wasm_v128_and(l0, m4);
-            v128_t o0 = h ? wasm_u16x8_shr(l0, 12) : wasm_v128_and(wasm_u16x8_shr(l0, 8), m4);
-            v128_t e1 = h ? wasm_v128_and(wasm_u16x8_shr(l1, 4), m4) : wasm_v128_and(l1, m4);
-            v128_t o1 = h ? wasm_u16x8_shr(l1, 12) : wasm_v128_and(wasm_u16x8_shr(l1, 8), m4);
-            e0 = wasm_v128_or(e0, wasm_v128_and(shift16(h0, 4 - j), b4));
-            o0 = wasm_v128_or(o0, wasm_v128_and(wasm_u16x8_shr(h0, 4 + j), b4));
-            e1 = wasm_v128_or(e1, wasm_v128_and(shift16(h1, 4 - j), b4));
-            o1 = wasm_v128_or(o1, wasm_v128_and(wasm_u16x8_shr(h1, 4 + j), b4));
+            /* the bytes q (0..31) of elements 0..15 and 16..31, then split:
+             * even elements (low byte of each 16-bit lane), odd (high byte) */
+            const v128_t l0 = ldv(x->qs + 32 * p), l1 = ldv(x->qs + 32 * p + 16);
+            const v128_t q0 = wasm_v128_or(wasm_v128_and(h ? wasm_u16x8_shr(l0, 4) : l0, m4), wasm_v128_and(shift16(ldv(x->qh), 4 - j), b4));
+            const v128_t q1 = wasm_v128_or(wasm_v128_and(h ? wasm_u16x8_shr(l1, 4) : l1, m4), wasm_v128_and(shift16(ldv(x->qh + 16), 4 - j), b4));
+            const v128_t e0 = wasm_v128_and(q0, lo8), o0 = wasm_u16x8_shr(q0, 8);
+            const v128_t e1 = wasm_v128_and(q1, lo8), o1 = wasm_u16x8_shr(q1, 8);
             const v128_t s = wasm_i16x8_splat((int16_t)sc[j]);
             UNROLL for (int t = 0; t < NT; t++)
-                sum[t] = wasm_i32x4_add(sum[t], wasm_i32x4_dot_i16x8(dot4_i16(e0, o0, e1, o1, a[t] + 4 * j), s));
+                acc_add(NT, &sum[t], wasm_i32x4_dot_i16x8(dot4_i16(e0, o0, e1, o1, a[t] + 4 * j), s));
+            FENCE(sum[0]);
         }
     }
 }
