@@ -7,8 +7,8 @@
  * count, tiling or chunking. A block's levels (0..31, the fifth bit spread
  * from qh by a byte shuffle and a mask compare) are unpacked per row and
  * block: in the GEMV consumed at once, row after row; in the GEMM once for
- * a tile of TILE_T tokens. The activations' f16 scales are converted once
- * per token tile and chunk of rows (CHUNK_B blocks; longer rows continue
+ * a tile of TILE_T (8) tokens. The activations' f16 scales are converted once
+ * per token tile and chunk of rows (CHUNK_B blocks, 4096 elements; longer rows continue
  * from the sums parked in y), for every row group of a panel of PANEL rows.
  * Integer sums are exact in every build: plain, i16 products (at most
  * 31 * 128) summed in i16 (at most 15872) and widened by i32x4.dot_i16x8;
@@ -35,7 +35,7 @@
 
 #define INLINE static inline __attribute__((always_inline))
 #define UNROLL _Pragma("clang loop unroll(full)")
-#define TILE_T 4 /* tokens per GEMM tile */
+#define TILE_T 8 /* tokens per GEMM tile */
 
 /* A load LLVM must not merge with another of the same address, and a
  * store that orders V8's schedule (it hoists loads to the top of a loop
@@ -92,7 +92,7 @@ INLINE v128_t reduce4(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
 
 /* The activations' scales d and s as floats, prepared once per token tile
  * and chunk of blocks (pd[t][b], ps[t][b]), for every row group. */
-#define CHUNK_B 256 /* blocks per prepared chunk (8192 elements) */
+#define CHUNK_B 128 /* blocks per prepared chunk (4096 elements) */
 typedef struct {
     float d[TILE_T][CHUNK_B], s[TILE_T][CHUNK_B];
 } prep_t;
