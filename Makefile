@@ -1,12 +1,16 @@
 # Native and wasm builds of the same C sources. Run through ./build.sh,
 # which installs the toolchain when it is missing.
 
-ALL_SRC  := $(wildcard src/*.c src/kernels/*.c)
+ALL_SRC  := $(wildcard src/*.c src/kernels/*.c src/quant/*.c)
 SIMD_SRC := $(wildcard src/kernels/*_simd128.c)
 POOL_SRC := src/parallel_pool.c
 ONE_SRC  := src/parallel_single.c
 CORE_SRC := $(filter-out $(SIMD_SRC) $(POOL_SRC),$(ALL_SRC))
 HEADERS  := $(wildcard src/*.h src/kernels/*.h)
+# Weight types in their own files (src/quant/T.h, T.c; src/kernels/T_simd128.c):
+# only their own objects depend on their headers.
+TYPE_H   := $(wildcard src/quant/*.h)
+TYPE_SRC := $(wildcard src/quant/*.c)
 
 # Quiet by default: one short line per step; `./build.sh V=1` prints commands.
 ifeq ($(V),1)
@@ -240,6 +244,9 @@ dist/greenformer-relaxed16.js: $(DOT16_OBJ)
 dist/greenformer-relaxed16-mt.js: $(DOT16_MT_OBJ)
 
 $(eval $(call relaxed_tests,wasm-relaxed16,$(DOT16_OBJ)))
+
+$(foreach d,native asan wasm wasm-mt wasm-relaxed wasm-relaxed-mt wasm-relaxed16 wasm-relaxed16-mt,\
+  $(patsubst src/%.c,build/$(d)/obj/%.o,$(TYPE_SRC))): $(TYPE_H)
 
 clean:
 	@echo "  RUN   $@"
