@@ -10,7 +10,7 @@ HEADERS  := $(wildcard src/*.h src/kernels/*.h)
 # Weight types in their own files (src/quant/T.h, T.c; src/kernels/T_simd128.c):
 # only their own objects depend on their headers.
 TYPE_H   := $(wildcard src/quant/*.h)
-TYPE_SRC := $(wildcard src/quant/*.c)
+TYPE_SRC := $(wildcard src/quant/*.c) src/kernels/q2_K_simd128.c src/kernels/q3_K_simd128.c
 
 # Quiet by default: one short line per step; `./build.sh V=1` prints commands.
 ifeq ($(V),1)
@@ -50,6 +50,7 @@ RELAXED_OUT  := dist/greenformer-relaxed.js dist/greenformer-relaxed.mjs dist/gr
                 dist/greenformer-relaxed-mt.mjs build/wasm-relaxed/test_kernels.js build/wasm-relaxed/test_kernels.web.js \
                 dist/greenformer-relaxed16.js dist/greenformer-relaxed16.mjs dist/greenformer-relaxed16-mt.js \
                 dist/greenformer-relaxed16-mt.mjs build/wasm-relaxed16/test_kernels.js build/wasm-relaxed16/test_kernels.web.js
+RELAXED_OUT  += build/wasm-relaxed/test_types_t23.js build/wasm-relaxed16/test_types_t23.js
 
 .PHONY: all native asan wasm clean
 # Keep every object file: they are only pattern-rule prerequisites, which make
@@ -225,6 +226,7 @@ $(eval $(call relaxed_tests,wasm-relaxed,$(RELAXED_OBJ)))
 # relaxed build; web/core.js picks this one where its probe finds the
 # emulation.
 DOT16_SRC := src/kernels/kernels.c src/kernels/kernels_simd128.c
+DOT16_SRC += src/kernels/q2_K_simd128.c src/kernels/q3_K_simd128.c
 DOT16_OBJ := $(filter-out $(patsubst src/%.c,build/wasm-relaxed/obj/%.o,$(DOT16_SRC)),$(RELAXED_OBJ)) \
              $(patsubst src/%.c,build/wasm-relaxed16/obj/%.o,$(DOT16_SRC))
 DOT16_MT_OBJ := $(filter-out $(patsubst src/%.c,build/wasm-relaxed-mt/obj/%.o,$(DOT16_SRC)),$(RELAXED_MT_OBJ)) \
