@@ -112,26 +112,29 @@ KQ_INLINE v128_t kq_splat(const v128_t *scp, const int i) {
     }
 }
 
-#if KQ_RELAXED
-/* Bytes of sub-block i's levels (0..7): X = qs half h bytes 16c.., H = hmask bytes 16c.. */
+/* Bytes of sub-block i's levels (0..7): X = qs half h bytes 16c.., H = hmask
+ * bytes 16c.., j = i's bit pair in X, s = 4h + j its bit in H. The 16-bit
+ * shifts move no bit across a byte into the masked positions. */
 KQ_INLINE v128_t kq_levels8(const int kind, v128_t X, v128_t H, const int j, const int s) {
-    v128_t q = wasm_v128_and(wasm_u16x8_shr(X, 2 * j), wasm_i8x16_const_splat(3));
+    v128_t q = wasm_v128_and(j ? wasm_u16x8_shr(X, 2 * j) : X, wasm_i8x16_const_splat(3));
     if (kind == KQ_Q3) {
-        v128_t hb = s >= 2 ? wasm_u16x8_shr(H, s - 2) : wasm_i16x8_shl(H, 2 - s);
+        v128_t hb = s >= 2 ? wasm_u16x8_shr(H, s - 2) : s == 1 ? wasm_i16x8_shl(H, 1) : wasm_i16x8_shl(H, 2);
         q = wasm_v128_or(q, wasm_v128_and(hb, wasm_i8x16_const_splat(4)));
     }
     return q;
 }
-#else
-/* Sub-block i's levels (0..7) as i16: even elements (*e) and odd (*o). */
+
+#if !KQ_RELAXED
+/* Sub-block i's levels as i16: even elements (*e) and odd (*o). */
 KQ_INLINE void kq_levels16(const int kind, v128_t X, v128_t H, const int j, const int s, v128_t *e, v128_t *o) {
-    const v128_t m3 = wasm_i16x8_const_splat(3), m4 = wasm_i16x8_const_splat(4);
-    *e = wasm_v128_and(wasm_u16x8_shr(X, 2 * j), m3);
-    *o = wasm_v128_and(wasm_u16x8_shr(X, 2 * j + 8), m3);
     if (kind == KQ_Q3) {
-        v128_t he = s >= 2 ? wasm_u16x8_shr(H, s - 2) : wasm_i16x8_shl(H, 2 - s);
-        *e = wasm_v128_or(*e, wasm_v128_and(he, m4));
-        *o = wasm_v128_or(*o, wasm_v128_and(wasm_u16x8_shr(H, s + 6), m4));
+        const v128_t q = kq_levels8(kind, X, H, j, s);
+        *e = wasm_v128_and(q, wasm_i16x8_const_splat(0xFF));
+        *o = wasm_u16x8_shr(q, 8);
+    } else {
+        const v128_t m3 = wasm_i16x8_const_splat(3);
+        *e = wasm_v128_and(j ? wasm_u16x8_shr(X, 2 * j) : X, m3);
+        *o = wasm_v128_and(wasm_u16x8_shr(X, 2 * j + 8), m3);
     }
 }
 #endif
@@ -160,7 +163,7 @@ KQ_INLINE void kq_row(const int kind, const int NT, const uint8_t *blk, const kq
     }
     const uint8_t *qs = kind == KQ_Q3 ? ((const block_q3_K *)blk)->qs : ((const block_q2_K *)blk)->qs;
     const uint8_t *hm = ((const block_q3_K *)blk)->hmask;
-    for (int h = 0; h < 2; h++) {
+    KQ_UNROLL for (int h = 0; h < 2; h++) {
         KQ_UNROLL for (int c = 0; c < 2; c++) {
             const v128_t X = wasm_v128_load(qs + 32 * h + 16 * c);
             const v128_t H = kind == KQ_Q3 ? wasm_v128_load(hm + 16 * c) : X;
