@@ -1,12 +1,12 @@
 # Native and wasm builds of the same C sources. Run through ./build.sh,
 # which installs the toolchain when it is missing.
 
-ALL_SRC  := $(wildcard src/*.c src/kernels/*.c)
+ALL_SRC  := $(wildcard src/*.c src/kernels/*.c src/quant/*.c)
 SIMD_SRC := $(wildcard src/kernels/*_simd128.c)
 POOL_SRC := src/parallel_pool.c
 ONE_SRC  := src/parallel_single.c
 CORE_SRC := $(filter-out $(SIMD_SRC) $(POOL_SRC),$(ALL_SRC))
-HEADERS  := $(wildcard src/*.h src/kernels/*.h)
+HEADERS  := $(wildcard src/*.h src/kernels/*.h src/quant/*.h)
 
 # Quiet by default: one short line per step; `./build.sh V=1` prints commands.
 ifeq ($(V),1)
@@ -45,7 +45,8 @@ WASM_TESTS   := $(patsubst tests/c/%.c,build/wasm/%.js,$(wildcard tests/c/test_*
 RELAXED_OUT  := dist/greenformer-relaxed.js dist/greenformer-relaxed.mjs dist/greenformer-relaxed-mt.js \
                 dist/greenformer-relaxed-mt.mjs build/wasm-relaxed/test_kernels.js build/wasm-relaxed/test_kernels.web.js \
                 dist/greenformer-relaxed16.js dist/greenformer-relaxed16.mjs dist/greenformer-relaxed16-mt.js \
-                dist/greenformer-relaxed16-mt.mjs build/wasm-relaxed16/test_kernels.js build/wasm-relaxed16/test_kernels.web.js
+                dist/greenformer-relaxed16-mt.mjs build/wasm-relaxed16/test_kernels.js build/wasm-relaxed16/test_kernels.web.js \
+                build/wasm-relaxed/test_types_tiq.js build/wasm-relaxed16/test_types_tiq.js
 
 .PHONY: all native asan wasm clean
 # Keep every object file: they are only pattern-rule prerequisites, which make
@@ -220,7 +221,7 @@ $(eval $(call relaxed_tests,wasm-relaxed,$(RELAXED_OBJ)))
 # src/kernels/kernels_simd128.c). Only the kernel files differ from the
 # relaxed build; web/core.js picks this one where its probe finds the
 # emulation.
-DOT16_SRC := src/kernels/kernels.c src/kernels/kernels_simd128.c
+DOT16_SRC := src/kernels/kernels.c src/kernels/kernels_simd128.c src/kernels/iq4_xs_simd128.c src/kernels/bf16_simd128.c
 DOT16_OBJ := $(filter-out $(patsubst src/%.c,build/wasm-relaxed/obj/%.o,$(DOT16_SRC)),$(RELAXED_OBJ)) \
              $(patsubst src/%.c,build/wasm-relaxed16/obj/%.o,$(DOT16_SRC))
 DOT16_MT_OBJ := $(filter-out $(patsubst src/%.c,build/wasm-relaxed-mt/obj/%.o,$(DOT16_SRC)),$(RELAXED_MT_OBJ)) \
