@@ -141,7 +141,8 @@ INLINE void row_block(const int NT, const block_iq4_xs *x, const v128_t *const *
     v128_t acc[MAX_NT];
     UNROLL for (int t = 0; t < NT; t++) acc[t] = wasm_i32x4_const_splat(0);
     const uint16_t sh = x->scales_h;
-    UNROLL for (int j = 0; j < SUBS; j++) {
+#pragma clang loop unroll(disable)
+    for (int j = 0; j < SUBS; j++) {
         const int ls = (((x->scales_l[j / 2] >> 4 * (j % 2)) & 0xf) | (((sh >> 2 * j) & 3) << 4)) - 32;
         const v128_t s = wasm_i32x4_splat(ls);
         v128_t q = wasm_v128_load(x->qs + 16 * j);
