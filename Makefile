@@ -50,6 +50,7 @@ RELAXED_OUT  := dist/greenformer-relaxed.js dist/greenformer-relaxed.mjs dist/gr
                 dist/greenformer-relaxed16.js dist/greenformer-relaxed16.mjs dist/greenformer-relaxed16-mt.js \
                 dist/greenformer-relaxed16-mt.mjs build/wasm-relaxed16/test_kernels.js build/wasm-relaxed16/test_kernels.web.js
 RELAXED_OUT  += build/wasm-relaxed/test_types_t23.js build/wasm-relaxed16/test_types_t23.js
+RELAXED_OUT  += build/wasm-relaxed/test_types_tiq.js build/wasm-relaxed16/test_types_tiq.js
 
 .PHONY: all native asan wasm clean
 # Keep every object file: they are only pattern-rule prerequisites, which make
@@ -226,6 +227,7 @@ $(eval $(call relaxed_tests,wasm-relaxed,$(RELAXED_OBJ)))
 # emulation.
 DOT16_SRC := src/kernels/kernels.c src/kernels/kernels_simd128.c src/kernels/q5_K_simd128.c src/kernels/q5_1_simd128.c
 DOT16_SRC += src/kernels/q2_K_simd128.c src/kernels/q3_K_simd128.c
+DOT16_SRC += src/kernels/iq4_xs_simd128.c src/kernels/bf16_simd128.c
 DOT16_OBJ := $(filter-out $(patsubst src/%.c,build/wasm-relaxed/obj/%.o,$(DOT16_SRC)),$(RELAXED_OBJ)) \
              $(patsubst src/%.c,build/wasm-relaxed16/obj/%.o,$(DOT16_SRC))
 DOT16_MT_OBJ := $(filter-out $(patsubst src/%.c,build/wasm-relaxed-mt/obj/%.o,$(DOT16_SRC)),$(RELAXED_MT_OBJ)) \
