@@ -248,6 +248,22 @@ export declare class Model {
   embed(input: string[], options?: EmbedOptions): Promise<Float32Array[]>;
   /** Frees the model at once; queued calls and a running generation reject with code GF_DISPOSED. */
   dispose(): Promise<void>;
+  /** A new session: its own KV cache and prompt cache over the model's weights (one per conversation). */
+  session(): Session;
+}
+
+/** A conversation's own KV cache over a model's weights (Model.session()). */
+export interface Session {
+  info(): ModelInfo;
+  chatTemplate(): string | null;
+  tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<number[]>;
+  detokenize(ids: ArrayLike<number>, options?: { skipSpecial?: boolean }): Promise<string>;
+  forward(ids: ArrayLike<number>, options?: { logits?: 'all' | 'last' }): Promise<Float32Array>;
+  generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): Generation;
+  chat: ((messages: ChatMessage[], options?: ChatOptions) => Generation) & { completions: ChatCompletions };
+  completions: Completions;
+  /** Frees this session's cache; its calls reject afterwards (GF_DISPOSED). */
+  dispose(): Promise<void>;
 }
 
 export declare function loadModel(source: ModelSource, options?: LoadOptions): Promise<Model>;
