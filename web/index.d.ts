@@ -67,6 +67,10 @@ export interface LoadOptions {
   worker?: boolean;
   /** Extra options for fetch() when the source is a URL. */
   fetchOptions?: RequestInit;
+  /** Browsers: the folder (URL, relative to the page) holding a copy of the package's dist/ (its worker.mjs, glue and
+   * .wasm files), for bundlers that do not copy new URL(…, import.meta.url) files (esbuild) or self-hosted assets.
+   * Default: found by the bundler, or next to the package's web/ folder. Ignored in Node. */
+  assetBase?: string | URL;
 }
 
 export interface GenerateOptions {
