@@ -6,8 +6,8 @@ import { assetBaseUrl } from './asset-base.js';
 import { attachOpenAI } from './openai.js';
 import { abortError } from './sources.js';
 
-function disposedError() {
-  const err = new Error('this model has been disposed');
+function disposedError(what = 'model') {
+  const err = new Error(`this ${what} has been disposed`);
   err.code = 'GF_DISPOSED';
   return err;
 }
@@ -118,6 +118,54 @@ export class RemoteModel {
     return this.#channel.request({ op: 'call', method, args });
   }
 
+  /** A session in the worker: its own KV cache (see Model.session()). */
+  session() {
+    if (this.#disposed) throw disposedError();
+    const channel = this.#channel;
+    const model = this;
+    const sid = channel.request({ op: 'session' });
+    sid.catch(() => {});
+    let disposed = false;
+    const call = async (method, ...args) => {
+      if (disposed) throw disposedError('session');
+      return channel.request({ op: 'call', method, args, session: await sid });
+    };
+    const stream = (op, input, options = {}) => {
+      const inner = (async function* () {
+        if (disposed) throw disposedError('session');
+        const gen = model.#stream(op, input, options, await sid);
+        try {
+          for await (const piece of gen) {
+            Object.assign(inner.stats, gen.stats);
+            yield piece;
+          }
+        } finally {
+          Object.assign(inner.stats, gen.stats);
+        }
+      })();
+      inner.stats = { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [] };
+      return inner;
+    };
+    const s = {
+      info: () => model.info(),
+      chatTemplate: () => model.chatTemplate(),
+      tokenize: (text, options) => model.tokenize(text, options),
+      detokenize: (ids, options) => model.detokenize(ids, options),
+      renderChat: (messages, options) => model.renderChat(messages, options),
+      embed: (input, options) => model.embed(input, options),
+      forward: (ids, options) => call('forward', cloneableIds(ids), options),
+      generate: (prompt, options) => stream('generate', cloneableIds(prompt), options),
+      chat: (messages, options) => stream('chat', messages, options),
+      dispose: async () => {
+        if (disposed || model.#disposed) return;
+        disposed = true;
+        await channel.request({ op: 'session-dispose', session: await sid });
+      },
+    };
+    attachOpenAI(s);
+    return s;
+  }
+
   tokenize(text, options) {
     return this.#call('tokenize', text, options);
   }
@@ -150,7 +198,7 @@ export class RemoteModel {
     return this.#stream('chat', messages, options);
   }
 
-  #stream(op, input, options) {
+  #stream(op, input, options, session) {
     const { signal, ...rest } = options ?? {};
     const stats = { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [] };
     const queue = [];
@@ -167,7 +215,7 @@ export class RemoteModel {
       signal?.addEventListener('abort', onAbort, { once: true });
       channel
         .request(
-          { op, input, options: rest },
+          { op, input, options: rest, session },
           {
             signal: local.signal,
             onMessage: (msg) => {

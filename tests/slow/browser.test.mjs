@@ -297,6 +297,36 @@ test('in the worker: dispose at token 3 resolves at once and stops the generatio
   }
 });
 
+test('in the worker: sessions keep their own prompt caches', async () => {
+  const page = await openDemo(browser.context, isolated.url);
+  try {
+    const r = await page.evaluate(async (url) => {
+      const model = await window.greenformer.loadModel(url, { threads: 1, cache: false });
+      const a = model.session(), b = model.session();
+      const turn = async (s, prompt) => {
+        const g = s.generate(prompt, { maxTokens: 6, seed: 1, ignoreEos: true });
+        let text = '';
+        for await (const piece of g) text += piece;
+        return { text, stats: g.stats };
+      };
+      const a1 = await turn(a, 'Once upon a time');
+      await turn(b, 'The little dog');
+      const a2 = await turn(a, `Once upon a time${a1.text} and`);
+      const chat = await a.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }).catch((e) => e.message);
+      await a.dispose();
+      const after = await a.forward([1]).catch((e) => e.code);
+      const still = (await b.forward([1, 450])).length;
+      await model.dispose();
+      return { first: a1.stats.promptTokens, cached: a2.stats.cachedTokens, chat: typeof chat, after, still };
+    }, MODEL);
+    assert.ok(r.cached >= r.first, JSON.stringify(r));
+    assert.equal(r.after, 'GF_DISPOSED');
+    assert.equal(r.still, 2 * 32000);
+  } finally {
+    await page.close();
+  }
+});
+
 test('the demo: opens with its built-in model, generates, shows stats and cache state (screenshot saved)', async () => {
   const page = await openDemo(browser.context, isolated.url, '');
   try {
