@@ -108,6 +108,9 @@ export interface GenerateOptions {
   logprobs?: boolean;
   /** With logprobs: also the topLogprobs (0..20) likeliest tokens at each step. */
   topLogprobs?: number;
+  /** 'off' (default): a full context ends the generation; 'sinks' or { sinks: n }: keep the first tokens and the newer
+   * half of the rest, evaluated again at their new positions, and go on (stats.contextShifts). */
+  contextShift?: 'off' | 'sinks' | { sinks: number };
   /** Token ids that end the generation as end-of-generation tokens do (stopReason 'eos'); chat() adds the template's end-of-turn token. */
   stopTokens?: number[];
 }
@@ -149,6 +152,8 @@ export interface GenerationStats {
   decodeMs: number;
   /** "eos" (end-of-generation token), "length" (maxTokens), "context" (context full); null while running. */
   stopReason: 'eos' | 'length' | 'context' | 'stop' | null;
+  /** With contextShift: how many times the context was shifted. */
+  contextShifts?: number;
   /** chat() with historyPolicy 'trim': how many old messages were left out. */
   droppedMessages?: number;
   /** With the logprobs option: one entry per generated token. */

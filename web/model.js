@@ -30,7 +30,8 @@ const yieldToEventLoop =
 
 export const GENERATE_OPTIONS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
   'signal', 'ignoreEos', 'addSpecial', 'parseSpecial', 'stop', 'presencePenalty', 'frequencyPenalty', 'logitBias', 'logprobs',
-  'topLogprobs', 'stopTokens'];
+  'topLogprobs', 'stopTokens', 'contextShift'];
+const DEFAULT_SINKS = 4; // StreamingLLM keeps four initial tokens
 const MAX_TOP_LOGPROBS = 20;
 // how chat templates end a turn (ChatML, Gemma, Llama 3, Phi-3, Command-R, Mistral/Llama 2)
 const TURN_END_MARKERS = ['<|im_end|>', '<end_of_turn>', '<|eot_id|>', '<|eom_id|>', '<|end|>', '<|END_OF_TURN_TOKEN|>', '<|endoftext|>', '</s>'];
@@ -138,6 +139,21 @@ function disposedError() {
   const err = new Error('this model has been disposed');
   err.code = 'GF_DISPOSED';
   return err;
+}
+
+/**
+ * contextShift: 'off' (default: a full context ends the generation, stopReason
+ * 'context'), 'sinks' (keep the first four tokens and the newer half of the
+ * rest, and go on) or { sinks: n }. Returns the tokens kept, or -1 for off.
+ */
+function shiftSinks(contextShift, contextLength) {
+  if (contextShift === undefined || contextShift === 'off') return -1;
+  if (contextShift === 'sinks') return Math.min(DEFAULT_SINKS, contextLength - 2);
+  if (contextShift && typeof contextShift === 'object' && !Array.isArray(contextShift)) {
+    knownKeys(contextShift, ['sinks'], 'contextShift');
+    return integer(contextShift.sinks, 'contextShift.sinks', { min: 0, max: contextLength - 2 });
+  }
+  throw new RangeError(`contextShift must be 'off', 'sinks' or { sinks: n }, got ${show(contextShift)}`);
 }
 
 function liveSession(session) {
@@ -468,6 +484,7 @@ export class Model {
     const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop, presencePenalty, frequencyPenalty, logitBias, logprobs, topLogprobs, stopTokens } =
       knownKeys(options, GENERATE_OPTIONS, 'generate');
     const endTokens = new Set(stopTokens === undefined ? [] : this.#ids(stopTokens, 'generate: stopTokens'));
+    const sinks = shiftSinks(options.contextShift, this.#info.contextLength);
     const penalties = [number(presencePenalty, 'presencePenalty', { min: -2, max: 2, fallback: 0 }), number(frequencyPenalty, 'frequencyPenalty', { min: -2, max: 2, fallback: 0 })];
     const [biasIds, biases] = biasPairs(logitBias, this.#info.nVocab);
     const wantLogprobs = boolean(logprobs, 'logprobs', false);
@@ -513,6 +530,7 @@ export class Model {
           }
         }
         stats.cachedTokens = core.em._gf_api_generation_cached(gen);
+        if (sinks >= 0) core.check(core.em._gf_api_generation_context_shift(this.#handle, gen, sinks));
         stats.prefillMs = performance.now() - t0;
       });
       while (stats.generatedTokens < limit) {
@@ -529,6 +547,7 @@ export class Model {
             stats.decodeMs += performance.now() - t0;
             return { more: 0, text: '' };
           }
+          if (sinks >= 0) stats.contextShifts = core.em._gf_api_generation_shifts(gen);
           if (more) {
             const token = core.i32(scratch, 1)[0];
             stats.tokens.push(token);

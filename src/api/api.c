@@ -60,6 +60,8 @@ typedef struct {
     int32_t last;   /* the token the last step sampled */
     int32_t cached; /* prompt tokens the cache already held when it started */
     int ignore_eos;
+    int32_t shift_keep; /* context shift: tokens always kept (attention sinks); -1: stop at a full context */
+    int32_t shifts;     /* context shifts so far */
     char stop_reason[16];
 } gf_generation;
 
@@ -401,6 +403,7 @@ GF_API gf_generation *gf_api_generate_start(gf_handle *h, gf_session *s, const i
     for (uint32_t i = 0; i < n; i++) gf_sampler_accept(g->sampler, ids[i]);
     gf_detok_stream_init(&g->detok);
     g->ignore_eos = ignore_eos;
+    g->shift_keep = -1;
     return g;
 }
 
@@ -419,6 +422,19 @@ GF_API double gf_api_generation_logprobs(const gf_handle *h, const gf_generation
     return gf_logprobs(gf_context_logits(g->session->ctx), n_vocab, g->last, top_n < 0 ? 0 : top_n, top_ids, top_logprobs);
 }
 
+/* Context shift for this generation: when the context is full, keep the
+ * first `keep` tokens (attention sinks) and the newer half of the rest
+ * (keep < 0: stop instead, the default). */
+GF_API int gf_api_generation_context_shift(gf_handle *h, gf_generation *g, int keep) {
+    gf_clear_error();
+    int32_t n_ctx = gf_context_n_ctx(h->ctx);
+    if (keep >= 0 && keep > n_ctx - 2) return gf_fail("contextShift: %d sink tokens leave no room in a %d-token context", keep, n_ctx);
+    g->shift_keep = keep < 0 ? -1 : keep;
+    return GF_OK;
+}
+
+GF_API int gf_api_generation_shifts(const gf_generation *g) { return g->shifts; }
+
 /* Prompt tokens whose keys and values were reused from the cache. */
 GF_API int gf_api_generation_cached(const gf_generation *g) { return g->cached; }
 
@@ -431,6 +447,17 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
     gf_clear_error();
     *len = 0;
     if (g->stop_reason[0]) return 0;
+    if (g->n_tokens > g->cap && g->shift_keep >= 0) {
+        /* context shift (StreamingLLM's attention sinks): keep the first
+         * shift_keep tokens and the newer half of the rest, drop the older
+         * half; sync_cache keeps the sinks' cache and evaluates the kept
+         * tokens again at their new positions (exact, whatever the cache type) */
+        uint32_t keep = (uint32_t)g->shift_keep, rest = g->cap - keep, drop = rest / 2 > 0 ? rest / 2 : 1;
+        memmove(g->tokens + keep, g->tokens + keep + drop, (size_t)(g->cap - keep - drop) * sizeof *g->tokens);
+        g->n_tokens = g->cap - drop;
+        g->tokens[g->n_tokens++] = g->last; /* the token sampled last, not stored past cap */
+        g->shifts++;
+    }
     if (g->n_tokens > g->cap) {
         strcpy(g->stop_reason, "context");
         return 0;
