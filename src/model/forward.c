@@ -117,7 +117,8 @@ gf_kv_type gf_kv_type_resolve(const gf_hparams *hp, gf_kv_type kv_type) {
 
 uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type) {
     uint64_t kv = kv_cache_bytes(hp, n_ctx, kv_type);
-    uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 2 * hp->ffn_dim + 2 * hp->rope_dim) * 4;
+    int64_t rope = hp->n_swa && hp->rope_base_swa != hp->rope_base ? 2 * hp->rope_dim : hp->rope_dim; /* one table per base */
+    uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 2 * hp->ffn_dim + rope) * 4;
     uint64_t act = (uint64_t)widest(hp) * 2 * 2; /* at most two formats, at most 2 bytes per element */
     return kv + (uint64_t)n_batch * (per_tok + act) + (uint64_t)hp->n_vocab * 4;
 }
