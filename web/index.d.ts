@@ -187,6 +187,8 @@ export interface ModelInfo {
   ropeDim: number;
   ropeBase: number;
   normEps: number;
+  /** Keys a windowed layer attends to (gemma2, gemma3: each query and the slidingWindow - 1 before it); 0: no window. */
+  slidingWindow: number;
   tiedOutput: boolean;
   /** An encoder (bert): embed() instead of forward/generate. */
   encoder: boolean;

@@ -4,10 +4,13 @@
 
 /*                name     norm           rope              ffn            post fused pos  types enorm causal encoder */
 static const gf_arch k_archs[] = {
-    {"llama", GF_NORM_RMS, GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0},
-    {"qwen2", GF_NORM_RMS, GF_ROPE_NEOX, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0},
-    {"gpt2", GF_NORM_LAYER, GF_ROPE_NONE, GF_FFN_GELU, 0, 1, 1, 0, 0, 1, 0},
-    {"bert", GF_NORM_LAYER, GF_ROPE_NONE, GF_FFN_GELU, 1, 0, 1, 1, 1, 0, 1},
+    {"llama", GF_NORM_RMS, GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"qwen2", GF_NORM_RMS, GF_ROPE_NEOX, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"gpt2", GF_NORM_LAYER, GF_ROPE_NONE, GF_FFN_GELU, 0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"bert", GF_NORM_LAYER, GF_ROPE_NONE, GF_FFN_GELU, 1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0},
+    /*                                                                 escale sandwich qk swa attn_cap final_cap rope_swa */
+    {"gemma2", GF_NORM_RMS, GF_ROPE_NEOX, GF_FFN_GEGLU, 0, 0, 0, 0, 0, 1, 0, 1, 1, 0, 2, 50.0f, 30.0f, 0},
+    {"gemma3", GF_NORM_RMS, GF_ROPE_NEOX, GF_FFN_GEGLU, 0, 0, 0, 0, 0, 1, 0, 1, 1, 1, 6, 0, 0, 10000.0f},
 };
 
 const gf_arch *gf_arch_find(const char *name, size_t len) {
@@ -16,4 +19,4 @@ const gf_arch *gf_arch_find(const char *name, size_t len) {
     return NULL;
 }
 
-const char *gf_arch_supported(void) { return "llama, qwen2, gpt2, bert"; }
+const char *gf_arch_supported(void) { return "llama, qwen2, gpt2, bert, gemma2, gemma3"; }

@@ -71,6 +71,7 @@ struct gf_context {
     /* per-batch scratch, rows of n_batch tokens */
     float *x, *xb, *q, *k, *v, *qkv, *att, *tmp, *hb, *hb2;
     float *rope; /* [n_batch][rope_dim / 2][cos, sin] */
+    float *rope_swa; /* the same for the windowed layers' base, when it differs (Gemma 3); else NULL */
     float *logits;
 
     /* the current matmul input, quantized once per activation format */
@@ -116,7 +117,8 @@ gf_kv_type gf_kv_type_resolve(const gf_hparams *hp, gf_kv_type kv_type) {
 
 uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type) {
     uint64_t kv = kv_cache_bytes(hp, n_ctx, kv_type);
-    uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 2 * hp->ffn_dim + hp->rope_dim) * 4;
+    int64_t rope = hp->n_swa && hp->rope_base_swa != hp->rope_base ? 2 * hp->rope_dim : hp->rope_dim; /* one table per base */
+    uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 2 * hp->ffn_dim + rope) * 4;
     uint64_t act = (uint64_t)widest(hp) * 2 * 2; /* at most two formats, at most 2 bytes per element */
     return kv + (uint64_t)n_batch * (per_tok + act) + (uint64_t)hp->n_vocab * 4;
 }
@@ -136,6 +138,7 @@ void gf_context_free(gf_context *c) {
     free(c->hb);
     free(c->hb2);
     free(c->rope);
+    free(c->rope_swa);
     free(c->logits);
     for (int f = 0; f < N_ACT_FORMATS; f++) free(c->act[f]);
     free(c);
@@ -181,6 +184,7 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_kv_type
     c->hb = alloc_floats((int64_t)n_batch * hp->ffn_dim, &failed);
     c->hb2 = alloc_floats((int64_t)n_batch * hp->ffn_dim, &failed);
     c->rope = alloc_floats((int64_t)n_batch * hp->rope_dim, &failed);
+    if (hp->n_swa && hp->rope_base_swa != hp->rope_base) c->rope_swa = alloc_floats((int64_t)n_batch * hp->rope_dim, &failed);
     c->logits = alloc_floats(hp->n_vocab, &failed);
     for (int t = 0; t < GF_TYPE_COUNT && !failed; t++) {
         if (!m->type_count[t]) continue;
@@ -283,6 +287,10 @@ static void embed(gf_context *c, const int32_t *ids, int32_t n_tok, int32_t pos0
             for (int32_t i = 0; i < dim; i++) x[i] += c->tmp[i];
         }
     }
+    if (m->arch->embd_scale) { /* Gemma: by sqrt(dim), in f32 as llama.cpp */
+        float scale = sqrtf((float)dim);
+        for (int64_t i = 0; i < (int64_t)n_tok * dim; i++) c->x[i] *= scale;
+    }
     if (m->arch->embd_norm) {
         norm_rows(m, c->xb, c->x, &m->embd_norm, n_tok);
         memcpy(c->x, c->xb, (size_t)n_tok * dim * sizeof(float));
@@ -291,11 +299,11 @@ static void embed(gf_context *c, const int32_t *ids, int32_t n_tok, int32_t pos0
 
 /* cos/sin per rotated pair, computed as llama.cpp does (theta advanced by
  * repeated multiplication in f32) so positions agree to the last bit. */
-static void rope_tables(gf_context *c, int32_t pos0, int32_t n_tok) {
+static void rope_table(gf_context *c, float *table, float base, int32_t pos0, int32_t n_tok) {
     const gf_hparams *hp = &c->m->hp;
-    float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->rope_dim);
+    float theta_scale = powf(base, -2.0f / (float)hp->rope_dim);
     for (int32_t t = 0; t < n_tok; t++) {
-        float theta = (float)(pos0 + t), *cs = c->rope + (int64_t)t * hp->rope_dim;
+        float theta = (float)(pos0 + t), *cs = table + (int64_t)t * hp->rope_dim;
         for (int32_t i = 0; i < hp->rope_dim / 2; i++) {
             float ff = c->m->rope_freqs ? c->m->rope_freqs[i] : 1.0f;
             float th = hp->rope_freq_scale * (theta / ff);
@@ -306,10 +314,17 @@ static void rope_tables(gf_context *c, int32_t pos0, int32_t n_tok) {
     }
 }
 
+/* The batch's tables: one per RoPE base (windowed layers may have their own). */
+static void rope_tables(gf_context *c, int32_t pos0, int32_t n_tok) {
+    rope_table(c, c->rope, c->m->hp.rope_base, pos0, n_tok);
+    if (c->rope_swa) rope_table(c, c->rope_swa, c->m->hp.rope_base_swa, pos0, n_tok);
+}
+
 typedef struct {
     const gf_context *c;
     float *x;
     int32_t n_heads;
+    const float *table;
 } rope_job;
 
 static void rope_some(void *ctx, int32_t t0, int32_t t1) {
@@ -319,7 +334,7 @@ static void rope_some(void *ctx, int32_t t0, int32_t t1) {
     float *x = j->x;
     int32_t half = hp->rope_dim / 2, n_heads = j->n_heads;
     for (int32_t t = t0; t < t1; t++) {
-        const float *cs = c->rope + (int64_t)t * hp->rope_dim;
+        const float *cs = j->table + (int64_t)t * hp->rope_dim;
         for (int32_t h = 0; h < n_heads; h++) {
             float *v = x + ((int64_t)t * n_heads + h) * hp->head_dim;
             for (int32_t i = 0; i < half; i++) {
@@ -333,8 +348,8 @@ static void rope_some(void *ctx, int32_t t0, int32_t t1) {
     }
 }
 
-static void rope_apply(const gf_context *c, float *x, int32_t n_tok, int32_t n_heads) {
-    rope_job j = {c, x, n_heads};
+static void rope_apply(const gf_context *c, const float *table, float *x, int32_t n_tok, int32_t n_heads) {
+    rope_job j = {c, x, n_heads, table};
     for_rows(n_tok, (int64_t)n_heads * c->m->hp.rope_dim * COST_ELEMENT, rope_some, &j);
 }
 
@@ -453,6 +468,11 @@ static void swiglu_some(void *ctx, int32_t t0, int32_t t1) {
     gf_swiglu_f32(j->x + (int64_t)t0 * j->n, j->up + (int64_t)t0 * j->n, (t1 - t0) * j->n);
 }
 
+static void geglu_some(void *ctx, int32_t t0, int32_t t1) {
+    const act_job *j = ctx;
+    for (int64_t i = (int64_t)t0 * j->n; i < (int64_t)t1 * j->n; i++) j->x[i] = gelu_f16(j->x[i]) * j->up[i];
+}
+
 static void gelu_some(void *ctx, int32_t t0, int32_t t1) {
     const act_job *j = ctx;
     for (int64_t i = (int64_t)t0 * j->n; i < (int64_t)t1 * j->n; i++) j->x[i] = gelu_f16(j->x[i]);
@@ -462,6 +482,12 @@ static void gelu_some(void *ctx, int32_t t0, int32_t t1) {
 static void swiglu(float *gate, const float *up, int32_t n_tok, int32_t n) {
     act_job j = {gate, up, n};
     for_rows(n_tok, (int64_t)n * COST_ACTIVATION, swiglu_some, &j);
+}
+
+/* gate = GELU(gate) * up (Gemma) */
+static void geglu(float *gate, const float *up, int32_t n_tok, int32_t n) {
+    act_job j = {gate, up, n};
+    for_rows(n_tok, (int64_t)n * 4 * COST_ACTIVATION, geglu_some, &j);
 }
 
 static void gelu(float *x, int32_t n_tok, int32_t n) {
@@ -495,6 +521,25 @@ static void store_kv(gf_context *c, int32_t layer, int32_t pos0, int32_t n_tok) 
         }
 }
 
+typedef struct {
+    float *x;
+    const gf_norm *w;
+    int32_t hd;
+    float eps;
+} head_norm_job;
+
+static void head_norm_some(void *ctx, int32_t h0, int32_t h1) {
+    const head_norm_job *j = ctx;
+    for (int32_t h = h0; h < h1; h++) rmsnorm(j->x + (int64_t)h * j->hd, j->x + (int64_t)h * j->hd, j->w, j->hd, j->eps);
+}
+
+/* RMSNorm of each of n_heads rows of head_dim, in place (Gemma 3's query and key norms). */
+static void head_norms(gf_context *c, float *x, const gf_norm *w, int32_t n_heads) {
+    const gf_hparams *hp = &c->m->hp;
+    head_norm_job j = {x, w, hp->head_dim, hp->norm_eps};
+    for_rows(n_heads, (int64_t)hp->head_dim * COST_ELEMENT, head_norm_some, &j);
+}
+
 /* Self-attention of the block input `in` (rows of dim); result in tmp. */
 static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok, const float *in) {
     const gf_model *m = c->m;
@@ -519,15 +564,22 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
         add_bias(c->k, l->bk, n_tok, kd);
         add_bias(c->v, l->bv, n_tok, kd);
     }
+    if (m->arch->qk_norm) {
+        head_norms(c, c->q, &l->q_norm, n_tok * hp->n_head);
+        head_norms(c, c->k, &l->k_norm, n_tok * hp->n_head_kv);
+    }
+    const int swa = gf_layer_is_swa(m, il);
     if (m->arch->rope != GF_ROPE_NONE) {
-        rope_apply(c, c->q, n_tok, hp->n_head);
-        rope_apply(c, c->k, n_tok, hp->n_head_kv);
+        const float *table = swa && c->rope_swa ? c->rope_swa : c->rope;
+        rope_apply(c, table, c->q, n_tok, hp->n_head);
+        rope_apply(c, table, c->k, n_tok, hp->n_head_kv);
     }
     store_kv(c, il, pos0, n_tok);
 
     size_t layer_off = (size_t)il * hp->n_head_kv * c->n_ctx * c->kv_row;
+    float scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hp->head_dim);
     attn_job aj = {{c->q, (char *)c->k_cache + layer_off, (char *)c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head,
-                    hp->n_head_kv, hp->head_dim, c->n_ctx, 1.0f / sqrtf((float)hp->head_dim), hp->causal, c->kv_type}};
+                    hp->n_head_kv, hp->head_dim, c->n_ctx, scale, hp->causal, c->kv_type, swa ? hp->n_swa : 0, hp->attn_softcap}};
     int64_t keys = (int64_t)n_tok * (pos0 + n_tok);
     gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * COST_ATTENTION), attention_task, &aj);
 
@@ -542,11 +594,12 @@ static void ffn_block(gf_context *c, int32_t il, int32_t n_tok, const float *in)
     const gf_hparams *hp = &m->hp;
     const gf_layer *l = &m->layers[il];
     act_input(c, in, hp->dim, n_tok);
-    if (m->arch->ffn == GF_FFN_SWIGLU) {
+    if (m->arch->ffn != GF_FFN_GELU) {
         const gf_matrix *w[2] = {&l->w_gate, &l->w_up};
         matmul_n(c, 2, w, (const int32_t[2]){hp->ffn_dim, hp->ffn_dim}, (float *const[2]){c->hb, c->hb2});
         add_bias(c->hb2, l->b_up, n_tok, hp->ffn_dim);
-        swiglu(c->hb, c->hb2, n_tok, hp->ffn_dim);
+        if (m->arch->ffn == GF_FFN_GEGLU) geglu(c->hb, c->hb2, n_tok, hp->ffn_dim);
+        else swiglu(c->hb, c->hb2, n_tok, hp->ffn_dim);
     } else {
         matmul(c, &l->w_up, hp->ffn_dim, c->hb);
         add_bias(c->hb, l->b_up, n_tok, hp->ffn_dim);
@@ -565,10 +618,20 @@ static void add_and_norm(gf_context *c, const gf_norm *w, int32_t n_tok) {
     memcpy(c->x, c->xb, (size_t)n * sizeof(float));
 }
 
+/* x += tmp, the block's output, normalized first in sandwich-norm blocks (Gemma). */
+static void add_block_output(gf_context *c, const gf_norm *post_norm, int32_t n_tok) {
+    int64_t n = (int64_t)n_tok * c->m->hp.dim;
+    if (c->m->arch->sandwich_norm) {
+        norm_rows(c->m, c->xb, c->tmp, post_norm, n_tok);
+        add_into(c->x, c->xb, n);
+    } else {
+        add_into(c->x, c->tmp, n);
+    }
+}
+
 static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok) {
     const gf_model *m = c->m;
     const gf_layer *l = &m->layers[il];
-    int64_t n = (int64_t)n_tok * m->hp.dim;
     if (m->arch->post_norm) {
         attention_block(c, il, pos0, n_tok, c->x);
         add_and_norm(c, &l->attn_out_norm, n_tok);
@@ -577,10 +640,10 @@ static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok
     } else {
         norm_rows(m, c->xb, c->x, &l->attn_norm, n_tok);
         attention_block(c, il, pos0, n_tok, c->xb);
-        add_into(c->x, c->tmp, n);
+        add_block_output(c, &l->attn_post_norm, n_tok);
         norm_rows(m, c->xb, c->x, &l->ffn_norm, n_tok);
         ffn_block(c, il, n_tok, c->xb);
-        add_into(c->x, c->tmp, n);
+        add_block_output(c, &l->ffn_post_norm, n_tok);
     }
 }
 
@@ -592,6 +655,7 @@ static void output_logits(gf_context *c, int32_t first, int32_t n_tok, float *ou
     norm_rows(m, c->xb, c->x + (int64_t)first * hp->dim, &m->output_norm, rows);
     act_input(c, c->xb, hp->dim, rows);
     matmul(c, &m->output, hp->n_vocab, out);
+    if (hp->final_softcap > 0 && !c->skip_matmuls) gf_attn_softcap(out, (int)((int64_t)rows * hp->n_vocab), hp->final_softcap);
 }
 
 static void forward_batch(gf_context *c, const int32_t *ids, int32_t n_tok, int logits_mode, float *out) {

@@ -3,6 +3,7 @@
  * all before a single weight byte has arrived. */
 #include "model/model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -86,6 +87,38 @@ static int read_rope(const gguf_reader *r, gf_model *m) {
     return GF_OK;
 }
 
+/* Sliding window, soft-capping and the query scale, as llama.cpp reads them. */
+static int read_gemma(const gguf_reader *r, gf_model *m) {
+    gf_hparams *hp = &m->hp;
+    const gf_arch *a = m->arch;
+    int s;
+    hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+    /* llama.cpp's exception for the 27B Gemmas (query_pre_attn_scalar = dim / heads), told by their layer count */
+    if ((!strcmp(a->name, "gemma2") && hp->n_layer == 46) || (!strcmp(a->name, "gemma3") && hp->n_layer == 62))
+        hp->attn_scale = 1.0f / sqrtf((float)(hp->dim / hp->n_head));
+    hp->attn_softcap = a->attn_softcap;
+    hp->final_softcap = a->final_softcap;
+    /* only architectures that soft-cap read the keys (llama.cpp ignores them elsewhere) */
+    if (a->attn_softcap && (s = get_f32(r, m, "attn_logit_softcapping", &hp->attn_softcap)) < 0) return s;
+    if (a->final_softcap && (s = get_f32(r, m, "final_logit_softcapping", &hp->final_softcap)) < 0) return s;
+    if (hp->attn_softcap < 0 || hp->final_softcap < 0 || hp->attn_softcap != hp->attn_softcap || hp->final_softcap != hp->final_softcap)
+        return gf_fail("GGUF: logit soft-capping %g / %g must not be negative", hp->attn_softcap, hp->final_softcap);
+    hp->n_swa = 0;
+    if (a->swa_pattern) {
+        if ((s = get_u32(r, m, "attention.sliding_window", 1, &hp->n_swa)) < 0) return s;
+        if (hp->n_swa <= 0) return gf_fail("GGUF: %s.attention.sliding_window must be positive", a->name);
+    }
+    hp->rope_base_swa = a->rope_base_swa ? a->rope_base_swa : hp->rope_base;
+    if (a->swa_pattern && (s = get_f32(r, m, "rope.freq_base_swa", &hp->rope_base_swa)) < 0) return s;
+    if (a->swa_pattern && !(hp->rope_base_swa > 0)) return gf_fail("GGUF: rope.freq_base_swa %g must be positive", hp->rope_base_swa);
+    return GF_OK;
+}
+
+int gf_layer_is_swa(const gf_model *m, int32_t il) {
+    int32_t n = m->arch ? m->arch->swa_pattern : 0;
+    return n && m->hp.n_swa > 0 && il % n < n - 1;
+}
+
 static int read_hparams(const gguf_reader *r, gf_model *m) {
     gf_hparams *hp = &m->hp;
     int s;
@@ -100,13 +133,23 @@ static int read_hparams(const gguf_reader *r, gf_model *m) {
     if (hp->dim <= 0 || hp->n_layer <= 0 || hp->ffn_dim <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0)
         return gf_fail("GGUF: %s model has a zero dimension (embedding %d, blocks %d, ffn %d, heads %d, kv heads %d)",
                        m->arch->name, hp->dim, hp->n_layer, hp->ffn_dim, hp->n_head, hp->n_head_kv);
-    if (hp->dim % hp->n_head)
+    /* heads may be wider or narrower than dim / head_count (Gemma): attention.key_length */
+    hp->head_dim = 0;
+    if ((s = get_u32(r, m, "attention.key_length", 0, &hp->head_dim)) < 0) return s;
+    if (s) {
+        int32_t value_length = hp->head_dim;
+        if ((s = get_u32(r, m, "attention.value_length", 0, &value_length)) < 0) return s;
+        if (hp->head_dim <= 0 || value_length != hp->head_dim)
+            return gf_fail("GGUF: attention.key_length %d and value_length %d must be equal and positive", hp->head_dim, value_length);
+    } else if (hp->dim % hp->n_head) {
         return gf_fail("GGUF: embedding_length %d is not a multiple of head_count %d", hp->dim, hp->n_head);
+    }
     if (hp->n_head % hp->n_head_kv)
         return gf_fail("GGUF: head_count %d is not a multiple of head_count_kv %d", hp->n_head, hp->n_head_kv);
     if (hp->n_layer > 4096) return gf_fail("GGUF: block_count %d is out of range", hp->n_layer);
-    hp->head_dim = hp->dim / hp->n_head;
+    if (!hp->head_dim) hp->head_dim = hp->dim / hp->n_head;
     if (m->arch->rope != GF_ROPE_NONE && (s = read_rope(r, m)) < 0) return s;
+    if ((s = read_gemma(r, m)) < 0) return s;
     const int layer_norm = m->arch->norm == GF_NORM_LAYER;
     const char *eps_key = layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon";
     hp->norm_eps = 1e-5f;
@@ -218,6 +261,16 @@ static int bind_layers(planner *p) {
             NORM("attn_norm", &l->attn_norm);
             NORM("ffn_norm", &l->ffn_norm);
         }
+        if (a->sandwich_norm) {
+            NORM("post_attention_norm", &l->attn_post_norm);
+            NORM("post_ffw_norm", &l->ffn_post_norm);
+        }
+        if (a->qk_norm) {
+            snprintf(name, sizeof name, "blk.%d.attn_q_norm", i);
+            if ((s = bind_norm(p, name, hp->head_dim, 1, &l->q_norm)) < 0) return s;
+            snprintf(name, sizeof name, "blk.%d.attn_k_norm", i);
+            if ((s = bind_norm(p, name, hp->head_dim, 1, &l->k_norm)) < 0) return s;
+        }
         if (a->fused_qkv) {
             BIND("attn_qkv.weight", hp->dim, q_dim + 2 * kv_dim, 1, &l->wqkv, NULL);
             BIND("attn_qkv.bias", q_dim + 2 * kv_dim, 0, 0, NULL, &l->bqkv);
@@ -231,7 +284,7 @@ static int bind_layers(planner *p) {
         }
         BIND("attn_output.weight", q_dim, hp->dim, 1, &l->wo, NULL);
         BIND("attn_output.bias", hp->dim, 0, 0, NULL, &l->bo);
-        if (a->ffn == GF_FFN_SWIGLU) BIND("ffn_gate.weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
+        if (a->ffn != GF_FFN_GELU) BIND("ffn_gate.weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
         BIND("ffn_up.weight", hp->dim, hp->ffn_dim, 1, &l->w_up, NULL);
         BIND("ffn_up.bias", hp->ffn_dim, 0, 0, NULL, &l->b_up);
         BIND("ffn_down.weight", hp->ffn_dim, hp->dim, 1, &l->w_down, NULL);
@@ -495,12 +548,12 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
     return snprintf(buf, cap,
                     "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"bos\":%d,\"eos\":%d,\"dim\":%d,\"nLayer\":%d,"
                     "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
-                    "\"ropeBase\":%g,\"normEps\":%g,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"widened\":{%s},\"weightBytes\":%llu,"
+                    "\"ropeBase\":%g,\"normEps\":%g,\"slidingWindow\":%d,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"widened\":{%s},\"weightBytes\":%llu,"
                     "\"kernels\":\"%s\"}",
                     arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab,
                     gf_tokenizer_bos(m->tokenizer), gf_tokenizer_eos(m->tokenizer), hp->dim,
                     hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
-                    hp->rope_base, hp->norm_eps, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
+                    hp->rope_base, hp->norm_eps, hp->n_swa, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
                     hp->causal ? "true" : "false", (const char *[]){"none", "mean", "cls", "last"}[hp->pooling & 3],
                     types, widened, (unsigned long long)m->weight_bytes, gf_kernels_name());
 }

@@ -24,7 +24,12 @@ typedef struct {
     float rope_base, rope_freq_scale, norm_eps;
     int causal;  /* attention sees only earlier positions */
     int pooling; /* GF_POOL_* (encoders) */
+    int32_t n_swa;        /* sliding window of the windowed layers (keys per query, itself included); 0: none */
+    float rope_base_swa;  /* RoPE base of the windowed layers */
+    float attn_scale;     /* query scale (1/sqrt(head_dim) but for llama.cpp's exceptions) */
+    float attn_softcap, final_softcap; /* 0: none */
 } gf_hparams;
+
 
 /* A norm's scale and (LayerNorm) bias; b is NULL when absent. */
 typedef struct {
@@ -34,6 +39,8 @@ typedef struct {
 typedef struct {
     gf_norm attn_norm, ffn_norm;         /* pre-norm blocks */
     gf_norm attn_out_norm, ffn_out_norm; /* post-norm blocks (BERT) */
+    gf_norm attn_post_norm, ffn_post_norm; /* sandwich norms (Gemma) */
+    gf_norm q_norm, k_norm;              /* per-head query and key norms, head_dim elements */
     gf_matrix wq, wk, wv, wqkv, wo, w_gate, w_up, w_down;
     const float *bq, *bk, *bv, *bqkv, *bo, *b_up, *b_down; /* optional biases */
 } gf_layer;
@@ -66,6 +73,9 @@ typedef struct gf_model {
     char name[128];     /* general.name */
     char *chat_template; /* tokenizer.chat_template, or NULL */
 } gf_model;
+
+/* Whether layer il attends to a sliding window of hp->n_swa keys. */
+int gf_layer_is_swa(const gf_model *m, int32_t il);
 
 /* Where each GGUF tensor's bytes go while streaming: NULL = skip. */
 typedef struct {
