@@ -1,12 +1,14 @@
 # Native and wasm builds of the same C sources. Run through ./build.sh,
 # which installs the toolchain when it is missing.
 
-ALL_SRC  := $(wildcard src/*.c src/kernels/*.c)
+# Sources sit in one folder per layer (src/README.md); includes name the
+# layer ("quant/quant.h"), so every compile line has -Isrc.
+ALL_SRC  := $(wildcard src/*/*.c)
 SIMD_SRC := $(wildcard src/kernels/*_simd128.c)
-POOL_SRC := src/parallel_pool.c
-ONE_SRC  := src/parallel_single.c
+POOL_SRC := src/base/parallel_pool.c
+ONE_SRC  := src/base/parallel_single.c
 CORE_SRC := $(filter-out $(SIMD_SRC) $(POOL_SRC),$(ALL_SRC))
-HEADERS  := $(wildcard src/*.h src/kernels/*.h)
+HEADERS  := $(wildcard src/*/*.h)
 
 # Quiet by default: one short line per step; `./build.sh V=1` prints commands.
 ifeq ($(V),1)
@@ -16,9 +18,9 @@ Q := @
 endif
 
 CC      ?= gcc
-CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow -D_GNU_SOURCE
+CFLAGS  := -std=c11 -O2 -g -Wall -Wextra -Wno-unused-parameter -Wshadow -D_GNU_SOURCE -Isrc
 EMCC    ?= emcc
-EMWARN  := -std=c11 -msimd128 -Wall -Wextra -Wno-unused-parameter
+EMWARN  := -std=c11 -msimd128 -Wall -Wextra -Wno-unused-parameter -Isrc
 EMFLAGS := $(EMWARN) -O3
 
 # Code that runs once per load (parsing, planning, tokenizer construction) is
@@ -26,8 +28,8 @@ EMFLAGS := $(EMWARN) -O3
 # tier, and that compiler's memory scales with function size; it counts
 # toward peak memory while the weights are resident. The hot path (kernels,
 # attention, the forward pass, sampling) stays -O3.
-COLD_SRC := src/api.c src/arch.c src/error.c src/gguf.c src/loader.c src/model.c src/types.c \
-            $(wildcard src/tokenizer*.c src/unicode*.c)
+COLD_SRC := src/api/api.c src/model/arch.c src/base/error.c src/format/gguf.c src/model/loader.c src/model/model.c \
+            src/quant/types.c $(wildcard src/text/*.c)
 
 # Link settings shared by every wasm build: the loader passes the .wasm bytes
 # in (emcc 3.1.6 cannot load them itself under Node), memory grows to 4 GiB,
@@ -44,8 +46,11 @@ ASAN_TESTS   := $(patsubst tests/c/%.c,build/asan/%,$(wildcard tests/c/test_*.c)
 WASM_TESTS   := $(patsubst tests/c/%.c,build/wasm/%.js,$(wildcard tests/c/test_*.c))
 RELAXED_OUT  := dist/greenformer-relaxed.js dist/greenformer-relaxed.mjs dist/greenformer-relaxed-mt.js \
                 dist/greenformer-relaxed-mt.mjs build/wasm-relaxed/test_kernels.js build/wasm-relaxed/test_kernels.web.js \
+                build/wasm-relaxed/test_types_t5.js build/wasm-relaxed16/test_types_t5.js \
                 dist/greenformer-relaxed16.js dist/greenformer-relaxed16.mjs dist/greenformer-relaxed16-mt.js \
                 dist/greenformer-relaxed16-mt.mjs build/wasm-relaxed16/test_kernels.js build/wasm-relaxed16/test_kernels.web.js
+RELAXED_OUT  += build/wasm-relaxed/test_types_t23.js build/wasm-relaxed16/test_types_t23.js
+RELAXED_OUT  += build/wasm-relaxed/test_types_tiq.js build/wasm-relaxed16/test_types_tiq.js
 
 .PHONY: all native asan wasm clean
 # Keep every object file: they are only pattern-rule prerequisites, which make
@@ -92,7 +97,7 @@ WASM_OBJ := $(patsubst src/%.c,build/wasm/obj/%.o,$(CORE_SRC) $(SIMD_SRC))
 MT_OBJ   := $(patsubst src/%.c,build/wasm-mt/obj/%.o,$(filter-out $(ONE_SRC),$(CORE_SRC)) $(SIMD_SRC) $(POOL_SRC))
 
 # The threaded build: the same sources with shared memory and atomics, and a
-# persistent pool (src/parallel_pool.c) instead of inline tasks.
+# persistent pool (src/base/parallel_pool.c) instead of inline tasks.
 build/wasm-mt/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
 	@echo "  EMCC  $@"
@@ -220,7 +225,9 @@ $(eval $(call relaxed_tests,wasm-relaxed,$(RELAXED_OBJ)))
 # src/kernels/kernels_simd128.c). Only the kernel files differ from the
 # relaxed build; web/core.js picks this one where its probe finds the
 # emulation.
-DOT16_SRC := src/kernels/kernels.c src/kernels/kernels_simd128.c
+DOT16_SRC := src/kernels/kernels.c src/kernels/kernels_simd128.c src/kernels/q5_K_simd128.c src/kernels/q5_1_simd128.c
+DOT16_SRC += src/kernels/q2_K_simd128.c src/kernels/q3_K_simd128.c
+DOT16_SRC += src/kernels/iq4_xs_simd128.c src/kernels/bf16_simd128.c
 DOT16_OBJ := $(filter-out $(patsubst src/%.c,build/wasm-relaxed/obj/%.o,$(DOT16_SRC)),$(RELAXED_OBJ)) \
              $(patsubst src/%.c,build/wasm-relaxed16/obj/%.o,$(DOT16_SRC))
 DOT16_MT_OBJ := $(filter-out $(patsubst src/%.c,build/wasm-relaxed-mt/obj/%.o,$(DOT16_SRC)),$(RELAXED_MT_OBJ)) \

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Writes src/unicode_data.c: the Unicode tables the tokenizers need, taken
+// Writes src/text/unicode_data.c: the Unicode tables the tokenizers need, taken
 // from Node's own Unicode support so that regenerating needs nothing but
 // Node. The tables mirror what llama.cpp derives from Python's `regex` and
 // `unicodedata` modules (scripts/gen-unicode-data.py there):
@@ -9,16 +9,16 @@
 //     strips accents for WordPiece by keeping only that code point).
 // Everything is stored as sorted ranges so the tables stay a few kB.
 //
-// Usage: node tools/gen-unicode.mjs [out.c]   (default: src/unicode_data.c)
+// Usage: node tools/gen-unicode.mjs [out.c]   (default: src/text/unicode_data.c)
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const outPath = process.argv[2] ?? path.join(here, '..', 'src', 'unicode_data.c');
+const outPath = process.argv[2] ?? path.join(here, '..', 'src', 'text', 'unicode_data.c');
 const MAX = 0x110000;
 
-// Category codes shared with src/unicode.h (GF_UCAT_*).
+// Category codes shared with src/text/unicode.h (GF_UCAT_*).
 const cats = [
   [1, /^\p{N}$/u], [2, /^\p{L}$/u], [3, /^\p{Z}$/u], [4, /^\p{M}$/u],
   [5, /^\p{P}$/u], [6, /^\p{S}$/u], [7, /^\p{C}$/u],

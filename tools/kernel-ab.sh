@@ -17,9 +17,9 @@ CF="-std=c11 -O3 -msimd128 -mrelaxed-simd -ffp-contract=off -Isrc -Isrc/kernels 
 emcc $CF -Dgf_matmul_simd128=gf_matmul_alt -Dgf_quantize_act_row_simd128=gf_alt_q -Dgf_dot_f32_simd128=gf_alt_dot \
   -Dgf_axpy_f32_simd128=gf_alt_axpy -Dgf_scale_f32_simd128=gf_alt_scale \
   -Dgf_swiglu_f32_simd128=gf_alt_swiglu -c $out/base_simd128.c -o $out/alt.o
-for f in tools/kernel-bench src/kernels/kernels_simd128 src/kernels/kernels src/kernels/kernels_scalar src/quant src/types; do
+for f in tools/kernel-bench src/kernels/kernels_simd128 src/kernels/kernels src/kernels/kernels_scalar src/quant/quant src/quant/registry src/quant/quantize_k src/quant/quantize_search src/base/error; do
   emcc $CF -c $f.c -o $out/$(basename $f).o
 done
 emcc -O1 -sWASM_BIGINT $out/kernel-bench.o $out/kernels_simd128.o $out/kernels.o $out/kernels_scalar.o $out/quant.o \
-  $out/types.o $out/alt.o -sALLOW_MEMORY_GROWTH -sMAXIMUM_MEMORY=4GB -sSINGLE_FILE=1 -sENVIRONMENT=web -o $out/kb.js
+  $out/registry.o $out/quantize_k.o $out/quantize_search.o $out/error.o $out/alt.o -sALLOW_MEMORY_GROWTH -sMAXIMUM_MEMORY=4GB -sSINGLE_FILE=1 -sENVIRONMENT=web -o $out/kb.js
 node tools/kernel-ab-run.mjs $out/kb.js ab "$@"

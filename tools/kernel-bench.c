@@ -2,7 +2,7 @@
  * the 110M and 1B model shapes, against the wasm SIMD read bandwidth.
  *
  * Build and run (from the repo root):
- *   NODE_PATH=/usr/share/nodejs emcc -std=c11 -O3 -msimd128 -Isrc tools/kernel-bench.c src/quant.c src/types.c \
+ *   NODE_PATH=/usr/share/nodejs emcc -std=c11 -O3 -msimd128 -Isrc tools/kernel-bench.c src/quant/quant.c src/quant/types.c \
  *     src/kernels/kernels.c src/kernels/kernels_scalar.c src/kernels/kernels_simd128.c \
  *     -sALLOW_MEMORY_GROWTH -sMAXIMUM_MEMORY=4GB -sENVIRONMENT=node -sSINGLE_FILE=1 -o build/kernel-bench.cjs
  *   node build/kernel-bench.cjs [bw] [gemv] [gemm] [repack] [TYPE...] [shape=110m|1b] [reps=N] [min] [hot]

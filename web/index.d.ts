@@ -67,6 +67,10 @@ export interface LoadOptions {
   worker?: boolean;
   /** Extra options for fetch() when the source is a URL. */
   fetchOptions?: RequestInit;
+  /** Browsers: the folder (URL, relative to the page) holding a copy of the package's dist/ (its worker.mjs, glue and
+   * .wasm files), for bundlers that do not copy new URL(…, import.meta.url) files (esbuild) or self-hosted assets.
+   * Default: found by the bundler, or next to the package's web/ folder. Ignored in Node. */
+  assetBase?: string | URL;
 }
 
 export interface GenerateOptions {
@@ -111,6 +115,11 @@ export interface GenerateOptions {
   grammar?: string;
   /** Constrained output as OpenAI's response_format: any JSON object, or JSON valid against a schema. */
   responseFormat?: ResponseFormat;
+  /** 'off' (default): a full context ends the generation; 'sinks' or { sinks: n }: keep the first tokens and the newer
+   * half of the rest, evaluated again at their new positions, and go on (stats.contextShifts). */
+  contextShift?: 'off' | 'sinks' | { sinks: number };
+  /** Token ids that end the generation as end-of-generation tokens do (stopReason 'eos'); chat() adds the template's end-of-turn token. */
+  stopTokens?: number[];
 }
 
 /** A JSON Schema (the subset jsonSchemaToGrammar supports; unsupported keywords are an error). */
@@ -119,7 +128,7 @@ export type JsonSchema = boolean | { [keyword: string]: unknown };
 export type ResponseFormat =
   | { type: 'text' }
   | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { schema: JsonSchema; name?: string; strict?: boolean; description?: string } };
+  | { type: 'json_schema'; json_schema: { schema?: JsonSchema | Record<string, unknown>; name?: string; strict?: boolean | null; description?: string } };
 
 /** GBNF for the JSON texts valid against schema; throws an Error naming any unsupported keyword. */
 export function jsonSchemaToGrammar(schema: JsonSchema): string;
@@ -135,11 +144,14 @@ export interface ChatMessage {
   content: string;
 }
 
-export interface ChatOptions extends GenerateOptions {
+export interface ChatOptions extends Omit<GenerateOptions, 'addSpecial' | 'parseSpecial' | 'stopTokens'> {
   /** A Jinja chat template to use instead of the model's own. */
   template?: string;
   /** Extra variables for the template. */
   templateVariables?: Record<string, unknown>;
+  /** 'error' (default): a conversation longer than the context is an error; 'trim': whole old turns are dropped,
+   * oldest first (system messages stay), until the prompt leaves room for the reply (stats.droppedMessages). */
+  historyPolicy?: 'error' | 'trim';
 }
 
 export interface EmbedOptions {
@@ -163,6 +175,10 @@ export interface GenerationStats {
   stopReason: 'eos' | 'length' | 'context' | 'stop' | 'grammar' | null;
   /** With grammar or responseFormat: milliseconds spent masking and advancing the grammar (part of decodeMs). */
   grammarMs?: number;
+  /** With contextShift: how many times the context was shifted. */
+  contextShifts?: number;
+  /** chat() with historyPolicy 'trim': how many old messages were left out. */
+  droppedMessages?: number;
   /** With the logprobs option: one entry per generated token. */
   logprobs: TokenLogprob[];
   /** The stop string that ended the text (stopReason 'stop'). */
@@ -194,6 +210,8 @@ export interface ModelInfo {
   ropeDim: number;
   ropeBase: number;
   normEps: number;
+  /** Keys a windowed layer attends to (gemma2, gemma3: each query and the slidingWindow - 1 before it); 0: no window. */
+  slidingWindow: number;
   tiedOutput: boolean;
   /** An encoder (bert): embed() instead of forward/generate. */
   encoder: boolean;
@@ -248,8 +266,13 @@ export declare class Model {
   /** Teacher-forced logits from position 0: ids.length rows of nVocab (or one row with logits: 'last'). */
   forward(ids: ArrayLike<number>, options?: { logits?: 'all' | 'last' }): Promise<Float32Array>;
   generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): Generation;
-  /** Renders messages with the chat template and streams the reply (stops at the end-of-turn token). */
-  chat(messages: ChatMessage[], options?: ChatOptions): Generation;
+  /** Renders messages with the chat template and streams the reply (stops at the end-of-turn token);
+   * chat.completions.create is the OpenAI-shaped form. */
+  chat: ((messages: ChatMessage[], options?: ChatOptions) => Generation) & { completions: ChatCompletions };
+  /** OpenAI's legacy text completions. */
+  completions: Completions;
+  /** OpenAI's embeddings (encoder models). */
+  embeddings: Embeddings;
   /** The prompt chat() would generate from. */
   renderChat(messages: ChatMessage[], options?: Omit<ChatOptions, keyof GenerateOptions> & { addGenerationPrompt?: boolean }): Promise<string>;
   chatTemplate(): string | null;
@@ -258,6 +281,22 @@ export declare class Model {
   embed(input: string | ArrayLike<number>, options?: EmbedOptions): Promise<Float32Array>;
   embed(input: string[], options?: EmbedOptions): Promise<Float32Array[]>;
   /** Frees the model at once; queued calls and a running generation reject with code GF_DISPOSED. */
+  dispose(): Promise<void>;
+  /** A new session: its own KV cache and prompt cache over the model's weights (one per conversation). */
+  session(): Session;
+}
+
+/** A conversation's own KV cache over a model's weights (Model.session()). */
+export interface Session {
+  info(): ModelInfo;
+  chatTemplate(): string | null;
+  tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<number[]>;
+  detokenize(ids: ArrayLike<number>, options?: { skipSpecial?: boolean }): Promise<string>;
+  forward(ids: ArrayLike<number>, options?: { logits?: 'all' | 'last' }): Promise<Float32Array>;
+  generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): Generation;
+  chat: ((messages: ChatMessage[], options?: ChatOptions) => Generation) & { completions: ChatCompletions };
+  completions: Completions;
+  /** Frees this session's cache; its calls reject afterwards (GF_DISPOSED). */
   dispose(): Promise<void>;
 }
 
@@ -360,3 +399,161 @@ export declare function ggufSummary(
   source: ModelSource,
   options?: { signal?: AbortSignal },
 ): Promise<{ tensors: number; elements: number; tensorBytes: number; bitsPerWeight: number; fileBytes: number; types: Record<string, number> }>;
+
+// ---- OpenAI-shaped API (model.chat.completions, model.completions, model.embeddings) ----
+
+export interface OpenAIMessage {
+  role: 'system' | 'developer' | 'user' | 'assistant' | 'tool' | 'function';
+  /** Text, or text parts (other parts, such as images, are refused at run time). */
+  content?: string | null | Array<{ type: string; text?: string }>;
+  name?: string;
+  /** An assistant's earlier calls, as OpenAI returned them (function calls; others go to the template as they are). */
+  tool_calls?: Array<{ id: string; type: string; function?: { name: string; arguments: string } }>;
+  tool_call_id?: string;
+}
+
+export interface ChatCompletionTool {
+  type: 'function';
+  function: { name: string; description?: string; parameters?: Record<string, unknown>; strict?: boolean | null };
+}
+
+export interface ChatCompletionMessageToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+interface SamplingRequest {
+  model?: string;
+  max_tokens?: number | null;
+  temperature?: number | null;
+  top_p?: number | null;
+  seed?: number | null;
+  stop?: string | string[] | null;
+  frequency_penalty?: number | null;
+  presence_penalty?: number | null;
+  logit_bias?: Record<string, number> | null;
+  /** Only 1. */
+  n?: number | null;
+  user?: string;
+  stream_options?: { include_usage?: boolean } | null;
+  /** Not OpenAI's: cancels the generation. */
+  signal?: AbortSignal;
+}
+
+export interface ChatCompletionCreateParams extends SamplingRequest {
+  messages: OpenAIMessage[];
+  max_completion_tokens?: number | null;
+  stream?: boolean | null;
+  logprobs?: boolean | null;
+  top_logprobs?: number | null;
+  response_format?: ResponseFormat;
+  tools?: ChatCompletionTool[];
+  /** 'auto' (default with tools) or 'none'. */
+  tool_choice?: 'auto' | 'none';
+  parallel_tool_calls?: boolean;
+}
+
+export interface ChatCompletionTokenLogprob {
+  token: string;
+  logprob: number;
+  bytes: number[] | null;
+  top_logprobs: Array<{ token: string; logprob: number; bytes: number[] | null }>;
+}
+
+export interface CompletionUsage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+}
+
+export interface ChatCompletion {
+  id: string;
+  object: 'chat.completion';
+  created: number;
+  model: string;
+  system_fingerprint?: string;
+  choices: Array<{
+    index: number;
+    message: { role: 'assistant'; content: string | null; refusal: string | null; tool_calls?: ChatCompletionMessageToolCall[] };
+    logprobs: { content: ChatCompletionTokenLogprob[] | null; refusal: ChatCompletionTokenLogprob[] | null } | null;
+    finish_reason: 'stop' | 'length' | 'tool_calls';
+  }>;
+  usage?: CompletionUsage;
+}
+
+export interface ChatCompletionChunk {
+  id: string;
+  object: 'chat.completion.chunk';
+  created: number;
+  model: string;
+  system_fingerprint?: string;
+  choices: Array<{
+    index: number;
+    delta: {
+      role?: 'assistant';
+      content?: string | null;
+      tool_calls?: Array<{ index: number; id?: string; type?: 'function'; function?: { name?: string; arguments?: string } }>;
+    };
+    logprobs?: { content: ChatCompletionTokenLogprob[] | null; refusal: ChatCompletionTokenLogprob[] | null } | null;
+    finish_reason: 'stop' | 'length' | 'tool_calls' | null;
+  }>;
+  usage?: CompletionUsage | null;
+}
+
+export interface ChatCompletions {
+  create(request: ChatCompletionCreateParams & { stream?: false | null }): Promise<ChatCompletion>;
+  create(request: ChatCompletionCreateParams & { stream: true }): Promise<AsyncIterable<ChatCompletionChunk>>;
+}
+
+export interface CompletionCreateParams extends SamplingRequest {
+  prompt: string | number[];
+  stream?: boolean | null;
+  /** 0..5 alternatives per token. */
+  logprobs?: number | null;
+  echo?: boolean | null;
+  suffix?: null;
+  best_of?: number | null;
+}
+
+export interface Completion {
+  id: string;
+  object: 'text_completion';
+  created: number;
+  model: string;
+  system_fingerprint?: string;
+  choices: Array<{
+    text: string;
+    index: number;
+    logprobs: { tokens?: string[]; token_logprobs?: number[]; top_logprobs?: Array<Record<string, number>>; text_offset?: number[] } | null;
+    finish_reason: 'stop' | 'length' | 'content_filter';
+  }>;
+  usage?: CompletionUsage;
+}
+
+export interface Completions {
+  create(request: CompletionCreateParams & { stream?: false | null }): Promise<Completion>;
+  create(request: CompletionCreateParams & { stream: true }): Promise<AsyncIterable<Completion>>;
+}
+
+export interface EmbeddingCreateParams {
+  input: string | string[] | number[] | number[][];
+  model?: string;
+  encoding_format?: 'float' | 'base64';
+  /** Fewer dimensions: the first ones, scaled to unit length again. */
+  dimensions?: number;
+  user?: string;
+}
+
+export interface CreateEmbeddingResponse<E = number[]> {
+  object: 'list';
+  /** embedding: numbers, or with encoding_format 'base64' the float32 little-endian bytes in base64. */
+  data: Array<{ object: 'embedding'; index: number; embedding: E }>;
+  model: string;
+  usage: { prompt_tokens: number; total_tokens: number };
+}
+
+export interface Embeddings {
+  create(request: EmbeddingCreateParams & { encoding_format: 'base64' }): Promise<CreateEmbeddingResponse<string>>;
+  create(request: EmbeddingCreateParams): Promise<CreateEmbeddingResponse>;
+}

@@ -16,14 +16,16 @@ const LOAD_MORE = 0;
 const LOAD_HEADER = 1;
 const LOAD_COMPLETE = 2;
 const WASM32_LIMIT = 4096 * 1048576;
-const QUANTIZE_TYPES = ['Q4_0', 'Q8_0', 'Q4_K', 'Q4_1', 'Q6_K'];
+// The core's writable types (Core#types(); tests/fast/types.test.mjs holds them equal):
+// checked before any core exists.
+export const QUANTIZE_TYPES = ['Q4_0', 'Q8_0', 'Q4_K', 'Q4_1', 'Q6_K'];
 // the C core's gf_kv_type numbering
 const KV_CACHE_TYPES = ['f32', 'f16', 'q8_0'];
 const DEFAULT_MAX_MEMORY = WASM32_LIMIT - 128 * 1048576; // room for code, stack and tokenizer
 
 /** Every option loadModel takes (an unknown key is an error naming the nearest). */
 export const LOAD_OPTIONS = ['onProgress', 'contextLength', 'batchSize', 'signal', 'vocabOnly', 'inspect', 'maxMemory', 'threads',
-  'simd', 'quantize', 'kvCache', 'warmup', 'sha256', 'cache', 'timeout', 'retries', 'worker', 'fetchOptions'];
+  'simd', 'quantize', 'kvCache', 'warmup', 'sha256', 'cache', 'timeout', 'retries', 'worker', 'fetchOptions', 'assetBase'];
 // the largest context and batch the core plans for (its sizes are 64-bit, but a wasm32 arena holds 4 GiB)
 export const MAX_CONTEXT = 1048576;
 export const MAX_BATCH = 4096;
@@ -55,7 +57,7 @@ function hex(bytes) {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-// The warm-up (gf_warmup in src/forward.c) runs the kernels on one batch so
+// The warm-up (gf_warmup in src/model/forward.c) runs the kernels on one batch so
 // that the engine optimizes them before the first prompt: rounds until
 // WARMUP_MS have passed, at least one, at most WARMUP_ROUNDS (one round of
 // ~60 ms for the 110M shape at 2 threads; docs/performance.md, "The first
@@ -76,6 +78,10 @@ export function checkLoadOptions(options) {
   integer(retries, 'retries', { min: 0, max: 1000, fallback: 0 });
   if (threads !== undefined && threads !== 'auto') integer(threads, 'threads', { min: 1, max: 64 });
   boolean(options?.worker, 'loadModel: worker', true);
+  const { assetBase } = options ?? {};
+  if (assetBase !== undefined && typeof assetBase !== 'string' && !(assetBase instanceof URL)) {
+    throw new TypeError('loadModel: assetBase must be a URL string or URL (the folder holding a copy of the package\'s dist/)');
+  }
 }
 
 /** @returns {Promise<Model>} */
@@ -105,7 +111,7 @@ export async function loadDirect(source, options = {}) {
     plan = mode
       ? { build: 'greenformer', threads: 1, reason: '1 thread: no weights to run', simdReason: 'plain: no weights to run' }
       : await planThreads(options.threads ?? 'auto', src.size, options.simd ?? 'auto');
-    core = await Core.create(plan);
+    core = await Core.create({ ...plan, assetBase: options.assetBase === undefined ? undefined : String(options.assetBase) });
   } catch (e) {
     await src.close?.();
     await src.chunks?.return?.();

@@ -3,12 +3,13 @@
 // a generation holds the queue only for one token at a time: generations
 // interleave token by token, and each resumes where its tokens left the KV
 // cache (the core keeps the longest common prefix and evaluates the rest,
-// src/api.c sync_cache), so its tokens equal a cold run's. dispose() frees
+// src/api/api.c sync_cache), so its tokens equal a cold run's. dispose() frees
 // the instance at once: queued calls reject, a running generation ends at
 // its next token with the same error.
 
 import { renderChat } from './chat.js';
 import { responseFormatGrammar } from './json-schema.js';
+import { attachOpenAI } from './openai.js';
 import { boolean, integer, knownKeys, number, oneOf, show, tokenIds } from './options.js';
 import { abortError } from './sources.js';
 
@@ -30,11 +31,15 @@ const yieldToEventLoop =
 
 export const GENERATE_OPTIONS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
   'signal', 'ignoreEos', 'addSpecial', 'parseSpecial', 'stop', 'presencePenalty', 'frequencyPenalty', 'logitBias', 'logprobs',
-  'topLogprobs', 'grammar', 'responseFormat'];
+  'topLogprobs', 'stopTokens', 'contextShift', 'grammar', 'responseFormat'];
+const DEFAULT_SINKS = 4; // StreamingLLM keeps four initial tokens
 const MAX_TOP_LOGPROBS = 20;
+// how chat templates end a turn (ChatML, Gemma, Llama 3, Phi-3, Command-R, Mistral/Llama 2)
+const TURN_END_MARKERS = ['<|im_end|>', '<end_of_turn>', '<|eot_id|>', '<|eom_id|>', '<|end|>', '<|END_OF_TURN_TOKEN|>', '<|endoftext|>', '</s>'];
 const MAX_STOP_STRINGS = 64;
 // chat() renders the prompt itself: its control tokens are parsed and BOS follows the template
-export const CHAT_OPTIONS = [...GENERATE_OPTIONS.filter((k) => k !== 'addSpecial' && k !== 'parseSpecial'), 'template', 'templateVariables'];
+export const CHAT_OPTIONS = [...GENERATE_OPTIONS.filter((k) => k !== 'addSpecial' && k !== 'parseSpecial' && k !== 'stopTokens'), 'template', 'templateVariables',
+  'historyPolicy'];
 const INT32_MAX = 2 ** 31 - 1;
 
 /** Sampling options as gf_api_generate_start takes them, each checked here (C would wrap or truncate them). */
@@ -147,6 +152,28 @@ function disposedError() {
   return err;
 }
 
+/**
+ * contextShift: 'off' (default: a full context ends the generation, stopReason
+ * 'context'), 'sinks' (keep the first four tokens and the newer half of the
+ * rest, and go on) or { sinks: n }. Returns the tokens kept, or -1 for off.
+ */
+function shiftSinks(contextShift, contextLength) {
+  if (contextShift === undefined || contextShift === 'off') return -1;
+  if (contextShift === 'sinks') return Math.min(DEFAULT_SINKS, contextLength - 2);
+  if (contextShift && typeof contextShift === 'object' && !Array.isArray(contextShift)) {
+    knownKeys(contextShift, ['sinks'], 'contextShift');
+    return integer(contextShift.sinks, 'contextShift.sinks', { min: 0, max: contextLength - 2 });
+  }
+  throw new RangeError(`contextShift must be 'off', 'sinks' or { sinks: n }, got ${show(contextShift)}`);
+}
+
+function liveSession(session) {
+  if (!session.disposed) return;
+  const err = new Error('this session has been disposed');
+  err.code = 'GF_DISPOSED';
+  throw err;
+}
+
 function newStats() {
   return { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [] };
 }
@@ -157,12 +184,15 @@ export class Model {
   #info;
   #queue = Promise.resolve();
   #disposed = false;
+  #main; // the model's own session: { ptr, disposed }
 
   /** @internal use loadModel() */
   constructor(core, handle, info) {
     this.#core = core;
     this.#handle = handle;
     this.#info = info;
+    this.#main = { ptr: core.em._gf_api_session_main(handle) >>> 0, disposed: false };
+    attachOpenAI(this);
   }
 
   /** A plain object describing the model and how it runs. */
@@ -256,10 +286,15 @@ export class Model {
    * { logits: 'last' }.
    */
   async forward(ids, options) {
+    return this.#forwardIn(this.#main, ids, options);
+  }
+
+  async #forwardIn(session, ids, options) {
     const { logits: which } = knownKeys(options, ['logits'], 'forward');
     const checked = this.#ids(ids, 'forward');
     const logits = oneOf(which, 'forward: logits', ['all', 'last'], 'all');
     return this.#exclusive(() => {
+      liveSession(session);
       const core = this.#core;
       const nVocab = this.#info.nVocab;
       const rows = logits === 'all' ? checked.length : 1;
@@ -267,7 +302,7 @@ export class Model {
       let out = 0;
       try {
         out = core.malloc(rows * nVocab * 4);
-        core.check(core.em._gf_api_forward(this.#handle, idsPtr, checked.length, logits === 'all' ? 1 : 0, out));
+        core.check(core.em._gf_api_forward(this.#handle, session.ptr, idsPtr, checked.length, logits === 'all' ? 1 : 0, out));
         return core.f32(out, rows * nVocab).slice();
       } finally {
         core.free(out);
@@ -318,6 +353,21 @@ export class Model {
     return this.#info.chatTemplate;
   }
 
+  /**
+   * @internal The markers a chat template ends a turn with (<|im_end|>, <end_of_turn>, <|eot_id|>, ...), as
+   * this vocabulary has them: single tokens (stopTokens) or, where it has no such token, text (stop strings).
+   */
+  endOfTurn(template) {
+    const tokens = [], strings = [];
+    for (const marker of TURN_END_MARKERS) {
+      if (typeof template !== 'string' || !template.includes(marker)) continue;
+      const ids = this.#tokenizeNow(marker, false, true);
+      if (ids.length === 1) tokens.push(ids[0]);
+      else strings.push(marker);
+    }
+    return { tokens, strings };
+  }
+
   /** The chat prompt the template makes of messages (what chat() generates from). */
   async renderChat(messages, options) {
     const { template, addGenerationPrompt, templateVariables } = knownKeys(options, ['template', 'addGenerationPrompt', 'templateVariables'], 'renderChat');
@@ -342,14 +392,43 @@ export class Model {
    * generate()'s. Returns the same kind of iterator as generate().
    */
   chat(messages, options = {}) {
+    return this.#chatIn(this.#main, messages, options);
+  }
+
+  #chatIn(session, messages, options = {}) {
     const stats = newStats();
     const self = this;
     const iterator = (async function* () {
-      const { template, templateVariables, ...rest } = knownKeys(options, CHAT_OPTIONS, 'chat');
-      const prompt = await self.#render(messages, template, true, templateVariables);
+      const { template, templateVariables, historyPolicy, ...rest } = knownKeys(options, CHAT_OPTIONS, 'chat');
+      const policy = oneOf(historyPolicy, 'chat: historyPolicy', ['error', 'trim'], 'error');
+      const used = template ?? self.chatTemplate();
+      let kept = messages;
+      let prompt = await self.#render(kept, template, true, templateVariables);
+      if (policy === 'trim') {
+        // whole old turns go, oldest first, until the prompt leaves room for the reply; system messages stay
+        const room = Math.min(rest.maxTokens ?? 256, Math.floor(self.#info.contextLength / 2));
+        const fits = async (text) => (await self.tokenize(text, { addSpecial: false, parseSpecial: true })).length + room <= self.#info.contextLength;
+        while (!(await fits(prompt))) {
+          const first = kept.findIndex((m) => m.role !== 'system');
+          const last = kept.length - 1 - [...kept].reverse().findIndex((m) => m.role === 'user');
+          if (first < 0 || first >= last) {
+            throw new Error(`chat: the system messages and the last user message alone leave no room for a ${room}-token reply in the ${self.#info.contextLength}-token context`);
+          }
+          let end = first + 1;
+          while (end < last && kept[end].role !== 'user') end++; // the turn's replies and tool results go with it
+          kept = [...kept.slice(0, first), ...kept.slice(end)];
+          prompt = await self.#render(kept, template, true, templateVariables);
+        }
+        stats.droppedMessages = messages.length - kept.length;
+      }
       const bosText = self.#info.bos >= 0 ? self.#detokenizeNow([self.#info.bos], false) : '';
+      // the reply ends at the template's end-of-turn marker even where the vocabulary does not call it end-of-generation
+      const turnEnd = await self.#exclusive(() => self.endOfTurn(used));
+      const stop = [...turnEnd.strings, ...(rest.stop === undefined ? [] : typeof rest.stop === 'string' ? [rest.stop] : rest.stop)];
       // templates usually write BOS themselves; control tokens in the prompt are the template's, not user text
-      const gen = self.generate(prompt, { ...rest, parseSpecial: true, addSpecial: !(bosText && prompt.startsWith(bosText)) });
+      const gen = self.#generateIn(session, prompt, {
+        ...rest, parseSpecial: true, addSpecial: !(bosText && prompt.startsWith(bosText)), stopTokens: turnEnd.tokens, ...(stop.length ? { stop } : {}),
+      });
       try {
         for await (const piece of gen) {
           Object.assign(stats, gen.stats);
@@ -368,15 +447,55 @@ export class Model {
    * iterator's `stats` property fills in as it runs.
    */
   generate(prompt, options = {}) {
+    return this.#generateIn(this.#main, prompt, options);
+  }
+
+  #generateIn(session, prompt, options = {}) {
     const stats = newStats();
-    const iterator = this.#generate(prompt, options, stats);
+    const iterator = this.#generate(session, prompt, options, stats);
     iterator.stats = stats;
     return iterator;
   }
 
-  async *#generate(prompt, options, stats) {
-    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop, presencePenalty, frequencyPenalty, logitBias, logprobs, topLogprobs, grammar, responseFormat } =
+  /**
+   * A new session: its own KV cache (and prompt cache) over the model's
+   * weights, for an app with more than one conversation. It has generate,
+   * chat, forward, the OpenAI-shaped chat.completions and completions, and
+   * the model's tokenizer; dispose() frees its cache.
+   */
+  session() {
+    this.#live();
+    const core = this.#core;
+    const state = { ptr: core.checkPtr(core.em._gf_api_session_new(this.#handle)), disposed: false };
+    const model = this;
+    const s = {
+      info: () => model.info(),
+      chatTemplate: () => model.chatTemplate(),
+      tokenize: (text, options) => model.tokenize(text, options),
+      detokenize: (ids, options) => model.detokenize(ids, options),
+      renderChat: (messages, options) => model.renderChat(messages, options),
+      embed: (input, options) => model.embed(input, options),
+      forward: (ids, options) => model.#forwardIn(state, ids, options),
+      generate: (prompt, options) => model.#generateIn(state, prompt, options),
+      chat: (messages, options) => model.#chatIn(state, messages, options),
+      /** Frees this session's cache; its calls reject afterwards ('GF_DISPOSED'). */
+      dispose: async () => {
+        if (state.disposed || model.#disposed) return;
+        await model.#exclusive(() => {
+          core.em._gf_api_session_free(model.#handle, state.ptr);
+          state.disposed = true;
+        });
+      },
+    };
+    attachOpenAI(s);
+    return s;
+  }
+
+  async *#generate(session, prompt, options, stats) {
+    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop, presencePenalty, frequencyPenalty, logitBias, logprobs, topLogprobs, stopTokens, grammar, responseFormat } =
       knownKeys(options, GENERATE_OPTIONS, 'generate');
+    const endTokens = new Set(stopTokens === undefined ? [] : this.#ids(stopTokens, 'generate: stopTokens'));
+    const sinks = shiftSinks(options.contextShift, this.#info.contextLength);
     const gbnf = constraint(grammar, responseFormat);
     const penalties = [number(presencePenalty, 'presencePenalty', { min: -2, max: 2, fallback: 0 }), number(frequencyPenalty, 'frequencyPenalty', { min: -2, max: 2, fallback: 0 })];
     const [biasIds, biases] = biasPairs(logitBias, this.#info.nVocab);
@@ -406,7 +525,8 @@ export class Model {
         scratch = core.malloc(8 + PIECE_BYTES + MAX_TOP_LOGPROBS * 12);
         const idsPtr = core.writeI32(ids);
         try {
-          gen = core.checkPtr(core.em._gf_api_generate_start(this.#handle, idsPtr, ids.length, ...sampling, flags[0] ? 1 : 0, ...penalties));
+          liveSession(session);
+          gen = core.checkPtr(core.em._gf_api_generate_start(this.#handle, session.ptr, idsPtr, ids.length, ...sampling, flags[0] ? 1 : 0, ...penalties));
         } finally {
           core.free(idsPtr);
         }
@@ -430,15 +550,24 @@ export class Model {
           }
         }
         stats.cachedTokens = core.em._gf_api_generation_cached(gen);
+        if (sinks >= 0) core.check(core.em._gf_api_generation_context_shift(this.#handle, gen, sinks));
         stats.prefillMs = performance.now() - t0;
       });
       while (stats.generatedTokens < limit) {
         if (signal?.aborted) throw abortError(signal);
         const { more, text } = await this.#exclusive(() => {
+          liveSession(session);
           const t0 = performance.now();
           const more = core.check(core.em._gf_api_generate_next(this.#handle, gen, scratch, scratch + 8, PIECE_BYTES, scratch + 4));
           const len = core.u32At(scratch + 4);
           const step = { more, text: len ? core.readString(scratch + 8, len) : '' };
+          if (more && endTokens.has(core.i32(scratch, 1)[0]) && !flags[0]) {
+            // an end-of-turn token: the end, as the vocabulary's own end-of-generation tokens are
+            stats.stopReason = 'eos';
+            stats.decodeMs += performance.now() - t0;
+            return { more: 0, text: '' };
+          }
+          if (sinks >= 0) stats.contextShifts = core.em._gf_api_generation_shifts(gen);
           if (more) {
             const token = core.i32(scratch, 1)[0];
             stats.tokens.push(token);

@@ -1,6 +1,6 @@
 // Quantizing GGUF models: F32/F16 (or already-quantized) weights in, a
 // GGUF that llama.cpp and greenformer load out. The C core does the work
-// (src/transcode.c, src/quantize*.c, src/calibrate.c, src/mix.c); this
+// (src/tools/transcode.c, src/quantize*.c, src/tools/calibrate.c, src/tools/mix.c); this
 // module streams the source through it and the output to a destination,
 // so neither file is ever held whole in memory.
 //
@@ -37,18 +37,21 @@
 
 import { Core } from './core.js';
 import { integer, knownKeys, oneOf } from './options.js';
+import { nodePlatform } from './platform.js';
 import { abortError, openSource } from './sources.js';
 
 const TC_HEADER = 1;
 const TC_COMPLETE = 2;
 const LOAD_COMPLETE = 2;
 
+// The core's writable types and what outputType/embdType may name: checked before any core
+// exists; tests/fast/types.test.mjs holds them equal to the core's registry (Core#types()).
 export const QUANT_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K'];
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
 const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'outputType', 'embdType', 'onProgress', 'log', 'signal'];
 // what outputType / embdType may name: the types greenformer writes ('' = the file type's rules)
-const TENSOR_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'F16', 'F32'];
+export const TENSOR_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'F16', 'F32'];
 
 function checkOptions(options) {
   knownKeys(options, OPTIONS, 'quantize');
@@ -87,7 +90,7 @@ async function openDestination(destination) {
     if (!isNode) throw new TypeError('quantize: a destination path needs Node; pass a function or a WritableStream');
     // a temporary file beside the destination, renamed into place when complete: a failure
     // or an abort leaves an existing destination as it was
-    const { openOutput } = await import('./files.js');
+    const { openOutput } = (await nodePlatform()).files;
     return openOutput(destination);
   }
   if (typeof destination === 'function') return { write: async (view) => destination(view.slice()) };
@@ -219,7 +222,7 @@ export async function quantizeModel(source, destination, options = {}) {
   if (signal?.aborted) throw abortError(signal);
   if (isNode && typeof destination === 'string') {
     // refused before anything is opened: writing the input would destroy it
-    const { localPath, refuseSameFile } = await import('./files.js');
+    const { localPath, refuseSameFile } = (await nodePlatform()).files;
     const input = localPath(source);
     if (input !== null) await refuseSameFile(input, destination, 'quantize');
   }

@@ -1,4 +1,4 @@
-/* The kernels of attention over the KV cache (src/attention.c): scores of a
+/* The kernels of attention over the KV cache (src/model/attention.c): scores of a
  * query against a tile of keys, the softmax exponentials, and the weighted
  * sum of value rows. Keys and values are f32, or f16 (half the cache
  * memory; widened exactly as they stream in, or a tile at a time by
@@ -13,14 +13,17 @@
 #ifndef GF_ATTENTION_KERNELS_H
 #define GF_ATTENTION_KERNELS_H
 
-#include "../attention.h"
-#include "../quant.h"
+#include "kernels/kv_type.h"
+#include "quant/quant.h"
 
 /* Keys per tile: the most one call handles for Q8_0 values (int32 sums). */
 #define GF_ATTN_MAX_TILE 64
 
 /* out[j] = scale * q . k_j for n consecutive key rows of hd elements, f32 or f16. */
 void gf_attn_scores(const float *q, const void *keys, gf_kv_type kv, int n, int hd, float scale, float *out);
+/* x[j] = cap * tanh(x[j] / cap), soft-capped scores (Gemma 2); one scalar
+ * function for both builds, so the bits agree. */
+void gf_attn_softcap(float *x, int n, float cap);
 /* x[j] = e^(x[j] - max) for j < n (0 below e^-87); returns their sum. */
 float gf_attn_exp(float *x, int n, float max);
 /* acc[0..hd) += sum_j p[j] * v_j over n consecutive value rows; p are

@@ -1,8 +1,8 @@
 /* Scalar references of the attention kernels, and the dispatch. The order
  * of every floating-point operation is the SIMD kernels' (four lanes, then
  * a fixed reduction), so both give the same bits. */
-#include "attention_kernels.h"
-#include "exp_poly.h"
+#include "kernels/attention_kernels.h"
+#include "kernels/exp_poly.h"
 
 #include <math.h>
 #include <string.h>
@@ -25,6 +25,11 @@ void gf_attn_scores_ref(const float *q, const void *keys, gf_kv_type kv, int n, 
         for (int d = body; d < hd; d++) s += q[d] * elem(keys, kv, row + d);
         out[j] = s * scale;
     }
+}
+
+void gf_attn_softcap(float *x, int n, float cap) {
+    float inv = 1.0f / cap; /* as llama.cpp: scaled by the reciprocal, tanh, scaled back */
+    for (int j = 0; j < n; j++) x[j] = tanhf(x[j] * inv) * cap;
 }
 
 float gf_attn_exp_ref(float *x, int n, float max) {
@@ -78,37 +83,3 @@ void gf_attn_widen_ref(float *dst, const gf_half *src, int n) {
 void gf_f32_to_f16_row(gf_half *dst, const float *src, int n) {
     for (int i = 0; i < n; i++) dst[i] = gf_float_to_half(src[i]);
 }
-
-#if defined(__wasm_simd128__)
-void gf_attn_scores(const float *q, const void *keys, gf_kv_type kv, int n, int hd, float scale, float *out) {
-    gf_attn_scores_simd128(q, keys, kv, n, hd, scale, out);
-}
-float gf_attn_exp(float *x, int n, float max) { return gf_attn_exp_simd128(x, n, max); }
-void gf_attn_accumulate(float *acc, const float *p, const void *values, gf_kv_type kv, int n, int hd) {
-    gf_attn_accumulate_simd128(acc, p, values, kv, n, hd);
-}
-void gf_attn_widen(float *dst, const gf_half *src, int n) { gf_attn_widen_simd128(dst, src, n); }
-size_t gf_attn_q8_0_prepared_bytes(int n, int hd) { return gf_attn_q8_0_prepared_bytes_simd128(n, hd); }
-void gf_attn_prepare_q8_0(void *prepared, const block_q8_0 *rows, int n, int hd) { gf_attn_prepare_q8_0_simd128(prepared, rows, n, hd); }
-void gf_attn_accumulate_prepared(float *acc, const float *p, const block_q8_0 *rows, const void *prepared, int n, int hd) {
-    gf_attn_accumulate_prepared_simd128(acc, p, rows, prepared, n, hd);
-}
-#else
-void gf_attn_scores(const float *q, const void *keys, gf_kv_type kv, int n, int hd, float scale, float *out) {
-    gf_attn_scores_ref(q, keys, kv, n, hd, scale, out);
-}
-float gf_attn_exp(float *x, int n, float max) { return gf_attn_exp_ref(x, n, max); }
-void gf_attn_accumulate(float *acc, const float *p, const void *values, gf_kv_type kv, int n, int hd) {
-    gf_attn_accumulate_ref(acc, p, values, kv, n, hd);
-}
-void gf_attn_widen(float *dst, const gf_half *src, int n) { gf_attn_widen_ref(dst, src, n); }
-size_t gf_attn_q8_0_prepared_bytes(int n, int hd) {
-    (void)n, (void)hd;
-    return 0;
-}
-void gf_attn_prepare_q8_0(void *prepared, const block_q8_0 *rows, int n, int hd) { (void)prepared, (void)rows, (void)n, (void)hd; }
-void gf_attn_accumulate_prepared(float *acc, const float *p, const block_q8_0 *rows, const void *prepared, int n, int hd) {
-    (void)prepared;
-    gf_attn_accumulate_ref(acc, p, rows, GF_KV_Q8_0, n, hd);
-}
-#endif

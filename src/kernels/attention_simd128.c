@@ -8,9 +8,9 @@
 #include <math.h>
 #include <wasm_simd128.h>
 
-#include "attention_kernels.h"
-#include "exp_poly.h"
-#include "half_simd128.h"
+#include "kernels/attention_kernels.h"
+#include "kernels/exp_poly.h"
+#include "kernels/half_simd128.h"
 
 /* four halves to f32: each into the upper half of a 32-bit lane */
 static inline __attribute__((always_inline)) v128_t widen4(const gf_half *h) {

@@ -14,7 +14,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../quant.h"
+#include "quant/quant.h"
+#include "quant/registry.h"
 
 /* A matrix operand: rows of a weight tensor. */
 typedef struct {
@@ -38,6 +39,17 @@ void gf_quantize_act_row(gf_act_format f, const float *x, void *dst, int n);
 void gf_matmul(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
                size_t y_stride);
 
+/* The matmul kernels, one per computable type (kernels.c's table, indexed
+ * by type id): gf_matmul_<t>_simd128 in the SIMD builds, gf_matmul_ref in
+ * the scalar build. */
+typedef void (*gf_matmul_fn)(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
+                             size_t y_stride);
+gf_matmul_fn gf_matmul_kernel(uint32_t type); /* NULL: this build has none for the type */
+/* Every computable registry row has a kernel, a reference dot and a
+ * dequantizer, and no other row has a kernel: GF_OK, or an error naming the
+ * type. Run at start-up (gf_model_plan) and by the kernel tests. */
+int gf_kernels_check(void);
+
 /* ---- f32 vector ops (attention, norms) ---- */
 float gf_dot_f32(const float *a, const float *b, int n);
 void gf_axpy_f32(float *y, float a, const float *x, int n); /* y += a * x */
@@ -46,7 +58,6 @@ void gf_scale_f32(float *y, float a, int n);                /* y *= a */
 void gf_swiglu_f32(float *gate, const float *up, int n);
 
 /* ---- references, for tests ---- */
-float gf_dot_ref(uint32_t wtype, int n, const void *w_row, const void *act_row);
 void gf_matmul_ref(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
                    size_t y_stride);
 float gf_dot_f32_ref(const float *a, const float *b, int n);
@@ -57,8 +68,20 @@ void gf_swiglu_f32_ref(float *gate, const float *up, int n);
 #if defined(__wasm_simd128__)
 #define GF_HAVE_SIMD128 1
 void gf_quantize_act_row_simd128(gf_act_format f, const float *x, void *dst, int n);
+/* through the table (any computable type) */
 void gf_matmul_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
                        size_t y_stride);
+/* per type: the table's entries (kernels_simd128.c; src/kernels/<t>_simd128.c for newer types) */
+#define GF_DECLARE_MATMUL_SIMD128(t)                                                                                   \
+    void gf_matmul_##t##_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y, \
+                                 size_t y_stride)
+GF_DECLARE_MATMUL_SIMD128(f32);
+GF_DECLARE_MATMUL_SIMD128(f16);
+GF_DECLARE_MATMUL_SIMD128(q4_0);
+GF_DECLARE_MATMUL_SIMD128(q4_1);
+GF_DECLARE_MATMUL_SIMD128(q8_0);
+GF_DECLARE_MATMUL_SIMD128(q4_K);
+GF_DECLARE_MATMUL_SIMD128(q6_K);
 float gf_dot_f32_simd128(const float *a, const float *b, int n);
 void gf_axpy_f32_simd128(float *y, float a, const float *x, int n);
 void gf_scale_f32_simd128(float *y, float a, int n);

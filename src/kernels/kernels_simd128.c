@@ -48,9 +48,9 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#include "exp_poly.h"
-#include "half_simd128.h"
-#include "kernels.h"
+#include "kernels/exp_poly.h"
+#include "kernels/half_simd128.h"
+#include "kernels/kernels.h"
 
 #if defined(__wasm_relaxed_simd__)
 #define RELAXED 1
@@ -1550,39 +1550,58 @@ DEFINE_QUANT(q6_K, K_Q6_K)
 DEFINE_FLOAT(1)
 DEFINE_FLOAT(4)
 
-void gf_matmul_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
-                       size_t y_stride) {
+/* The matmul kernels of kernels.c's table, one per type. */
+static void run_float(int f16, const gf_matrix *w, int r0, int r1, const uint8_t *a, size_t act_stride, int n_tok, float *y,
+                      size_t y_stride) {
+    if (r0 >= r1 || n_tok <= 0) return;
+    int t = 0;
+    for (; t + 4 <= n_tok; t += 4)
+        (f16 ? f16_x4 : f32_x4)(w, r0, r1, a + (size_t)t * act_stride, act_stride, y + (size_t)t * y_stride, y_stride);
+    for (; t < n_tok; t++) (f16 ? f16_x1 : f32_x1)(w, r0, r1, a + (size_t)t * act_stride, act_stride, y + (size_t)t * y_stride, y_stride);
+}
+
+void gf_matmul_f32_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y, size_t y_stride) {
+    run_float(0, w, r0, r1, act, act_stride, n_tok, y, y_stride);
+}
+
+void gf_matmul_f16_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y, size_t y_stride) {
+    run_float(1, w, r0, r1, act, act_stride, n_tok, y, y_stride);
+}
+
+typedef int (*gemv_fn)(const gf_matrix *, int, int, const uint8_t *, float *);
+typedef int (*gemm_fn)(const gf_matrix *, int, int, const uint8_t *, size_t, int, float *, size_t);
+
+/* GEMM over whole groups of four tokens, GEMV for the rest. */
+static void run_quant(gemv_fn gemv, gemm_fn gemm, const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok,
+                      float *y, size_t y_stride) {
     const uint8_t *a = act;
     if (r0 >= r1 || n_tok <= 0) return;
-    if (w->type == GF_TYPE_F32 || w->type == GF_TYPE_F16) {
-        int t = 0;
-        for (; t + 4 <= n_tok; t += 4)
-            (w->type == GF_TYPE_F32 ? f32_x4 : f16_x4)(w, r0, r1, a + (size_t)t * act_stride, act_stride,
-                                                        y + (size_t)t * y_stride, y_stride);
-        for (; t < n_tok; t++)
-            (w->type == GF_TYPE_F32 ? f32_x1 : f16_x1)(w, r0, r1, a + (size_t)t * act_stride, act_stride,
-                                                        y + (size_t)t * y_stride, y_stride);
-        return;
-    }
-    int (*gemv)(const gf_matrix *, int, int, const uint8_t *, float *);
-    int (*gemm)(const gf_matrix *, int, int, const uint8_t *, size_t, int, float *, size_t);
-    switch (w->type) {
-    case GF_TYPE_Q4_0: gemv = q4_0_gemv, gemm = q4_0_gemm; break;
-    case GF_TYPE_Q4_1: gemv = q4_1_gemv, gemm = q4_1_gemm; break;
-#if RELAXED && !DOT16
-    case GF_TYPE_Q8_0: gemv = dot_u8_exact ? q8_0u_gemv : q8_0_gemv, gemm = dot_u8_exact ? q8_0u_gemm : q8_0_gemm; break;
-#else
-    case GF_TYPE_Q8_0: gemv = q8_0_gemv, gemm = q8_0_gemm; break;
-#endif
-    case GF_TYPE_Q4_K: gemv = q4_K_gemv, gemm = q4_K_gemm; break;
-    case GF_TYPE_Q6_K: gemv = q6_K_gemv, gemm = q6_K_gemm; break;
-    default: gf_matmul_ref(w, r0, r1, act, act_stride, n_tok, y, y_stride); return;
-    }
     int special = 0, t = 4 * (n_tok / 4);
     if (t) special |= gemm(w, r0, r1, a, act_stride, t, y, y_stride);
     for (; t < n_tok; t++) special |= gemv(w, r0, r1, a + (size_t)t * act_stride, y + (size_t)t * y_stride);
     /* a scale of exponent 31 (inf/nan): the reference defines the result */
     if (special) gf_matmul_ref(w, r0, r1, act, act_stride, n_tok, y, y_stride);
+}
+
+#define DEFINE_MATMUL(name)                                                                                           \
+    void gf_matmul_##name##_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, \
+                                    float *y, size_t y_stride) {                                                       \
+        run_quant(name##_gemv, name##_gemm, w, r0, r1, act, act_stride, n_tok, y, y_stride);                           \
+    }
+DEFINE_MATMUL(q4_0)
+DEFINE_MATMUL(q4_1)
+DEFINE_MATMUL(q4_K)
+DEFINE_MATMUL(q6_K)
+
+void gf_matmul_q8_0_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
+                            size_t y_stride) {
+#if RELAXED && !DOT16
+    if (dot_u8_exact) {
+        run_quant(q8_0u_gemv, q8_0u_gemm, w, r0, r1, act, act_stride, n_tok, y, y_stride);
+        return;
+    }
+#endif
+    run_quant(q8_0_gemv, q8_0_gemm, w, r0, r1, act, act_stride, n_tok, y, y_stride);
 }
 
 /* ---- f32 vector ops ---- */

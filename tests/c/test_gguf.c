@@ -2,10 +2,10 @@
  * one byte per commit), and a clear error for each kind of malformed header. */
 #include <string.h>
 
-#include "error.h"
-#include "gguf.h"
+#include "base/error.h"
+#include "format/gguf.h"
 #include "testing.h"
-#include "types.h"
+#include "quant/registry.h"
 
 static uint64_t rng = 99;
 static uint32_t rnd(void) {

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "error.h"
-#include "grammar.h"
+#include "base/error.h"
+#include "sample/grammar.h"
 #include "testing.h"
 
 static int matches(const char *gbnf, const char *text) {

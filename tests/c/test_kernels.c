@@ -19,6 +19,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "kernels/exp_poly.h"
 #include "kernels/kernels.h"
 #include "testing.h"
@@ -259,9 +260,6 @@ static void test_act_quant(void) {
 
 /* ---- weights ---- */
 
-static const uint32_t k_wtypes[] = {GF_TYPE_F32, GF_TYPE_F16, GF_TYPE_Q4_0, GF_TYPE_Q4_1,
-                                    GF_TYPE_Q8_0, GF_TYPE_Q4_K, GF_TYPE_Q6_K};
-
 static gf_half rnd_half(float lo, float hi) { return gf_float_to_half(lo + (hi - lo) * rndu()); }
 
 /* Row r of a weight matrix: real quantizers where we have them (weights
@@ -328,6 +326,12 @@ static void make_weight_row(uint32_t type, int n, uint8_t *dst, int r) {
             }
         }
         break;
+    default: { /* a type this test has no hand-made rows for: its reference quantizer */
+        const gf_type_traits *t = gf_type_info(type);
+        CHECK(t && t->quantize_ref, "test_kernels: no way to make %s weights (add a case to make_weight_row)", gf_type_name(type));
+        if (t && t->quantize_ref) t->quantize_ref(x, dst, n);
+        break;
+    }
     }
 }
 
@@ -497,13 +501,32 @@ static void test_matmul_case(uint32_t type, int n, int rows, int ntok) {
     mm_free(&c);
 }
 
+/* The registry's rows: every computable type has its kernel, reference dot
+ * and dequantizer (gf_kernels_check), and this test knows every one. */
+static void test_registry(void) {
+    CHECK(gf_kernels_check() == GF_OK, "gf_kernels_check: %s", gf_error_message());
+    for (uint32_t i = 0; i < GF_TYPE_COUNT; i++) {
+        const gf_type_traits *t = gf_type_info(i);
+        if (!t || !t->computable) {
+            CHECK(!gf_matmul_kernel(i), "%s has a kernel but is not computable", gf_type_name(i));
+            continue;
+        }
+        CHECK(gf_matmul_kernel(i) != NULL, "%s: no matmul kernel", t->name);
+        CHECK(gf_act_row_bytes(t->act, 256) > 0, "%s: activation format", t->name);
+    }
+}
+
 static void test_matmul(void) {
     static const int ns[] = {256, 768, 2048, 5632};
-    for (size_t ti = 0; ti < sizeof k_wtypes / sizeof k_wtypes[0]; ti++)
+    /* every computable type of the registry, SIMD against the scalar reference */
+    for (uint32_t type = 0; type < GF_TYPE_COUNT; type++) {
+        const gf_type_traits *t = gf_type_info(type);
+        if (!t || !t->computable) continue;
         for (size_t ni = 0; ni < sizeof ns / sizeof ns[0]; ni++) {
-            if (gf_row_bytes(k_wtypes[ti], (uint64_t)ns[ni]) == 0) continue;
-            test_matmul_case(k_wtypes[ti], ns[ni], 13, 9);
+            if (gf_row_bytes(type, (uint64_t)ns[ni]) == 0) continue;
+            test_matmul_case(type, ns[ni], 13, 9);
         }
+    }
     /* F32/F16 rows of any length (the kernels' scalar tails) */
     static const int odd[] = {1, 3, 7, 8, 9, 15, 17, 33, 100};
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
@@ -511,7 +534,9 @@ static void test_matmul(void) {
         test_matmul_case(GF_TYPE_F16, odd[i], 6, 5);
     }
     /* rows longer than the GEMV's activation chunk (8192 elements) */
-    for (size_t ti = 2; ti < sizeof k_wtypes / sizeof k_wtypes[0]; ti++) test_matmul_case(k_wtypes[ti], 8960, 6, 5);
+    for (uint32_t type = 0; type < GF_TYPE_COUNT; type++)
+        if (gf_type_info(type) && gf_type_info(type)->computable && gf_type_info(type)->block > 1 && gf_row_bytes(type, 8960))
+            test_matmul_case(type, 8960, 6, 5);
     test_matmul_case(GF_TYPE_Q4_K, 16640, 5, 2);
     /* more rows than a GEMM panel (256), with a short last panel */
     test_matmul_case(GF_TYPE_Q4_0, 256, 300, 20);
@@ -737,6 +762,7 @@ int main(void) {
     test_fp16_ref();
     test_fp16_simd();
     test_act_quant();
+    test_registry();
     test_matmul();
     test_extremes();
     test_special_scales();

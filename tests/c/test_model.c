@@ -5,9 +5,9 @@
 #include <math.h>
 #include <string.h>
 
-#include "error.h"
-#include "integrity.h"
-#include "loader.h"
+#include "base/error.h"
+#include "quant/integrity.h"
+#include "model/loader.h"
 #include "testing.h"
 
 static uint64_t rng = 12345;

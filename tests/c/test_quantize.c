@@ -6,13 +6,13 @@
 #include <math.h>
 #include <string.h>
 
-#include "error.h"
-#include "gguf.h"
-#include "quant.h"
-#include "quantize.h"
-#include "quantize_gptq.h"
+#include "base/error.h"
+#include "format/gguf.h"
+#include "quant/quant.h"
+#include "quant/quantize.h"
+#include "tools/quantize_gptq.h"
 #include "testing.h"
-#include "types.h"
+#include "quant/registry.h"
 
 typedef struct {
     unsigned char *bytes;

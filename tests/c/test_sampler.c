@@ -4,8 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "error.h"
-#include "sampler.h"
+#include "base/error.h"
+#include "sample/sampler.h"
 #include "testing.h"
 
 #define V 1000

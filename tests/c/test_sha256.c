@@ -1,7 +1,7 @@
 /* SHA-256 against the FIPS 180-4 examples, for any split of the input. */
 #include <string.h>
 
-#include "sha256.h"
+#include "base/sha256.h"
 #include "testing.h"
 
 static void hex(const uint8_t d[32], char out[65]) {

@@ -12,12 +12,13 @@
 #include <string.h>
 #include <time.h>
 
-#include "error.h"
-#include "gguf.h"
+#include "base/error.h"
+#include "format/gguf.h"
 #include "testing.h"
-#include "tokenizer.h"
-#include "tokenizer_impl.h"
-#include "unicode.h"
+#include "text/tokenizer.h"
+#include "text/tokenizer_bpe.h"
+#include "text/vocab.h"
+#include "text/unicode.h"
 
 static double now_s(void) {
     struct timespec ts;

@@ -34,6 +34,41 @@ for (const arch of ['qwen2', 'gpt2']) {
   }
 }
 
+// gemma2 (sliding window of 16 on even layers, a 32-token sequence; soft-capped scores and logits; embedding scale,
+// GeGLU, sandwich norms): teacher-forced against tiny-archs.json, with the same bounds as the decoders above.
+{
+  const archs = readJson('reference', 'tiny-archs.json');
+  const ref = archs.archs.gemma2;
+  for (const [type, v] of Object.entries(ref.variants)) {
+    test(`gemma2 ${type}: teacher-forced logits match llama.cpp`, async (t) => {
+      const model = await loadModel(sharedPath('models', v.model), { kvCache: 'f32' }); // as the references were made
+      try {
+        const info = model.info();
+        assert.equal(info.architecture, 'gemma2');
+        assert.equal(info.slidingWindow, 16);
+        assert.ok(v.tokens.length > info.slidingWindow, 'the sequence is longer than the window');
+        const logits = await model.forward(v.tokens);
+        const rows = v.tokens.length;
+        const err = errRows(logits, readF32('reference', v.logits), ref.n_vocab, rows);
+        const bound = Math.max(0.15, 0.5 * v.err_vs_f32);
+        const ours = errRows(logits, readF32('reference', ref.f32_prompt_logits), ref.n_vocab, v.prompt_rows);
+        t.diagnostic(`gemma2 ${type}: err vs llama.cpp ${err.toFixed(5)} over ${rows} rows (bound ${bound}); prompt rows vs F32: ours ${ours.toFixed(4)}, llama.cpp ${v.err_vs_f32}`);
+        assert.ok(err <= bound, `err ${err} > ${bound}`);
+        assert.ok(ours <= 1.1 * v.err_vs_f32, `distance from F32 ${ours} > 1.1 x ${v.err_vs_f32}`);
+        // the final soft-cap bounds every logit by 30
+        let most = 0;
+        for (const x of logits) most = Math.max(most, Math.abs(x));
+        assert.ok(most <= 30, `logit ${most} above the cap`);
+        // a batch, decoding one token at a time and a mix give the same logits (the window across batch edges)
+        const step = await model.forward(v.tokens.slice(0, 20));
+        assert.deepEqual(Array.from(step.subarray(19 * ref.n_vocab)), Array.from(logits.subarray(19 * ref.n_vocab, 20 * ref.n_vocab)));
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+}
+
 function cosine(a, b) {
   let d = 0, x = 0, y = 0;
   for (let i = 0; i < a.length; i++) {
@@ -101,6 +136,6 @@ test('decoders refuse embed; unsupported architectures are named with the suppor
   const { withStringValue } = await import('../helpers/patch.mjs');
   await assert.rejects(
     loadModel(withStringValue(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), 'general.architecture', 'qwen3')),
-    /architecture 'qwen3' is not supported \(supported: llama, qwen2, gpt2, bert\)/,
+    /architecture 'qwen3' is not supported \(supported: llama, qwen2, gpt2, bert, gemma2, gemma3\)/,
   );
 });

@@ -142,3 +142,63 @@ test('a conversation: each turn reuses the cached history and replies as a cold 
     await model.dispose();
   }
 });
+
+test('a reply ends at the template\'s end-of-turn marker: a token where the vocabulary has one, else a stop string', async () => {
+  const llama = await loadModel(sharedPath('models', 'tiny-llama-Q4_0.gguf'));
+  const phi3 = await loadModel(sharedPath('tokenizers', 'ggml-vocab-phi-3.gguf'), { vocabOnly: true });
+  try {
+    assert.deepEqual(llama.endOfTurn(TEMPLATES.chatml), { tokens: [], strings: ['<|im_end|>'] });
+    const end = await phi3.tokenize('<|end|>', { addSpecial: false, parseSpecial: true });
+    assert.equal(end.length, 1);
+    assert.deepEqual(phi3.endOfTurn('{{ "<|user|>" + m + "<|end|>" }}'), { tokens: end, strings: [] });
+    assert.deepEqual(llama.endOfTurn(TEMPLATES.gemma), { tokens: [], strings: ['<end_of_turn>'] });
+    // stopTokens: a token forced by a bias ends the generation at once, as an end-of-generation token does
+    const forced = llama.generate('Hello', { maxTokens: 5, temperature: 0, logitBias: { 450: 100 }, stopTokens: [450] });
+    let text = '';
+    for await (const piece of forced) text += piece;
+    assert.equal(text, '');
+    assert.equal(forced.stats.stopReason, 'eos');
+    assert.equal(forced.stats.generatedTokens, 0);
+    await assert.rejects(async () => {
+      for await (const _ of llama.generate('Hello', { stopTokens: [99999] }));
+    }, /stopTokens: token id at index 0 must be an integer in 0\.\.31999, got 99999/);
+  } finally {
+    await llama.dispose();
+    await phi3.dispose();
+  }
+});
+
+test('historyPolicy trim: a conversation longer than the context drops whole old turns and keeps the system message', async () => {
+  const model = await loadModel(sharedPath('models', 'tiny-brown-f32.gguf')); // context 256
+  const template = "{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ 'assistant:' }}{% endif %}";
+  try {
+    const messages = [{ role: 'system', content: 'You answer briefly and well.' }];
+    for (let i = 0; i < 12; i++) {
+      messages.push({ role: 'user', content: `Tell me about the old house on the hill number ${i}, and the people who lived there.` });
+      messages.push({ role: 'assistant', content: 'It was a large house with many rooms, and a family of six lived there for years.' });
+    }
+    messages.push({ role: 'user', content: 'And the garden?' });
+    const opts = { template, maxTokens: 32, seed: 1, ignoreEos: true };
+    await assert.rejects(async () => {
+      for await (const _ of model.chat(messages, opts));
+    }, /the prompt has \d+ tokens but the context holds 256/);
+    const chat = model.chat(messages, { ...opts, historyPolicy: 'trim' });
+    for await (const _ of chat);
+    assert.equal(chat.stats.generatedTokens, 32);
+    assert.ok(chat.stats.droppedMessages >= 2 && chat.stats.droppedMessages % 2 === 0, `dropped ${chat.stats.droppedMessages}`);
+    assert.ok(chat.stats.promptTokens + 32 <= 256);
+    // what was kept: the system message, then the newest turns, ending with the question
+    const kept = [messages[0], ...messages.slice(1 + chat.stats.droppedMessages)];
+    const expected = await model.renderChat(kept, { template });
+    assert.equal(chat.stats.promptTokens, (await model.tokenize(expected, { parseSpecial: true })).length);
+    const huge = [{ role: 'system', content: 'x' }, { role: 'user', content: 'word '.repeat(400) }];
+    await assert.rejects(async () => {
+      for await (const _ of model.chat(huge, { ...opts, historyPolicy: 'trim' }));
+    }, /the system messages and the last user message alone leave no room for a 32-token reply in the 256-token context/);
+    await assert.rejects(async () => {
+      for await (const _ of model.chat(messages, { ...opts, historyPolicy: 'drop' }));
+    }, /historyPolicy must be one of 'error', 'trim', got "drop"/);
+  } finally {
+    await model.dispose();
+  }
+});

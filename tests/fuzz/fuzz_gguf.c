@@ -5,10 +5,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "error.h"
-#include "loader.h"
-#include "model.h"
-#include "tokenizer.h"
+#include "base/error.h"
+#include "model/loader.h"
+#include "model/model.h"
+#include "text/tokenizer.h"
 
 static gf_model *load(const uint8_t *data, size_t n, uint32_t split_seed) {
     gf_model_options opt = {.mode = GF_LOAD_WEIGHTS, .n_ctx = 32, .n_batch = 4, .max_memory = 256u << 20}; /* small budgets: the fuzzer must not OOM */

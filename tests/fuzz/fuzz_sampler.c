@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sampler.h"
+#include "sample/sampler.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t n) {
     if (n < 28) return 0;

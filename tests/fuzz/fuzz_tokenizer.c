@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gguf.h"
-#include "tokenizer.h"
+#include "format/gguf.h"
+#include "text/tokenizer.h"
 
 static const char *k_vocabs[] = {"llama-spm", "phi-3", "gpt-2", "falcon", "deepseek-llm", "bert-bge"};
 #define N_VOCABS (sizeof k_vocabs / sizeof k_vocabs[0])

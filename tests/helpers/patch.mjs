@@ -38,3 +38,31 @@ export function withU32Value(source, key, value) {
   buf.writeUInt32LE(value, at + 4);
   return buf;
 }
+
+function kvString(key, value) {
+  const k = Buffer.from(key, 'utf8'), v = Buffer.from(value, 'utf8');
+  const b = Buffer.alloc(8 + k.length + 4 + 8 + v.length);
+  let o = b.writeBigUInt64LE(BigInt(k.length), 0);
+  o += k.copy(b, o);
+  o = b.writeUInt32LE(8, o); // string
+  o = b.writeBigUInt64LE(BigInt(v.length), o);
+  v.copy(b, o);
+  return b;
+}
+
+/**
+ * Copy of a GGUF with a string metadata key added (e.g. a chat template): the
+ * new entries go first and are padded, with a second key, to a multiple of
+ * 64 bytes, so the data section stays aligned and every tensor offset holds.
+ */
+export function withAddedString(path, key, value) {
+  const buf = readFileSync(path);
+  const entry = kvString(key, value);
+  let pad = kvString('test.pad', '');
+  const extra = (64 - ((entry.length + pad.length) % 64)) % 64;
+  pad = kvString('test.pad', ' '.repeat(extra));
+  const nKv = buf.readBigUInt64LE(16);
+  const head = Buffer.from(buf.subarray(0, 24));
+  head.writeBigUInt64LE(nKv + 2n, 16);
+  return Buffer.concat([head, entry, pad, buf.subarray(24)]);
+}

@@ -1,0 +1,209 @@
+/* The exported C API for quantization (web/quantize.js calls it): the
+ * streaming transcoder, calibration and mixed-precision assignment. Same
+ * conventions as api.c: 32-bit integers, doubles and pointers cross the
+ * boundary; failures are NULL or a negative status with a message from
+ * gf_api_error(). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tools/calibrate.h"
+#include "base/error.h"
+#include "format/gguf.h"
+#include "model/loader.h"
+#include "tools/mix.h"
+#include "quant/quantize.h"
+#include "model/quantize_rules.h"
+#include "tools/transcode.h"
+#include "quant/registry.h"
+
+#ifdef __EMSCRIPTEN__
+#include <emscripten/emscripten.h>
+#define GF_API EMSCRIPTEN_KEEPALIVE
+#else
+#define GF_API
+#endif
+
+/* A type name we can write ("Q4_K", "F16", ...); "" means no choice. */
+static int parse_type(const char *name, const char *what, uint32_t *out) {
+    *out = GF_TYPE_RULE;
+    if (!name || !*name) return GF_OK;
+    for (uint32_t i = 0; i < GF_TYPE_COUNT; i++) {
+        const gf_type_traits *t = gf_type_info(i);
+        if (t && !strcmp(t->name, name) && (gf_quantize_supported(i) || i == GF_TYPE_F16 || i == GF_TYPE_F32)) {
+            *out = i;
+            return GF_OK;
+        }
+    }
+    return gf_fail("quantize: %s type '%s' is not one greenformer writes (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, F16, F32)", what, name);
+}
+
+GF_API gf_transcoder *gf_api_quantize_new(const char *ftype, const char *method, const char *output_type, const char *embd_type) {
+    gf_clear_error();
+    gf_transcode_options opt;
+    int f = gf_ftype_parse(ftype);
+    if (f < 0) return NULL;
+    int m = gf_quant_method_parse(method);
+    if (m < 0) {
+        gf_fail("quantize: unknown method '%s' (ref or search)", method);
+        return NULL;
+    }
+    opt.ftype = f;
+    opt.method = (gf_quant_method)m;
+    if (parse_type(output_type, "output", &opt.output_type) < 0 || parse_type(embd_type, "token embedding", &opt.embd_type) < 0) return NULL;
+    gf_transcoder *t;
+    return gf_transcoder_new(&opt, &t) < 0 ? NULL : t;
+}
+
+GF_API int gf_api_quantize_set_type(gf_transcoder *t, const char *tensor, const char *type) {
+    uint32_t ty;
+    if (parse_type(type, tensor, &ty) < 0) return GF_ERR;
+    if (ty == GF_TYPE_RULE) return gf_fail("quantize: no type given for '%s'", tensor);
+    return gf_transcoder_set_type(t, tensor, ty);
+}
+
+GF_API int gf_api_quantize_set_importance(gf_transcoder *t, const char *tensor, const float *w, int n) {
+    return gf_transcoder_set_importance(t, tensor, w, n);
+}
+
+GF_API uint8_t *gf_api_quantize_window(gf_transcoder *t, uint32_t *cap) {
+    size_t c;
+    uint8_t *w = gf_transcoder_window(t, &c);
+    *cap = c > 0x40000000u ? 0x40000000u : (uint32_t)c;
+    return w;
+}
+
+GF_API int gf_api_quantize_commit(gf_transcoder *t, uint32_t n) { return gf_transcoder_commit(t, n); }
+GF_API int gf_api_quantize_end(gf_transcoder *t) { return gf_transcoder_end(t); }
+
+GF_API const uint8_t *gf_api_quantize_output(gf_transcoder *t, uint32_t *len) {
+    size_t n;
+    const uint8_t *p = gf_transcoder_output(t, &n);
+    *len = (uint32_t)n;
+    return p;
+}
+
+GF_API void gf_api_quantize_drain(gf_transcoder *t, uint32_t n) { gf_transcoder_drain(t, n); }
+GF_API const char *gf_api_quantize_plan(const gf_transcoder *t) { return gf_transcoder_plan_json(t); }
+GF_API double gf_api_quantize_input_done(const gf_transcoder *t) { return (double)gf_transcoder_input_done(t); }
+GF_API double gf_api_quantize_input_bytes(const gf_transcoder *t) { return (double)gf_transcoder_input_bytes(t); }
+GF_API int gf_api_quantize_tensors_done(const gf_transcoder *t) { return (int)gf_transcoder_tensors_done(t); }
+GF_API void gf_api_quantize_free(gf_transcoder *t) { gf_transcoder_free(t); }
+
+/* Quantize while loading: F32/F16 matrices of the model the loader is about
+ * to read are quantized as their bytes arrive ("Q4_0", "Q8_0", "Q4_K", ...). */
+GF_API int gf_api_loader_quantize(gf_loader *l, const char *type) {
+    int ftype = gf_ftype_parse(type);
+    return ftype < 0 ? ftype : gf_loader_set_quantize(l, ftype);
+}
+
+/* ---- calibration and mixed precision ---- */
+
+/* What a JS calibration session holds: the model, its statistics, and the
+ * mix search once started. */
+typedef struct {
+    gf_calib *calib;
+    gf_mix *mix;
+} gf_qsession;
+
+/* Takes the model of a complete load (the loader is freed either way). */
+GF_API gf_qsession *gf_api_calib_open(gf_loader *l) {
+    gf_qsession *s = calloc(1, sizeof *s);
+    gf_model *m = gf_loader_take_model(l);
+    gf_loader_free(l);
+    if (!s || !m) {
+        if (!s) gf_fail_nomem("the calibration session", sizeof *s);
+        free(s);
+        gf_model_free(m);
+        return NULL;
+    }
+    if (gf_calib_new(m, &s->calib) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+GF_API void gf_api_calib_free(gf_qsession *s) {
+    if (!s) return;
+    gf_mix_free(s->mix);
+    gf_calib_free(s->calib);
+    free(s);
+}
+
+GF_API int gf_api_calib_tokenize(gf_qsession *s, const char *text, uint32_t len) { return gf_calib_set_text(s->calib, text, len); }
+GF_API int gf_api_calib_chunks(const gf_qsession *s) { return gf_calib_n_chunks(s->calib); }
+GF_API int gf_api_calib_run(gf_qsession *s, int chunk) { return gf_calib_run(s->calib, chunk); }
+
+/* Importance weights, and the mix's types when one was assigned. */
+GF_API int gf_api_calib_apply(gf_qsession *s, gf_transcoder *t) {
+    int st = gf_calib_apply(s->calib, t);
+    if (st == GF_OK && s->mix) st = gf_mix_apply(s->mix, t);
+    return st;
+}
+
+/* Starts the sensitivity measurement on at most max_chunks chunks; returns the number of steps. */
+GF_API int gf_api_mix_prepare(gf_qsession *s, int max_chunks) {
+    gf_mix_free(s->mix);
+    s->mix = NULL;
+    if (gf_mix_new(s->calib, max_chunks, &s->mix) < 0) return GF_ERR;
+    return gf_mix_steps(s->mix);
+}
+
+GF_API int gf_api_mix_measure(gf_qsession *s, int step) {
+    return s->mix ? gf_mix_measure(s->mix, step) : gf_fail("mix: not prepared");
+}
+
+GF_API int gf_api_mix_assign(gf_qsession *s, double target_bpw) {
+    return s->mix ? gf_mix_assign(s->mix, target_bpw) : gf_fail("mix: not prepared");
+}
+
+GF_API const char *gf_api_mix_json(const gf_qsession *s) { return s->mix ? gf_mix_json(s->mix) : "null"; }
+
+/* ---- file summaries (sizes and bits per weight, from the header alone) ---- */
+
+GF_API gguf_reader *gf_api_gguf_new(void) { return gguf_reader_new(); }
+
+GF_API uint8_t *gf_api_gguf_window(gguf_reader *r, uint32_t *cap) {
+    size_t c;
+    uint8_t *w = gguf_header_window(r, &c);
+    *cap = c > 0x40000000u ? 0x40000000u : (uint32_t)c;
+    return w;
+}
+
+GF_API int gf_api_gguf_commit(gguf_reader *r, uint32_t n) { return gguf_header_commit(r, n); }
+GF_API void gf_api_gguf_free(gguf_reader *r) { gguf_reader_free(r); }
+
+/* {"tensors", "elements", "tensorBytes", "bitsPerWeight", "fileBytes", "types": {name: count}}
+ * (bitsPerWeight as llama.cpp reports it: tensor bytes * 8 / elements).
+ * The caller frees the string. */
+GF_API char *gf_api_gguf_summary(const gguf_reader *r) {
+    uint64_t elements = 0, bytes = 0;
+    uint32_t count[GF_TYPE_COUNT] = {0};
+    for (uint64_t i = 0; i < gguf_n_tensors(r); i++) {
+        const gguf_tensor_info *t = gguf_tensor_at(r, i);
+        uint64_t ne = 1;
+        for (uint32_t d = 0; d < t->n_dims; d++) ne *= t->ne[d];
+        elements += ne;
+        bytes += t->nbytes;
+        if (t->type < GF_TYPE_COUNT) count[t->type]++;
+    }
+    size_t cap = 256 + 32 * GF_TYPE_COUNT;
+    char *s = malloc(cap);
+    if (!s) {
+        gf_fail_nomem("a file summary", cap);
+        return NULL;
+    }
+    int n = snprintf(s, cap, "{\"tensors\":%llu,\"elements\":%llu,\"tensorBytes\":%llu,\"bitsPerWeight\":%.4f,\"fileBytes\":%llu,\"types\":{",
+                     (unsigned long long)gguf_n_tensors(r), (unsigned long long)elements, (unsigned long long)bytes,
+                     elements ? (double)bytes * 8 / (double)elements : 0.0,
+                     (unsigned long long)(gguf_data_offset(r) + gguf_data_size(r)));
+    int first = 1;
+    for (uint32_t t = 0; t < GF_TYPE_COUNT; t++) {
+        if (!count[t]) continue;
+        n += snprintf(s + n, cap - (size_t)n, "%s\"%s\":%u", first ? "" : ",", gf_type_name(t), count[t]);
+        first = 0;
+    }
+    snprintf(s + n, cap - (size_t)n, "}}");
+    return s;
+}

@@ -1,0 +1,559 @@
+/* Model planning: hyperparameters from metadata, every tensor checked
+ * against the architecture (name, shape, type) and placed in one arena,
+ * all before a single weight byte has arrived. */
+#include "model/model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "quant/quantize.h"
+#include "model/quantize_rules.h"
+
+#define ARENA_ALIGN 64
+
+typedef struct {
+    int64_t idx;      /* GGUF tensor index */
+    gf_matrix *mat;   /* a matrix slot, or */
+    const float **vec;/* an F32 vector slot */
+    uint32_t part;    /* the arena part, */
+    uint64_t offset;  /* the offset in it */
+    uint64_t size;    /* and the bytes it takes there (padded to ARENA_ALIGN) */
+    uint32_t type;    /* as stored: the file's, the type it is quantized to while loading, or held as (gf_type_held_as) */
+} binding;
+
+typedef struct {
+    const gguf_reader *r;
+    gf_model *m;
+    binding *b;
+    int64_t n;
+    uint8_t *claimed;
+    uint64_t bytes;      /* the whole arena (64 bits: wasm32's size_t wraps at 4 GiB) */
+    uint32_t part;       /* the part being filled */
+    uint64_t part_bytes; /* and its size so far */
+    int quantize;          /* quantize F32/F16 matrices while loading */
+    int converts;          /* some tensor is stored in another type than the file's */
+    gf_quant_rules rules;
+} planner;
+
+static const char *arch_key(const gf_model *m, const char *suffix, char *buf, size_t cap) {
+    snprintf(buf, cap, "%s.%s", m->arch->name, suffix);
+    return buf;
+}
+
+static int get_u32(const gguf_reader *r, const gf_model *m, const char *suffix, int required, int32_t *out) {
+    char key[160];
+    uint32_t v;
+    int s = gguf_get_u32(r, arch_key(m, suffix, key, sizeof key), &v);
+    if (s < 0) return s;
+    if (s == 0) return required ? gf_fail("GGUF: missing metadata '%s'", key) : 0;
+    if (v > (1u << 30)) return gf_fail("GGUF: metadata '%s' = %u is out of range", key, v);
+    *out = (int32_t)v;
+    return 1;
+}
+
+static int get_f32(const gguf_reader *r, const gf_model *m, const char *suffix, float *out) {
+    char key[160];
+    return gguf_get_f32(r, arch_key(m, suffix, key, sizeof key), out);
+}
+
+static int read_rope(const gguf_reader *r, gf_model *m) {
+    gf_hparams *hp = &m->hp;
+    int s;
+    hp->rope_dim = hp->head_dim;
+    if ((s = get_u32(r, m, "rope.dimension_count", 0, &hp->rope_dim)) < 0) return s;
+    if (hp->rope_dim > hp->head_dim || hp->rope_dim % 2)
+        return gf_fail("GGUF: rope.dimension_count %d must be even and at most the head size %d", hp->rope_dim, hp->head_dim);
+    hp->rope_base = 10000.0f;
+    if ((s = get_f32(r, m, "rope.freq_base", &hp->rope_base)) < 0) return s;
+    if (!(hp->rope_base > 0)) return gf_fail("GGUF: rope.freq_base %g must be positive", hp->rope_base);
+    hp->rope_freq_scale = 1.0f;
+    char key[160];
+    const char *scaling;
+    uint32_t scaling_len;
+    if ((s = gguf_get_str(r, arch_key(m, "rope.scaling.type", key, sizeof key), &scaling, &scaling_len)) < 0) return s;
+    if (s && !(scaling_len == 4 && !memcmp(scaling, "none", 4))) {
+        if (scaling_len == 6 && !memcmp(scaling, "linear", 6)) {
+            float factor = 1.0f;
+            if ((s = get_f32(r, m, "rope.scaling.factor", &factor)) < 0) return s;
+            if (!(factor > 0)) return gf_fail("GGUF: rope.scaling.factor %g must be positive", factor);
+            hp->rope_freq_scale = 1.0f / factor;
+        } else {
+            return gf_fail("GGUF: rope scaling '%.*s' is not supported (supported: none, linear)", (int)scaling_len, scaling);
+        }
+    }
+    return GF_OK;
+}
+
+/* Sliding window, soft-capping and the query scale, as llama.cpp reads them. */
+static int read_gemma(const gguf_reader *r, gf_model *m) {
+    gf_hparams *hp = &m->hp;
+    const gf_arch *a = m->arch;
+    int s;
+    hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+    /* llama.cpp's exception for the 27B Gemmas (query_pre_attn_scalar = dim / heads), told by their layer count */
+    if ((!strcmp(a->name, "gemma2") && hp->n_layer == 46) || (!strcmp(a->name, "gemma3") && hp->n_layer == 62))
+        hp->attn_scale = 1.0f / sqrtf((float)(hp->dim / hp->n_head));
+    hp->attn_softcap = a->attn_softcap;
+    hp->final_softcap = a->final_softcap;
+    /* only architectures that soft-cap read the keys (llama.cpp ignores them elsewhere) */
+    if (a->attn_softcap && (s = get_f32(r, m, "attn_logit_softcapping", &hp->attn_softcap)) < 0) return s;
+    if (a->final_softcap && (s = get_f32(r, m, "final_logit_softcapping", &hp->final_softcap)) < 0) return s;
+    if (hp->attn_softcap < 0 || hp->final_softcap < 0 || hp->attn_softcap != hp->attn_softcap || hp->final_softcap != hp->final_softcap)
+        return gf_fail("GGUF: logit soft-capping %g / %g must not be negative", hp->attn_softcap, hp->final_softcap);
+    hp->n_swa = 0;
+    if (a->swa_pattern) {
+        if ((s = get_u32(r, m, "attention.sliding_window", 1, &hp->n_swa)) < 0) return s;
+        if (hp->n_swa <= 0) return gf_fail("GGUF: %s.attention.sliding_window must be positive", a->name);
+    }
+    hp->rope_base_swa = a->rope_base_swa ? a->rope_base_swa : hp->rope_base;
+    if (a->swa_pattern && (s = get_f32(r, m, "rope.freq_base_swa", &hp->rope_base_swa)) < 0) return s;
+    if (a->swa_pattern && !(hp->rope_base_swa > 0)) return gf_fail("GGUF: rope.freq_base_swa %g must be positive", hp->rope_base_swa);
+    return GF_OK;
+}
+
+int gf_layer_is_swa(const gf_model *m, int32_t il) {
+    int32_t n = m->arch ? m->arch->swa_pattern : 0;
+    return n && m->hp.n_swa > 0 && il % n < n - 1;
+}
+
+static int read_hparams(const gguf_reader *r, gf_model *m) {
+    gf_hparams *hp = &m->hp;
+    int s;
+    if ((s = get_u32(r, m, "embedding_length", 1, &hp->dim)) < 0) return s;
+    if ((s = get_u32(r, m, "block_count", 1, &hp->n_layer)) < 0) return s;
+    if ((s = get_u32(r, m, "feed_forward_length", 1, &hp->ffn_dim)) < 0) return s;
+    if ((s = get_u32(r, m, "attention.head_count", 1, &hp->n_head)) < 0) return s;
+    hp->n_head_kv = hp->n_head;
+    if ((s = get_u32(r, m, "attention.head_count_kv", 0, &hp->n_head_kv)) < 0) return s;
+    hp->n_ctx_train = 2048;
+    if ((s = get_u32(r, m, "context_length", 0, &hp->n_ctx_train)) < 0) return s;
+    if (hp->dim <= 0 || hp->n_layer <= 0 || hp->ffn_dim <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0)
+        return gf_fail("GGUF: %s model has a zero dimension (embedding %d, blocks %d, ffn %d, heads %d, kv heads %d)",
+                       m->arch->name, hp->dim, hp->n_layer, hp->ffn_dim, hp->n_head, hp->n_head_kv);
+    /* heads may be wider or narrower than dim / head_count (Gemma): attention.key_length */
+    hp->head_dim = 0;
+    if ((s = get_u32(r, m, "attention.key_length", 0, &hp->head_dim)) < 0) return s;
+    if (s) {
+        int32_t value_length = hp->head_dim;
+        if ((s = get_u32(r, m, "attention.value_length", 0, &value_length)) < 0) return s;
+        if (hp->head_dim <= 0 || value_length != hp->head_dim)
+            return gf_fail("GGUF: attention.key_length %d and value_length %d must be equal and positive", hp->head_dim, value_length);
+    } else if (hp->dim % hp->n_head) {
+        return gf_fail("GGUF: embedding_length %d is not a multiple of head_count %d", hp->dim, hp->n_head);
+    }
+    if (hp->n_head % hp->n_head_kv)
+        return gf_fail("GGUF: head_count %d is not a multiple of head_count_kv %d", hp->n_head, hp->n_head_kv);
+    if (hp->n_layer > 4096) return gf_fail("GGUF: block_count %d is out of range", hp->n_layer);
+    if (!hp->head_dim) hp->head_dim = hp->dim / hp->n_head;
+    if (m->arch->rope != GF_ROPE_NONE && (s = read_rope(r, m)) < 0) return s;
+    if ((s = read_gemma(r, m)) < 0) return s;
+    const int layer_norm = m->arch->norm == GF_NORM_LAYER;
+    const char *eps_key = layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon";
+    hp->norm_eps = 1e-5f;
+    if ((s = get_f32(r, m, eps_key, &hp->norm_eps)) < 0) return s;
+    if (!(hp->norm_eps > 0 && hp->norm_eps < 1)) return gf_fail("GGUF: %s %g is out of range", eps_key, hp->norm_eps);
+    char key[160];
+    hp->causal = m->arch->causal;
+    if ((s = gguf_get_bool(r, arch_key(m, "attention.causal", key, sizeof key), &hp->causal)) < 0) return s;
+    hp->pooling = m->arch->encoder ? GF_POOL_MEAN : GF_POOL_NONE;
+    int32_t pooling;
+    if ((s = get_u32(r, m, "pooling_type", 0, &pooling)) < 0) return s;
+    if (s) {
+        if (pooling > GF_POOL_LAST) return gf_fail("GGUF: %s.pooling_type %d is not supported (0 none, 1 mean, 2 cls, 3 last)", m->arch->name, pooling);
+        hp->pooling = pooling;
+    }
+    return GF_OK;
+}
+
+/* Claims tensor `name` for a slot after checking its shape and type. */
+static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int required, gf_matrix *mat, const float **vec) {
+    int64_t idx = gguf_find_tensor(p->r, name);
+    if (idx < 0) return required ? gf_fail("GGUF: missing tensor '%s' (required by %s)", name, p->m->arch->name) : 0;
+    const gguf_tensor_info *t = gguf_tensor_at(p->r, idx);
+    int64_t got1 = t->n_dims >= 2 ? (int64_t)t->ne[1] : 0;
+    int extra_dims = t->n_dims > 2 && (t->ne[2] != 1 || t->ne[3] != 1);
+    if ((int64_t)t->ne[0] != ne0 || got1 != ne1 || extra_dims) {
+        if (ne1) return gf_fail("GGUF: tensor '%s' has shape [%llu, %llu], expected [%lld, %lld]", name,
+                                (unsigned long long)t->ne[0], (unsigned long long)(t->n_dims >= 2 ? t->ne[1] : 1), (long long)ne0, (long long)ne1);
+        return gf_fail("GGUF: tensor '%s' has %u dimensions starting [%llu], expected a vector of %lld", name, t->n_dims,
+                       (unsigned long long)t->ne[0], (long long)ne0);
+    }
+    const gf_type_traits *tt = gf_type_info(t->type);
+    if (vec && t->type != GF_TYPE_F32)
+        return gf_fail("GGUF: tensor '%s' has type %s; greenformer expects F32 for vectors (norms, biases)", name, gf_type_name(t->type));
+    if (mat && gf_type_held_as(t->type) < 0)
+        return gf_fail("GGUF: tensor '%s' has unsupported type %s (supported: F32, F16, Q4_0, Q4_1, Q8_0, Q4_K, Q6_K; Q5_0 and "
+                       "IQ4_NL held as Q8_0)", name, tt->name);
+    binding *b = &p->b[p->n++];
+    b->idx = idx;
+    b->mat = mat;
+    b->vec = vec;
+    b->type = mat ? (uint32_t)gf_type_held_as(t->type) : t->type;
+    if (mat && p->quantize && (t->type == GF_TYPE_F32 || t->type == GF_TYPE_F16)) {
+        uint32_t q = gf_quant_rules_type(&p->rules, t, GF_TYPE_RULE);
+        if (gf_quantize_supported(q)) b->type = q;
+    }
+    if (b->type != t->type) p->converts = 1;
+    uint64_t nbytes = t->nbytes;
+    if (b->type != t->type) nbytes = t->nbytes / gf_row_bytes(t->type, t->ne[0]) * gf_row_bytes(b->type, t->ne[0]);
+    uint64_t padded = (nbytes + ARENA_ALIGN - 1) / ARENA_ALIGN * ARENA_ALIGN;
+    if (padded > SIZE_MAX / 2)
+        return gf_fail("GGUF: tensor '%s' needs %.1f MB, more than one block of memory can hold here (%.0f MB)", name,
+                       padded / 1048576.0, (double)(SIZE_MAX / 2) / 1048576.0);
+    if (p->part_bytes && p->part_bytes + padded > GF_ARENA_PART) {
+        p->part++;
+        p->part_bytes = 0;
+    }
+    b->part = p->part;
+    b->offset = p->part_bytes;
+    b->size = padded;
+    p->part_bytes += padded;
+    p->bytes += padded;
+    p->claimed[idx] = 1;
+    if (mat) {
+        mat->type = b->type;
+        mat->n = (int)t->ne[0];
+        mat->row_bytes = gf_row_bytes(b->type, t->ne[0]);
+    }
+    p->m->type_count[b->type]++;
+    if (mat && (int)b->type == gf_type_held_as(t->type) && b->type != t->type) p->m->widened_count[t->type]++;
+    p->m->weight_bytes += nbytes;
+    p->m->weight_elements += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
+    return 1;
+}
+
+static int bind_norm(planner *p, const char *name, int64_t n, int required, gf_norm *norm) {
+    char w[GGUF_TENSOR_NAME_MAX], b[GGUF_TENSOR_NAME_MAX];
+    snprintf(w, sizeof w, "%s.weight", name);
+    snprintf(b, sizeof b, "%s.bias", name);
+    int s = bind(p, w, n, 0, required, NULL, &norm->w);
+    if (s <= 0) return s;
+    /* LayerNorm usually has a bias; RMSNorm none */
+    return bind(p, b, n, 0, p->m->arch->norm == GF_NORM_LAYER, NULL, &norm->b);
+}
+
+static int bind_layers(planner *p) {
+    gf_model *m = p->m;
+    const gf_arch *a = m->arch;
+    const gf_hparams *hp = &m->hp;
+    int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
+    char name[GGUF_TENSOR_NAME_MAX];
+    int s;
+#define BIND(suffix, ne0, ne1, req, mat, vec)                                          \
+    do {                                                                                \
+        snprintf(name, sizeof name, "blk.%d.%s", i, suffix);                            \
+        if ((s = bind(p, name, ne0, ne1, req, mat, vec)) < 0) return s;                 \
+    } while (0)
+#define NORM(suffix, norm)                                                              \
+    do {                                                                                \
+        snprintf(name, sizeof name, "blk.%d.%s", i, suffix);                            \
+        if ((s = bind_norm(p, name, hp->dim, 1, norm)) < 0) return s;                   \
+    } while (0)
+    for (int i = 0; i < hp->n_layer; i++) {
+        gf_layer *l = &m->layers[i];
+        if (a->post_norm) {
+            NORM("attn_output_norm", &l->attn_out_norm);
+            NORM("layer_output_norm", &l->ffn_out_norm);
+        } else {
+            NORM("attn_norm", &l->attn_norm);
+            NORM("ffn_norm", &l->ffn_norm);
+        }
+        if (a->sandwich_norm) {
+            NORM("post_attention_norm", &l->attn_post_norm);
+            NORM("post_ffw_norm", &l->ffn_post_norm);
+        }
+        if (a->qk_norm) {
+            snprintf(name, sizeof name, "blk.%d.attn_q_norm", i);
+            if ((s = bind_norm(p, name, hp->head_dim, 1, &l->q_norm)) < 0) return s;
+            snprintf(name, sizeof name, "blk.%d.attn_k_norm", i);
+            if ((s = bind_norm(p, name, hp->head_dim, 1, &l->k_norm)) < 0) return s;
+        }
+        if (a->fused_qkv) {
+            BIND("attn_qkv.weight", hp->dim, q_dim + 2 * kv_dim, 1, &l->wqkv, NULL);
+            BIND("attn_qkv.bias", q_dim + 2 * kv_dim, 0, 0, NULL, &l->bqkv);
+        } else {
+            BIND("attn_q.weight", hp->dim, q_dim, 1, &l->wq, NULL);
+            BIND("attn_k.weight", hp->dim, kv_dim, 1, &l->wk, NULL);
+            BIND("attn_v.weight", hp->dim, kv_dim, 1, &l->wv, NULL);
+            BIND("attn_q.bias", q_dim, 0, 0, NULL, &l->bq);
+            BIND("attn_k.bias", kv_dim, 0, 0, NULL, &l->bk);
+            BIND("attn_v.bias", kv_dim, 0, 0, NULL, &l->bv);
+        }
+        BIND("attn_output.weight", q_dim, hp->dim, 1, &l->wo, NULL);
+        BIND("attn_output.bias", hp->dim, 0, 0, NULL, &l->bo);
+        if (a->ffn != GF_FFN_GELU) BIND("ffn_gate.weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
+        BIND("ffn_up.weight", hp->dim, hp->ffn_dim, 1, &l->w_up, NULL);
+        BIND("ffn_up.bias", hp->ffn_dim, 0, 0, NULL, &l->b_up);
+        BIND("ffn_down.weight", hp->ffn_dim, hp->dim, 1, &l->w_down, NULL);
+        BIND("ffn_down.bias", hp->dim, 0, 0, NULL, &l->b_down);
+    }
+#undef BIND
+#undef NORM
+    return GF_OK;
+}
+
+static int plan_weights(const gguf_reader *r, gf_model *m, planner *p) {
+    const gf_hparams *hp = &m->hp;
+    int s;
+    uint64_t nt = gguf_n_tensors(r);
+    p->r = r;
+    p->m = m;
+    p->b = calloc(nt ? nt : 1, sizeof *p->b);
+    p->claimed = calloc(nt ? nt : 1, 1);
+    m->layers = calloc((size_t)hp->n_layer, sizeof *m->layers);
+    if (!p->b || !p->claimed || !m->layers) return gf_fail_nomem("the model tables", nt * sizeof *p->b);
+
+    const gf_arch *a = m->arch;
+    if ((s = bind(p, "token_embd.weight", hp->dim, hp->n_vocab, 1, &m->tok_embd, NULL)) < 0) return s;
+    if (a->learned_pos && (s = bind(p, "position_embd.weight", hp->dim, hp->n_ctx_train, 1, &m->pos_embd, NULL)) < 0) return s;
+    if (a->token_types) {
+        int64_t idx = gguf_find_tensor(r, "token_types.weight");
+        int64_t n_types = idx >= 0 && gguf_tensor_at(r, idx)->n_dims >= 2 ? (int64_t)gguf_tensor_at(r, idx)->ne[1] : 1;
+        if ((s = bind(p, "token_types.weight", hp->dim, n_types, 1, &m->tok_types, NULL)) < 0) return s;
+    }
+    if (a->embd_norm && (s = bind_norm(p, "token_embd_norm", hp->dim, 1, &m->embd_norm)) < 0) return s;
+    if (!a->encoder) {
+        if ((s = bind_norm(p, "output_norm", hp->dim, 1, &m->output_norm)) < 0) return s;
+        if ((s = bind(p, "output.weight", hp->dim, hp->n_vocab, 0, &m->output, NULL)) < 0) return s;
+        /* without output.weight the embedding table doubles as output (tied); alloc_arena links them */
+        m->tied_output = s == 0;
+    }
+    if (a->rope != GF_ROPE_NONE && (s = bind(p, "rope_freqs.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_freqs)) < 0) return s;
+    if ((s = bind_layers(p)) < 0) return s;
+
+    for (uint64_t i = 0; i < nt; i++) {
+        if (p->claimed[i]) continue;
+        const gguf_tensor_info *t = gguf_tensor_at(r, i);
+        /* precomputed rotary tables some converters wrote; llama.cpp ignores them too */
+        if (strstr(t->name, ".attn_rot_embd")) continue;
+        return gf_fail("GGUF: tensor '%s' is not part of the %s architecture as greenformer knows it", t->name, m->arch->name);
+    }
+    return GF_OK;
+}
+
+static int read_vocab_size(const gguf_reader *r, gf_model *m) {
+    m->hp.n_vocab = gf_tokenizer_n_vocab(m->tokenizer);
+    if (!m->arch) return GF_OK;
+    int32_t declared;
+    int s = get_u32(r, m, "vocab_size", 0, &declared);
+    if (s < 0) return s;
+    if (s && declared != m->hp.n_vocab)
+        return gf_fail("GGUF: %s.vocab_size is %d but the tokenizer has %d tokens", m->arch->name, declared, m->hp.n_vocab);
+    return GF_OK;
+}
+
+static int alloc_arena(gf_model *m, planner *p, const gguf_reader *r, gf_model_plan *plan) {
+    m->arena_bytes = p->bytes;
+    uint32_t n_parts = p->n ? p->part + 1 : 0;
+    if (n_parts) {
+        uint64_t *sizes = calloc(n_parts, sizeof *sizes);
+        if (!sizes || !(m->arena = calloc(n_parts, sizeof *m->arena))) {
+            free(sizes);
+            return gf_fail_nomem("the arena table", n_parts * sizeof *m->arena);
+        }
+        for (int64_t i = 0; i < p->n; i++) {
+            uint64_t end = p->b[i].offset + p->b[i].size;
+            if (end > sizes[p->b[i].part]) sizes[p->b[i].part] = end;
+        }
+        m->n_arena = n_parts;
+        for (uint32_t k = 0; k < n_parts; k++) {
+            /* every binding is padded to ARENA_ALIGN, as aligned_alloc requires of the size */
+            m->arena[k] = aligned_alloc(ARENA_ALIGN, (size_t)sizes[k]);
+            if (!m->arena[k]) {
+                uint64_t part = sizes[k];
+                free(sizes);
+                return gf_fail_nomem("the model weights", part);
+            }
+        }
+        free(sizes);
+    }
+    plan->dest = calloc(gguf_n_tensors(r) ? gguf_n_tensors(r) : 1, sizeof *plan->dest);
+    if (!plan->dest) return gf_fail_nomem("the load plan", gguf_n_tensors(r) * sizeof(void *));
+    if (p->converts) {
+        plan->type = calloc(gguf_n_tensors(r), sizeof *plan->type);
+        if (!plan->type) return gf_fail_nomem("the load plan", gguf_n_tensors(r) * sizeof(uint32_t));
+        for (uint64_t i = 0; i < gguf_n_tensors(r); i++) plan->type[i] = gguf_tensor_at(r, i)->type;
+    }
+    for (int64_t i = 0; i < p->n; i++) {
+        void *at = (char *)m->arena[p->b[i].part] + p->b[i].offset;
+        plan->dest[p->b[i].idx] = at;
+        if (plan->type) plan->type[p->b[i].idx] = p->b[i].type;
+        if (p->b[i].mat) p->b[i].mat->data = at;
+        if (p->b[i].vec) *p->b[i].vec = at;
+    }
+    if (m->tied_output) m->output = m->tok_embd;
+    return GF_OK;
+}
+
+static int check_budget(const gf_model *m, planner *p, gf_model_options *opt) {
+    const gf_hparams *hp = &m->hp;
+    if (opt->n_ctx <= 0) opt->n_ctx = hp->n_ctx_train < GF_DEFAULT_CTX ? hp->n_ctx_train : GF_DEFAULT_CTX;
+    if (opt->n_ctx <= 0) opt->n_ctx = GF_DEFAULT_CTX;
+    if (opt->n_batch <= 0) opt->n_batch = GF_DEFAULT_BATCH;
+    opt->kv_type = gf_kv_type_resolve(hp, opt->kv_type);
+    if (opt->mode == GF_LOAD_WEIGHTS && gf_kv_type_check(hp, opt->kv_type) < 0) return GF_ERR;
+    uint64_t need = p->bytes + gf_context_bytes(hp, opt->n_ctx, opt->n_batch, opt->kv_type);
+    /* what this build can address at all: 4 GiB in wasm32 (size_t is 32 bits), whatever max_memory says */
+    const uint64_t address_space = sizeof(size_t) < 8 ? (uint64_t)SIZE_MAX + 1 : 0;
+    if (address_space && need >= address_space)
+        return gf_fail("model needs %.1f MB of wasm memory (weights %.1f MB + KV cache and scratch for %d tokens of context); "
+                       "wasm32 can address at most %.0f MB, so it cannot load here (maxMemory %.1f MB)",
+                       need / 1048576.0, p->bytes / 1048576.0, opt->n_ctx, address_space / 1048576.0, opt->max_memory / 1048576.0);
+    if (opt->max_memory && need > opt->max_memory)
+        return gf_fail("model needs %.1f MB of wasm memory (weights %.1f MB + KV cache and scratch for %d tokens of context), "
+                       "more than the %.1f MB allowed (maxMemory%s)",
+                       need / 1048576.0, p->bytes / 1048576.0, opt->n_ctx, opt->max_memory / 1048576.0,
+                       address_space ? "; wasm32 can address at most 4096 MB, less the code, stack and tokenizer" : "");
+    return GF_OK;
+}
+
+int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_model **out, gf_model_plan *plan) {
+    int mode = opt->mode;
+    *out = NULL;
+    plan->dest = NULL;
+    plan->type = NULL;
+    gf_model *m = calloc(1, sizeof *m);
+    if (!m) return gf_fail_nomem("the model", sizeof *m);
+    planner p = {0};
+    int s;
+    const char *arch;
+    uint32_t arch_len;
+    if ((s = gguf_get_str(r, "general.architecture", &arch, &arch_len)) <= 0) {
+        if (s == 0) s = gf_fail("GGUF: missing metadata 'general.architecture'");
+        goto fail;
+    }
+    m->mode = mode;
+    m->arch = gf_arch_find(arch, arch_len);
+    snprintf(m->arch_name, sizeof m->arch_name, "%.*s", (int)(arch_len < 63 ? arch_len : 63), arch);
+    const char *name;
+    uint32_t name_len;
+    if (gguf_get_str(r, "general.name", &name, &name_len) == 1)
+        snprintf(m->name, sizeof m->name, "%.*s", (int)(name_len < 127 ? name_len : 127), name);
+    if (!m->arch && mode != GF_LOAD_VOCAB) {
+        s = gf_fail("GGUF: architecture '%.*s' is not supported (supported: %s)", (int)(arch_len < 64 ? arch_len : 64), arch,
+                    gf_arch_supported());
+        goto fail;
+    }
+    if ((s = gf_tokenizer_load(r, &m->tokenizer)) < 0) goto fail;
+    const char *tmpl;
+    uint32_t tmpl_len;
+    if ((s = gguf_get_str(r, "tokenizer.chat_template", &tmpl, &tmpl_len)) < 0) goto fail;
+    if (s) {
+        if (!(m->chat_template = malloc((size_t)tmpl_len + 1))) {
+            s = gf_fail_nomem("the chat template", tmpl_len);
+            goto fail;
+        }
+        memcpy(m->chat_template, tmpl, tmpl_len);
+        m->chat_template[tmpl_len] = 0;
+    }
+    if ((s = read_vocab_size(r, m)) < 0) goto fail;
+    if (m->arch && (s = read_hparams(r, m)) < 0 && mode != GF_LOAD_VOCAB) goto fail;
+    if (mode == GF_LOAD_VOCAB) {
+        gf_clear_error();
+        *out = m;
+        return GF_OK;
+    }
+    if (gguf_n_tensors(r) == 0) {
+        s = gf_fail("GGUF: the file has no tensors (a vocabulary-only file?); load it with vocabOnly to tokenize");
+        goto fail;
+    }
+    /* every type the registry calls computable has its kernel in this build */
+    if ((s = gf_kernels_check()) < 0) goto fail;
+    if (opt->quantize) {
+        if (gf_ftype_base_type(opt->quantize) == GF_TYPE_F32) {
+            s = gf_fail("load: cannot quantize to file type %d", opt->quantize);
+            goto fail;
+        }
+        p.quantize = 1;
+        gf_quant_rules_init(&p.rules, r, opt->quantize);
+    }
+    if ((s = plan_weights(r, m, &p)) < 0) goto fail;
+    if ((s = check_budget(m, &p, opt)) < 0) goto fail;
+    if (mode != GF_LOAD_INSPECT && (s = alloc_arena(m, &p, r, plan)) < 0) goto fail;
+    free(p.b);
+    free(p.claimed);
+    *out = m;
+    return GF_OK;
+fail:
+    free(p.b);
+    free(p.claimed);
+    free(plan->dest);
+    free(plan->type);
+    plan->dest = NULL;
+    plan->type = NULL;
+    gf_model_free(m);
+    return s;
+}
+
+void gf_model_free(gf_model *m) {
+    if (!m) return;
+    free(m->chat_template);
+    gf_tokenizer_free(m->tokenizer);
+    free(m->layers);
+    for (uint32_t k = 0; k < m->n_arena; k++) free(m->arena[k]);
+    free(m->arena);
+    free(m);
+}
+
+const char *gf_model_matrix_name(const gf_model *m, const gf_matrix *w, char *buf, size_t cap) {
+    if (w == &m->output) return snprintf(buf, cap, m->tied_output ? "token_embd.weight" : "output.weight"), buf;
+    if (w == &m->tok_embd) return snprintf(buf, cap, "token_embd.weight"), buf;
+    static const char *names[] = {"attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
+    for (int i = 0; i < m->hp.n_layer; i++) {
+        const gf_layer *l = &m->layers[i];
+        const gf_matrix *mats[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
+        for (int k = 0; k < 8; k++)
+            if (w == mats[k]) return snprintf(buf, cap, "blk.%d.%s.weight", i, names[k]), buf;
+    }
+    return NULL;
+}
+
+/* Metadata strings are arbitrary bytes: escape what JSON forbids. */
+static void json_escape(char *out, size_t cap, const char *in) {
+    size_t o = 0;
+    for (const unsigned char *p = (const unsigned char *)in; *p && o + 7 < cap; p++) {
+        if (*p == '"' || *p == '\\') {
+            out[o++] = '\\';
+            out[o++] = (char)*p;
+        } else if (*p < 0x20) {
+            o += (size_t)snprintf(out + o, cap - o, "\\u%04x", *p);
+        } else {
+            out[o++] = (char)*p;
+        }
+    }
+    out[o] = 0;
+}
+
+/* "F32":5,"Q8_0":15 for the types with a nonzero count */
+static void type_counts_json(char *out, size_t cap, const uint32_t counts[GF_TYPE_COUNT]) {
+    size_t n = 0;
+    out[0] = 0;
+    for (int t = 0; t < GF_TYPE_COUNT; t++) {
+        if (!counts[t]) continue;
+        n += (size_t)snprintf(out + n, n < cap ? cap - n : 0, "%s\"%s\":%u", n ? "," : "", gf_type_name((uint32_t)t), counts[t]);
+    }
+}
+
+int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
+    char arch[6 * sizeof m->arch_name], name[6 * sizeof m->name];
+    json_escape(arch, sizeof arch, m->arch_name);
+    json_escape(name, sizeof name, m->name);
+    const gf_hparams *hp = &m->hp;
+    char types[512], widened[512];
+    type_counts_json(types, sizeof types, m->type_count);
+    type_counts_json(widened, sizeof widened, m->widened_count);
+    return snprintf(buf, cap,
+                    "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"bos\":%d,\"eos\":%d,\"dim\":%d,\"nLayer\":%d,"
+                    "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
+                    "\"ropeBase\":%g,\"normEps\":%g,\"slidingWindow\":%d,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"widened\":{%s},\"weightBytes\":%llu,"
+                    "\"kernels\":\"%s\"}",
+                    arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab,
+                    gf_tokenizer_bos(m->tokenizer), gf_tokenizer_eos(m->tokenizer), hp->dim,
+                    hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
+                    hp->rope_base, hp->norm_eps, hp->n_swa, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
+                    hp->causal ? "true" : "false", (const char *[]){"none", "mean", "cls", "last"}[hp->pooling & 3],
+                    types, widened, (unsigned long long)m->weight_bytes, gf_kernels_name());
+}

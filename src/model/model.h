@@ -1,0 +1,162 @@
+/* Models: hyperparameters and weights read from GGUF, planned into one
+ * arena before the weights arrive, and the forward pass over a KV cache.
+ *
+ * Architectures are data (arch.h): what differs between llama-family
+ * models is a table entry, not another forward pass. */
+#ifndef GF_MODEL_H
+#define GF_MODEL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model/arch.h"
+#include "model/attention.h"
+#include "format/gguf.h"
+#include "kernels/kernels.h"
+#include "text/tokenizer.h"
+
+/* Pooling of an encoder's token states into one vector ("<arch>.pooling_type"). */
+enum { GF_POOL_NONE = 0, GF_POOL_MEAN = 1, GF_POOL_CLS = 2, GF_POOL_LAST = 3 };
+
+typedef struct {
+    int32_t n_vocab, dim, n_layer, n_head, n_head_kv, head_dim, ffn_dim;
+    int32_t n_ctx_train, rope_dim;
+    float rope_base, rope_freq_scale, norm_eps;
+    int causal;  /* attention sees only earlier positions */
+    int pooling; /* GF_POOL_* (encoders) */
+    int32_t n_swa;        /* sliding window of the windowed layers (keys per query, itself included); 0: none */
+    float rope_base_swa;  /* RoPE base of the windowed layers */
+    float attn_scale;     /* query scale (1/sqrt(head_dim) but for llama.cpp's exceptions) */
+    float attn_softcap, final_softcap; /* 0: none */
+} gf_hparams;
+
+
+/* A norm's scale and (LayerNorm) bias; b is NULL when absent. */
+typedef struct {
+    const float *w, *b;
+} gf_norm;
+
+typedef struct {
+    gf_norm attn_norm, ffn_norm;         /* pre-norm blocks */
+    gf_norm attn_out_norm, ffn_out_norm; /* post-norm blocks (BERT) */
+    gf_norm attn_post_norm, ffn_post_norm; /* sandwich norms (Gemma) */
+    gf_norm q_norm, k_norm;              /* per-head query and key norms, head_dim elements */
+    gf_matrix wq, wk, wv, wqkv, wo, w_gate, w_up, w_down;
+    const float *bq, *bk, *bv, *bqkv, *bo, *b_up, *b_down; /* optional biases */
+} gf_layer;
+
+typedef struct gf_model {
+    const gf_arch *arch;
+    gf_hparams hp;
+    gf_tokenizer *tokenizer;
+    int mode; /* GF_LOAD_* */
+
+    gf_matrix tok_embd, output; /* output aliases tok_embd when tied */
+    int tied_output;
+    gf_matrix pos_embd, tok_types; /* learned positions; token-type (segment) rows */
+    gf_norm embd_norm;             /* after the embedding sum (BERT) */
+    gf_norm output_norm;
+    const float *rope_freqs;    /* optional per-pair frequency divisors */
+    gf_layer *layers;
+
+    /* every weight, in parts of at most GF_ARENA_PART bytes: wasm32's malloc
+     * (dlmalloc) grows its heap by less than 2 GiB at a time, so one block
+     * of the model's size fails for models above 2 GiB */
+    void **arena;
+    uint32_t n_arena;
+    uint64_t arena_bytes;
+    uint64_t weight_bytes;      /* bytes of tensor data used */
+    uint64_t weight_elements;   /* elements of those tensors (bits per weight = bytes * 8 / elements) */
+    uint32_t type_count[GF_TYPE_COUNT];
+    uint32_t widened_count[GF_TYPE_COUNT]; /* matrices of these file types held as another (gf_type_held_as) */
+    char arch_name[64]; /* general.architecture, also for architectures we only tokenize */
+    char name[128];     /* general.name */
+    char *chat_template; /* tokenizer.chat_template, or NULL */
+} gf_model;
+
+/* Whether layer il attends to a sliding window of hp->n_swa keys. */
+int gf_layer_is_swa(const gf_model *m, int32_t il);
+
+/* Where each GGUF tensor's bytes go while streaming: NULL = skip. */
+typedef struct {
+    void **dest;    /* indexed like the GGUF tensor table */
+    uint32_t *type; /* NULL, or the type each tensor is stored in: when it differs from the
+                       file's, the loader converts rows on the way (quantize while loading) */
+} gf_model_plan;
+
+enum { GF_LOAD_WEIGHTS = 0, GF_LOAD_VOCAB = 1, GF_LOAD_INSPECT = 2 };
+
+typedef struct {
+    int mode;            /* GF_LOAD_WEIGHTS; GF_LOAD_VOCAB: tokenizer and hyperparameters only;
+                            GF_LOAD_INSPECT: also validate and count the tensors, but load no weights */
+    int32_t n_ctx;       /* 0: the model's training context, capped at GF_DEFAULT_CTX */
+    int32_t n_batch;     /* tokens per forward batch */
+    uint64_t max_memory; /* refuse models needing more (weights + KV + scratch) */
+    int quantize;        /* 0, or a GF_FTYPE_* (quantize_rules.h): F32/F16 matrices are quantized
+                            while they load, to the types llama.cpp's rules give that file type */
+    gf_kv_type kv_type;  /* what the KV cache holds (attention.h) */
+} gf_model_options;
+
+#define GF_DEFAULT_CTX 2048
+#define GF_ARENA_PART (1ull << 30)
+#define GF_DEFAULT_BATCH 64
+
+/* Reads hyperparameters and the tokenizer, validates every tensor the
+ * architecture needs (names, shapes, types), checks the memory budget and
+ * allocates the arena. Errors say which tensor or key is wrong, before any
+ * weight byte is downloaded. Resolves opt->n_ctx and opt->kv_type. */
+int gf_model_plan_from_gguf(const gguf_reader *r, gf_model_options *opt, gf_model **out, gf_model_plan *plan);
+void gf_model_free(gf_model *m);
+
+/* Bytes a context needs (KV cache + scratch). */
+uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type);
+/* Whether the model's heads fit a KV cache type (an error naming both if not). */
+int gf_kv_type_check(const gf_hparams *hp, gf_kv_type kv_type);
+/* GF_KV_AUTO's choice: Q8_0 for decoders whose head dimension is a multiple
+ * of 32 (a quarter of the memory and traffic of f32 for a KL of ~2e-5 nats
+ * per token, docs/quantization.md), F32 for encoders (one pass, no cache to
+ * grow) and for other head dimensions. Other types are kept. */
+gf_kv_type gf_kv_type_resolve(const gf_hparams *hp, gf_kv_type kv_type);
+
+/* JSON description for model.info(). Returns bytes written (may exceed cap). */
+int gf_model_info_json(const gf_model *m, char *buf, size_t cap);
+
+/* ---- inference state ---- */
+typedef struct gf_context gf_context;
+
+int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type, gf_context **out);
+void gf_context_free(gf_context *c);
+int32_t gf_context_n_ctx(const gf_context *c);
+int32_t gf_context_n_past(const gf_context *c);
+/* Forgets positions from n_past on (0: start over). */
+int gf_context_rewind(gf_context *c, int32_t n_past);
+
+enum { GF_LOGITS_NONE = 0, GF_LOGITS_LAST = 1, GF_LOGITS_ALL = 2 };
+/* Runs ids through the model at positions n_past.. and appends them to the
+ * cache. GF_LOGITS_ALL writes n rows of n_vocab to out; GF_LOGITS_LAST one
+ * row (out may be NULL: then gf_context_logits holds it). */
+int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float *out);
+const float *gf_context_logits(const gf_context *c);
+
+/* Runs every kernel of a prompt batch (up to 64 tokens) and of a decode step
+ * through one layer per new mix of weight types, then the batch's per-token
+ * steps a few more times, rounds times, so that the engine has optimized
+ * them before the first real call (src/model/forward.c says why); the context is
+ * left empty. Decoders only (encoders: no-op). */
+void gf_warmup(gf_context *c, int rounds);
+
+/* Encoders: runs ids (the whole input, bidirectionally) from position 0 and
+ * writes the final hidden state of every token to out (n rows of dim). */
+int gf_encode(gf_context *c, const int32_t *ids, int32_t n, float *out);
+
+/* Calls fn with the f32 input of every matmul (rows of n), before it is
+ * quantized: calibration statistics (importance weights) come from here.
+ * NULL removes it. */
+typedef void (*gf_matmul_observer)(void *ctx, const gf_matrix *w, const float *x, int32_t n, int32_t rows);
+void gf_context_set_observer(gf_context *c, gf_matmul_observer fn, void *ctx);
+
+/* The GGUF name of one of the model's matrices ("blk.3.ffn_up.weight",
+ * "output.weight"); NULL if w is not one of them. */
+const char *gf_model_matrix_name(const gf_model *m, const gf_matrix *w, char *buf, size_t cap);
+
+#endif

@@ -1,0 +1,110 @@
+#include "model/quantize_rules.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "quant/registry.h"
+
+static const struct {
+    const char *name;
+    int ftype;
+    uint32_t type;
+} k_ftypes[] = {
+    {"Q8_0", GF_FTYPE_Q8_0, GF_TYPE_Q8_0}, {"Q4_0", GF_FTYPE_Q4_0, GF_TYPE_Q4_0}, {"Q4_1", GF_FTYPE_Q4_1, GF_TYPE_Q4_1},
+    {"Q4_K", GF_FTYPE_Q4_K_M, GF_TYPE_Q4_K}, {"Q4_K_M", GF_FTYPE_Q4_K_M, GF_TYPE_Q4_K}, {"Q6_K", GF_FTYPE_Q6_K, GF_TYPE_Q6_K},
+};
+#define N_FTYPES (sizeof k_ftypes / sizeof *k_ftypes)
+
+int gf_ftype_parse(const char *name) {
+    for (size_t i = 0; i < N_FTYPES; i++)
+        if (!strcmp(name, k_ftypes[i].name)) return k_ftypes[i].ftype;
+    return gf_fail("quantize: unknown type '%s' (supported: Q8_0, Q4_0, Q4_1, Q4_K, Q6_K)", name);
+}
+
+const char *gf_ftype_name(int ftype) {
+    if (ftype == GF_FTYPE_Q4_K_M) return "Q4_K_M";
+    for (size_t i = 0; i < N_FTYPES; i++)
+        if (k_ftypes[i].ftype == ftype) return k_ftypes[i].name;
+    return "F32";
+}
+
+uint32_t gf_ftype_base_type(int ftype) {
+    for (size_t i = 0; i < N_FTYPES; i++)
+        if (k_ftypes[i].ftype == ftype) return k_ftypes[i].type;
+    return GF_TYPE_F32;
+}
+
+int gf_ftype_for_type(uint32_t type) {
+    for (size_t i = 0; i < N_FTYPES; i++)
+        if (k_ftypes[i].type == type) return k_ftypes[i].ftype;
+    return GF_FTYPE_F32;
+}
+
+static int ends_with(const char *s, const char *suffix) {
+    size_t n = strlen(s), m = strlen(suffix);
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+void gf_quant_rules_init(gf_quant_rules *q, const gguf_reader *r, int ftype) {
+    memset(q, 0, sizeof *q);
+    q->ftype = ftype;
+    q->output_type = q->embd_type = GF_TYPE_RULE;
+    for (uint64_t i = 0; i < gguf_n_tensors(r); i++) {
+        const char *name = gguf_tensor_at(r, i)->name;
+        if (!strcmp(name, "output.weight")) q->has_output = 1;
+        if (strstr(name, "attn_v.weight")) q->n_attn_v++;
+        if (strstr(name, "ffn_down")) q->n_ffn_down++;
+    }
+}
+
+/* Dimensions as ggml_n_dims counts them: trailing 1s do not count. */
+static int n_dims(const gguf_tensor_info *t) {
+    int dims = 1;
+    for (uint32_t i = 1; i < t->n_dims; i++)
+        if (t->ne[i] > 1) dims = (int)i + 1;
+    return dims;
+}
+
+int gf_quant_rules_quantizable(const gguf_tensor_info *t) {
+    const char *n = t->name;
+    return ends_with(n, "weight") && n_dims(t) >= 2 && !strstr(n, "_norm.weight") && !strstr(n, "ffn_gate_inp.weight") &&
+           strcmp(n, "position_embd.weight") && strcmp(n, "token_types.weight");
+}
+
+static int use_more_bits(int i, int n) { return i < n / 8 || i >= 7 * n / 8 || (i - n / 8) % 3 == 2; }
+
+static int layer_of(const char *name) {
+    int layer = -1;
+    return sscanf(name, "blk.%d.", &layer) == 1 ? layer : -1;
+}
+
+static uint32_t rule_type(const gf_quant_rules *q, const gguf_tensor_info *t) {
+    uint32_t base = gf_ftype_base_type(q->ftype);
+    const char *name = t->name;
+    int is_output = !strcmp(name, "output.weight") || (!q->has_output && !strcmp(name, "token_embd.weight"));
+    if (is_output) {
+        if (q->output_type != GF_TYPE_RULE) return q->output_type;
+        if (t->ne[0] % gf_type_info(base)->block) return GF_TYPE_Q8_0;
+        return base == GF_TYPE_Q8_0 ? GF_TYPE_Q8_0 : GF_TYPE_Q6_K;
+    }
+    if (!strcmp(name, "token_embd.weight")) return q->embd_type != GF_TYPE_RULE ? q->embd_type : base;
+    if (q->ftype != GF_FTYPE_Q4_K_M) return base;
+    int layer = layer_of(name);
+    if (strstr(name, "attn_v.weight") && layer >= 0 && use_more_bits(layer, q->n_attn_v)) return GF_TYPE_Q6_K;
+    if (strstr(name, "ffn_down") && layer >= 0 && use_more_bits(layer, q->n_ffn_down)) return GF_TYPE_Q6_K;
+    if (strstr(name, "attn_qkv.weight")) return GF_TYPE_Q6_K;
+    return base;
+}
+
+uint32_t gf_quant_rules_type(const gf_quant_rules *q, const gguf_tensor_info *t, uint32_t override) {
+    if (!gf_quant_rules_quantizable(t)) return n_dims(t) == 1 && t->type == GF_TYPE_F16 ? GF_TYPE_F32 : t->type;
+    uint32_t type = override != GF_TYPE_RULE ? override : rule_type(q, t);
+    if (type == GF_TYPE_F32 || type == GF_TYPE_F16) return type;
+    if (t->ne[0] % gf_type_info(type)->block) {
+        if (type == GF_TYPE_Q6_K) type = GF_TYPE_Q8_0;
+        else if (type == GF_TYPE_Q4_K) type = GF_TYPE_Q4_1;
+    }
+    if (t->ne[0] % gf_type_info(type)->block) type = GF_TYPE_F16;
+    return type;
+}

@@ -1,0 +1,173 @@
+/* Q5_K: scalar reference code (see q5_K.h). The quantizer re-implements
+ * llama.cpp's quantize_row_q5_K_ref (make_qkx2_quants per sub-block, 6-bit
+ * scales and mins, requantization with the stored scales) with the same
+ * float operations in the same order, so its bytes match llama-quantize's. */
+#include "q5_K.h"
+
+#include <math.h>
+#include <string.h>
+
+/* element l (0..31) of sub-block j of a super-block, 0..31 */
+static int q5_K_value(const block_q5_K *b, int j, int l) {
+    const uint8_t q = b->qs[32 * (j / 2) + l];
+    return ((j & 1) ? q >> 4 : q & 0xF) | ((b->qh[l] >> j) & 1) << 4;
+}
+
+void gf_dequantize_row_q5_K(const void *src, float *dst, int64_t n) {
+    const block_q5_K *x = src;
+    for (int64_t i = 0; i < n / QK_K; i++) {
+        const float d = gf_half_to_float(x[i].d), min = gf_half_to_float(x[i].dmin);
+        for (int j = 0; j < QK_K / 32; j++) {
+            uint8_t sc, m;
+            gf_q4_K_scale_min(j, x[i].scales, &sc, &m);
+            const float d1 = d * sc, m1 = min * m;
+            for (int l = 0; l < 32; l++) *dst++ = d1 * (float)q5_K_value(&x[i], j, l) - m1;
+        }
+    }
+}
+
+float gf_dot_q5_K_ref(int n, const void *w_row, const void *act_row) {
+    const block_q5_K *w = w_row;
+    const block_q8_K *a = act_row;
+    float s = 0;
+    for (int b = 0; b < n / QK_K; b++) {
+        const int8_t *y = a[b].qs;
+        int sum = 0, sum_mins = 0;
+        for (int j = 0; j < QK_K / 32; j++) {
+            uint8_t sc, m;
+            gf_q4_K_scale_min(j, w[b].scales, &sc, &m);
+            sum_mins += m * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
+            int sub = 0;
+            for (int l = 0; l < 32; l++) sub += q5_K_value(&w[b], j, l) * y[32 * j + l];
+            sum += sc * sub;
+        }
+        s += gf_half_to_float(w[b].d) * a[b].d * (float)sum - gf_half_to_float(w[b].dmin) * a[b].d * (float)sum_mins;
+    }
+    return s;
+}
+
+/* round to nearest, ties to even, for |v| < 2^22 (llama.cpp's nearest_int) */
+static int nearest(float v) {
+    float f = v + 12582912.f;
+    int32_t i;
+    memcpy(&i, &f, 4);
+    return (i & 0x007fffff) - 0x00400000;
+}
+
+static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
+
+/* Fits x ~ scale * L - neg_min (L in 0..nmax) minimizing the w-weighted
+ * squared error over nstep + 1 candidate scales: make_qkx2_quants (use_mad
+ * false). Returns the scale, *neg_min the minimum's negation. */
+static float fit_scale_min(const float *x, const float *w, int n, int nmax, uint8_t *L, float *neg_min, float rmin,
+                           float rdelta, int nstep) {
+    uint8_t aux[32];
+    float mn = x[0], mx = x[0], sum_w = w[0], sum_x = sum_w * x[0];
+    for (int i = 1; i < n; i++) {
+        if (x[i] < mn) mn = x[i];
+        if (x[i] > mx) mx = x[i];
+        sum_w += w[i];
+        sum_x += w[i] * x[i];
+    }
+    if (mn > 0) mn = 0;
+    if (mx == mn) {
+        memset(L, 0, (size_t)n);
+        *neg_min = -mn;
+        return 0;
+    }
+    float iscale = (float)nmax / (mx - mn), scale = 1 / iscale, best = 0;
+    for (int i = 0; i < n; i++) {
+        L[i] = (uint8_t)clampi(nearest(iscale * (x[i] - mn)), 0, nmax);
+        float diff = scale * (float)L[i] + mn - x[i];
+        diff = diff * diff;
+        best += w[i] * diff;
+    }
+    for (int is = 0; is <= nstep; is++) {
+        iscale = (rmin + rdelta * (float)is + (float)nmax) / (mx - mn);
+        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
+        for (int i = 0; i < n; i++) {
+            const int l = clampi(nearest(iscale * (x[i] - mn)), 0, nmax);
+            aux[i] = (uint8_t)l;
+            sum_l += w[i] * (float)l;
+            sum_l2 += w[i] * (float)l * (float)l;
+            sum_xl += w[i] * (float)l * x[i];
+        }
+        const float D = sum_w * sum_l2 - sum_l * sum_l;
+        if (D > 0) {
+            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
+            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
+            if (this_min > 0) {
+                this_min = 0;
+                this_scale = sum_xl / sum_l2;
+            }
+            float err = 0;
+            for (int i = 0; i < n; i++) {
+                float diff = this_scale * (float)aux[i] + this_min - x[i];
+                diff = diff * diff;
+                err += w[i] * diff;
+            }
+            if (err < best) {
+                memcpy(L, aux, (size_t)n);
+                best = err;
+                scale = this_scale;
+                mn = this_min;
+            }
+        }
+    }
+    *neg_min = -mn;
+    return scale;
+}
+
+static void quantize_block(const float *x, block_q5_K *y) {
+    uint8_t L[QK_K];
+    float w[32], scales[8], mins[8], max_scale = 0, max_min = 0;
+    for (int j = 0; j < QK_K / 32; j++) {
+        float sum_x2 = 0;
+        for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
+        const float av_x = sqrtf(sum_x2 / 32);
+        for (int l = 0; l < 32; l++) w[l] = av_x + fabsf(x[32 * j + l]);
+        scales[j] = fit_scale_min(x + 32 * j, w, 32, 31, L + 32 * j, &mins[j], -0.5f, 0.1f, 15);
+        if (scales[j] > max_scale) max_scale = scales[j];
+        if (mins[j] > max_min) max_min = mins[j];
+    }
+    const float inv_scale = max_scale > 0 ? 63.f / max_scale : 0.f, inv_min = max_min > 0 ? 63.f / max_min : 0.f;
+    memset(y->scales, 0, 12);
+    for (int j = 0; j < QK_K / 32; j++) {
+        /* the conversion to a byte wraps as llama.cpp's does, then clamps */
+        uint8_t ls = (uint8_t)nearest(inv_scale * scales[j]), lm = (uint8_t)nearest(inv_min * mins[j]);
+        ls = ls < 63 ? ls : 63;
+        lm = lm < 63 ? lm : 63;
+        if (j < 4) {
+            y->scales[j] = ls;
+            y->scales[j + 4] = lm;
+        } else {
+            y->scales[j + 4] = (uint8_t)((ls & 0xF) | (lm & 0xF) << 4);
+            y->scales[j - 4] |= (uint8_t)((ls >> 4) << 6);
+            y->scales[j] |= (uint8_t)((lm >> 4) << 6);
+        }
+    }
+    y->d = gf_float_to_half(max_scale / 63.f);
+    y->dmin = gf_float_to_half(max_min / 63.f);
+    /* requantize with the stored scales (sub-blocks whose scale is 0 keep the fit's levels) */
+    for (int j = 0; j < QK_K / 32; j++) {
+        uint8_t sc, m;
+        gf_q4_K_scale_min(j, y->scales, &sc, &m);
+        const float d = gf_half_to_float(y->d) * sc;
+        if (!d) continue;
+        const float dm = gf_half_to_float(y->dmin) * m;
+        for (int l = 0; l < 32; l++) L[32 * j + l] = (uint8_t)clampi(nearest((x[32 * j + l] + dm) / d), 0, 31);
+    }
+    memset(y->qh, 0, sizeof y->qh);
+    for (int p = 0; p < 4; p++) {
+        for (int l = 0; l < 32; l++) {
+            const int a = L[64 * p + l], b = L[64 * p + 32 + l];
+            y->qs[32 * p + l] = (uint8_t)((a & 0xF) | (b & 0xF) << 4);
+            y->qh[l] |= (uint8_t)((a >> 4) << (2 * p) | (b >> 4) << (2 * p + 1));
+        }
+    }
+}
+
+void gf_quantize_row_q5_K_ref(const float *x, void *y, int64_t n) {
+    block_q5_K *b = y;
+    for (int64_t i = 0; i < n / QK_K; i++) quantize_block(x + QK_K * i, b + i);
+}

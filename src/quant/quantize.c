@@ -1,0 +1,129 @@
+/* Row quantization entry point and the 32-element block formats (Q8_0,
+ * Q4_0, Q4_1). The reference quantizers live in quant.c (bit-exact with
+ * llama.cpp); the K-quants are in quantize_k.c. */
+#include "quant/quantize.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/error.h"
+#include "quant/quant.h"
+#include "quant/quantize_k.h"
+#include "quant/quantize_search.h"
+#include "quant/registry.h"
+
+/* Search grid sizes: more steps for fewer bits, where the scale matters most. */
+#define STEPS_8BIT 8
+#define STEPS_4BIT 12
+
+int gf_quantize_supported(uint32_t type) { return gf_type_writable(type); }
+
+const char *gf_quant_method_name(gf_quant_method m) { return m == GF_QUANT_SEARCH ? "search" : "ref"; }
+
+int gf_quant_method_parse(const char *name) {
+    if (!strcmp(name, "ref")) return GF_QUANT_REF;
+    if (!strcmp(name, "search")) return GF_QUANT_SEARCH;
+    return -1;
+}
+
+double gf_quantize_error(uint32_t type, const void *q, const float *x, const float *w, int64_t n) {
+    const gf_type_traits *t = gf_type_info(type);
+    float y[QK_K];
+    double e = 0;
+    for (int64_t i = 0; i < n; i += t->block) {
+        gf_dequantize_row(type, (const char *)q + (size_t)(i / t->block) * t->bytes, y, t->block);
+        for (uint32_t j = 0; j < t->block; j++) {
+            double d = (double)x[i + j] - y[j];
+            e += (w ? w[i + j] : 1.0) * d * d;
+        }
+    }
+    return e;
+}
+
+/* Blocks whose importance weights are all zero (channels calibration never
+ * saw active) fall back to plain squared error rather than to anything goes. */
+static const float *block_weights(const float *w, int n) {
+    if (!w) return NULL;
+    for (int i = 0; i < n; i++)
+        if (w[i] > 0) return w;
+    return NULL;
+}
+
+static void search_q8_0(const float *x, const float *imp, void *dst, int64_t n) {
+    block_q8_0 *y = dst;
+    int8_t L[QK8_0];
+    for (int64_t b = 0; b < n / QK8_0; b++, x += QK8_0) {
+        const float *w = block_weights(imp ? imp + b * QK8_0 : NULL, QK8_0);
+        block_q8_0 ref;
+        gf_quantize_row_q8_0_ref(x, &ref, QK8_0);
+        float err;
+        float d = gf_search_sym(x, w, QK8_0, -127, 127, 1, STEPS_8BIT, L, &err);
+        y[b].d = gf_float_to_half(d);
+        memcpy(y[b].qs, L, QK8_0);
+        if (gf_quantize_error(GF_TYPE_Q8_0, &ref, x, w, QK8_0) <= gf_quantize_error(GF_TYPE_Q8_0, &y[b], x, w, QK8_0)) y[b] = ref;
+    }
+}
+
+static void search_q4_0(const float *x, const float *imp, void *dst, int64_t n) {
+    block_q4_0 *y = dst;
+    int8_t L[QK4_0];
+    for (int64_t b = 0; b < n / QK4_0; b++, x += QK4_0) {
+        const float *w = block_weights(imp ? imp + b * QK4_0 : NULL, QK4_0);
+        block_q4_0 ref;
+        gf_quantize_row_q4_0_ref(x, &ref, QK4_0);
+        float err;
+        float d = gf_search_sym(x, w, QK4_0, -8, 7, 1, STEPS_4BIT, L, &err);
+        y[b].d = gf_float_to_half(d);
+        for (int j = 0; j < QK4_0 / 2; j++) y[b].qs[j] = (uint8_t)((L[j] + 8) | (L[j + QK4_0 / 2] + 8) << 4);
+        if (gf_quantize_error(GF_TYPE_Q4_0, &ref, x, w, QK4_0) <= gf_quantize_error(GF_TYPE_Q4_0, &y[b], x, w, QK4_0)) y[b] = ref;
+    }
+}
+
+static void search_q4_1(const float *x, const float *imp, void *dst, int64_t n) {
+    block_q4_1 *y = dst;
+    uint8_t L[QK4_1];
+    for (int64_t b = 0; b < n / QK4_1; b++, x += QK4_1) {
+        const float *w = block_weights(imp ? imp + b * QK4_1 : NULL, QK4_1);
+        block_q4_1 ref;
+        gf_quantize_row_q4_1_ref(x, &ref, QK4_1);
+        float err, m;
+        float d = gf_search_asym(x, w, QK4_1, 15, 0, 1, STEPS_4BIT, L, &m, &err);
+        y[b].d = gf_float_to_half(d);
+        y[b].m = gf_float_to_half(m);
+        for (int j = 0; j < QK4_1 / 2; j++) y[b].qs[j] = (uint8_t)(L[j] | L[j + QK4_1 / 2] << 4);
+        if (gf_quantize_error(GF_TYPE_Q4_1, &ref, x, w, QK4_1) <= gf_quantize_error(GF_TYPE_Q4_1, &y[b], x, w, QK4_1)) y[b] = ref;
+    }
+}
+
+static void search_q4_K(const float *x, const float *imp, void *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i += QK_K)
+        gf_quantize_block_q4_K(x + i, block_weights(imp ? imp + i : NULL, QK_K), 1, (block_q4_K *)dst + i / QK_K);
+}
+
+static void search_q6_K(const float *x, const float *imp, void *dst, int64_t n) {
+    for (int64_t i = 0; i < n; i += QK_K)
+        gf_quantize_block_q6_K(x + i, block_weights(imp ? imp + i : NULL, QK_K), 1, (block_q6_K *)dst + i / QK_K);
+}
+
+/* The search quantizer of each writable type (the reference one is in its registry row). */
+typedef void (*search_fn)(const float *x, const float *importance, void *dst, int64_t n);
+static const search_fn k_search[GF_TYPE_COUNT] = {
+    [GF_TYPE_Q8_0] = search_q8_0, [GF_TYPE_Q4_0] = search_q4_0, [GF_TYPE_Q4_1] = search_q4_1,
+    [GF_TYPE_Q4_K] = search_q4_K, [GF_TYPE_Q6_K] = search_q6_K,
+};
+
+int gf_quantize_row(uint32_t type, gf_quant_method method, const float *x, const float *importance, void *dst, int64_t n) {
+    if (!gf_type_writable(type))
+        return gf_fail("quantize: cannot write type %s (supported: %s)", gf_type_name(type), gf_writable_types_list());
+    if (n <= 0 || gf_row_bytes(type, (uint64_t)n) == 0)
+        return gf_fail("quantize: a row of %lld elements is not a whole number of %s blocks (%u)", (long long)n, gf_type_name(type),
+                       gf_type_info(type)->block);
+    if (method == GF_QUANT_REF) {
+        gf_type_info(type)->quantize_ref(x, dst, n);
+        return GF_OK;
+    }
+    if (method != GF_QUANT_SEARCH || !k_search[type])
+        return gf_fail("quantize: no %s quantizer for %s", gf_quant_method_name(method), gf_type_name(type));
+    k_search[type](x, importance, dst, n);
+    return GF_OK;
+}

@@ -1,0 +1,40 @@
+/* Mixed precision by measurement.
+ *
+ * Sensitivity: with the model's original (F32/F16) weights as reference,
+ * each matrix in turn is replaced by a quantized copy (search method,
+ * calibration importance) of each candidate type, the calibration chunks
+ * are run, and the mean KL divergence of the next-token distributions from
+ * the reference's is recorded; then the matrix is restored.
+ *
+ * Assignment: treating the errors of different matrices as additive, the
+ * types with the least total KL whose size fits the budget (target bits per
+ * weight, all tensors counted, vectors as F32): an exact multiple-choice
+ * knapsack solved by dynamic programming over the budget in small steps
+ * (a greedy by KL-per-bit misses upgrades of large tensors, such as the
+ * embedding table, that only fit when chosen early). */
+#ifndef GF_MIX_H
+#define GF_MIX_H
+
+#include "tools/calibrate.h"
+#include "tools/transcode.h"
+
+typedef struct gf_mix gf_mix;
+
+/* Uses at most max_chunks calibration chunks (and at most 64 MB of reference
+ * log-probabilities). Statistics gathering stops: calibrate first. */
+int gf_mix_new(gf_calib *c, int max_chunks, gf_mix **out);
+void gf_mix_free(gf_mix *x);
+
+/* Measurement steps (matrices x candidate types); each one is independent. */
+int gf_mix_steps(const gf_mix *x);
+int gf_mix_measure(gf_mix *x, int step);
+
+/* Chooses types for target bits per weight (after every step was measured). */
+int gf_mix_assign(gf_mix *x, double target_bpw);
+/* {"target", "bitsPerWeight", "predictedKl", "tokens", "mainType",
+ *  "tensors": [{"name", "type", "kl": {type: KL}}]} */
+const char *gf_mix_json(const gf_mix *x);
+/* Sets the chosen type of every matrix on the transcoder. */
+int gf_mix_apply(const gf_mix *x, gf_transcoder *t);
+
+#endif

@@ -1,0 +1,30 @@
+// The weight types come from the core's registry (src/quant/registry.c):
+// the JS lists that validate options before a core exists, and the .d.ts
+// union, must name exactly the core's writable types.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import test from 'node:test';
+
+import { Core } from '../../web/core.js';
+import { QUANTIZE_TYPES } from '../../web/load.js';
+import { QUANT_TYPES, TENSOR_TYPES } from '../../web/quantize.js';
+
+const sorted = (a) => [...a].sort();
+
+test('the registry rows, and the JS and .d.ts type lists equal to its writable types', async () => {
+  const core = await Core.create({ build: 'greenformer', threads: 1 });
+  const rows = core.types();
+  const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
+  assert.deepEqual(byName.Q4_K, { id: 12, name: 'Q4_K', blockElements: 256, blockBytes: 144, computable: true, heldAs: 'Q4_K', activation: 'q8_K', writable: true });
+  assert.deepEqual(byName.Q5_0, { id: 6, name: 'Q5_0', blockElements: 32, blockBytes: 22, computable: false, heldAs: 'Q8_0', activation: null, writable: false });
+  assert.equal(byName.Q5_1.heldAs, null);
+  assert.equal(byName.F16.activation, 'f16');
+  const writable = rows.filter((r) => r.writable).map((r) => r.name);
+  assert.deepEqual(sorted(writable), ['Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'Q8_0']);
+  assert.deepEqual(sorted(QUANT_TYPES), sorted(writable), 'web/quantize.js QUANT_TYPES');
+  assert.deepEqual(sorted(QUANTIZE_TYPES), sorted(writable), 'web/load.js QUANTIZE_TYPES');
+  assert.deepEqual(sorted(TENSOR_TYPES), sorted([...writable, 'F16', 'F32']), 'web/quantize.js TENSOR_TYPES');
+  const dts = readFileSync(new URL('../../web/index.d.ts', import.meta.url), 'utf8');
+  const union = dts.match(/export type QuantType = ([^;]+);/)[1].split('|').map((s) => s.trim().replace(/'/g, ''));
+  assert.deepEqual(sorted(union), sorted(writable), 'web/index.d.ts QuantType');
+});
