@@ -553,7 +553,7 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
     if (sync_cache(g->session, g->tokens, (int32_t)g->n_tokens) < 0) return GF_ERR;
     const gf_tokenizer *tok = h->model->tokenizer;
     int32_t eos = gf_tokenizer_eos(tok);
-    const float *logits = gf_context_logits(h->ctx);
+    const float *logits = gf_context_logits(g->session->ctx);
     double t0 = g->grammar ? now_ms() : 0;
     if (g->grammar) {
         int m = grammar_mask(h, g, logits);
@@ -590,7 +590,6 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
         g->grammar_ms += now_ms() - t0;
     }
 
-    int32_t t = gf_sampler_sample(g->sampler, gf_context_logits(g->session->ctx), g->ignore_eos ? eos : -1);
     gf_sampler_accept(g->sampler, t);
     *id = g->last = t;
     if (g->n_tokens < g->cap) g->tokens[g->n_tokens] = t;
