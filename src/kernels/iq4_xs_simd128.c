@@ -31,8 +31,8 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#include "../quant/iq4_xs.h"
-#include "kernels.h"
+#include "quant/iq4_xs.h"
+#include "kernels/kernels.h"
 
 #if defined(__wasm_relaxed_simd__)
 #define RELAXED 1

@@ -36,9 +36,9 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#include "half_simd128.h"
-#include "kernels.h"
-#include "../quant/q5_K.h"
+#include "kernels/half_simd128.h"
+#include "kernels/kernels.h"
+#include "quant/q5_K.h"
 
 #if defined(__wasm_relaxed_simd__)
 #define RELAXED 1

@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "../quant.h"
+#include "quant/quant.h"
 
 typedef struct {
     gf_half d;                 /* super-block scale */
@@ -39,11 +39,5 @@ float gf_dot_iq4_xs_ref(int n, const void *w_row, const void *act_row);
 /* llama.cpp's quantize_iq4_xs without an importance matrix: the bytes
  * llama-quantize writes. */
 void gf_quantize_row_iq4_xs_ref(const float *x, void *y, int64_t n);
-
-#if defined(__wasm_simd128__)
-#include "../kernels/kernels.h"
-void gf_matmul_iq4_xs_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok,
-                              float *y, size_t y_stride);
-#endif
 
 #endif

@@ -217,7 +217,7 @@ static void check_widening(void) {
         CHECK(gf_type_held_as(t) == GF_TYPE_Q8_0, "%s is held as Q8_0", gf_type_name(t));
     }
     CHECK(gf_type_held_as(GF_TYPE_F32) == GF_TYPE_F32 && gf_type_held_as(GF_TYPE_Q4_K) == GF_TYPE_Q4_K, "computable types are held as they are");
-    CHECK(gf_type_held_as(GF_TYPE_Q5_1) < 0 && gf_type_held_as(GF_TYPE_Q5_K) < 0 && gf_type_held_as(99) < 0, "others are not read");
+    CHECK(gf_type_held_as(GF_TYPE_IQ2_XS) < 0 && gf_type_held_as(GF_TYPE_TQ1_0) < 0 && gf_type_held_as(99) < 0, "others are not read");
 }
 
 int main(void) {

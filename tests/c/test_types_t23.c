@@ -17,12 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gguf.h"
+#include "format/gguf.h"
 #include "kernels/kernels.h"
 #include "quant/q2_K.h"
 #include "quant/q3_K.h"
 #include "testing.h"
-#include "types.h"
+#include "quant/types.h"
 
 static uint64_t g_rng = 0x243F6A8885A308D3ull;
 
@@ -354,6 +354,7 @@ static void bench(void) {
 #endif
 
 int main(void) {
+    printf("kernels: %s\n", gf_kernels_name());
     for (int k = 0; k < 2; k++) test_roundtrip(&g_types[k]);
     test_files();
 #if defined(__wasm_simd128__)

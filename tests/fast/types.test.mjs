@@ -17,7 +17,9 @@ test('the registry rows, and the JS and .d.ts type lists equal to its writable t
   const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
   assert.deepEqual(byName.Q4_K, { id: 12, name: 'Q4_K', blockElements: 256, blockBytes: 144, computable: true, heldAs: 'Q4_K', activation: 'q8_K', writable: true });
   assert.deepEqual(byName.Q5_0, { id: 6, name: 'Q5_0', blockElements: 32, blockBytes: 22, computable: false, heldAs: 'Q8_0', activation: null, writable: false });
-  assert.equal(byName.Q5_1.heldAs, null);
+  assert.deepEqual(byName.BF16, { id: 30, name: 'BF16', blockElements: 1, blockBytes: 2, computable: true, heldAs: 'BF16', activation: 'bf16', writable: false });
+  assert.equal(byName.Q5_1.activation, 'q8_1');
+  assert.equal(byName.IQ2_XS.heldAs, null);
   assert.equal(byName.F16.activation, 'f16');
   const writable = rows.filter((r) => r.writable).map((r) => r.name);
   assert.deepEqual(sorted(writable), ['Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'Q8_0']);
