@@ -201,15 +201,15 @@ test('calibrated mix: types assigned by measured sensitivity within the budget; 
 });
 
 test('errors: unknown type, unsupported input type, bad mix, bad quantize option', async () => {
-  await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q5_K' }), /unknown type "Q5_K"/);
+  await assert.rejects(quantizeModel(F32, () => {}, { type: 'IQ2_XS' }), /unknown type "IQ2_XS"/);
   await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q4_0', mix: 3 }), /between 4.5 and 8.5/);
   await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q4_0', mix: 5 }), /mix needs calibration text/);
   await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q4_0', method: 'ref', calib: 'text' }), /search/);
   await assert.rejects(quantizeModel(F32, 42, { type: 'Q4_0' }), /destination must be/);
   await assert.rejects(quantizeModel(Readable.toWeb(createReadStream(F32)), () => {}, { type: 'Q4_0', calib: 'text' }), /read the model twice/);
-  const patched = withTensorType(F32, 'blk.0.attn_q.weight', 13); // Q5_K: smaller, the layout stays valid
-  await assert.rejects(quantizeModel(patched, () => {}, { type: 'Q4_0' }), /blk\.0\.attn_q\.weight' has type Q5_K, which greenformer cannot read/);
-  await assert.rejects(loadModel(F32, { quantize: 'Q5_K' }), /quantize must be one of/);
+  const patched = withTensorType(F32, 'blk.0.attn_q.weight', 17); // IQ2_XS: smaller, the layout stays valid
+  await assert.rejects(quantizeModel(patched, () => {}, { type: 'Q4_0' }), /blk\.0\.attn_q\.weight' has type IQ2_XS, which greenformer cannot read/);
+  await assert.rejects(loadModel(F32, { quantize: 'IQ2_XS' }), /quantize must be one of/);
   await assert.rejects(quantizeModel(Buffer.from('not a gguf at all, just text'), () => {}, { type: 'Q4_0' }), /GGUF/);
 });
 
@@ -329,7 +329,7 @@ test('quantize options: an unknown key names the nearest known one; numbers and 
   for (const bad of [0, -1, 1.5, 2 ** 32 + 4, NaN, '4']) {
     await assert.rejects(quantizeModel(BROWN, () => {}, { calib: 'x', mix: 5, mixChunks: bad }), /mixChunks must be an integer in 1\.\.1048576/, String(bad));
   }
-  await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', outputType: 'Q5_K' }), /outputType must be one of/);
+  await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', outputType: 'IQ2_XS' }), /outputType must be one of/);
   await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', embdType: 7 }), /embdType must be one of/);
   await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', signal: 'stop' }), /signal must be an AbortSignal/);
   await assert.rejects(quantizeModel(BROWN, () => {}, null), /options must be an object/);
