@@ -230,7 +230,7 @@ test('CLI: quantize writes a file and prints the plan; eval reports; usage error
     for (const [args, pattern] of [
       [['quantize', F32, out], /needs --type/],
       [['quantize', F32, '--type', 'Q4_0'], /needs an output path/],
-      [['quantize', F32, out, '--type', 'Q3_K'], /--type must be one of/],
+      [['quantize', F32, out, '--type', 'IQ2_XS'], /--type must be one of/],
       [['quantize', F32, out, '--mix', 'abc', '--calib', 'x'], /--mix must be a number in 4\.5\.\.8\.5, got "abc"/],
       [['quantize', F32, out, '--mix', '12', '--calib', 'x'], /--mix must be a number in 4\.5\.\.8\.5, got 12/],
       [['quantize', F32, out, '--type', 'Q4_0', '--mxi', '5'], /unknown option "--mxi" for quantize \(did you mean --mix\?\)/],
@@ -241,6 +241,9 @@ test('CLI: quantize writes a file and prints the plan; eval reports; usage error
       assert.equal(u.status, 2, `${args.join(' ')}: ${u.stderr}`);
       assert.match(u.stderr, pattern);
     }
+    const noSearch = cli(['quantize', F32, out, '--type', 'Q3_K', '--method', 'search']);
+    assert.equal(noSearch.status, 1);
+    assert.match(noSearch.stderr, /Q3_K_M has no 'search' method \(use 'ref'\)/);
     const missing = cli(['quantize', join(dir, 'nope.gguf'), out, '--type', 'Q4_0']);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /no such file/);
