@@ -318,14 +318,15 @@ export declare function listCachedModels(): Promise<CachedModel[]>;
 export declare function deleteCachedModel(url: string | URL): Promise<boolean>;
 export declare const version: string;
 
-/** Weight types greenformer writes. 'Q4_K' follows llama.cpp's Q4_K_M rules. */
-export type QuantType = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q4_K' | 'Q6_K';
+/** Weight types greenformer writes. 'Q4_K', 'Q5_K', 'Q3_K' follow llama.cpp's Q4_K_M, Q5_K_M, Q3_K_M rules. */
+export type QuantType = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q4_K' | 'Q6_K' | 'Q5_K' | 'Q3_K' | 'Q2_K' | 'IQ4_XS' | 'Q5_1' | 'BF16';
 
 export interface QuantizeOptions {
   /** Default 'Q4_K'. With mix, only the file's label: types come from the measurement. */
-  type?: QuantType | 'Q4_K_M';
-  /** 'ref': llama.cpp's reference quantizers (Q8_0/Q4_0/Q4_1/Q4_K/Q6_K bytes equal to llama-quantize's).
-   * 'search': per-block scales chosen by searching candidates (lower error, same format).
+  type?: QuantType | 'Q4_K_M' | 'Q5_K_M' | 'Q3_K_M';
+  /** 'ref': llama.cpp's reference quantizers (bytes equal to llama-quantize's without an imatrix), every type.
+   * 'search': per-block scales chosen by searching candidates (lower error, same format): Q8_0, Q4_0, Q4_1, Q4_K,
+   * Q6_K, Q5_1, BF16; the other types refuse it (and calib/mix, which use it).
    * Default 'ref'; 'search' when calib or mix is given. */
   method?: 'ref' | 'search';
   /** Calibration text: the model runs on it; errors are weighted by each input channel's mean squared

@@ -13,7 +13,7 @@
 #include "base/parallel.h"
 
 /* Activation formats a model's matrices may consume, one quantized copy each. */
-#define N_ACT_FORMATS 5
+#define N_ACT_FORMATS GF_ACT_COUNT
 /* Below this many multiply-adds a task costs less than handing it to
  * another thread (~10 us to wake a parked worker). */
 #define MIN_TASK_WORK (1 << 18)

@@ -185,8 +185,8 @@ static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int requ
     if (vec && t->type != GF_TYPE_F32)
         return gf_fail("GGUF: tensor '%s' has type %s; greenformer expects F32 for vectors (norms, biases)", name, gf_type_name(t->type));
     if (mat && gf_type_held_as(t->type) < 0)
-        return gf_fail("GGUF: tensor '%s' has unsupported type %s (supported: F32, F16, Q4_0, Q4_1, Q8_0, Q4_K, Q6_K; Q5_0 and "
-                       "IQ4_NL held as Q8_0)", name, tt->name);
+        return gf_fail("GGUF: tensor '%s' has unsupported type %s (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_1, Q8_0, Q2_K, Q3_K, "
+                       "Q4_K, Q5_K, Q6_K, IQ4_XS; Q5_0 and IQ4_NL held as Q8_0)", name, tt->name);
     binding *b = &p->b[p->n++];
     b->idx = idx;
     b->mat = mat;
