@@ -14,6 +14,7 @@
 // - Tool calls are parsed from the reply in the template family's format
 //   (Hermes/Qwen <tool_call>, Llama 3.x JSON, Mistral [TOOL_CALLS]).
 
+import { jsonSchemaToGrammar } from './json-schema.js';
 import { integer, knownKeys, number, show } from './options.js';
 
 const CHAT_KEYS = ['messages', 'model', 'stream', 'stream_options', 'max_tokens', 'max_completion_tokens', 'temperature', 'top_p',
@@ -177,12 +178,31 @@ function toolOptions(req, template, where) {
   if (!Array.isArray(tools) || tools.some((t) => t?.type !== 'function' || typeof t.function?.name !== 'string')) {
     throw new TypeError(`${where}: tools must be an array of { type: 'function', function: { name, description, parameters } }`);
   }
-  if (choice !== 'auto') {
-    throw new RangeError(`${where}: tool_choice ${show(typeof choice === 'string' ? choice : choice?.function?.name)} needs a forced call; only 'auto' and 'none' are supported`);
-  }
   const format = toolFormat(template);
   if (!format) throw new Error(`${where}: this chat template does not render tools (no <tool_call>, [TOOL_CALLS] or Llama 3 tool format found)`);
-  return { variables: { tools }, format };
+  if (choice === 'auto') return { variables: { tools }, format };
+  // a forced call: the grammar lets the reply be nothing but a call, in the family's format
+  let chosen = tools;
+  if (choice !== 'required') {
+    const name = choice?.type === 'function' ? choice.function?.name : undefined;
+    chosen = tools.filter((t) => t.function.name === name);
+    if (!chosen.length) throw new RangeError(`${where}: tool_choice must be 'auto', 'none', 'required' or { type: 'function', function: { name } } naming one of the tools, got ${show(name ?? choice)}`);
+  }
+  return { variables: { tools }, format, grammar: forcedCallGrammar(chosen, format) };
+}
+
+/** GBNF for exactly one call of one of `tools`, written as the template family writes calls. */
+export function forcedCallGrammar(tools, format) {
+  const argsKey = format === 'llama3' ? 'parameters' : 'arguments';
+  const call = (t) => ({
+    type: 'object',
+    properties: { name: { const: t.function.name }, [argsKey]: t.function.parameters ?? { type: 'object' } },
+    required: ['name', argsKey],
+  });
+  const schema = tools.length === 1 ? call(tools[0]) : { anyOf: tools.map(call) };
+  const gbnf = jsonSchemaToGrammar(schema);
+  const [prefix, suffix] = { hermes: ['<tool_call>\\n', '\\n</tool_call>'], mistral: ['[TOOL_CALLS] [', ']'], llama3: ['', ''] }[format];
+  return gbnf.replace(/^root ::= (.*)$/m, (_, body) => `root ::= ${prefix ? `"${prefix}" ` : ''}(${body})${suffix ? ` "${suffix}"` : ''}`);
 }
 
 // ---- chat.completions ----
@@ -201,6 +221,10 @@ async function chatRequest(model, req) {
   if (format !== undefined && format !== null && format.type !== 'text') options.responseFormat = format;
   const tools = toolOptions(req, model.chatTemplate(), where);
   if (tools.format) options.templateVariables = tools.variables;
+  if (tools.grammar) {
+    if (options.responseFormat) throw new TypeError(`${where}: a forced tool call and response_format cannot both constrain the reply`);
+    options.grammar = tools.grammar;
+  }
   return { messages, options, tools, name: modelName(model, req.model) };
 }
 

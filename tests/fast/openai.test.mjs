@@ -125,7 +125,21 @@ test('tool calls: the template family\'s format, parsed into OpenAI tool_calls',
     const tools = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object' } } }];
     const r = await model.chat.completions.create({ messages: [{ role: 'user', content: 'x' }], tools, max_tokens: 3, seed: 1 });
     assert.ok(['length', 'tool_calls'].includes(r.choices[0].finish_reason));
-    await assert.rejects(model.chat.completions.create({ messages: [{ role: 'user', content: 'x' }], tools, tool_choice: 'required' }), /tool_choice "required" needs a forced call/);
+    // a forced call: the grammar lets the reply be nothing but a call of the named tool, with valid arguments
+    const weather = { type: 'function', function: { name: 'forecast', parameters: { type: 'object', properties: { city: { type: 'string', maxLength: 20 }, days: { type: 'integer', minimum: 1, maximum: 7 } }, required: ['city', 'days'] } } };
+    for (const [choice, seed] of [['required', 1], [{ type: 'function', function: { name: 'forecast' } }, 2]]) {
+      const forced = await model.chat.completions.create({ messages: [{ role: 'user', content: 'x' }], tools: [...tools, weather], tool_choice: choice, max_tokens: 120, seed });
+      const [call] = forced.choices[0].message.tool_calls;
+      assert.equal(forced.choices[0].finish_reason, 'tool_calls');
+      if (choice !== 'required') assert.equal(call.function.name, 'forecast');
+      assert.ok(['weather', 'forecast'].includes(call.function.name));
+      const args = JSON.parse(call.function.arguments);
+      if (call.function.name === 'forecast') {
+        assert.equal(typeof args.city, 'string');
+        assert.ok(Number.isInteger(args.days) && args.days >= 1 && args.days <= 7, call.function.arguments);
+      }
+    }
+    await assert.rejects(model.chat.completions.create({ messages: [{ role: 'user', content: 'x' }], tools, tool_choice: { type: 'function', function: { name: 'nope' } } }), /naming one of the tools, got "nope"/);
   } finally {
     await model.dispose();
   }
