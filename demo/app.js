@@ -306,6 +306,21 @@ async function send() {
   const messages = [...(system ? [{ role: 'system', content: system }] : []), ...demo.messages];
   const options = { ...sampling(), signal: controller.signal, historyPolicy: 'trim' };
   if (!info.chatTemplate) Object.assign(options, { template: PLAIN_TEMPLATE, stop: PLAIN_STOP });
+  if ($('json').checked) {
+    try {
+      const schema = $('schema').value.trim();
+      options.responseFormat = schema ? { type: 'json_schema', json_schema: { name: 'reply', schema: JSON.parse(schema) } } : { type: 'json_object' };
+      delete options.stop; // the grammar decides where the reply ends
+    } catch (e) {
+      showError(new Error(`the JSON schema does not parse: ${e.message}`));
+      demo.messages.pop();
+      reply.remove();
+      genAbort = null;
+      $('send').disabled = false;
+      $('stop-chat').disabled = true;
+      return;
+    }
+  }
   const gen = model.chat(messages, options);
   demo.lastGeneration = { text: '', stats: gen.stats, done: false };
   const started = performance.now();

@@ -383,6 +383,16 @@ test('the demo chats: each turn reuses the history from the prompt cache and say
     await page.screenshot({ path: join(ROOT, 'tests/artifacts/demo-chat.png'), fullPage: true });
     await page.click('#reset');
     assert.equal(await page.locator('.bubble').count(), 0);
+    // JSON mode: the reply parses and follows the schema box, even from this weak model
+    await page.click('#json-box summary');
+    await page.check('#json');
+    await page.fill('#max', '64');
+    await page.fill('#message', 'Answer as JSON.');
+    await page.click('#send');
+    await page.waitForFunction(() => window.demo.turns.length === 1, null, { timeout: 60_000 });
+    const reply = JSON.parse(await page.evaluate(() => window.demo.messages[1].content));
+    assert.equal(typeof reply.answer, 'string');
+    assert.ok(Number.isInteger(reply.confidence) && reply.confidence >= 0 && reply.confidence <= 10);
     assert.deepEqual(page.errors, []);
   } finally {
     await page.close();
