@@ -1,6 +1,11 @@
 /* Architectures as data: the few ways transformer models differ, read by
  * one forward pass (forward.c) and one weight planner (model.c). Adding an
- * architecture is a table entry plus tests, not another forward pass. */
+ * architecture is a table entry plus tests, not another forward pass.
+ *
+ * A row names the block's choices (norm kind and place, RoPE kind and the
+ * layers without it, FFN kind, fused matrices, per-head q/k norms); the
+ * values that vary per layer (RoPE on or off, ...) are resolved into each
+ * gf_layer when the model is planned, so forward() reads them, not rules. */
 #ifndef GF_ARCH_H
 #define GF_ARCH_H
 
@@ -16,15 +21,20 @@ typedef struct {
     gf_rope_kind rope;     /* adjacent pairs (x[2i], x[2i+1]: llama.cpp's NORM) or halves (NEOX) */
     gf_ffn_kind ffn;       /* SwiGLU (gate, up, down) or GELU (up, down) */
     unsigned post_norm : 1;   /* norm after each residual add (BERT), not before each block */
-    unsigned fused_qkv : 1;   /* one attn_qkv matrix (GPT-2) */
+    unsigned fused_qkv : 1;   /* attn_qkv required (GPT-2); others take attn_qkv in place of attn_q/k/v when present (phi3) */
     unsigned learned_pos : 1; /* position_embd rows added to the token embedding */
     unsigned token_types : 1; /* token_types (segment) embedding, row 0, added too */
     unsigned embd_norm : 1;   /* LayerNorm of the summed embeddings (token_embd_norm) */
     unsigned causal : 1;      /* default; "<arch>.attention.causal" overrides */
     unsigned encoder : 1;     /* outputs hidden states (embeddings), has no language-model head */
+    unsigned fused_gate_up : 1; /* SwiGLU's gate and up in one ffn_up of 2 x ffn rows, gate first (phi3) */
+    unsigned qk_norm : 1;     /* attn_q_norm / attn_k_norm: RMSNorm of each head (rows of head_dim) before RoPE (qwen3) */
+    unsigned char nope_every; /* layers il with (il + 1) % n == 0 have no RoPE (smollm3: 4, fixed, no GGUF key); 0: none */
 } gf_arch;
 
 const gf_arch *gf_arch_find(const char *name, size_t len); /* NULL when unsupported */
-const char *gf_arch_supported(void);                        /* "llama, qwen2, ..." for error messages */
+const char *gf_arch_supported(void);                        /* "llama, qwen2, ..." for error messages, from the table */
+/* The row's block choices as a JSON object's members ("norm":"rms",...), for info(). */
+int gf_arch_describe_json(const gf_arch *a, char *buf, size_t cap);
 
 #endif

@@ -71,6 +71,7 @@ struct gf_context {
     /* per-batch scratch, rows of n_batch tokens */
     float *x, *xb, *q, *k, *v, *qkv, *att, *tmp, *hb, *hb2;
     float *rope; /* [n_batch][rope_dim / 2][cos, sin] */
+    const float *rope_factors; /* rope_freqs, or LongRoPE's long or short factors for this context length; NULL: none */
     float *logits;
 
     /* the current matmul input, quantized once per activation format */
@@ -116,7 +117,7 @@ gf_kv_type gf_kv_type_resolve(const gf_hparams *hp, gf_kv_type kv_type) {
 
 uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type) {
     uint64_t kv = kv_cache_bytes(hp, n_ctx, kv_type);
-    uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 2 * hp->ffn_dim + hp->rope_dim) * 4;
+    uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 3 * hp->ffn_dim + hp->rope_dim) * 4;
     uint64_t act = (uint64_t)widest(hp) * 2 * 2; /* at most two formats, at most 2 bytes per element */
     return kv + (uint64_t)n_batch * (per_tok + act) + (uint64_t)hp->n_vocab * 4;
 }
@@ -175,13 +176,17 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_kv_type
     c->q = alloc_floats((int64_t)n_batch * q_dim(hp), &failed);
     c->k = alloc_floats((int64_t)n_batch * kv_dim(hp), &failed);
     c->v = alloc_floats((int64_t)n_batch * kv_dim(hp), &failed);
-    if (m->arch->fused_qkv) c->qkv = alloc_floats((int64_t)n_batch * (q_dim(hp) + 2 * kv_dim(hp)), &failed);
+    int fused_qkv = 0;
+    for (int32_t il = 0; il < hp->n_layer; il++) fused_qkv |= m->layers[il].fused_qkv;
+    if (fused_qkv) c->qkv = alloc_floats((int64_t)n_batch * (q_dim(hp) + 2 * kv_dim(hp)), &failed);
     c->att = alloc_floats((int64_t)n_batch * q_dim(hp), &failed);
     c->tmp = alloc_floats((int64_t)n_batch * hp->dim, &failed);
-    c->hb = alloc_floats((int64_t)n_batch * hp->ffn_dim, &failed);
+    c->hb = alloc_floats((int64_t)n_batch * hp->ffn_dim * (m->arch->fused_gate_up ? 2 : 1), &failed);
     c->hb2 = alloc_floats((int64_t)n_batch * hp->ffn_dim, &failed);
     c->rope = alloc_floats((int64_t)n_batch * hp->rope_dim, &failed);
     c->logits = alloc_floats(hp->n_vocab, &failed);
+    /* llama.cpp's choice: LongRoPE's long factors when the context exceeds the original one */
+    c->rope_factors = m->rope_freqs ? m->rope_freqs : n_ctx > hp->n_ctx_orig && m->rope_long ? m->rope_long : m->rope_short;
     for (int t = 0; t < GF_TYPE_COUNT && !failed; t++) {
         if (!m->type_count[t]) continue;
         gf_act_format f = gf_act_format_for((uint32_t)t);
@@ -290,17 +295,18 @@ static void embed(gf_context *c, const int32_t *ids, int32_t n_tok, int32_t pos0
 }
 
 /* cos/sin per rotated pair, computed as llama.cpp does (theta advanced by
- * repeated multiplication in f32) so positions agree to the last bit. */
+ * repeated multiplication in f32) so positions agree to the last bit;
+ * frequency factors divide theta, attn_factor scales both (LongRoPE). */
 static void rope_tables(gf_context *c, int32_t pos0, int32_t n_tok) {
     const gf_hparams *hp = &c->m->hp;
     float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->rope_dim);
     for (int32_t t = 0; t < n_tok; t++) {
         float theta = (float)(pos0 + t), *cs = c->rope + (int64_t)t * hp->rope_dim;
         for (int32_t i = 0; i < hp->rope_dim / 2; i++) {
-            float ff = c->m->rope_freqs ? c->m->rope_freqs[i] : 1.0f;
+            float ff = c->rope_factors ? c->rope_factors[i] : 1.0f;
             float th = hp->rope_freq_scale * (theta / ff);
-            cs[2 * i] = cosf(th);
-            cs[2 * i + 1] = sinf(th);
+            cs[2 * i] = cosf(th) * hp->rope_attn_factor;
+            cs[2 * i + 1] = sinf(th) * hp->rope_attn_factor;
             theta *= theta_scale;
         }
     }
@@ -336,6 +342,25 @@ static void rope_some(void *ctx, int32_t t0, int32_t t1) {
 static void rope_apply(const gf_context *c, float *x, int32_t n_tok, int32_t n_heads) {
     rope_job j = {c, x, n_heads};
     for_rows(n_tok, (int64_t)n_heads * c->m->hp.rope_dim * COST_ELEMENT, rope_some, &j);
+}
+
+typedef struct {
+    float *x;
+    const gf_norm *w;
+    int32_t n_heads, head_dim;
+    float eps;
+} head_norm_job;
+
+static void head_norm_some(void *ctx, int32_t t0, int32_t t1) {
+    const head_norm_job *j = ctx;
+    for (int64_t r = (int64_t)t0 * j->n_heads; r < (int64_t)t1 * j->n_heads; r++)
+        rmsnorm(j->x + r * j->head_dim, j->x + r * j->head_dim, j->w, j->head_dim, j->eps);
+}
+
+/* RMSNorm of each head's row of head_dim, in place (q/k norms). */
+static void head_norm(const gf_context *c, float *x, const gf_norm *w, int32_t n_tok, int32_t n_heads) {
+    head_norm_job j = {x, w, n_heads, c->m->hp.head_dim, c->m->hp.norm_eps};
+    for_rows(n_tok, (int64_t)n_heads * c->m->hp.head_dim * COST_ELEMENT, head_norm_some, &j);
 }
 
 /* Sets the input of the next matmuls; each activation format is quantized
@@ -502,7 +527,7 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
     const gf_layer *l = &m->layers[il];
     int64_t qd = q_dim(hp), kd = kv_dim(hp);
     act_input(c, in, hp->dim, n_tok);
-    if (m->arch->fused_qkv) {
+    if (l->fused_qkv) {
         int64_t w = qd + 2 * kd;
         matmul(c, &l->wqkv, (int32_t)w, c->qkv);
         add_bias(c->qkv, l->bqkv, n_tok, w);
@@ -519,7 +544,11 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
         add_bias(c->k, l->bk, n_tok, kd);
         add_bias(c->v, l->bv, n_tok, kd);
     }
-    if (m->arch->rope != GF_ROPE_NONE) {
+    if (m->arch->qk_norm) {
+        head_norm(c, c->q, &l->q_norm, n_tok, hp->n_head);
+        head_norm(c, c->k, &l->k_norm, n_tok, hp->n_head_kv);
+    }
+    if (l->rope) {
         rope_apply(c, c->q, n_tok, hp->n_head);
         rope_apply(c, c->k, n_tok, hp->n_head_kv);
     }
@@ -542,7 +571,15 @@ static void ffn_block(gf_context *c, int32_t il, int32_t n_tok, const float *in)
     const gf_hparams *hp = &m->hp;
     const gf_layer *l = &m->layers[il];
     act_input(c, in, hp->dim, n_tok);
-    if (m->arch->ffn == GF_FFN_SWIGLU) {
+    if (m->arch->fused_gate_up) {
+        /* one matrix: rows [gate | up] per token; SwiGLU compacts them into hb2 */
+        int32_t f = hp->ffn_dim;
+        matmul(c, &l->w_up, 2 * f, c->hb);
+        for (int32_t t = 0; t < n_tok; t++) memcpy(c->hb2 + (int64_t)t * f, c->hb + (int64_t)t * 2 * f, (size_t)f * sizeof(float));
+        for (int32_t t = 0; t < n_tok; t++) memcpy(c->hb + (int64_t)t * f, c->hb + (int64_t)t * 2 * f + f, (size_t)f * sizeof(float));
+        swiglu(c->hb2, c->hb, n_tok, f);
+        memcpy(c->hb, c->hb2, (size_t)n_tok * f * sizeof(float));
+    } else if (m->arch->ffn == GF_FFN_SWIGLU) {
         const gf_matrix *w[2] = {&l->w_gate, &l->w_up};
         matmul_n(c, 2, w, (const int32_t[2]){hp->ffn_dim, hp->ffn_dim}, (float *const[2]){c->hb, c->hb2});
         add_bias(c->hb2, l->b_up, n_tok, hp->ffn_dim);
@@ -670,8 +707,18 @@ static int check_ids(const gf_context *c, const int32_t *ids, int32_t n) {
 }
 
 int gf_encode(gf_context *c, const int32_t *ids, int32_t n, float *out) {
+    const gf_model *m = c->m;
     c->n_past = 0;
     if (check_ids(c, ids, n) < 0) return GF_ERR;
+    if (!m->arch->encoder) {
+        /* a decoder that declares a pooling (Qwen3-Embedding): the output norm's states, batch by batch */
+        for (int32_t i = 0; i < n; i += c->n_batch) {
+            int32_t nb = n - i < c->n_batch ? n - i : c->n_batch;
+            forward_batch(c, ids + i, nb, GF_LOGITS_NONE, NULL);
+            norm_rows(m, out + (int64_t)i * m->hp.dim, c->x, &m->output_norm, nb);
+        }
+        return GF_OK;
+    }
     if (n > c->n_batch) return gf_fail("encode: %d tokens exceed the context of %d", n, c->n_batch);
     forward_batch(c, ids, n, GF_LOGITS_NONE, NULL);
     memcpy(out, c->x, (size_t)n * c->m->hp.dim * sizeof(float));

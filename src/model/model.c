@@ -3,6 +3,7 @@
  * all before a single weight byte has arrived. */
 #include "model/model.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -79,10 +80,15 @@ static int read_rope(const gguf_reader *r, gf_model *m) {
             if ((s = get_f32(r, m, "rope.scaling.factor", &factor)) < 0) return s;
             if (!(factor > 0)) return gf_fail("GGUF: rope.scaling.factor %g must be positive", factor);
             hp->rope_freq_scale = 1.0f / factor;
-        } else {
-            return gf_fail("GGUF: rope scaling '%.*s' is not supported (supported: none, linear)", (int)scaling_len, scaling);
+        } else if (!(scaling_len == 8 && !memcmp(scaling, "longrope", 8))) { /* longrope: rope_factors_* and attn_factor */
+            return gf_fail("GGUF: rope scaling '%.*s' is not supported (supported: none, linear, longrope)", (int)scaling_len, scaling);
         }
     }
+    hp->rope_attn_factor = 1.0f;
+    if ((s = get_f32(r, m, "rope.scaling.attn_factor", &hp->rope_attn_factor)) < 0) return s;
+    if (!(hp->rope_attn_factor > 0 && hp->rope_attn_factor < 100)) return gf_fail("GGUF: rope.scaling.attn_factor %g is out of range", hp->rope_attn_factor);
+    hp->n_ctx_orig = hp->n_ctx_train;
+    if ((s = get_u32(r, m, "rope.scaling.original_context_length", 0, &hp->n_ctx_orig)) < 0) return s;
     return GF_OK;
 }
 
@@ -100,12 +106,19 @@ static int read_hparams(const gguf_reader *r, gf_model *m) {
     if (hp->dim <= 0 || hp->n_layer <= 0 || hp->ffn_dim <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0)
         return gf_fail("GGUF: %s model has a zero dimension (embedding %d, blocks %d, ffn %d, heads %d, kv heads %d)",
                        m->arch->name, hp->dim, hp->n_layer, hp->ffn_dim, hp->n_head, hp->n_head_kv);
-    if (hp->dim % hp->n_head)
-        return gf_fail("GGUF: embedding_length %d is not a multiple of head_count %d", hp->dim, hp->n_head);
     if (hp->n_head % hp->n_head_kv)
         return gf_fail("GGUF: head_count %d is not a multiple of head_count_kv %d", hp->n_head, hp->n_head_kv);
     if (hp->n_layer > 4096) return gf_fail("GGUF: block_count %d is out of range", hp->n_layer);
+    /* the head size: attention.key_length (qwen3: 128 with dim / heads = 64), else dim / heads */
     hp->head_dim = hp->dim / hp->n_head;
+    int32_t v_len = -1;
+    if ((s = get_u32(r, m, "attention.key_length", 0, &hp->head_dim)) < 0) return s;
+    if (s == 0 && hp->dim % hp->n_head)
+        return gf_fail("GGUF: embedding_length %d is not a multiple of head_count %d (and attention.key_length is absent)", hp->dim, hp->n_head);
+    if ((s = get_u32(r, m, "attention.value_length", 0, &v_len)) < 0) return s;
+    if (s && v_len != hp->head_dim)
+        return gf_fail("GGUF: attention.value_length %d differs from key_length %d; greenformer needs them equal", v_len, hp->head_dim);
+    if (hp->head_dim <= 0 || hp->head_dim > 1024) return gf_fail("GGUF: head size %d is out of range", hp->head_dim);
     if (m->arch->rope != GF_ROPE_NONE && (s = read_rope(r, m)) < 0) return s;
     const int layer_norm = m->arch->norm == GF_NORM_LAYER;
     const char *eps_key = layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon";
@@ -218,7 +231,10 @@ static int bind_layers(planner *p) {
             NORM("attn_norm", &l->attn_norm);
             NORM("ffn_norm", &l->ffn_norm);
         }
-        if (a->fused_qkv) {
+        l->rope = a->rope != GF_ROPE_NONE && !(a->nope_every && (i + 1) % a->nope_every == 0);
+        snprintf(name, sizeof name, "blk.%d.attn_qkv.weight", i);
+        l->fused_qkv = a->fused_qkv || gguf_find_tensor(p->r, name) >= 0;
+        if (l->fused_qkv) {
             BIND("attn_qkv.weight", hp->dim, q_dim + 2 * kv_dim, 1, &l->wqkv, NULL);
             BIND("attn_qkv.bias", q_dim + 2 * kv_dim, 0, 0, NULL, &l->bqkv);
         } else {
@@ -229,10 +245,16 @@ static int bind_layers(planner *p) {
             BIND("attn_k.bias", kv_dim, 0, 0, NULL, &l->bk);
             BIND("attn_v.bias", kv_dim, 0, 0, NULL, &l->bv);
         }
+        if (a->qk_norm) {
+            snprintf(name, sizeof name, "blk.%d.attn_q_norm", i);
+            if ((s = bind_norm(p, name, hp->head_dim, 1, &l->q_norm)) < 0) return s;
+            snprintf(name, sizeof name, "blk.%d.attn_k_norm", i);
+            if ((s = bind_norm(p, name, hp->head_dim, 1, &l->k_norm)) < 0) return s;
+        }
         BIND("attn_output.weight", q_dim, hp->dim, 1, &l->wo, NULL);
         BIND("attn_output.bias", hp->dim, 0, 0, NULL, &l->bo);
-        if (a->ffn == GF_FFN_SWIGLU) BIND("ffn_gate.weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
-        BIND("ffn_up.weight", hp->dim, hp->ffn_dim, 1, &l->w_up, NULL);
+        if (a->ffn == GF_FFN_SWIGLU && !a->fused_gate_up) BIND("ffn_gate.weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
+        BIND("ffn_up.weight", hp->dim, (a->fused_gate_up ? 2 : 1) * hp->ffn_dim, 1, &l->w_up, NULL);
         BIND("ffn_up.bias", hp->ffn_dim, 0, 0, NULL, &l->b_up);
         BIND("ffn_down.weight", hp->ffn_dim, hp->dim, 1, &l->w_down, NULL);
         BIND("ffn_down.bias", hp->dim, 0, 0, NULL, &l->b_down);
@@ -268,7 +290,11 @@ static int plan_weights(const gguf_reader *r, gf_model *m, planner *p) {
         /* without output.weight the embedding table doubles as output (tied); alloc_arena links them */
         m->tied_output = s == 0;
     }
-    if (a->rope != GF_ROPE_NONE && (s = bind(p, "rope_freqs.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_freqs)) < 0) return s;
+    if (a->rope != GF_ROPE_NONE) {
+        if ((s = bind(p, "rope_freqs.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_freqs)) < 0) return s;
+        if ((s = bind(p, "rope_factors_long.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_long)) < 0) return s;
+        if ((s = bind(p, "rope_factors_short.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_short)) < 0) return s;
+    }
     if ((s = bind_layers(p)) < 0) return s;
 
     for (uint64_t i = 0; i < nt; i++) {
@@ -484,6 +510,36 @@ static void type_counts_json(char *out, size_t cap, const uint32_t counts[GF_TYP
     }
 }
 
+/* snprintf into buf at *n, counting what would be written beyond cap too */
+#include <stdarg.h>
+static void append(char *buf, size_t cap, size_t *n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(*n < cap ? buf + *n : NULL, *n < cap ? cap - *n : 0, fmt, ap);
+    va_end(ap);
+    if (k > 0) *n += (size_t)k;
+}
+
+/* Per-layer values as arrays of n_layer entries: "layers":{"rope":[true,...],...}. */
+static void layers_json(const gf_model *m, char *buf, size_t cap, size_t *n) {
+    const gf_hparams *hp = &m->hp;
+    static const char *keys[] = {"attention", "rope", "ropeBase", "nHead", "nHeadKv", "ffnDim"};
+    append(buf, cap, n, ",\"layers\":{");
+    for (int k = 0; k < 6; k++) {
+        append(buf, cap, n, "%s\"%s\":[", k ? "," : "", keys[k]);
+        for (int i = 0; i < hp->n_layer; i++) {
+            const char *sep = i ? "," : "";
+            /* every layer is global today; the sliding-window ones will say "sliding:<window>" */
+            if (k == 0) append(buf, cap, n, "%s\"global\"", sep);
+            else if (k == 1) append(buf, cap, n, "%s%s", sep, m->layers && m->layers[i].rope ? "true" : "false");
+            else if (k == 2) append(buf, cap, n, "%s%g", sep, m->layers && m->layers[i].rope ? hp->rope_base : 0.0);
+            else append(buf, cap, n, "%s%d", sep, k == 3 ? hp->n_head : k == 4 ? hp->n_head_kv : hp->ffn_dim);
+        }
+        append(buf, cap, n, "]");
+    }
+    append(buf, cap, n, "}");
+}
+
 int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
     char arch[6 * sizeof m->arch_name], name[6 * sizeof m->name];
     json_escape(arch, sizeof arch, m->arch_name);
@@ -492,15 +548,27 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
     char types[512], widened[512];
     type_counts_json(types, sizeof types, m->type_count);
     type_counts_json(widened, sizeof widened, m->widened_count);
-    return snprintf(buf, cap,
-                    "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"bos\":%d,\"eos\":%d,\"dim\":%d,\"nLayer\":%d,"
-                    "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
-                    "\"ropeBase\":%g,\"normEps\":%g,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"widened\":{%s},\"weightBytes\":%llu,"
-                    "\"kernels\":\"%s\"}",
-                    arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab,
-                    gf_tokenizer_bos(m->tokenizer), gf_tokenizer_eos(m->tokenizer), hp->dim,
-                    hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
-                    hp->rope_base, hp->norm_eps, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
-                    hp->causal ? "true" : "false", (const char *[]){"none", "mean", "cls", "last"}[hp->pooling & 3],
-                    types, widened, (unsigned long long)m->weight_bytes, gf_kernels_name());
+    size_t n = 0;
+    append(buf, cap, &n,
+           "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"bos\":%d,\"eos\":%d,\"dim\":%d,\"nLayer\":%d,"
+           "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
+           "\"ropeBase\":%g,\"normEps\":%g,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"widened\":{%s},\"weightBytes\":%llu,"
+           "\"kernels\":\"%s\"",
+           arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab,
+           gf_tokenizer_bos(m->tokenizer), gf_tokenizer_eos(m->tokenizer), hp->dim,
+           hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
+           hp->rope_base, hp->norm_eps, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
+           hp->causal ? "true" : "false", (const char *[]){"none", "mean", "cls", "last"}[hp->pooling & 3],
+           types, widened, (unsigned long long)m->weight_bytes, gf_kernels_name());
+    if (m->arch) {
+        /* the descriptor row's block choices, and what the file adds to them */
+        char blocks[512];
+        gf_arch_describe_json(m->arch, blocks, sizeof blocks);
+        const char *factors = m->rope_freqs ? "rope_freqs" : m->rope_long ? "longrope" : "none";
+        append(buf, cap, &n, ",\"blocks\":{%s,\"ropeFactors\":\"%s\",\"ropeAttnFactor\":%g,\"ropeFreqScale\":%g,\"attentionScale\":%g}",
+               blocks, factors, hp->rope_attn_factor, hp->rope_freq_scale, hp->head_dim > 0 ? 1.0 / sqrt((double)hp->head_dim) : 0.0);
+        layers_json(m, buf, cap, &n);
+    }
+    append(buf, cap, &n, "}");
+    return (int)n;
 }

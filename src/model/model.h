@@ -21,7 +21,9 @@ enum { GF_POOL_NONE = 0, GF_POOL_MEAN = 1, GF_POOL_CLS = 2, GF_POOL_LAST = 3 };
 typedef struct {
     int32_t n_vocab, dim, n_layer, n_head, n_head_kv, head_dim, ffn_dim;
     int32_t n_ctx_train, rope_dim;
+    int32_t n_ctx_orig;     /* rope.scaling.original_context_length: longer contexts use LongRoPE's long factors */
     float rope_base, rope_freq_scale, norm_eps;
+    float rope_attn_factor; /* rope.scaling.attn_factor: scales cos and sin (LongRoPE's magnitude correction) */
     int causal;  /* attention sees only earlier positions */
     int pooling; /* GF_POOL_* (encoders) */
 } gf_hparams;
@@ -34,6 +36,9 @@ typedef struct {
 typedef struct {
     gf_norm attn_norm, ffn_norm;         /* pre-norm blocks */
     gf_norm attn_out_norm, ffn_out_norm; /* post-norm blocks (BERT) */
+    gf_norm q_norm, k_norm;              /* per-head RMSNorm of queries and keys, rows of head_dim (qwen3) */
+    unsigned char rope;                  /* RoPE applies to this layer (not a NoPE layer) */
+    unsigned char fused_qkv;             /* wqkv in place of wq, wk, wv */
     gf_matrix wq, wk, wv, wqkv, wo, w_gate, w_up, w_down;
     const float *bq, *bk, *bv, *bqkv, *bo, *b_up, *b_down; /* optional biases */
 } gf_layer;
@@ -50,6 +55,7 @@ typedef struct gf_model {
     gf_norm embd_norm;             /* after the embedding sum (BERT) */
     gf_norm output_norm;
     const float *rope_freqs;    /* optional per-pair frequency divisors */
+    const float *rope_long, *rope_short; /* LongRoPE's divisors beyond / within n_ctx_orig (phi3) */
     gf_layer *layers;
 
     /* every weight, in parts of at most GF_ARENA_PART bytes: wasm32's malloc

@@ -1,4 +1,4 @@
-// qwen2, gpt2 and bert from their GGUF files, held to llama.cpp's outputs:
+// qwen2, gpt2, phi3 and bert from their GGUF files, held to llama.cpp's outputs:
 //  - decoders, teacher-forced: err vs llama.cpp <= max(0.15, 0.5 x llama.cpp's err vs F32), and on the prompt rows
 //    our distance from the F32 logits <= 1.1 x llama.cpp's;
 //  - bert: per-token states and the mean-pooled vector, cosine >= 0.9999 (F16) / 0.999 (Q8_0) and
@@ -27,6 +27,33 @@ for (const arch of ['qwen2', 'gpt2']) {
         const gen = model.generate(ref.prompt, { temperature: 0, maxTokens: v.greedy.length, ignoreEos: true });
         for await (const _ of gen);
         assert.deepEqual(gen.stats.tokens, v.greedy, 'greedy continuation');
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+}
+
+// tiny-archs.json: phi3 (fused attn_qkv, fused gate/up in ffn_up, GQA, sliding_window 2047 in the metadata,
+// which llama.cpp ignores for phi3: every layer attends globally).
+const archs = readJson('reference', 'tiny-archs.json');
+for (const arch of ['phi3']) {
+  const ref = archs.archs[arch];
+  for (const [type, v] of Object.entries(ref.variants)) {
+    test(`${arch} ${type}: teacher-forced logits match llama.cpp`, async (t) => {
+      const model = await loadModel(sharedPath('models', v.model), { kvCache: 'f32' });
+      try {
+        const info = model.info();
+        assert.equal(info.architecture, arch);
+        assert.equal(info.blocks.fusedGateUp, true);
+        assert.deepEqual(info.layers.attention, info.layers.rope.map(() => 'global'));
+        const logits = await model.forward(v.tokens);
+        const err = errRows(logits, readF32('reference', v.logits), ref.n_vocab, v.tokens.length);
+        const bound = Math.max(0.15, 0.5 * v.err_vs_f32);
+        const ours = errRows(logits, readF32('reference', ref.f32_prompt_logits), ref.n_vocab, v.prompt_rows);
+        t.diagnostic(`${arch} ${type}: err vs llama.cpp ${err.toFixed(5)} (bound ${bound}); prompt rows vs F32: ours ${ours.toFixed(4)}, llama.cpp ${v.err_vs_f32}`);
+        assert.ok(err <= bound, `err ${err} > ${bound}`);
+        assert.ok(ours <= 1.1 * v.err_vs_f32, `distance from F32 ${ours} > 1.1 x ${v.err_vs_f32}`);
       } finally {
         await model.dispose();
       }
@@ -100,7 +127,7 @@ test('decoders refuse embed; unsupported architectures are named with the suppor
   }
   const { withStringValue } = await import('../helpers/patch.mjs');
   await assert.rejects(
-    loadModel(withStringValue(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), 'general.architecture', 'qwen3')),
-    /architecture 'qwen3' is not supported \(supported: llama, qwen2, gpt2, bert\)/,
+    loadModel(withStringValue(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), 'general.architecture', 'qwen9')),
+    /architecture 'qwen9' is not supported \(supported: llama, qwen2, qwen3, phi3, smollm3, gpt2, bert\)/,
   );
 });
