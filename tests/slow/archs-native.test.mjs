@@ -91,7 +91,14 @@ const cases = [
   // head size 32 from attention.key_length, not dim / heads = 16; per-head q/k RMS norms; tied output
   { name: 'qwen3', spec: { ...base, arch: 'qwen3', headDim: 32, qkNorm: true, tied: true, ropeBase: 1e6 }, check: (i) => assert.equal(i.headDim, 32) },
   // four layers: the fourth is a NoPE layer ((il + 1) % 4 == 0)
-  { name: 'smollm3', spec: { ...base, arch: 'smollm3', layers: 4 }, check: (i) => assert.deepEqual(i.layers.rope, [true, true, true, false]) },
+  // four layers: the fourth is a NoPE layer ((il + 1) % 4 == 0); the same weights as a llama (RoPE everywhere) must
+  // miss llama.cpp's smollm3 by far more than the tolerance, or the test could not see the NoPE layer
+  {
+    name: 'smollm3',
+    spec: { ...base, arch: 'smollm3', layers: 4 },
+    check: (i) => assert.deepEqual(i.layers.rope, [true, true, true, false]),
+    control: { ...base, arch: 'llama', layers: 4 },
+  },
   // fused attn_qkv and gate/up, partial rotary (Phi-4-mini: 3/4 of the head), LongRoPE short factors (context within the original)
   {
     name: 'phi3 (partial rotary, LongRoPE short factors)',
@@ -123,5 +130,49 @@ for (const [k, c] of cases.entries()) {
     t.diagnostic(`${c.name}: max |Δ log p| ${worst.toExponential(3)} over ${compared} (position, token) pairs; top log p ${Math.min(...top).toFixed(2)}..${Math.max(...top).toFixed(2)}`);
     assert.ok(compared >= TOKENS.length * 100, `only ${compared} probabilities compared`);
     assert.ok(worst <= TOL, `max |Δ log p| ${worst} > ${TOL}`);
+    if (c.control) {
+      const controlPath = join(dir, `case${k}-control.gguf`);
+      writeArch(controlPath, c.control, c.vocab ?? VOCAB, 7 + k);
+      const off = maxDiff((await ourLogProbs(controlPath, TOKENS)).rows, native).worst;
+      t.diagnostic(`${c.name}: the same weights as ${c.control.arch}: max |Δ log p| ${off.toFixed(3)}`);
+      assert.ok(off > 10 * TOL, `the ${c.control.arch} control is only ${off} away`);
+    }
   });
 }
+
+// Qwen3-Embedding: a qwen3 decoder whose file sets pooling_type 3 (last token): the output norm's state of the
+// last token, as llama.cpp's embedding context gives it.
+test('qwen3 with pooling_type last: embed() matches native llama.cpp embeddings', async (t) => {
+  const path = join(dir, 'qwen3-embedding.gguf');
+  writeArch(path, { ...base, arch: 'qwen3', headDim: 32, qkNorm: true, tied: true, ropeBase: 1e6, pooling: 3 }, VOCAB, 3);
+  const llama = await nativeLlama();
+  const nmodel = await llama.loadModel({ modelPath: path });
+  let ref;
+  try {
+    const ectx = await nmodel.createEmbeddingContext({ contextSize: CTX, threads: 1 });
+    try {
+      ref = Float64Array.from((await ectx.getEmbeddingFor(TOKENS)).vector);
+    } finally {
+      await ectx.dispose();
+    }
+  } finally {
+    await nmodel.dispose();
+  }
+  const model = await loadModel(path, { simd: 'plain', threads: 1, kvCache: 'f32', contextLength: CTX });
+  try {
+    assert.equal(model.info().pooling, 'last');
+    const raw = await model.embed(TOKENS, { normalize: false });
+    const unit = await model.embed(TOKENS);
+    // node-llama-cpp may hand back the vector normalized: compare directions, and magnitudes when they are raw
+    const norm = (v) => Math.hypot(...v);
+    let cos = 0;
+    for (let i = 0; i < ref.length; i++) cos += (unit[i] * ref[i]) / norm(ref);
+    const scaleErr = Math.abs(norm(ref) - norm(raw)) / norm(raw);
+    t.diagnostic(`qwen3 last-token embedding: cosine ${cos.toFixed(7)}, |ref| ${norm(ref).toFixed(4)}, |ours| ${norm(raw).toFixed(4)}`);
+    assert.equal(raw.length, base.dim);
+    assert.ok(cos > 0.99999, `cosine ${cos}`);
+    assert.ok(Math.abs(norm(ref) - 1) < 1e-4 || scaleErr < 1e-4, `magnitude ${norm(ref)} vs ${norm(raw)}`);
+  } finally {
+    await model.dispose();
+  }
+});
