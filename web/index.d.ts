@@ -160,6 +160,40 @@ export interface Generation extends AsyncIterableIterator<string> {
   stats: GenerationStats;
 }
 
+export interface ArchitectureBlocks {
+  norm: 'rms' | 'layer';
+  /** "pre": norm before each block; "post": after each residual add (bert). */
+  normPlace: 'pre' | 'post';
+  rope: 'none' | 'adjacent' | 'neox';
+  ffn: 'swiglu' | 'gelu';
+  /** gate and up in one ffn_up matrix (phi3) */
+  fusedGateUp: boolean;
+  /** per-head RMSNorm of queries and keys (qwen3) */
+  qkNorm: boolean;
+  learnedPositions: boolean;
+  tokenTypes: boolean;
+  embeddingNorm: boolean;
+  /** layers il with (il + 1) % n == 0 have no RoPE (smollm3: 4); 0: none */
+  noRopeEvery: number;
+  fusedQkv: boolean;
+  /** "rope_freqs", "longrope" (phi3's long and short factors) or "none" */
+  ropeFactors: 'none' | 'rope_freqs' | 'longrope';
+  ropeAttnFactor: number;
+  ropeFreqScale: number;
+  attentionScale: number;
+}
+
+export interface LayerValues {
+  /** "global" (every layer today) */
+  attention: string[];
+  /** whether RoPE applies (false: a NoPE layer) */
+  rope: boolean[];
+  ropeBase: number[];
+  nHead: number[];
+  nHeadKv: number[];
+  ffnDim: number[];
+}
+
 export interface ModelInfo {
   architecture: string;
   /** general.name */
@@ -182,8 +216,13 @@ export interface ModelInfo {
   /** An encoder (bert): embed() instead of forward/generate. */
   encoder: boolean;
   causal: boolean;
-  /** Encoders' own pooling: "mean", "cls", "last" or "none". */
+  /** The model's own pooling for embed(): encoders' "mean" or "cls", "last" for decoders whose file sets it
+   * (Qwen3-Embedding), else "none" (a decoder without it refuses embed()). */
   pooling: 'none' | 'mean' | 'cls' | 'last';
+  /** The architecture descriptor's block choices (src/model/arch.c), with the file's own (fused QKV, RoPE factors). */
+  blocks?: ArchitectureBlocks;
+  /** Per-layer values, one array entry per layer. */
+  layers?: LayerValues;
   /** BOS and EOS token ids (-1 when the vocabulary has none). */
   bos: number;
   eos: number;

@@ -39,9 +39,8 @@ const char *gf_arch_supported(void) {
 int gf_arch_describe_json(const gf_arch *a, char *buf, size_t cap) {
     static const char *norms[] = {"rms", "layer"}, *ropes[] = {"none", "adjacent", "neox"}, *ffns[] = {"swiglu", "gelu"};
     return snprintf(buf, cap,
-                    "\"norm\":\"%s\",\"normPlace\":\"%s\",\"rope\":\"%s\",\"ffn\":\"%s\",\"fusedQkv\":%s,\"fusedGateUp\":%s,"
+                    "\"norm\":\"%s\",\"normPlace\":\"%s\",\"rope\":\"%s\",\"ffn\":\"%s\",\"fusedGateUp\":%s,"
                     "\"qkNorm\":%s,\"learnedPositions\":%s,\"tokenTypes\":%s,\"embeddingNorm\":%s,\"noRopeEvery\":%d",
-                    norms[a->norm], a->post_norm ? "post" : "pre", ropes[a->rope], ffns[a->ffn], a->fused_qkv ? "true" : "false",
-                    a->fused_gate_up ? "true" : "false", a->qk_norm ? "true" : "false", a->learned_pos ? "true" : "false",
+                    norms[a->norm], a->post_norm ? "post" : "pre", ropes[a->rope], ffns[a->ffn], a->fused_gate_up ? "true" : "false", a->qk_norm ? "true" : "false", a->learned_pos ? "true" : "false",
                     a->token_types ? "true" : "false", a->embd_norm ? "true" : "false", a->nope_every);
 }

@@ -34,7 +34,8 @@ typedef struct {
 
 const gf_arch *gf_arch_find(const char *name, size_t len); /* NULL when unsupported */
 const char *gf_arch_supported(void);                        /* "llama, qwen2, ..." for error messages, from the table */
-/* The row's block choices as a JSON object's members ("norm":"rms",...), for info(). */
+/* The row's block choices as a JSON object's members ("norm":"rms",...), for info(); the file's own choices
+ * (fused QKV where optional, RoPE factors) are added by gf_model_info_json. */
 int gf_arch_describe_json(const gf_arch *a, char *buf, size_t cap);
 
 #endif

@@ -292,7 +292,9 @@ static int plan_weights(const gguf_reader *r, gf_model *m, planner *p) {
     }
     if (a->rope != GF_ROPE_NONE) {
         if ((s = bind(p, "rope_freqs.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_freqs)) < 0) return s;
+        m->hp.rope_factors = s ? 1 : 0;
         if ((s = bind(p, "rope_factors_long.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_long)) < 0) return s;
+        if (s && !m->hp.rope_factors) m->hp.rope_factors = 2;
         if ((s = bind(p, "rope_factors_short.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_short)) < 0) return s;
     }
     if ((s = bind_layers(p)) < 0) return s;
@@ -564,9 +566,9 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
         /* the descriptor row's block choices, and what the file adds to them */
         char blocks[512];
         gf_arch_describe_json(m->arch, blocks, sizeof blocks);
-        const char *factors = m->rope_freqs ? "rope_freqs" : m->rope_long ? "longrope" : "none";
-        append(buf, cap, &n, ",\"blocks\":{%s,\"ropeFactors\":\"%s\",\"ropeAttnFactor\":%g,\"ropeFreqScale\":%g,\"attentionScale\":%g}",
-               blocks, factors, hp->rope_attn_factor, hp->rope_freq_scale, hp->head_dim > 0 ? 1.0 / sqrt((double)hp->head_dim) : 0.0);
+        const char *factors = (const char *[]){"none", "rope_freqs", "longrope"}[hp->rope_factors % 3];
+        append(buf, cap, &n, ",\"blocks\":{%s,\"fusedQkv\":%s,\"ropeFactors\":\"%s\",\"ropeAttnFactor\":%g,\"ropeFreqScale\":%g,\"attentionScale\":%g}",
+               blocks, m->arch->fused_qkv || (m->layers && m->layers[0].fused_qkv) ? "true" : "false", factors, hp->rope_attn_factor, hp->rope_freq_scale, hp->head_dim > 0 ? 1.0 / sqrt((double)hp->head_dim) : 0.0);
         layers_json(m, buf, cap, &n);
     }
     append(buf, cap, &n, "}");

@@ -24,6 +24,7 @@ typedef struct {
     int32_t n_ctx_orig;     /* rope.scaling.original_context_length: longer contexts use LongRoPE's long factors */
     float rope_base, rope_freq_scale, norm_eps;
     float rope_attn_factor; /* rope.scaling.attn_factor: scales cos and sin (LongRoPE's magnitude correction) */
+    int rope_factors;       /* the file's frequency factors: 0 none, 1 rope_freqs, 2 LongRoPE's long and short */
     int causal;  /* attention sees only earlier positions */
     int pooling; /* GF_POOL_* (encoders) */
 } gf_hparams;

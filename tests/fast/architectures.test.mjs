@@ -139,3 +139,55 @@ test('decoders refuse embed; unsupported architectures are named with the suppor
     /architecture 'qwen9' is not supported \(supported: llama, qwen2, qwen3, phi3, smollm3, gpt2, bert\)/,
   );
 });
+
+// The descriptor rows as info() and `greenformer info` show them, on small random files of each architecture.
+test('info: block choices and per-layer values (API and CLI)', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const { writeArch } = await import('../helpers/fake-arch.mjs');
+  const { ROOT } = await import('../helpers/shared.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'gf-arch-info-'));
+  try {
+    const vocab = sharedPath('models', 'tiny-llama-Q4_0.gguf');
+    const base = { dim: 64, ffn: 128, layers: 4, heads: 4, kvHeads: 2, vocab: 32000, ctx: 256 };
+    const files = {
+      qwen3: writeArch(join(dir, 'qwen3.gguf'), { ...base, arch: 'qwen3', headDim: 32, qkNorm: true, tied: true, pooling: 3 }, vocab) && join(dir, 'qwen3.gguf'),
+      smollm3: writeArch(join(dir, 'smollm3.gguf'), { ...base, arch: 'smollm3' }, vocab) && join(dir, 'smollm3.gguf'),
+      phi3: writeArch(join(dir, 'phi3.gguf'), { ...base, arch: 'phi3', fusedQkv: true, fusedGateUp: true, ropeDim: 12, longRope: { orig: 128, attnFactor: 1.19 } }, vocab) && join(dir, 'phi3.gguf'),
+    };
+    const infos = {};
+    for (const [arch, path] of Object.entries(files)) {
+      const model = await loadModel(path, { inspect: true });
+      infos[arch] = model.info();
+      await model.dispose();
+    }
+    const q = infos.qwen3;
+    assert.equal(q.headDim, 32); // attention.key_length, not 64 / 4
+    assert.equal(q.pooling, 'last');
+    assert.deepEqual([q.blocks.norm, q.blocks.rope, q.blocks.ffn, q.blocks.qkNorm, q.blocks.fusedQkv], ['rms', 'neox', 'swiglu', true, false]);
+    assert.deepEqual(q.layers.rope, [true, true, true, true]);
+    const s = infos.smollm3;
+    assert.equal(s.blocks.noRopeEvery, 4);
+    assert.equal(s.blocks.rope, 'adjacent');
+    assert.deepEqual(s.layers.rope, [true, true, true, false]);
+    assert.deepEqual(s.layers.ropeBase, [10000, 10000, 10000, 0]);
+    assert.deepEqual(s.layers.nHead, [4, 4, 4, 4]);
+    assert.deepEqual(s.layers.ffnDim, [128, 128, 128, 128]);
+    const p = infos.phi3;
+    assert.deepEqual([p.blocks.fusedQkv, p.blocks.fusedGateUp, p.blocks.ropeFactors, p.ropeDim, p.headDim], [true, true, 'longrope', 12, 16]);
+    assert.ok(Math.abs(p.blocks.ropeAttnFactor - 1.19) < 1e-6);
+    assert.deepEqual(p.layers.attention, ['global', 'global', 'global', 'global']);
+
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/greenformer.mjs'), 'info', files.smollm3], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const cli = JSON.parse(r.stdout);
+    assert.equal(cli.layers, 4);
+    assert.deepEqual(cli.blocks, s.blocks);
+    assert.deepEqual(cli.perLayer, s.layers);
+    assert.match(r.stdout, /"rope": \[true,true,true,false\]/); // one line per per-layer array
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
