@@ -4,19 +4,22 @@
 #include <string.h>
 
 /* Columns: name, norm, rope, ffn, then the flags in arch.h's order:
- * post_norm, fused_qkv, learned_pos, token_types, embd_norm, causal, encoder, fused_gate_up, qk_norm, nope_every.
+ * post_norm, fused_qkv, learned_pos, token_types, embd_norm, causal, encoder, fused_gate_up, qk_norm, nope_every, scales.
  * Hyperparameters come from "<name>.*" keys (embedding_length, block_count, feed_forward_length,
  * attention.head_count(_kv), attention.key_length / value_length (head size, default dim / heads),
  * rope.dimension_count, rope.freq_base, rope.scaling.*, context_length, pooling_type). */
 static const gf_arch k_archs[] = {
-    /*              norm         rope              ffn            post qkv pos typ enrm causal enc gate_up qk nope */
-    {"llama",   GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0},
-    {"qwen2",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0},
-    {"qwen3",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0},
-    {"phi3",    GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0},
-    {"smollm3", GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4},
-    {"gpt2",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   0, 1, 1, 0, 0, 1, 0, 0, 0, 0},
-    {"bert",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   1, 0, 1, 1, 1, 0, 1, 0, 0, 0},
+    /*              norm         rope              ffn            post qkv pos typ enrm causal enc gate_up qk nope scales */
+    {"llama",   GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0},
+    {"qwen2",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0},
+    {"qwen3",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0},
+    {"phi3",    GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0},
+    {"smollm3", GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4, 0},
+    {"granite", GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1},
+    {"starcoder2", GF_NORM_LAYER, GF_ROPE_NEOX,  GF_FFN_GELU,   0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0},
+    {"stablelm", GF_NORM_LAYER, GF_ROPE_NEOX,    GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0},
+    {"gpt2",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0},
+    {"bert",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0},
 };
 #define N_ARCHS (sizeof k_archs / sizeof k_archs[0])
 

@@ -30,6 +30,7 @@ typedef struct {
     unsigned fused_gate_up : 1; /* SwiGLU's gate and up in one ffn_up of 2 x ffn rows, gate first (phi3) */
     unsigned qk_norm : 1;     /* attn_q_norm / attn_k_norm: RMSNorm of each head (rows of head_dim) before RoPE (qwen3) */
     unsigned char nope_every; /* layers il with (il + 1) % n == 0 have no RoPE (smollm3: 4, fixed, no GGUF key); 0: none */
+    unsigned scales : 1;      /* granite's multipliers: embedding_scale, residual_scale, attention.scale, logit_scale */
 } gf_arch;
 
 const gf_arch *gf_arch_find(const char *name, size_t len); /* NULL when unsupported */

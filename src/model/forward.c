@@ -288,6 +288,8 @@ static void embed(gf_context *c, const int32_t *ids, int32_t n_tok, int32_t pos0
             for (int32_t i = 0; i < dim; i++) x[i] += c->tmp[i];
         }
     }
+    if (m->hp.embd_scale != 1.0f)
+        for (int64_t i = 0; i < (int64_t)n_tok * dim; i++) c->x[i] *= m->hp.embd_scale;
     if (m->arch->embd_norm) {
         norm_rows(m, c->xb, c->x, &m->embd_norm, n_tok);
         memcpy(c->x, c->xb, (size_t)n_tok * dim * sizeof(float));
@@ -556,7 +558,7 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
 
     size_t layer_off = (size_t)il * hp->n_head_kv * c->n_ctx * c->kv_row;
     attn_job aj = {{c->q, (char *)c->k_cache + layer_off, (char *)c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head,
-                    hp->n_head_kv, hp->head_dim, c->n_ctx, 1.0f / sqrtf((float)hp->head_dim), hp->causal, c->kv_type}};
+                    hp->n_head_kv, hp->head_dim, c->n_ctx, hp->attn_scale, hp->causal, c->kv_type}};
     int64_t keys = (int64_t)n_tok * (pos0 + n_tok);
     gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * COST_ATTENTION), attention_task, &aj);
 
@@ -594,6 +596,14 @@ static void ffn_block(gf_context *c, int32_t il, int32_t n_tok, const float *in)
     add_bias(c->tmp, l->b_down, n_tok, hp->dim);
 }
 
+/* x += tmp, the block's output scaled first where the architecture says (granite). */
+static void add_residual(gf_context *c, int64_t n) {
+    float s = c->m->hp.residual_scale;
+    if (s != 1.0f)
+        for (int64_t i = 0; i < n; i++) c->tmp[i] *= s;
+    add_into(c->x, c->tmp, n);
+}
+
 /* x = norm(x + tmp): the post-norm residual (BERT). */
 static void add_and_norm(gf_context *c, const gf_norm *w, int32_t n_tok) {
     int64_t n = (int64_t)n_tok * c->m->hp.dim;
@@ -614,10 +624,10 @@ static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok
     } else {
         norm_rows(m, c->xb, c->x, &l->attn_norm, n_tok);
         attention_block(c, il, pos0, n_tok, c->xb);
-        add_into(c->x, c->tmp, n);
+        add_residual(c, n);
         norm_rows(m, c->xb, c->x, &l->ffn_norm, n_tok);
         ffn_block(c, il, n_tok, c->xb);
-        add_into(c->x, c->tmp, n);
+        add_residual(c, n);
     }
 }
 
@@ -629,6 +639,10 @@ static void output_logits(gf_context *c, int32_t first, int32_t n_tok, float *ou
     norm_rows(m, c->xb, c->x + (int64_t)first * hp->dim, &m->output_norm, rows);
     act_input(c, c->xb, hp->dim, rows);
     matmul(c, &m->output, hp->n_vocab, out);
+    if (hp->logit_scale != 1.0f) {
+        float inv = 1.0f / hp->logit_scale; /* as llama.cpp: a multiplication by the reciprocal */
+        for (int64_t i = 0; i < (int64_t)rows * hp->n_vocab; i++) out[i] *= inv;
+    }
 }
 
 static void forward_batch(gf_context *c, const int32_t *ids, int32_t n_tok, int logits_mode, float *out) {

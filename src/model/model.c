@@ -126,6 +126,16 @@ static int read_hparams(const gguf_reader *r, gf_model *m) {
     if ((s = get_f32(r, m, eps_key, &hp->norm_eps)) < 0) return s;
     if (!(hp->norm_eps > 0 && hp->norm_eps < 1)) return gf_fail("GGUF: %s %g is out of range", eps_key, hp->norm_eps);
     char key[160];
+    hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+    hp->embd_scale = hp->residual_scale = hp->logit_scale = 1.0f;
+    if (m->arch->scales) {
+        const char *keys[] = {"embedding_scale", "residual_scale", "attention.scale", "logit_scale"};
+        float *vals[] = {&hp->embd_scale, &hp->residual_scale, &hp->attn_scale, &hp->logit_scale};
+        for (int k = 0; k < 4; k++) {
+            if ((s = get_f32(r, m, keys[k], vals[k])) < 0) return s;
+            if (!(*vals[k] > 0 && *vals[k] < 1e6)) return gf_fail("GGUF: %s.%s %g is out of range", m->arch->name, keys[k], *vals[k]);
+        }
+    }
     hp->causal = m->arch->causal;
     if ((s = gguf_get_bool(r, arch_key(m, "attention.causal", key, sizeof key), &hp->causal)) < 0) return s;
     hp->pooling = m->arch->encoder ? GF_POOL_MEAN : GF_POOL_NONE;
@@ -567,8 +577,11 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
         char blocks[512];
         gf_arch_describe_json(m->arch, blocks, sizeof blocks);
         const char *factors = (const char *[]){"none", "rope_freqs", "longrope"}[hp->rope_factors % 3];
-        append(buf, cap, &n, ",\"blocks\":{%s,\"fusedQkv\":%s,\"ropeFactors\":\"%s\",\"ropeAttnFactor\":%g,\"ropeFreqScale\":%g,\"attentionScale\":%g}",
-               blocks, m->arch->fused_qkv || (m->layers && m->layers[0].fused_qkv) ? "true" : "false", factors, hp->rope_attn_factor, hp->rope_freq_scale, hp->head_dim > 0 ? 1.0 / sqrt((double)hp->head_dim) : 0.0);
+        append(buf, cap, &n,
+               ",\"blocks\":{%s,\"fusedQkv\":%s,\"ropeFactors\":\"%s\",\"ropeAttnFactor\":%g,\"ropeFreqScale\":%g,\"attentionScale\":%g,"
+               "\"embeddingScale\":%g,\"residualScale\":%g,\"logitScale\":%g}",
+               blocks, m->arch->fused_qkv || (m->layers && m->layers[0].fused_qkv) ? "true" : "false", factors, hp->rope_attn_factor,
+               hp->rope_freq_scale, hp->attn_scale, hp->embd_scale, hp->residual_scale, hp->logit_scale);
         layers_json(m, buf, cap, &n);
     }
     append(buf, cap, &n, "}");

@@ -25,6 +25,8 @@ typedef struct {
     float rope_base, rope_freq_scale, norm_eps;
     float rope_attn_factor; /* rope.scaling.attn_factor: scales cos and sin (LongRoPE's magnitude correction) */
     int rope_factors;       /* the file's frequency factors: 0 none, 1 rope_freqs, 2 LongRoPE's long and short */
+    float attn_scale;       /* scores = attn_scale * q . k: 1 / sqrt(head_dim), or attention.scale (granite) */
+    float embd_scale, residual_scale, logit_scale; /* granite's multipliers (1 elsewhere); logits are divided by logit_scale */
     int causal;  /* attention sees only earlier positions */
     int pooling; /* GF_POOL_* (encoders) */
 } gf_hparams;

@@ -99,6 +99,12 @@ const cases = [
     check: (i) => assert.deepEqual(i.layers.rope, [true, true, true, false]),
     control: { ...base, arch: 'llama', layers: 4 },
   },
+  // LayerNorm with biases, biases on every projection, GELU FFN (up, down), NEOX RoPE, GQA
+  { name: 'starcoder2', spec: { ...base, arch: 'starcoder2', layerNorm: true, gelu: true, biases: true } },
+  // LayerNorm, partial rotary (a quarter of the head), Q/K/V biases (stablelm-2-1_6b), SwiGLU
+  { name: 'stablelm', spec: { ...base, arch: 'stablelm', layerNorm: true, qkvBiases: true, ropeDim: 4, kvHeads: 4 } },
+  // granite: the embedding, each block's output and the logits scaled, attention.scale in place of 1 / sqrt(head_dim)
+  { name: 'granite', spec: { ...base, arch: 'granite', scales: { embedding: 6, residual: 0.22, attention: 0.0625, logit: 0.5 } } },
   // fused attn_qkv and gate/up, partial rotary (Phi-4-mini: 3/4 of the head), LongRoPE short factors (context within the original)
   {
     name: 'phi3 (partial rotary, LongRoPE short factors)',
