@@ -180,7 +180,12 @@ export interface ArchitectureBlocks {
   ropeFactors: 'none' | 'rope_freqs' | 'longrope';
   ropeAttnFactor: number;
   ropeFreqScale: number;
+  /** scores = attentionScale * q . k: 1 / sqrt(headDim), or the file's attention.scale (granite) */
   attentionScale: number;
+  /** granite's multipliers (1 elsewhere): the embedding, each block's output before the residual add; logits are divided by logitScale */
+  embeddingScale: number;
+  residualScale: number;
+  logitScale: number;
 }
 
 export interface LayerValues {
