@@ -23,6 +23,13 @@ static const gf_arch k_archs[] = {
 };
 #define N_ARCHS (sizeof k_archs / sizeof k_archs[0])
 
+const char *const gf_tensor_names[GF_T_COUNT] = {
+    [GF_T_ATTN_Q] = "attn_q", [GF_T_ATTN_K] = "attn_k", [GF_T_ATTN_V] = "attn_v", [GF_T_ATTN_QKV] = "attn_qkv",
+    [GF_T_ATTN_OUT] = "attn_output", [GF_T_FFN_GATE] = "ffn_gate", [GF_T_FFN_UP] = "ffn_up", [GF_T_FFN_DOWN] = "ffn_down",
+    [GF_T_ATTN_NORM] = "attn_norm", [GF_T_FFN_NORM] = "ffn_norm", [GF_T_ATTN_OUT_NORM] = "attn_output_norm",
+    [GF_T_LAYER_OUT_NORM] = "layer_output_norm", [GF_T_ATTN_Q_NORM] = "attn_q_norm", [GF_T_ATTN_K_NORM] = "attn_k_norm",
+};
+
 const gf_arch *gf_arch_find(const char *name, size_t len) {
     for (size_t i = 0; i < N_ARCHS; i++)
         if (strlen(k_archs[i].name) == len && !memcmp(k_archs[i].name, name, len)) return &k_archs[i];

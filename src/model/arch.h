@@ -33,6 +33,16 @@ typedef struct {
     unsigned scales : 1;      /* granite's multipliers: embedding_scale, residual_scale, attention.scale, logit_scale */
 } gf_arch;
 
+/* A layer's tensors by role. Their GGUF names are "blk.N.<name>.weight" (and ".bias"), from one table read by
+ * binding (model.c), the matrix names of messages and calibration (gf_model_matrix_name) and the quantize rules. */
+typedef enum {
+    GF_T_ATTN_Q, GF_T_ATTN_K, GF_T_ATTN_V, GF_T_ATTN_QKV, GF_T_ATTN_OUT, GF_T_FFN_GATE, GF_T_FFN_UP, GF_T_FFN_DOWN,
+    GF_T_N_MATRICES, /* the roles above are matrices, those below vectors */
+    GF_T_ATTN_NORM = GF_T_N_MATRICES, GF_T_FFN_NORM, GF_T_ATTN_OUT_NORM, GF_T_LAYER_OUT_NORM, GF_T_ATTN_Q_NORM, GF_T_ATTN_K_NORM,
+    GF_T_COUNT
+} gf_tensor_role;
+extern const char *const gf_tensor_names[GF_T_COUNT]; /* "attn_q", ..., "attn_k_norm" */
+
 const gf_arch *gf_arch_find(const char *name, size_t len); /* NULL when unsupported */
 const char *gf_arch_supported(void);                        /* "llama, qwen2, ..." for error messages, from the table */
 /* The row's block choices as a JSON object's members ("norm":"rms",...), for info(); the file's own choices

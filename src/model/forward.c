@@ -658,9 +658,10 @@ static void forward_batch(gf_context *c, const int32_t *ids, int32_t n_tok, int 
 
 /* The weight types a layer's matrices use, as a bit set. */
 static uint64_t layer_types(const gf_layer *l) {
-    const gf_matrix *ms[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
+    const gf_matrix *ms[GF_T_N_MATRICES];
+    gf_layer_matrices(l, ms);
     uint64_t mask = 0;
-    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+    for (size_t i = 0; i < GF_T_N_MATRICES; i++)
         if (ms[i]->data) mask |= 1ull << (ms[i]->type & 63);
     return mask;
 }

@@ -222,52 +222,50 @@ static int bind_layers(planner *p) {
     int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
     char name[GGUF_TENSOR_NAME_MAX];
     int s;
-#define BIND(suffix, ne0, ne1, req, mat, vec)                                          \
+#define BIND(role, ext, ne0, ne1, req, mat, vec)                                       \
     do {                                                                                \
-        snprintf(name, sizeof name, "blk.%d.%s", i, suffix);                            \
+        snprintf(name, sizeof name, "blk.%d.%s.%s", i, gf_tensor_names[role], ext);     \
         if ((s = bind(p, name, ne0, ne1, req, mat, vec)) < 0) return s;                 \
     } while (0)
-#define NORM(suffix, norm)                                                              \
+#define NORM(role, n, norm)                                                             \
     do {                                                                                \
-        snprintf(name, sizeof name, "blk.%d.%s", i, suffix);                            \
-        if ((s = bind_norm(p, name, hp->dim, 1, norm)) < 0) return s;                   \
+        snprintf(name, sizeof name, "blk.%d.%s", i, gf_tensor_names[role]);             \
+        if ((s = bind_norm(p, name, n, 1, norm)) < 0) return s;                         \
     } while (0)
     for (int i = 0; i < hp->n_layer; i++) {
         gf_layer *l = &m->layers[i];
         if (a->post_norm) {
-            NORM("attn_output_norm", &l->attn_out_norm);
-            NORM("layer_output_norm", &l->ffn_out_norm);
+            NORM(GF_T_ATTN_OUT_NORM, hp->dim, &l->attn_out_norm);
+            NORM(GF_T_LAYER_OUT_NORM, hp->dim, &l->ffn_out_norm);
         } else {
-            NORM("attn_norm", &l->attn_norm);
-            NORM("ffn_norm", &l->ffn_norm);
+            NORM(GF_T_ATTN_NORM, hp->dim, &l->attn_norm);
+            NORM(GF_T_FFN_NORM, hp->dim, &l->ffn_norm);
         }
         l->rope = a->rope != GF_ROPE_NONE && !(a->nope_every && (i + 1) % a->nope_every == 0);
-        snprintf(name, sizeof name, "blk.%d.attn_qkv.weight", i);
+        snprintf(name, sizeof name, "blk.%d.%s.weight", i, gf_tensor_names[GF_T_ATTN_QKV]);
         l->fused_qkv = a->fused_qkv || gguf_find_tensor(p->r, name) >= 0;
         if (l->fused_qkv) {
-            BIND("attn_qkv.weight", hp->dim, q_dim + 2 * kv_dim, 1, &l->wqkv, NULL);
-            BIND("attn_qkv.bias", q_dim + 2 * kv_dim, 0, 0, NULL, &l->bqkv);
+            BIND(GF_T_ATTN_QKV, "weight", hp->dim, q_dim + 2 * kv_dim, 1, &l->wqkv, NULL);
+            BIND(GF_T_ATTN_QKV, "bias", q_dim + 2 * kv_dim, 0, 0, NULL, &l->bqkv);
         } else {
-            BIND("attn_q.weight", hp->dim, q_dim, 1, &l->wq, NULL);
-            BIND("attn_k.weight", hp->dim, kv_dim, 1, &l->wk, NULL);
-            BIND("attn_v.weight", hp->dim, kv_dim, 1, &l->wv, NULL);
-            BIND("attn_q.bias", q_dim, 0, 0, NULL, &l->bq);
-            BIND("attn_k.bias", kv_dim, 0, 0, NULL, &l->bk);
-            BIND("attn_v.bias", kv_dim, 0, 0, NULL, &l->bv);
+            BIND(GF_T_ATTN_Q, "weight", hp->dim, q_dim, 1, &l->wq, NULL);
+            BIND(GF_T_ATTN_K, "weight", hp->dim, kv_dim, 1, &l->wk, NULL);
+            BIND(GF_T_ATTN_V, "weight", hp->dim, kv_dim, 1, &l->wv, NULL);
+            BIND(GF_T_ATTN_Q, "bias", q_dim, 0, 0, NULL, &l->bq);
+            BIND(GF_T_ATTN_K, "bias", kv_dim, 0, 0, NULL, &l->bk);
+            BIND(GF_T_ATTN_V, "bias", kv_dim, 0, 0, NULL, &l->bv);
         }
         if (a->qk_norm) {
-            snprintf(name, sizeof name, "blk.%d.attn_q_norm", i);
-            if ((s = bind_norm(p, name, hp->head_dim, 1, &l->q_norm)) < 0) return s;
-            snprintf(name, sizeof name, "blk.%d.attn_k_norm", i);
-            if ((s = bind_norm(p, name, hp->head_dim, 1, &l->k_norm)) < 0) return s;
+            NORM(GF_T_ATTN_Q_NORM, hp->head_dim, &l->q_norm);
+            NORM(GF_T_ATTN_K_NORM, hp->head_dim, &l->k_norm);
         }
-        BIND("attn_output.weight", q_dim, hp->dim, 1, &l->wo, NULL);
-        BIND("attn_output.bias", hp->dim, 0, 0, NULL, &l->bo);
-        if (a->ffn == GF_FFN_SWIGLU && !a->fused_gate_up) BIND("ffn_gate.weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
-        BIND("ffn_up.weight", hp->dim, (a->fused_gate_up ? 2 : 1) * hp->ffn_dim, 1, &l->w_up, NULL);
-        BIND("ffn_up.bias", hp->ffn_dim, 0, 0, NULL, &l->b_up);
-        BIND("ffn_down.weight", hp->ffn_dim, hp->dim, 1, &l->w_down, NULL);
-        BIND("ffn_down.bias", hp->dim, 0, 0, NULL, &l->b_down);
+        BIND(GF_T_ATTN_OUT, "weight", q_dim, hp->dim, 1, &l->wo, NULL);
+        BIND(GF_T_ATTN_OUT, "bias", hp->dim, 0, 0, NULL, &l->bo);
+        if (a->ffn == GF_FFN_SWIGLU && !a->fused_gate_up) BIND(GF_T_FFN_GATE, "weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
+        BIND(GF_T_FFN_UP, "weight", hp->dim, (a->fused_gate_up ? 2 : 1) * hp->ffn_dim, 1, &l->w_up, NULL);
+        BIND(GF_T_FFN_UP, "bias", hp->ffn_dim, 0, 0, NULL, &l->b_up);
+        BIND(GF_T_FFN_DOWN, "weight", hp->ffn_dim, hp->dim, 1, &l->w_down, NULL);
+        BIND(GF_T_FFN_DOWN, "bias", hp->dim, 0, 0, NULL, &l->b_down);
     }
 #undef BIND
 #undef NORM
@@ -486,12 +484,11 @@ void gf_model_free(gf_model *m) {
 const char *gf_model_matrix_name(const gf_model *m, const gf_matrix *w, char *buf, size_t cap) {
     if (w == &m->output) return snprintf(buf, cap, m->tied_output ? "token_embd.weight" : "output.weight"), buf;
     if (w == &m->tok_embd) return snprintf(buf, cap, "token_embd.weight"), buf;
-    static const char *names[] = {"attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
     for (int i = 0; i < m->hp.n_layer; i++) {
-        const gf_layer *l = &m->layers[i];
-        const gf_matrix *mats[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
-        for (int k = 0; k < 8; k++)
-            if (w == mats[k]) return snprintf(buf, cap, "blk.%d.%s.weight", i, names[k]), buf;
+        const gf_matrix *mats[GF_T_N_MATRICES];
+        gf_layer_matrices(&m->layers[i], mats);
+        for (int k = 0; k < GF_T_N_MATRICES; k++)
+            if (w == mats[k]) return snprintf(buf, cap, "blk.%d.%s.weight", i, gf_tensor_names[k]), buf;
     }
     return NULL;
 }

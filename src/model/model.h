@@ -154,6 +154,12 @@ int gf_encode(gf_context *c, const int32_t *ids, int32_t n, float *out);
 typedef void (*gf_matmul_observer)(void *ctx, const gf_matrix *w, const float *x, int32_t n, int32_t rows);
 void gf_context_set_observer(gf_context *c, gf_matmul_observer fn, void *ctx);
 
+/* A layer's matrices in gf_tensor_role order (GF_T_ATTN_Q .. GF_T_FFN_DOWN). */
+static inline void gf_layer_matrices(const gf_layer *l, const gf_matrix *out[GF_T_N_MATRICES]) {
+    out[GF_T_ATTN_Q] = &l->wq, out[GF_T_ATTN_K] = &l->wk, out[GF_T_ATTN_V] = &l->wv, out[GF_T_ATTN_QKV] = &l->wqkv;
+    out[GF_T_ATTN_OUT] = &l->wo, out[GF_T_FFN_GATE] = &l->w_gate, out[GF_T_FFN_UP] = &l->w_up, out[GF_T_FFN_DOWN] = &l->w_down;
+}
+
 /* The GGUF name of one of the model's matrices ("blk.3.ffn_up.weight",
  * "output.weight"); NULL if w is not one of them. */
 const char *gf_model_matrix_name(const gf_model *m, const gf_matrix *w, char *buf, size_t cap);

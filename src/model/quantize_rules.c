@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "model/arch.h"
 #include "quant/registry.h"
 
 static const struct {
@@ -46,6 +47,12 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* "blk.N.<role>.weight" (gf_tensor_names) */
+static int is_role_weight(const char *name, gf_tensor_role role) {
+    size_t n = strlen(name), r = strlen(gf_tensor_names[role]);
+    return n > r + 8 && name[n - r - 8] == '.' && !memcmp(name + n - r - 7, gf_tensor_names[role], r) && !strcmp(name + n - 7, ".weight");
+}
+
 void gf_quant_rules_init(gf_quant_rules *q, const gguf_reader *r, int ftype) {
     memset(q, 0, sizeof *q);
     q->ftype = ftype;
@@ -53,8 +60,8 @@ void gf_quant_rules_init(gf_quant_rules *q, const gguf_reader *r, int ftype) {
     for (uint64_t i = 0; i < gguf_n_tensors(r); i++) {
         const char *name = gguf_tensor_at(r, i)->name;
         if (!strcmp(name, "output.weight")) q->has_output = 1;
-        if (strstr(name, "attn_v.weight")) q->n_attn_v++;
-        if (strstr(name, "ffn_down")) q->n_ffn_down++;
+        if (is_role_weight(name, GF_T_ATTN_V)) q->n_attn_v++;
+        if (strstr(name, gf_tensor_names[GF_T_FFN_DOWN])) q->n_ffn_down++; /* and MoE's ffn_down_exps, as llama.cpp counts */
     }
 }
 
@@ -91,9 +98,9 @@ static uint32_t rule_type(const gf_quant_rules *q, const gguf_tensor_info *t) {
     if (!strcmp(name, "token_embd.weight")) return q->embd_type != GF_TYPE_RULE ? q->embd_type : base;
     if (q->ftype != GF_FTYPE_Q4_K_M) return base;
     int layer = layer_of(name);
-    if (strstr(name, "attn_v.weight") && layer >= 0 && use_more_bits(layer, q->n_attn_v)) return GF_TYPE_Q6_K;
-    if (strstr(name, "ffn_down") && layer >= 0 && use_more_bits(layer, q->n_ffn_down)) return GF_TYPE_Q6_K;
-    if (strstr(name, "attn_qkv.weight")) return GF_TYPE_Q6_K;
+    if (is_role_weight(name, GF_T_ATTN_V) && layer >= 0 && use_more_bits(layer, q->n_attn_v)) return GF_TYPE_Q6_K;
+    if (strstr(name, gf_tensor_names[GF_T_FFN_DOWN]) && layer >= 0 && use_more_bits(layer, q->n_ffn_down)) return GF_TYPE_Q6_K;
+    if (is_role_weight(name, GF_T_ATTN_QKV)) return GF_TYPE_Q6_K;
     return base;
 }
 
