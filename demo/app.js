@@ -1,4 +1,6 @@
-// The demo page: pick a model, watch it stream in, generate text.
+// The demo page: pick a model, watch it stream in, chat with it (the prompt
+// cache makes each turn start from the history already computed) or let it
+// complete a text.
 // Everything here goes through the public API, exposed as window.greenformer
 // (and the page's state as window.demo) for automation.
 
@@ -6,12 +8,19 @@ import * as greenformer from '../web/index.js';
 
 window.greenformer = greenformer;
 const $ = (id) => document.getElementById(id);
-const demo = { model: null, frames: 0, lastGeneration: null };
+const demo = { model: null, frames: 0, lastGeneration: null, messages: [], turns: [] };
 window.demo = demo;
 
 const DEFAULT_URL = 'models/tiny-brown-Q8_0.gguf';
 let loadAbort = null;
 let genAbort = null;
+
+// For models without a chat template (tiny-brown is a base model): a plain
+// transcript, whose turns end where the model starts the user's next line.
+const PLAIN_TEMPLATE =
+  "{% for m in messages %}{% if m['role'] == 'system' %}{{ m['content'] + '\\n\\n' }}{% elif m['role'] == 'user' %}{{ 'User: ' + m['content'] + '\\n' }}" +
+  "{% else %}{{ 'Assistant: ' + m['content'] + '\\n' }}{% endif %}{% endfor %}{% if add_generation_prompt %}{{ 'Assistant:' }}{% endif %}";
+const PLAIN_STOP = ['\nUser:', '\nAssistant:', '\n\n'];
 
 // ---- a frame counter: the page must keep drawing while models load and write ----
 (function countFrames() {
@@ -103,6 +112,7 @@ async function load(source) {
   const controller = new AbortController();
   loadAbort = controller;
   $('generate').disabled = true;
+  $('send').disabled = true;
   $('info').hidden = true;
   if (demo.model) {
     const old = demo.model;
@@ -134,8 +144,12 @@ async function load(source) {
     demo.model = model;
     const info = model.info();
     renderInfo(info);
-    // chat models get their template; encoders compare sentences instead of writing
-    $('chat-option').hidden = !info.chatTemplate;
+    // encoders compare sentences instead of writing; models without a chat template chat in a plain transcript
+    $('mode-chat').hidden = info.encoder;
+    setMode(info.encoder ? 'complete' : 'chat');
+    $('template-note').hidden = info.encoder || !!info.chatTemplate;
+    $('template-note').textContent = 'This model has no chat template: the chat is a plain "User: … / Assistant: …" transcript.';
+    resetChat();
     $('embed-help').hidden = !info.encoder;
     for (const el of $('controls').querySelectorAll('label:not(.check)')) el.hidden = info.encoder;
     $('stop').hidden = info.encoder;
@@ -145,6 +159,7 @@ async function load(source) {
     }
     $('ptext').textContent = `ready · ${$('ptext').textContent}`;
     $('generate').disabled = false;
+    $('send').disabled = false;
   } catch (e) {
     if (loadAbort === controller) {
       showError(e);
@@ -196,11 +211,10 @@ async function generate() {
   showError(null);
   const out = $('output');
   const prompt = $('prompt').value;
-  const useChat = !!model.info().chatTemplate && $('use-chat').checked;
   out.innerHTML = '';
   const shown = document.createElement('span');
   shown.className = 'prompt';
-  shown.textContent = useChat ? `${prompt}\n\n` : prompt; // a chat reply starts on its own line
+  shown.textContent = prompt;
   const text = document.createTextNode('');
   out.append(shown, text);
   out.classList.add('running');
@@ -208,14 +222,7 @@ async function generate() {
   genAbort = controller;
   $('generate').disabled = true;
   $('stop').disabled = false;
-  const seedText = $('seed').value.trim();
-  const gen = (useChat ? model.chat.bind(model, [{ role: 'user', content: prompt }]) : model.generate.bind(model, prompt))({
-    maxTokens: Number($('max').value) || 128,
-    temperature: Number($('temp').value),
-    topP: Number($('topp').value),
-    seed: seedText === '' ? undefined : Number(seedText),
-    signal: controller.signal,
-  });
+  const gen = model.generate(prompt, { ...sampling(), signal: controller.signal });
   demo.lastGeneration = { text: '', stats: gen.stats, done: false };
   const started = performance.now();
   try {
@@ -241,6 +248,103 @@ async function generate() {
   }
 }
 
+function sampling() {
+  const seedText = $('seed').value.trim();
+  return {
+    maxTokens: Number($('max').value) || 128,
+    temperature: Number($('temp').value),
+    topP: Number($('topp').value),
+    seed: seedText === '' ? undefined : Number(seedText),
+  };
+}
+
+function setMode(mode) {
+  for (const m of ['chat', 'complete']) {
+    $(`mode-${m}`).setAttribute('aria-selected', String(m === mode));
+    $(`${m}-pane`).hidden = m !== mode;
+  }
+}
+
+function bubble(role, text) {
+  const conv = $('conversation');
+  conv.querySelector('.placeholder')?.remove();
+  const el = document.createElement('div');
+  el.className = `bubble ${role}`;
+  el.textContent = text;
+  conv.append(el);
+  conv.scrollTop = conv.scrollHeight;
+  return el;
+}
+
+function resetChat() {
+  genAbort?.abort();
+  demo.messages = [];
+  demo.turns = [];
+  $('conversation').innerHTML = '<p class="placeholder">Say something to the model.</p>';
+  $('chat-stats').textContent = '';
+}
+
+/** One chat turn: the whole conversation goes in, and the prompt cache keeps the part already computed. */
+async function send() {
+  const model = demo.model;
+  const text = $('message').value.trim();
+  if (!model || !text || genAbort) return;
+  showError(null);
+  $('message').value = '';
+  const info = model.info();
+  const system = $('system').value.trim();
+  demo.messages.push({ role: 'user', content: text });
+  bubble('user', text);
+  const reply = bubble('assistant', '');
+  reply.classList.add('running');
+  const body = document.createTextNode('');
+  reply.append(body);
+  const controller = new AbortController();
+  genAbort = controller;
+  $('send').disabled = true;
+  $('stop-chat').disabled = false;
+  const messages = [...(system ? [{ role: 'system', content: system }] : []), ...demo.messages];
+  const options = { ...sampling(), signal: controller.signal, historyPolicy: 'trim' };
+  if (!info.chatTemplate) Object.assign(options, { template: PLAIN_TEMPLATE, stop: PLAIN_STOP });
+  const gen = model.chat(messages, options);
+  demo.lastGeneration = { text: '', stats: gen.stats, done: false };
+  const started = performance.now();
+  let firstMs = null;
+  const show = () => {
+    const s = gen.stats;
+    const decode = s.generatedTokens > 1 && s.decodeMs > 0 ? ((s.generatedTokens - 1) / s.decodeMs) * 1000 : 0;
+    $('chat-stats').textContent =
+      `prompt ${s.promptTokens} tokens, ${s.cachedTokens} from cache · first token ${firstMs === null ? '…' : firstMs.toFixed(0)} ms · ` +
+      `${s.generatedTokens} tokens · ${decode.toFixed(1)} tok/s`;
+  };
+  try {
+    for await (const piece of gen) {
+      if (firstMs === null) firstMs = performance.now() - started;
+      body.data += piece;
+      demo.lastGeneration.text = body.data;
+      show();
+      $('conversation').scrollTop = $('conversation').scrollHeight;
+    }
+    show();
+  } catch (e) {
+    if (e.name !== 'AbortError') showError(e);
+  } finally {
+    const s = gen.stats;
+    demo.messages.push({ role: 'assistant', content: body.data.trim() });
+    demo.turns.push({ promptTokens: s.promptTokens, cachedTokens: s.cachedTokens, firstTokenMs: firstMs, stopReason: s.stopReason, droppedMessages: s.droppedMessages ?? 0 });
+    const meta = document.createElement('span');
+    meta.className = 'meta';
+    meta.textContent = `${s.cachedTokens}/${s.promptTokens} prompt tokens cached · first token ${firstMs === null ? '–' : firstMs.toFixed(0)} ms · stopped: ${s.stopReason ?? 'cancelled'}`;
+    reply.append(meta);
+    reply.classList.remove('running');
+    demo.lastGeneration.done = true;
+    demo.lastGeneration.ms = performance.now() - started;
+    genAbort = null;
+    $('send').disabled = !demo.model;
+    $('stop-chat').disabled = true;
+  }
+}
+
 $('load').onclick = () => load($('url').value.trim() || DEFAULT_URL);
 $('url').addEventListener('keydown', (e) => e.key === 'Enter' && $('load').click());
 for (const chip of document.querySelectorAll('.chip[data-url]')) {
@@ -257,6 +361,17 @@ $('cancel').onclick = () => loadAbort?.abort();
 $('generate').onclick = generate;
 $('stop').onclick = () => genAbort?.abort();
 $('prompt').addEventListener('keydown', (e) => (e.ctrlKey || e.metaKey) && e.key === 'Enter' && !$('generate').disabled && generate());
+$('send').onclick = send;
+$('stop-chat').onclick = () => genAbort?.abort();
+$('reset').onclick = resetChat;
+$('message').addEventListener('keydown', (e) => {
+  if (e.key === 'Enter' && !e.shiftKey) {
+    e.preventDefault();
+    if (!$('send').disabled) send();
+  }
+});
+$('mode-chat').onclick = () => setMode('chat');
+$('mode-complete').onclick = () => setMode('complete');
 for (const [input, output] of [['temp', 'temp-out'], ['topp', 'topp-out']]) {
   $(input).oninput = () => ($(output).textContent = $(input).value);
 }

@@ -30,7 +30,7 @@ if (!(throttle >= 0)) {
   process.exit(2);
 }
 try {
-  const server = await startServer(root, { port, host: values.host, isolation: !values['no-isolation'], throttle: throttle * 1048576 });
+  const server = await startServer(root, { port, host: values.host, isolation: !values['no-isolation'], throttle: throttle * 1048576, redirects: { '/': '/demo/' } });
   console.log(`greenformer demo: ${server.url}/demo/${values['no-isolation'] ? ' (not cross-origin isolated: one thread)' : ''}`);
 } catch (e) {
   console.error(`demo server: cannot listen on ${values.host}:${port}: ${e.code === 'EADDRINUSE' ? 'the port is in use (try --port 0 or another number)' : e.message}`);

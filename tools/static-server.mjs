@@ -34,12 +34,13 @@ const ISOLATION = {
 };
 
 /**
- * Starts the server; resolves to { url, port, sent(path), close() }. throttle
+ * Starts the server; resolves to { url, port, sent(path), close() }. redirects
+ * maps exact paths to others (302). throttle
  * (bytes per second) slows model files down like a real network. sent(path)
  * counts the body bytes served for a URL path (tests use it to prove a
  * cached model costs no network).
  */
-export function startServer(root, { port = 0, host = '127.0.0.1', log = null, isolation = true, mounts = {}, throttle = 0 } = {}) {
+export function startServer(root, { port = 0, host = '127.0.0.1', log = null, isolation = true, mounts = {}, throttle = 0, redirects = {} } = {}) {
   root = path.resolve(root);
   // extra directories under URL prefixes, e.g. { '/shared/': '../shared' } for tests
   const mounted = Object.entries(mounts).map(([prefix, dir]) => [prefix, path.resolve(dir)]);
@@ -53,6 +54,8 @@ export function startServer(root, { port = 0, host = '127.0.0.1', log = null, is
     try {
       if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, { Allow: 'GET, HEAD' });
       const url = new URL(req.url, 'http://localhost');
+      // e.g. { '/': '/demo/' }: the demo server sends its root to the page
+      if (Object.hasOwn(redirects, url.pathname)) return send(302, { Location: redirects[url.pathname] + url.search });
       let rel;
       try { rel = decodeURIComponent(url.pathname); } catch { return send(400); }
       const mount = mounted.find(([prefix]) => rel.startsWith(prefix));

@@ -4,19 +4,32 @@
 
 let jinja = null;
 
-/** Loads @huggingface/jinja: by name (Node, bundlers, import maps) or next to this package (plain pages). */
+// Where @huggingface/jinja is when its name does not resolve: a page (or its
+// worker) that loads this package's files as they are, with no bundler and
+// no import map, from a node_modules folder or a CDN's /npm/ layout.
+const BESIDE = ['../node_modules/@huggingface/jinja/dist/index.js', '../../@huggingface/jinja/dist/index.js'];
+
+/** Loads @huggingface/jinja: by its name (Node, bundlers, which see the literal), else beside this package. */
 async function loadJinja() {
   if (jinja) return jinja;
-  const candidates = ['@huggingface/jinja', '../node_modules/@huggingface/jinja/dist/index.js', '../../@huggingface/jinja/dist/index.js'];
-  for (const spec of candidates) {
+  const tried = [];
+  try {
+    jinja = await import('@huggingface/jinja');
+    return jinja;
+  } catch (e) {
+    tried.push(`@huggingface/jinja (${e.message})`);
+  }
+  for (const rel of BESIDE) {
+    let url;
     try {
-      jinja = await import(spec.startsWith('@') ? spec : new URL(spec, import.meta.url).href);
+      url = new URL(rel, import.meta.url).href;
+      jinja = await import(/* webpackIgnore: true */ /* @vite-ignore */ url);
       return jinja;
-    } catch {
-      /* try the next place */
+    } catch (e) {
+      tried.push(`${url ?? rel} (${e.message})`);
     }
   }
-  throw new Error('chat templates need the @huggingface/jinja package: npm install @huggingface/jinja');
+  throw new Error(`chat templates need @huggingface/jinja, a dependency of greenformer, and it could not be loaded from: ${tried.join('; ')}`);
 }
 
 function checkMessages(messages) {

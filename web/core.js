@@ -2,38 +2,26 @@
 // model its own instance (so dispose() returns all of its memory), and wraps
 // the C API (src/api/api.c) so that C errors become JS Errors.
 
+import { buildFiles, workerScriptUrl } from './assets.js';
+import { nodePlatform } from './platform.js';
+
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
-const compiled = new Map(); // build name -> Promise<{ factory, module }>
+const compiled = new Map(); // build name (and asset base) -> Promise<{ factory, module }>
 
-async function loadBuild(name) {
-  if (isNode) {
-    const { createRequire } = await import('node:module');
-    const { readFile } = await import('node:fs/promises');
-    const require = createRequire(import.meta.url);
-    const url = new URL(`../dist/${name}.wasm`, import.meta.url);
-    let bytes;
-    try {
-      bytes = await readFile(url);
-    } catch (e) {
-      throw new Error(`greenformer: ${url.pathname} is missing; build it with "npm run build" (${e.code ?? e.message})`);
-    }
-    // emcc 3.1.6's glue is CommonJS (dist/package.json says so)
-    const factory = require(`../dist/${name}.js`);
-    return { factory, module: await WebAssembly.compile(bytes) };
-  }
-  const wasmUrl = new URL(`../dist/${name}.wasm`, import.meta.url);
-  const glueUrl = new URL(`../dist/${name}.mjs`, import.meta.url);
+async function loadBuild(name, assetBase) {
+  if (isNode) return (await nodePlatform()).loadBuild(name);
+  const { glue: glueUrl, wasm: wasmUrl } = buildFiles(name, assetBase);
   // Both in parallel; when both fail (a build that is not deployed) the error is the glue's, whichever
-  // failed first, so it does not depend on timing.
+  // failed first, so it does not depend on timing. The glue is a file of its own, never bundled.
   const [glue, module] = await Promise.allSettled([
-    import(glueUrl.href).catch((e) => {
-      throw new Error(`greenformer: cannot load ${glueUrl} (${e.message})`);
+    import(/* webpackIgnore: true */ /* @vite-ignore */ glueUrl).catch((e) => {
+      throw new Error(`greenformer: cannot load ${glueUrl} (${e.message})${hint(assetBase)}`);
     }),
     WebAssembly.compileStreaming(fetch(wasmUrl)).catch(async (e) => {
       // servers that send the wrong MIME type: compile from bytes instead
       const res = await fetch(wasmUrl);
-      if (!res.ok) throw new Error(`greenformer: cannot fetch ${wasmUrl} (HTTP ${res.status})`);
+      if (!res.ok) throw new Error(`greenformer: cannot fetch ${wasmUrl} (HTTP ${res.status})${hint(assetBase)}`);
       return WebAssembly.compile(await res.arrayBuffer());
     }),
   ]);
@@ -42,13 +30,20 @@ async function loadBuild(name) {
   return { factory: glue.value.default, module: module.value };
 }
 
-function getBuild(name) {
-  if (!compiled.has(name)) {
-    const p = loadBuild(name);
-    p.catch(() => compiled.delete(name));
-    compiled.set(name, p);
+function hint(assetBase) {
+  return assetBase
+    ? `: is node_modules/greenformer/dist/ copied to assetBase (${assetBase})?`
+    : ': a bundler that does not copy new URL(…, import.meta.url) files (esbuild) needs node_modules/greenformer/dist/ copied to the site and { assetBase } pointing there';
+}
+
+function getBuild(name, assetBase) {
+  const key = `${assetBase ?? ''}|${name}`;
+  if (!compiled.has(key)) {
+    const p = loadBuild(name, assetBase);
+    p.catch(() => compiled.delete(key));
+    compiled.set(key, p);
   }
-  return compiled.get(name);
+  return compiled.get(key);
 }
 
 function findMemory(obj) {
@@ -68,10 +63,7 @@ export function threadsUnavailableReason() {
 }
 
 export async function availableCores() {
-  if (isNode) {
-    const os = await import('node:os');
-    return os.availableParallelism?.() ?? os.cpus().length;
-  }
+  if (isNode) return (await nodePlatform()).cores();
   return globalThis.navigator?.hardwareConcurrency || 1;
 }
 
@@ -194,9 +186,7 @@ async function planThreadCount(threads, fileBytes) {
 // then reachable from a fresh context).
 let gcFunction;
 async function loadGc() {
-  const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([import('node:v8'), import('node:vm')]);
-  setFlagsFromString('--expose-gc');
-  gcFunction = runInNewContext('gc');
+  gcFunction = (await nodePlatform()).gcFunction();
 }
 async function collectGarbage() {
   if (!gcFunction) return;
@@ -206,15 +196,15 @@ async function collectGarbage() {
 }
 
 export class Core {
-  static async create({ build = 'greenformer', threads = 1, fallback } = {}) {
+  static async create({ build = 'greenformer', threads = 1, fallback, assetBase } = {}) {
     let loaded;
     try {
-      loaded = await getBuild(build);
+      loaded = await getBuild(build, assetBase);
     } catch (e) {
       // an optional build (relaxed SIMD) that was not built or not deployed
       if (!fallback) throw e;
       build = fallback;
-      loaded = await getBuild(build);
+      loaded = await getBuild(build, assetBase);
     }
     const { factory, module } = loaded;
     if (isNode && threads > 1) {
@@ -226,11 +216,18 @@ export class Core {
       await collectGarbage();
     }
     let memory;
+    // pthread workers load the classic glue and their own script from where the loader found them, not relative to the page
+    let mainScriptUrlOrBlob, locateFile;
+    if (!isNode) {
+      const files = buildFiles(build, assetBase);
+      const pthread = files.pthread ? await workerScriptUrl(files.pthread) : undefined;
+      mainScriptUrlOrBlob = files.classic ? await workerScriptUrl(files.classic) : undefined;
+      locateFile = (file) => (file.endsWith('.worker.js') && pthread ? pthread : file.endsWith('.wasm') ? files.wasm : file);
+    }
     const instance = await factory({
       gfPoolSize: Math.max(0, threads - 1),
-      // pthread workers load the classic glue and their own script from dist/, not relative to the page
-      mainScriptUrlOrBlob: isNode ? undefined : new URL(`../dist/${build}.js`, import.meta.url).href,
-      locateFile: isNode ? undefined : (file) => new URL(`../dist/${file}`, import.meta.url).href,
+      mainScriptUrlOrBlob,
+      locateFile,
       instantiateWasm(imports, receive) {
         WebAssembly.instantiate(module, imports).then((inst) => {
           // the memory is exported (single thread) or imported (shared, threads)

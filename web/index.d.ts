@@ -67,6 +67,10 @@ export interface LoadOptions {
   worker?: boolean;
   /** Extra options for fetch() when the source is a URL. */
   fetchOptions?: RequestInit;
+  /** Browsers: the folder (URL, relative to the page) holding a copy of the package's dist/ (its worker.mjs, glue and
+   * .wasm files), for bundlers that do not copy new URL(…, import.meta.url) files (esbuild) or self-hosted assets.
+   * Default: found by the bundler, or next to the package's web/ folder. Ignored in Node. */
+  assetBase?: string | URL;
 }
 
 export interface GenerateOptions {
@@ -291,6 +295,22 @@ export declare class Model {
   embed(input: string | ArrayLike<number>, options?: EmbedOptions): Promise<Float32Array>;
   embed(input: string[], options?: EmbedOptions): Promise<Float32Array[]>;
   /** Frees the model at once; queued calls and a running generation reject with code GF_DISPOSED. */
+  dispose(): Promise<void>;
+  /** A new session: its own KV cache and prompt cache over the model's weights (one per conversation). */
+  session(): Session;
+}
+
+/** A conversation's own KV cache over a model's weights (Model.session()). */
+export interface Session {
+  info(): ModelInfo;
+  chatTemplate(): string | null;
+  tokenize(text: string, options?: { addSpecial?: boolean; parseSpecial?: boolean }): Promise<number[]>;
+  detokenize(ids: ArrayLike<number>, options?: { skipSpecial?: boolean }): Promise<string>;
+  forward(ids: ArrayLike<number>, options?: { logits?: 'all' | 'last' }): Promise<Float32Array>;
+  generate(prompt: string | ArrayLike<number>, options?: GenerateOptions): Generation;
+  chat: ((messages: ChatMessage[], options?: ChatOptions) => Generation) & { completions: ChatCompletions };
+  completions: Completions;
+  /** Frees this session's cache; its calls reject afterwards (GF_DISPOSED). */
   dispose(): Promise<void>;
 }
 

@@ -25,7 +25,7 @@ const DEFAULT_MAX_MEMORY = WASM32_LIMIT - 128 * 1048576; // room for code, stack
 
 /** Every option loadModel takes (an unknown key is an error naming the nearest). */
 export const LOAD_OPTIONS = ['onProgress', 'contextLength', 'batchSize', 'signal', 'vocabOnly', 'inspect', 'maxMemory', 'threads',
-  'simd', 'quantize', 'kvCache', 'warmup', 'sha256', 'cache', 'timeout', 'retries', 'worker', 'fetchOptions'];
+  'simd', 'quantize', 'kvCache', 'warmup', 'sha256', 'cache', 'timeout', 'retries', 'worker', 'fetchOptions', 'assetBase'];
 // the largest context and batch the core plans for (its sizes are 64-bit, but a wasm32 arena holds 4 GiB)
 export const MAX_CONTEXT = 1048576;
 export const MAX_BATCH = 4096;
@@ -78,6 +78,10 @@ export function checkLoadOptions(options) {
   integer(retries, 'retries', { min: 0, max: 1000, fallback: 0 });
   if (threads !== undefined && threads !== 'auto') integer(threads, 'threads', { min: 1, max: 64 });
   boolean(options?.worker, 'loadModel: worker', true);
+  const { assetBase } = options ?? {};
+  if (assetBase !== undefined && typeof assetBase !== 'string' && !(assetBase instanceof URL)) {
+    throw new TypeError('loadModel: assetBase must be a URL string or URL (the folder holding a copy of the package\'s dist/)');
+  }
 }
 
 /** @returns {Promise<Model>} */
@@ -107,7 +111,7 @@ export async function loadDirect(source, options = {}) {
     plan = mode
       ? { build: 'greenformer', threads: 1, reason: '1 thread: no weights to run', simdReason: 'plain: no weights to run' }
       : await planThreads(options.threads ?? 'auto', src.size, options.simd ?? 'auto');
-    core = await Core.create(plan);
+    core = await Core.create({ ...plan, assetBase: options.assetBase === undefined ? undefined : String(options.assetBase) });
   } catch (e) {
     await src.close?.();
     await src.chunks?.return?.();

@@ -140,6 +140,13 @@ function disposedError() {
   return err;
 }
 
+function liveSession(session) {
+  if (!session.disposed) return;
+  const err = new Error('this session has been disposed');
+  err.code = 'GF_DISPOSED';
+  throw err;
+}
+
 function newStats() {
   return { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [] };
 }
@@ -150,12 +157,14 @@ export class Model {
   #info;
   #queue = Promise.resolve();
   #disposed = false;
+  #main; // the model's own session: { ptr, disposed }
 
   /** @internal use loadModel() */
   constructor(core, handle, info) {
     this.#core = core;
     this.#handle = handle;
     this.#info = info;
+    this.#main = { ptr: core.em._gf_api_session_main(handle) >>> 0, disposed: false };
     attachOpenAI(this);
   }
 
@@ -250,10 +259,15 @@ export class Model {
    * { logits: 'last' }.
    */
   async forward(ids, options) {
+    return this.#forwardIn(this.#main, ids, options);
+  }
+
+  async #forwardIn(session, ids, options) {
     const { logits: which } = knownKeys(options, ['logits'], 'forward');
     const checked = this.#ids(ids, 'forward');
     const logits = oneOf(which, 'forward: logits', ['all', 'last'], 'all');
     return this.#exclusive(() => {
+      liveSession(session);
       const core = this.#core;
       const nVocab = this.#info.nVocab;
       const rows = logits === 'all' ? checked.length : 1;
@@ -261,7 +275,7 @@ export class Model {
       let out = 0;
       try {
         out = core.malloc(rows * nVocab * 4);
-        core.check(core.em._gf_api_forward(this.#handle, idsPtr, checked.length, logits === 'all' ? 1 : 0, out));
+        core.check(core.em._gf_api_forward(this.#handle, session.ptr, idsPtr, checked.length, logits === 'all' ? 1 : 0, out));
         return core.f32(out, rows * nVocab).slice();
       } finally {
         core.free(out);
@@ -351,6 +365,10 @@ export class Model {
    * generate()'s. Returns the same kind of iterator as generate().
    */
   chat(messages, options = {}) {
+    return this.#chatIn(this.#main, messages, options);
+  }
+
+  #chatIn(session, messages, options = {}) {
     const stats = newStats();
     const self = this;
     const iterator = (async function* () {
@@ -381,7 +399,7 @@ export class Model {
       const turnEnd = await self.#exclusive(() => self.endOfTurn(used));
       const stop = [...turnEnd.strings, ...(rest.stop === undefined ? [] : typeof rest.stop === 'string' ? [rest.stop] : rest.stop)];
       // templates usually write BOS themselves; control tokens in the prompt are the template's, not user text
-      const gen = self.generate(prompt, {
+      const gen = self.#generateIn(session, prompt, {
         ...rest, parseSpecial: true, addSpecial: !(bosText && prompt.startsWith(bosText)), stopTokens: turnEnd.tokens, ...(stop.length ? { stop } : {}),
       });
       try {
@@ -402,13 +420,51 @@ export class Model {
    * iterator's `stats` property fills in as it runs.
    */
   generate(prompt, options = {}) {
+    return this.#generateIn(this.#main, prompt, options);
+  }
+
+  #generateIn(session, prompt, options = {}) {
     const stats = newStats();
-    const iterator = this.#generate(prompt, options, stats);
+    const iterator = this.#generate(session, prompt, options, stats);
     iterator.stats = stats;
     return iterator;
   }
 
-  async *#generate(prompt, options, stats) {
+  /**
+   * A new session: its own KV cache (and prompt cache) over the model's
+   * weights, for an app with more than one conversation. It has generate,
+   * chat, forward, the OpenAI-shaped chat.completions and completions, and
+   * the model's tokenizer; dispose() frees its cache.
+   */
+  session() {
+    this.#live();
+    const core = this.#core;
+    const state = { ptr: core.checkPtr(core.em._gf_api_session_new(this.#handle)), disposed: false };
+    const model = this;
+    const s = {
+      info: () => model.info(),
+      chatTemplate: () => model.chatTemplate(),
+      tokenize: (text, options) => model.tokenize(text, options),
+      detokenize: (ids, options) => model.detokenize(ids, options),
+      renderChat: (messages, options) => model.renderChat(messages, options),
+      embed: (input, options) => model.embed(input, options),
+      forward: (ids, options) => model.#forwardIn(state, ids, options),
+      generate: (prompt, options) => model.#generateIn(state, prompt, options),
+      chat: (messages, options) => model.#chatIn(state, messages, options),
+      /** Frees this session's cache; its calls reject afterwards ('GF_DISPOSED'). */
+      dispose: async () => {
+        if (state.disposed || model.#disposed) return;
+        await model.#exclusive(() => {
+          core.em._gf_api_session_free(model.#handle, state.ptr);
+          state.disposed = true;
+        });
+      },
+    };
+    attachOpenAI(s);
+    return s;
+  }
+
+  async *#generate(session, prompt, options, stats) {
     const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop, presencePenalty, frequencyPenalty, logitBias, logprobs, topLogprobs, stopTokens } =
       knownKeys(options, GENERATE_OPTIONS, 'generate');
     const endTokens = new Set(stopTokens === undefined ? [] : this.#ids(stopTokens, 'generate: stopTokens'));
@@ -440,7 +496,8 @@ export class Model {
         scratch = core.malloc(8 + PIECE_BYTES + MAX_TOP_LOGPROBS * 12);
         const idsPtr = core.writeI32(ids);
         try {
-          gen = core.checkPtr(core.em._gf_api_generate_start(this.#handle, idsPtr, ids.length, ...sampling, flags[0] ? 1 : 0, ...penalties));
+          liveSession(session);
+          gen = core.checkPtr(core.em._gf_api_generate_start(this.#handle, session.ptr, idsPtr, ids.length, ...sampling, flags[0] ? 1 : 0, ...penalties));
         } finally {
           core.free(idsPtr);
         }
@@ -461,6 +518,7 @@ export class Model {
       while (stats.generatedTokens < limit) {
         if (signal?.aborted) throw abortError(signal);
         const { more, text } = await this.#exclusive(() => {
+          liveSession(session);
           const t0 = performance.now();
           const more = core.check(core.em._gf_api_generate_next(this.#handle, gen, scratch, scratch + 8, PIECE_BYTES, scratch + 4));
           const len = core.u32At(scratch + 4);

@@ -37,6 +37,7 @@
 
 import { Core } from './core.js';
 import { integer, knownKeys, oneOf } from './options.js';
+import { nodePlatform } from './platform.js';
 import { abortError, openSource } from './sources.js';
 
 const TC_HEADER = 1;
@@ -89,7 +90,7 @@ async function openDestination(destination) {
     if (!isNode) throw new TypeError('quantize: a destination path needs Node; pass a function or a WritableStream');
     // a temporary file beside the destination, renamed into place when complete: a failure
     // or an abort leaves an existing destination as it was
-    const { openOutput } = await import('./files.js');
+    const { openOutput } = (await nodePlatform()).files;
     return openOutput(destination);
   }
   if (typeof destination === 'function') return { write: async (view) => destination(view.slice()) };
@@ -221,7 +222,7 @@ export async function quantizeModel(source, destination, options = {}) {
   if (signal?.aborted) throw abortError(signal);
   if (isNode && typeof destination === 'string') {
     // refused before anything is opened: writing the input would destroy it
-    const { localPath, refuseSameFile } = await import('./files.js');
+    const { localPath, refuseSameFile } = (await nodePlatform()).files;
     const input = localPath(source);
     if (input !== null) await refuseSameFile(input, destination, 'quantize');
   }

@@ -2,11 +2,12 @@
 // (worker.js) behind the same API as a Model in this thread. Requests are
 // small messages; weights never cross; logits arrive as transferred buffers.
 
+import { assetBaseUrl } from './asset-base.js';
 import { attachOpenAI } from './openai.js';
 import { abortError } from './sources.js';
 
-function disposedError() {
-  const err = new Error('this model has been disposed');
+function disposedError(what = 'model') {
+  const err = new Error(`this ${what} has been disposed`);
   err.code = 'GF_DISPOSED';
   return err;
 }
@@ -46,12 +47,14 @@ function plainOptions(options) {
 }
 
 class Channel {
-  constructor(worker) {
+  constructor(worker, where) {
     this.worker = worker;
     this.next = 1;
     this.pending = new Map(); // id -> { resolve, reject, onMessage }
     worker.onmessage = (e) => this.#receive(e.data);
-    worker.onerror = (e) => this.fail(new Error(`greenformer worker failed: ${e.message ?? 'could not start (is web/worker.js served with a JavaScript MIME type?)'}`));
+    // an ErrorEvent without a message: the script did not load (missing, wrong MIME type, blocked)
+    worker.onerror = (e) =>
+      this.fail(new Error(e.message ? `greenformer worker failed: ${e.message}` : `greenformer worker failed to start from ${where}: is it served (HTTP 200, a JavaScript MIME type)?${WORKER_HINT}`));
   }
 
   #receive(msg) {
@@ -115,6 +118,54 @@ export class RemoteModel {
     return this.#channel.request({ op: 'call', method, args });
   }
 
+  /** A session in the worker: its own KV cache (see Model.session()). */
+  session() {
+    if (this.#disposed) throw disposedError();
+    const channel = this.#channel;
+    const model = this;
+    const sid = channel.request({ op: 'session' });
+    sid.catch(() => {});
+    let disposed = false;
+    const call = async (method, ...args) => {
+      if (disposed) throw disposedError('session');
+      return channel.request({ op: 'call', method, args, session: await sid });
+    };
+    const stream = (op, input, options = {}) => {
+      const inner = (async function* () {
+        if (disposed) throw disposedError('session');
+        const gen = model.#stream(op, input, options, await sid);
+        try {
+          for await (const piece of gen) {
+            Object.assign(inner.stats, gen.stats);
+            yield piece;
+          }
+        } finally {
+          Object.assign(inner.stats, gen.stats);
+        }
+      })();
+      inner.stats = { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [] };
+      return inner;
+    };
+    const s = {
+      info: () => model.info(),
+      chatTemplate: () => model.chatTemplate(),
+      tokenize: (text, options) => model.tokenize(text, options),
+      detokenize: (ids, options) => model.detokenize(ids, options),
+      renderChat: (messages, options) => model.renderChat(messages, options),
+      embed: (input, options) => model.embed(input, options),
+      forward: (ids, options) => call('forward', cloneableIds(ids), options),
+      generate: (prompt, options) => stream('generate', cloneableIds(prompt), options),
+      chat: (messages, options) => stream('chat', messages, options),
+      dispose: async () => {
+        if (disposed || model.#disposed) return;
+        disposed = true;
+        await channel.request({ op: 'session-dispose', session: await sid });
+      },
+    };
+    attachOpenAI(s);
+    return s;
+  }
+
   tokenize(text, options) {
     return this.#call('tokenize', text, options);
   }
@@ -147,7 +198,7 @@ export class RemoteModel {
     return this.#stream('chat', messages, options);
   }
 
-  #stream(op, input, options) {
+  #stream(op, input, options, session) {
     const { signal, ...rest } = options ?? {};
     const stats = { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [] };
     const queue = [];
@@ -164,7 +215,7 @@ export class RemoteModel {
       signal?.addEventListener('abort', onAbort, { once: true });
       channel
         .request(
-          { op, input, options: rest },
+          { op, input, options: rest, session },
           {
             signal: local.signal,
             onMessage: (msg) => {
@@ -211,17 +262,57 @@ export class RemoteModel {
   }
 }
 
+const WORKER_HINT = ' A bundler that does not copy new URL(…, import.meta.url) files (esbuild) needs node_modules/greenformer/dist/ copied to the site and { assetBase } pointing there.';
+
+/** A module worker running url, through a same-origin blob: script that imports it (url may be on a CDN). */
+function importingWorker(url) {
+  const script = URL.createObjectURL(new Blob([`import ${JSON.stringify(url)};`], { type: 'text/javascript' }));
+  const worker = new Worker(script, { type: 'module', name: 'greenformer' });
+  setTimeout(() => URL.revokeObjectURL(script), 60_000);
+  return worker;
+}
+
+/**
+ * Starts the worker: with assetBase, the self-contained dist/worker.mjs
+ * there; otherwise web/worker.js, named by the literal pattern Vite and
+ * webpack bundle as a worker of its own. Where that cannot be started
+ * directly (a CDN on another origin), a blob: script imports it.
+ * @returns {[Worker, string]} the worker and where its script is (for errors)
+ */
+function startWorker(assetBase) {
+  if (assetBase) {
+    const url = new URL('worker.mjs', assetBase).href;
+    return [importingWorker(url), url];
+  }
+  // not new URL('./worker.js', …) outside the Worker call: bundlers would copy the unbundled file too
+  const file = ['.', 'worker.js'].join('/');
+  let where = 'web/worker.js';
+  try {
+    where = new URL(file, import.meta.url).href;
+  } catch {
+    /* no import.meta.url (an IIFE bundle) */
+  }
+  try {
+    return [new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'greenformer' }), where];
+  } catch (e) {
+    if (!/^https?:/.test(where)) throw new Error(`greenformer: cannot start its worker (${e.message}).${WORKER_HINT}`);
+    return [importingWorker(where), where];
+  }
+}
+
 /** Starts a worker and loads the model there. */
 export async function loadInWorker(source, options = {}) {
   const { onProgress, signal } = options;
   if (onProgress !== undefined && typeof onProgress !== 'function') throw new TypeError('loadModel: onProgress must be a function');
   if (signal?.aborted) throw abortError(signal);
-  const worker = new Worker(new URL('./worker.js', import.meta.url), { type: 'module', name: 'greenformer' });
-  const channel = new Channel(worker);
+  // the worker's location is not the page's: the base goes absolute
+  const assetBase = options.assetBase === undefined ? undefined : assetBaseUrl(options.assetBase);
+  const [worker, where] = startWorker(assetBase);
+  const channel = new Channel(worker, where);
   try {
     const { source: s, transfer } = await sendable(source);
     const info = await channel.request(
-      { op: 'load', source: s, options: plainOptions(options), progress: !!onProgress },
+      { op: 'load', source: s, options: { ...plainOptions(options), assetBase }, progress: !!onProgress },
       { transfer, signal, onMessage: (msg) => msg.op === 'progress' && onProgress(msg.p) },
     );
     info.runtime = 'worker';

@@ -4,6 +4,7 @@
 // its size when it knows it. Nothing here ever holds the whole file.
 
 import { integer, number } from './options.js';
+import { nodePlatform } from './platform.js';
 
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 const NODE_CHUNK = 1 << 20;
@@ -297,10 +298,10 @@ async function fromUrl(url, { signal, fetchOptions, offset = 0, validator, expec
  * garbage collector and peak memory stays at the model's size.
  */
 async function fromPath(path, signal) {
-  const fs = await import('node:fs');
+  const { open } = await nodePlatform();
   let handle;
   try {
-    handle = await fs.promises.open(path, 'r');
+    handle = await open(path, 'r');
   } catch (e) {
     throw new Error(e.code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${e.message}`);
   }
@@ -344,7 +345,7 @@ export async function openSource(source, { signal, fetchOptions, timeout, retrie
     const isUrl = source instanceof URL || /^[a-z][a-z0-9+.-]*:/i.test(s) && !/^[a-z]:[\\/]/i.test(s);
     if (isNode && !isUrl) return fromPath(s, signal);
     if (isNode && s.startsWith('file:')) {
-      const { fileURLToPath } = await import('node:url');
+      const { fileURLToPath } = await nodePlatform();
       return fromPath(fileURLToPath(s), signal);
     }
     return fromUrl(isNode || isUrl ? s : new URL(s, globalThis.location?.href).href, { signal, fetchOptions, timeout, retries });

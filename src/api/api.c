@@ -30,11 +30,19 @@
  * prefix: several generations interleave token by token, and each step's
  * logits equal a cold run's (the forward pass is batch-invariant). */
 typedef struct {
-    gf_model *model;
-    gf_context *ctx; /* NULL for vocabulary-only loads */
+    gf_context *ctx;    /* activations and the KV cache */
     int32_t *kv_tokens; /* the tokens whose keys and values the cache holds, in order */
     int32_t n_kv;
     int32_t logits_for; /* n_kv when gf_context_logits was computed for kv_tokens[n_kv - 1]; -1: stale */
+} gf_session;
+
+/* A session per conversation: the model's own (main) and any more an app
+ * asks for (gf_api_session_new), each with its own cache over the same
+ * weights. */
+typedef struct {
+    gf_model *model;
+    gf_session main;
+    gf_context *ctx; /* main.ctx; NULL for vocabulary-only loads */
     int32_t n_batch;
     gf_kv_type kv_type;
     char *info;
@@ -48,6 +56,7 @@ typedef struct {
     int32_t *tokens;
     uint32_t n_tokens, cap;
     uint32_t n_prompt;
+    gf_session *session; /* whose cache it runs in */
     int32_t last;   /* the token the last step sampled */
     int32_t cached; /* prompt tokens the cache already held when it started */
     int ignore_eos;
@@ -131,10 +140,26 @@ static int build_info(gf_handle *h) {
     return GF_OK;
 }
 
+static void session_clear(gf_session *s) {
+    gf_context_free(s->ctx);
+    free(s->kv_tokens);
+    *s = (gf_session){0};
+}
+
+static int session_init(gf_handle *h, int32_t n_ctx, gf_session *s) {
+    *s = (gf_session){.logits_for = -1};
+    if (gf_context_new(h->model, n_ctx, h->n_batch, h->kv_type, &s->ctx) < 0) return GF_ERR;
+    size_t bytes = (size_t)gf_context_n_ctx(s->ctx) * sizeof *s->kv_tokens;
+    if (!(s->kv_tokens = malloc(bytes))) {
+        session_clear(s);
+        return gf_fail_nomem("the cache's token list", bytes);
+    }
+    return GF_OK;
+}
+
 GF_API void gf_api_free(gf_handle *h) {
     if (!h) return;
-    gf_context_free(h->ctx);
-    free(h->kv_tokens);
+    session_clear(&h->main);
     gf_model_free(h->model);
     free(h->info);
     free(h);
@@ -156,15 +181,11 @@ GF_API gf_handle *gf_api_open(gf_loader *l) {
     h->model = gf_loader_take_model(l);
     gf_loader_free(l);
     if (!h->model) goto fail;
+    (void)kv_type;
     if (h->model->mode == GF_LOAD_WEIGHTS) {
-        if (gf_context_new(h->model, n_ctx, h->n_batch, kv_type, &h->ctx) < 0) goto fail;
-        size_t bytes = (size_t)gf_context_n_ctx(h->ctx) * sizeof *h->kv_tokens;
-        if (!(h->kv_tokens = malloc(bytes))) {
-            gf_fail_nomem("the cache's token list", bytes);
-            goto fail;
-        }
+        if (session_init(h, n_ctx, &h->main) < 0) goto fail;
+        h->ctx = h->main.ctx;
     }
-    h->logits_for = -1;
     if (build_info(h) < 0) goto fail;
     return h;
 fail:
@@ -172,12 +193,39 @@ fail:
     return NULL;
 }
 
+static int need_weights(const gf_handle *h);
+
 /* See gf_warmup; the loader calls it once a model is open. */
 GF_API void gf_api_warmup(gf_handle *h, int rounds) {
     if (!h->ctx) return;
     gf_warmup(h->ctx, rounds);
-    h->n_kv = 0; /* the warm-up leaves the context empty */
-    h->logits_for = -1;
+    h->main.n_kv = 0; /* the warm-up leaves the context empty */
+    h->main.logits_for = -1;
+}
+
+/* The model's own session, and more: each a KV cache of the model's context
+ * length over the same weights (the memory of one more cache). */
+GF_API gf_session *gf_api_session_main(gf_handle *h) { return &h->main; }
+
+GF_API gf_session *gf_api_session_new(gf_handle *h) {
+    gf_clear_error();
+    if (need_weights(h) < 0) return NULL;
+    gf_session *s = malloc(sizeof *s);
+    if (!s) {
+        gf_fail_nomem("a session", sizeof *s);
+        return NULL;
+    }
+    if (session_init(h, gf_context_n_ctx(h->ctx), s) < 0) {
+        free(s);
+        return NULL;
+    }
+    return s;
+}
+
+GF_API void gf_api_session_free(gf_handle *h, gf_session *s) {
+    if (!s || s == &h->main) return;
+    session_clear(s);
+    free(s);
 }
 
 GF_API const char *gf_api_info(const gf_handle *h) { return h->info; }
@@ -210,18 +258,18 @@ static int need_weights(const gf_handle *h) {
 
 /* Teacher-forced logits from position 0: rows of n_vocab for every id
  * (all_rows) or for the last one. */
-GF_API int gf_api_forward(gf_handle *h, const int32_t *ids, uint32_t n, int all_rows, float *out) {
+GF_API int gf_api_forward(gf_handle *h, gf_session *s, const int32_t *ids, uint32_t n, int all_rows, float *out) {
     gf_clear_error();
     if (need_weights(h) < 0) return GF_ERR;
     if (h->model->arch->encoder) return gf_fail("forward: %s is an encoder: use embed()", h->model->arch->name);
     if (n == 0) return gf_fail("forward: no tokens given");
-    h->n_kv = 0;
-    h->logits_for = -1;
-    if (gf_context_rewind(h->ctx, 0) < 0) return GF_ERR;
-    if (gf_eval(h->ctx, ids, (int32_t)n, all_rows ? GF_LOGITS_ALL : GF_LOGITS_LAST, out) < 0) return GF_ERR;
-    memcpy(h->kv_tokens, ids, (size_t)n * sizeof *ids);
-    h->n_kv = (int32_t)n;
-    h->logits_for = all_rows ? -1 : (int32_t)n; /* all rows go to out only */
+    s->n_kv = 0;
+    s->logits_for = -1;
+    if (gf_context_rewind(s->ctx, 0) < 0) return GF_ERR;
+    if (gf_eval(s->ctx, ids, (int32_t)n, all_rows ? GF_LOGITS_ALL : GF_LOGITS_LAST, out) < 0) return GF_ERR;
+    memcpy(s->kv_tokens, ids, (size_t)n * sizeof *ids);
+    s->n_kv = (int32_t)n;
+    s->logits_for = all_rows ? -1 : (int32_t)n; /* all rows go to out only */
     return GF_OK;
 }
 
@@ -277,20 +325,20 @@ GF_API const char *gf_api_chat_template(const gf_handle *h) { return h->model->c
  * tokens[n - 1]: keeps the longest common prefix with what the cache holds
  * and evaluates the rest (at least the last token, unless the logits are
  * already its). Returns how many tokens were kept, or an error. */
-static int sync_cache(gf_handle *h, const int32_t *tokens, int32_t n) {
+static int sync_cache(gf_session *s, const int32_t *tokens, int32_t n) {
     int32_t common = 0;
-    while (common < h->n_kv && common < n && h->kv_tokens[common] == tokens[common]) common++;
-    if (common == n && h->n_kv == n && h->logits_for == n) return n;
+    while (common < s->n_kv && common < n && s->kv_tokens[common] == tokens[common]) common++;
+    if (common == n && s->n_kv == n && s->logits_for == n) return n;
     int32_t keep = common < n ? common : n - 1;
-    h->logits_for = -1;
-    if (gf_context_rewind(h->ctx, keep) < 0) return GF_ERR;
-    h->n_kv = keep;
-    if (gf_eval(h->ctx, tokens + keep, n - keep, GF_LOGITS_LAST, NULL) < 0) {
-        h->n_kv = gf_context_rewind(h->ctx, keep) < 0 ? 0 : keep; /* what a failed batch wrote is not kept */
+    s->logits_for = -1;
+    if (gf_context_rewind(s->ctx, keep) < 0) return GF_ERR;
+    s->n_kv = keep;
+    if (gf_eval(s->ctx, tokens + keep, n - keep, GF_LOGITS_LAST, NULL) < 0) {
+        s->n_kv = gf_context_rewind(s->ctx, keep) < 0 ? 0 : keep; /* what a failed batch wrote is not kept */
         return GF_ERR;
     }
-    memcpy(h->kv_tokens + keep, tokens + keep, (size_t)(n - keep) * sizeof *tokens);
-    h->n_kv = h->logits_for = n;
+    memcpy(s->kv_tokens + keep, tokens + keep, (size_t)(n - keep) * sizeof *tokens);
+    s->n_kv = s->logits_for = n;
     return keep;
 }
 
@@ -305,7 +353,7 @@ GF_API void gf_api_generation_free(gf_generation *g) {
  * the prompt the cache does not already hold and leaves the logits for the
  * first sample. Returns the generation (free it with gf_api_generation_free)
  * or NULL. */
-GF_API gf_generation *gf_api_generate_start(gf_handle *h, const int32_t *ids, uint32_t n, double temperature, int top_k,
+GF_API gf_generation *gf_api_generate_start(gf_handle *h, gf_session *s, const int32_t *ids, uint32_t n, double temperature, int top_k,
                                             double top_p, double min_p, double repeat_penalty, int repeat_last_n, double seed,
                                             int ignore_eos, double presence_penalty, double frequency_penalty) {
     gf_clear_error();
@@ -349,7 +397,8 @@ GF_API gf_generation *gf_api_generate_start(gf_handle *h, const int32_t *ids, ui
     }
     memcpy(g->tokens, ids, (size_t)n * sizeof *ids);
     g->n_tokens = g->n_prompt = n;
-    int kept = sync_cache(h, g->tokens, (int32_t)n);
+    g->session = s;
+    int kept = sync_cache(s, g->tokens, (int32_t)n);
     if (kept < 0) {
         gf_api_generation_free(g);
         return NULL;
@@ -373,7 +422,7 @@ GF_API int gf_api_generation_bias(gf_generation *g, const int32_t *ids, const fl
 GF_API double gf_api_generation_logprobs(const gf_handle *h, const gf_generation *g, int top_n, int32_t *top_ids, double *top_logprobs) {
     int32_t n_vocab = h->model->hp.n_vocab;
     if (top_n > n_vocab) top_n = n_vocab;
-    return gf_logprobs(gf_context_logits(h->ctx), n_vocab, g->last, top_n < 0 ? 0 : top_n, top_ids, top_logprobs);
+    return gf_logprobs(gf_context_logits(g->session->ctx), n_vocab, g->last, top_n < 0 ? 0 : top_n, top_ids, top_logprobs);
 }
 
 /* Prompt tokens whose keys and values were reused from the cache. */
@@ -392,10 +441,10 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
         strcpy(g->stop_reason, "context");
         return 0;
     }
-    if (sync_cache(h, g->tokens, (int32_t)g->n_tokens) < 0) return GF_ERR;
+    if (sync_cache(g->session, g->tokens, (int32_t)g->n_tokens) < 0) return GF_ERR;
     const gf_tokenizer *tok = h->model->tokenizer;
     int32_t eos = gf_tokenizer_eos(tok);
-    int32_t t = gf_sampler_sample(g->sampler, gf_context_logits(h->ctx), g->ignore_eos ? eos : -1);
+    int32_t t = gf_sampler_sample(g->sampler, gf_context_logits(g->session->ctx), g->ignore_eos ? eos : -1);
     gf_sampler_accept(g->sampler, t);
     *id = g->last = t;
     if (g->n_tokens < g->cap) g->tokens[g->n_tokens] = t;

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#include "../quant/bf16.h"
+#include "quant/bf16.h"
 #include "kernels.h"
 
 #define INLINE static inline __attribute__((always_inline))

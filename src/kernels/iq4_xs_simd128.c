@@ -31,7 +31,7 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#include "../quant/iq4_xs.h"
+#include "quant/iq4_xs.h"
 #include "kernels.h"
 
 #if defined(__wasm_relaxed_simd__)

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#include "../quant/q5_1.h"
+#include "quant/q5_1.h"
 #include "half_simd128.h"
 #include "kernels.h"
 

@@ -38,7 +38,7 @@
 
 #include "half_simd128.h"
 #include "kernels.h"
-#include "../quant/q5_K.h"
+#include "quant/q5_K.h"
 
 #if defined(__wasm_relaxed_simd__)
 #define RELAXED 1

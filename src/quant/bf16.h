@@ -16,7 +16,7 @@
 
 #include <stdint.h>
 
-#include "../quant.h"
+#include "quant/quant.h"
 
 typedef uint16_t gf_bf16;
 typedef struct {
@@ -51,7 +51,7 @@ void gf_quantize_row_bf16_ref(const float *x, void *y, int64_t n);
 void gf_quantize_act_row_bf16_ref(const float *x, void *dst, int64_t n);
 
 #if defined(__wasm_simd128__)
-#include "../kernels/kernels.h"
+#include "kernels/kernels.h"
 void gf_matmul_bf16_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
                             size_t y_stride);
 /* gf_quantize_act_row_bf16_ref's bytes, four lanes at a time. */

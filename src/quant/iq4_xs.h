@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "../quant.h"
+#include "quant/quant.h"
 
 typedef struct {
     gf_half d;                 /* super-block scale */
@@ -41,7 +41,7 @@ float gf_dot_iq4_xs_ref(int n, const void *w_row, const void *act_row);
 void gf_quantize_row_iq4_xs_ref(const float *x, void *y, int64_t n);
 
 #if defined(__wasm_simd128__)
-#include "../kernels/kernels.h"
+#include "kernels/kernels.h"
 void gf_matmul_iq4_xs_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok,
                               float *y, size_t y_stride);
 #endif

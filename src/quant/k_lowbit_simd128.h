@@ -38,8 +38,8 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#include "../kernels/half_simd128.h"
-#include "../kernels/kernels.h"
+#include "kernels/half_simd128.h"
+#include "kernels/kernels.h"
 #include "q2_K.h"
 #include "q3_K.h"
 

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#include "../quant.h"
+#include "quant/quant.h"
 
 #define QK5_1 32
 
@@ -31,7 +31,7 @@ float gf_dot_q5_1_ref(int n, const void *w_row, const void *act_row);
 void gf_quantize_row_q5_1_ref(const float *x, void *y, int64_t n);
 
 #if defined(__wasm_simd128__)
-#include "../kernels/kernels.h"
+#include "kernels/kernels.h"
 /* SIMD128 matmul of Q5_1 rows against Q8_1 activations, gf_matmul's
  * contract (kernels/kernels.h); each result bit-identical to gf_dot_q5_1_ref.
  * src/kernels/q5_1_simd128.c (wasm builds only). */

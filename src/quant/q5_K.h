@@ -11,7 +11,7 @@
 
 #include <stdint.h>
 
-#include "../quant.h"
+#include "quant/quant.h"
 
 typedef struct {
     gf_half d, dmin;
@@ -31,7 +31,7 @@ float gf_dot_q5_K_ref(int n, const void *w_row, const void *act_row);
 void gf_quantize_row_q5_K_ref(const float *x, void *y, int64_t n);
 
 #if defined(__wasm_simd128__)
-#include "../kernels/kernels.h"
+#include "kernels/kernels.h"
 /* SIMD128 matmul of Q5_K rows against Q8_K activations, gf_matmul's
  * contract (kernels/kernels.h); each result bit-identical to gf_dot_q5_K_ref.
  * src/kernels/q5_K_simd128.c (wasm builds only). */

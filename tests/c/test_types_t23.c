@@ -17,12 +17,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gguf.h"
+#include "format/gguf.h"
 #include "kernels/kernels.h"
 #include "quant/q2_K.h"
 #include "quant/q3_K.h"
 #include "testing.h"
-#include "types.h"
+#include "quant/types.h"
 
 static uint64_t g_rng = 0x243F6A8885A308D3ull;
 

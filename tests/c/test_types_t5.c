@@ -6,13 +6,13 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "error.h"
-#include "gguf.h"
+#include "base/error.h"
+#include "format/gguf.h"
 #include "kernels/kernels.h"
 #include "quant/q5_1.h"
 #include "quant/q5_K.h"
 #include "testing.h"
-#include "types.h"
+#include "quant/types.h"
 
 /* ---- random numbers (deterministic) ---- */
 static uint64_t rng_state = 0x9E3779B97F4A7C15ull;

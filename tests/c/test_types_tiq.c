@@ -4,8 +4,8 @@
 #include <math.h>
 #include <string.h>
 
-#include "error.h"
-#include "gguf.h"
+#include "base/error.h"
+#include "format/gguf.h"
 #include "kernels/kernels.h"
 #include "quant/bf16.h"
 #include "quant/iq4_xs.h"

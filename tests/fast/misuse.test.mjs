@@ -187,3 +187,41 @@ test('the KV cache is reused from the longest common prefix, with the same token
     await cold.dispose();
   }
 });
+
+test('sessions: each keeps its own prompt cache, so two conversations stepped in turn both reuse their history', async () => {
+  const model = await loadModel(Q4_0, { contextLength: 256 });
+  const cold = await loadModel(Q4_0, { contextLength: 256 });
+  try {
+    const a = model.session(), b = model.session();
+    const turn = async (s, prompt, seed) => {
+      const g = s.generate(prompt, { maxTokens: 8, seed, ignoreEos: true });
+      let text = '';
+      for await (const piece of g) text += piece;
+      return { text, stats: g.stats };
+    };
+    const a1 = await turn(a, 'Once upon a time', 1);
+    const b1 = await turn(b, 'The little dog', 2);
+    const a2 = await turn(a, `Once upon a time${a1.text} and`, 3);
+    const b2 = await turn(b, `The little dog${b1.text} and`, 4);
+    assert.ok(a2.stats.cachedTokens >= a1.stats.promptTokens, `a: ${a2.stats.cachedTokens}`);
+    assert.ok(b2.stats.cachedTokens >= b1.stats.promptTokens, `b: ${b2.stats.cachedTokens}`);
+    // one cache for both (the model's own) would have lost a's history to b's turn
+    const m1 = await turn(model, 'Once upon a time', 1);
+    await turn(model, 'The little dog', 2);
+    const m2 = await turn(model, `Once upon a time${m1.text} and`, 3);
+    assert.ok(m2.stats.cachedTokens <= 1, `the main cache held b's tokens: ${m2.stats.cachedTokens}`);
+    assert.equal(m2.text, a2.text, 'the same tokens whichever cache');
+    const ref = await turn(cold, `Once upon a time${a1.text} and`, 3);
+    assert.deepEqual(a2.stats.tokens, ref.stats.tokens);
+    // OpenAI shapes on a session; forward on a session equals the model's
+    assert.equal((await a.completions.create({ prompt: 'Hello', max_tokens: 2, seed: 1 })).object, 'text_completion');
+    assert.deepEqual(await b.forward([1, 450]), await model.forward([1, 450]));
+    await a.dispose();
+    await a.dispose();
+    await assert.rejects(a.forward([1]), (e) => e.code === 'GF_DISPOSED' && /session has been disposed/.test(e.message));
+    assert.equal((await turn(b, 'Hi', 5)).stats.generatedTokens, 8, 'the other session goes on');
+  } finally {
+    await model.dispose();
+    await cold.dispose();
+  }
+});

@@ -19,11 +19,12 @@ fi
 
 CLANG=$(command -v clang-19 || true)
 if [ -z "$CLANG" ] || ! echo 'int LLVMFuzzerTestOneInput(const char*d,long n){return 0;}' | "$CLANG" -x c - -fsanitize=fuzzer -o /dev/null 2>/dev/null; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  # installs only when asked to: CI (CI=true) or GF_INSTALL=1
+  if { [ "${CI:-}" = true ] || [ "${GF_INSTALL:-}" = 1 ]; } && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang-19 libclang-rt-19-dev >&2
     CLANG=$(command -v clang-19)
   else
-    echo "fuzz: needs clang-19 with libFuzzer: sudo apt-get install -y clang-19 libclang-rt-19-dev" >&2
+    echo "fuzz: needs clang-19 with libFuzzer: sudo apt-get install -y clang-19 libclang-rt-19-dev (or GF_INSTALL=1 to let this script do it)" >&2
     exit 1
   fi
 fi

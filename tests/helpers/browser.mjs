@@ -1,6 +1,7 @@
 // Headless Chromium for the browser tests: Debian's /usr/bin/chromium driven
-// by playwright-core (never a downloaded browser). Installs the package when
-// it is missing and we are root; otherwise fails with the command to run.
+// by playwright-core (never a downloaded browser). Installs Debian's chromium
+// when it is missing only when asked to (CI=true, GF_INSTALL=1 or npm run
+// setup); otherwise fails with the command to run.
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,12 +11,17 @@ const CHROMIUM = '/usr/bin/chromium';
 
 export function ensureChromium() {
   if (existsSync(CHROMIUM)) return CHROMIUM;
-  if (process.getuid?.() === 0) {
-    execFileSync('apt-get', ['update', '-qq'], { stdio: 'inherit' });
-    execFileSync('apt-get', ['install', '-y', '-qq', 'chromium'], { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+  const sudo = process.getuid?.() === 0 ? '' : 'sudo ';
+  const asked = process.env.CI === 'true' || process.env.GF_INSTALL === '1';
+  if (asked) {
+    const run = (args) => execFileSync(sudo ? 'sudo' : args[0], sudo ? args : args.slice(1), { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+    run(['apt-get', 'update', '-qq']);
+    run(['apt-get', 'install', '-y', '-qq', 'chromium']);
     if (existsSync(CHROMIUM)) return CHROMIUM;
   }
-  throw new Error(`Chromium is missing: install it with "sudo apt-get install -y chromium"`);
+  throw new Error(
+    `Chromium is missing: install it with "${sudo}apt-get install -y chromium"` + (asked ? '' : ' (or run the tests with GF_INSTALL=1, or npm run setup, to let them do it)'),
+  );
 }
 
 /** Launches a fresh headless Chromium (extraArgs after the usual flags); close() also removes its profile. */

@@ -297,6 +297,36 @@ test('in the worker: dispose at token 3 resolves at once and stops the generatio
   }
 });
 
+test('in the worker: sessions keep their own prompt caches', async () => {
+  const page = await openDemo(browser.context, isolated.url);
+  try {
+    const r = await page.evaluate(async (url) => {
+      const model = await window.greenformer.loadModel(url, { threads: 1, cache: false });
+      const a = model.session(), b = model.session();
+      const turn = async (s, prompt) => {
+        const g = s.generate(prompt, { maxTokens: 6, seed: 1, ignoreEos: true });
+        let text = '';
+        for await (const piece of g) text += piece;
+        return { text, stats: g.stats };
+      };
+      const a1 = await turn(a, 'Once upon a time');
+      await turn(b, 'The little dog');
+      const a2 = await turn(a, `Once upon a time${a1.text} and`);
+      const chat = await a.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }).catch((e) => e.message);
+      await a.dispose();
+      const after = await a.forward([1]).catch((e) => e.code);
+      const still = (await b.forward([1, 450])).length;
+      await model.dispose();
+      return { first: a1.stats.promptTokens, cached: a2.stats.cachedTokens, chat: typeof chat, after, still };
+    }, MODEL);
+    assert.ok(r.cached >= r.first, JSON.stringify(r));
+    assert.equal(r.after, 'GF_DISPOSED');
+    assert.equal(r.still, 2 * 32000);
+  } finally {
+    await page.close();
+  }
+});
+
 test('the demo: opens with its built-in model, generates, shows stats and cache state (screenshot saved)', async () => {
   const page = await openDemo(browser.context, isolated.url, '');
   try {
@@ -305,6 +335,7 @@ test('the demo: opens with its built-in model, generates, shows stats and cache 
     assert.match(info, /tiny-brown/);
     assert.match(info, /Q8_0/);
     assert.match(info, /SIMD(relaxed|relaxed16): auto, /);
+    await page.click('#mode-complete');
     await page.fill('#seed', '7');
     await page.click('#generate');
     await page.waitForFunction(() => window.demo.lastGeneration?.done, null, { timeout: 60_000 });
@@ -315,11 +346,43 @@ test('the demo: opens with its built-in model, generates, shows stats and cache 
     await page.reload();
     await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
     assert.match(await page.textContent('#info'), /hit/);
+    await page.click('#mode-complete');
     await page.click('#generate');
     await page.waitForFunction(() => window.demo.lastGeneration?.done, null, { timeout: 60_000 });
     mkdirSync(join(ROOT, 'tests/artifacts'), { recursive: true });
     await page.setViewportSize({ width: 1200, height: 900 });
     await page.screenshot({ path: join(ROOT, 'tests/artifacts/demo.png'), fullPage: true });
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+  }
+});
+
+test('the demo chats: each turn reuses the history from the prompt cache and says so (screenshot saved)', async () => {
+  const page = await openDemo(browser.context, isolated.url, '');
+  try {
+    await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
+    assert.equal(await page.getAttribute('#mode-chat', 'aria-selected'), 'true');
+    assert.match(await page.textContent('#template-note'), /no chat template/);
+    await page.fill('#seed', '3');
+    await page.fill('#max', '24'); // tiny-brown's context is 256 tokens: short replies keep the whole history
+    for (const [i, message] of ['Tell me about the old house.', 'And who lived there?', 'Was it far from the town?'].entries()) {
+      await page.fill('#message', message);
+      await page.click('#send');
+      await page.waitForFunction((n) => window.demo.turns.length === n, i + 1, { timeout: 60_000 });
+    }
+    await page.waitForFunction(() => window.demo.turns.length === 3, null, { timeout: 60_000 });
+    const turns = await page.evaluate(() => window.demo.turns);
+    assert.equal(turns[0].cachedTokens, 0);
+    for (let i = 1; i < 3; i++) assert.ok(turns[i].cachedTokens >= turns[i - 1].promptTokens - 2, JSON.stringify(turns));
+    assert.equal(await page.locator('.bubble.user').count(), 3);
+    assert.equal(await page.locator('.bubble.assistant').count(), 3);
+    assert.match(await page.textContent('#chat-stats'), /from cache · first token \d+ ms/);
+    mkdirSync(join(ROOT, 'tests/artifacts'), { recursive: true });
+    await page.setViewportSize({ width: 1200, height: 900 });
+    await page.screenshot({ path: join(ROOT, 'tests/artifacts/demo-chat.png'), fullPage: true });
+    await page.click('#reset');
+    assert.equal(await page.locator('.bubble').count(), 0);
     assert.deepEqual(page.errors, []);
   } finally {
     await page.close();
