@@ -156,6 +156,8 @@ test('info: block choices and per-layer values (API and CLI)', async () => {
       qwen3: writeArch(join(dir, 'qwen3.gguf'), { ...base, arch: 'qwen3', headDim: 32, qkNorm: true, tied: true, pooling: 3 }, vocab) && join(dir, 'qwen3.gguf'),
       smollm3: writeArch(join(dir, 'smollm3.gguf'), { ...base, arch: 'smollm3' }, vocab) && join(dir, 'smollm3.gguf'),
       phi3: writeArch(join(dir, 'phi3.gguf'), { ...base, arch: 'phi3', fusedQkv: true, fusedGateUp: true, ropeDim: 12, longRope: { orig: 128, attnFactor: 1.19 } }, vocab) && join(dir, 'phi3.gguf'),
+      granite: writeArch(join(dir, 'granite.gguf'), { ...base, arch: 'granite', scales: { embedding: 12, residual: 0.22, attention: 0.0078125, logit: 8 } }, vocab) && join(dir, 'granite.gguf'),
+      starcoder2: writeArch(join(dir, 'starcoder2.gguf'), { ...base, arch: 'starcoder2', layerNorm: true, gelu: true, biases: true }, vocab) && join(dir, 'starcoder2.gguf'),
     };
     const infos = {};
     for (const [arch, path] of Object.entries(files)) {
@@ -179,6 +181,12 @@ test('info: block choices and per-layer values (API and CLI)', async () => {
     assert.deepEqual([p.blocks.fusedQkv, p.blocks.fusedGateUp, p.blocks.ropeFactors, p.ropeDim, p.headDim], [true, true, 'longrope', 12, 16]);
     assert.ok(Math.abs(p.blocks.ropeAttnFactor - 1.19) < 1e-6);
     assert.deepEqual(p.layers.attention, ['global', 'global', 'global', 'global']);
+
+    const g = infos.granite.blocks;
+    assert.deepEqual([g.embeddingScale, g.residualScale, g.attentionScale, g.logitScale].map((x) => +x.toPrecision(6)), [12, 0.22, 0.0078125, 8]);
+    assert.ok(Math.abs(q.blocks.attentionScale - 1 / Math.sqrt(32)) < 1e-6);
+    const sc = infos.starcoder2.blocks;
+    assert.deepEqual([sc.norm, sc.rope, sc.ffn], ['layer', 'neox', 'gelu']);
 
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/greenformer.mjs'), 'info', files.smollm3], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
