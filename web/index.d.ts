@@ -108,9 +108,30 @@ export interface GenerateOptions {
   logprobs?: boolean;
   /** With logprobs: also the topLogprobs (0..20) likeliest tokens at each step. */
   topLogprobs?: number;
+  /**
+   * Constrained output: a GBNF grammar (llama.cpp's format, root rule "root"); every token that cannot continue
+   * it is masked each step. Not together with responseFormat.
+   */
+  grammar?: string;
+  /** Constrained output as OpenAI's response_format: any JSON object, or JSON valid against a schema. */
+  responseFormat?: ResponseFormat;
+  /** 'off' (default): a full context ends the generation; 'sinks' or { sinks: n }: keep the first tokens and the newer
+   * half of the rest, evaluated again at their new positions, and go on (stats.contextShifts). */
+  contextShift?: 'off' | 'sinks' | { sinks: number };
   /** Token ids that end the generation as end-of-generation tokens do (stopReason 'eos'); chat() adds the template's end-of-turn token. */
   stopTokens?: number[];
 }
+
+/** A JSON Schema (the subset jsonSchemaToGrammar supports; unsupported keywords are an error). */
+export type JsonSchema = boolean | { [keyword: string]: unknown };
+
+export type ResponseFormat =
+  | { type: 'text' }
+  | { type: 'json_object' }
+  | { type: 'json_schema'; json_schema: { schema?: JsonSchema | Record<string, unknown>; name?: string; strict?: boolean | null; description?: string } };
+
+/** GBNF for the JSON texts valid against schema; throws an Error naming any unsupported keyword. */
+export function jsonSchemaToGrammar(schema: JsonSchema): string;
 
 export interface TokenLogprob {
   token: number;
@@ -147,8 +168,15 @@ export interface GenerationStats {
   generatedTokens: number;
   prefillMs: number;
   decodeMs: number;
-  /** "eos" (end-of-generation token), "length" (maxTokens), "context" (context full); null while running. */
-  stopReason: 'eos' | 'length' | 'context' | 'stop' | null;
+  /**
+   * "eos" (end-of-generation token), "length" (maxTokens), "context" (context full), "stop" (a stop string),
+   * "grammar" (the grammar's text is complete and nothing else can follow); null while running.
+   */
+  stopReason: 'eos' | 'length' | 'context' | 'stop' | 'grammar' | null;
+  /** With grammar or responseFormat: milliseconds spent masking and advancing the grammar (part of decodeMs). */
+  grammarMs?: number;
+  /** With contextShift: how many times the context was shifted. */
+  contextShifts?: number;
   /** chat() with historyPolicy 'trim': how many old messages were left out. */
   droppedMessages?: number;
   /** With the logprobs option: one entry per generated token. */
@@ -169,7 +197,8 @@ export interface ArchitectureBlocks {
   /** "pre": norm before each block; "post": after each residual add (bert). */
   normPlace: 'pre' | 'post';
   rope: 'none' | 'adjacent' | 'neox';
-  ffn: 'swiglu' | 'gelu';
+  /** 'geglu': GELU(gate) * up (gemma2, gemma3) */
+  ffn: 'swiglu' | 'gelu' | 'geglu';
   /** gate and up in one ffn_up matrix (phi3) */
   fusedGateUp: boolean;
   /** per-head RMSNorm of queries and keys (qwen3) */
@@ -179,6 +208,10 @@ export interface ArchitectureBlocks {
   embeddingNorm: boolean;
   /** layers il with (il + 1) % n == 0 have no RoPE (smollm3: 4); 0: none */
   noRopeEvery: number;
+  /** post_attention_norm and post_ffw_norm on each block's output before the residual add (gemma2, gemma3) */
+  sandwichNorm: boolean;
+  /** with slidingWindow: layer il is windowed when il % n < n - 1 (gemma2: 2, gemma3: 6); 0: none */
+  slidingWindowPattern: number;
   fusedQkv: boolean;
   /** "rope_freqs", "longrope" (phi3's long and short factors) or "none" */
   ropeFactors: 'none' | 'rope_freqs' | 'longrope';
@@ -186,18 +219,26 @@ export interface ArchitectureBlocks {
   ropeFreqScale: number;
   /** scores = attentionScale * q . k: 1 / sqrt(headDim), or the file's attention.scale (granite) */
   attentionScale: number;
-  /** granite's multipliers (1 elsewhere): the embedding, each block's output before the residual add; logits are divided by logitScale */
+  /** granite's multipliers (1 elsewhere; gemma's embeddingScale is sqrt(dim)): the embedding, each block's output before
+   * the residual add; logits are divided by logitScale */
   embeddingScale: number;
   residualScale: number;
   logitScale: number;
+  /** scores become cap * tanh(s / cap) (gemma2: 50); 0: none */
+  attentionSoftcap: number;
+  /** the same on the logits (gemma2: 30); 0: none */
+  finalSoftcap: number;
 }
 
 export interface LayerValues {
-  /** "global" (every layer today) */
+  /** "global", or "sliding:<window>" for a sliding-window layer (gemma2's even layers, five of gemma3's six) */
   attention: string[];
   /** whether RoPE applies (false: a NoPE layer) */
   rope: boolean[];
+  /** the layer's RoPE base (gemma3's windowed layers: rope.freq_base_swa); 0 without RoPE */
   ropeBase: number[];
+  /** the layer's attention soft-cap; 0: none */
+  attentionSoftcap: number[];
   nHead: number[];
   nHeadKv: number[];
   ffnDim: number[];
@@ -221,6 +262,8 @@ export interface ModelInfo {
   ropeDim: number;
   ropeBase: number;
   normEps: number;
+  /** Keys a windowed layer attends to (gemma2, gemma3: each query and the slidingWindow - 1 before it); 0: no window. */
+  slidingWindow: number;
   tiedOutput: boolean;
   /** An encoder (bert): embed() instead of forward/generate. */
   encoder: boolean;
@@ -332,14 +375,15 @@ export declare function listCachedModels(): Promise<CachedModel[]>;
 export declare function deleteCachedModel(url: string | URL): Promise<boolean>;
 export declare const version: string;
 
-/** Weight types greenformer writes. 'Q4_K' follows llama.cpp's Q4_K_M rules. */
-export type QuantType = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q4_K' | 'Q6_K';
+/** Weight types greenformer writes. 'Q4_K', 'Q5_K', 'Q3_K' follow llama.cpp's Q4_K_M, Q5_K_M, Q3_K_M rules. */
+export type QuantType = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q4_K' | 'Q6_K' | 'Q5_K' | 'Q3_K' | 'Q2_K' | 'IQ4_XS' | 'Q5_1' | 'BF16';
 
 export interface QuantizeOptions {
   /** Default 'Q4_K'. With mix, only the file's label: types come from the measurement. */
-  type?: QuantType | 'Q4_K_M';
-  /** 'ref': llama.cpp's reference quantizers (Q8_0/Q4_0/Q4_1/Q4_K/Q6_K bytes equal to llama-quantize's).
-   * 'search': per-block scales chosen by searching candidates (lower error, same format).
+  type?: QuantType | 'Q4_K_M' | 'Q5_K_M' | 'Q3_K_M';
+  /** 'ref': llama.cpp's reference quantizers (bytes equal to llama-quantize's without an imatrix), every type.
+   * 'search': per-block scales chosen by searching candidates (lower error, same format): Q8_0, Q4_0, Q4_1, Q4_K,
+   * Q6_K, Q5_1, BF16; the other types refuse it (and calib/mix, which use it).
    * Default 'ref'; 'search' when calib or mix is given. */
   method?: 'ref' | 'search';
   /** Calibration text: the model runs on it; errors are weighted by each input channel's mean squared
@@ -436,11 +480,6 @@ export interface ChatCompletionMessageToolCall {
   type: 'function';
   function: { name: string; arguments: string };
 }
-
-export type ResponseFormat =
-  | { type: 'text' }
-  | { type: 'json_object' }
-  | { type: 'json_schema'; json_schema: { name: string; description?: string; schema?: Record<string, unknown>; strict?: boolean | null } };
 
 interface SamplingRequest {
   model?: string;

@@ -18,7 +18,7 @@ const LOAD_COMPLETE = 2;
 const WASM32_LIMIT = 4096 * 1048576;
 // The core's writable types (Core#types(); tests/fast/types.test.mjs holds them equal):
 // checked before any core exists.
-export const QUANTIZE_TYPES = ['Q4_0', 'Q8_0', 'Q4_K', 'Q4_1', 'Q6_K'];
+export const QUANTIZE_TYPES = ['Q4_0', 'Q8_0', 'Q4_K', 'Q4_1', 'Q6_K', 'Q5_K', 'Q3_K', 'Q2_K', 'IQ4_XS', 'Q5_1', 'BF16'];
 // the C core's gf_kv_type numbering
 const KV_CACHE_TYPES = ['f32', 'f16', 'q8_0'];
 const DEFAULT_MAX_MEMORY = WASM32_LIMIT - 128 * 1048576; // room for code, stack and tokenizer

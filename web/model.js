@@ -8,6 +8,7 @@
 // its next token with the same error.
 
 import { renderChat } from './chat.js';
+import { responseFormatGrammar } from './json-schema.js';
 import { attachOpenAI } from './openai.js';
 import { boolean, integer, knownKeys, number, oneOf, show, tokenIds } from './options.js';
 import { abortError } from './sources.js';
@@ -30,7 +31,8 @@ const yieldToEventLoop =
 
 export const GENERATE_OPTIONS = ['maxTokens', 'temperature', 'topK', 'topP', 'minP', 'repeatPenalty', 'repeatLastN', 'seed',
   'signal', 'ignoreEos', 'addSpecial', 'parseSpecial', 'stop', 'presencePenalty', 'frequencyPenalty', 'logitBias', 'logprobs',
-  'topLogprobs', 'stopTokens'];
+  'topLogprobs', 'stopTokens', 'contextShift', 'grammar', 'responseFormat'];
+const DEFAULT_SINKS = 4; // StreamingLLM keeps four initial tokens
 const MAX_TOP_LOGPROBS = 20;
 // how chat templates end a turn (ChatML, Gemma, Llama 3, Phi-3, Command-R, Mistral/Llama 2)
 const TURN_END_MARKERS = ['<|im_end|>', '<end_of_turn>', '<|eot_id|>', '<|eom_id|>', '<|end|>', '<|END_OF_TURN_TOKEN|>', '<|endoftext|>', '</s>'];
@@ -134,10 +136,35 @@ function stopFilter(stops) {
   return filter;
 }
 
+/** The GBNF text generation must follow (options grammar or responseFormat), or null. */
+function constraint(grammar, responseFormat) {
+  if (grammar !== undefined && responseFormat !== undefined) throw new TypeError('generate: give grammar or responseFormat, not both');
+  if (grammar !== undefined) {
+    if (typeof grammar !== 'string' || !grammar.trim()) throw new TypeError(`grammar must be GBNF text (a non-empty string), got ${show(grammar)}`);
+    return grammar;
+  }
+  return responseFormat === undefined ? null : responseFormatGrammar(responseFormat);
+}
+
 function disposedError() {
   const err = new Error('this model has been disposed');
   err.code = 'GF_DISPOSED';
   return err;
+}
+
+/**
+ * contextShift: 'off' (default: a full context ends the generation, stopReason
+ * 'context'), 'sinks' (keep the first four tokens and the newer half of the
+ * rest, and go on) or { sinks: n }. Returns the tokens kept, or -1 for off.
+ */
+function shiftSinks(contextShift, contextLength) {
+  if (contextShift === undefined || contextShift === 'off') return -1;
+  if (contextShift === 'sinks') return Math.min(DEFAULT_SINKS, contextLength - 2);
+  if (contextShift && typeof contextShift === 'object' && !Array.isArray(contextShift)) {
+    knownKeys(contextShift, ['sinks'], 'contextShift');
+    return integer(contextShift.sinks, 'contextShift.sinks', { min: 0, max: contextLength - 2 });
+  }
+  throw new RangeError(`contextShift must be 'off', 'sinks' or { sinks: n }, got ${show(contextShift)}`);
 }
 
 function liveSession(session) {
@@ -465,9 +492,11 @@ export class Model {
   }
 
   async *#generate(session, prompt, options, stats) {
-    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop, presencePenalty, frequencyPenalty, logitBias, logprobs, topLogprobs, stopTokens } =
+    const { maxTokens, signal, ignoreEos, addSpecial, parseSpecial, stop, presencePenalty, frequencyPenalty, logitBias, logprobs, topLogprobs, stopTokens, grammar, responseFormat } =
       knownKeys(options, GENERATE_OPTIONS, 'generate');
     const endTokens = new Set(stopTokens === undefined ? [] : this.#ids(stopTokens, 'generate: stopTokens'));
+    const sinks = shiftSinks(options.contextShift, this.#info.contextLength);
+    const gbnf = constraint(grammar, responseFormat);
     const penalties = [number(presencePenalty, 'presencePenalty', { min: -2, max: 2, fallback: 0 }), number(frequencyPenalty, 'frequencyPenalty', { min: -2, max: 2, fallback: 0 })];
     const [biasIds, biases] = biasPairs(logitBias, this.#info.nVocab);
     const wantLogprobs = boolean(logprobs, 'logprobs', false);
@@ -512,7 +541,16 @@ export class Model {
             core.free(bp);
           }
         }
+        if (gbnf !== null) {
+          const [gp, glen] = core.writeString(gbnf);
+          try {
+            core.check(core.em._gf_api_generation_grammar(this.#handle, gen, gp, glen, limit));
+          } finally {
+            core.free(gp);
+          }
+        }
         stats.cachedTokens = core.em._gf_api_generation_cached(gen);
+        if (sinks >= 0) core.check(core.em._gf_api_generation_context_shift(this.#handle, gen, sinks));
         stats.prefillMs = performance.now() - t0;
       });
       while (stats.generatedTokens < limit) {
@@ -529,12 +567,14 @@ export class Model {
             stats.decodeMs += performance.now() - t0;
             return { more: 0, text: '' };
           }
+          if (sinks >= 0) stats.contextShifts = core.em._gf_api_generation_shifts(gen);
           if (more) {
             const token = core.i32(scratch, 1)[0];
             stats.tokens.push(token);
             if (wantLogprobs) stats.logprobs.push(this.#logprobs(gen, token, topN, scratch + 8 + PIECE_BYTES));
           } else stats.stopReason = core.readString(core.em._gf_api_stop_reason(gen) >>> 0);
           stats.decodeMs += performance.now() - t0;
+          if (gbnf !== null) stats.grammarMs = core.em._gf_api_generation_grammar_ms(gen);
           return step;
         });
         if (more) stats.generatedTokens++;

@@ -9,9 +9,12 @@
 //   const blob = await quantizeToBlob(url, { type: 'Q8_0' });
 //
 // Options:
-//   type        'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q4_K' (llama.cpp's Q4_K_M rules) | 'Q6_K'. Default 'Q4_K'.
-//   method      'ref' (llama.cpp's reference quantizers; Q8_0/Q4_0/Q4_1 bit-exact) or
-//               'search' (per-block scale search; same formats, lower error). Default 'ref';
+//   type        'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_1' | 'Q2_K' | 'Q3_K' | 'Q4_K' | 'Q5_K' | 'Q6_K' |
+//               'IQ4_XS' | 'BF16' (QUANT_TYPES); the K types follow llama.cpp's rules for which
+//               tensors get more bits (Q3_K: Q3_K_M, Q4_K: Q4_K_M, Q5_K: Q5_K_M). Default 'Q4_K'.
+//   method      'ref' (llama.cpp's reference quantizers: llama-quantize's bytes) or
+//               'search' (per-block scale search; same formats, lower error; Q8_0, Q4_0, Q4_1,
+//               Q4_K, Q6_K, Q5_1, BF16 only: the others refuse it). Default 'ref';
 //               'search' when calib or mix is given.
 //   calib       calibration text: the model runs on it; each matrix's errors are weighted by
 //               its mean squared input activations (importance), and rounding errors are
@@ -46,17 +49,19 @@ const LOAD_COMPLETE = 2;
 
 // The core's writable types and what outputType/embdType may name: checked before any core
 // exists; tests/fast/types.test.mjs holds them equal to the core's registry (Core#types()).
-export const QUANT_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K'];
+export const QUANT_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'Q5_K', 'Q3_K', 'Q2_K', 'IQ4_XS', 'Q5_1', 'BF16'];
+// llama.cpp's names of the mixes the K types follow: Q4_K is Q4_K_M, Q5_K Q5_K_M, Q3_K Q3_K_M
+export const QUANT_TYPE_ALIASES = ['Q4_K_M', 'Q5_K_M', 'Q3_K_M'];
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
 const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'outputType', 'embdType', 'onProgress', 'log', 'signal'];
 // what outputType / embdType may name: the types greenformer writes ('' = the file type's rules)
-export const TENSOR_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'F16', 'F32'];
+export const TENSOR_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'Q5_K', 'Q3_K', 'Q2_K', 'IQ4_XS', 'Q5_1', 'BF16', 'F16', 'F32'];
 
 function checkOptions(options) {
   knownKeys(options, OPTIONS, 'quantize');
   const { type = 'Q4_K', method, calib, mix, mixChunks, outputType, embdType, onProgress, log, signal } = options;
-  if (!QUANT_TYPES.includes(type) && type !== 'Q4_K_M') {
+  if (!QUANT_TYPES.includes(type) && !QUANT_TYPE_ALIASES.includes(type)) {
     throw new RangeError(`quantize: unknown type "${type}" (supported: ${QUANT_TYPES.join(', ')})`);
   }
   if (method !== undefined && method !== 'ref' && method !== 'search') {

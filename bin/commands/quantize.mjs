@@ -1,12 +1,13 @@
 // greenformer quantize IN.gguf OUT.gguf --type TYPE: writes a quantized GGUF.
 import { readFileSync } from 'node:fs';
 
-import { quantizeModel, QUANT_TYPES } from '../../web/quantize.js';
+import { quantizeModel, QUANT_TYPE_ALIASES, QUANT_TYPES } from '../../web/quantize.js';
 import { numFlag, UsageError } from './common.mjs';
 
 export const usage = `quantize IN.gguf OUT.gguf --type TYPE [--method ref|search] [--calib TEXT_FILE] [--mix BITS]
                     [--output-type TYPE] [--embd-type TYPE] [--quiet]
-        write a quantized copy of a F32/F16 GGUF (TYPE: ${QUANT_TYPES.join(', ')}; Q4_K follows llama.cpp's Q4_K_M);
+        write a quantized copy of a F32/F16 GGUF (TYPE: ${QUANT_TYPES.join(', ')}; Q4_K, Q5_K, Q3_K follow llama.cpp's
+        Q4_K_M, Q5_K_M, Q3_K_M; --method search: Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q5_1, BF16);
         --method search picks scales by error; --calib runs the model on the text: errors weighted by
         activations and compensated across channels (GPTQ);
         --mix 4.8 assigns types per tensor by measured sensitivity under that many bits per weight`;
@@ -51,7 +52,7 @@ function progress(quiet) {
 export async function run(input, v, [output]) {
   if (!output) throw new UsageError('quantize needs an output path: quantize IN.gguf OUT.gguf --type TYPE');
   if (v.type === undefined && v.mix === undefined) throw new UsageError(`quantize needs --type (${QUANT_TYPES.join(', ')}) or --mix BITS`);
-  if (v.type !== undefined && !QUANT_TYPES.includes(v.type) && v.type !== 'Q4_K_M') throw new UsageError(`--type must be one of ${QUANT_TYPES.join(', ')}, got "${v.type}"`);
+  if (v.type !== undefined && !QUANT_TYPES.includes(v.type) && !QUANT_TYPE_ALIASES.includes(v.type)) throw new UsageError(`--type must be one of ${QUANT_TYPES.join(', ')}, got "${v.type}"`);
   if (v.method !== undefined && v.method !== 'ref' && v.method !== 'search') throw new UsageError(`--method must be ref or search, got "${v.method}"`);
   const mix = numFlag(v, 'mix', { min: 4.5, max: 8.5 }); // bits per weight
   if (mix !== undefined && v.calib === undefined) throw new UsageError('--mix needs --calib TEXT_FILE (the text each tensor is measured on)');

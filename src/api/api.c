@@ -6,12 +6,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "base/error.h"
 #include "model/loader.h"
 #include "model/model.h"
 #include "quant/registry.h"
 #include "base/parallel.h"
+#include "sample/grammar.h"
 #include "sample/sampler.h"
 #include "base/sha256.h"
 #include "text/tokenizer.h"
@@ -46,6 +48,7 @@ typedef struct {
     int32_t n_batch;
     gf_kv_type kv_type;
     char *info;
+    gf_vocab_trie *trie; /* token bytes for grammars, built at the first one */
 } gf_handle;
 
 /* One generation: its sampler, its tokens (prompt and sampled, the last one
@@ -60,7 +63,15 @@ typedef struct {
     int32_t last;   /* the token the last step sampled */
     int32_t cached; /* prompt tokens the cache already held when it started */
     int ignore_eos;
+    int32_t shift_keep; /* context shift: tokens always kept (attention sinks); -1: stop at a full context */
+    int32_t shifts;     /* context shifts so far */
     char stop_reason[16];
+    gf_grammar *grammar; /* constrained decoding (NULL: none) */
+    int32_t *gdist;      /* per token: code points still needed after it, or GF_GRAMMAR_DIST_INF (not allowed) */
+    float *masked;       /* the logits with disallowed tokens at -INFINITY */
+    int32_t max_tokens;  /* the generation's token budget (0: unknown) */
+    int32_t *eog, n_eog; /* the vocabulary's end-of-generation tokens */
+    double grammar_ms;   /* time spent masking and advancing the grammar */
 } gf_generation;
 
 GF_API const char *gf_api_error(void) { return gf_error_message(); }
@@ -162,6 +173,7 @@ GF_API void gf_api_free(gf_handle *h) {
     session_clear(&h->main);
     gf_model_free(h->model);
     free(h->info);
+    gf_vocab_trie_free(h->trie);
     free(h);
 }
 
@@ -346,6 +358,10 @@ GF_API void gf_api_generation_free(gf_generation *g) {
     if (!g) return;
     gf_sampler_free(g->sampler);
     free(g->tokens);
+    gf_grammar_free(g->grammar);
+    free(g->eog);
+    free(g->gdist);
+    free(g->masked);
     free(g);
 }
 
@@ -407,6 +423,7 @@ GF_API gf_generation *gf_api_generate_start(gf_handle *h, gf_session *s, const i
     for (uint32_t i = 0; i < n; i++) gf_sampler_accept(g->sampler, ids[i]);
     gf_detok_stream_init(&g->detok);
     g->ignore_eos = ignore_eos;
+    g->shift_keep = -1;
     return g;
 }
 
@@ -425,18 +442,116 @@ GF_API double gf_api_generation_logprobs(const gf_handle *h, const gf_generation
     return gf_logprobs(gf_context_logits(g->session->ctx), n_vocab, g->last, top_n < 0 ? 0 : top_n, top_ids, top_logprobs);
 }
 
+static double now_ms(void) {
+#ifdef __EMSCRIPTEN__
+    return emscripten_get_now();
+#else
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+#endif
+}
+
+/* Constrains the generation to a GBNF grammar (src/grammar.h) before its
+ * first token. max_tokens (> 0): the generation's token limit; near it the
+ * mask keeps only tokens after which the text can still be completed in
+ * the tokens left, so a limit cuts no grammar text short. */
+GF_API int gf_api_generation_grammar(gf_handle *h, gf_generation *g, const char *gbnf, uint32_t len, int max_tokens) {
+    gf_clear_error();
+    if (g->grammar) return gf_fail("generate: the generation already has a grammar");
+    if (g->n_tokens != g->n_prompt) return gf_fail("generate: a grammar must be set before the first token");
+    if (!h->trie && gf_vocab_trie_from_tokenizer(h->model->tokenizer, &h->trie) < 0) return GF_ERR;
+    int32_t n_vocab = h->model->hp.n_vocab;
+    if (gf_vocab_trie_n_vocab(h->trie) != n_vocab) return gf_fail("generate: the vocabulary has %d tokens but the model %d", gf_vocab_trie_n_vocab(h->trie), n_vocab);
+    g->gdist = malloc((size_t)n_vocab * sizeof *g->gdist);
+    g->masked = malloc((size_t)n_vocab * sizeof *g->masked);
+    if (!g->gdist || !g->masked) return gf_fail_nomem("the grammar's mask", (size_t)n_vocab * 8);
+    for (int32_t i = 0; i < n_vocab; i++) g->n_eog += gf_tokenizer_is_eog(h->model->tokenizer, i) != 0;
+    if (!(g->eog = malloc(((size_t)g->n_eog + 1) * sizeof *g->eog))) return gf_fail_nomem("the end-of-generation tokens", (size_t)g->n_eog * 4);
+    g->n_eog = 0;
+    for (int32_t i = 0; i < n_vocab; i++)
+        if (gf_tokenizer_is_eog(h->model->tokenizer, i)) g->eog[g->n_eog++] = i;
+    if (gf_grammar_parse(gbnf, len, &g->grammar) < 0) return GF_ERR;
+    g->max_tokens = max_tokens > 0 ? max_tokens : 0;
+    return GF_OK;
+}
+
+/* Milliseconds spent on the grammar's masks and advances so far (not its setup). */
+GF_API double gf_api_generation_grammar_ms(const gf_generation *g) { return g->grammar_ms; }
+
+/* The logits with every token the grammar rules out at -INFINITY (see
+ * gf_api_generation_grammar). Returns 1, 0 when the generation must end
+ * here (stop reason set), or an error. */
+static int grammar_mask(gf_handle *h, gf_generation *g, const float *logits) {
+    int32_t n_vocab = h->model->hp.n_vocab;
+    int complete = gf_grammar_complete(g->grammar);
+    if (complete && !gf_grammar_can_continue(g->grammar)) {
+        strcpy(g->stop_reason, "grammar"); /* nothing can follow: end without sampling an end-of-generation token */
+        return 0;
+    }
+    int32_t n = gf_grammar_token_distances(g->grammar, h->trie, g->gdist);
+    if (n < 0) return n;
+    if (complete && !g->ignore_eos)
+        for (int32_t i = 0; i < g->n_eog; i++) g->gdist[g->eog[i]] = 0, n++;
+    if (n == 0) {
+        if (complete) {
+            strcpy(g->stop_reason, "grammar");
+            return 0;
+        }
+        return gf_fail("generate: no token of the vocabulary can continue the grammar here (a character the tokenizer cannot write?)");
+    }
+    /* tokens left after this one (maxTokens and the context); past that budget, keep the tokens that get closest to the end */
+    int32_t budget = (int32_t)g->cap - (int32_t)g->n_tokens;
+    if (g->max_tokens && g->max_tokens - (int32_t)(g->n_tokens - g->n_prompt) - 1 < budget) budget = g->max_tokens - (int32_t)(g->n_tokens - g->n_prompt) - 1;
+    if (budget < 0) budget = 0;
+    int32_t least = GF_GRAMMAR_DIST_INF;
+    for (int32_t i = 0; i < n_vocab; i++)
+        if (g->gdist[i] < least) least = g->gdist[i];
+    if (budget < least) budget = least;
+    for (int32_t i = 0; i < n_vocab; i++) {
+        if (g->gdist[i] > budget) g->gdist[i] = GF_GRAMMAR_DIST_INF;
+        g->masked[i] = g->gdist[i] < GF_GRAMMAR_DIST_INF ? logits[i] : -INFINITY;
+    }
+    return 1;
+}
+
+/* Context shift for this generation: when the context is full, keep the
+ * first `keep` tokens (attention sinks) and the newer half of the rest
+ * (keep < 0: stop instead, the default). */
+GF_API int gf_api_generation_context_shift(gf_handle *h, gf_generation *g, int keep) {
+    gf_clear_error();
+    int32_t n_ctx = gf_context_n_ctx(h->ctx);
+    if (keep >= 0 && keep > n_ctx - 2) return gf_fail("contextShift: %d sink tokens leave no room in a %d-token context", keep, n_ctx);
+    g->shift_keep = keep < 0 ? -1 : keep;
+    return GF_OK;
+}
+
+GF_API int gf_api_generation_shifts(const gf_generation *g) { return g->shifts; }
+
 /* Prompt tokens whose keys and values were reused from the cache. */
 GF_API int gf_api_generation_cached(const gf_generation *g) { return g->cached; }
 
 /* Produces one token: returns 1 with the token id in *id and its text (the
  * complete UTF-8 characters available so far) in buf (*len bytes), 0 when the
- * generation stopped (gf_api_stop_reason: "eos" or "context"), or a
+ * generation stopped (gf_api_stop_reason: "eos", "context", or "grammar":
+ * the grammar's text is complete and nothing else can follow), or a
  * negative error. Other work may have run on the model since the last step:
  * the cache is brought back to this generation's tokens first. */
 GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, char *buf, uint32_t cap, uint32_t *len) {
     gf_clear_error();
     *len = 0;
     if (g->stop_reason[0]) return 0;
+    if (g->n_tokens > g->cap && g->shift_keep >= 0) {
+        /* context shift (StreamingLLM's attention sinks): keep the first
+         * shift_keep tokens and the newer half of the rest, drop the older
+         * half; sync_cache keeps the sinks' cache and evaluates the kept
+         * tokens again at their new positions (exact, whatever the cache type) */
+        uint32_t keep = (uint32_t)g->shift_keep, rest = g->cap - keep, drop = rest / 2 > 0 ? rest / 2 : 1;
+        memmove(g->tokens + keep, g->tokens + keep + drop, (size_t)(g->cap - keep - drop) * sizeof *g->tokens);
+        g->n_tokens = g->cap - drop;
+        g->tokens[g->n_tokens++] = g->last; /* the token sampled last, not stored past cap */
+        g->shifts++;
+    }
     if (g->n_tokens > g->cap) {
         strcpy(g->stop_reason, "context");
         return 0;
@@ -444,7 +559,43 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
     if (sync_cache(g->session, g->tokens, (int32_t)g->n_tokens) < 0) return GF_ERR;
     const gf_tokenizer *tok = h->model->tokenizer;
     int32_t eos = gf_tokenizer_eos(tok);
-    int32_t t = gf_sampler_sample(g->sampler, gf_context_logits(g->session->ctx), g->ignore_eos ? eos : -1);
+    const float *logits = gf_context_logits(g->session->ctx);
+    double t0 = g->grammar ? now_ms() : 0;
+    if (g->grammar) {
+        int m = grammar_mask(h, g, logits);
+        g->grammar_ms += now_ms() - t0;
+        if (m <= 0) {
+            if (m < 0) return m;
+            int r = gf_detok_stream_flush(&g->detok, buf, cap);
+            *len = r > 0 && (uint32_t)r <= cap ? (uint32_t)r : 0;
+            return 0;
+        }
+        logits = g->masked;
+    }
+    int32_t t = gf_sampler_sample(g->sampler, logits, g->ignore_eos ? eos : -1);
+    if (g->grammar) {
+        t0 = now_ms();
+        if (g->gdist[t] >= GF_GRAMMAR_DIST_INF) {
+            /* sampling's rounding fell on a masked token, or logitBias banned every allowed one: the likeliest allowed token */
+            int32_t best = -1;
+            for (int32_t i = 0; i < h->model->hp.n_vocab; i++)
+                if (g->gdist[i] < GF_GRAMMAR_DIST_INF && (best < 0 || logits[i] > logits[best])) best = i;
+            t = best;
+        }
+        if (!gf_tokenizer_is_eog(tok, t)) {
+            char small[256], *piece = small;
+            int n = gf_token_to_piece(tok, t, piece, sizeof small, 0);
+            if (n >= (int)sizeof small) {
+                if (!(piece = malloc((size_t)n + 1))) return gf_fail_nomem("a token's text", (size_t)n + 1);
+                gf_token_to_piece(tok, t, piece, (size_t)n + 1, 0);
+            }
+            int st = n < 0 ? n : gf_grammar_accept(g->grammar, piece, (size_t)n);
+            if (piece != small) free(piece);
+            if (st < 0) return st;
+        }
+        g->grammar_ms += now_ms() - t0;
+    }
+
     gf_sampler_accept(g->sampler, t);
     *id = g->last = t;
     if (g->n_tokens < g->cap) g->tokens[g->n_tokens] = t;

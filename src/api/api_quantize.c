@@ -35,7 +35,7 @@ static int parse_type(const char *name, const char *what, uint32_t *out) {
             return GF_OK;
         }
     }
-    return gf_fail("quantize: %s type '%s' is not one greenformer writes (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, F16, F32)", what, name);
+    return gf_fail("quantize: %s type '%s' is not one greenformer writes (%s, F16, F32)", what, name, gf_writable_types_list());
 }
 
 GF_API gf_transcoder *gf_api_quantize_new(const char *ftype, const char *method, const char *output_type, const char *embd_type) {

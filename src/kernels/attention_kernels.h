@@ -21,6 +21,9 @@
 
 /* out[j] = scale * q . k_j for n consecutive key rows of hd elements, f32 or f16. */
 void gf_attn_scores(const float *q, const void *keys, gf_kv_type kv, int n, int hd, float scale, float *out);
+/* x[j] = cap * tanh(x[j] / cap), soft-capped scores (Gemma 2); one scalar
+ * function for both builds, so the bits agree. */
+void gf_attn_softcap(float *x, int n, float cap);
 /* x[j] = e^(x[j] - max) for j < n (0 below e^-87); returns their sum. */
 float gf_attn_exp(float *x, int n, float max);
 /* acc[0..hd) += sum_j p[j] * v_j over n consecutive value rows; p are

@@ -27,6 +27,11 @@ void gf_attn_scores_ref(const float *q, const void *keys, gf_kv_type kv, int n, 
     }
 }
 
+void gf_attn_softcap(float *x, int n, float cap) {
+    float inv = 1.0f / cap; /* as llama.cpp: scaled by the reciprocal, tanh, scaled back */
+    for (int j = 0; j < n; j++) x[j] = tanhf(x[j] * inv) * cap;
+}
+
 float gf_attn_exp_ref(float *x, int n, float max) {
     float lane[4] = {0, 0, 0, 0};
     int body = n & ~3;

@@ -14,7 +14,7 @@
 #include <wasm_simd128.h>
 
 #include "quant/bf16.h"
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 #define INLINE static inline __attribute__((always_inline))
 #define UNROLL _Pragma("clang loop unroll(full)")

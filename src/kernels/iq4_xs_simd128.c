@@ -32,7 +32,7 @@
 #include <wasm_simd128.h>
 
 #include "quant/iq4_xs.h"
-#include "kernels.h"
+#include "kernels/kernels.h"
 
 #if defined(__wasm_relaxed_simd__)
 #define RELAXED 1

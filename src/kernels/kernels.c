@@ -9,7 +9,9 @@
 static const gf_matmul_fn k_matmul[GF_TYPE_COUNT] = {
     [GF_TYPE_F32] = gf_matmul_f32_simd128,   [GF_TYPE_F16] = gf_matmul_f16_simd128,   [GF_TYPE_Q4_0] = gf_matmul_q4_0_simd128,
     [GF_TYPE_Q4_1] = gf_matmul_q4_1_simd128, [GF_TYPE_Q8_0] = gf_matmul_q8_0_simd128, [GF_TYPE_Q4_K] = gf_matmul_q4_K_simd128,
-    [GF_TYPE_Q6_K] = gf_matmul_q6_K_simd128,
+    [GF_TYPE_Q6_K] = gf_matmul_q6_K_simd128, [GF_TYPE_Q5_K] = gf_matmul_q5_K_simd128, [GF_TYPE_Q5_1] = gf_matmul_q5_1_simd128,
+    [GF_TYPE_Q3_K] = gf_matmul_q3_K_simd128, [GF_TYPE_Q2_K] = gf_matmul_q2_K_simd128, [GF_TYPE_IQ4_XS] = gf_matmul_iq4_xs_simd128,
+    [GF_TYPE_BF16] = gf_matmul_bf16_simd128,
 };
 
 gf_matmul_fn gf_matmul_kernel(uint32_t type) { return type < GF_TYPE_COUNT ? k_matmul[type] : NULL; }

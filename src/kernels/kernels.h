@@ -82,6 +82,14 @@ GF_DECLARE_MATMUL_SIMD128(q4_1);
 GF_DECLARE_MATMUL_SIMD128(q8_0);
 GF_DECLARE_MATMUL_SIMD128(q4_K);
 GF_DECLARE_MATMUL_SIMD128(q6_K);
+GF_DECLARE_MATMUL_SIMD128(q5_K);   /* kernels/q5_K_simd128.c */
+GF_DECLARE_MATMUL_SIMD128(q5_1);   /* kernels/q5_1_simd128.c */
+GF_DECLARE_MATMUL_SIMD128(q3_K);   /* kernels/q3_K_simd128.c */
+GF_DECLARE_MATMUL_SIMD128(q2_K);   /* kernels/q2_K_simd128.c */
+GF_DECLARE_MATMUL_SIMD128(iq4_xs); /* kernels/iq4_xs_simd128.c */
+GF_DECLARE_MATMUL_SIMD128(bf16);   /* kernels/bf16_simd128.c */
+/* gf_quantize_act_row_ref(GF_ACT_BF16)'s bytes, four lanes at a time (bf16_simd128.c). */
+void gf_quantize_act_row_bf16_simd128(const float *x, void *dst, int64_t n);
 float gf_dot_f32_simd128(const float *a, const float *b, int n);
 void gf_axpy_f32_simd128(float *y, float a, const float *x, int n);
 void gf_scale_f32_simd128(float *y, float a, int n);

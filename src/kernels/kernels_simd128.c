@@ -331,6 +331,7 @@ void gf_quantize_act_row_simd128(gf_act_format f, const float *x, void *dst, int
     case GF_ACT_Q8_0: act_q8_0(x, dst, n); break;
     case GF_ACT_Q8_1: act_q8_1(x, dst, n); break;
     case GF_ACT_Q8_K: act_q8_K(x, dst, n); break;
+    case GF_ACT_BF16: gf_quantize_act_row_bf16_simd128(x, dst, n); break;
     default: memcpy(dst, x, (size_t)n * 4); break;
     }
 }

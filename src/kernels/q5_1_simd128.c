@@ -19,8 +19,8 @@
 #include <wasm_simd128.h>
 
 #include "quant/q5_1.h"
-#include "half_simd128.h"
-#include "kernels.h"
+#include "kernels/half_simd128.h"
+#include "kernels/kernels.h"
 
 #if defined(__wasm_relaxed_simd__)
 #define RELAXED 1

@@ -36,8 +36,8 @@
 #include <string.h>
 #include <wasm_simd128.h>
 
-#include "half_simd128.h"
-#include "kernels.h"
+#include "kernels/half_simd128.h"
+#include "kernels/kernels.h"
 #include "quant/q5_K.h"
 
 #if defined(__wasm_relaxed_simd__)

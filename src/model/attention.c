@@ -54,6 +54,11 @@ int64_t gf_attention_units(const gf_attention_args *a) {
 }
 
 static int32_t keys_seen(const gf_attention_args *a, int32_t t) { return a->causal ? a->pos0 + t + 1 : a->pos0 + a->n_tok; }
+/* The first key token t sees: the sliding window's start (causal only). */
+static int32_t first_key(const gf_attention_args *a, int32_t t) {
+    int32_t first = a->causal && a->window > 0 ? a->pos0 + t - a->window + 1 : 0;
+    return first > 0 ? first : 0;
+}
 
 /* The queries of KV head hk for tokens [t0, t1). */
 static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int32_t t1) {
@@ -83,15 +88,18 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
         if (q8_keys) gf_quantize_act_row(GF_ACT_Q8_0, q[qi], q8 + qi * q8_blocks, hd);
     }
     const int32_t all_keys = keys_seen(a, t1 - 1);
-    for (int32_t j0 = 0; j0 < all_keys; j0 += KEY_TILE) {
+    /* a sliding window: tiles wholly before the unit's first token's window are never read
+     * (tiles stay aligned to multiples of KEY_TILE, so a query's tiles do not depend on its unit) */
+    const int32_t j_begin = first_key(a, t0) / KEY_TILE * KEY_TILE;
+    for (int32_t j0 = j_begin; j0 < all_keys; j0 += KEY_TILE) {
         const int32_t tile = all_keys - j0 < KEY_TILE ? all_keys - j0 : KEY_TILE;
         const char *keys = K + (size_t)j0 * row, *values = V + (size_t)j0 * row;
         gf_kv_type kv = a->kv_type;
         const int32_t s0 = j0 % score_tile; /* this tile's place among the scored keys */
-        if (q8_keys && s0 == 0) {
-            const int32_t n = all_keys - j0 < score_tile ? all_keys - j0 : score_tile;
+        if (q8_keys && (s0 == 0 || j0 == j_begin)) {
+            const int32_t end = j0 - s0 + score_tile < all_keys ? j0 - s0 + score_tile : all_keys;
             gf_matrix k = {GF_TYPE_Q8_0, hd, row, keys};
-            gf_matmul(&k, 0, n, q8, q8_blocks * sizeof(block_q8_0), nq, scores, (size_t)score_tile);
+            gf_matmul(&k, 0, end - j0, q8, q8_blocks * sizeof(block_q8_0), nq, scores + s0, (size_t)score_tile);
         }
         if (widen) {
             gf_attn_widen(wide_k, (const gf_half *)keys, tile * hd);
@@ -100,13 +108,17 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
             kv = GF_KV_F32;
         }
         if (prepared_bytes) gf_attn_prepare_q8_0(prepared_v, (const block_q8_0 *)values, tile, hd);
+        const size_t tile_row = widen ? (size_t)hd * sizeof(float) : row; /* bytes of a row of keys and values */
         for (int32_t qi = 0; qi < nq; qi++) {
-            const int32_t n_keys = keys_seen(a, t0 + qi / group);
-            if (n_keys <= j0) continue;
-            const int32_t jn = n_keys - j0 < tile ? n_keys - j0 : tile;
-            float *p = scores + qi * score_tile + s0; /* p[j] = scale * q . k_j */
+            const int32_t n_keys = keys_seen(a, t0 + qi / group), first = first_key(a, t0 + qi / group);
+            if (n_keys <= j0 || first >= j0 + tile) continue;
+            /* keys [off, jn) of the tile: the window may start inside it */
+            const int32_t off = first > j0 ? first - j0 : 0;
+            const int32_t jn = (n_keys - j0 < tile ? n_keys - j0 : tile) - off;
+            float *p = scores + qi * score_tile + s0 + off; /* p[j] = scale * q . k_(off+j) */
             if (q8_keys) gf_scale_f32(p, a->scale, jn);
-            else gf_attn_scores(q[qi], keys, kv, jn, hd, a->scale, p);
+            else gf_attn_scores(q[qi], keys + off * tile_row, kv, jn, hd, a->scale, p);
+            if (a->softcap > 0) gf_attn_softcap(p, jn, a->softcap);
             float tile_max = p[0];
             for (int32_t j = 1; j < jn; j++) tile_max = p[j] > tile_max ? p[j] : tile_max;
             if (tile_max > max[qi]) {
@@ -116,8 +128,9 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
                 max[qi] = tile_max;
             }
             sum[qi] += gf_attn_exp(p, jn, max[qi]);
-            if (prepared_bytes) gf_attn_accumulate_prepared(acc[qi], p, (const block_q8_0 *)values, prepared_v, jn, hd);
-            else gf_attn_accumulate(acc[qi], p, values, kv, jn, hd);
+            /* the prepared form starts at the tile's first key; from inside the tile the rows give the same bits */
+            if (prepared_bytes && !off) gf_attn_accumulate_prepared(acc[qi], p, (const block_q8_0 *)values, prepared_v, jn, hd);
+            else gf_attn_accumulate(acc[qi], p, values + off * tile_row, kv, jn, hd);
         }
     }
     for (int32_t qi = 0; qi < nq; qi++) gf_scale_f32(acc[qi], 1.0f / sum[qi], hd);

@@ -25,6 +25,8 @@ typedef struct {
     float scale;           /* usually 1/sqrt(head_dim) */
     int causal;            /* 0: every token sees the whole batch (encoders) */
     gf_kv_type kv_type;
+    int32_t window;        /* causal: a token at position p sees keys max(0, p - window + 1)..p; 0: all earlier keys */
+    float softcap;         /* scores become softcap * tanh(score / softcap) (Gemma 2); 0: none */
 } gf_attention_args;
 
 /* The work comes in units (the queries that share a KV head, over a block

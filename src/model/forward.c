@@ -13,7 +13,7 @@
 #include "base/parallel.h"
 
 /* Activation formats a model's matrices may consume, one quantized copy each. */
-#define N_ACT_FORMATS 5
+#define N_ACT_FORMATS GF_ACT_COUNT
 /* Below this many multiply-adds a task costs less than handing it to
  * another thread (~10 us to wake a parked worker). */
 #define MIN_TASK_WORK (1 << 18)
@@ -72,6 +72,7 @@ struct gf_context {
     float *x, *xb, *q, *k, *v, *qkv, *att, *tmp, *hb, *hb2;
     float *rope; /* [n_batch][rope_dim / 2][cos, sin] */
     const float *rope_factors; /* rope_freqs, or LongRoPE's long or short factors for this context length; NULL: none */
+    float *rope_swa; /* the same for the windowed layers' base, when it differs (gemma3: gf_layer.rope_base); else NULL */
     float *logits;
 
     /* the current matmul input, quantized once per activation format */
@@ -117,7 +118,8 @@ gf_kv_type gf_kv_type_resolve(const gf_hparams *hp, gf_kv_type kv_type) {
 
 uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type) {
     uint64_t kv = kv_cache_bytes(hp, n_ctx, kv_type);
-    uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 3 * hp->ffn_dim + hp->rope_dim) * 4;
+    int64_t rope = hp->n_swa && hp->rope_base_swa != hp->rope_base ? 2 * hp->rope_dim : hp->rope_dim; /* one table per base */
+    uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 3 * hp->ffn_dim + rope) * 4;
     uint64_t act = (uint64_t)widest(hp) * 2 * 2; /* at most two formats, at most 2 bytes per element */
     return kv + (uint64_t)n_batch * (per_tok + act) + (uint64_t)hp->n_vocab * 4;
 }
@@ -137,6 +139,7 @@ void gf_context_free(gf_context *c) {
     free(c->hb);
     free(c->hb2);
     free(c->rope);
+    free(c->rope_swa);
     free(c->logits);
     for (int f = 0; f < N_ACT_FORMATS; f++) free(c->act[f]);
     free(c);
@@ -184,6 +187,7 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_kv_type
     c->hb = alloc_floats((int64_t)n_batch * hp->ffn_dim * (m->arch->fused_gate_up ? 2 : 1), &failed);
     c->hb2 = alloc_floats((int64_t)n_batch * hp->ffn_dim, &failed);
     c->rope = alloc_floats((int64_t)n_batch * hp->rope_dim, &failed);
+    if (hp->n_swa && hp->rope_base_swa != hp->rope_base) c->rope_swa = alloc_floats((int64_t)n_batch * hp->rope_dim, &failed);
     c->logits = alloc_floats(hp->n_vocab, &failed);
     /* llama.cpp's choice: LongRoPE's long factors when the context exceeds the original one */
     c->rope_factors = m->rope_freqs ? m->rope_freqs : n_ctx > hp->n_ctx_orig && m->rope_long ? m->rope_long : m->rope_short;
@@ -288,7 +292,7 @@ static void embed(gf_context *c, const int32_t *ids, int32_t n_tok, int32_t pos0
             for (int32_t i = 0; i < dim; i++) x[i] += c->tmp[i];
         }
     }
-    if (m->hp.embd_scale != 1.0f)
+    if (m->hp.embd_scale != 1.0f) /* granite's embedding_scale, gemma's sqrt(dim) */
         for (int64_t i = 0; i < (int64_t)n_tok * dim; i++) c->x[i] *= m->hp.embd_scale;
     if (m->arch->embd_norm) {
         norm_rows(m, c->xb, c->x, &m->embd_norm, n_tok);
@@ -299,11 +303,11 @@ static void embed(gf_context *c, const int32_t *ids, int32_t n_tok, int32_t pos0
 /* cos/sin per rotated pair, computed as llama.cpp does (theta advanced by
  * repeated multiplication in f32) so positions agree to the last bit;
  * frequency factors divide theta, attn_factor scales both (LongRoPE). */
-static void rope_tables(gf_context *c, int32_t pos0, int32_t n_tok) {
+static void rope_table(gf_context *c, float *table, float base, int32_t pos0, int32_t n_tok) {
     const gf_hparams *hp = &c->m->hp;
-    float theta_scale = powf(hp->rope_base, -2.0f / (float)hp->rope_dim);
+    float theta_scale = powf(base, -2.0f / (float)hp->rope_dim);
     for (int32_t t = 0; t < n_tok; t++) {
-        float theta = (float)(pos0 + t), *cs = c->rope + (int64_t)t * hp->rope_dim;
+        float theta = (float)(pos0 + t), *cs = table + (int64_t)t * hp->rope_dim;
         for (int32_t i = 0; i < hp->rope_dim / 2; i++) {
             float ff = c->rope_factors ? c->rope_factors[i] : 1.0f;
             float th = hp->rope_freq_scale * (theta / ff);
@@ -314,10 +318,17 @@ static void rope_tables(gf_context *c, int32_t pos0, int32_t n_tok) {
     }
 }
 
+/* The batch's tables: one per RoPE base (windowed layers may have their own). */
+static void rope_tables(gf_context *c, int32_t pos0, int32_t n_tok) {
+    rope_table(c, c->rope, c->m->hp.rope_base, pos0, n_tok);
+    if (c->rope_swa) rope_table(c, c->rope_swa, c->m->hp.rope_base_swa, pos0, n_tok);
+}
+
 typedef struct {
     const gf_context *c;
     float *x;
     int32_t n_heads;
+    const float *table;
 } rope_job;
 
 static void rope_some(void *ctx, int32_t t0, int32_t t1) {
@@ -327,7 +338,7 @@ static void rope_some(void *ctx, int32_t t0, int32_t t1) {
     float *x = j->x;
     int32_t half = hp->rope_dim / 2, n_heads = j->n_heads;
     for (int32_t t = t0; t < t1; t++) {
-        const float *cs = c->rope + (int64_t)t * hp->rope_dim;
+        const float *cs = j->table + (int64_t)t * hp->rope_dim;
         for (int32_t h = 0; h < n_heads; h++) {
             float *v = x + ((int64_t)t * n_heads + h) * hp->head_dim;
             for (int32_t i = 0; i < half; i++) {
@@ -341,8 +352,8 @@ static void rope_some(void *ctx, int32_t t0, int32_t t1) {
     }
 }
 
-static void rope_apply(const gf_context *c, float *x, int32_t n_tok, int32_t n_heads) {
-    rope_job j = {c, x, n_heads};
+static void rope_apply(const gf_context *c, const float *table, float *x, int32_t n_tok, int32_t n_heads) {
+    rope_job j = {c, x, n_heads, table};
     for_rows(n_tok, (int64_t)n_heads * c->m->hp.rope_dim * COST_ELEMENT, rope_some, &j);
 }
 
@@ -480,6 +491,11 @@ static void swiglu_some(void *ctx, int32_t t0, int32_t t1) {
     gf_swiglu_f32(j->x + (int64_t)t0 * j->n, j->up + (int64_t)t0 * j->n, (t1 - t0) * j->n);
 }
 
+static void geglu_some(void *ctx, int32_t t0, int32_t t1) {
+    const act_job *j = ctx;
+    for (int64_t i = (int64_t)t0 * j->n; i < (int64_t)t1 * j->n; i++) j->x[i] = gelu_f16(j->x[i]) * j->up[i];
+}
+
 static void gelu_some(void *ctx, int32_t t0, int32_t t1) {
     const act_job *j = ctx;
     for (int64_t i = (int64_t)t0 * j->n; i < (int64_t)t1 * j->n; i++) j->x[i] = gelu_f16(j->x[i]);
@@ -489,6 +505,12 @@ static void gelu_some(void *ctx, int32_t t0, int32_t t1) {
 static void swiglu(float *gate, const float *up, int32_t n_tok, int32_t n) {
     act_job j = {gate, up, n};
     for_rows(n_tok, (int64_t)n * COST_ACTIVATION, swiglu_some, &j);
+}
+
+/* gate = GELU(gate) * up (Gemma) */
+static void geglu(float *gate, const float *up, int32_t n_tok, int32_t n) {
+    act_job j = {gate, up, n};
+    for_rows(n_tok, (int64_t)n * 4 * COST_ACTIVATION, geglu_some, &j);
 }
 
 static void gelu(float *x, int32_t n_tok, int32_t n) {
@@ -551,14 +573,16 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
         head_norm(c, c->k, &l->k_norm, n_tok, hp->n_head_kv);
     }
     if (l->rope) {
-        rope_apply(c, c->q, n_tok, hp->n_head);
-        rope_apply(c, c->k, n_tok, hp->n_head_kv);
+        /* the layer's base: its own table when it differs from rope.freq_base (gemma3's windowed layers) */
+        const float *table = c->rope_swa && l->rope_base != hp->rope_base ? c->rope_swa : c->rope;
+        rope_apply(c, table, c->q, n_tok, hp->n_head);
+        rope_apply(c, table, c->k, n_tok, hp->n_head_kv);
     }
     store_kv(c, il, pos0, n_tok);
 
     size_t layer_off = (size_t)il * hp->n_head_kv * c->n_ctx * c->kv_row;
     attn_job aj = {{c->q, (char *)c->k_cache + layer_off, (char *)c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head,
-                    hp->n_head_kv, hp->head_dim, c->n_ctx, hp->attn_scale, hp->causal, c->kv_type}};
+                    hp->n_head_kv, hp->head_dim, c->n_ctx, hp->attn_scale, hp->causal, c->kv_type, l->n_swa, l->attn_softcap}};
     int64_t keys = (int64_t)n_tok * (pos0 + n_tok);
     gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * COST_ATTENTION), attention_task, &aj);
 
@@ -581,11 +605,12 @@ static void ffn_block(gf_context *c, int32_t il, int32_t n_tok, const float *in)
         for (int32_t t = 0; t < n_tok; t++) memcpy(c->hb + (int64_t)t * f, c->hb + (int64_t)t * 2 * f + f, (size_t)f * sizeof(float));
         swiglu(c->hb2, c->hb, n_tok, f);
         memcpy(c->hb, c->hb2, (size_t)n_tok * f * sizeof(float));
-    } else if (m->arch->ffn == GF_FFN_SWIGLU) {
+    } else if (m->arch->ffn != GF_FFN_GELU) { /* SwiGLU or GeGLU */
         const gf_matrix *w[2] = {&l->w_gate, &l->w_up};
         matmul_n(c, 2, w, (const int32_t[2]){hp->ffn_dim, hp->ffn_dim}, (float *const[2]){c->hb, c->hb2});
         add_bias(c->hb2, l->b_up, n_tok, hp->ffn_dim);
-        swiglu(c->hb, c->hb2, n_tok, hp->ffn_dim);
+        if (m->arch->ffn == GF_FFN_GEGLU) geglu(c->hb, c->hb2, n_tok, hp->ffn_dim);
+        else swiglu(c->hb, c->hb2, n_tok, hp->ffn_dim);
     } else {
         matmul(c, &l->w_up, hp->ffn_dim, c->hb);
         add_bias(c->hb, l->b_up, n_tok, hp->ffn_dim);
@@ -596,14 +621,6 @@ static void ffn_block(gf_context *c, int32_t il, int32_t n_tok, const float *in)
     add_bias(c->tmp, l->b_down, n_tok, hp->dim);
 }
 
-/* x += tmp, the block's output scaled first where the architecture says (granite). */
-static void add_residual(gf_context *c, int64_t n) {
-    float s = c->m->hp.residual_scale;
-    if (s != 1.0f)
-        for (int64_t i = 0; i < n; i++) c->tmp[i] *= s;
-    add_into(c->x, c->tmp, n);
-}
-
 /* x = norm(x + tmp): the post-norm residual (BERT). */
 static void add_and_norm(gf_context *c, const gf_norm *w, int32_t n_tok) {
     int64_t n = (int64_t)n_tok * c->m->hp.dim;
@@ -612,10 +629,23 @@ static void add_and_norm(gf_context *c, const gf_norm *w, int32_t n_tok) {
     memcpy(c->x, c->xb, (size_t)n * sizeof(float));
 }
 
+/* x += tmp, the block's output: normalized first in sandwich-norm blocks (gemma), scaled where the
+ * architecture says (granite's residual_scale). */
+static void add_block_output(gf_context *c, const gf_norm *post_norm, int32_t n_tok) {
+    int64_t n = (int64_t)n_tok * c->m->hp.dim;
+    float *out = c->tmp, s = c->m->hp.residual_scale;
+    if (c->m->arch->sandwich_norm) {
+        norm_rows(c->m, c->xb, c->tmp, post_norm, n_tok);
+        out = c->xb;
+    }
+    if (s != 1.0f)
+        for (int64_t i = 0; i < n; i++) out[i] *= s;
+    add_into(c->x, out, n);
+}
+
 static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok) {
     const gf_model *m = c->m;
     const gf_layer *l = &m->layers[il];
-    int64_t n = (int64_t)n_tok * m->hp.dim;
     if (m->arch->post_norm) {
         attention_block(c, il, pos0, n_tok, c->x);
         add_and_norm(c, &l->attn_out_norm, n_tok);
@@ -624,10 +654,10 @@ static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok
     } else {
         norm_rows(m, c->xb, c->x, &l->attn_norm, n_tok);
         attention_block(c, il, pos0, n_tok, c->xb);
-        add_residual(c, n);
+        add_block_output(c, &l->attn_post_norm, n_tok);
         norm_rows(m, c->xb, c->x, &l->ffn_norm, n_tok);
         ffn_block(c, il, n_tok, c->xb);
-        add_residual(c, n);
+        add_block_output(c, &l->ffn_post_norm, n_tok);
     }
 }
 
@@ -643,6 +673,7 @@ static void output_logits(gf_context *c, int32_t first, int32_t n_tok, float *ou
         float inv = 1.0f / hp->logit_scale; /* as llama.cpp: a multiplication by the reciprocal */
         for (int64_t i = 0; i < (int64_t)rows * hp->n_vocab; i++) out[i] *= inv;
     }
+    if (hp->final_softcap > 0 && !c->skip_matmuls) gf_attn_softcap(out, (int)((int64_t)rows * hp->n_vocab), hp->final_softcap);
 }
 
 static void forward_batch(gf_context *c, const int32_t *ids, int32_t n_tok, int logits_mode, float *out) {

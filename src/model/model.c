@@ -92,6 +92,29 @@ static int read_rope(const gguf_reader *r, gf_model *m) {
     return GF_OK;
 }
 
+/* The sliding window, its RoPE base and the soft-caps, as llama.cpp reads them (the layers' values: bind_layers). */
+static int read_window_softcap(const gguf_reader *r, gf_model *m) {
+    gf_hparams *hp = &m->hp;
+    const gf_arch *a = m->arch;
+    int s;
+    hp->attn_softcap = a->attn_softcap;
+    hp->final_softcap = a->final_softcap;
+    /* only architectures that soft-cap read the keys (llama.cpp ignores them elsewhere) */
+    if (a->attn_softcap && (s = get_f32(r, m, "attn_logit_softcapping", &hp->attn_softcap)) < 0) return s;
+    if (a->final_softcap && (s = get_f32(r, m, "final_logit_softcapping", &hp->final_softcap)) < 0) return s;
+    if (hp->attn_softcap < 0 || hp->final_softcap < 0 || hp->attn_softcap != hp->attn_softcap || hp->final_softcap != hp->final_softcap)
+        return gf_fail("GGUF: logit soft-capping %g / %g must not be negative", hp->attn_softcap, hp->final_softcap);
+    hp->n_swa = 0;
+    if (a->swa_pattern) {
+        if ((s = get_u32(r, m, "attention.sliding_window", 1, &hp->n_swa)) < 0) return s;
+        if (hp->n_swa <= 0) return gf_fail("GGUF: %s.attention.sliding_window must be positive", a->name);
+    }
+    hp->rope_base_swa = a->rope_base_swa ? a->rope_base_swa : hp->rope_base;
+    if (a->swa_pattern && (s = get_f32(r, m, "rope.freq_base_swa", &hp->rope_base_swa)) < 0) return s;
+    if (a->swa_pattern && !(hp->rope_base_swa > 0)) return gf_fail("GGUF: rope.freq_base_swa %g must be positive", hp->rope_base_swa);
+    return GF_OK;
+}
+
 static int read_hparams(const gguf_reader *r, gf_model *m) {
     gf_hparams *hp = &m->hp;
     int s;
@@ -120,6 +143,7 @@ static int read_hparams(const gguf_reader *r, gf_model *m) {
         return gf_fail("GGUF: attention.value_length %d differs from key_length %d; greenformer needs them equal", v_len, hp->head_dim);
     if (hp->head_dim <= 0 || hp->head_dim > 1024) return gf_fail("GGUF: head size %d is out of range", hp->head_dim);
     if (m->arch->rope != GF_ROPE_NONE && (s = read_rope(r, m)) < 0) return s;
+    if ((s = read_window_softcap(r, m)) < 0) return s;
     const int layer_norm = m->arch->norm == GF_NORM_LAYER;
     const char *eps_key = layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon";
     hp->norm_eps = 1e-5f;
@@ -127,7 +151,11 @@ static int read_hparams(const gguf_reader *r, gf_model *m) {
     if (!(hp->norm_eps > 0 && hp->norm_eps < 1)) return gf_fail("GGUF: %s %g is out of range", eps_key, hp->norm_eps);
     char key[160];
     hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+    /* llama.cpp's exception for the 27B gemmas (query_pre_attn_scalar = dim / heads), told by their layer count */
+    if ((!strcmp(m->arch->name, "gemma2") && hp->n_layer == 46) || (!strcmp(m->arch->name, "gemma3") && hp->n_layer == 62))
+        hp->attn_scale = 1.0f / sqrtf((float)(hp->dim / hp->n_head));
     hp->embd_scale = hp->residual_scale = hp->logit_scale = 1.0f;
+    if (m->arch->embd_scale) hp->embd_scale = sqrtf((float)hp->dim); /* gemma: in f32, as llama.cpp */
     if (m->arch->scales) {
         const char *keys[] = {"embedding_scale", "residual_scale", "attention.scale", "logit_scale"};
         float *vals[] = {&hp->embd_scale, &hp->residual_scale, &hp->attn_scale, &hp->logit_scale};
@@ -165,8 +193,8 @@ static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int requ
     if (vec && t->type != GF_TYPE_F32)
         return gf_fail("GGUF: tensor '%s' has type %s; greenformer expects F32 for vectors (norms, biases)", name, gf_type_name(t->type));
     if (mat && gf_type_held_as(t->type) < 0)
-        return gf_fail("GGUF: tensor '%s' has unsupported type %s (supported: F32, F16, Q4_0, Q4_1, Q8_0, Q4_K, Q6_K; Q5_0 and "
-                       "IQ4_NL held as Q8_0)", name, tt->name);
+        return gf_fail("GGUF: tensor '%s' has unsupported type %s (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_1, Q8_0, Q2_K, Q3_K, "
+                       "Q4_K, Q5_K, Q6_K, IQ4_XS; Q5_0 and IQ4_NL held as Q8_0)", name, tt->name);
     binding *b = &p->b[p->n++];
     b->idx = idx;
     b->mat = mat;
@@ -241,7 +269,16 @@ static int bind_layers(planner *p) {
             NORM(GF_T_ATTN_NORM, hp->dim, &l->attn_norm);
             NORM(GF_T_FFN_NORM, hp->dim, &l->ffn_norm);
         }
+        if (a->sandwich_norm) {
+            NORM(GF_T_ATTN_POST_NORM, hp->dim, &l->attn_post_norm);
+            NORM(GF_T_FFN_POST_NORM, hp->dim, &l->ffn_post_norm);
+        }
+        /* the layer's values: RoPE (NoPE layers), its base and the attention window (sliding-window layers), soft-cap */
         l->rope = a->rope != GF_ROPE_NONE && !(a->nope_every && (i + 1) % a->nope_every == 0);
+        const int windowed = a->swa_pattern && hp->n_swa > 0 && i % a->swa_pattern < a->swa_pattern - 1;
+        l->n_swa = windowed ? hp->n_swa : 0;
+        l->rope_base = !l->rope ? 0.0f : windowed ? hp->rope_base_swa : hp->rope_base;
+        l->attn_softcap = hp->attn_softcap;
         snprintf(name, sizeof name, "blk.%d.%s.weight", i, gf_tensor_names[GF_T_ATTN_QKV]);
         l->fused_qkv = a->fused_qkv || gguf_find_tensor(p->r, name) >= 0;
         if (l->fused_qkv) {
@@ -261,7 +298,7 @@ static int bind_layers(planner *p) {
         }
         BIND(GF_T_ATTN_OUT, "weight", q_dim, hp->dim, 1, &l->wo, NULL);
         BIND(GF_T_ATTN_OUT, "bias", hp->dim, 0, 0, NULL, &l->bo);
-        if (a->ffn == GF_FFN_SWIGLU && !a->fused_gate_up) BIND(GF_T_FFN_GATE, "weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
+        if (a->ffn != GF_FFN_GELU && !a->fused_gate_up) BIND(GF_T_FFN_GATE, "weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
         BIND(GF_T_FFN_UP, "weight", hp->dim, (a->fused_gate_up ? 2 : 1) * hp->ffn_dim, 1, &l->w_up, NULL);
         BIND(GF_T_FFN_UP, "bias", hp->ffn_dim, 0, 0, NULL, &l->b_up);
         BIND(GF_T_FFN_DOWN, "weight", hp->ffn_dim, hp->dim, 1, &l->w_down, NULL);
@@ -532,17 +569,20 @@ static void append(char *buf, size_t cap, size_t *n, const char *fmt, ...) {
 /* Per-layer values as arrays of n_layer entries: "layers":{"rope":[true,...],...}. */
 static void layers_json(const gf_model *m, char *buf, size_t cap, size_t *n) {
     const gf_hparams *hp = &m->hp;
-    static const char *keys[] = {"attention", "rope", "ropeBase", "nHead", "nHeadKv", "ffnDim"};
+    static const char *keys[] = {"attention", "rope", "ropeBase", "attentionSoftcap", "nHead", "nHeadKv", "ffnDim"};
     append(buf, cap, n, ",\"layers\":{");
-    for (int k = 0; k < 6; k++) {
+    for (int k = 0; k < 7; k++) {
         append(buf, cap, n, "%s\"%s\":[", k ? "," : "", keys[k]);
         for (int i = 0; i < hp->n_layer; i++) {
             const char *sep = i ? "," : "";
-            /* every layer is global today; the sliding-window ones will say "sliding:<window>" */
-            if (k == 0) append(buf, cap, n, "%s\"global\"", sep);
-            else if (k == 1) append(buf, cap, n, "%s%s", sep, m->layers && m->layers[i].rope ? "true" : "false");
-            else if (k == 2) append(buf, cap, n, "%s%g", sep, m->layers && m->layers[i].rope ? hp->rope_base : 0.0);
-            else append(buf, cap, n, "%s%d", sep, k == 3 ? hp->n_head : k == 4 ? hp->n_head_kv : hp->ffn_dim);
+            const gf_layer *l = m->layers ? &m->layers[i] : NULL;
+            /* "global", or "sliding:<window>" for the sliding-window layers */
+            if (k == 0 && l && l->n_swa) append(buf, cap, n, "%s\"sliding:%d\"", sep, l->n_swa);
+            else if (k == 0) append(buf, cap, n, "%s\"global\"", sep);
+            else if (k == 1) append(buf, cap, n, "%s%s", sep, l && l->rope ? "true" : "false");
+            else if (k == 2) append(buf, cap, n, "%s%g", sep, l ? l->rope_base : 0.0);
+            else if (k == 3) append(buf, cap, n, "%s%g", sep, l ? l->attn_softcap : 0.0);
+            else append(buf, cap, n, "%s%d", sep, k == 4 ? hp->n_head : k == 5 ? hp->n_head_kv : hp->ffn_dim);
         }
         append(buf, cap, n, "]");
     }
@@ -561,12 +601,12 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
     append(buf, cap, &n,
            "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"bos\":%d,\"eos\":%d,\"dim\":%d,\"nLayer\":%d,"
            "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
-           "\"ropeBase\":%g,\"normEps\":%g,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"widened\":{%s},\"weightBytes\":%llu,"
+           "\"ropeBase\":%g,\"normEps\":%g,\"slidingWindow\":%d,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"widened\":{%s},\"weightBytes\":%llu,"
            "\"kernels\":\"%s\"",
            arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab,
            gf_tokenizer_bos(m->tokenizer), gf_tokenizer_eos(m->tokenizer), hp->dim,
            hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
-           hp->rope_base, hp->norm_eps, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
+           hp->rope_base, hp->norm_eps, hp->n_swa, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
            hp->causal ? "true" : "false", (const char *[]){"none", "mean", "cls", "last"}[hp->pooling & 3],
            types, widened, (unsigned long long)m->weight_bytes, gf_kernels_name());
     if (m->arch) {
@@ -576,9 +616,10 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
         const char *factors = (const char *[]){"none", "rope_freqs", "longrope"}[hp->rope_factors % 3];
         append(buf, cap, &n,
                ",\"blocks\":{%s,\"fusedQkv\":%s,\"ropeFactors\":\"%s\",\"ropeAttnFactor\":%g,\"ropeFreqScale\":%g,\"attentionScale\":%g,"
-               "\"embeddingScale\":%g,\"residualScale\":%g,\"logitScale\":%g}",
+               "\"embeddingScale\":%g,\"residualScale\":%g,\"logitScale\":%g,\"attentionSoftcap\":%g,\"finalSoftcap\":%g}",
                blocks, m->arch->fused_qkv || (m->layers && m->layers[0].fused_qkv) ? "true" : "false", factors, hp->rope_attn_factor,
-               hp->rope_freq_scale, hp->attn_scale, hp->embd_scale, hp->residual_scale, hp->logit_scale);
+               hp->rope_freq_scale, hp->attn_scale, hp->embd_scale, hp->residual_scale, hp->logit_scale,
+               hp->attn_softcap, hp->final_softcap);
         layers_json(m, buf, cap, &n);
     }
     append(buf, cap, &n, "}");

@@ -25,11 +25,16 @@ typedef struct {
     float rope_base, rope_freq_scale, norm_eps;
     float rope_attn_factor; /* rope.scaling.attn_factor: scales cos and sin (LongRoPE's magnitude correction) */
     int rope_factors;       /* the file's frequency factors: 0 none, 1 rope_freqs, 2 LongRoPE's long and short */
-    float attn_scale;       /* scores = attn_scale * q . k: 1 / sqrt(head_dim), or attention.scale (granite) */
-    float embd_scale, residual_scale, logit_scale; /* granite's multipliers (1 elsewhere); logits are divided by logit_scale */
+    float attn_scale;       /* scores = attn_scale * q . k: 1 / sqrt(head_dim), attention.scale (granite), or llama.cpp's exceptions (27B gemmas) */
+    float embd_scale;       /* the token embedding's multiplier: embedding_scale (granite), sqrt(dim) (gemma), else 1 */
+    float residual_scale, logit_scale; /* granite's multipliers (1 elsewhere); logits are divided by logit_scale */
     int causal;  /* attention sees only earlier positions */
     int pooling; /* GF_POOL_* (encoders) */
+    int32_t n_swa;        /* attention.sliding_window of the windowed layers (gf_layer.n_swa says which); 0: none */
+    float rope_base_swa;  /* RoPE base of the windowed layers */
+    float attn_softcap, final_softcap; /* 0: none (the layers' copy: gf_layer.attn_softcap) */
 } gf_hparams;
+
 
 /* A norm's scale and (LayerNorm) bias; b is NULL when absent. */
 typedef struct {
@@ -39,9 +44,14 @@ typedef struct {
 typedef struct {
     gf_norm attn_norm, ffn_norm;         /* pre-norm blocks */
     gf_norm attn_out_norm, ffn_out_norm; /* post-norm blocks (BERT) */
-    gf_norm q_norm, k_norm;              /* per-head RMSNorm of queries and keys, rows of head_dim (qwen3) */
+    gf_norm attn_post_norm, ffn_post_norm; /* sandwich norms on each block's output (gemma) */
+    gf_norm q_norm, k_norm;              /* per-head RMSNorm of queries and keys, rows of head_dim (qwen3, gemma3) */
+    /* per-layer values, resolved from the architecture's row and the file when the model is planned */
     unsigned char rope;                  /* RoPE applies to this layer (not a NoPE layer) */
     unsigned char fused_qkv;             /* wqkv in place of wq, wk, wv */
+    int32_t n_swa;                       /* attention window (keys per query, itself included); 0: all earlier keys */
+    float rope_base;                     /* this layer's RoPE base (gemma3's windowed layers: rope.freq_base_swa); 0 without RoPE */
+    float attn_softcap;                  /* scores become cap * tanh(s / cap) (gemma2); 0: none */
     gf_matrix wq, wk, wv, wqkv, wo, w_gate, w_up, w_down;
     const float *bq, *bk, *bv, *bqkv, *bo, *b_up, *b_down; /* optional biases */
 } gf_layer;

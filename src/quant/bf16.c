@@ -1,4 +1,4 @@
-#include "bf16.h"
+#include "quant/bf16.h"
 
 void gf_dequantize_row_bf16(const void *src, float *dst, int64_t n) {
     const gf_bf16 *x = src;

@@ -1,7 +1,6 @@
 /* BF16 (GGML type 30): bfloat16, the upper 16 bits of an f32 (block of 1).
  *
- * Activations: BF16 too (a new activation format, gf_act_format's
- * GF_ACT_BF16 once the registry has it): each f32 activation rounded to
+ * Activations: BF16 too (the activation format GF_ACT_BF16): each f32 activation rounded to
  * bf16 as llama.cpp's CPU backend does (its vec_dot_type for BF16 is BF16).
  * Measured on tiny-brown-BF16 (64 teacher-forced rows against llama.cpp's
  * logits, max|d|/std): f32 activations 0.0109, bf16-rounded 0.0045.
@@ -18,29 +17,11 @@
 
 #include "quant/quant.h"
 
-typedef uint16_t gf_bf16;
+/* gf_bf16 and its conversions: quant/quant.h (the BF16 activation format uses them). */
 typedef struct {
     gf_bf16 v;
 } block_bf16; /* the "block" of one element, for the registry's tables */
 _Static_assert(sizeof(gf_bf16) == 2 && sizeof(block_bf16) == 2, "bf16 layout");
-
-static inline float gf_bf16_to_float(gf_bf16 h) {
-    union {
-        uint32_t u;
-        float f;
-    } v = {(uint32_t)h << 16};
-    return v.f;
-}
-
-/* llama.cpp's f32 -> bf16: round to nearest even; NaN kept, made quiet. */
-static inline gf_bf16 gf_float_to_bf16(float f) {
-    union {
-        float f;
-        uint32_t u;
-    } v = {f};
-    if ((v.u & 0x7fffffff) > 0x7f800000) return (gf_bf16)((v.u >> 16) | 64);
-    return (gf_bf16)((v.u + 0x7fff + ((v.u >> 16) & 1)) >> 16);
-}
 
 void gf_dequantize_row_bf16(const void *src, float *dst, int64_t n);
 /* act_row: n bf16 activations (gf_quantize_act_row_bf16_ref). */
@@ -49,13 +30,5 @@ float gf_dot_bf16_ref(int n, const void *w_row, const void *act_row);
 void gf_quantize_row_bf16_ref(const float *x, void *y, int64_t n);
 /* The activation quantizer: the same rounding, n elements (2 bytes each). */
 void gf_quantize_act_row_bf16_ref(const float *x, void *dst, int64_t n);
-
-#if defined(__wasm_simd128__)
-#include "kernels/kernels.h"
-void gf_matmul_bf16_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
-                            size_t y_stride);
-/* gf_quantize_act_row_bf16_ref's bytes, four lanes at a time. */
-void gf_quantize_act_row_bf16_simd128(const float *x, void *dst, int64_t n);
-#endif
 
 #endif

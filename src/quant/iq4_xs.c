@@ -1,4 +1,4 @@
-#include "iq4_xs.h"
+#include "quant/iq4_xs.h"
 
 #include <math.h>
 #include <string.h>

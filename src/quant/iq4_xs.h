@@ -40,10 +40,4 @@ float gf_dot_iq4_xs_ref(int n, const void *w_row, const void *act_row);
  * llama-quantize writes. */
 void gf_quantize_row_iq4_xs_ref(const float *x, void *y, int64_t n);
 
-#if defined(__wasm_simd128__)
-#include "kernels/kernels.h"
-void gf_matmul_iq4_xs_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok,
-                              float *y, size_t y_stride);
-#endif
-
 #endif

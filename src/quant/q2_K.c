@@ -1,7 +1,7 @@
 /* Q2_K: dequantization, scalar reference dot product (Q8_K activations) and
  * llama.cpp's reference quantizer, re-implemented with the same float
  * operations in the same order (so the bytes match its files). */
-#include "q2_K.h"
+#include "quant/q2_K.h"
 
 #include <math.h>
 #include <string.h>

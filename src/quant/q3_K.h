@@ -36,11 +36,4 @@ float gf_dot_q3_K_ref(int n, const void *w_row, const void *act_row);
  * without an importance matrix. */
 void gf_quantize_row_q3_K_ref(const float *x, void *y, int64_t n);
 
-#if defined(__wasm_simd128__)
-#include "kernels/kernels.h"
-/* gf_matmul's contract (kernels.h), bit-identical to gf_dot_q3_K_ref. */
-void gf_matmul_q3_K_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
-                            size_t y_stride);
-#endif
-
 #endif

@@ -1,5 +1,5 @@
 /* Q5_1: scalar reference code (see q5_1.h). */
-#include "q5_1.h"
+#include "quant/q5_1.h"
 
 #include <float.h>
 #include <string.h>

@@ -30,13 +30,4 @@ float gf_dot_q5_1_ref(int n, const void *w_row, const void *act_row);
  * without an imatrix. */
 void gf_quantize_row_q5_1_ref(const float *x, void *y, int64_t n);
 
-#if defined(__wasm_simd128__)
-#include "kernels/kernels.h"
-/* SIMD128 matmul of Q5_1 rows against Q8_1 activations, gf_matmul's
- * contract (kernels/kernels.h); each result bit-identical to gf_dot_q5_1_ref.
- * src/kernels/q5_1_simd128.c (wasm builds only). */
-void gf_matmul_q5_1_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,
-                          size_t y_stride);
-#endif
-
 #endif

@@ -2,7 +2,7 @@
  * llama.cpp's quantize_row_q5_K_ref (make_qkx2_quants per sub-block, 6-bit
  * scales and mins, requantization with the stored scales) with the same
  * float operations in the same order, so its bytes match llama-quantize's. */
-#include "q5_K.h"
+#include "quant/q5_K.h"
 
 #include <math.h>
 #include <string.h>

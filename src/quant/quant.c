@@ -292,6 +292,9 @@ void gf_quantize_act_row_ref(gf_act_format f, const float *x, void *dst, int64_t
     case GF_ACT_Q8_0: act_q8_0(x, dst, n); break;
     case GF_ACT_Q8_1: act_q8_1(x, dst, n); break;
     case GF_ACT_Q8_K: act_q8_K(x, dst, n); break;
+    case GF_ACT_BF16:
+        for (int64_t i = 0; i < n; i++) ((gf_bf16 *)dst)[i] = gf_float_to_bf16(x[i]);
+        break;
     case GF_ACT_F32: memcpy(dst, x, (size_t)n * 4); break;
     }
 }

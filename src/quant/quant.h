@@ -44,6 +44,28 @@ _Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl layout");
 float gf_half_to_float(gf_half h);
 gf_half gf_float_to_half(float f); /* round to nearest even, as F16C does */
 
+/* bfloat16: the upper 16 bits of an f32 (BF16 weights, quant/bf16.h, and the BF16 activation format). */
+typedef uint16_t gf_bf16;
+
+static inline float gf_bf16_to_float(gf_bf16 h) {
+    union {
+        uint32_t u;
+        float f;
+    } v = {(uint32_t)h << 16};
+    return v.f;
+}
+
+/* llama.cpp's f32 -> bf16: round to nearest even; NaN kept, made quiet. */
+static inline gf_bf16 gf_float_to_bf16(float f) {
+    union {
+        float f;
+        uint32_t u;
+    } v = {f};
+    if ((v.u & 0x7fffffff) > 0x7f800000) return (gf_bf16)((v.u >> 16) | 64);
+    return (gf_bf16)((v.u + 0x7fff + ((v.u >> 16) & 1)) >> 16);
+}
+
+
 /* Q4_K packs eight 6-bit scales and mins into 12 bytes. */
 void gf_q4_K_scale_min(int j, const uint8_t *q, uint8_t *scale, uint8_t *min);
 

@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "quant/bf16.h"
+#include "quant/q5_1.h"
 #include "quant/quant.h"
 #include "quant/quantize_k.h"
 #include "quant/quantize_search.h"
@@ -95,6 +97,30 @@ static void search_q4_1(const float *x, const float *imp, void *dst, int64_t n) 
     }
 }
 
+static void search_q5_1(const float *x, const float *imp, void *dst, int64_t n) {
+    block_q5_1 *y = dst;
+    uint8_t L[QK5_1];
+    for (int64_t b = 0; b < n / QK5_1; b++, x += QK5_1) {
+        const float *w = block_weights(imp ? imp + b * QK5_1 : NULL, QK5_1);
+        block_q5_1 ref;
+        gf_quantize_row_q5_1_ref(x, &ref, QK5_1);
+        float err, m;
+        float d = gf_search_asym(x, w, QK5_1, 31, 0, 1, STEPS_4BIT, L, &m, &err);
+        y[b].d = gf_float_to_half(d);
+        y[b].m = gf_float_to_half(m);
+        uint32_t qh = 0;
+        for (int j = 0; j < QK5_1 / 2; j++) {
+            y[b].qs[j] = (uint8_t)((L[j] & 15) | (L[j + QK5_1 / 2] & 15) << 4);
+            qh |= (uint32_t)(L[j] >> 4) << j | (uint32_t)(L[j + QK5_1 / 2] >> 4) << (j + QK5_1 / 2);
+        }
+        memcpy(y[b].qh, &qh, 4);
+        if (gf_quantize_error(GF_TYPE_Q5_1, &ref, x, w, QK5_1) <= gf_quantize_error(GF_TYPE_Q5_1, &y[b], x, w, QK5_1)) y[b] = ref;
+    }
+}
+
+/* BF16: each value rounded to nearest is already the least error, weighted or not. */
+static void search_bf16(const float *x, const float *imp, void *dst, int64_t n) { gf_quantize_row_bf16_ref(x, dst, n); }
+
 static void search_q4_K(const float *x, const float *imp, void *dst, int64_t n) {
     for (int64_t i = 0; i < n; i += QK_K)
         gf_quantize_block_q4_K(x + i, block_weights(imp ? imp + i : NULL, QK_K), 1, (block_q4_K *)dst + i / QK_K);
@@ -109,8 +135,14 @@ static void search_q6_K(const float *x, const float *imp, void *dst, int64_t n) 
 typedef void (*search_fn)(const float *x, const float *importance, void *dst, int64_t n);
 static const search_fn k_search[GF_TYPE_COUNT] = {
     [GF_TYPE_Q8_0] = search_q8_0, [GF_TYPE_Q4_0] = search_q4_0, [GF_TYPE_Q4_1] = search_q4_1,
-    [GF_TYPE_Q4_K] = search_q4_K, [GF_TYPE_Q6_K] = search_q6_K,
+    [GF_TYPE_Q4_K] = search_q4_K, [GF_TYPE_Q6_K] = search_q6_K, [GF_TYPE_Q5_1] = search_q5_1,
+    [GF_TYPE_BF16] = search_bf16,
 };
+
+int gf_quantize_has_method(uint32_t type, gf_quant_method method) {
+    if (!gf_type_writable(type)) return 0;
+    return method == GF_QUANT_REF || (method == GF_QUANT_SEARCH && k_search[type] != NULL);
+}
 
 int gf_quantize_row(uint32_t type, gf_quant_method method, const float *x, const float *importance, void *dst, int64_t n) {
     if (!gf_type_writable(type))
@@ -123,7 +155,7 @@ int gf_quantize_row(uint32_t type, gf_quant_method method, const float *x, const
         return GF_OK;
     }
     if (method != GF_QUANT_SEARCH || !k_search[type])
-        return gf_fail("quantize: no %s quantizer for %s", gf_quant_method_name(method), gf_type_name(type));
+        return gf_fail("quantize: %s has no '%s' quantizer (method 'ref' writes it)", gf_type_name(type), gf_quant_method_name(method));
     k_search[type](x, importance, dst, n);
     return GF_OK;
 }

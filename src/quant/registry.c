@@ -8,6 +8,12 @@
 #include <string.h>
 
 #include "quant/quant.h"
+#include "quant/bf16.h"
+#include "quant/iq4_xs.h"
+#include "quant/q2_K.h"
+#include "quant/q3_K.h"
+#include "quant/q5_1.h"
+#include "quant/q5_K.h"
 #include "quant/quantize_k.h"
 
 /* A type read from files but not computed with: its block only. */
@@ -20,13 +26,13 @@ static const gf_type_traits k_types[GF_TYPE_COUNT] = {
     [GF_TYPE_Q4_0]   = {"Q4_0",  32,  18,  1, GF_TYPE_Q4_0, GF_ACT_Q8_0, gf_dequantize_row_q4_0,   NULL,               gf_dot_q4_0_ref,     gf_quantize_row_q4_0_ref,   1},
     [GF_TYPE_Q4_1]   = {"Q4_1",  32,  20,  1, GF_TYPE_Q4_1, GF_ACT_Q8_1, gf_dequantize_row_q4_1,   NULL,               gf_dot_q4_1_ref,     gf_quantize_row_q4_1_ref,   1},
     [GF_TYPE_Q5_0]   = {"Q5_0",  32,  22,  0, GF_TYPE_Q8_0, GF_ACT_F32,  gf_dequantize_row_q5_0,   gf_widen_row_q5_0,  NULL,                NULL,                       0},
-    [GF_TYPE_Q5_1]   = FILE_ONLY("Q5_1", 32, 24),
+    [GF_TYPE_Q5_1]   = {"Q5_1",  32,  24,  1, GF_TYPE_Q5_1, GF_ACT_Q8_1, gf_dequantize_row_q5_1,   NULL,               gf_dot_q5_1_ref,     gf_quantize_row_q5_1_ref,   1},
     [GF_TYPE_Q8_0]   = {"Q8_0",  32,  34,  1, GF_TYPE_Q8_0, GF_ACT_Q8_0, gf_dequantize_row_q8_0,   NULL,               gf_dot_q8_0_ref,     gf_quantize_row_q8_0_ref,   1},
     [GF_TYPE_Q8_1]   = FILE_ONLY("Q8_1", 32, 36),
-    [GF_TYPE_Q2_K]   = FILE_ONLY("Q2_K", 256, 84),
-    [GF_TYPE_Q3_K]   = FILE_ONLY("Q3_K", 256, 110),
+    [GF_TYPE_Q2_K]   = {"Q2_K", 256,  84,  1, GF_TYPE_Q2_K, GF_ACT_Q8_K, gf_dequantize_row_q2_K,   NULL,               gf_dot_q2_K_ref,     gf_quantize_row_q2_K_ref,   1},
+    [GF_TYPE_Q3_K]   = {"Q3_K", 256, 110,  1, GF_TYPE_Q3_K, GF_ACT_Q8_K, gf_dequantize_row_q3_K,   NULL,               gf_dot_q3_K_ref,     gf_quantize_row_q3_K_ref,   1},
     [GF_TYPE_Q4_K]   = {"Q4_K", 256, 144,  1, GF_TYPE_Q4_K, GF_ACT_Q8_K, gf_dequantize_row_q4_K,   NULL,               gf_dot_q4_K_ref,     gf_quantize_row_q4_K_ref,   1},
-    [GF_TYPE_Q5_K]   = FILE_ONLY("Q5_K", 256, 176),
+    [GF_TYPE_Q5_K]   = {"Q5_K", 256, 176,  1, GF_TYPE_Q5_K, GF_ACT_Q8_K, gf_dequantize_row_q5_K,   NULL,               gf_dot_q5_K_ref,     gf_quantize_row_q5_K_ref,   1},
     [GF_TYPE_Q6_K]   = {"Q6_K", 256, 210,  1, GF_TYPE_Q6_K, GF_ACT_Q8_K, gf_dequantize_row_q6_K,   NULL,               gf_dot_q6_K_ref,     gf_quantize_row_q6_K_ref,   1},
     [GF_TYPE_Q8_K]   = FILE_ONLY("Q8_K", 256, 292),
     [GF_TYPE_IQ2_XXS] = FILE_ONLY("IQ2_XXS", 256, 66),
@@ -36,14 +42,14 @@ static const gf_type_traits k_types[GF_TYPE_COUNT] = {
     [GF_TYPE_IQ4_NL] = {"IQ4_NL", 32, 18,  0, GF_TYPE_Q8_0, GF_ACT_F32,  gf_dequantize_row_iq4_nl, gf_widen_row_iq4_nl, NULL,               NULL,                       0},
     [GF_TYPE_IQ3_S]  = FILE_ONLY("IQ3_S", 256, 110),
     [GF_TYPE_IQ2_S]  = FILE_ONLY("IQ2_S", 256, 82),
-    [GF_TYPE_IQ4_XS] = FILE_ONLY("IQ4_XS", 256, 136),
+    [GF_TYPE_IQ4_XS] = {"IQ4_XS", 256, 136, 1, GF_TYPE_IQ4_XS, GF_ACT_Q8_K, gf_dequantize_row_iq4_xs, NULL,            gf_dot_iq4_xs_ref,   gf_quantize_row_iq4_xs_ref, 1},
     [GF_TYPE_I8]     = FILE_ONLY("I8", 1, 1),
     [GF_TYPE_I16]    = FILE_ONLY("I16", 1, 2),
     [GF_TYPE_I32]    = FILE_ONLY("I32", 1, 4),
     [GF_TYPE_I64]    = FILE_ONLY("I64", 1, 8),
     [GF_TYPE_F64]    = FILE_ONLY("F64", 1, 8),
     [GF_TYPE_IQ1_M]  = FILE_ONLY("IQ1_M", 256, 56),
-    [GF_TYPE_BF16]   = FILE_ONLY("BF16", 1, 2),
+    [GF_TYPE_BF16]   = {"BF16",   1,   2,  1, GF_TYPE_BF16, GF_ACT_BF16, gf_dequantize_row_bf16,   NULL,               gf_dot_bf16_ref,     gf_quantize_row_bf16_ref,   1},
     [GF_TYPE_TQ1_0]  = FILE_ONLY("TQ1_0", 256, 54),
     [GF_TYPE_TQ2_0]  = FILE_ONLY("TQ2_0", 256, 66),
     [GF_TYPE_MXFP4]  = FILE_ONLY("MXFP4", 32, 17),
@@ -117,9 +123,9 @@ const char *gf_writable_types_list(void) {
     return list;
 }
 
-static const char *const k_act_names[] = {"f32", "f16", "q8_0", "q8_1", "q8_K"};
+static const char *const k_act_names[GF_ACT_COUNT] = {"f32", "f16", "q8_0", "q8_1", "q8_K", "bf16"};
 
-const char *gf_act_format_name(gf_act_format f) { return (unsigned)f < 5 ? k_act_names[f] : "?"; }
+const char *gf_act_format_name(gf_act_format f) { return (unsigned)f < GF_ACT_COUNT ? k_act_names[f] : "?"; }
 
 size_t gf_act_row_bytes(gf_act_format f, int64_t n) {
     switch (f) {
@@ -128,6 +134,7 @@ size_t gf_act_row_bytes(gf_act_format f, int64_t n) {
     case GF_ACT_Q8_0: return (size_t)(n / QK8_0) * sizeof(block_q8_0);
     case GF_ACT_Q8_1: return (size_t)(n / QK8_1) * sizeof(block_q8_1);
     case GF_ACT_Q8_K: return (size_t)(n / QK_K) * sizeof(block_q8_K);
+    case GF_ACT_BF16: return (size_t)n * 2;
     }
     fprintf(stderr, "greenformer: unknown activation format %d\n", (int)f);
     abort();

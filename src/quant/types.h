@@ -45,7 +45,9 @@ typedef enum {
 
 /* Activation formats: what a weight type's dot product consumes, chosen as
  * llama.cpp's CPU backend does (its x86 SIMD rounding: ties to even). */
-typedef enum { GF_ACT_F32, GF_ACT_F16, GF_ACT_Q8_0, GF_ACT_Q8_1, GF_ACT_Q8_K } gf_act_format;
+/* BF16: each activation rounded to bfloat16 (llama.cpp's vec_dot_type for BF16). */
+typedef enum { GF_ACT_F32, GF_ACT_F16, GF_ACT_Q8_0, GF_ACT_Q8_1, GF_ACT_Q8_K, GF_ACT_BF16 } gf_act_format;
+#define GF_ACT_COUNT 6
 
 /* Everything else about a type: quant/registry.h. */
 

@@ -157,13 +157,16 @@ static void block_set_levels(uint32_t type, void *blk, const int *q) {
     }
 }
 
+int gf_gptq_supported(uint32_t type) {
+    return type == GF_TYPE_Q8_0 || type == GF_TYPE_Q4_0 || type == GF_TYPE_Q4_1 || type == GF_TYPE_Q4_K || type == GF_TYPE_Q6_K;
+}
+
 int gf_quantize_row_gptq(uint32_t type, const float *x, const float *importance, const float *u, int block, void *dst, int64_t n,
                          float *w) {
     if (!gf_quantize_supported(type) || gf_row_bytes(type, (uint64_t)n) == 0)
         return gf_quantize_row(type, GF_QUANT_SEARCH, x, importance, dst, n); /* reports the error */
     /* block_affine and block_set_levels know these layouts; a writable type without them fails here, loudly */
-    if (type != GF_TYPE_Q8_0 && type != GF_TYPE_Q4_0 && type != GF_TYPE_Q4_1 && type != GF_TYPE_Q4_K && type != GF_TYPE_Q6_K)
-        return gf_fail("quantize: GPTQ has no level layout for %s", gf_type_name(type));
+    if (!gf_gptq_supported(type)) return gf_fail("quantize: GPTQ has no level layout for %s", gf_type_name(type));
     const gf_type_traits *t = gf_type_info(type);
     int qb = (int)t->block;
     float a[QK_K], b[QK_K];

@@ -18,6 +18,11 @@
 
 #include <stdint.h>
 
+/* The types GPTQ has level layouts for (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K); the
+ * quantizer writes the other types with the importance-weighted search, or
+ * refuses the method when they have none (gf_quantize_has_method). */
+int gf_gptq_supported(uint32_t type);
+
 /* x is not modified; scratch holds n floats. */
 int gf_quantize_row_gptq(uint32_t type, const float *x, const float *importance, const float *u, int block, void *dst, int64_t n,
                          float *scratch);

@@ -64,6 +64,8 @@ int gf_transcoder_new(const gf_transcode_options *opt, gf_transcoder **out) {
     *out = NULL;
     if (opt->method != GF_QUANT_REF && opt->method != GF_QUANT_SEARCH) return gf_fail("quantize: unknown method %d", opt->method);
     if (gf_ftype_base_type(opt->ftype) == GF_TYPE_F32) return gf_fail("quantize: unknown file type %d", opt->ftype);
+    if (!gf_quantize_has_method(gf_ftype_base_type(opt->ftype), opt->method))
+        return gf_fail("quantize: type %s has no '%s' method (use 'ref')", gf_ftype_name(opt->ftype), gf_quant_method_name(opt->method));
     gf_transcoder *t = calloc(1, sizeof *t);
     if (!t) return gf_fail_nomem("the quantizer", sizeof *t);
     t->opt = *opt;
@@ -125,7 +127,9 @@ static override *find_override(gf_transcoder *t, const char *name, int create) {
 int gf_transcoder_set_type(gf_transcoder *t, const char *name, uint32_t type) {
     if (t->stage != ST_HEADER) return gf_fail("quantize: tensor types must be set before the model streams in");
     if (!gf_quantize_supported(type) && type != GF_TYPE_F16 && type != GF_TYPE_F32)
-        return gf_fail("quantize: cannot write tensor '%s' as %s (supported: Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, F16, F32)", name, gf_type_name(type));
+        return gf_fail("quantize: cannot write tensor '%s' as %s (supported: %s, F16, F32)", name, gf_type_name(type), gf_writable_types_list());
+    if (gf_quantize_supported(type) && !gf_quantize_has_method(type, t->opt.method))
+        return gf_fail("quantize: cannot write tensor '%s' as %s with method '%s' (use 'ref')", name, gf_type_name(type), gf_quant_method_name(t->opt.method));
     override *o = find_override(t, name, 1);
     if (!o) return GF_ERR;
     o->type = type;
@@ -236,7 +240,7 @@ static int plan_tensors(gf_transcoder *t, gf_quant_rules *rules, int *requantize
                            gf_type_name(p->in_type));
         if (p->convert && gf_type_held_as(p->in_type) < 0)
             return gf_fail("quantize: tensor '%s' has type %s, which greenformer cannot read (the input must be F32 or F16, or "
-                           "Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q5_0, IQ4_NL to re-quantize)",
+                           "a type it computes with, or Q5_0, IQ4_NL, to re-quantize)",
                            ti->name, gf_type_name(p->in_type));
         if (p->convert && !is_float_type(p->in_type)) {
             (*requantized)++;
@@ -385,7 +389,7 @@ static int emit_row(void *ud, int64_t index, const float *row, const uint8_t *ra
         if (p->out_type == GF_TYPE_F32) memcpy(out, row, p->out_row);
         else if (p->out_type == GF_TYPE_F16)
             for (int64_t i = 0; i < p->n; i++) ((gf_half *)out)[i] = gf_float_to_half(row[i]);
-        else if (p->u && t->opt.method == GF_QUANT_SEARCH && gf_quantize_supported(p->out_type))
+        else if (p->u && t->opt.method == GF_QUANT_SEARCH && gf_gptq_supported(p->out_type))
             s = gf_quantize_row_gptq(p->out_type, row, p->imp, p->u, p->u_block, out, p->n, t->gptq_row);
         else s = gf_quantize_row(p->out_type, t->opt.method, row, p->imp, out, p->n);
     }

@@ -124,7 +124,7 @@ static void test_cache_types(void) {
             if (kv == GF_KV_F16) gf_f32_to_f16_row(kd, ks, HD), gf_f32_to_f16_row(vd, vs, HD);
             if (kv == GF_KV_Q8_0) gf_quantize_row_q8_0_ref(ks, kd, HD), gf_quantize_row_q8_0_ref(vs, vd, HD);
         }
-        gf_attention_args a = {q, kc, vc, out, NTOK, POS0, NH, NKV, HD, NCTX, 0.125f, 1, (gf_kv_type)kv};
+        gf_attention_args a = {q, kc, vc, out, NTOK, POS0, NH, NKV, HD, NCTX, 0.125f, 1, (gf_kv_type)kv, 0, 0};
         gf_attention_range(&a, 0, gf_attention_units(&a));
         double worst = 0;
         for (int t = 0; t < NTOK; t++)
@@ -168,16 +168,23 @@ static void test_units(void) {
     }
     gf_quantize_row_q8_0_ref(kf, k8, 2 * NCTX * HD);
     gf_quantize_row_q8_0_ref(vf, v8, 2 * NCTX * HD);
-    static const struct { int nh, nkv, ntok, pos0, causal; } cases[] = {
-        {1, 1, 70, 0, 1}, {2, 2, 65, 100, 1}, {8, 2, 9, 130, 1}, {8, 1, 1, 150, 1}, {2, 2, 1, 40, 1}, {4, 2, 33, 0, 0}, {16, 1, 3, 60, 1},
+    static const struct { int nh, nkv, ntok, pos0, causal, window; } cases[] = {
+        {1, 1, 70, 0, 1, 0}, {2, 2, 65, 100, 1, 0}, {8, 2, 9, 130, 1, 0}, {8, 1, 1, 150, 1, 0}, {2, 2, 1, 40, 1, 0}, {4, 2, 33, 0, 0, 0},
+        {16, 1, 3, 60, 1, 0},
         /* past 1,024 keys: a token alone scores its keys 512 per call, a unit of 18 queries 64 per call */
-        {2, 2, 9, 1100, 1},
+        {2, 2, 9, 1100, 1, 0},
+        /* sliding windows: starting inside a tile, on a tile's first key, longer than the context so far,
+           one key, and a unit whose tokens' windows start in different tiles; past 1,024 keys a score
+           tile entered in its middle */
+        {2, 2, 65, 100, 1, 40}, {8, 2, 9, 130, 1, 64}, {8, 1, 1, 150, 1, 7}, {2, 2, 1, 40, 1, 100}, {4, 2, 33, 0, 1, 1},
+        {16, 1, 3, 60, 1, 61}, {1, 1, 70, 30, 1, 20}, {2, 2, 9, 1100, 1, 600}, {8, 2, 9, 1100, 1, 530},
     };
     for (int kv = GF_KV_F16; kv <= GF_KV_Q8_0; kv++)
         for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
             int nh = cases[c].nh, nkv = cases[c].nkv, ntok = cases[c].ntok, n = ntok * nh * HD;
             for (int i = 0; i < n; i++) q[i] = rndf() * 0.7f;
-            gf_attention_args units = {q, kh, vh, out, ntok, cases[c].pos0, nh, nkv, HD, NCTX, 0.17f, cases[c].causal, (gf_kv_type)kv};
+            gf_attention_args units = {q, kh, vh, out, ntok, cases[c].pos0, nh, nkv, HD, NCTX, 0.17f, cases[c].causal, (gf_kv_type)kv,
+                                       cases[c].window, c % 2 ? 0.0f : 3.0f};
             gf_attention_args alone = units;
             if (kv == GF_KV_F16) alone.k_cache = kf, alone.v_cache = vf, alone.kv_type = GF_KV_F32;
             else units.k_cache = alone.k_cache = k8, units.v_cache = alone.v_cache = v8;
@@ -197,12 +204,75 @@ static void test_units(void) {
         }
 }
 
+/* A sliding window (and soft-capped scores) over a cache of each type, against
+ * f64 attention over the whole context with the scores outside the window
+ * masked to -inf: keys before the window are never read, and the result is
+ * the masked pass's within the cache type's own error. */
+static void test_window(void) {
+    enum { HD = 64, NH = 4, NKV = 2, NCTX = 200, NTOK = 70, POS0 = NCTX - NTOK };
+    static float q[NTOK * NH * HD], kf[NKV * NCTX * HD], vf[NKV * NCTX * HD], out[NTOK * NH * HD];
+    static char kc[NKV * NCTX * HD * 4], vc[NKV * NCTX * HD * 4];
+    for (int i = 0; i < NTOK * NH * HD; i++) q[i] = rndf() * 0.5f;
+    for (int i = 0; i < NKV * NCTX * HD; i++) kf[i] = rndf(), vf[i] = rndf();
+    /* a window of one key is that key's value row: its own rounding, not an average's */
+    const double bound[GF_KV_TYPE_COUNT] = {1e-6, 1e-3, 2e-2};
+    static const struct { int window; float cap; } cases[] = {{1, 0}, {16, 0}, {50, 2.5f}, {64, 0}, {65, 0}, {130, 0}, {500, 1.0f}};
+    for (int kv = 0; kv < GF_KV_TYPE_COUNT; kv++)
+        for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+            int window = cases[c].window;
+            double cap = cases[c].cap;
+            size_t row = gf_kv_row_bytes(kv, HD);
+            for (int r = 0; r < NKV * NCTX; r++) {
+                const float *ks = kf + (size_t)r * HD, *vs = vf + (size_t)r * HD;
+                void *kd = kc + r * row, *vd = vc + r * row;
+                int pos = r % NCTX;
+                if (kv == GF_KV_F32) memcpy(kd, ks, row), memcpy(vd, vs, row);
+                if (kv == GF_KV_F16) gf_f32_to_f16_row(kd, ks, HD), gf_f32_to_f16_row(vd, vs, HD);
+                if (kv == GF_KV_Q8_0) gf_quantize_row_q8_0_ref(ks, kd, HD), gf_quantize_row_q8_0_ref(vs, vd, HD);
+                /* rows no query's window reaches are poison: reading one would show */
+                if (pos < POS0 - window + 1) memset(kd, 0xff, row), memset(vd, 0xff, row);
+            }
+            gf_attention_args a = {q, kc, vc, out, NTOK, POS0, NH, NKV, HD, NCTX, 0.125f, 1, (gf_kv_type)kv, window, (float)cap};
+            gf_attention_range(&a, 0, gf_attention_units(&a));
+            double worst = 0;
+            for (int t = 0; t < NTOK; t++)
+                for (int h = 0; h < NH; h++) {
+                    const float *qh = q + (t * NH + h) * HD;
+                    const float *K = kf + (size_t)(h / (NH / NKV)) * NCTX * HD, *V = vf + (size_t)(h / (NH / NKV)) * NCTX * HD;
+                    double s[NCTX], max = -1e300, sum = 0;
+                    int n = POS0 + t + 1;
+                    for (int j = 0; j < n; j++) {
+                        s[j] = 0;
+                        for (int d = 0; d < HD; d++) s[j] += (double)qh[d] * K[j * HD + d];
+                        s[j] *= 0.125;
+                        if (cap > 0) s[j] = cap * tanh(s[j] / cap);
+                        if (n - 1 - j >= window) s[j] = -INFINITY; /* the mask */
+                        max = s[j] > max ? s[j] : max;
+                    }
+                    for (int j = 0; j < n; j++) sum += (s[j] = exp(s[j] - max));
+                    for (int d = 0; d < HD; d++) {
+                        double want = 0;
+                        for (int j = 0; j < n; j++) want += s[j] / sum * V[j * HD + d];
+                        double err = fabs(out[(t * NH + h) * HD + d] - want);
+                        worst = err > worst || err != err ? err : worst;
+                    }
+                }
+            CHECK(worst < bound[kv], "window %d (cap %g) over a %s cache: error %g, bound %g", window, cap, gf_kv_type_name(kv), worst,
+                  bound[kv]);
+        }
+    float x[5] = {0, 1, -3, 100, -1e30f};
+    gf_attn_softcap(x, 5, 2.0f);
+    CHECK(x[0] == 0 && fabsf(x[1] - 2 * tanhf(0.5f)) < 1e-7f && fabsf(x[2] + 2 * tanhf(1.5f)) < 1e-6f && x[3] == 2.0f && x[4] == -2.0f,
+          "softcap values");
+}
+
 int main(void) {
     test_widening();
     test_units();
     test_exp();
     for (int kv = 0; kv < GF_KV_TYPE_COUNT; kv++) test_tiles((gf_kv_type)kv);
     test_cache_types();
+    test_window();
     float src[5] = {1.0f, 65504.0f, 1e-8f, -3.14159f, 70000.0f};
     gf_half dst[5];
     gf_f32_to_f16_row(dst, src, 5);

@@ -183,8 +183,8 @@ static void test_fp16_simd(void) {
 
 /* ---- activation quantization ---- */
 
-static const gf_act_format k_fmts[] = {GF_ACT_F32, GF_ACT_F16, GF_ACT_Q8_0, GF_ACT_Q8_1, GF_ACT_Q8_K};
-static const char *const k_fmt_names[] = {"F32", "F16", "Q8_0", "Q8_1", "Q8_K"};
+static const gf_act_format k_fmts[] = {GF_ACT_F32, GF_ACT_F16, GF_ACT_Q8_0, GF_ACT_Q8_1, GF_ACT_Q8_K, GF_ACT_BF16};
+static const char *const k_fmt_names[] = {"F32", "F16", "Q8_0", "Q8_1", "Q8_K", "BF16"};
 
 /* An activation row with the shapes that matter: gaussian, outliers, a zero
  * block, blocks whose largest magnitude occurs with both signs, exact .5
@@ -353,6 +353,9 @@ static void dequant_act(gf_act_format f, const void *src, float *dst, int n) {
             for (int j = 0; j < 256; j++) dst[256 * b + j] = q->d * q->qs[j];
         }
         break;
+    case GF_ACT_BF16:
+        for (int i = 0; i < n; i++) dst[i] = gf_bf16_to_float(((const gf_bf16 *)src)[i]);
+        break;
     }
 }
 
@@ -364,9 +367,9 @@ static double dot_tol(uint32_t type, int n, const float *wf, const float *af, co
     double s = 0;
     for (int i = 0; i < n; i++) s += fabs((double)wf[i] * af[i]);
     s *= 1e-5;
-    if (type == GF_TYPE_Q4_1)
+    if (type == GF_TYPE_Q4_1 || type == GF_TYPE_Q5_1) /* m is at the same offset in both (d, m first) */
         for (int b = 0; b < n / 32; b++)
-            s += fabs((double)gf_half_to_float(((const block_q4_1 *)wrow)[b].m) *
+            s += fabs((double)gf_half_to_float(((const gf_half *)((const uint8_t *)wrow + (size_t)b * gf_type_info(type)->bytes))[1]) *
                       gf_half_to_float(((const block_q8_1 *)act)[b].s)) * 0x1p-11 * 2.02;
     return s + 1e-30;
 }
@@ -448,7 +451,7 @@ static void test_matmul_case(uint32_t type, int n, int rows, int ntok) {
     /* SIMD against the reference */
     gf_matmul_simd128(&m, 0, rows, act, c.ab, ntok, yx, ys);
     bad = 0;
-    int exact = type != GF_TYPE_F32 && type != GF_TYPE_F16;
+    int exact = type != GF_TYPE_F32 && type != GF_TYPE_F16; /* BF16's kernel follows its reference's summation order */
     for (int r = 0; r < rows; r++) {
         gf_dequantize_row(type, c.w + MISALIGN + c.rb * (size_t)r, wf, n);
         for (int t = 0; t < ntok; t++) {
@@ -532,6 +535,7 @@ static void test_matmul(void) {
     for (size_t i = 0; i < sizeof odd / sizeof odd[0]; i++) {
         test_matmul_case(GF_TYPE_F32, odd[i], 6, 5);
         test_matmul_case(GF_TYPE_F16, odd[i], 6, 5);
+        test_matmul_case(GF_TYPE_BF16, odd[i], 6, 5);
     }
     /* rows longer than the GEMV's activation chunk (8192 elements) */
     for (uint32_t type = 0; type < GF_TYPE_COUNT; type++)
@@ -557,6 +561,13 @@ static void test_matmul(void) {
     /* a single row and a single token */
     test_matmul_case(GF_TYPE_Q4_0, 64, 2, 1);
     test_matmul_case(GF_TYPE_Q6_K, 256, 2, 1);
+    /* the newer types: GEMM panels, tiles and tails */
+    static const uint32_t newer[] = {GF_TYPE_Q5_K, GF_TYPE_Q3_K, GF_TYPE_Q2_K, GF_TYPE_IQ4_XS, GF_TYPE_Q5_1, GF_TYPE_BF16};
+    for (size_t i = 0; i < sizeof newer / sizeof newer[0]; i++) {
+        test_matmul_case(newer[i], 2304, 5, 39);
+        test_matmul_case(newer[i], 512, 270, 4);
+        test_matmul_case(newer[i], 256, 2, 1);
+    }
 }
 
 /* Largest integer sums: Q8_0 weights of -128 against activations of -127,

@@ -89,7 +89,7 @@ static float gauss(void) {
 }
 
 static void check_search_beats_ref(void) {
-    const uint32_t types[] = {GF_TYPE_Q8_0, GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q4_K, GF_TYPE_Q6_K};
+    const uint32_t types[] = {GF_TYPE_Q8_0, GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q4_K, GF_TYPE_Q6_K, GF_TYPE_Q5_1, GF_TYPE_BF16};
     enum { N = 2048 };
     float *x = malloc(N * sizeof *x), *imp = malloc(N * sizeof *imp);
     unsigned char *a = malloc(N * 2), *b = malloc(N * 2);
@@ -166,8 +166,14 @@ static void check_gptq(void) {
 static void check_errors(void) {
     float x[64] = {0};
     unsigned char out[256];
-    CHECK(gf_quantize_row(GF_TYPE_Q5_K, GF_QUANT_REF, x, NULL, out, 256) == GF_ERR, "Q5_K is not written");
-    CHECK(strstr(gf_error_message(), "Q5_K") != NULL, "message names the type: %s", gf_error_message());
+    CHECK(gf_quantize_row(GF_TYPE_IQ2_XS, GF_QUANT_REF, x, NULL, out, 256) == GF_ERR, "IQ2_XS is not written");
+    CHECK(strstr(gf_error_message(), "IQ2_XS") != NULL, "message names the type: %s", gf_error_message());
+    CHECK(gf_quantize_row(GF_TYPE_Q5_K, GF_QUANT_SEARCH, x, NULL, out, 256) == GF_ERR, "Q5_K has no search quantizer");
+    CHECK(strstr(gf_error_message(), "Q5_K") && strstr(gf_error_message(), "search"), "message names the type and method: %s",
+          gf_error_message());
+    CHECK(gf_quantize_has_method(GF_TYPE_Q5_1, GF_QUANT_SEARCH) && gf_quantize_has_method(GF_TYPE_Q2_K, GF_QUANT_REF) &&
+              !gf_quantize_has_method(GF_TYPE_IQ4_XS, GF_QUANT_SEARCH),
+          "methods per type");
     CHECK(gf_quantize_row(GF_TYPE_Q4_K, GF_QUANT_REF, x, NULL, out, 64) == GF_ERR, "64 is not a whole Q4_K block");
     CHECK(strstr(gf_error_message(), "64") != NULL, "message names the length: %s", gf_error_message());
     CHECK(gf_quantize_row(GF_TYPE_Q4_0, GF_QUANT_REF, x, NULL, out, 0) == GF_ERR, "empty rows are refused");
@@ -217,7 +223,7 @@ static void check_widening(void) {
         CHECK(gf_type_held_as(t) == GF_TYPE_Q8_0, "%s is held as Q8_0", gf_type_name(t));
     }
     CHECK(gf_type_held_as(GF_TYPE_F32) == GF_TYPE_F32 && gf_type_held_as(GF_TYPE_Q4_K) == GF_TYPE_Q4_K, "computable types are held as they are");
-    CHECK(gf_type_held_as(GF_TYPE_Q5_1) < 0 && gf_type_held_as(GF_TYPE_Q5_K) < 0 && gf_type_held_as(99) < 0, "others are not read");
+    CHECK(gf_type_held_as(GF_TYPE_IQ2_XS) < 0 && gf_type_held_as(GF_TYPE_TQ1_0) < 0 && gf_type_held_as(99) < 0, "others are not read");
 }
 
 int main(void) {

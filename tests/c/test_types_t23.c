@@ -354,6 +354,7 @@ static void bench(void) {
 #endif
 
 int main(void) {
+    printf("kernels: %s\n", gf_kernels_name());
     for (int k = 0; k < 2; k++) test_roundtrip(&g_types[k]);
     test_files();
 #if defined(__wasm_simd128__)

@@ -296,6 +296,7 @@ static void test_llama_file(const type_t *T, const char *file, const gfile *f32)
 }
 
 int main(void) {
+    printf("kernels: %s\n", gf_kernels_name());
     for (unsigned i = 0; i < sizeof TYPES / sizeof TYPES[0]; i++) {
         test_roundtrip(&TYPES[i]);
         test_ref_dot(&TYPES[i]);

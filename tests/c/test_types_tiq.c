@@ -332,6 +332,7 @@ static void test_file(const char *file, uint32_t type) {
 }
 
 int main(void) {
+    printf("kernels: %s\n", gf_kernels_name());
     test_iq4_xs_roundtrip();
     test_iq4_xs_dot();
     test_bf16_roundtrip();

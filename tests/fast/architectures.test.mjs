@@ -1,4 +1,4 @@
-// qwen2, gpt2, phi3 and bert from their GGUF files, held to llama.cpp's outputs:
+// qwen2, gpt2, phi3, gemma2 and bert from their GGUF files, held to llama.cpp's outputs:
 //  - decoders, teacher-forced: err vs llama.cpp <= max(0.15, 0.5 x llama.cpp's err vs F32), and on the prompt rows
 //    our distance from the F32 logits <= 1.1 x llama.cpp's;
 //  - bert: per-token states and the mean-pooled vector, cosine >= 0.9999 (F16) / 0.999 (Q8_0) and
@@ -41,19 +41,12 @@ for (const arch of ['phi3']) {
   const ref = archs.archs[arch];
   for (const [type, v] of Object.entries(ref.variants)) {
     test(`${arch} ${type}: teacher-forced logits match llama.cpp`, async (t) => {
-      let model;
-      try {
-        model = await loadModel(sharedPath('models', v.model), { kvCache: 'f32' });
-      } catch (e) {
-        // the file's Q5_K matrices need that type's kernels (the weight-type work); the architecture is tested without
-        // them in tests/slow/archs-native.test.mjs
-        if (/unsupported type Q5_K/.test(e.message)) return t.skip('Q5_K is not computable in this build');
-        throw e;
-      }
+      const model = await loadModel(sharedPath('models', v.model), { kvCache: 'f32' }); // as the references were made
       try {
         const info = model.info();
         assert.equal(info.architecture, arch);
         assert.equal(info.blocks.fusedGateUp, true);
+        assert.equal(info.slidingWindow, 0);
         assert.deepEqual(info.layers.attention, info.layers.rope.map(() => 'global'));
         const logits = await model.forward(v.tokens);
         const err = errRows(logits, readF32('reference', v.logits), ref.n_vocab, v.tokens.length);
@@ -62,6 +55,45 @@ for (const arch of ['phi3']) {
         t.diagnostic(`${arch} ${type}: err vs llama.cpp ${err.toFixed(5)} (bound ${bound}); prompt rows vs F32: ours ${ours.toFixed(4)}, llama.cpp ${v.err_vs_f32}`);
         assert.ok(err <= bound, `err ${err} > ${bound}`);
         assert.ok(ours <= 1.1 * v.err_vs_f32, `distance from F32 ${ours} > 1.1 x ${v.err_vs_f32}`);
+      } finally {
+        await model.dispose();
+      }
+    });
+  }
+}
+
+// gemma2 (sliding window of 16 on even layers, a 32-token sequence; soft-capped scores and logits; embedding scale,
+// GeGLU, sandwich norms): teacher-forced against tiny-archs.json, with the same bounds as the decoders above.
+{
+  const ref = archs.archs.gemma2;
+  for (const [type, v] of Object.entries(ref.variants)) {
+    test(`gemma2 ${type}: teacher-forced logits match llama.cpp`, async (t) => {
+      const model = await loadModel(sharedPath('models', v.model), { kvCache: 'f32' }); // as the references were made
+      try {
+        const info = model.info();
+        assert.equal(info.architecture, 'gemma2');
+        assert.equal(info.slidingWindow, 16);
+        assert.ok(v.tokens.length > info.slidingWindow, 'the sequence is longer than the window');
+        // the descriptor's per-layer values: even layers windowed, every layer soft-capped at 50, one RoPE base
+        assert.deepEqual(info.layers.attention, info.layers.rope.map((_, il) => (il % 2 === 0 ? 'sliding:16' : 'global')));
+        assert.deepEqual(info.layers.attentionSoftcap, info.layers.rope.map(() => 50));
+        assert.deepEqual([info.blocks.ffn, info.blocks.sandwichNorm, info.blocks.slidingWindowPattern, info.blocks.finalSoftcap], ['geglu', true, 2, 30]);
+        assert.ok(Math.abs(info.blocks.embeddingScale - Math.sqrt(info.dim)) < 1e-4);
+        const logits = await model.forward(v.tokens);
+        const rows = v.tokens.length;
+        const err = errRows(logits, readF32('reference', v.logits), ref.n_vocab, rows);
+        const bound = Math.max(0.15, 0.5 * v.err_vs_f32);
+        const ours = errRows(logits, readF32('reference', ref.f32_prompt_logits), ref.n_vocab, v.prompt_rows);
+        t.diagnostic(`gemma2 ${type}: err vs llama.cpp ${err.toFixed(5)} over ${rows} rows (bound ${bound}); prompt rows vs F32: ours ${ours.toFixed(4)}, llama.cpp ${v.err_vs_f32}`);
+        assert.ok(err <= bound, `err ${err} > ${bound}`);
+        assert.ok(ours <= 1.1 * v.err_vs_f32, `distance from F32 ${ours} > 1.1 x ${v.err_vs_f32}`);
+        // the final soft-cap bounds every logit by 30
+        let most = 0;
+        for (const x of logits) most = Math.max(most, Math.abs(x));
+        assert.ok(most <= 30, `logit ${most} above the cap`);
+        // a batch, decoding one token at a time and a mix give the same logits (the window across batch edges)
+        const step = await model.forward(v.tokens.slice(0, 20));
+        assert.deepEqual(Array.from(step.subarray(19 * ref.n_vocab)), Array.from(logits.subarray(19 * ref.n_vocab, 20 * ref.n_vocab)));
       } finally {
         await model.dispose();
       }
@@ -136,7 +168,7 @@ test('decoders refuse embed; unsupported architectures are named with the suppor
   const { withStringValue } = await import('../helpers/patch.mjs');
   await assert.rejects(
     loadModel(withStringValue(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), 'general.architecture', 'qwen9')),
-    /architecture 'qwen9' is not supported \(supported: llama, qwen2, qwen3, phi3, smollm3, granite, starcoder2, stablelm, gpt2, bert\)/,
+    /architecture 'qwen9' is not supported \(supported: llama, qwen2, qwen3, phi3, smollm3, granite, starcoder2, stablelm, gpt2, bert, gemma2, gemma3\)/,
   );
 });
 

@@ -17,10 +17,12 @@ test('the registry rows, and the JS and .d.ts type lists equal to its writable t
   const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
   assert.deepEqual(byName.Q4_K, { id: 12, name: 'Q4_K', blockElements: 256, blockBytes: 144, computable: true, heldAs: 'Q4_K', activation: 'q8_K', writable: true });
   assert.deepEqual(byName.Q5_0, { id: 6, name: 'Q5_0', blockElements: 32, blockBytes: 22, computable: false, heldAs: 'Q8_0', activation: null, writable: false });
-  assert.equal(byName.Q5_1.heldAs, null);
+  assert.deepEqual(byName.BF16, { id: 30, name: 'BF16', blockElements: 1, blockBytes: 2, computable: true, heldAs: 'BF16', activation: 'bf16', writable: true });
+  assert.equal(byName.Q5_1.activation, 'q8_1');
+  assert.equal(byName.IQ2_XS.heldAs, null);
   assert.equal(byName.F16.activation, 'f16');
   const writable = rows.filter((r) => r.writable).map((r) => r.name);
-  assert.deepEqual(sorted(writable), ['Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'Q8_0']);
+  assert.deepEqual(sorted(writable), ['BF16', 'IQ4_XS', 'Q2_K', 'Q3_K', 'Q4_0', 'Q4_1', 'Q4_K', 'Q5_1', 'Q5_K', 'Q6_K', 'Q8_0']);
   assert.deepEqual(sorted(QUANT_TYPES), sorted(writable), 'web/quantize.js QUANT_TYPES');
   assert.deepEqual(sorted(QUANTIZE_TYPES), sorted(writable), 'web/load.js QUANTIZE_TYPES');
   assert.deepEqual(sorted(TENSOR_TYPES), sorted([...writable, 'F16', 'F32']), 'web/quantize.js TENSOR_TYPES');

@@ -57,10 +57,10 @@ test('a Q5_0 file re-quantizes (quantize reads it) and a file with another unrea
   } finally {
     await m.dispose();
   }
-  // IQ4_XS (id 23, 136 bytes per 256: within Q5_0's 22 per 32, so the layout stays valid) has no exact Q8_0
-  // form: still refused by name
+  // IQ2_XS (id 17, 74 bytes per 256: within Q5_0's 22 per 32, so the layout stays valid) is neither computed
+  // nor held as Q8_0: refused by name
   const patched = withMatrices(F32, 'Q5_0');
   const at = patched.indexOf(Buffer.from('blk.1.ffn_up.weight'));
-  patched.writeUInt32LE(23, at + 'blk.1.ffn_up.weight'.length + 4 + 16);
-  await assert.rejects(loadModel(patched), /tensor 'blk\.1\.ffn_up\.weight' has unsupported type IQ4_XS .*Q5_0 and IQ4_NL held as Q8_0/);
+  patched.writeUInt32LE(17, at + 'blk.1.ffn_up.weight'.length + 4 + 16);
+  await assert.rejects(loadModel(patched), /tensor 'blk\.1\.ffn_up\.weight' has unsupported type IQ2_XS .*Q5_0 and IQ4_NL held as Q8_0/);
 });

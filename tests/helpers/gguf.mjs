@@ -4,8 +4,13 @@
 // without going through the code under test.
 
 const SCALAR = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
-const BLOCK = { 0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 8: [32, 34], 12: [256, 144], 14: [256, 210] };
-export const TYPE_NAMES = { 0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 8: 'Q8_0', 12: 'Q4_K', 14: 'Q6_K' };
+const BLOCK = {
+  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 7: [32, 24], 8: [32, 34], 10: [256, 84], 11: [256, 110], 12: [256, 144], 13: [256, 176],
+  14: [256, 210], 23: [256, 136], 30: [1, 2],
+};
+export const TYPE_NAMES = {
+  0: 'F32', 1: 'F16', 2: 'Q4_0', 3: 'Q4_1', 7: 'Q5_1', 8: 'Q8_0', 10: 'Q2_K', 11: 'Q3_K', 12: 'Q4_K', 13: 'Q5_K', 14: 'Q6_K', 23: 'IQ4_XS', 30: 'BF16',
+};
 
 export function parseGguf(buf) {
   const dv = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);

@@ -54,11 +54,14 @@ const relaxedFlags = relaxedNodeFlags();
 // Both relaxed builds: 'relaxed' (i32 dot products) and 'relaxed16' (their
 // 16-bit form, for x86 without AVX-VNNI; Node's V8 lowers both forms with
 // pmaddubsw on any x86, so the sums' bounds are exercised here too).
-for (const variant of ['relaxed', 'relaxed16']) {
-  test(`C test_kernels (wasm, ${variant} SIMD build): its kernels equal the references bit for bit`, { skip: !relaxedFlags && 'this Node has no relaxed SIMD' }, (t) => {
-    const target = join(ROOT, `build/wasm-${variant}/test_kernels.js`);
+// The kernel tests: test_kernels and the per-type programs (test_types_*).
+const kernelPrograms = programs.filter((name) => name === 'test_kernels' || name.startsWith('test_types_'));
+for (const variant of ['relaxed', 'relaxed16']) for (const name of kernelPrograms) {
+  test(`C ${name} (wasm, ${variant} SIMD build): its kernels equal the references bit for bit`, { skip: !relaxedFlags && 'this Node has no relaxed SIMD' }, (t) => {
+    const target = join(ROOT, `build/wasm-${variant}/${name}.js`);
     assert.ok(existsSync(target), `${target} is missing: run ./build.sh`);
-    const r = spawnSync(process.execPath, [...relaxedFlags, target], { cwd: ROOT, encoding: 'utf8', timeout: 600_000 });
+    const env = { ...process.env, GF_SHARED: SHARED };
+    const r = spawnSync(process.execPath, [...relaxedFlags, target], { cwd: ROOT, env, encoding: 'utf8', timeout: 600_000 });
     const out = `${r.stdout}${r.stderr}`.trim();
     for (const line of out.split('\n').slice(-4)) t.diagnostic(line);
     assert.match(out, new RegExp(`^kernels: simd128\\+${variant}$`, 'm'));

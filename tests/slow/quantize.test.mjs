@@ -201,15 +201,15 @@ test('calibrated mix: types assigned by measured sensitivity within the budget; 
 });
 
 test('errors: unknown type, unsupported input type, bad mix, bad quantize option', async () => {
-  await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q5_K' }), /unknown type "Q5_K"/);
+  await assert.rejects(quantizeModel(F32, () => {}, { type: 'IQ2_XS' }), /unknown type "IQ2_XS"/);
   await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q4_0', mix: 3 }), /between 4.5 and 8.5/);
   await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q4_0', mix: 5 }), /mix needs calibration text/);
   await assert.rejects(quantizeModel(F32, () => {}, { type: 'Q4_0', method: 'ref', calib: 'text' }), /search/);
   await assert.rejects(quantizeModel(F32, 42, { type: 'Q4_0' }), /destination must be/);
   await assert.rejects(quantizeModel(Readable.toWeb(createReadStream(F32)), () => {}, { type: 'Q4_0', calib: 'text' }), /read the model twice/);
-  const patched = withTensorType(F32, 'blk.0.attn_q.weight', 13); // Q5_K: smaller, the layout stays valid
-  await assert.rejects(quantizeModel(patched, () => {}, { type: 'Q4_0' }), /blk\.0\.attn_q\.weight' has type Q5_K, which greenformer cannot read/);
-  await assert.rejects(loadModel(F32, { quantize: 'Q5_K' }), /quantize must be one of/);
+  const patched = withTensorType(F32, 'blk.0.attn_q.weight', 17); // IQ2_XS: smaller, the layout stays valid
+  await assert.rejects(quantizeModel(patched, () => {}, { type: 'Q4_0' }), /blk\.0\.attn_q\.weight' has type IQ2_XS, which greenformer cannot read/);
+  await assert.rejects(loadModel(F32, { quantize: 'IQ2_XS' }), /quantize must be one of/);
   await assert.rejects(quantizeModel(Buffer.from('not a gguf at all, just text'), () => {}, { type: 'Q4_0' }), /GGUF/);
 });
 
@@ -230,7 +230,7 @@ test('CLI: quantize writes a file and prints the plan; eval reports; usage error
     for (const [args, pattern] of [
       [['quantize', F32, out], /needs --type/],
       [['quantize', F32, '--type', 'Q4_0'], /needs an output path/],
-      [['quantize', F32, out, '--type', 'Q3_K'], /--type must be one of/],
+      [['quantize', F32, out, '--type', 'IQ2_XS'], /--type must be one of/],
       [['quantize', F32, out, '--mix', 'abc', '--calib', 'x'], /--mix must be a number in 4\.5\.\.8\.5, got "abc"/],
       [['quantize', F32, out, '--mix', '12', '--calib', 'x'], /--mix must be a number in 4\.5\.\.8\.5, got 12/],
       [['quantize', F32, out, '--type', 'Q4_0', '--mxi', '5'], /unknown option "--mxi" for quantize \(did you mean --mix\?\)/],
@@ -241,6 +241,9 @@ test('CLI: quantize writes a file and prints the plan; eval reports; usage error
       assert.equal(u.status, 2, `${args.join(' ')}: ${u.stderr}`);
       assert.match(u.stderr, pattern);
     }
+    const noSearch = cli(['quantize', F32, out, '--type', 'Q3_K', '--method', 'search']);
+    assert.equal(noSearch.status, 1);
+    assert.match(noSearch.stderr, /Q3_K_M has no 'search' method \(use 'ref'\)/);
     const missing = cli(['quantize', join(dir, 'nope.gguf'), out, '--type', 'Q4_0']);
     assert.equal(missing.status, 1);
     assert.match(missing.stderr, /no such file/);
@@ -329,7 +332,7 @@ test('quantize options: an unknown key names the nearest known one; numbers and 
   for (const bad of [0, -1, 1.5, 2 ** 32 + 4, NaN, '4']) {
     await assert.rejects(quantizeModel(BROWN, () => {}, { calib: 'x', mix: 5, mixChunks: bad }), /mixChunks must be an integer in 1\.\.1048576/, String(bad));
   }
-  await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', outputType: 'Q5_K' }), /outputType must be one of/);
+  await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', outputType: 'IQ2_XS' }), /outputType must be one of/);
   await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', embdType: 7 }), /embdType must be one of/);
   await assert.rejects(quantizeModel(BROWN, () => {}, { type: 'Q4_0', signal: 'stop' }), /signal must be an AbortSignal/);
   await assert.rejects(quantizeModel(BROWN, () => {}, null), /options must be an object/);

@@ -40,8 +40,8 @@
 
 #include "kernels/half_simd128.h"
 #include "kernels/kernels.h"
-#include "q2_K.h"
-#include "q3_K.h"
+#include "quant/q2_K.h"
+#include "quant/q3_K.h"
 
 #define KQ_INLINE static inline __attribute__((always_inline))
 #define KQ_UNROLL _Pragma("clang loop unroll(full)")

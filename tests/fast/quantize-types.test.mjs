@@ -1,0 +1,67 @@
+// The quantizer writes every type llama-quantize writes for tiny-brown: with
+// method 'ref' each tensor's type follows llama.cpp's rules for the mix
+// (Q5_K = Q5_K_M, Q3_K = Q3_K_M, ...) and its bytes equal llama-quantize's;
+// the files load and their logits are as far from F32 as llama.cpp's own
+// files are (within 2x). Types without a search quantizer refuse 'search'.
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { test } from 'node:test';
+
+import { loadModel } from '../../web/index.js';
+import { quantizeModel } from '../../web/quantize.js';
+import { parseGguf } from '../helpers/gguf.mjs';
+import { errRows, readF32, readJson, sharedPath } from '../helpers/shared.mjs';
+
+const BROWN = sharedPath('models', 'tiny-brown-f32.gguf');
+const ref = readJson('reference', 'tiny-brown-types.json');
+const f32 = readF32('reference', ref.f32_logits);
+
+async function quantizeToBuffer(options) {
+  const parts = [];
+  const plan = await quantizeModel(BROWN, (bytes) => parts.push(bytes), options);
+  return { bytes: Buffer.concat(parts), plan };
+}
+
+async function errVsF32(bytes) {
+  const model = await loadModel(bytes, { kvCache: 'f32' });
+  try {
+    return errRows(await model.forward(ref.tokens), f32, ref.n_vocab, ref.tokens.length);
+  } finally {
+    await model.dispose();
+  }
+}
+
+const LLAMA = { Q5_K: 'Q5_K_M', Q3_K: 'Q3_K_M', Q2_K: 'Q2_K', IQ4_XS: 'IQ4_XS', Q5_1: 'Q5_1', BF16: 'BF16' };
+
+for (const [type, variant] of Object.entries(LLAMA)) {
+  test(`quantize ${type} (ref): llama.cpp's ${variant} mix, every tensor byte-identical to llama-quantize's; loads, error vs F32 sane`, async (t) => {
+    const v = ref.variants[variant];
+    const { bytes, plan } = await quantizeToBuffer({ type });
+    assert.equal(bytes.length, plan.outputBytes);
+    const ours = parseGguf(bytes);
+    const theirs = parseGguf(readFileSync(sharedPath('models', v.model)));
+    assert.equal(ours.get('general.file_type'), theirs.get('general.file_type'), 'general.file_type');
+    assert.equal(ours.tensors.length, theirs.tensors.length);
+    for (const x of ours.tensors) {
+      const u = theirs.tensors.find((y) => y.name === x.name);
+      assert.ok(u, `llama.cpp's file has no ${x.name}`);
+      assert.deepEqual([x.ne, x.typeName], [u.ne, u.typeName], `${x.name}: shape and type`);
+      assert.ok(Buffer.from(ours.data(x)).equals(Buffer.from(theirs.data(u))), `${x.name} (${x.typeName}) differs from llama.cpp's bytes`);
+    }
+    const err = await errVsF32(bytes);
+    t.diagnostic(`${type}: err vs F32 ${err.toFixed(4)} (llama.cpp's ${variant}: ${v.err_vs_f32})`);
+    assert.ok(err < 2 * v.err_vs_f32, `${type}: ${err} from F32, llama.cpp's file ${v.err_vs_f32}`);
+  });
+}
+
+test('search: Q5_1 and BF16 have it (no worse than ref); the other new types refuse it, naming type and method', async (t) => {
+  for (const type of ['Q5_1', 'BF16']) {
+    const search = await errVsF32((await quantizeToBuffer({ type, method: 'search' })).bytes);
+    const v = ref.variants[type];
+    t.diagnostic(`${type} search: err vs F32 ${search.toFixed(4)} (llama.cpp ${v.err_vs_f32})`);
+    assert.ok(search < 1.5 * v.err_vs_f32, `${type} search: ${search}`);
+  }
+  for (const type of ['Q5_K', 'Q3_K', 'Q2_K', 'IQ4_XS']) {
+    await assert.rejects(quantizeToBuffer({ type, method: 'search' }), (e) => e.message.includes(type) && e.message.includes('search'), type);
+  }
+});
