@@ -192,6 +192,58 @@ export interface Generation extends AsyncIterableIterator<string> {
   stats: GenerationStats;
 }
 
+export interface ArchitectureBlocks {
+  norm: 'rms' | 'layer';
+  /** "pre": norm before each block; "post": after each residual add (bert). */
+  normPlace: 'pre' | 'post';
+  rope: 'none' | 'adjacent' | 'neox';
+  /** 'geglu': GELU(gate) * up (gemma2, gemma3) */
+  ffn: 'swiglu' | 'gelu' | 'geglu';
+  /** gate and up in one ffn_up matrix (phi3) */
+  fusedGateUp: boolean;
+  /** per-head RMSNorm of queries and keys (qwen3) */
+  qkNorm: boolean;
+  learnedPositions: boolean;
+  tokenTypes: boolean;
+  embeddingNorm: boolean;
+  /** layers il with (il + 1) % n == 0 have no RoPE (smollm3: 4); 0: none */
+  noRopeEvery: number;
+  /** post_attention_norm and post_ffw_norm on each block's output before the residual add (gemma2, gemma3) */
+  sandwichNorm: boolean;
+  /** with slidingWindow: layer il is windowed when il % n < n - 1 (gemma2: 2, gemma3: 6); 0: none */
+  slidingWindowPattern: number;
+  fusedQkv: boolean;
+  /** "rope_freqs", "longrope" (phi3's long and short factors) or "none" */
+  ropeFactors: 'none' | 'rope_freqs' | 'longrope';
+  ropeAttnFactor: number;
+  ropeFreqScale: number;
+  /** scores = attentionScale * q . k: 1 / sqrt(headDim), or the file's attention.scale (granite) */
+  attentionScale: number;
+  /** granite's multipliers (1 elsewhere; gemma's embeddingScale is sqrt(dim)): the embedding, each block's output before
+   * the residual add; logits are divided by logitScale */
+  embeddingScale: number;
+  residualScale: number;
+  logitScale: number;
+  /** scores become cap * tanh(s / cap) (gemma2: 50); 0: none */
+  attentionSoftcap: number;
+  /** the same on the logits (gemma2: 30); 0: none */
+  finalSoftcap: number;
+}
+
+export interface LayerValues {
+  /** "global", or "sliding:<window>" for a sliding-window layer (gemma2's even layers, five of gemma3's six) */
+  attention: string[];
+  /** whether RoPE applies (false: a NoPE layer) */
+  rope: boolean[];
+  /** the layer's RoPE base (gemma3's windowed layers: rope.freq_base_swa); 0 without RoPE */
+  ropeBase: number[];
+  /** the layer's attention soft-cap; 0: none */
+  attentionSoftcap: number[];
+  nHead: number[];
+  nHeadKv: number[];
+  ffnDim: number[];
+}
+
 export interface ModelInfo {
   architecture: string;
   /** general.name */
@@ -216,8 +268,13 @@ export interface ModelInfo {
   /** An encoder (bert): embed() instead of forward/generate. */
   encoder: boolean;
   causal: boolean;
-  /** Encoders' own pooling: "mean", "cls", "last" or "none". */
+  /** The model's own pooling for embed(): encoders' "mean" or "cls", "last" for decoders whose file sets it
+   * (Qwen3-Embedding), else "none" (a decoder without it refuses embed()). */
   pooling: 'none' | 'mean' | 'cls' | 'last';
+  /** The architecture descriptor's block choices (src/model/arch.c), with the file's own (fused QKV, RoPE factors). */
+  blocks?: ArchitectureBlocks;
+  /** Per-layer values, one array entry per layer. */
+  layers?: LayerValues;
   /** BOS and EOS token ids (-1 when the vocabulary has none). */
   bos: number;
   eos: number;

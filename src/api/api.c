@@ -132,17 +132,22 @@ GF_API double gf_api_loader_done(const gf_loader *l) { return (double)gf_loader_
 GF_API void gf_api_loader_free(gf_loader *l) { gf_loader_free(l); }
 
 static int build_info(gf_handle *h) {
-    char model_json[4096];
-    int n = gf_model_info_json(h->model, model_json, sizeof model_json);
-    if (n < 0 || (size_t)n >= sizeof model_json) return gf_fail("info: description too long");
+    int n = gf_model_info_json(h->model, NULL, 0);
+    char *model_json = n > 0 ? malloc((size_t)n + 1) : NULL;
+    if (!model_json) return gf_fail_nomem("the model info", (size_t)n + 1);
+    gf_model_info_json(h->model, model_json, (size_t)n + 1);
     model_json[n - 1] = 0; /* drop the closing brace to append context facts */
     size_t cap = (size_t)n + 256;
     h->info = malloc(cap);
-    if (!h->info) return gf_fail_nomem("the model info", cap);
+    if (!h->info) {
+        free(model_json);
+        return gf_fail_nomem("the model info", cap);
+    }
     char kv[16] = "null"; /* no cache without weights */
     if (h->ctx) snprintf(kv, sizeof kv, "\"%s\"", gf_kv_type_name(h->kv_type));
     snprintf(h->info, cap, "%s,\"contextLength\":%d,\"batch\":%d,\"kvCache\":%s,\"threads\":%d}", model_json,
              h->ctx ? gf_context_n_ctx(h->ctx) : 0, h->n_batch, kv, gf_parallel_threads());
+    free(model_json);
     return GF_OK;
 }
 
@@ -287,8 +292,9 @@ GF_API int gf_api_embed(gf_handle *h, const int32_t *ids, uint32_t n, int poolin
     gf_clear_error();
     if (need_weights(h) < 0) return GF_ERR;
     const gf_model *m = h->model;
-    if (!m->arch->encoder)
-        return gf_fail("embed: %s is a decoder; embeddings come from encoder models such as bert", m->arch->name);
+    if (!m->arch->encoder && m->hp.pooling == GF_POOL_NONE)
+        return gf_fail("embed: %s is a decoder; embeddings come from encoder models such as bert (or decoders whose file sets a "
+                       "pooling_type, such as Qwen3-Embedding)", m->arch->name);
     if (pooling < 0) pooling = m->hp.pooling;
     if (pooling > GF_POOL_LAST) return gf_fail("embed: unknown pooling %d", pooling);
     if (n == 0) return gf_fail("embed: no tokens to embed");

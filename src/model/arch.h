@@ -1,6 +1,13 @@
 /* Architectures as data: the few ways transformer models differ, read by
  * one forward pass (forward.c) and one weight planner (model.c). Adding an
- * architecture is a table entry plus tests, not another forward pass. */
+ * architecture is a table entry plus tests, not another forward pass.
+ *
+ * A row names the block's choices (norm kind and place, RoPE kind and the
+ * layers without it, FFN kind, fused matrices, per-head q/k norms, sandwich
+ * norms, the sliding-window pattern, soft-caps); the values that vary per
+ * layer (RoPE on or off and its base, fused QKV, the attention window and
+ * soft-cap) are resolved into each gf_layer when the model is planned, so
+ * forward() reads them, not rules. */
 #ifndef GF_ARCH_H
 #define GF_ARCH_H
 
@@ -16,24 +23,40 @@ typedef struct {
     gf_rope_kind rope;     /* adjacent pairs (x[2i], x[2i+1]: llama.cpp's NORM) or halves (NEOX) */
     gf_ffn_kind ffn;       /* SwiGLU (gate, up, down), GELU (up, down) or GeGLU (GELU(gate) * up, down) */
     unsigned post_norm : 1;   /* norm after each residual add (BERT), not before each block */
-    unsigned fused_qkv : 1;   /* one attn_qkv matrix (GPT-2) */
+    unsigned fused_qkv : 1;   /* attn_qkv required (GPT-2); others take attn_qkv in place of attn_q/k/v when present (phi3) */
     unsigned learned_pos : 1; /* position_embd rows added to the token embedding */
     unsigned token_types : 1; /* token_types (segment) embedding, row 0, added too */
     unsigned embd_norm : 1;   /* LayerNorm of the summed embeddings (token_embd_norm) */
     unsigned causal : 1;      /* default; "<arch>.attention.causal" overrides */
     unsigned encoder : 1;     /* outputs hidden states (embeddings), has no language-model head */
-    /* Gemma: */
-    unsigned embd_scale : 1;    /* token embedding scaled by sqrt(dim) */
-    unsigned sandwich_norm : 1; /* post_attention_norm and post_ffw_norm on each block's output, before the residual add */
-    unsigned qk_norm : 1;       /* RMSNorm of each query and key head (attn_q_norm, attn_k_norm) before RoPE */
-    unsigned swa_pattern : 4;   /* with "<arch>.attention.sliding_window": layer il attends to a window when
-                                   il % swa_pattern < swa_pattern - 1 (2: even layers; 6: five local, one global) */
+    unsigned fused_gate_up : 1; /* SwiGLU's gate and up in one ffn_up of 2 x ffn rows, gate first (phi3) */
+    unsigned qk_norm : 1;     /* attn_q_norm / attn_k_norm: RMSNorm of each head (rows of head_dim) before RoPE (qwen3, gemma3) */
+    unsigned char nope_every; /* layers il with (il + 1) % n == 0 have no RoPE (smollm3: 4, fixed, no GGUF key); 0: none */
+    unsigned scales : 1;      /* granite's multipliers: embedding_scale, residual_scale, attention.scale, logit_scale */
+    unsigned embd_scale : 1;    /* the token embedding scaled by sqrt(dim) (gemma; resolved into hparams.embd_scale) */
+    unsigned sandwich_norm : 1; /* post_attention_norm and post_ffw_norm on each block's output, before the residual add (gemma) */
+    unsigned char swa_pattern;  /* with "<arch>.attention.sliding_window": layer il attends to a window when
+                                   il % swa_pattern < swa_pattern - 1 (2: even layers; 6: five local, one global); 0: none */
     float attn_softcap;         /* default "<arch>.attn_logit_softcapping": scores become cap * tanh(s / cap); 0 none */
     float final_softcap;        /* default "<arch>.final_logit_softcapping", the same on the logits */
     float rope_base_swa;        /* RoPE base of the windowed layers ("rope.freq_base_swa" overrides); 0: rope.freq_base */
 } gf_arch;
 
+/* A layer's tensors by role. Their GGUF names are "blk.N.<name>.weight" (and ".bias"), from one table read by
+ * binding (model.c), the matrix names of messages and calibration (gf_model_matrix_name) and the quantize rules. */
+typedef enum {
+    GF_T_ATTN_Q, GF_T_ATTN_K, GF_T_ATTN_V, GF_T_ATTN_QKV, GF_T_ATTN_OUT, GF_T_FFN_GATE, GF_T_FFN_UP, GF_T_FFN_DOWN,
+    GF_T_N_MATRICES, /* the roles above are matrices, those below vectors */
+    GF_T_ATTN_NORM = GF_T_N_MATRICES, GF_T_FFN_NORM, GF_T_ATTN_OUT_NORM, GF_T_LAYER_OUT_NORM, GF_T_ATTN_Q_NORM, GF_T_ATTN_K_NORM,
+    GF_T_ATTN_POST_NORM, GF_T_FFN_POST_NORM, /* sandwich norms (gemma) */
+    GF_T_COUNT
+} gf_tensor_role;
+extern const char *const gf_tensor_names[GF_T_COUNT]; /* "attn_q", ..., "post_ffw_norm" */
+
 const gf_arch *gf_arch_find(const char *name, size_t len); /* NULL when unsupported */
-const char *gf_arch_supported(void);                        /* "llama, qwen2, ..." for error messages */
+const char *gf_arch_supported(void);                        /* "llama, qwen2, ..." for error messages, from the table */
+/* The row's block choices as a JSON object's members ("norm":"rms",...), for info(); the file's own choices
+ * (fused QKV where optional, RoPE factors) are added by gf_model_info_json. */
+int gf_arch_describe_json(const gf_arch *a, char *buf, size_t cap);
 
 #endif

@@ -71,7 +71,8 @@ struct gf_context {
     /* per-batch scratch, rows of n_batch tokens */
     float *x, *xb, *q, *k, *v, *qkv, *att, *tmp, *hb, *hb2;
     float *rope; /* [n_batch][rope_dim / 2][cos, sin] */
-    float *rope_swa; /* the same for the windowed layers' base, when it differs (Gemma 3); else NULL */
+    const float *rope_factors; /* rope_freqs, or LongRoPE's long or short factors for this context length; NULL: none */
+    float *rope_swa; /* the same for the windowed layers' base, when it differs (gemma3: gf_layer.rope_base); else NULL */
     float *logits;
 
     /* the current matmul input, quantized once per activation format */
@@ -118,7 +119,7 @@ gf_kv_type gf_kv_type_resolve(const gf_hparams *hp, gf_kv_type kv_type) {
 uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type) {
     uint64_t kv = kv_cache_bytes(hp, n_ctx, kv_type);
     int64_t rope = hp->n_swa && hp->rope_base_swa != hp->rope_base ? 2 * hp->rope_dim : hp->rope_dim; /* one table per base */
-    uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 2 * hp->ffn_dim + rope) * 4;
+    uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 3 * hp->ffn_dim + rope) * 4;
     uint64_t act = (uint64_t)widest(hp) * 2 * 2; /* at most two formats, at most 2 bytes per element */
     return kv + (uint64_t)n_batch * (per_tok + act) + (uint64_t)hp->n_vocab * 4;
 }
@@ -178,14 +179,18 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_kv_type
     c->q = alloc_floats((int64_t)n_batch * q_dim(hp), &failed);
     c->k = alloc_floats((int64_t)n_batch * kv_dim(hp), &failed);
     c->v = alloc_floats((int64_t)n_batch * kv_dim(hp), &failed);
-    if (m->arch->fused_qkv) c->qkv = alloc_floats((int64_t)n_batch * (q_dim(hp) + 2 * kv_dim(hp)), &failed);
+    int fused_qkv = 0;
+    for (int32_t il = 0; il < hp->n_layer; il++) fused_qkv |= m->layers[il].fused_qkv;
+    if (fused_qkv) c->qkv = alloc_floats((int64_t)n_batch * (q_dim(hp) + 2 * kv_dim(hp)), &failed);
     c->att = alloc_floats((int64_t)n_batch * q_dim(hp), &failed);
     c->tmp = alloc_floats((int64_t)n_batch * hp->dim, &failed);
-    c->hb = alloc_floats((int64_t)n_batch * hp->ffn_dim, &failed);
+    c->hb = alloc_floats((int64_t)n_batch * hp->ffn_dim * (m->arch->fused_gate_up ? 2 : 1), &failed);
     c->hb2 = alloc_floats((int64_t)n_batch * hp->ffn_dim, &failed);
     c->rope = alloc_floats((int64_t)n_batch * hp->rope_dim, &failed);
     if (hp->n_swa && hp->rope_base_swa != hp->rope_base) c->rope_swa = alloc_floats((int64_t)n_batch * hp->rope_dim, &failed);
     c->logits = alloc_floats(hp->n_vocab, &failed);
+    /* llama.cpp's choice: LongRoPE's long factors when the context exceeds the original one */
+    c->rope_factors = m->rope_freqs ? m->rope_freqs : n_ctx > hp->n_ctx_orig && m->rope_long ? m->rope_long : m->rope_short;
     for (int t = 0; t < GF_TYPE_COUNT && !failed; t++) {
         if (!m->type_count[t]) continue;
         gf_act_format f = gf_act_format_for((uint32_t)t);
@@ -287,10 +292,8 @@ static void embed(gf_context *c, const int32_t *ids, int32_t n_tok, int32_t pos0
             for (int32_t i = 0; i < dim; i++) x[i] += c->tmp[i];
         }
     }
-    if (m->arch->embd_scale) { /* Gemma: by sqrt(dim), in f32 as llama.cpp */
-        float scale = sqrtf((float)dim);
-        for (int64_t i = 0; i < (int64_t)n_tok * dim; i++) c->x[i] *= scale;
-    }
+    if (m->hp.embd_scale != 1.0f) /* granite's embedding_scale, gemma's sqrt(dim) */
+        for (int64_t i = 0; i < (int64_t)n_tok * dim; i++) c->x[i] *= m->hp.embd_scale;
     if (m->arch->embd_norm) {
         norm_rows(m, c->xb, c->x, &m->embd_norm, n_tok);
         memcpy(c->x, c->xb, (size_t)n_tok * dim * sizeof(float));
@@ -298,17 +301,18 @@ static void embed(gf_context *c, const int32_t *ids, int32_t n_tok, int32_t pos0
 }
 
 /* cos/sin per rotated pair, computed as llama.cpp does (theta advanced by
- * repeated multiplication in f32) so positions agree to the last bit. */
+ * repeated multiplication in f32) so positions agree to the last bit;
+ * frequency factors divide theta, attn_factor scales both (LongRoPE). */
 static void rope_table(gf_context *c, float *table, float base, int32_t pos0, int32_t n_tok) {
     const gf_hparams *hp = &c->m->hp;
     float theta_scale = powf(base, -2.0f / (float)hp->rope_dim);
     for (int32_t t = 0; t < n_tok; t++) {
         float theta = (float)(pos0 + t), *cs = table + (int64_t)t * hp->rope_dim;
         for (int32_t i = 0; i < hp->rope_dim / 2; i++) {
-            float ff = c->m->rope_freqs ? c->m->rope_freqs[i] : 1.0f;
+            float ff = c->rope_factors ? c->rope_factors[i] : 1.0f;
             float th = hp->rope_freq_scale * (theta / ff);
-            cs[2 * i] = cosf(th);
-            cs[2 * i + 1] = sinf(th);
+            cs[2 * i] = cosf(th) * hp->rope_attn_factor;
+            cs[2 * i + 1] = sinf(th) * hp->rope_attn_factor;
             theta *= theta_scale;
         }
     }
@@ -351,6 +355,25 @@ static void rope_some(void *ctx, int32_t t0, int32_t t1) {
 static void rope_apply(const gf_context *c, const float *table, float *x, int32_t n_tok, int32_t n_heads) {
     rope_job j = {c, x, n_heads, table};
     for_rows(n_tok, (int64_t)n_heads * c->m->hp.rope_dim * COST_ELEMENT, rope_some, &j);
+}
+
+typedef struct {
+    float *x;
+    const gf_norm *w;
+    int32_t n_heads, head_dim;
+    float eps;
+} head_norm_job;
+
+static void head_norm_some(void *ctx, int32_t t0, int32_t t1) {
+    const head_norm_job *j = ctx;
+    for (int64_t r = (int64_t)t0 * j->n_heads; r < (int64_t)t1 * j->n_heads; r++)
+        rmsnorm(j->x + r * j->head_dim, j->x + r * j->head_dim, j->w, j->head_dim, j->eps);
+}
+
+/* RMSNorm of each head's row of head_dim, in place (q/k norms). */
+static void head_norm(const gf_context *c, float *x, const gf_norm *w, int32_t n_tok, int32_t n_heads) {
+    head_norm_job j = {x, w, n_heads, c->m->hp.head_dim, c->m->hp.norm_eps};
+    for_rows(n_tok, (int64_t)n_heads * c->m->hp.head_dim * COST_ELEMENT, head_norm_some, &j);
 }
 
 /* Sets the input of the next matmuls; each activation format is quantized
@@ -521,25 +544,6 @@ static void store_kv(gf_context *c, int32_t layer, int32_t pos0, int32_t n_tok) 
         }
 }
 
-typedef struct {
-    float *x;
-    const gf_norm *w;
-    int32_t hd;
-    float eps;
-} head_norm_job;
-
-static void head_norm_some(void *ctx, int32_t h0, int32_t h1) {
-    const head_norm_job *j = ctx;
-    for (int32_t h = h0; h < h1; h++) rmsnorm(j->x + (int64_t)h * j->hd, j->x + (int64_t)h * j->hd, j->w, j->hd, j->eps);
-}
-
-/* RMSNorm of each of n_heads rows of head_dim, in place (Gemma 3's query and key norms). */
-static void head_norms(gf_context *c, float *x, const gf_norm *w, int32_t n_heads) {
-    const gf_hparams *hp = &c->m->hp;
-    head_norm_job j = {x, w, hp->head_dim, hp->norm_eps};
-    for_rows(n_heads, (int64_t)hp->head_dim * COST_ELEMENT, head_norm_some, &j);
-}
-
 /* Self-attention of the block input `in` (rows of dim); result in tmp. */
 static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok, const float *in) {
     const gf_model *m = c->m;
@@ -547,7 +551,7 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
     const gf_layer *l = &m->layers[il];
     int64_t qd = q_dim(hp), kd = kv_dim(hp);
     act_input(c, in, hp->dim, n_tok);
-    if (m->arch->fused_qkv) {
+    if (l->fused_qkv) {
         int64_t w = qd + 2 * kd;
         matmul(c, &l->wqkv, (int32_t)w, c->qkv);
         add_bias(c->qkv, l->bqkv, n_tok, w);
@@ -565,21 +569,20 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
         add_bias(c->v, l->bv, n_tok, kd);
     }
     if (m->arch->qk_norm) {
-        head_norms(c, c->q, &l->q_norm, n_tok * hp->n_head);
-        head_norms(c, c->k, &l->k_norm, n_tok * hp->n_head_kv);
+        head_norm(c, c->q, &l->q_norm, n_tok, hp->n_head);
+        head_norm(c, c->k, &l->k_norm, n_tok, hp->n_head_kv);
     }
-    const int swa = gf_layer_is_swa(m, il);
-    if (m->arch->rope != GF_ROPE_NONE) {
-        const float *table = swa && c->rope_swa ? c->rope_swa : c->rope;
+    if (l->rope) {
+        /* the layer's base: its own table when it differs from rope.freq_base (gemma3's windowed layers) */
+        const float *table = c->rope_swa && l->rope_base != hp->rope_base ? c->rope_swa : c->rope;
         rope_apply(c, table, c->q, n_tok, hp->n_head);
         rope_apply(c, table, c->k, n_tok, hp->n_head_kv);
     }
     store_kv(c, il, pos0, n_tok);
 
     size_t layer_off = (size_t)il * hp->n_head_kv * c->n_ctx * c->kv_row;
-    float scale = hp->attn_scale > 0 ? hp->attn_scale : 1.0f / sqrtf((float)hp->head_dim);
     attn_job aj = {{c->q, (char *)c->k_cache + layer_off, (char *)c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head,
-                    hp->n_head_kv, hp->head_dim, c->n_ctx, scale, hp->causal, c->kv_type, swa ? hp->n_swa : 0, hp->attn_softcap}};
+                    hp->n_head_kv, hp->head_dim, c->n_ctx, hp->attn_scale, hp->causal, c->kv_type, l->n_swa, l->attn_softcap}};
     int64_t keys = (int64_t)n_tok * (pos0 + n_tok);
     gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * COST_ATTENTION), attention_task, &aj);
 
@@ -594,7 +597,15 @@ static void ffn_block(gf_context *c, int32_t il, int32_t n_tok, const float *in)
     const gf_hparams *hp = &m->hp;
     const gf_layer *l = &m->layers[il];
     act_input(c, in, hp->dim, n_tok);
-    if (m->arch->ffn != GF_FFN_GELU) {
+    if (m->arch->fused_gate_up) {
+        /* one matrix: rows [gate | up] per token; SwiGLU compacts them into hb2 */
+        int32_t f = hp->ffn_dim;
+        matmul(c, &l->w_up, 2 * f, c->hb);
+        for (int32_t t = 0; t < n_tok; t++) memcpy(c->hb2 + (int64_t)t * f, c->hb + (int64_t)t * 2 * f, (size_t)f * sizeof(float));
+        for (int32_t t = 0; t < n_tok; t++) memcpy(c->hb + (int64_t)t * f, c->hb + (int64_t)t * 2 * f + f, (size_t)f * sizeof(float));
+        swiglu(c->hb2, c->hb, n_tok, f);
+        memcpy(c->hb, c->hb2, (size_t)n_tok * f * sizeof(float));
+    } else if (m->arch->ffn != GF_FFN_GELU) { /* SwiGLU or GeGLU */
         const gf_matrix *w[2] = {&l->w_gate, &l->w_up};
         matmul_n(c, 2, w, (const int32_t[2]){hp->ffn_dim, hp->ffn_dim}, (float *const[2]){c->hb, c->hb2});
         add_bias(c->hb2, l->b_up, n_tok, hp->ffn_dim);
@@ -618,15 +629,18 @@ static void add_and_norm(gf_context *c, const gf_norm *w, int32_t n_tok) {
     memcpy(c->x, c->xb, (size_t)n * sizeof(float));
 }
 
-/* x += tmp, the block's output, normalized first in sandwich-norm blocks (Gemma). */
+/* x += tmp, the block's output: normalized first in sandwich-norm blocks (gemma), scaled where the
+ * architecture says (granite's residual_scale). */
 static void add_block_output(gf_context *c, const gf_norm *post_norm, int32_t n_tok) {
     int64_t n = (int64_t)n_tok * c->m->hp.dim;
+    float *out = c->tmp, s = c->m->hp.residual_scale;
     if (c->m->arch->sandwich_norm) {
         norm_rows(c->m, c->xb, c->tmp, post_norm, n_tok);
-        add_into(c->x, c->xb, n);
-    } else {
-        add_into(c->x, c->tmp, n);
+        out = c->xb;
     }
+    if (s != 1.0f)
+        for (int64_t i = 0; i < n; i++) out[i] *= s;
+    add_into(c->x, out, n);
 }
 
 static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok) {
@@ -655,6 +669,10 @@ static void output_logits(gf_context *c, int32_t first, int32_t n_tok, float *ou
     norm_rows(m, c->xb, c->x + (int64_t)first * hp->dim, &m->output_norm, rows);
     act_input(c, c->xb, hp->dim, rows);
     matmul(c, &m->output, hp->n_vocab, out);
+    if (hp->logit_scale != 1.0f) {
+        float inv = 1.0f / hp->logit_scale; /* as llama.cpp: a multiplication by the reciprocal */
+        for (int64_t i = 0; i < (int64_t)rows * hp->n_vocab; i++) out[i] *= inv;
+    }
     if (hp->final_softcap > 0 && !c->skip_matmuls) gf_attn_softcap(out, (int)((int64_t)rows * hp->n_vocab), hp->final_softcap);
 }
 
@@ -671,9 +689,10 @@ static void forward_batch(gf_context *c, const int32_t *ids, int32_t n_tok, int 
 
 /* The weight types a layer's matrices use, as a bit set. */
 static uint64_t layer_types(const gf_layer *l) {
-    const gf_matrix *ms[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
+    const gf_matrix *ms[GF_T_N_MATRICES];
+    gf_layer_matrices(l, ms);
     uint64_t mask = 0;
-    for (size_t i = 0; i < sizeof ms / sizeof ms[0]; i++)
+    for (size_t i = 0; i < GF_T_N_MATRICES; i++)
         if (ms[i]->data) mask |= 1ull << (ms[i]->type & 63);
     return mask;
 }
@@ -734,8 +753,18 @@ static int check_ids(const gf_context *c, const int32_t *ids, int32_t n) {
 }
 
 int gf_encode(gf_context *c, const int32_t *ids, int32_t n, float *out) {
+    const gf_model *m = c->m;
     c->n_past = 0;
     if (check_ids(c, ids, n) < 0) return GF_ERR;
+    if (!m->arch->encoder) {
+        /* a decoder that declares a pooling (Qwen3-Embedding): the output norm's states, batch by batch */
+        for (int32_t i = 0; i < n; i += c->n_batch) {
+            int32_t nb = n - i < c->n_batch ? n - i : c->n_batch;
+            forward_batch(c, ids + i, nb, GF_LOGITS_NONE, NULL);
+            norm_rows(m, out + (int64_t)i * m->hp.dim, c->x, &m->output_norm, nb);
+        }
+        return GF_OK;
+    }
     if (n > c->n_batch) return gf_fail("encode: %d tokens exceed the context of %d", n, c->n_batch);
     forward_batch(c, ids, n, GF_LOGITS_NONE, NULL);
     memcpy(out, c->x, (size_t)n * c->m->hp.dim * sizeof(float));

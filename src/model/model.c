@@ -80,22 +80,23 @@ static int read_rope(const gguf_reader *r, gf_model *m) {
             if ((s = get_f32(r, m, "rope.scaling.factor", &factor)) < 0) return s;
             if (!(factor > 0)) return gf_fail("GGUF: rope.scaling.factor %g must be positive", factor);
             hp->rope_freq_scale = 1.0f / factor;
-        } else {
-            return gf_fail("GGUF: rope scaling '%.*s' is not supported (supported: none, linear)", (int)scaling_len, scaling);
+        } else if (!(scaling_len == 8 && !memcmp(scaling, "longrope", 8))) { /* longrope: rope_factors_* and attn_factor */
+            return gf_fail("GGUF: rope scaling '%.*s' is not supported (supported: none, linear, longrope)", (int)scaling_len, scaling);
         }
     }
+    hp->rope_attn_factor = 1.0f;
+    if ((s = get_f32(r, m, "rope.scaling.attn_factor", &hp->rope_attn_factor)) < 0) return s;
+    if (!(hp->rope_attn_factor > 0 && hp->rope_attn_factor < 100)) return gf_fail("GGUF: rope.scaling.attn_factor %g is out of range", hp->rope_attn_factor);
+    hp->n_ctx_orig = hp->n_ctx_train;
+    if ((s = get_u32(r, m, "rope.scaling.original_context_length", 0, &hp->n_ctx_orig)) < 0) return s;
     return GF_OK;
 }
 
-/* Sliding window, soft-capping and the query scale, as llama.cpp reads them. */
-static int read_gemma(const gguf_reader *r, gf_model *m) {
+/* The sliding window, its RoPE base and the soft-caps, as llama.cpp reads them (the layers' values: bind_layers). */
+static int read_window_softcap(const gguf_reader *r, gf_model *m) {
     gf_hparams *hp = &m->hp;
     const gf_arch *a = m->arch;
     int s;
-    hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
-    /* llama.cpp's exception for the 27B Gemmas (query_pre_attn_scalar = dim / heads), told by their layer count */
-    if ((!strcmp(a->name, "gemma2") && hp->n_layer == 46) || (!strcmp(a->name, "gemma3") && hp->n_layer == 62))
-        hp->attn_scale = 1.0f / sqrtf((float)(hp->dim / hp->n_head));
     hp->attn_softcap = a->attn_softcap;
     hp->final_softcap = a->final_softcap;
     /* only architectures that soft-cap read the keys (llama.cpp ignores them elsewhere) */
@@ -114,11 +115,6 @@ static int read_gemma(const gguf_reader *r, gf_model *m) {
     return GF_OK;
 }
 
-int gf_layer_is_swa(const gf_model *m, int32_t il) {
-    int32_t n = m->arch ? m->arch->swa_pattern : 0;
-    return n && m->hp.n_swa > 0 && il % n < n - 1;
-}
-
 static int read_hparams(const gguf_reader *r, gf_model *m) {
     gf_hparams *hp = &m->hp;
     int s;
@@ -133,29 +129,41 @@ static int read_hparams(const gguf_reader *r, gf_model *m) {
     if (hp->dim <= 0 || hp->n_layer <= 0 || hp->ffn_dim <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0)
         return gf_fail("GGUF: %s model has a zero dimension (embedding %d, blocks %d, ffn %d, heads %d, kv heads %d)",
                        m->arch->name, hp->dim, hp->n_layer, hp->ffn_dim, hp->n_head, hp->n_head_kv);
-    /* heads may be wider or narrower than dim / head_count (Gemma): attention.key_length */
-    hp->head_dim = 0;
-    if ((s = get_u32(r, m, "attention.key_length", 0, &hp->head_dim)) < 0) return s;
-    if (s) {
-        int32_t value_length = hp->head_dim;
-        if ((s = get_u32(r, m, "attention.value_length", 0, &value_length)) < 0) return s;
-        if (hp->head_dim <= 0 || value_length != hp->head_dim)
-            return gf_fail("GGUF: attention.key_length %d and value_length %d must be equal and positive", hp->head_dim, value_length);
-    } else if (hp->dim % hp->n_head) {
-        return gf_fail("GGUF: embedding_length %d is not a multiple of head_count %d", hp->dim, hp->n_head);
-    }
     if (hp->n_head % hp->n_head_kv)
         return gf_fail("GGUF: head_count %d is not a multiple of head_count_kv %d", hp->n_head, hp->n_head_kv);
     if (hp->n_layer > 4096) return gf_fail("GGUF: block_count %d is out of range", hp->n_layer);
-    if (!hp->head_dim) hp->head_dim = hp->dim / hp->n_head;
+    /* the head size: attention.key_length (qwen3: 128 with dim / heads = 64), else dim / heads */
+    hp->head_dim = hp->dim / hp->n_head;
+    int32_t v_len = -1;
+    if ((s = get_u32(r, m, "attention.key_length", 0, &hp->head_dim)) < 0) return s;
+    if (s == 0 && hp->dim % hp->n_head)
+        return gf_fail("GGUF: embedding_length %d is not a multiple of head_count %d (and attention.key_length is absent)", hp->dim, hp->n_head);
+    if ((s = get_u32(r, m, "attention.value_length", 0, &v_len)) < 0) return s;
+    if (s && v_len != hp->head_dim)
+        return gf_fail("GGUF: attention.value_length %d differs from key_length %d; greenformer needs them equal", v_len, hp->head_dim);
+    if (hp->head_dim <= 0 || hp->head_dim > 1024) return gf_fail("GGUF: head size %d is out of range", hp->head_dim);
     if (m->arch->rope != GF_ROPE_NONE && (s = read_rope(r, m)) < 0) return s;
-    if ((s = read_gemma(r, m)) < 0) return s;
+    if ((s = read_window_softcap(r, m)) < 0) return s;
     const int layer_norm = m->arch->norm == GF_NORM_LAYER;
     const char *eps_key = layer_norm ? "attention.layer_norm_epsilon" : "attention.layer_norm_rms_epsilon";
     hp->norm_eps = 1e-5f;
     if ((s = get_f32(r, m, eps_key, &hp->norm_eps)) < 0) return s;
     if (!(hp->norm_eps > 0 && hp->norm_eps < 1)) return gf_fail("GGUF: %s %g is out of range", eps_key, hp->norm_eps);
     char key[160];
+    hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
+    /* llama.cpp's exception for the 27B gemmas (query_pre_attn_scalar = dim / heads), told by their layer count */
+    if ((!strcmp(m->arch->name, "gemma2") && hp->n_layer == 46) || (!strcmp(m->arch->name, "gemma3") && hp->n_layer == 62))
+        hp->attn_scale = 1.0f / sqrtf((float)(hp->dim / hp->n_head));
+    hp->embd_scale = hp->residual_scale = hp->logit_scale = 1.0f;
+    if (m->arch->embd_scale) hp->embd_scale = sqrtf((float)hp->dim); /* gemma: in f32, as llama.cpp */
+    if (m->arch->scales) {
+        const char *keys[] = {"embedding_scale", "residual_scale", "attention.scale", "logit_scale"};
+        float *vals[] = {&hp->embd_scale, &hp->residual_scale, &hp->attn_scale, &hp->logit_scale};
+        for (int k = 0; k < 4; k++) {
+            if ((s = get_f32(r, m, keys[k], vals[k])) < 0) return s;
+            if (!(*vals[k] > 0 && *vals[k] < 1e6)) return gf_fail("GGUF: %s.%s %g is out of range", m->arch->name, keys[k], *vals[k]);
+        }
+    }
     hp->causal = m->arch->causal;
     if ((s = gguf_get_bool(r, arch_key(m, "attention.causal", key, sizeof key), &hp->causal)) < 0) return s;
     hp->pooling = m->arch->encoder ? GF_POOL_MEAN : GF_POOL_NONE;
@@ -242,53 +250,59 @@ static int bind_layers(planner *p) {
     int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
     char name[GGUF_TENSOR_NAME_MAX];
     int s;
-#define BIND(suffix, ne0, ne1, req, mat, vec)                                          \
+#define BIND(role, ext, ne0, ne1, req, mat, vec)                                       \
     do {                                                                                \
-        snprintf(name, sizeof name, "blk.%d.%s", i, suffix);                            \
+        snprintf(name, sizeof name, "blk.%d.%s.%s", i, gf_tensor_names[role], ext);     \
         if ((s = bind(p, name, ne0, ne1, req, mat, vec)) < 0) return s;                 \
     } while (0)
-#define NORM(suffix, norm)                                                              \
+#define NORM(role, n, norm)                                                             \
     do {                                                                                \
-        snprintf(name, sizeof name, "blk.%d.%s", i, suffix);                            \
-        if ((s = bind_norm(p, name, hp->dim, 1, norm)) < 0) return s;                   \
+        snprintf(name, sizeof name, "blk.%d.%s", i, gf_tensor_names[role]);             \
+        if ((s = bind_norm(p, name, n, 1, norm)) < 0) return s;                         \
     } while (0)
     for (int i = 0; i < hp->n_layer; i++) {
         gf_layer *l = &m->layers[i];
         if (a->post_norm) {
-            NORM("attn_output_norm", &l->attn_out_norm);
-            NORM("layer_output_norm", &l->ffn_out_norm);
+            NORM(GF_T_ATTN_OUT_NORM, hp->dim, &l->attn_out_norm);
+            NORM(GF_T_LAYER_OUT_NORM, hp->dim, &l->ffn_out_norm);
         } else {
-            NORM("attn_norm", &l->attn_norm);
-            NORM("ffn_norm", &l->ffn_norm);
+            NORM(GF_T_ATTN_NORM, hp->dim, &l->attn_norm);
+            NORM(GF_T_FFN_NORM, hp->dim, &l->ffn_norm);
         }
         if (a->sandwich_norm) {
-            NORM("post_attention_norm", &l->attn_post_norm);
-            NORM("post_ffw_norm", &l->ffn_post_norm);
+            NORM(GF_T_ATTN_POST_NORM, hp->dim, &l->attn_post_norm);
+            NORM(GF_T_FFN_POST_NORM, hp->dim, &l->ffn_post_norm);
+        }
+        /* the layer's values: RoPE (NoPE layers), its base and the attention window (sliding-window layers), soft-cap */
+        l->rope = a->rope != GF_ROPE_NONE && !(a->nope_every && (i + 1) % a->nope_every == 0);
+        const int windowed = a->swa_pattern && hp->n_swa > 0 && i % a->swa_pattern < a->swa_pattern - 1;
+        l->n_swa = windowed ? hp->n_swa : 0;
+        l->rope_base = !l->rope ? 0.0f : windowed ? hp->rope_base_swa : hp->rope_base;
+        l->attn_softcap = hp->attn_softcap;
+        snprintf(name, sizeof name, "blk.%d.%s.weight", i, gf_tensor_names[GF_T_ATTN_QKV]);
+        l->fused_qkv = a->fused_qkv || gguf_find_tensor(p->r, name) >= 0;
+        if (l->fused_qkv) {
+            BIND(GF_T_ATTN_QKV, "weight", hp->dim, q_dim + 2 * kv_dim, 1, &l->wqkv, NULL);
+            BIND(GF_T_ATTN_QKV, "bias", q_dim + 2 * kv_dim, 0, 0, NULL, &l->bqkv);
+        } else {
+            BIND(GF_T_ATTN_Q, "weight", hp->dim, q_dim, 1, &l->wq, NULL);
+            BIND(GF_T_ATTN_K, "weight", hp->dim, kv_dim, 1, &l->wk, NULL);
+            BIND(GF_T_ATTN_V, "weight", hp->dim, kv_dim, 1, &l->wv, NULL);
+            BIND(GF_T_ATTN_Q, "bias", q_dim, 0, 0, NULL, &l->bq);
+            BIND(GF_T_ATTN_K, "bias", kv_dim, 0, 0, NULL, &l->bk);
+            BIND(GF_T_ATTN_V, "bias", kv_dim, 0, 0, NULL, &l->bv);
         }
         if (a->qk_norm) {
-            snprintf(name, sizeof name, "blk.%d.attn_q_norm", i);
-            if ((s = bind_norm(p, name, hp->head_dim, 1, &l->q_norm)) < 0) return s;
-            snprintf(name, sizeof name, "blk.%d.attn_k_norm", i);
-            if ((s = bind_norm(p, name, hp->head_dim, 1, &l->k_norm)) < 0) return s;
+            NORM(GF_T_ATTN_Q_NORM, hp->head_dim, &l->q_norm);
+            NORM(GF_T_ATTN_K_NORM, hp->head_dim, &l->k_norm);
         }
-        if (a->fused_qkv) {
-            BIND("attn_qkv.weight", hp->dim, q_dim + 2 * kv_dim, 1, &l->wqkv, NULL);
-            BIND("attn_qkv.bias", q_dim + 2 * kv_dim, 0, 0, NULL, &l->bqkv);
-        } else {
-            BIND("attn_q.weight", hp->dim, q_dim, 1, &l->wq, NULL);
-            BIND("attn_k.weight", hp->dim, kv_dim, 1, &l->wk, NULL);
-            BIND("attn_v.weight", hp->dim, kv_dim, 1, &l->wv, NULL);
-            BIND("attn_q.bias", q_dim, 0, 0, NULL, &l->bq);
-            BIND("attn_k.bias", kv_dim, 0, 0, NULL, &l->bk);
-            BIND("attn_v.bias", kv_dim, 0, 0, NULL, &l->bv);
-        }
-        BIND("attn_output.weight", q_dim, hp->dim, 1, &l->wo, NULL);
-        BIND("attn_output.bias", hp->dim, 0, 0, NULL, &l->bo);
-        if (a->ffn != GF_FFN_GELU) BIND("ffn_gate.weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
-        BIND("ffn_up.weight", hp->dim, hp->ffn_dim, 1, &l->w_up, NULL);
-        BIND("ffn_up.bias", hp->ffn_dim, 0, 0, NULL, &l->b_up);
-        BIND("ffn_down.weight", hp->ffn_dim, hp->dim, 1, &l->w_down, NULL);
-        BIND("ffn_down.bias", hp->dim, 0, 0, NULL, &l->b_down);
+        BIND(GF_T_ATTN_OUT, "weight", q_dim, hp->dim, 1, &l->wo, NULL);
+        BIND(GF_T_ATTN_OUT, "bias", hp->dim, 0, 0, NULL, &l->bo);
+        if (a->ffn != GF_FFN_GELU && !a->fused_gate_up) BIND(GF_T_FFN_GATE, "weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
+        BIND(GF_T_FFN_UP, "weight", hp->dim, (a->fused_gate_up ? 2 : 1) * hp->ffn_dim, 1, &l->w_up, NULL);
+        BIND(GF_T_FFN_UP, "bias", hp->ffn_dim, 0, 0, NULL, &l->b_up);
+        BIND(GF_T_FFN_DOWN, "weight", hp->ffn_dim, hp->dim, 1, &l->w_down, NULL);
+        BIND(GF_T_FFN_DOWN, "bias", hp->dim, 0, 0, NULL, &l->b_down);
     }
 #undef BIND
 #undef NORM
@@ -321,7 +335,13 @@ static int plan_weights(const gguf_reader *r, gf_model *m, planner *p) {
         /* without output.weight the embedding table doubles as output (tied); alloc_arena links them */
         m->tied_output = s == 0;
     }
-    if (a->rope != GF_ROPE_NONE && (s = bind(p, "rope_freqs.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_freqs)) < 0) return s;
+    if (a->rope != GF_ROPE_NONE) {
+        if ((s = bind(p, "rope_freqs.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_freqs)) < 0) return s;
+        m->hp.rope_factors = s ? 1 : 0;
+        if ((s = bind(p, "rope_factors_long.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_long)) < 0) return s;
+        if (s && !m->hp.rope_factors) m->hp.rope_factors = 2;
+        if ((s = bind(p, "rope_factors_short.weight", hp->rope_dim / 2, 0, 0, NULL, &m->rope_short)) < 0) return s;
+    }
     if ((s = bind_layers(p)) < 0) return s;
 
     for (uint64_t i = 0; i < nt; i++) {
@@ -501,12 +521,11 @@ void gf_model_free(gf_model *m) {
 const char *gf_model_matrix_name(const gf_model *m, const gf_matrix *w, char *buf, size_t cap) {
     if (w == &m->output) return snprintf(buf, cap, m->tied_output ? "token_embd.weight" : "output.weight"), buf;
     if (w == &m->tok_embd) return snprintf(buf, cap, "token_embd.weight"), buf;
-    static const char *names[] = {"attn_q", "attn_k", "attn_v", "attn_qkv", "attn_output", "ffn_gate", "ffn_up", "ffn_down"};
     for (int i = 0; i < m->hp.n_layer; i++) {
-        const gf_layer *l = &m->layers[i];
-        const gf_matrix *mats[] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
-        for (int k = 0; k < 8; k++)
-            if (w == mats[k]) return snprintf(buf, cap, "blk.%d.%s.weight", i, names[k]), buf;
+        const gf_matrix *mats[GF_T_N_MATRICES];
+        gf_layer_matrices(&m->layers[i], mats);
+        for (int k = 0; k < GF_T_N_MATRICES; k++)
+            if (w == mats[k]) return snprintf(buf, cap, "blk.%d.%s.weight", i, gf_tensor_names[k]), buf;
     }
     return NULL;
 }
@@ -537,6 +556,39 @@ static void type_counts_json(char *out, size_t cap, const uint32_t counts[GF_TYP
     }
 }
 
+/* snprintf into buf at *n, counting what would be written beyond cap too */
+#include <stdarg.h>
+static void append(char *buf, size_t cap, size_t *n, const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    int k = vsnprintf(*n < cap ? buf + *n : NULL, *n < cap ? cap - *n : 0, fmt, ap);
+    va_end(ap);
+    if (k > 0) *n += (size_t)k;
+}
+
+/* Per-layer values as arrays of n_layer entries: "layers":{"rope":[true,...],...}. */
+static void layers_json(const gf_model *m, char *buf, size_t cap, size_t *n) {
+    const gf_hparams *hp = &m->hp;
+    static const char *keys[] = {"attention", "rope", "ropeBase", "attentionSoftcap", "nHead", "nHeadKv", "ffnDim"};
+    append(buf, cap, n, ",\"layers\":{");
+    for (int k = 0; k < 7; k++) {
+        append(buf, cap, n, "%s\"%s\":[", k ? "," : "", keys[k]);
+        for (int i = 0; i < hp->n_layer; i++) {
+            const char *sep = i ? "," : "";
+            const gf_layer *l = m->layers ? &m->layers[i] : NULL;
+            /* "global", or "sliding:<window>" for the sliding-window layers */
+            if (k == 0 && l && l->n_swa) append(buf, cap, n, "%s\"sliding:%d\"", sep, l->n_swa);
+            else if (k == 0) append(buf, cap, n, "%s\"global\"", sep);
+            else if (k == 1) append(buf, cap, n, "%s%s", sep, l && l->rope ? "true" : "false");
+            else if (k == 2) append(buf, cap, n, "%s%g", sep, l ? l->rope_base : 0.0);
+            else if (k == 3) append(buf, cap, n, "%s%g", sep, l ? l->attn_softcap : 0.0);
+            else append(buf, cap, n, "%s%d", sep, k == 4 ? hp->n_head : k == 5 ? hp->n_head_kv : hp->ffn_dim);
+        }
+        append(buf, cap, n, "]");
+    }
+    append(buf, cap, n, "}");
+}
+
 int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
     char arch[6 * sizeof m->arch_name], name[6 * sizeof m->name];
     json_escape(arch, sizeof arch, m->arch_name);
@@ -545,15 +597,31 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
     char types[512], widened[512];
     type_counts_json(types, sizeof types, m->type_count);
     type_counts_json(widened, sizeof widened, m->widened_count);
-    return snprintf(buf, cap,
-                    "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"bos\":%d,\"eos\":%d,\"dim\":%d,\"nLayer\":%d,"
-                    "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
-                    "\"ropeBase\":%g,\"normEps\":%g,\"slidingWindow\":%d,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"widened\":{%s},\"weightBytes\":%llu,"
-                    "\"kernels\":\"%s\"}",
-                    arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab,
-                    gf_tokenizer_bos(m->tokenizer), gf_tokenizer_eos(m->tokenizer), hp->dim,
-                    hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
-                    hp->rope_base, hp->norm_eps, hp->n_swa, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
-                    hp->causal ? "true" : "false", (const char *[]){"none", "mean", "cls", "last"}[hp->pooling & 3],
-                    types, widened, (unsigned long long)m->weight_bytes, gf_kernels_name());
+    size_t n = 0;
+    append(buf, cap, &n,
+           "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"bos\":%d,\"eos\":%d,\"dim\":%d,\"nLayer\":%d,"
+           "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
+           "\"ropeBase\":%g,\"normEps\":%g,\"slidingWindow\":%d,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"widened\":{%s},\"weightBytes\":%llu,"
+           "\"kernels\":\"%s\"",
+           arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab,
+           gf_tokenizer_bos(m->tokenizer), gf_tokenizer_eos(m->tokenizer), hp->dim,
+           hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
+           hp->rope_base, hp->norm_eps, hp->n_swa, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
+           hp->causal ? "true" : "false", (const char *[]){"none", "mean", "cls", "last"}[hp->pooling & 3],
+           types, widened, (unsigned long long)m->weight_bytes, gf_kernels_name());
+    if (m->arch) {
+        /* the descriptor row's block choices, and what the file adds to them */
+        char blocks[512];
+        gf_arch_describe_json(m->arch, blocks, sizeof blocks);
+        const char *factors = (const char *[]){"none", "rope_freqs", "longrope"}[hp->rope_factors % 3];
+        append(buf, cap, &n,
+               ",\"blocks\":{%s,\"fusedQkv\":%s,\"ropeFactors\":\"%s\",\"ropeAttnFactor\":%g,\"ropeFreqScale\":%g,\"attentionScale\":%g,"
+               "\"embeddingScale\":%g,\"residualScale\":%g,\"logitScale\":%g,\"attentionSoftcap\":%g,\"finalSoftcap\":%g}",
+               blocks, m->arch->fused_qkv || (m->layers && m->layers[0].fused_qkv) ? "true" : "false", factors, hp->rope_attn_factor,
+               hp->rope_freq_scale, hp->attn_scale, hp->embd_scale, hp->residual_scale, hp->logit_scale,
+               hp->attn_softcap, hp->final_softcap);
+        layers_json(m, buf, cap, &n);
+    }
+    append(buf, cap, &n, "}");
+    return (int)n;
 }

@@ -21,13 +21,18 @@ enum { GF_POOL_NONE = 0, GF_POOL_MEAN = 1, GF_POOL_CLS = 2, GF_POOL_LAST = 3 };
 typedef struct {
     int32_t n_vocab, dim, n_layer, n_head, n_head_kv, head_dim, ffn_dim;
     int32_t n_ctx_train, rope_dim;
+    int32_t n_ctx_orig;     /* rope.scaling.original_context_length: longer contexts use LongRoPE's long factors */
     float rope_base, rope_freq_scale, norm_eps;
+    float rope_attn_factor; /* rope.scaling.attn_factor: scales cos and sin (LongRoPE's magnitude correction) */
+    int rope_factors;       /* the file's frequency factors: 0 none, 1 rope_freqs, 2 LongRoPE's long and short */
+    float attn_scale;       /* scores = attn_scale * q . k: 1 / sqrt(head_dim), attention.scale (granite), or llama.cpp's exceptions (27B gemmas) */
+    float embd_scale;       /* the token embedding's multiplier: embedding_scale (granite), sqrt(dim) (gemma), else 1 */
+    float residual_scale, logit_scale; /* granite's multipliers (1 elsewhere); logits are divided by logit_scale */
     int causal;  /* attention sees only earlier positions */
     int pooling; /* GF_POOL_* (encoders) */
-    int32_t n_swa;        /* sliding window of the windowed layers (keys per query, itself included); 0: none */
+    int32_t n_swa;        /* attention.sliding_window of the windowed layers (gf_layer.n_swa says which); 0: none */
     float rope_base_swa;  /* RoPE base of the windowed layers */
-    float attn_scale;     /* query scale (1/sqrt(head_dim) but for llama.cpp's exceptions) */
-    float attn_softcap, final_softcap; /* 0: none */
+    float attn_softcap, final_softcap; /* 0: none (the layers' copy: gf_layer.attn_softcap) */
 } gf_hparams;
 
 
@@ -39,8 +44,14 @@ typedef struct {
 typedef struct {
     gf_norm attn_norm, ffn_norm;         /* pre-norm blocks */
     gf_norm attn_out_norm, ffn_out_norm; /* post-norm blocks (BERT) */
-    gf_norm attn_post_norm, ffn_post_norm; /* sandwich norms (Gemma) */
-    gf_norm q_norm, k_norm;              /* per-head query and key norms, head_dim elements */
+    gf_norm attn_post_norm, ffn_post_norm; /* sandwich norms on each block's output (gemma) */
+    gf_norm q_norm, k_norm;              /* per-head RMSNorm of queries and keys, rows of head_dim (qwen3, gemma3) */
+    /* per-layer values, resolved from the architecture's row and the file when the model is planned */
+    unsigned char rope;                  /* RoPE applies to this layer (not a NoPE layer) */
+    unsigned char fused_qkv;             /* wqkv in place of wq, wk, wv */
+    int32_t n_swa;                       /* attention window (keys per query, itself included); 0: all earlier keys */
+    float rope_base;                     /* this layer's RoPE base (gemma3's windowed layers: rope.freq_base_swa); 0 without RoPE */
+    float attn_softcap;                  /* scores become cap * tanh(s / cap) (gemma2); 0: none */
     gf_matrix wq, wk, wv, wqkv, wo, w_gate, w_up, w_down;
     const float *bq, *bk, *bv, *bqkv, *bo, *b_up, *b_down; /* optional biases */
 } gf_layer;
@@ -57,6 +68,7 @@ typedef struct gf_model {
     gf_norm embd_norm;             /* after the embedding sum (BERT) */
     gf_norm output_norm;
     const float *rope_freqs;    /* optional per-pair frequency divisors */
+    const float *rope_long, *rope_short; /* LongRoPE's divisors beyond / within n_ctx_orig (phi3) */
     gf_layer *layers;
 
     /* every weight, in parts of at most GF_ARENA_PART bytes: wasm32's malloc
@@ -73,9 +85,6 @@ typedef struct gf_model {
     char name[128];     /* general.name */
     char *chat_template; /* tokenizer.chat_template, or NULL */
 } gf_model;
-
-/* Whether layer il attends to a sliding window of hp->n_swa keys. */
-int gf_layer_is_swa(const gf_model *m, int32_t il);
 
 /* Where each GGUF tensor's bytes go while streaming: NULL = skip. */
 typedef struct {
@@ -154,6 +163,12 @@ int gf_encode(gf_context *c, const int32_t *ids, int32_t n, float *out);
  * NULL removes it. */
 typedef void (*gf_matmul_observer)(void *ctx, const gf_matrix *w, const float *x, int32_t n, int32_t rows);
 void gf_context_set_observer(gf_context *c, gf_matmul_observer fn, void *ctx);
+
+/* A layer's matrices in gf_tensor_role order (GF_T_ATTN_Q .. GF_T_FFN_DOWN). */
+static inline void gf_layer_matrices(const gf_layer *l, const gf_matrix *out[GF_T_N_MATRICES]) {
+    out[GF_T_ATTN_Q] = &l->wq, out[GF_T_ATTN_K] = &l->wk, out[GF_T_ATTN_V] = &l->wv, out[GF_T_ATTN_QKV] = &l->wqkv;
+    out[GF_T_ATTN_OUT] = &l->wo, out[GF_T_FFN_GATE] = &l->w_gate, out[GF_T_FFN_UP] = &l->w_up, out[GF_T_FFN_DOWN] = &l->w_down;
+}
 
 /* The GGUF name of one of the model's matrices ("blk.3.ffn_up.weight",
  * "output.weight"); NULL if w is not one of them. */

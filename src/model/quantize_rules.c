@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "model/arch.h"
 #include "quant/registry.h"
 
 static const struct {
@@ -51,6 +52,12 @@ static int ends_with(const char *s, const char *suffix) {
     return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* "blk.N.<role>.weight" (gf_tensor_names) */
+static int is_role_weight(const char *name, gf_tensor_role role) {
+    size_t n = strlen(name), r = strlen(gf_tensor_names[role]);
+    return n > r + 8 && name[n - r - 8] == '.' && !memcmp(name + n - r - 7, gf_tensor_names[role], r) && !strcmp(name + n - 7, ".weight");
+}
+
 void gf_quant_rules_init(gf_quant_rules *q, const gguf_reader *r, int ftype) {
     memset(q, 0, sizeof *q);
     q->ftype = ftype;
@@ -58,11 +65,12 @@ void gf_quant_rules_init(gf_quant_rules *q, const gguf_reader *r, int ftype) {
     uint64_t q_rows = 0, k_rows = 0;
     for (uint64_t i = 0; i < gguf_n_tensors(r); i++) {
         const char *name = gguf_tensor_at(r, i)->name;
-        if (!strcmp(name, "blk.0.attn_q.weight") && gguf_tensor_at(r, i)->n_dims >= 2) q_rows = gguf_tensor_at(r, i)->ne[1];
-        if (!strcmp(name, "blk.0.attn_k.weight") && gguf_tensor_at(r, i)->n_dims >= 2) k_rows = gguf_tensor_at(r, i)->ne[1];
+        int blk0 = !strncmp(name, "blk.0.", 6) && gguf_tensor_at(r, i)->n_dims >= 2;
+        if (blk0 && is_role_weight(name, GF_T_ATTN_Q)) q_rows = gguf_tensor_at(r, i)->ne[1];
+        if (blk0 && is_role_weight(name, GF_T_ATTN_K)) k_rows = gguf_tensor_at(r, i)->ne[1];
         if (!strcmp(name, "output.weight")) q->has_output = 1;
-        if (strstr(name, "attn_v.weight")) q->n_attn_v++;
-        if (strstr(name, "ffn_down")) q->n_ffn_down++;
+        if (is_role_weight(name, GF_T_ATTN_V)) q->n_attn_v++;
+        if (strstr(name, gf_tensor_names[GF_T_FFN_DOWN])) q->n_ffn_down++; /* and MoE's ffn_down_exps, as llama.cpp counts */
     }
     q->n_gqa = q_rows && k_rows && q_rows % k_rows == 0 ? (int)(q_rows / k_rows) : 1;
 }
@@ -104,14 +112,14 @@ static uint32_t rule_type(const gf_quant_rules *q, const gguf_tensor_info *t) {
     }
     if (!strcmp(name, "token_embd.weight")) return q->embd_type != GF_TYPE_RULE ? q->embd_type : base;
     int layer = layer_of(name), f = q->ftype;
-    if (strstr(name, "attn_v.weight")) {
+    if (is_role_weight(name, GF_T_ATTN_V)) {
         if (f == GF_FTYPE_Q2_K) return q->n_gqa >= 4 ? GF_TYPE_Q4_K : GF_TYPE_Q3_K;
         if (f == GF_FTYPE_Q3_K_M && layer >= 0) return layer < 2 ? GF_TYPE_Q5_K : GF_TYPE_Q4_K;
         if (f == GF_FTYPE_IQ4_XS && q->n_gqa >= 4) return GF_TYPE_Q5_K;
         if ((f == GF_FTYPE_Q4_K_M || f == GF_FTYPE_Q5_K_M) && layer >= 0 && use_more_bits(layer, q->n_attn_v)) return GF_TYPE_Q6_K;
         return base;
     }
-    if (strstr(name, "ffn_down")) {
+    if (strstr(name, gf_tensor_names[GF_T_FFN_DOWN])) {
         if (layer < 0) return base;
         int n = q->n_ffn_down;
         if (f == GF_FTYPE_Q2_K) return GF_TYPE_Q3_K;
@@ -120,12 +128,12 @@ static uint32_t rule_type(const gf_quant_rules *q, const gguf_tensor_info *t) {
         if (f == GF_FTYPE_IQ4_XS && layer < n / 8) return GF_TYPE_Q5_K;
         return base;
     }
-    if (strstr(name, "attn_output.weight")) {
+    if (is_role_weight(name, GF_T_ATTN_OUT)) {
         if (f == GF_FTYPE_Q2_K) return GF_TYPE_Q3_K;
         if (f == GF_FTYPE_Q3_K_M) return GF_TYPE_Q4_K;
         return base;
     }
-    if (strstr(name, "attn_qkv.weight")) {
+    if (is_role_weight(name, GF_T_ATTN_QKV)) {
         if (f == GF_FTYPE_Q3_K_M) return GF_TYPE_Q4_K;
         if (f == GF_FTYPE_Q4_K_M) return GF_TYPE_Q5_K;
         if (f == GF_FTYPE_Q5_K_M) return GF_TYPE_Q6_K;

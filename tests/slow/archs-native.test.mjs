@@ -1,0 +1,184 @@
+// Architectures the shared llama.cpp is too old for (qwen3, smollm3) and phi3's
+// rarer features (LongRoPE factors and attn_factor, partial rotary, fused QKV
+// and gate/up), held to native llama.cpp (node-llama-cpp's 2026 build) on small
+// random-weight F32 files written here: log-probabilities of every next token
+// at every position within 0.01 nats. llama.cpp runs on one thread, without
+// flash attention, with an F32 KV cache; greenformer with an F32 cache.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+
+import { loadModel } from '../../web/index.js';
+import { writeArch } from '../helpers/fake-arch.mjs';
+import { sharedPath } from '../helpers/shared.mjs';
+
+const dir = mkdtempSync(join(tmpdir(), 'gf-archs-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+// the llama SentencePiece vocabulary (32000 tokens); phi3's adds its chat tokens (32064), which llama.cpp requires for phi3
+const VOCAB = sharedPath('models', 'tiny-llama-Q4_0.gguf');
+const PHI3_VOCAB = sharedPath('models', 'tiny-phi3-Q4_K_M.gguf');
+const CTX = 64;
+const TOKENS = [1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203, 29889, 9038, 2501, 263, 931, 4952, 1570, 13716];
+const TOL = 0.01;
+
+let llamaPromise;
+function nativeLlama() {
+  llamaPromise ??= import('node-llama-cpp').then((mod) => mod.getLlama({ gpu: false, build: 'never', maxThreads: 0, logLevel: mod.LlamaLogLevel.error }));
+  return llamaPromise;
+}
+
+/** llama.cpp's next-token log-probabilities after each prefix of tokens: rows of Map id -> log p. */
+async function nativeLogProbs(path, tokens) {
+  const llama = await nativeLlama();
+  const model = await llama.loadModel({ modelPath: path });
+  try {
+    const context = await model.createContext({
+      contextSize: CTX, batchSize: CTX, sequences: 1, threads: { ideal: 1, min: 1 }, flashAttention: false,
+      experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32',
+    });
+    try {
+      const seq = context.getSequence();
+      const options = { temperature: 1, topK: 0, topP: 1, minP: 0 };
+      const res = await seq.controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true, options } }]));
+      return res.map((r) => new Map([...r.next.probabilities].map(([id, p]) => [id, Math.log(p)])));
+    } finally {
+      await context.dispose();
+    }
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** greenformer's log-softmax of the forward() logits, rows of n_vocab. */
+async function ourLogProbs(path, tokens, options = {}) {
+  const model = await loadModel(path, { simd: 'plain', threads: 1, kvCache: 'f32', contextLength: CTX, ...options });
+  try {
+    const info = model.info();
+    const logits = await model.forward(tokens);
+    const n = info.nVocab, rows = [];
+    for (let r = 0; r < tokens.length; r++) {
+      const x = logits.subarray(r * n, (r + 1) * n);
+      let max = -Infinity;
+      for (const v of x) max = Math.max(max, v);
+      let sum = 0;
+      for (const v of x) sum += Math.exp(v - max);
+      const lse = max + Math.log(sum);
+      rows.push(Float64Array.from(x, (v) => v - lse));
+    }
+    return { rows, info };
+  } finally {
+    await model.dispose();
+  }
+}
+
+/** max |Δ log p| over every position and every token llama.cpp gives a probability above 1e-6. */
+function maxDiff(ours, native) {
+  let worst = 0, compared = 0;
+  native.forEach((m, r) => {
+    for (const [id, lp] of m) {
+      if (lp < Math.log(1e-6)) continue;
+      worst = Math.max(worst, Math.abs(ours[r][id] - lp));
+      compared++;
+    }
+  });
+  return { worst, compared };
+}
+
+const base = { dim: 64, ffn: 128, layers: 2, heads: 4, kvHeads: 2, vocab: 32000, ctx: 256, std: 0.12 };
+const cases = [
+  // head size 32 from attention.key_length, not dim / heads = 16; per-head q/k RMS norms; tied output
+  { name: 'qwen3', spec: { ...base, arch: 'qwen3', headDim: 32, qkNorm: true, tied: true, ropeBase: 1e6 }, check: (i) => assert.equal(i.headDim, 32) },
+  // four layers: the fourth is a NoPE layer ((il + 1) % 4 == 0)
+  // four layers: the fourth is a NoPE layer ((il + 1) % 4 == 0); the same weights as a llama (RoPE everywhere) must
+  // miss llama.cpp's smollm3 by far more than the tolerance, or the test could not see the NoPE layer
+  {
+    name: 'smollm3',
+    spec: { ...base, arch: 'smollm3', layers: 4 },
+    check: (i) => assert.deepEqual(i.layers.rope, [true, true, true, false]),
+    control: { ...base, arch: 'llama', layers: 4 },
+  },
+  // LayerNorm with biases, biases on every projection, GELU FFN (up, down), NEOX RoPE, GQA
+  { name: 'starcoder2', spec: { ...base, arch: 'starcoder2', layerNorm: true, gelu: true, biases: true } },
+  // LayerNorm, partial rotary (a quarter of the head), Q/K/V biases (stablelm-2-1_6b), SwiGLU
+  { name: 'stablelm', spec: { ...base, arch: 'stablelm', layerNorm: true, qkvBiases: true, ropeDim: 4, kvHeads: 4 } },
+  // granite: the embedding, each block's output and the logits scaled, attention.scale in place of 1 / sqrt(head_dim)
+  { name: 'granite', spec: { ...base, arch: 'granite', scales: { embedding: 6, residual: 0.22, attention: 0.0625, logit: 0.5 } } },
+  // fused attn_qkv and gate/up, partial rotary (Phi-4-mini: 3/4 of the head), LongRoPE short factors (context within the original)
+  {
+    name: 'phi3 (partial rotary, LongRoPE short factors)',
+    vocab: PHI3_VOCAB,
+    spec: { ...base, arch: 'phi3', vocab: 32064, fusedQkv: true, fusedGateUp: true, ropeDim: 12, longRope: { orig: 1024, attnFactor: 1.19 } },
+    check: (i) => assert.equal(i.blocks.ropeFactors, 'longrope'),
+  },
+  { name: 'phi3 (partial rotary)', vocab: PHI3_VOCAB, spec: { ...base, arch: 'phi3', vocab: 32064, fusedQkv: true, fusedGateUp: true, ropeDim: 12 } },
+  { name: 'phi3 (LongRoPE short factors)', vocab: PHI3_VOCAB, spec: { ...base, arch: 'phi3', vocab: 32064, fusedQkv: true, fusedGateUp: true, longRope: { orig: 1024, attnFactor: 1.19 } } },
+  // the original context below ours: the long factors (llama.cpp pads its context to a multiple of 256 before choosing)
+  {
+    name: 'phi3 (LongRoPE long factors)',
+    vocab: PHI3_VOCAB,
+    spec: { ...base, arch: 'phi3', vocab: 32064, fusedQkv: true, fusedGateUp: true, longRope: { orig: 32, attnFactor: 1.19 } },
+  },
+];
+
+for (const [k, c] of cases.entries()) {
+  test(`${c.name}: log-probabilities within ${TOL} nats of native llama.cpp at every position`, async (t) => {
+    const path = join(dir, `case${k}.gguf`);
+    writeArch(path, c.spec, c.vocab ?? VOCAB, 7 + k);
+    const native = await nativeLogProbs(path, TOKENS);
+    const { rows, info } = await ourLogProbs(path, TOKENS);
+    assert.equal(info.architecture, c.spec.arch);
+    c.check?.(info);
+    const { worst, compared } = maxDiff(rows, native);
+    // how peaked the distributions are: an architecture mistake must move them by far more than TOL
+    const top = native.map((m) => Math.max(...m.values()));
+    t.diagnostic(`${c.name}: max |Δ log p| ${worst.toExponential(3)} over ${compared} (position, token) pairs; top log p ${Math.min(...top).toFixed(2)}..${Math.max(...top).toFixed(2)}`);
+    assert.ok(compared >= TOKENS.length * 100, `only ${compared} probabilities compared`);
+    assert.ok(worst <= TOL, `max |Δ log p| ${worst} > ${TOL}`);
+    if (c.control) {
+      const controlPath = join(dir, `case${k}-control.gguf`);
+      writeArch(controlPath, c.control, c.vocab ?? VOCAB, 7 + k);
+      const off = maxDiff((await ourLogProbs(controlPath, TOKENS)).rows, native).worst;
+      t.diagnostic(`${c.name}: the same weights as ${c.control.arch}: max |Δ log p| ${off.toFixed(3)}`);
+      assert.ok(off > 10 * TOL, `the ${c.control.arch} control is only ${off} away`);
+    }
+  });
+}
+
+// Qwen3-Embedding: a qwen3 decoder whose file sets pooling_type 3 (last token): the output norm's state of the
+// last token, as llama.cpp's embedding context gives it.
+test('qwen3 with pooling_type last: embed() matches native llama.cpp embeddings', async (t) => {
+  const path = join(dir, 'qwen3-embedding.gguf');
+  writeArch(path, { ...base, arch: 'qwen3', headDim: 32, qkNorm: true, tied: true, ropeBase: 1e6, pooling: 3 }, VOCAB, 3);
+  const llama = await nativeLlama();
+  const nmodel = await llama.loadModel({ modelPath: path });
+  let ref;
+  try {
+    const ectx = await nmodel.createEmbeddingContext({ contextSize: CTX, threads: 1 });
+    try {
+      ref = Float64Array.from((await ectx.getEmbeddingFor(TOKENS)).vector);
+    } finally {
+      await ectx.dispose();
+    }
+  } finally {
+    await nmodel.dispose();
+  }
+  const model = await loadModel(path, { simd: 'plain', threads: 1, kvCache: 'f32', contextLength: CTX });
+  try {
+    assert.equal(model.info().pooling, 'last');
+    const raw = await model.embed(TOKENS, { normalize: false });
+    const unit = await model.embed(TOKENS);
+    // node-llama-cpp may hand back the vector normalized: compare directions, and magnitudes when they are raw
+    const norm = (v) => Math.hypot(...v);
+    let cos = 0;
+    for (let i = 0; i < ref.length; i++) cos += (unit[i] * ref[i]) / norm(ref);
+    const scaleErr = Math.abs(norm(ref) - norm(raw)) / norm(raw);
+    t.diagnostic(`qwen3 last-token embedding: cosine ${cos.toFixed(7)}, |ref| ${norm(ref).toFixed(4)}, |ours| ${norm(raw).toFixed(4)}`);
+    assert.equal(raw.length, base.dim);
+    assert.ok(cos > 0.99999, `cosine ${cos}`);
+    assert.ok(Math.abs(norm(ref) - 1) < 1e-4 || scaleErr < 1e-4, `magnitude ${norm(ref)} vs ${norm(raw)}`);
+  } finally {
+    await model.dispose();
+  }
+});
