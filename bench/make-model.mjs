@@ -25,7 +25,12 @@ export const MODELS_DIR = path.join(here, 'models');
 export const SHAPES = {
   '110m': { dim: 768, ffn: 2048, layers: 12, heads: 12, kvHeads: 12, vocab: 32000, ctx: 2048 },
   '1b': { dim: 2048, ffn: 5632, layers: 22, heads: 32, kvHeads: 4, vocab: 32000, ctx: 2048 },
+  // A Qwen-sized vocabulary on a small body (bench/run.mjs --chat's grammar-mask cost):
+  // not one of the default shapes (extra), made only when named.
+  'bigvocab': { dim: 512, ffn: 1408, layers: 4, heads: 8, kvHeads: 8, vocab: 151936, ctx: 2048, extra: true },
 };
+/** The shapes the benchmark runs by default (all but the extra ones). */
+export const DEFAULT_SHAPES = Object.keys(SHAPES).filter((k) => !SHAPES[k].extra);
 const ROPE_BASE = 10000;
 const RMS_EPS = 1e-5;
 
@@ -87,7 +92,7 @@ export function tensorPlan(shapeName, mixName) {
 
 function metadata(shapeName, mixName) {
   const s = SHAPES[shapeName];
-  const v = buildVocab();
+  const v = buildVocab(undefined, s.vocab);
   return [
     ['general.architecture', VT.STR, 'llama'],
     ['general.name', VT.STR, `greenformer-bench-${shapeName}-${mixName}`],

@@ -1,7 +1,7 @@
 // Browser side of the benchmark (bench/page.html). bench/run.mjs opens this page in a
 // fresh tab for every run and calls window.bench.* through Playwright.
 
-import { runWllama } from './adapters/wllama.mjs';
+import { runWllama, chatWllama } from './adapters/wllama.mjs';
 
 // Reads a buffer of `bytes` (default 256 MiB) again and again, as decoding
 // re-reads a model's weights every token.
@@ -42,5 +42,8 @@ window.bench = {
     const { runGreenformer } = await import('./adapters/greenformer.mjs');
     return runGreenformer(opts);
   },
+  chatWllama: (opts) => chatWllama(opts),
+  chatGreenformer: async (opts) => (await import('./adapters/greenformer.mjs')).chatGreenformer(opts),
+  grammarGreenformer: async (opts) => (await import('./adapters/greenformer.mjs')).grammarCostGreenformer(opts),
   bandwidth,
 };

@@ -9,6 +9,9 @@
 //   node bench/run.mjs --files a.gguf,b.gguf [the options above but --models, --types]
 //                      # your own GGUFs (llama, qwen2, gpt2; any vocabulary greenformer reads) instead of the generated models
 //   node bench/run.mjs --check [--models ... --types ... | --files ...]   # validity of the model files in wllama
+//   node bench/run.mjs --chat [--models 110m] [--types Q4_0] [--threads 1] [--out bench/results-chat.json]
+//                      # a 6-turn conversation (prompt cache) in both runtimes, and greenformer's
+//                      # JSON-schema mask cost on those models and the 152k-vocabulary one (bigvocab)
 //
 // Makes missing models, serves the repo root (cross-origin isolated), drives Debian's
 // Chromium through playwright-core (never a downloaded browser), runs wllama and
@@ -21,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ensureModels, modelPath, SHAPES, MIXES } from './make-model.mjs';
+import { ensureModels, modelPath, SHAPES, DEFAULT_SHAPES, MIXES } from './make-model.mjs';
 import { readGGUF } from './lib/gguf.mjs';
 import { benchPrompt } from './lib/vocab.mjs';
 import { promptFromTokenizer } from './lib/prompt-text.mjs';
@@ -29,6 +32,7 @@ import { startServer } from '../tools/static-server.mjs';
 import { ensureChromium } from '../tests/helpers/browser.mjs';
 import { rendererPids, resetPeak, maxPeak, rssMb, cpuSnapshot, cpuSince } from './lib/procmem.mjs';
 import { machineInfo, describeMachine } from './lib/cpuinfo.mjs';
+import { Rng } from './lib/rng.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -49,7 +53,7 @@ const CONTENDED_CORES = 0.3; // a run during which others used more is redone (-
 
 function parseArgs(argv) {
   const o = {
-    models: Object.keys(SHAPES), types: Object.keys(MIXES), threads: [1, 2], runs: 3,
+    models: DEFAULT_SHAPES, types: Object.keys(MIXES), threads: [1, 2], runs: 3,
     runtimes: ['greenformer', 'wllama', 'native'], env: ['chromium', 'node'], warmup: 2, warmupMs: 2000,
     bandwidth: true, check: false, out: path.join(here, 'results.json'), verbose: false,
     retries: 2, maxWaitS: 600, files: null, jsFlags: null,
@@ -70,6 +74,7 @@ function parseArgs(argv) {
       case '--warmup-ms': o.warmupMs = Number(v()); break;
       case '--no-bandwidth': o.bandwidth = false; break;
       case '--check': o.check = true; break;
+      case '--chat': o.chat = true; break;
       case '--files': o.files = list(v()); if (!o.files.length) throw new Error('--files needs at least one path'); break;
       case '--out': o.out = path.resolve(v()); break;
       case '--verbose': o.verbose = true; break;
@@ -82,6 +87,14 @@ function parseArgs(argv) {
         break;
       default: throw new Error(`unknown option ${a} (try --help)`);
     }
+  }
+  if (o.chat) {
+    if (o.files) throw new Error('--chat runs the generated models only');
+    if (!given.has('--models')) o.models = ['110m'];
+    if (!given.has('--types')) o.types = ['Q4_0'];
+    if (!given.has('--threads')) o.threads = [1];
+    if (!given.has('--out')) o.out = path.join(here, 'results-chat.json');
+    o.runtimes = o.runtimes.filter((r) => r !== 'native');
   }
   if (o.files && (given.has('--models') || given.has('--types'))) {
     throw new Error('--files runs your own files instead of the generated models: give it without --models and --types');
@@ -777,6 +790,157 @@ function printTable(results) {
 }
 
 // ---------------------------------------------------------------------------
+// --chat: time to first token across a conversation (prompt cache), and the JSON-schema
+// mask's decode cost
+
+const CHAT_TURNS = 6;
+const CHAT_USER_TOKENS = 40;
+const CHAT_GEN = 32;
+const GRAMMAR_GEN = 64;
+const GRAMMAR_REPS = 3;
+const GRAMMAR_FORMAT = { type: 'json_schema', json_schema: { name: 'x', schema: {
+  type: 'object', properties: { a: { type: 'string' }, b: { type: 'integer' } }, required: ['a', 'b'] } } };
+
+/**
+ * The user messages: CHAT_TURNS arrays of CHAT_USER_TOKENS ids drawn (seeded) from the
+ * vocabulary's ordinary pieces (after the 259 special and byte tokens), the first with BOS
+ * (id 1) in front. Token ids, so both runtimes get the same prompts whatever their tokenizers.
+ */
+function chatTurns(vocab, seed = 24) {
+  const rng = new Rng(seed);
+  const turns = [];
+  for (let t = 0; t < CHAT_TURNS; t++) {
+    const ids = t === 0 ? [1] : [];
+    for (let i = 0; i < CHAT_USER_TOKENS; i++) ids.push(rng.int(259, Math.min(vocab, 32000) - 1));
+    turns.push(ids);
+  }
+  const warm = Array.from({ length: 16 }, () => rng.int(259, Math.min(vocab, 32000) - 1)); // no BOS: nothing to reuse
+  return { turns, warm };
+}
+
+async function chatBench(o) {
+  const runtimes = ['greenformer', 'wllama'].filter((r) => o.runtimes.includes(r)); // greenformer first: its replies continue both transcripts
+  const grammarShapes = [...new Set([...o.models, 'bigvocab'])];
+  ensureModels([...new Set([...o.models, 'bigvocab'])], o.types);
+  const results = {
+    machine: machineInfo(), date: new Date().toISOString(),
+    config: { turns: CHAT_TURNS, user_tokens: CHAT_USER_TOKENS, n_gen: CHAT_GEN, n_ctx: N_CTX, wllama: packageVersion('@wllama/wllama'),
+      wllama_cache: 'cache_prompt: true (llama-server slot prompt cache; cached = timings.cache_n)',
+      greenformer_cache: 'generate() reuses the KV cache\'s longest common prefix (cached = stats.cachedTokens)',
+      ttft: 'wall time from the call until the first streamed token/piece arrives (prompt evaluation + first sample)',
+      grammar: { n_gen: GRAMMAR_GEN, reps: GRAMMAR_REPS, response_format: GRAMMAR_FORMAT },
+      chromium_flags: chromiumFlags(o) },
+    chat: [], grammar: [], failures: [],
+  };
+  const save = () => fs.writeFileSync(o.out, JSON.stringify(results, null, 2) + '\n');
+  const server = await startServer(root);
+  const browser = await launchChromium(chromiumFlags(o));
+  try {
+    for (const m of o.models) {
+      for (const t of o.types) {
+        const file = modelPath(m, t);
+        const { turns, warm } = chatTurns(SHAPES[m].vocab);
+        for (const threads of o.threads) {
+          const name = path.basename(file);
+          console.log(`\n== chat: ${name}, ${threads} thread${threads > 1 ? 's' : ''}`);
+          for (const runtime of runtimes) {
+            await quietGate(browser.userDataDir, o.maxWaitS);
+            const fn = runtime === 'wllama' ? 'chatWllama' : 'chatGreenformer';
+            const url = `${server.url}/${rel(file)}`;
+            // wllama continues greenformer's transcript (the same prompt ids in both) when there is one
+            const gf = results.chat.find((r) => r.runtime === 'greenformer' && r.model === name && r.threads === threads);
+            const replies = runtime === 'wllama' && gf ? gf.turns.map((x) => x.tokens) : null;
+            const args = { ...(runtime === 'wllama' ? { modelUrl: url, replies } : { source: url }), threads, turns, warmIds: warm, nGen: CHAT_GEN, nCtx: N_CTX };
+            const t0 = Date.now();
+            try {
+              const r = await inPage(browser, server.url, fn, args, { verbose: o.verbose });
+              const row = { runtime, env: 'chromium', model: name, shape: m, type: t, threads, load_ms: r.load_ms, threads_used: r.threads_used,
+                peak_mb: r.peak_mb, other_cpu: r.other_cpu, wall_s: (Date.now() - t0) / 1000, turns: r.turns };
+              results.chat.push(row);
+              r.turns.forEach((x, i) => console.log(`   ${runtime.padEnd(11)} turn ${i + 1}: prompt ${x.prompt_tokens}, cached ${x.cached_tokens}, ` +
+                `ttft ${fmt(x.ttft_ms, 0)} ms, decode ${fmt(x.decode_tok_s)} tok/s`));
+            } catch (e) {
+              console.log(`   ${runtime} FAILED: ${e.message}`);
+              results.failures.push({ runtime, model: name, threads, what: 'chat', error: e.message });
+            }
+            save();
+          }
+          // Did both runtimes have the same conversation (their greedy replies agree)?
+          const [a, b] = results.chat.filter((r) => r.model === name && r.threads === threads);
+          if (a && b) {
+            const same = a.turns.map((x, i) => x.tokens.length > 0 && x.tokens.join() === b.turns[i].tokens.join());
+            results.chat.filter((r) => r.model === name && r.threads === threads).forEach((r) => { r.same_replies = same; });
+            console.log(`   greedy replies identical in both runtimes (wllama's return_tokens): turns ${same.map((s, i) => (s ? i + 1 : '')).filter(Boolean).join(', ') || 'none'}`);
+          }
+        }
+      }
+    }
+    if (runtimes.includes('greenformer')) {
+      for (const m of grammarShapes) {
+        const t = o.types[0], file = modelPath(m, t), name = path.basename(file);
+        const threads = o.threads[0];
+        const { turns } = chatTurns(SHAPES[m].vocab);
+        console.log(`\n== JSON-schema mask cost: ${name} (vocabulary ${SHAPES[m].vocab}), ${threads} thread${threads > 1 ? 's' : ''}, greenformer`);
+        await quietGate(browser.userDataDir, o.maxWaitS);
+        try {
+          const r = await inPage(browser, server.url, 'grammarGreenformer', { source: `${server.url}/${rel(file)}`, threads,
+            promptIds: turns[0], nGen: GRAMMAR_GEN, nCtx: N_CTX, reps: GRAMMAR_REPS, responseFormat: GRAMMAR_FORMAT }, { verbose: o.verbose });
+          const row = { runtime: 'greenformer', env: 'chromium', model: name, shape: m, type: t, threads, vocab: r.vocab ?? SHAPES[m].vocab,
+            free: r.free, constrained: r.constrained, other_cpu: r.other_cpu };
+          results.grammar.push(row);
+          console.log(`   free ${fmt(r.free.ms_per_token, 2)} ms/token, json_schema ${fmt(r.constrained.ms_per_token, 2)} ms/token ` +
+            `(grammar ${fmt(r.constrained.grammar_ms_per_token, 2)} ms/token, ${r.constrained.n_gen} tokens, stop ${r.constrained.runs[0].stop}, text ${JSON.stringify(r.constrained.runs[0].text.slice(0, 60))})`);
+        } catch (e) {
+          console.log(`   FAILED: ${e.message}`);
+          results.failures.push({ runtime: 'greenformer', model: name, threads, what: 'grammar', error: e.message });
+        }
+        save();
+      }
+    }
+  } finally {
+    await browser.close();
+    await server.close();
+  }
+  save();
+  printChatTable(results);
+  console.log(`\nwrote ${rel(o.out)}`);
+  if (results.failures.length) process.exitCode = 1;
+}
+
+function printChatTable(results) {
+  console.log(`\nmachine: ${describeMachine(results.machine)}`);
+  const groups = [...new Set(results.chat.map((r) => `${r.model}|${r.threads}`))];
+  for (const g of groups) {
+    const [model, threads] = g.split('|');
+    const rs = results.chat.filter((r) => r.model === model && String(r.threads) === threads);
+    console.log(`\nchat: ${model}, ${threads} thread(s), ${CHAT_TURNS} turns of +${CHAT_USER_TOKENS} user tokens, ${CHAT_GEN} generated each (greedy)`);
+    const head = ['turn', 'prompt'];
+    for (const r of rs) head.push(`${r.runtime} cached`, `${r.runtime} ttft ms`, `${r.runtime} decode t/s`);
+    if (rs.length === 2) head.push('ttft gf/wl');
+    const rows = rs[0].turns.map((x, i) => {
+      const row = [String(i + 1), String(x.prompt_tokens)];
+      for (const r of rs) row.push(String(r.turns[i].cached_tokens), fmt(r.turns[i].ttft_ms, 0), fmt(r.turns[i].decode_tok_s));
+      if (rs.length === 2) {
+        const gf = rs.find((r) => r.runtime === 'greenformer'), wl = rs.find((r) => r.runtime === 'wllama');
+        row.push(gf && wl ? fmt(gf.turns[i].ttft_ms / wl.turns[i].ttft_ms, 2) : '');
+      }
+      return row;
+    });
+    const w = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+    console.log(head.map((h, i) => h.padStart(w[i])).join('  '));
+    for (const r of rows) console.log(r.map((c, i) => c.padStart(w[i])).join('  '));
+  }
+  if (results.grammar.length) {
+    console.log(`\nJSON-schema mask cost (greenformer, ${GRAMMAR_GEN} tokens, medians of ${GRAMMAR_REPS}):`);
+    console.log('model                 vocab  free ms/tok  json_schema ms/tok  grammar ms/tok  overhead');
+    for (const g of results.grammar) {
+      console.log(`${g.model.padEnd(20)} ${String(g.vocab).padStart(6)}  ${fmt(g.free.ms_per_token, 2).padStart(11)}  ${fmt(g.constrained.ms_per_token, 2).padStart(18)}  ` +
+        `${fmt(g.constrained.grammar_ms_per_token, 2).padStart(14)}  ${fmt(100 * (g.constrained.ms_per_token / g.free.ms_per_token - 1), 0).padStart(7)}%`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
 // --check: does each model file load and generate in wllama?
 
 async function check(o) {
@@ -858,7 +1022,7 @@ if (opts.files) {
     process.exit(1);
   }
 }
-(opts.check ? check(opts) : bench(opts)).catch((e) => {
+(opts.check ? check(opts) : opts.chat ? chatBench(opts) : bench(opts)).catch((e) => {
   console.error(e.stack || String(e));
   process.exit(1);
 });

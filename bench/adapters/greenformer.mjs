@@ -78,3 +78,81 @@ export async function runGreenformer({ source, threads, prompt, promptIds, nGen 
     await model.dispose?.();
   }
 }
+
+const median = (xs) => { const v = xs.filter(Number.isFinite).sort((a, b) => a - b); return v.length ? (v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
+
+/** One generate() call on ids; ttft_ms: wall time from the call to its first yielded piece. */
+async function timedGenerate(model, ids, options) {
+  const t0 = now();
+  const gen = model.generate(ids, options);
+  let ttft_ms = NaN, text = '';
+  for await (const piece of gen) {
+    if (Number.isNaN(ttft_ms)) ttft_ms = now() - t0;
+    text += piece;
+  }
+  return { ttft_ms, total_ms: now() - t0, text, stats: gen.stats };
+}
+
+/**
+ * --chat: a conversation in one loaded model. turns: the user messages (token-id arrays,
+ * the first starting with BOS); each turn's prompt is the previous prompt + the previous
+ * reply's ids + the turn's message. warmIds: a short prompt run first (it does not start
+ * with BOS, so it leaves no prefix the conversation could reuse).
+ */
+export async function chatGreenformer({ source, threads, turns, nGen = 32, nCtx = 512, warmIds }) {
+  const api = await import(apiUrl());
+  const t0 = now();
+  const model = await api.loadModel(source, { threads, contextLength: nCtx });
+  const load_ms = now() - t0;
+  try {
+    if (warmIds) await timedGenerate(model, warmIds, { maxTokens: 8, temperature: 0, ignoreEos: true });
+    const rows = [];
+    let prompt = [];
+    let reply = [];
+    for (const user of turns) {
+      prompt = [...prompt, ...reply, ...user];
+      const r = await timedGenerate(model, prompt, { maxTokens: nGen, temperature: 0, ignoreEos: true, seed: 1 });
+      const st = r.stats;
+      reply = Array.from(st.tokens);
+      rows.push({
+        prompt_tokens: st.promptTokens, cached_tokens: st.cachedTokens, ttft_ms: r.ttft_ms,
+        prefill_ms: st.prefillMs, decode_tok_s: st.generatedTokens > 1 ? ((st.generatedTokens - 1) / st.decodeMs) * 1000 : NaN,
+        n_gen: st.generatedTokens, tokens: reply,
+      });
+    }
+    return { load_ms, threads_used: model.info()?.threads, turns: rows };
+  } finally {
+    await model.dispose?.();
+  }
+}
+
+/**
+ * --chat: the decode cost of a JSON-schema constrained output (responseFormat) against
+ * the same generation unconstrained, alternating, `reps` each; medians.
+ */
+export async function grammarCostGreenformer({ source, threads, promptIds, nGen = 64, nCtx = 512, reps = 3, responseFormat }) {
+  const api = await import(apiUrl());
+  const model = await api.loadModel(source, { threads, contextLength: nCtx });
+  try {
+    const base = { maxTokens: nGen, temperature: 0, ignoreEos: true, seed: 1 };
+    await timedGenerate(model, promptIds, { ...base, maxTokens: 8 }); // warm-up
+    await timedGenerate(model, promptIds, { ...base, maxTokens: 8, responseFormat });
+    const free = [], constrained = [];
+    for (let i = 0; i < reps; i++) {
+      for (const [list, opts] of [[free, base], [constrained, { ...base, responseFormat }]]) {
+        const r = await timedGenerate(model, promptIds, opts);
+        const st = r.stats;
+        list.push({ n_gen: st.generatedTokens, decode_ms: st.decodeMs, grammar_ms: st.grammarMs ?? 0, stop: st.stopReason, text: r.text,
+          ms_per_token: st.generatedTokens > 1 ? st.decodeMs / (st.generatedTokens - 1) : NaN });
+      }
+    }
+    const sum = (l) => ({
+      ms_per_token: median(l.map((x) => x.ms_per_token)),
+      grammar_ms_per_token: median(l.map((x) => x.grammar_ms / Math.max(1, x.n_gen - 1))),
+      grammar_ms: median(l.map((x) => x.grammar_ms)), n_gen: median(l.map((x) => x.n_gen)), runs: l,
+    });
+    return { vocab: model.info()?.nVocab ?? null, threads_used: model.info()?.threads, free: sum(free), constrained: sum(constrained) };
+  } finally {
+    await model.dispose?.();
+  }
+}

@@ -54,10 +54,10 @@ function word(rng) {
 }
 
 /**
- * The synthetic vocabulary: { tokens, scores, types } (arrays of VOCAB_SIZE).
+ * The synthetic vocabulary: { tokens, scores, types } (arrays of `size`, VOCAB_SIZE by default).
  * Deterministic for a given seed.
  */
-export function buildVocab(seed = 0x5eed) {
+export function buildVocab(seed = 0x5eed, size = VOCAB_SIZE) {
   const rng = new Rng(seed);
   const tokens = ['<unk>', '<s>', '</s>'];
   const types = [TOKEN_TYPE.UNKNOWN, TOKEN_TYPE.CONTROL, TOKEN_TYPE.CONTROL];
@@ -74,7 +74,7 @@ export function buildVocab(seed = 0x5eed) {
   for (let c = 48; c <= 57; c++) singles.push(String.fromCharCode(c));
   singles.push(...PUNCT, ...EXTRA_CHARS);
 
-  const nMulti = VOCAB_SIZE - nSpecial - singles.length;
+  const nMulti = size - nSpecial - singles.length;
   const seen = new Set(singles);
   const multi = [];
   // Adds a piece and all its prefixes (longer than one character), shortest first.
@@ -104,7 +104,7 @@ export function buildVocab(seed = 0x5eed) {
 
   for (const p of multi) { tokens.push(p); types.push(TOKEN_TYPE.NORMAL); }
   for (const p of singles) { tokens.push(p); types.push(TOKEN_TYPE.NORMAL); }
-  if (tokens.length !== VOCAB_SIZE) throw new Error(`vocab size ${tokens.length}`);
+  if (tokens.length !== size) throw new Error(`vocab size ${tokens.length}`);
   const scores = tokens.map((_, i) => (i < nSpecial ? 0 : -(i - nSpecial)));
   return { tokens, scores, types };
 }
