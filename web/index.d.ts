@@ -1,5 +1,7 @@
 /** Where a model comes from. Strings are file paths in Node and URLs everywhere (http:, https:, file: in Node). */
-export type ModelSource = string | URL | Response | Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array>;
+/** A path or URL, 'hf:owner/repo/file.gguf[@revision]' (the Hugging Face Hub), { hf: { repo, file, revision } }, or bytes. */
+export type ModelSource = string | URL | Response | Blob | ArrayBuffer | ArrayBufferView | ReadableStream<Uint8Array>
+  | { hf: { repo: string; file: string; revision?: string } };
 
 export interface LoadProgress {
   /** Bytes of the file consumed so far. */
@@ -67,6 +69,8 @@ export interface LoadOptions {
   worker?: boolean;
   /** Extra options for fetch() when the source is a URL. */
   fetchOptions?: RequestInit;
+  /** For hf: sources: the hub's address (default https://huggingface.co), e.g. a mirror. */
+  hubEndpoint?: string;
   /** Browsers: the folder (URL, relative to the page) holding a copy of the package's dist/ (its worker.mjs, glue and
    * .wasm files), for bundlers that do not copy new URL(…, import.meta.url) files (esbuild) or self-hosted assets.
    * Default: found by the bundler, or next to the package's web/ folder. Ignored in Node. */

@@ -8,6 +8,7 @@
 // it runs in the calling thread (load.js). Both give the same Model API.
 
 import { listCachedModels, deleteCachedModel } from './cache.js';
+import { hubReference, hubUrl } from './hub.js';
 import { checkLoadOptions, loadDirect } from './load.js';
 import { Model } from './model.js';
 import { loadInWorker } from './remote.js';
@@ -26,6 +27,12 @@ const inPage = typeof window !== 'undefined' && typeof document !== 'undefined' 
  */
 export async function loadModel(source, options = {}) {
   checkLoadOptions(options);
+  // hub names become the hub's resolve URL; the option stays here (the loaders see a plain URL)
+  const { hubEndpoint, ...rest } = options;
+  const hub = hubReference(source);
+  if (hub) source = hubUrl(hub, hubEndpoint);
+  else if (hubEndpoint !== undefined) throw new TypeError('loadModel: hubEndpoint is for hf: sources');
+  options = rest;
   if (inPage && options.worker !== false) return loadInWorker(source, options);
   const model = await loadDirect(source, options);
   return model;

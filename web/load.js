@@ -25,7 +25,8 @@ const DEFAULT_MAX_MEMORY = WASM32_LIMIT - 128 * 1048576; // room for code, stack
 
 /** Every option loadModel takes (an unknown key is an error naming the nearest). */
 export const LOAD_OPTIONS = ['onProgress', 'contextLength', 'batchSize', 'signal', 'vocabOnly', 'inspect', 'maxMemory', 'threads',
-  'simd', 'quantize', 'kvCache', 'warmup', 'sha256', 'cache', 'timeout', 'retries', 'worker', 'fetchOptions', 'assetBase'];
+  'simd', 'quantize', 'kvCache', 'warmup', 'sha256', 'cache', 'timeout', 'retries', 'worker', 'fetchOptions', 'assetBase',
+  'hubEndpoint'];
 // the largest context and batch the core plans for (its sizes are 64-bit, but a wasm32 arena holds 4 GiB)
 export const MAX_CONTEXT = 1048576;
 export const MAX_BATCH = 4096;
