@@ -16,8 +16,7 @@
 #include "quant/bf16.h"
 #include "kernels/kernels.h"
 
-#define INLINE static inline __attribute__((always_inline))
-#define UNROLL _Pragma("clang loop unroll(full)")
+#include "kernels/simd128_build.h"
 
 /* four bf16 at p as f32 lanes */
 INLINE v128_t ld4(const gf_bf16 *p) {

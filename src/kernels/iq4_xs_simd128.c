@@ -34,19 +34,7 @@
 #include "quant/iq4_xs.h"
 #include "kernels/kernels.h"
 
-#if defined(__wasm_relaxed_simd__)
-#define RELAXED 1
-#else
-#define RELAXED 0
-#endif
-#if RELAXED && defined(GF_DOT16)
-#define DOT16 1
-#else
-#define DOT16 0
-#endif
-
-#define INLINE static inline __attribute__((always_inline))
-#define UNROLL _Pragma("clang loop unroll(full)")
+#include "kernels/simd128_build.h"
 
 /* prepared vectors per sub-block of one token: plain: even/odd i16 of the
  * two halves; relaxed: |a| of the halves, their sign masks, and the

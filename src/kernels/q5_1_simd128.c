@@ -22,19 +22,7 @@
 #include "kernels/half_simd128.h"
 #include "kernels/kernels.h"
 
-#if defined(__wasm_relaxed_simd__)
-#define RELAXED 1
-#else
-#define RELAXED 0
-#endif
-#if RELAXED && defined(GF_DOT16)
-#define DOT16 1
-#else
-#define DOT16 0
-#endif
-
-#define INLINE static inline __attribute__((always_inline))
-#define UNROLL _Pragma("clang loop unroll(full)")
+#include "kernels/simd128_build.h"
 #define TILE_T 8 /* tokens per GEMM tile */
 
 /* A load LLVM must not merge with another of the same address, and a

@@ -40,19 +40,7 @@
 #include "kernels/kernels.h"
 #include "quant/q5_K.h"
 
-#if defined(__wasm_relaxed_simd__)
-#define RELAXED 1
-#else
-#define RELAXED 0
-#endif
-#if RELAXED && defined(GF_DOT16)
-#define DOT16 1
-#else
-#define DOT16 0
-#endif
-
-#define INLINE static inline __attribute__((always_inline))
-#define UNROLL _Pragma("clang loop unroll(full)")
+#include "kernels/simd128_build.h"
 
 /* Loads LLVM must not merge or hoist: the activations are read again for
  * each row where used. Left to it, LLVM loads them once for the four rows

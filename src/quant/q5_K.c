@@ -3,6 +3,7 @@
  * scales and mins, requantization with the stored scales) with the same
  * float operations in the same order, so its bytes match llama-quantize's. */
 #include "quant/q5_K.h"
+#include "quant/quantize_k.h"
 
 #include <math.h>
 #include <string.h>
@@ -56,68 +57,6 @@ static int nearest(float v) {
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
-/* Fits x ~ scale * L - neg_min (L in 0..nmax) minimizing the w-weighted
- * squared error over nstep + 1 candidate scales: make_qkx2_quants (use_mad
- * false). Returns the scale, *neg_min the minimum's negation. */
-static float fit_scale_min(const float *x, const float *w, int n, int nmax, uint8_t *L, float *neg_min, float rmin,
-                           float rdelta, int nstep) {
-    uint8_t aux[32];
-    float mn = x[0], mx = x[0], sum_w = w[0], sum_x = sum_w * x[0];
-    for (int i = 1; i < n; i++) {
-        if (x[i] < mn) mn = x[i];
-        if (x[i] > mx) mx = x[i];
-        sum_w += w[i];
-        sum_x += w[i] * x[i];
-    }
-    if (mn > 0) mn = 0;
-    if (mx == mn) {
-        memset(L, 0, (size_t)n);
-        *neg_min = -mn;
-        return 0;
-    }
-    float iscale = (float)nmax / (mx - mn), scale = 1 / iscale, best = 0;
-    for (int i = 0; i < n; i++) {
-        L[i] = (uint8_t)clampi(nearest(iscale * (x[i] - mn)), 0, nmax);
-        float diff = scale * (float)L[i] + mn - x[i];
-        diff = diff * diff;
-        best += w[i] * diff;
-    }
-    for (int is = 0; is <= nstep; is++) {
-        iscale = (rmin + rdelta * (float)is + (float)nmax) / (mx - mn);
-        float sum_l = 0, sum_l2 = 0, sum_xl = 0;
-        for (int i = 0; i < n; i++) {
-            const int l = clampi(nearest(iscale * (x[i] - mn)), 0, nmax);
-            aux[i] = (uint8_t)l;
-            sum_l += w[i] * (float)l;
-            sum_l2 += w[i] * (float)l * (float)l;
-            sum_xl += w[i] * (float)l * x[i];
-        }
-        const float D = sum_w * sum_l2 - sum_l * sum_l;
-        if (D > 0) {
-            float this_scale = (sum_w * sum_xl - sum_x * sum_l) / D;
-            float this_min = (sum_l2 * sum_x - sum_l * sum_xl) / D;
-            if (this_min > 0) {
-                this_min = 0;
-                this_scale = sum_xl / sum_l2;
-            }
-            float err = 0;
-            for (int i = 0; i < n; i++) {
-                float diff = this_scale * (float)aux[i] + this_min - x[i];
-                diff = diff * diff;
-                err += w[i] * diff;
-            }
-            if (err < best) {
-                memcpy(L, aux, (size_t)n);
-                best = err;
-                scale = this_scale;
-                mn = this_min;
-            }
-        }
-    }
-    *neg_min = -mn;
-    return scale;
-}
-
 static void quantize_block(const float *x, block_q5_K *y) {
     uint8_t L[QK_K];
     float w[32], scales[8], mins[8], max_scale = 0, max_min = 0;
@@ -126,7 +65,7 @@ static void quantize_block(const float *x, block_q5_K *y) {
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         const float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; l++) w[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = fit_scale_min(x + 32 * j, w, 32, 31, L + 32 * j, &mins[j], -0.5f, 0.1f, 15);
+        scales[j] = gf_make_qkx2_quants(x + 32 * j, w, 32, 31, L + 32 * j, &mins[j], -0.5f, 0.1f, 15);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }

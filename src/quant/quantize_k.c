@@ -59,8 +59,8 @@ static void q4k_pack_qs(const uint8_t *L, uint8_t *q) {
         for (int l = 0; l < 32; l++) q[l] = (uint8_t)(L[j + l] | L[j + l + 32] << 4);
 }
 
-/* make_qkx2_quants: x ~ scale * L - neg_min, L in [0, nmax]. */
-static float ref_fit_scale_min(const float *x, const float *w, int n, int nmax, uint8_t *L, float *neg_min, float rmin, float rdelta,
+/* make_qkx2_quants (quantize_k.h). */
+float gf_make_qkx2_quants(const float *x, const float *w, int n, int nmax, uint8_t *L, float *neg_min, float rmin, float rdelta,
                                int nstep) {
     uint8_t aux[32];
     float mn = x[0], mx = x[0], sum_w = w[0], sum_x = sum_w * x[0];
@@ -140,7 +140,7 @@ static void q4k_ref(const float *x, block_q4_K *y) {
         for (int l = 0; l < 32; l++) sum_x2 += x[32 * j + l] * x[32 * j + l];
         float av_x = sqrtf(sum_x2 / 32);
         for (int l = 0; l < 32; l++) w[l] = av_x + fabsf(x[32 * j + l]);
-        scales[j] = ref_fit_scale_min(x + 32 * j, w, 32, 15, L + 32 * j, &mins[j], -1.f, 0.1f, 20);
+        scales[j] = gf_make_qkx2_quants(x + 32 * j, w, 32, 15, L + 32 * j, &mins[j], -1.f, 0.1f, 20);
         if (scales[j] > max_scale) max_scale = scales[j];
         if (mins[j] > max_min) max_min = mins[j];
     }

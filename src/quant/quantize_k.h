@@ -18,4 +18,11 @@ void gf_quantize_block_q6_K(const float *x, const float *w, int search, block_q6
 void gf_q4_K_set_levels(block_q4_K *y, const uint8_t *L);
 void gf_q6_K_set_levels(block_q6_K *y, const uint8_t *L);
 
+/* llama.cpp's make_qkx2_quants (its imatrix-free K-quant scale fit): x ~
+ * scale * L - neg_min with L in [0, nmax], the w-weighted squared error
+ * minimized over nstep + 1 candidate scales from rmin in steps of rdelta.
+ * Returns the scale; n <= 32. Shared by the Q4_K and Q5_K reference quantizers. */
+float gf_make_qkx2_quants(const float *x, const float *w, int n, int nmax, uint8_t *L, float *neg_min, float rmin, float rdelta,
+                          int nstep);
+
 #endif

@@ -11,7 +11,7 @@
 #define V 1000
 
 static gf_sampler *make(float temp, int top_k, float top_p, float min_p, float rep, uint32_t seed) {
-    gf_sampler_params p = {temp, top_k, top_p, min_p, rep, 64, seed};
+    gf_sampler_params p = {temp, top_k, top_p, min_p, rep, 64, seed, 0, 0};
     gf_sampler *s = NULL;
     int st = gf_sampler_new(&p, V, &s);
     CHECK(st == GF_OK, "sampler_new: %s", gf_error_message());
@@ -146,9 +146,9 @@ static void test_repetition_penalty(void) {
 
 static void test_invalid(void) {
     gf_sampler_params bad[] = {
-        {-1, 0, 1, 0, 1, 64, 0},  {NAN, 0, 1, 0, 1, 64, 0}, {1, -3, 1, 0, 1, 64, 0}, {1, 0, 1.5f, 0, 1, 64, 0},
-        {1, 0, 0, 0, 1, 64, 0},   {1, 0, 1, -0.5f, 1, 64, 0}, {1, 0, 1, 0, 0, 64, 0}, {1, 0, 1, 0, INFINITY, 64, 0},
-        {1, 0, 1, 0, 1, -1, 0},
+        {-1, 0, 1, 0, 1, 64, 0, 0, 0},  {NAN, 0, 1, 0, 1, 64, 0, 0, 0}, {1, -3, 1, 0, 1, 64, 0, 0, 0}, {1, 0, 1.5f, 0, 1, 64, 0, 0, 0},
+        {1, 0, 0, 0, 1, 64, 0, 0, 0},   {1, 0, 1, -0.5f, 1, 64, 0, 0, 0}, {1, 0, 1, 0, 0, 64, 0, 0, 0}, {1, 0, 1, 0, INFINITY, 64, 0, 0, 0},
+        {1, 0, 1, 0, 1, -1, 0, 0, 0},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         gf_sampler *s = NULL;
