@@ -41,20 +41,20 @@ function gguf(entries) {
 }
 
 test('a refused architecture gives the refusal every time, also with worker threads (no "reading \'_free\'" race)', async () => {
-  const small = join(tmp, 'stablelm.gguf');
-  writeFileSync(small, gguf([['general.architecture', 'stablelm'], ['stablelm.block_count', 2], ['stablelm.embedding_length', 64]]));
-  const refusal = /^GGUF: architecture 'stablelm' is not supported \(supported: /;
+  const small = join(tmp, 'mamba.gguf');
+  writeFileSync(small, gguf([['general.architecture', 'mamba'], ['mamba.block_count', 2], ['mamba.embedding_length', 64]]));
+  const refusal = /^GGUF: architecture 'mamba' is not supported \(supported: /;
   for (let i = 0; i < 20; i++) {
     await assert.rejects(loadModel(small, { threads: 2 }), (e) => (assert.match(e.message, refusal, `load ${i + 1}`), true));
   }
   // the CLI's logits on a file large enough (sparse) that loads run with worker threads by default
-  const large = join(tmp, 'stablelm-large.gguf');
+  const large = join(tmp, 'mamba-large.gguf');
   copyFileSync(small, large);
   truncateSync(large, 65 * 1048576);
   for (let i = 0; i < 20; i++) {
     const r = cli(['logits', large, '--tokens', '1,2', '--out', join(tmp, 'never.f32')]);
     assert.equal(r.code, 1, r.err);
-    assert.match(r.err, /^greenformer: GGUF: architecture 'stablelm' is not supported \(supported: [^\n]*\n$/, `run ${i + 1}`);
+    assert.match(r.err, /^greenformer: GGUF: architecture 'mamba' is not supported \(supported: [^\n]*\n$/, `run ${i + 1}`);
   }
   assert.ok(!readdirSync(tmp).includes('never.f32'));
 });
