@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "model/loader.h"
 #include "model/model.h"
+#include "model/work.h"
 #include "quant/registry.h"
 #include "base/parallel.h"
 #include "sample/grammar.h"
@@ -72,6 +73,8 @@ typedef struct {
     int32_t max_tokens;  /* the generation's token budget (0: unknown) */
     int32_t *eog, n_eog; /* the vocabulary's end-of-generation tokens */
     double grammar_ms;   /* time spent masking and advancing the grammar */
+    gf_work prompt;      /* what evaluating the prompt (the part the cache did not hold) read and multiplied */
+    gf_work generated;   /* the same for the steps after it: each sampled token evaluated, and any re-evaluation */
 } gf_generation;
 
 GF_API const char *gf_api_error(void) { return gf_error_message(); }
@@ -414,7 +417,9 @@ GF_API gf_generation *gf_api_generate_start(gf_handle *h, gf_session *s, const i
     memcpy(g->tokens, ids, (size_t)n * sizeof *ids);
     g->n_tokens = g->n_prompt = n;
     g->session = s;
+    gf_work before = *gf_context_work(s->ctx);
     int kept = sync_cache(s, g->tokens, (int32_t)n);
+    gf_work_add_delta(&g->prompt, gf_context_work(s->ctx), &before);
     if (kept < 0) {
         gf_api_generation_free(g);
         return NULL;
@@ -531,6 +536,14 @@ GF_API int gf_api_generation_shifts(const gf_generation *g) { return g->shifts; 
 /* Prompt tokens whose keys and values were reused from the cache. */
 GF_API int gf_api_generation_cached(const gf_generation *g) { return g->cached; }
 
+/* The generation's work counters (model/work.h), as 2 x GF_WORK_FIELDS
+ * doubles: the prompt's, then the generated tokens'. */
+GF_API int gf_api_generation_work(const gf_generation *g, double *out) {
+    gf_work_to_doubles(&g->prompt, out);
+    gf_work_to_doubles(&g->generated, out + GF_WORK_FIELDS);
+    return GF_WORK_FIELDS;
+}
+
 /* Produces one token: returns 1 with the token id in *id and its text (the
  * complete UTF-8 characters available so far) in buf (*len bytes), 0 when the
  * generation stopped (gf_api_stop_reason: "eos", "context", or "grammar":
@@ -556,7 +569,10 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
         strcpy(g->stop_reason, "context");
         return 0;
     }
-    if (sync_cache(g->session, g->tokens, (int32_t)g->n_tokens) < 0) return GF_ERR;
+    gf_work before = *gf_context_work(g->session->ctx);
+    int synced = sync_cache(g->session, g->tokens, (int32_t)g->n_tokens);
+    gf_work_add_delta(&g->generated, gf_context_work(g->session->ctx), &before);
+    if (synced < 0) return GF_ERR;
     const gf_tokenizer *tok = h->model->tokenizer;
     int32_t eos = gf_tokenizer_eos(tok);
     const float *logits = gf_context_logits(g->session->ctx);

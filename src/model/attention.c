@@ -136,6 +136,32 @@ static void attend_unit(const gf_attention_args *a, int32_t hk, int32_t t0, int3
     for (int32_t qi = 0; qi < nq; qi++) gf_scale_f32(acc[qi], 1.0f / sum[qi], hd);
 }
 
+/* What attend_unit reads and multiplies, unit by unit: the key and value
+ * rows from the unit's first visited tile to its last key (the queries of a
+ * unit share them, so each is read once per unit), and per query one
+ * multiply-add per key and head dimension for the value sum and for the
+ * score (a Q8_0 cache scores every row of the unit's tiles for every query
+ * in one matmul, so there the score count is queries x rows). Every KV head
+ * has the same units, so one head's count is multiplied by n_head_kv. */
+void gf_attention_work(const gf_attention_args *a, gf_work *w) {
+    const int32_t per = unit_tokens(a), group = a->n_head / a->n_head_kv;
+    const uint64_t hd = (uint64_t)a->head_dim, row = gf_kv_row_bytes(a->kv_type, a->head_dim);
+    uint64_t rows = 0, score = 0, value = 0;
+    for (int32_t t0 = 0; t0 < a->n_tok; t0 += per) {
+        const int32_t t1 = t0 + per < a->n_tok ? t0 + per : a->n_tok;
+        const uint64_t unit_rows = (uint64_t)(keys_seen(a, t1 - 1) - first_key(a, t0) / KEY_TILE * KEY_TILE);
+        uint64_t seen = 0; /* keys the unit's tokens attend to */
+        for (int32_t t = t0; t < t1; t++) seen += (uint64_t)(keys_seen(a, t) - first_key(a, t));
+        rows += unit_rows;
+        value += seen * group;
+        score += a->kv_type == GF_KV_Q8_0 ? unit_rows * (uint64_t)(t1 - t0) * group : seen * group;
+    }
+    const uint64_t heads = (uint64_t)a->n_head_kv, macs = (score + value) * hd * heads;
+    w->kv_read += 2 * rows * row * heads;
+    if (a->kv_type == GF_KV_Q8_0) w->int_macs += macs; /* int8 key scores, integer value sums */
+    else w->float_macs += macs;
+}
+
 void gf_attention_range(const gf_attention_args *a, int64_t u0, int64_t u1) {
     const int32_t per = unit_tokens(a), blocks = (a->n_tok + per - 1) / per;
     for (int64_t u = u0; u < u1; u++) {

@@ -10,6 +10,7 @@
 
 /* gf_kv_type: what the KV cache holds (kernels/kv_type.h). */
 #include "kernels/kv_type.h"
+#include "model/work.h"
 
 const char *gf_kv_type_name(gf_kv_type t); /* "f32", "f16", "q8_0" */
 /* Bytes of one cached row of hd elements; 0 if the type cannot hold it (Q8_0 needs hd % 32 == 0). */
@@ -34,5 +35,8 @@ typedef struct {
  * [0, gf_attention_units(a)) across threads. Results do not depend on the split. */
 int64_t gf_attention_units(const gf_attention_args *a);
 void gf_attention_range(const gf_attention_args *a, int64_t u0, int64_t u1);
+/* Adds to w the KV bytes and multiply-adds the whole call ([0, units)) does;
+ * called once by the dispatching thread, not by the workers. */
+void gf_attention_work(const gf_attention_args *a, gf_work *w);
 
 #endif

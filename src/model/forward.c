@@ -10,6 +10,7 @@
 #include "kernels/kernels.h"
 #include "base/error.h"
 #include "model/model.h"
+#include "model/work.h"
 #include "base/parallel.h"
 
 /* Activation formats a model's matrices may consume, one quantized copy each. */
@@ -85,7 +86,10 @@ struct gf_context {
     gf_matmul_observer observer;
     void *observer_ctx;
     int skip_matmuls; /* warm-up passes of the per-token steps alone */
+    gf_work work;     /* what every forward pass so far read and multiplied (model/work.h) */
 };
+
+const gf_work *gf_context_work(const gf_context *c) { return &c->work; }
 
 void gf_context_set_observer(gf_context *c, gf_matmul_observer fn, void *ctx) {
     c->observer = fn;
@@ -280,6 +284,9 @@ static void row_of(const gf_matrix *e, int64_t r, float *out) {
 static void embed(gf_context *c, const int32_t *ids, int32_t n_tok, int32_t pos0) {
     const gf_model *m = c->m;
     int32_t dim = m->hp.dim;
+    /* the rows looked up are weight bytes read too (one per token and table) */
+    c->work.weight_bytes += (uint64_t)n_tok * (m->tok_embd.row_bytes + (m->arch->learned_pos ? m->pos_embd.row_bytes : 0) +
+                                               (m->arch->token_types ? m->tok_types.row_bytes : 0));
     for (int32_t t = 0; t < n_tok; t++) {
         float *x = c->x + (int64_t)t * dim;
         row_of(&m->tok_embd, ids[t], x);
@@ -454,6 +461,15 @@ static void matmul_n(gf_context *c, int n, const gf_matrix *const *w, const int3
         work += (int64_t)n_out[i] * w[i]->n * c->act_rows;
     }
     if (c->skip_matmuls) return;
+    /* counted here, in the calling thread: each matrix's rows once per call (its own bytes per row), rows x columns
+     * multiply-adds per input row, on integers when the activations are quantized to 8 bits */
+    for (int i = 0; i < n; i++) {
+        uint64_t macs = (uint64_t)n_out[i] * (uint64_t)w[i]->n * (uint64_t)c->act_rows;
+        gf_act_format f = gf_act_format_for(w[i]->type);
+        c->work.weight_bytes += (uint64_t)n_out[i] * w[i]->row_bytes;
+        if (f == GF_ACT_Q8_0 || f == GF_ACT_Q8_1 || f == GF_ACT_Q8_K) c->work.int_macs += macs;
+        else c->work.float_macs += macs;
+    }
     gf_parallel_for(tasks_for(work), matmul_task, &j);
 }
 
@@ -535,6 +551,7 @@ static void store_kv_row(gf_kv_type type, void *dst, const float *src, int32_t h
 static void store_kv(gf_context *c, int32_t layer, int32_t pos0, int32_t n_tok) {
     const gf_hparams *hp = &c->m->hp;
     int32_t hd = hp->head_dim;
+    c->work.kv_written += 2ull * (uint64_t)n_tok * (uint64_t)hp->n_head_kv * c->kv_row;
     for (int32_t t = 0; t < n_tok; t++)
         for (int32_t h = 0; h < hp->n_head_kv; h++) {
             size_t dst = (((size_t)layer * hp->n_head_kv + h) * c->n_ctx + pos0 + t) * c->kv_row;
@@ -584,6 +601,7 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
     attn_job aj = {{c->q, (char *)c->k_cache + layer_off, (char *)c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head,
                     hp->n_head_kv, hp->head_dim, c->n_ctx, hp->attn_scale, hp->causal, c->kv_type, l->n_swa, l->attn_softcap}};
     int64_t keys = (int64_t)n_tok * (pos0 + n_tok);
+    gf_attention_work(&aj.a, &c->work);
     gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * COST_ATTENTION), attention_task, &aj);
 
     act_input(c, c->att, (int32_t)qd, n_tok);
@@ -679,6 +697,8 @@ static void output_logits(gf_context *c, int32_t first, int32_t n_tok, float *ou
 static void forward_batch(gf_context *c, const int32_t *ids, int32_t n_tok, int logits_mode, float *out) {
     const gf_model *m = c->m;
     int32_t pos0 = c->n_past;
+    c->work.tokens += (uint64_t)n_tok;
+    c->work.steps++;
     embed(c, ids, n_tok, pos0);
     if (m->arch->rope != GF_ROPE_NONE) rope_tables(c, pos0, n_tok);
     for (int32_t il = 0; il < m->hp.n_layer; il++) forward_layer(c, il, pos0, n_tok);

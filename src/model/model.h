@@ -11,6 +11,7 @@
 
 #include "model/arch.h"
 #include "model/attention.h"
+#include "model/work.h"
 #include "format/gguf.h"
 #include "kernels/kernels.h"
 #include "text/tokenizer.h"
@@ -139,6 +140,9 @@ int32_t gf_context_n_ctx(const gf_context *c);
 int32_t gf_context_n_past(const gf_context *c);
 /* Forgets positions from n_past on (0: start over). */
 int gf_context_rewind(gf_context *c, int32_t n_past);
+/* What every forward pass of the context so far read and multiplied
+ * (model/work.h); callers take differences around the calls they measure. */
+const gf_work *gf_context_work(const gf_context *c);
 
 enum { GF_LOGITS_NONE = 0, GF_LOGITS_LAST = 1, GF_LOGITS_ALL = 2 };
 /* Runs ids through the model at positions n_past.. and appends them to the
