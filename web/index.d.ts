@@ -190,7 +190,94 @@ export interface GenerationStats {
   /** Size of the wasm instance's memory when generation ended (grows only, never shrinks). */
   wasmMemoryBytes?: number;
   tokens: number[];
+  /** What the engine read and multiplied for this generation, and an energy estimate from it; null until the prompt ran. */
+  work: WorkStats | null;
 }
+
+/**
+ * One phase's counts, as the engine counted them where the work happened (src/model/work.h): each matmul call adds
+ * the bytes of the weight rows it multiplies (once per call, whatever the batch) and rows x columns multiply-adds per
+ * token; attention adds the KV rows it visits and stores. Norms, RoPE, activation functions, softmax and sampling
+ * are not counted (O(dim) per token beside the matrix products' O(dim^2)).
+ */
+export interface WorkCounts {
+  /** Token positions evaluated: the prompt tokens the cache did not hold; after the prompt, one per sampled token that was fed back (plus any re-evaluation, e.g. after a context shift). */
+  tokens: number;
+  /** Forward passes (batches); each reads every weight matrix once. */
+  steps: number;
+  /** Bytes of weight matrices multiplied, in their stored types, plus the embedding rows looked up. */
+  weightBytes: number;
+  /** Bytes of cached keys and values read by attention (in the KV cache's type). */
+  kvBytesRead: number;
+  /** Bytes of keys and values stored into the cache. */
+  kvBytesWritten: number;
+  /** Multiply-adds on 8-bit integers (quantized weights against 8-bit activations; a q8_0 KV cache). */
+  intMacs: number;
+  /** Multiply-adds in floating point (F32/F16/BF16 weights; an f32/f16 KV cache). */
+  floatMacs: number;
+  /** intMacs + floatMacs. */
+  macs: number;
+  /** The estimate of energy.model for this phase, in joules. */
+  joules: number;
+}
+
+/** A phase's counts divided by its tokens. */
+export interface WorkPerToken {
+  weightBytes: number;
+  kvBytesRead: number;
+  kvBytesWritten: number;
+  intMacs: number;
+  floatMacs: number;
+  macs: number;
+  joules: number;
+}
+
+/** Energies per operation and the memory assumption the estimate uses (ENERGY_CONSTANTS; estimateEnergy replaces any). */
+export interface EnergyConstants {
+  /** The publication the numbers come from. */
+  source: string;
+  /** pJ per integer multiply-add (an 8-bit multiply and a 32-bit add at 45 nm: 0.2 + 0.1). */
+  intMacPj: number;
+  /** pJ per float multiply-add (a 32-bit float multiply and add at 45 nm: 3.7 + 0.9). */
+  floatMacPj: number;
+  /** pJ per byte from DRAM (1.3 nJ per 64 bits, the low end of 1.3-2.6). */
+  dramBytePj: number;
+  /** pJ per byte from cache (a 1 MB cache: 100 pJ per 64 bits). */
+  cacheBytePj: number;
+  /** The last-level cache assumed: a forward step that reads more bytes than this reads them from DRAM. */
+  llcBytes: number;
+}
+
+export interface WorkStats {
+  /** Evaluating the prompt (the part the KV cache did not already hold). */
+  prompt: WorkCounts;
+  /** The steps after the prompt: each sampled token fed back through the model. */
+  generated: WorkCounts;
+  /** Each phase divided by its tokens; null for a phase that evaluated none. */
+  perToken: { prompt: WorkPerToken | null; generated: WorkPerToken | null };
+  energy: {
+    /** Always true: the joules are an estimate, not a measurement. */
+    estimate: true;
+    /** prompt.joules + generated.joules. */
+    joules: number;
+    /** Where each phase's bytes were assumed to come from. */
+    memory: { prompt: 'cache' | 'dram'; generated: 'cache' | 'dram' };
+    /** How the estimate is made, in words. */
+    model: string;
+    /** What the estimate leaves out, in words. */
+    leavesOut: string;
+    constants: EnergyConstants;
+    source: string;
+  };
+}
+
+/** The constants stats.work's energy estimate uses by default (45 nm figures from Horowitz, ISSCC 2014). */
+export declare const ENERGY_CONSTANTS: Readonly<EnergyConstants>;
+/** stats.work again from its counts, with other constants (e.g. { llcBytes: 32 * 2 ** 20 } for a CPU with a 32 MB last-level cache). */
+export declare function estimateEnergy(
+  work: { prompt?: Partial<WorkCounts>; generated?: Partial<WorkCounts> },
+  constants?: Partial<EnergyConstants>,
+): WorkStats;
 
 export interface Generation extends AsyncIterableIterator<string> {
   stats: GenerationStats;

@@ -16,6 +16,7 @@ import { loadInWorker } from './remote.js';
 export { Model, listCachedModels, deleteCachedModel };
 export { quantizeModel, quantizeToBlob, ggufSummary } from './quantize.js';
 export { jsonSchemaToGrammar } from './json-schema.js';
+export { estimateEnergy, ENERGY_CONSTANTS } from './work.js';
 
 const inPage = typeof window !== 'undefined' && typeof document !== 'undefined' && typeof Worker !== 'undefined';
 

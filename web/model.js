@@ -12,6 +12,7 @@ import { responseFormatGrammar } from './json-schema.js';
 import { attachOpenAI } from './openai.js';
 import { boolean, integer, knownKeys, number, oneOf, show, tokenIds } from './options.js';
 import { abortError } from './sources.js';
+import { WORK_FIELDS, workFromCounters } from './work.js';
 
 const PIECE_BYTES = 1024;
 
@@ -34,6 +35,9 @@ export const GENERATE_OPTIONS = ['maxTokens', 'temperature', 'topK', 'topP', 'mi
   'topLogprobs', 'stopTokens', 'contextShift', 'grammar', 'responseFormat'];
 const DEFAULT_SINKS = 4; // StreamingLLM keeps four initial tokens
 const MAX_TOP_LOGPROBS = 20;
+// a generation's scratch: out id, out length, piece bytes, top-logprob ids and values, then the work counters
+const WORK_AT = 8 + PIECE_BYTES + MAX_TOP_LOGPROBS * 12; // a multiple of 8: the counters are doubles
+const SCRATCH_BYTES = WORK_AT + 2 * WORK_FIELDS.length * 8;
 // how chat templates end a turn (ChatML, Gemma, Llama 3, Phi-3, Command-R, Mistral/Llama 2)
 const TURN_END_MARKERS = ['<|im_end|>', '<end_of_turn>', '<|eot_id|>', '<|eom_id|>', '<|end|>', '<|END_OF_TURN_TOKEN|>', '<|endoftext|>', '</s>'];
 const MAX_STOP_STRINGS = 64;
@@ -175,7 +179,7 @@ function liveSession(session) {
 }
 
 function newStats() {
-  return { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [] };
+  return { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [], work: null };
 }
 
 export class Model {
@@ -521,8 +525,7 @@ export class Model {
         stats.promptTokens = ids.length;
         if (signal?.aborted) throw abortError(signal);
         const t0 = performance.now();
-        // out id, out length, piece bytes; then top-logprob ids and values
-        scratch = core.malloc(8 + PIECE_BYTES + MAX_TOP_LOGPROBS * 12);
+        scratch = core.malloc(SCRATCH_BYTES);
         const idsPtr = core.writeI32(ids);
         try {
           liveSession(session);
@@ -550,6 +553,7 @@ export class Model {
           }
         }
         stats.cachedTokens = core.em._gf_api_generation_cached(gen);
+        stats.work = this.#work(gen, scratch);
         if (sinks >= 0) core.check(core.em._gf_api_generation_context_shift(this.#handle, gen, sinks));
         stats.prefillMs = performance.now() - t0;
       });
@@ -559,6 +563,7 @@ export class Model {
           liveSession(session);
           const t0 = performance.now();
           const more = core.check(core.em._gf_api_generate_next(this.#handle, gen, scratch, scratch + 8, PIECE_BYTES, scratch + 4));
+          stats.work = this.#work(gen, scratch);
           const len = core.u32At(scratch + 4);
           const step = { more, text: len ? core.readString(scratch + 8, len) : '' };
           if (more && endTokens.has(core.i32(scratch, 1)[0]) && !flags[0]) {
@@ -609,6 +614,13 @@ export class Model {
         stats.wasmMemoryBytes = core.memoryBytes;
       }
     }
+  }
+
+  /** The generation's work counters so far (web/work.js), read through the scratch's last bytes. */
+  #work(gen, scratch) {
+    const core = this.#core;
+    const n = 2 * core.em._gf_api_generation_work(gen, scratch + WORK_AT);
+    return workFromCounters(new Float64Array(core.memory.buffer, scratch + WORK_AT, n));
   }
 
   /** The model's log-probability of the token just sampled, and the topN likeliest (wasm scratch at `at`). */

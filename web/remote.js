@@ -143,7 +143,7 @@ export class RemoteModel {
           Object.assign(inner.stats, gen.stats);
         }
       })();
-      inner.stats = { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [] };
+      inner.stats = { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [], work: null };
       return inner;
     };
     const s = {
@@ -200,7 +200,7 @@ export class RemoteModel {
 
   #stream(op, input, options, session) {
     const { signal, ...rest } = options ?? {};
-    const stats = { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [] };
+    const stats = { promptTokens: 0, cachedTokens: 0, generatedTokens: 0, prefillMs: 0, decodeMs: 0, stopReason: null, tokens: [], logprobs: [], work: null };
     const queue = [];
     let wake = null;
     let finished = false;
