@@ -3,6 +3,7 @@
 // user typed it), loading with progress.
 import { loadModel } from '../../web/index.js';
 import { integer, nearest, number, tokenIds } from '../../web/options.js';
+import { formatJoules } from '../../web/work.js';
 
 export class UsageError extends Error {}
 
@@ -163,4 +164,31 @@ export async function withModel(model, fn) {
   } finally {
     await model.dispose();
   }
+}
+
+const mb = (b) => `${(b / 1e6).toFixed(3)} MB`;
+const mega = (n) => `${(n / 1e6).toFixed(3)} M`;
+
+/** run --report: a generation's stats.work (web/work.js) as lines for stderr. */
+export function workReport(work) {
+  const lines = ['work counted by the engine, per token:'];
+  for (const phase of ['prompt', 'generated']) {
+    const p = work[phase], per = work.perToken[phase];
+    const head = `  ${phase.padEnd(9)} ${p.tokens} token(s) evaluated in ${p.steps} step(s)`;
+    if (!per) {
+      lines.push(`${head}`);
+      continue;
+    }
+    lines.push(
+      `${head}: ${mb(per.weightBytes)} weights read, ${mb(per.kvBytesRead)} KV read, ${mb(per.kvBytesWritten)} KV written, ` +
+        `${mega(per.intMacs)} int + ${mega(per.floatMacs)} float multiply-adds, ≈${formatJoules(per.joules)} (bytes from ${work.energy.memory[phase]})`,
+    );
+  }
+  const e = work.energy;
+  lines.push(
+    `energy: ≈${formatJoules(e.joules)} for the whole generation, ${e.model} (last-level cache assumed: ${mb(e.constants.llcBytes)})`,
+    `  constants: ${e.source}`,
+    `  leaves out: ${e.leavesOut}`,
+  );
+  return lines.join('\n') + '\n';
 }

@@ -3,13 +3,16 @@ import { readFileSync } from 'node:fs';
 
 import { evaluate } from '../../web/evaluate.js';
 import { ggufSummary } from '../../web/quantize.js';
+import { formatJoules } from '../../web/work.js';
 import { intFlag, load, UsageError, withModel } from './common.mjs';
 
 export const usage = `eval MODEL --ref REF.gguf --text FILE [--ctx 256] [--chunks N] [--kv-cache f32|f16|q8_0] [--json]
         KL divergence of MODEL's next-token distributions from REF's, top-1 agreement and perplexity of
         both on the text (llama.cpp's perplexity protocol: chunks of --ctx tokens, BOS first, the second
         half scored), with sizes and bits per weight. Both run with f32 KV caches; --kv-cache sets MODEL's
-        (MODEL = REF then measures what that cache type alone costs)`;
+        (MODEL = REF then measures what that cache type alone costs). Also the work per generated token,
+        counted by the engine on a few greedy steps after the text's first tokens: weight bytes read,
+        multiply-adds and an energy estimate (quality per joule)`;
 
 export const options = {
   ref: { type: 'string' },
@@ -49,6 +52,11 @@ export async function run(modelPath, v) {
         onProgress: tty ? ({ chunk, chunks: n }) => process.stderr.write(`\rchunk ${chunk}/${n}\x1b[K${chunk === n ? '\n' : ''}`) : undefined,
       });
       const m = r.models[0];
+      // the cost side: a few decode steps after the text's first tokens, counted by the engine
+      const promptLength = Math.min(16, ctx / 2), steps = Math.min(8, ctx - promptLength - 1);
+      const gen = model.generate(ids.slice(0, promptLength), { maxTokens: steps + 1, temperature: 0, ignoreEos: true });
+      for await (const _ of gen);
+      const work = gen.stats.work.perToken.generated;
       const out = {
         model: modelPath,
         ref: v.ref,
@@ -68,6 +76,15 @@ export async function run(modelPath, v) {
         modelTypes: modelSize.types,
         refBytes: refSize.fileBytes,
         refBitsPerWeight: refSize.bitsPerWeight,
+        workPerToken: work && {
+          weightBytes: work.weightBytes,
+          kvBytesRead: work.kvBytesRead,
+          macs: work.macs,
+          intMacs: work.intMacs,
+          floatMacs: work.floatMacs,
+          joules: work.joules,
+          positions: [promptLength, promptLength + gen.stats.work.generated.tokens - 1],
+        },
       };
       if (v.json) {
         process.stdout.write(JSON.stringify(out, null, 2) + '\n');
@@ -84,6 +101,11 @@ export async function run(modelPath, v) {
           `mean KL:     ${m.meanKl.toFixed(6)} ± ${m.klStdErr.toFixed(6)} (KL(reference || model), nats per token)`,
           `top-1 agree: ${(m.top1 * 100).toFixed(3)}%`,
           `perplexity:  ${m.perplexity.toFixed(4)} (reference ${r.refPerplexity.toFixed(4)})`,
+          ...(work
+            ? [`work/token:  ${(work.weightBytes / 1e6).toFixed(3)} MB weights + ${(work.kvBytesRead / 1e6).toFixed(3)} MB KV read, ` +
+                `${(work.macs / 1e6).toFixed(3)} M multiply-adds, ≈${formatJoules(work.joules)} (estimate; counted on decode steps at positions ` +
+                `${out.workPerToken.positions.join('-')})`]
+            : []),
         ].join('\n') + '\n',
       );
     }),

@@ -1,9 +1,10 @@
 // greenformer run MODEL -p PROMPT: streams the generated text to stdout.
-import { CTX, intFlag, load, N_PREDICT, numFlag, SEED, TEMP, THREADS, TOP_P, UsageError, withModel } from './common.mjs';
+import { CTX, intFlag, load, N_PREDICT, numFlag, SEED, TEMP, THREADS, TOP_P, UsageError, withModel, workReport } from './common.mjs';
 
 export const usage = `run MODEL -p PROMPT [-n 64] [--temp T] [--top-k K] [--top-p P] [--min-p M]
-                    [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--ctx N] [--threads N] [--quiet]
-        stream the generated text (not the prompt) to stdout`;
+                    [--repeat-penalty R] [--repeat-last-n N] [--seed S] [--ctx N] [--threads N] [--quiet] [--report]
+        stream the generated text (not the prompt) to stdout; --report adds to stderr the work the engine counted
+        per prompt token and per generated token (weight and KV bytes, multiply-adds) and an energy estimate`;
 
 export const options = {
   prompt: { type: 'string', short: 'p' },
@@ -18,6 +19,7 @@ export const options = {
   ctx: { type: 'string' },
   threads: { type: 'string', short: 't' },
   quiet: { type: 'boolean', short: 'q' },
+  report: { type: 'boolean' },
 };
 
 export async function run(modelPath, v) {
@@ -47,5 +49,6 @@ export async function run(modelPath, v) {
           `(${rate(Math.max(0, s.generatedTokens - 1), s.decodeMs)} tok/s), stop: ${s.stopReason}, ${m.info().threads} thread(s)\n`,
       );
     }
+    if (v.report) process.stderr.write(workReport(s.work));
   });
 }

@@ -14,12 +14,14 @@
 //                  written, a row being head_dim x 4 bytes (f32), x 2 (f16), or head_dim / 32
 //                  blocks of 34 bytes (q8_0).
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { ENERGY_CONSTANTS, estimateEnergy, loadModel } from '../../web/index.js';
 import { parseGguf } from '../helpers/gguf.mjs';
-import { sharedPath } from '../helpers/shared.mjs';
+import { ROOT, sharedPath } from '../helpers/shared.mjs';
 
 const FLOAT_TYPES = new Set(['F32', 'F16', 'BF16']);
 
@@ -178,4 +180,48 @@ test('stats.work energy: an estimate from the cited constants; DRAM once a step 
   // a 1 GB last-level cache keeps the 100 MB step in cache
   assert.equal(estimateEnergy(work, { llcBytes: 2 ** 30 }).energy.memory.generated, 'cache');
   assert.throws(() => estimateEnergy(work, { dramBytePj: -1 }), /dramBytePj must be a finite number >= 0, got -1/);
+});
+
+function cli(...args) {
+  const r = spawnSync(process.execPath, [join(ROOT, 'bin/greenformer.mjs'), ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+test('run --report prints the counted work per prompt and generated token and the energy estimate', () => {
+  const path = sharedPath('models', 'tiny-brown-Q4_K_S.gguf');
+  const shape = fileShape(path);
+  const r = cli('run', path, '-p', 'The old man said', '-n', '8', '--temp', '0', '--report');
+  assert.equal(r.code, 0, r.err);
+  const mb = (shape.weightBytes / 1e6).toFixed(3);
+  assert.match(r.err, new RegExp(`generated 7 token\\(s\\) evaluated in 7 step\\(s\\): ${mb} MB weights read`));
+  // 5 prompt tokens, then positions 5..11 (p + 1 keys each); a q8_0 cache (auto): attention in integers too
+  const attention = (shape.nLayer * 2 * shape.nHead * shape.headDim * (6 + 7 + 8 + 9 + 10 + 11 + 12)) / 7;
+  assert.match(r.err, new RegExp(`${((shape.intMacs + attention) / 1e6).toFixed(3)} M int \\+ 0\\.000 M float`));
+  assert.match(r.err, /prompt\s+5 token\(s\) evaluated in 1 step\(s\)/);
+  assert.match(r.err, /energy: ≈[\d.]+ [µm]?J for the whole generation, an estimate/);
+  assert.match(r.err, /constants: M\. Horowitz, "Computing's energy problem/);
+  assert.match(r.err, /leaves out: static and idle power/);
+  assert.doesNotMatch(cli('run', path, '-p', 'x', '-n', '2').err, /work counted/, 'only with --report');
+});
+
+test('eval prints the weight bytes and multiply-adds per generated token beside KL and perplexity', () => {
+  const path = sharedPath('models', 'tiny-brown-Q4_K_S.gguf');
+  const shape = fileShape(path);
+  const args = ['eval', path, '--ref', sharedPath('models', 'tiny-brown-f32.gguf'), '--text', sharedPath('reference', 'brown-heldout.txt'), '--chunks', '1'];
+  const json = cli(...args, '--json');
+  assert.equal(json.code, 0, json.err);
+  const w = JSON.parse(json.out).workPerToken;
+  assert.equal(w.weightBytes, shape.weightBytes);
+  // eval's steps run at positions [first, last] with an f32 cache: attention in floats
+  const [first, last] = w.positions;
+  let keys = 0;
+  for (let p = first; p <= last; p++) keys += p + 1;
+  const attention = (shape.nLayer * 2 * shape.nHead * shape.headDim * keys) / (last - first + 1);
+  assert.equal(w.intMacs, shape.intMacs);
+  assert.equal(w.floatMacs, attention);
+  assert.equal(w.macs, shape.intMacs + attention);
+  assert.ok(w.joules > 0);
+  const text = cli(...args);
+  assert.equal(text.code, 0, text.err);
+  assert.match(text.out, new RegExp(`work/token:  ${(shape.weightBytes / 1e6).toFixed(3)} MB weights \\+ [\\d.]+ MB KV read, [\\d.]+ M multiply-adds, ≈`));
 });
