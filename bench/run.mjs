@@ -466,7 +466,13 @@ function reportSkipped(skipped) {
 function summarizeRun(r) {
   return `load ${fmt(r.load_ms, 0)} ms, prefill ${fmt(r.prefill_tok_s)} tok/s, decode ${fmt(r.decode_tok_s)} tok/s, ` +
     `peak ${fmt(r.peak_mb, 0)} MB, n_prompt ${r.n_prompt}, n_gen ${r.n_gen}, others ${fmt(r.other_cpu, 2)} cores` +
+    (r.work?.generated ? `, ${describeWork(r.work.generated)}` : '') +
     (r.contended ? ' (CONTENDED)' : '');
+}
+
+/** greenformer's counted work per generated token (bench/adapters/greenformer.mjs workPerToken). */
+function describeWork(w) {
+  return `${fmt(w.bytes / 1e6, 2)} MB read, ${fmt(w.macs / 1e6, 2)} M MACs, ~${fmt(w.joules * 1e3, 3)} mJ per token`;
 }
 
 async function bench(o) {
@@ -583,6 +589,7 @@ async function bench(o) {
             ...(r.threads_used !== undefined ? { threads_used: r.threads_used } : {}),
             ...(r.kernels !== undefined ? { kernels: r.kernels } : {}),
             ...(r.init_ms !== undefined ? { init_ms: r.init_ms } : {}),
+            ...(r.work ? { work: r.work } : {}),
             ...greedyAgreement(runtime, r),
             other_cpu: r.other_cpu, contended: !!r.contended,
           };
@@ -710,6 +717,7 @@ async function bench(o) {
             load_ms: median(rs.map((r) => r.load_ms)), prefill_tok_s: median(rs.map((r) => r.prefill_tok_s)),
             decode_tok_s: median(rs.map((r) => r.decode_tok_s)), peak_mb: median(rs.map((r) => r.peak_mb)),
             n_prompt: rs[0].n_prompt, n_gen: rs[0].n_gen,
+            ...(rs[0].work ? { work_per_token: rs[0].work } : {}), // counted, so the same in every run
             ...(rs[0].tokenizer_matches !== undefined ? { tokenizer_matches: rs.every((r) => r.tokenizer_matches) } : {}),
             ...(rs.some((r) => r.greedy_agree !== undefined) ? { greedy_agree: Math.min(...rs.map((r) => r.greedy_agree ?? 0)), greedy_vs: rs.find((r) => r.greedy_vs).greedy_vs } : {}),
             weight_bytes_per_token: Number.isFinite(bpt) ? bpt : null,
@@ -770,6 +778,20 @@ function printTable(results) {
     const t = s.tokenizer_matches === false ? '; its tokenizer differs from the prompt ids (they were run)' : '';
     if (s.greedy_agree !== undefined) console.log(`native ${s.model} ${s.threads} thr: greedy ids = ${s.greedy_vs}'s for the first ${s.greedy_agree} of ${s.n_gen}${t}`);
     else if (t) console.log(`native ${s.model} ${s.threads} thr${t}`);
+  }
+  const counted = S.filter((s) => s.work_per_token?.generated);
+  if (counted.length) {
+    console.log('\ngreenformer work per token, counted by the engine (stats.work): weight + KV bytes read, multiply-adds, energy estimate');
+    console.log('(45 nm per-operation energies, Horowitz ISSCC 2014; README "The cost of every answer"):');
+    const seen = new Set();
+    for (const s of counted) {
+      const key = `${s.model}|${s.env}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      const w = s.work_per_token;
+      console.log(`  ${s.model.padEnd(18)} ${s.env.padEnd(8)} decode ${describeWork(w.generated)} (bytes from ${w.memory.generated}), ` +
+        `decode ${fmt(s.decode_tok_s)} tok/s at ${s.threads} thr` + (w.prompt ? `; prompt ${describeWork(w.prompt)}` : ''));
+    }
   }
   if (S.some((s) => s.all_contended)) console.log('*: only contended runs (other processes used > 0.3 cores) were available for some of these medians');
   if (results.bandwidth) {

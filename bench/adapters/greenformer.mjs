@@ -73,10 +73,21 @@ export async function runGreenformer({ source, threads, prompt, promptIds, nGen 
       kernels: info?.kernels,
       tokens: Array.from(st.tokens ?? []), // the greedy ids, compared with native llama.cpp's
       text,
+      work: workPerToken(st.work),
     };
   } finally {
     await model.dispose?.();
   }
+}
+
+/**
+ * What the engine counted per token (stats.work, web/work.js): weight + KV bytes read, multiply-adds and the
+ * energy estimate, for the prompt (one batched pass) and for generated tokens (one decode step each).
+ */
+function workPerToken(work) {
+  if (!work) return null;
+  const pick = (p) => p && { bytes: p.weightBytes + p.kvBytesRead, weight_bytes: p.weightBytes, kv_bytes: p.kvBytesRead, macs: p.macs, joules: p.joules };
+  return { prompt: pick(work.perToken.prompt), generated: pick(work.perToken.generated), memory: work.energy.memory };
 }
 
 const median = (xs) => { const v = xs.filter(Number.isFinite).sort((a, b) => a - b); return v.length ? (v.length % 2 ? v[v.length >> 1] : (v[v.length / 2 - 1] + v[v.length / 2]) / 2) : NaN; };
