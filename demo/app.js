@@ -5,6 +5,7 @@
 // (and the page's state as window.demo) for automation.
 
 import * as greenformer from '../web/index.js';
+import { formatWork } from '../web/work.js';
 
 window.greenformer = greenformer;
 const $ = (id) => document.getElementById(id);
@@ -235,6 +236,8 @@ async function generate() {
     }
     const s = gen.stats;
     $('stats').textContent += ` · stopped: ${s.stopReason}`;
+    // what this completion cost, as the engine counted it (README: The cost of every answer)
+    if (s.work) $('stats').textContent += ` · ${formatWork(s.work)}`;
   } catch (e) {
     if (e.name !== 'AbortError') showError(e);
     else $('stats').textContent += ' · stopped';
@@ -349,7 +352,9 @@ async function send() {
     demo.turns.push({ promptTokens: s.promptTokens, cachedTokens: s.cachedTokens, firstTokenMs: firstMs, stopReason: s.stopReason, droppedMessages: s.droppedMessages ?? 0 });
     const meta = document.createElement('span');
     meta.className = 'meta';
-    meta.textContent = `${s.cachedTokens}/${s.promptTokens} prompt tokens cached · first token ${firstMs === null ? '–' : firstMs.toFixed(0)} ms · stopped: ${s.stopReason ?? 'cancelled'}`;
+    meta.textContent = `${s.cachedTokens}/${s.promptTokens} prompt tokens cached · first token ${firstMs === null ? '–' : firstMs.toFixed(0)} ms · stopped: ${s.stopReason ?? 'cancelled'}` +
+      (s.work ? ` · ${formatWork(s.work)}` : '');
+    meta.title = s.work ? `${s.work.energy.model}. Leaves out ${s.work.energy.leavesOut}. Constants: ${s.work.energy.source}.` : '';
     reply.append(meta);
     reply.classList.remove('running');
     demo.lastGeneration.done = true;

@@ -342,6 +342,8 @@ test('the demo: opens with its built-in model, generates, shows stats and cache 
     const text = await page.textContent('#output');
     assert.ok(text.startsWith('She looked at the') && text.length > 40, text);
     assert.match(await page.textContent('#stats'), /tok\/s/);
+    // what the reply cost, counted in the worker (stats.work crosses with the other stats)
+    assert.match(await page.textContent('#stats'), /3\.94 MB read · [\d.]+ M MACs per token · ≈[\d.]+ [µm]?J \(estimate\)/);
     // a second visit reads the model from the persistent cache
     await page.reload();
     await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
