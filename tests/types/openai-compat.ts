@@ -3,7 +3,7 @@
 // types, and its request types accept what openai's users write.
 import type OpenAI from 'openai';
 
-import { loadModel } from 'greenformer';
+import { ENERGY_CONSTANTS, estimateEnergy, loadModel, type WorkStats } from 'greenformer';
 
 export async function compat(): Promise<void> {
   const model = await loadModel('model.gguf');
@@ -31,4 +31,14 @@ export async function compat(): Promise<void> {
   void embeddings;
   // the chat() generator is still there
   for await (const piece of model.chat([{ role: 'user', content: 'x' }], { maxTokens: 4 })) void piece;
+  // what a generation cost (stats.work), and the estimate again with other constants
+  const gen = model.generate('x', { maxTokens: 4 });
+  for await (const piece of gen) void piece;
+  const work: WorkStats | null = gen.stats.work;
+  if (work) {
+    const perToken: number | undefined = work.perToken.generated?.weightBytes;
+    const joules: number = estimateEnergy(work, { llcBytes: ENERGY_CONSTANTS.llcBytes * 4 }).energy.joules;
+    const memory: 'cache' | 'dram' = work.energy.memory.generated;
+    void [perToken, joules, memory, work.energy.estimate satisfies true];
+  }
 }
