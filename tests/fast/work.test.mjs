@@ -25,6 +25,16 @@ import { ROOT, sharedPath } from '../helpers/shared.mjs';
 
 const FLOAT_TYPES = new Set(['F32', 'F16', 'BF16']);
 
+/**
+ * A tensor's bytes as the engine holds and reads them: its own type's, except Q5_0 (GGML type 6) and IQ4_NL (20),
+ * which are widened to Q8_0 while they load (34 bytes per 32 values; README "Supported models").
+ */
+function heldBytes(t) {
+  if (t.type === 6 || t.type === 20) return (t.ne[0] * t.ne[1] / 32) * 34;
+  assert.ok(t.nbytes > 0, `${t.name}: a type the test's parser knows (${t.typeName})`);
+  return t.nbytes;
+}
+
 /** What one decode step multiplies, from the file's tensor table. */
 function fileShape(path) {
   const g = parseGguf(readFileSync(path));
@@ -33,10 +43,10 @@ function fileShape(path) {
   const matrices = g.tensors.filter((t) => t.ne.length === 2 && t.name !== 'token_embd.weight');
   const embd = g.tensors.find((t) => t.name === 'token_embd.weight');
   if (!g.tensors.some((t) => t.name === 'output.weight')) matrices.push(embd); // tied: the embedding is the output matrix
-  let weightBytes = embd.nbytes / embd.ne[1]; // the looked-up row
+  let weightBytes = heldBytes(embd) / embd.ne[1]; // the looked-up row
   let intMacs = 0, floatMacs = 0;
   for (const t of matrices) {
-    weightBytes += t.nbytes;
+    weightBytes += heldBytes(t);
     if (FLOAT_TYPES.has(t.typeName)) floatMacs += t.ne[0] * t.ne[1];
     else intMacs += t.ne[0] * t.ne[1];
   }
@@ -101,7 +111,7 @@ for (const [file, kvCache] of [
 test('stats.work: the prompt counts scale with its length; each generation counts only its own work', async () => {
   const path = sharedPath('models', 'tiny-llama-Q4_K_M.gguf');
   const shape = fileShape(path);
-  const embdRow = shape.embd.nbytes / shape.embd.ne[1];
+  const embdRow = heldBytes(shape.embd) / shape.embd.ne[1];
   const output = shape.matrices.find((t) => t.name === 'token_embd.weight' || t.name === 'output.weight');
   const layerMacs = shape.intMacs - output.ne[0] * output.ne[1];
   const model = await loadModel(path, { threads: 1, kvCache: 'f32' });
@@ -224,4 +234,34 @@ test('eval prints the weight bytes and multiply-adds per generated token beside 
   const text = cli(...args);
   assert.equal(text.code, 0, text.err);
   assert.match(text.out, new RegExp(`work/token:  ${(shape.weightBytes / 1e6).toFixed(3)} MB weights \\+ [\\d.]+ MB KV read, [\\d.]+ M multiply-adds, ≈`));
+});
+
+test('stats.work: sliding-window layers read only the key tiles their window reaches (gemma2, window 16 on even layers)', async () => {
+  const path = sharedPath('models', 'tiny-gemma2-Q4_K_M.gguf');
+  const shape = fileShape(path);
+  const window = parseGguf(readFileSync(path)).get('gemma2.attention.sliding_window');
+  const model = await loadModel(path, { threads: 1, kvCache: 'q8_0', contextLength: 256 });
+  try {
+    const prompt = [2, 651, 2187, 576];
+    const s = await generate(model, prompt, 140); // decode steps at positions 4..142: past the second 64-key tile
+    const w = s.work.generated;
+    assert.equal(w.weightBytes, w.tokens * shape.weightBytes);
+    // per step at position p: a full layer reads p + 1 rows; a windowed one (even layers) from the 64-key tile
+    // holding its first key, max(0, p - window + 1), on; a q8_0 cache scores every row read for every query head,
+    // and sums values over the window's keys
+    const row = kvRow('q8_0', shape.headDim), hd = shape.headDim;
+    let rows = 0, macs = 0;
+    for (let p = prompt.length; p < prompt.length + w.tokens; p++) {
+      for (let l = 0; l < shape.nLayer; l++) {
+        const first = l % 2 === 0 ? Math.max(0, p - window + 1) : 0;
+        const read = p + 1 - Math.floor(first / 64) * 64;
+        rows += read;
+        macs += shape.nHead * hd * (read + (p + 1 - first));
+      }
+    }
+    assert.equal(w.kvBytesRead, 2 * shape.nHeadKv * rows * row);
+    assert.equal(w.intMacs, w.tokens * shape.intMacs + macs);
+  } finally {
+    await model.dispose();
+  }
 });
