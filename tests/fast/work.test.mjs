@@ -40,10 +40,12 @@ function fileShape(path) {
   const g = parseGguf(readFileSync(path));
   const arch = g.get('general.architecture');
   const meta = (k) => g.get(`${arch}.${k}`);
-  const matrices = g.tensors.filter((t) => t.ne.length === 2 && t.name !== 'token_embd.weight');
+  const tables = ['token_embd.weight', 'position_embd.weight']; // looked up a row per token, not multiplied
+  const matrices = g.tensors.filter((t) => t.ne.length === 2 && !tables.includes(t.name));
   const embd = g.tensors.find((t) => t.name === 'token_embd.weight');
   if (!g.tensors.some((t) => t.name === 'output.weight')) matrices.push(embd); // tied: the embedding is the output matrix
-  let weightBytes = heldBytes(embd) / embd.ne[1]; // the looked-up row
+  let weightBytes = 0;
+  for (const t of g.tensors.filter((x) => tables.includes(x.name))) weightBytes += heldBytes(t) / t.ne[1]; // the looked-up rows
   let intMacs = 0, floatMacs = 0;
   for (const t of matrices) {
     weightBytes += heldBytes(t);
@@ -92,6 +94,9 @@ for (const [file, kvCache] of [
   ['tiny-llama-f32.gguf', 'f16'],
   ['tiny-brown-Q4_K_S.gguf', 'f32'],
   ['tiny-brown-f32.gguf', 'q8_0'],
+  ['tiny-phi3-Q4_K_M.gguf', 'q8_0'], // fused QKV and gate/up matrices
+  ['tiny-qwen2-Q8_0.gguf', 'q8_0'],
+  ['tiny-gpt2-Q8_0.gguf', 'f32'], // learned positions: a position row per token too
 ]) {
   test(`stats.work: ${file}, ${kvCache} cache: a decode step's bytes and multiply-adds are the tensor table's`, async () => {
     const path = sharedPath('models', file);
