@@ -182,3 +182,26 @@ test('qwen3 with pooling_type last: embed() matches native llama.cpp embeddings'
     await model.dispose();
   }
 });
+
+// Split models: llama.cpp loads the shards `greenformer split` writes (from the first shard's path), with the
+// log-probabilities of the unsplit file, and greenformer loads them with its own unsplit logits.
+test('split model: native llama.cpp loads our gguf-split shards, same log-probabilities as the unsplit file', async (t) => {
+  const { splitGguf } = await import('../../bin/commands/split.mjs');
+  const path = join(dir, 'split-src.gguf');
+  writeArch(path, { ...base, arch: 'qwen3', headDim: 32, qkNorm: true, tied: true, ropeBase: 1e6 }, VOCAB, 5);
+  const shards = await splitGguf(path, join(dir, 'split'), { maxTensors: 5 });
+  t.diagnostic(`${shards.length} shards`);
+  assert.ok(shards.length >= 3);
+  const whole = await nativeLogProbs(path, TOKENS);
+  const split = await nativeLogProbs(shards[0], TOKENS);
+  let same = 0;
+  whole.forEach((m, r) => {
+    for (const [id, lp] of m) assert.equal(split[r].get(id), lp), same++;
+  });
+  const ours = await ourLogProbs(shards[0], TOKENS);
+  assert.equal(ours.info.shards, shards.length);
+  assert.deepEqual(ours.rows, (await ourLogProbs(path, TOKENS)).rows);
+  const { worst } = maxDiff(ours.rows, split);
+  t.diagnostic(`native split == unsplit on ${same} log-probabilities; greenformer split vs native split max |Δ log p| ${worst.toExponential(3)}`);
+  assert.ok(worst <= TOL);
+});
