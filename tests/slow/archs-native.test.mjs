@@ -99,6 +99,14 @@ const cases = [
     check: (i) => assert.deepEqual(i.layers.rope, [true, true, true, false]),
     control: { ...base, arch: 'llama', layers: 4 },
   },
+  // olmo2: no norm before the blocks, RMSNorm of each block's output before the residual add (post_attention_norm,
+  // post_ffw_norm), q/k RMSNorm over the whole Q / K projection (rows of heads x head_dim, not per head), NEOX RoPE,
+  // separate output
+  {
+    name: 'olmo2',
+    spec: { ...base, arch: 'olmo2', qkNorm: 'whole', outputNorms: true, std: 0.25 },
+    check: (i) => assert.deepEqual([i.blocks.normPlace, i.blocks.qkNormScope, i.blocks.sandwichNorm, i.blocks.rope], ['output', 'whole', true, 'neox']),
+  },
   // LayerNorm with biases, biases on every projection, GELU FFN (up, down), NEOX RoPE, GQA
   { name: 'starcoder2', spec: { ...base, arch: 'starcoder2', layerNorm: true, gelu: true, biases: true } },
   // LayerNorm, partial rotary (a quarter of the head), Q/K/V biases (stablelm-2-1_6b), SwiGLU
