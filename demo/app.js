@@ -5,13 +5,14 @@
 // (and the page's state as window.demo) for automation.
 
 import * as greenformer from '../web/index.js';
+import { MODELS, describe } from './models.js';
 
 window.greenformer = greenformer;
 const $ = (id) => document.getElementById(id);
 const demo = { model: null, frames: 0, lastGeneration: null, messages: [], turns: [] };
 window.demo = demo;
 
-const DEFAULT_URL = 'models/tiny-brown-Q8_0.gguf';
+const DEFAULT_URL = MODELS[0].source; // the built-in model
 let loadAbort = null;
 let genAbort = null;
 
@@ -107,6 +108,7 @@ async function refreshCache() {
 
 async function load(source) {
   showError(null);
+  markPicked(typeof source === 'string' ? source : null);
   loadAbort?.abort();
   genAbort?.abort();
   const controller = new AbortController();
@@ -362,15 +364,34 @@ async function send() {
 
 $('load').onclick = () => load($('url').value.trim() || DEFAULT_URL);
 $('url').addEventListener('keydown', (e) => e.key === 'Enter' && $('load').click());
-for (const chip of document.querySelectorAll('.chip[data-url]')) {
-  chip.onclick = () => {
-    $('url').value = chip.dataset.url;
-    load(chip.dataset.url);
+// the model list (demo/models.js): one button each, the source shown in the URL box when picked
+for (const m of MODELS) {
+  const b = document.createElement('button');
+  b.className = `model${m.source.startsWith('hf:') ? '' : ' offline'}`;
+  b.dataset.url = m.source;
+  b.title = `${m.note}\n${m.source}`;
+  b.setAttribute('aria-pressed', 'false');
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = m.label;
+  const meta = document.createElement('span');
+  meta.className = 'meta';
+  meta.textContent = describe(m);
+  b.append(name, meta);
+  b.onclick = () => {
+    $('url').value = m.source;
+    load(m.source);
   };
+  $('models').append(b);
 }
+const markPicked = (source) => {
+  for (const b of $('models').children) b.setAttribute('aria-pressed', String(b.dataset.url === source));
+};
+$('url').addEventListener('input', () => markPicked($('url').value.trim()));
+// one file, or the shards of a split model (in name order: -00001-of-0000N first)
 $('file').onchange = () => {
-  const file = $('file').files[0];
-  if (file) load(file);
+  const files = [...$('file').files].sort((a, b) => a.name.localeCompare(b.name));
+  if (files.length) load(files.length === 1 ? files[0] : files);
 };
 $('cancel').onclick = () => loadAbort?.abort();
 $('generate').onclick = generate;
