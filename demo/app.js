@@ -68,7 +68,8 @@ function renderInfo(info) {
   const cached = info.cache === 'hit' ? 'on' : info.cache.startsWith('off') ? 'off' : '';
   const rows = [
     ['Model', `${info.name || '(unnamed)'} · ${info.architecture}`],
-    ['Size', `${human(parameterCount(info))} parameters · ${info.fileBytes ? mb(info.fileBytes) + ' MB file' : ''}`],
+    ['Size', `${human(parameterCount(info))} parameters · ${info.fileBytes ? mb(info.fileBytes) + ' MB file' : ''}` +
+      (info.shards > 1 ? ` in ${info.shards} shards` : '')],
     ['Shape', `${info.nLayer} layers · dim ${info.dim} · ${info.nHead} heads (${info.nHeadKv} KV) · ffn ${info.ffnDim} · vocab ${info.nVocab}`],
     ['Weights', Object.entries(info.tensorTypes).map(([t, n]) => `${t}×${n}`).join(' ')],
     ['Context', `${info.contextLength} tokens (trained on ${info.contextTrain})`],

@@ -182,6 +182,24 @@ test('a split model loads in the worker from its first shard\'s URL (stored, the
   }
 });
 
+test('the demo\'s file picker takes a split model\'s shards (in any order) and loads them through the worker', async () => {
+  const { splitGguf } = await import('../../bin/commands/split.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'gf-split-files-'));
+  const page = await openDemo(browser.context, isolated.url);
+  try {
+    const shards = await splitGguf(sharedPath('models', 'tiny-llama-Q8_0.gguf'), join(dir, 'tiny'), { maxSize: 3 << 20 });
+    await page.setInputFiles('#file', [shards[2], shards[0], shards[1]]);
+    await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
+    assert.match(await page.textContent('#info'), /10\.2 MB file in 3 shards/);
+    const info = await page.evaluate(() => window.demo.model.info());
+    assert.deepEqual([info.shards, info.fileBytes, info.source], [3, 10687456, 'tiny-00001-of-00003.gguf']);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // A page's memory grows by about the model, not by the model plus the chunks it arrived in: a download and
 // a cache hit each go into wasm memory through one reused buffer (web/sources.js, web/cache.js). The file is
 // a 143 MB model of the bench's 110M shape (bench/make-model.mjs, ~1 s), so that chunks left to the garbage
