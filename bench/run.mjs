@@ -824,9 +824,9 @@ const GRAMMAR_FORMAT = { type: 'json_schema', json_schema: { name: 'x', schema: 
   type: 'object', properties: { a: { type: 'string' }, b: { type: 'integer' } }, required: ['a', 'b'] } } };
 
 /**
- * The user messages: CHAT_TURNS arrays of CHAT_USER_TOKENS ids drawn (seeded) from the
- * vocabulary's ordinary pieces (after the 259 special and byte tokens), the first with BOS
- * (id 1) in front. Token ids, so both runtimes get the same prompts whatever their tokenizers.
+ * Token-id prompts for the JSON-schema mask cost (greenformer only; turns[0] is used):
+ * CHAT_TURNS arrays of CHAT_USER_TOKENS ids drawn (seeded) from the vocabulary's ordinary
+ * pieces (after the 259 special and byte tokens), the first with BOS (id 1) in front.
  */
 function chatTurns(vocab, seed = 24) {
   const rng = new Rng(seed);
@@ -840,13 +840,29 @@ function chatTurns(vocab, seed = 24) {
   return { turns, warm };
 }
 
+/**
+ * The conversation's user messages as text: CHAT_TURNS messages of CHAT_USER_TOKENS words
+ * that are single tokens of the file's own vocabulary (benchPrompt, one seed per turn), so
+ * each message is exactly CHAT_USER_TOKENS tokens (the first after BOS, which both runtimes
+ * add to a text prompt). Text, not ids: wllama 3.8.1 fails on token-id prompts. warm: a
+ * 16-word prompt for the warm-up (it shares only BOS with the conversation).
+ */
+function chatTexts(file) {
+  const g = readGGUF(file);
+  sentencePieceOnly(g);
+  const vocab = { tokens: g.kv.get('tokenizer.ggml.tokens'), scores: g.kv.get('tokenizer.ggml.scores'), types: g.kv.get('tokenizer.ggml.token_type') };
+  const turns = Array.from({ length: CHAT_TURNS }, (_, t) => (t ? ' ' : '') + benchPrompt(vocab, CHAT_USER_TOKENS + 1, 100 + t).text);
+  return { turns, warm: benchPrompt(vocab, 17, 99).text };
+}
+
 async function chatBench(o) {
-  const runtimes = ['greenformer', 'wllama'].filter((r) => o.runtimes.includes(r)); // greenformer first: its replies continue both transcripts
+  const runtimes = ['greenformer', 'wllama'].filter((r) => o.runtimes.includes(r)); // greenformer first, then wllama, each in its own page
   const grammarShapes = [...new Set([...o.models, 'bigvocab'])];
   ensureModels([...new Set([...o.models, 'bigvocab'])], o.types);
   const results = {
     machine: machineInfo(), date: new Date().toISOString(),
     config: { turns: CHAT_TURNS, user_tokens: CHAT_USER_TOKENS, n_gen: CHAT_GEN, n_ctx: N_CTX, wllama: packageVersion('@wllama/wllama'),
+      prompts: 'text (user messages of single-token words; each turn = previous prompt + the runtime\'s own previous reply text + message)',
       wllama_cache: 'cache_prompt: true (llama-server slot prompt cache; cached = timings.cache_n)',
       greenformer_cache: 'generate() reuses the KV cache\'s longest common prefix (cached = stats.cachedTokens)',
       ttft: 'wall time from the call until the first streamed token/piece arrives (prompt evaluation + first sample)',
@@ -861,7 +877,7 @@ async function chatBench(o) {
     for (const m of o.models) {
       for (const t of o.types) {
         const file = modelPath(m, t);
-        const { turns, warm } = chatTurns(SHAPES[m].vocab);
+        const { turns, warm } = chatTexts(file);
         for (const threads of o.threads) {
           const name = path.basename(file);
           console.log(`\n== chat: ${name}, ${threads} thread${threads > 1 ? 's' : ''}`);
@@ -869,10 +885,10 @@ async function chatBench(o) {
             await quietGate(browser.userDataDir, o.maxWaitS);
             const fn = runtime === 'wllama' ? 'chatWllama' : 'chatGreenformer';
             const url = `${server.url}/${rel(file)}`;
-            // wllama continues greenformer's transcript (the same prompt ids in both) when there is one
-            const gf = results.chat.find((r) => r.runtime === 'greenformer' && r.model === name && r.threads === threads);
-            const replies = runtime === 'wllama' && gf ? gf.turns.map((x) => x.tokens) : null;
-            const args = { ...(runtime === 'wllama' ? { modelUrl: url, replies } : { source: url }), threads, turns, warmIds: warm, nGen: CHAT_GEN, nCtx: N_CTX };
+            // each runtime continues its own transcript (its own replies), as in a real chat: its cache holds
+            // what it generated. (Continuing the other runtime's transcript would cut wllama's reuse wherever the
+            // random model's greedy replies differ: F16 against Q8_0 KV cache, different rounding.)
+            const args = { ...(runtime === 'wllama' ? { modelUrl: url } : { source: url }), threads, turns, warmIds: warm, nGen: CHAT_GEN, nCtx: N_CTX };
             const t0 = Date.now();
             try {
               const r = await inPage(browser, server.url, fn, args, { verbose: o.verbose });
@@ -890,9 +906,9 @@ async function chatBench(o) {
           // Did both runtimes have the same conversation (their greedy replies agree)?
           const [a, b] = results.chat.filter((r) => r.model === name && r.threads === threads);
           if (a && b) {
-            const same = a.turns.map((x, i) => x.tokens.length > 0 && x.tokens.join() === b.turns[i].tokens.join());
+            const same = a.turns.map((x, i) => x.text.length > 0 && x.text === b.turns[i].text);
             results.chat.filter((r) => r.model === name && r.threads === threads).forEach((r) => { r.same_replies = same; });
-            console.log(`   greedy replies identical in both runtimes (wllama's return_tokens): turns ${same.map((s, i) => (s ? i + 1 : '')).filter(Boolean).join(', ') || 'none'}`);
+            console.log(`   greedy replies identical in both runtimes (their texts): turns ${same.map((s, i) => (s ? i + 1 : '')).filter(Boolean).join(', ') || 'none'}`);
           }
         }
       }

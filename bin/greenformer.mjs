@@ -14,11 +14,11 @@ process.stdout.on('error', (e) => {
   process.exit(e.code === 'EPIPE' ? 0 : 1);
 });
 
-const COMMANDS = ['run', 'logits', 'tokenize', 'info', 'embed', 'chat', 'quantize', 'eval'];
+const COMMANDS = ['run', 'logits', 'tokenize', 'info', 'embed', 'chat', 'quantize', 'eval', 'split'];
 
 async function usage() {
   const lines = await Promise.all(COMMANDS.map(async (c) => '  ' + (await import(`./commands/${c}.mjs`)).usage));
-  return `usage: greenformer <command> MODEL [options]\n\ncommands:\n${lines.join('\n')}\n\nMODEL is a GGUF file path or an http(s) URL.`;
+  return `usage: greenformer <command> MODEL [options]\n\ncommands:\n${lines.join('\n')}\n\nMODEL is a GGUF file path or an http(s) URL (a split model: its first shard, model-00001-of-0000N.gguf).`;
 }
 
 async function main(argv) {

@@ -6,13 +6,14 @@
 
 import * as greenformer from '../web/index.js';
 import { formatWork } from '../web/work.js';
+import { MODELS, describe } from './models.js';
 
 window.greenformer = greenformer;
 const $ = (id) => document.getElementById(id);
 const demo = { model: null, frames: 0, lastGeneration: null, messages: [], turns: [] };
 window.demo = demo;
 
-const DEFAULT_URL = 'models/tiny-brown-Q8_0.gguf';
+const DEFAULT_URL = MODELS[0].source; // the built-in model
 let loadAbort = null;
 let genAbort = null;
 
@@ -68,7 +69,8 @@ function renderInfo(info) {
   const cached = info.cache === 'hit' ? 'on' : info.cache.startsWith('off') ? 'off' : '';
   const rows = [
     ['Model', `${info.name || '(unnamed)'} · ${info.architecture}`],
-    ['Size', `${human(parameterCount(info))} parameters · ${info.fileBytes ? mb(info.fileBytes) + ' MB file' : ''}`],
+    ['Size', `${human(parameterCount(info))} parameters · ${info.fileBytes ? mb(info.fileBytes) + ' MB file' : ''}` +
+      (info.shards > 1 ? ` in ${info.shards} shards` : '')],
     ['Shape', `${info.nLayer} layers · dim ${info.dim} · ${info.nHead} heads (${info.nHeadKv} KV) · ffn ${info.ffnDim} · vocab ${info.nVocab}`],
     ['Weights', Object.entries(info.tensorTypes).map(([t, n]) => `${t}×${n}`).join(' ')],
     ['Context', `${info.contextLength} tokens (trained on ${info.contextTrain})`],
@@ -108,6 +110,7 @@ async function refreshCache() {
 
 async function load(source) {
   showError(null);
+  markPicked(typeof source === 'string' ? source : null);
   loadAbort?.abort();
   genAbort?.abort();
   const controller = new AbortController();
@@ -367,15 +370,34 @@ async function send() {
 
 $('load').onclick = () => load($('url').value.trim() || DEFAULT_URL);
 $('url').addEventListener('keydown', (e) => e.key === 'Enter' && $('load').click());
-for (const chip of document.querySelectorAll('.chip[data-url]')) {
-  chip.onclick = () => {
-    $('url').value = chip.dataset.url;
-    load(chip.dataset.url);
+// the model list (demo/models.js): one button each, the source shown in the URL box when picked
+for (const m of MODELS) {
+  const b = document.createElement('button');
+  b.className = `model${m.source.startsWith('hf:') ? '' : ' offline'}`;
+  b.dataset.url = m.source;
+  b.title = `${m.note}\n${m.source}`;
+  b.setAttribute('aria-pressed', 'false');
+  const name = document.createElement('span');
+  name.className = 'name';
+  name.textContent = m.label;
+  const meta = document.createElement('span');
+  meta.className = 'meta';
+  meta.textContent = describe(m);
+  b.append(name, meta);
+  b.onclick = () => {
+    $('url').value = m.source;
+    load(m.source);
   };
+  $('models').append(b);
 }
+const markPicked = (source) => {
+  for (const b of $('models').children) b.setAttribute('aria-pressed', String(b.dataset.url === source));
+};
+$('url').addEventListener('input', () => markPicked($('url').value.trim()));
+// one file, or the shards of a split model (in name order: -00001-of-0000N first)
 $('file').onchange = () => {
-  const file = $('file').files[0];
-  if (file) load(file);
+  const files = [...$('file').files].sort((a, b) => a.name.localeCompare(b.name));
+  if (files.length) load(files.length === 1 ? files[0] : files);
 };
 $('cancel').onclick = () => loadAbort?.abort();
 $('generate').onclick = generate;

@@ -400,6 +400,8 @@ export interface ModelInfo {
   simdReason: string;
   source: string;
   fileBytes: number | null;
+  /** How many files the model was read from: 1, or a split model's shard count (the GGUF stream they make, fileBytes). */
+  shards: number;
   /** Milliseconds from the call to loadModel until the model was ready, the warm-up included. */
   loadMs: number;
   /** Milliseconds the warm-up took (LoadOptions.warmup); null when none ran. */
@@ -448,7 +450,11 @@ export interface Session {
   dispose(): Promise<void>;
 }
 
-export declare function loadModel(source: ModelSource, options?: LoadOptions): Promise<Model>;
+/**
+ * `source` may also be a split model (llama.cpp's gguf-split): the first shard's path, URL or hf: name
+ * (`model-00001-of-00003.gguf`; the others are found by the same pattern), or every shard in order as an array.
+ */
+export declare function loadModel(source: ModelSource | ModelSource[], options?: LoadOptions): Promise<Model>;
 
 export interface CachedModel {
   url: string;

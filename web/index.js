@@ -30,8 +30,12 @@ export async function loadModel(source, options = {}) {
   checkLoadOptions(options);
   // hub names become the hub's resolve URL; the option stays here (the loaders see a plain URL)
   const { hubEndpoint, ...rest } = options;
-  const hub = hubReference(source);
-  if (hub) source = hubUrl(hub, hubEndpoint);
+  const hub = Array.isArray(source) ? source.some((s) => hubReference(s)) : hubReference(source);
+  const resolve = (s) => {
+    const h = hubReference(s);
+    return h ? hubUrl(h, hubEndpoint) : s;
+  };
+  if (hub) source = Array.isArray(source) ? source.map(resolve) : resolve(source);
   else if (hubEndpoint !== undefined) throw new TypeError('loadModel: hubEndpoint is for hf: sources');
   options = rest;
   if (inPage && options.worker !== false) return loadInWorker(source, options);

@@ -11,6 +11,7 @@ import { Core, planThreads } from './core.js';
 import { Model } from './model.js';
 import { boolean, integer, knownKeys, number } from './options.js';
 import { abortError, openSource } from './sources.js';
+import { openSplit, splitSources } from './split.js';
 
 const LOAD_MORE = 0;
 const LOAD_HEADER = 1;
@@ -106,13 +107,19 @@ export async function loadDirect(source, options = {}) {
   if (signal?.aborted) throw abortError(signal);
   const started = performance.now();
 
-  const src = await open(source, options, signal);
+  // a split model (an array, or the first of model-0000N-of-0000M.gguf) reads as one GGUF stream
+  const shards = splitSources(source);
+  if (shards?.length > 1 && sha256 !== undefined) throw new TypeError('loadModel: sha256 checks a single file; a split model has one file per shard');
+  const src = shards?.length > 1
+    ? await openSplit(shards, (s) => open(s, options, signal), { signal })
+    : await open(shards ? shards[0] : source, options, signal);
   let core, plan;
   try {
     plan = mode
       ? { build: 'greenformer', threads: 1, reason: '1 thread: no weights to run', simdReason: 'plain: no weights to run' }
       : await planThreads(options.threads ?? 'auto', src.size, options.simd ?? 'auto');
     core = await Core.create({ ...plan, assetBase: options.assetBase === undefined ? undefined : String(options.assetBase) });
+    src.checkTypes?.(core.types());
   } catch (e) {
     await src.close?.();
     await src.chunks?.return?.();
@@ -236,6 +243,7 @@ export async function loadDirect(source, options = {}) {
       simdReason: core.build === plan.build ? plan.simdReason : `plain: the ${plan.build} build is missing`,
       source: src.name,
       fileBytes: src.size || null,
+      shards: src.shards ?? 1,
       cache: src.cache ?? 'none',
       runtime: 'thread',
       sha256: sha256 ? sha256.toLowerCase() : null,

@@ -21,6 +21,11 @@ function rebuildError(e) {
 
 /** Sources the worker can receive: URLs as absolute strings, streams transferred. */
 async function sendable(source) {
+  if (Array.isArray(source)) {
+    // a split model's shards
+    const parts = await Promise.all(source.map(sendable));
+    return { source: parts.map((p) => p.source), transfer: parts.flatMap((p) => p.transfer) };
+  }
   if (typeof source === 'string' || source instanceof URL) return { source: new URL(String(source), document.baseURI).href, transfer: [] };
   if (typeof Response !== 'undefined' && source instanceof Response) {
     if (!source.ok) throw new Error(`HTTP ${source.status}${source.statusText ? ' ' + source.statusText : ''} while fetching ${source.url || 'response'}`);

@@ -105,10 +105,10 @@ async function timedGenerate(model, ids, options) {
 }
 
 /**
- * --chat: a conversation in one loaded model. turns: the user messages (token-id arrays,
- * the first starting with BOS); each turn's prompt is the previous prompt + the previous
- * reply's ids + the turn's message. warmIds: a short prompt run first (it does not start
- * with BOS, so it leaves no prefix the conversation could reuse).
+ * --chat: a conversation in one loaded model. turns: the user messages, texts (run.mjs's
+ * --chat: the first tokenized with BOS, as wllama's llama-server does) or token-id arrays
+ * (the first starting with BOS); each turn's prompt is the previous prompt + the previous
+ * reply (its text, or its ids) + the turn's message. warmIds: a short prompt run first.
  */
 export async function chatGreenformer({ source, threads, turns, nGen = 32, nCtx = 512, warmIds }) {
   const api = await import(apiUrl());
@@ -118,17 +118,18 @@ export async function chatGreenformer({ source, threads, turns, nGen = 32, nCtx 
   try {
     if (warmIds) await timedGenerate(model, warmIds, { maxTokens: 8, temperature: 0, ignoreEos: true });
     const rows = [];
-    let prompt = [];
-    let reply = [];
+    const text = typeof turns[0] === 'string';
+    let prompt = text ? '' : [];
+    let reply = text ? '' : [];
     for (const user of turns) {
-      prompt = [...prompt, ...reply, ...user];
+      prompt = text ? prompt + reply + user : [...prompt, ...reply, ...user];
       const r = await timedGenerate(model, prompt, { maxTokens: nGen, temperature: 0, ignoreEos: true, seed: 1 });
       const st = r.stats;
-      reply = Array.from(st.tokens);
+      reply = text ? r.text : Array.from(st.tokens);
       rows.push({
         prompt_tokens: st.promptTokens, cached_tokens: st.cachedTokens, ttft_ms: r.ttft_ms,
         prefill_ms: st.prefillMs, decode_tok_s: st.generatedTokens > 1 ? ((st.generatedTokens - 1) / st.decodeMs) * 1000 : NaN,
-        n_gen: st.generatedTokens, tokens: reply,
+        n_gen: st.generatedTokens, tokens: Array.from(st.tokens), text: r.text,
       });
     }
     return { load_ms, threads_used: model.info()?.threads, turns: rows };

@@ -79,9 +79,13 @@ export async function runWllama({ modelUrl, threads, prompt, nGen = 128, nCtx = 
 /**
  * --chat: a conversation in one loaded model (bench/adapters/greenformer.mjs's
  * chatGreenformer, same turns). cache_prompt: true (llama-server's prompt cache: the slot
- * keeps its KV cache and a new prompt reuses the longest common prefix with it;
- * timings.cache_n says how many tokens). Prompts are token-id arrays, which llama-server
- * takes as they are. The reply's ids: `replies` (greenformer's) when given, else return_tokens'.
+ * keeps its KV cache and a new prompt reuses the longest common prefix of its tokens with
+ * it; timings.cache_n says how many). Prompts are text: wllama 3.8.1's createCompletion
+ * takes a string (its types say `prompt: string | string[]`); a token-id array prompt, with
+ * return_tokens, made its worker fail ("Invalid typed array length: 1163217991", the glue's
+ * "GLUE" magic read as a length: no answer was written). Each turn's prompt is the previous
+ * prompt + the previous reply's text + the user's text; the reply: `replies` (greenformer's
+ * texts, so both runtimes get the same prompts) when given, else wllama's own.
  * ttft_ms: wall time from the call to the first streamed chunk.
  */
 export async function chatWllama({ modelUrl, threads, turns, replies = null, nGen = 32, nCtx = 512, warmIds }) {
@@ -102,7 +106,7 @@ export async function chatWllama({ modelUrl, threads, turns, replies = null, nGe
       const c0 = performance.now();
       await w.createCompletion({
         prompt, n_predict: n, max_tokens: n, temperature: 0, top_k: 1, ignore_eos: true,
-        cache_prompt: true, seed: 1, return_tokens: true, stream: true,
+        cache_prompt: true, seed: 1, stream: true,
         onData: (chunk) => {
           if (Number.isNaN(ttft_ms)) ttft_ms = performance.now() - c0;
           chunks.push(chunk);
@@ -110,24 +114,22 @@ export async function chatWllama({ modelUrl, threads, turns, replies = null, nGe
       });
       const total_ms = performance.now() - c0;
       const timings = chunks.map((c) => c.timings).filter(Boolean).pop();
-      return { ttft_ms, total_ms, timings, tokens: chunks.flatMap((c) => c.tokens ?? c.choices?.[0]?.tokens ?? []), text: chunks.map((c) => c.choices?.[0]?.text ?? '').join(''), last: chunks[chunks.length - 1] };
+      return { ttft_ms, total_ms, timings, text: chunks.map((c) => c.choices?.[0]?.text ?? '').join(''), last: chunks[chunks.length - 1] };
     };
-    if (warmIds) await complete(warmIds, 8);
+    if (typeof turns[0] !== 'string') throw new Error('chatWllama takes text turns (wllama 3.8.1 fails on token-id prompts)');
+    if (warmIds) await complete(typeof warmIds === 'string' ? warmIds : String(warmIds), 8);
     const rows = [];
-    let prompt = [];
-    let reply = [];
+    let prompt = '';
+    let reply = '';
     for (const user of turns) {
-      prompt = [...prompt, ...reply, ...user];
+      prompt = prompt + reply + user;
       const r = await complete(prompt, nGen);
       const tm = r.timings;
       if (!tm) throw new Error(`wllama returned no timings (last chunk: ${JSON.stringify(r.last).slice(0, 400)})`);
-      // The transcript goes on with `replies` (greenformer's, so both runtimes get the same
-      // prompts) when given, else with wllama's own reply ids.
-      reply = replies ? replies[rows.length] : r.tokens;
-      if (reply.length !== tm.predicted_n) throw new Error(`reply of ${reply.length} token ids for ${tm.predicted_n} tokens (last chunk: ${JSON.stringify(r.last).slice(0, 400)})`);
+      reply = replies ? replies[rows.length] : r.text;
       rows.push({
         prompt_tokens: tm.cache_n + tm.prompt_n, cached_tokens: tm.cache_n, ttft_ms: r.ttft_ms, prefill_ms: tm.prompt_ms,
-        decode_tok_s: ((tm.predicted_n - 1) / tm.predicted_ms) * 1000, n_gen: tm.predicted_n, tokens: r.tokens,
+        decode_tok_s: ((tm.predicted_n - 1) / tm.predicted_ms) * 1000, n_gen: tm.predicted_n, text: r.text,
       });
     }
     return { load_ms, threads_used: w.getNumThreads(), version: Wllama.getLibllamaVersion?.() ?? null, turns: rows };

@@ -185,10 +185,10 @@ export function makeTokenizer({ tokens, scores }) {
  * deterministically, so that the text tokenizes (BOS + llama's leading space) to
  * exactly nTokens ids. Returns { text, ids }.
  */
-export function benchPrompt(vocab, nTokens = 128) {
+export function benchPrompt(vocab, nTokens = 128, seed = 12345) {
   const { tokenize, index } = makeTokenizer(vocab);
   const words = [];
-  const rng = new Rng(12345);
+  const rng = new Rng(seed);
   const cands = [];
   vocab.tokens.forEach((t, i) => {
     if (vocab.types[i] !== TOKEN_TYPE.NORMAL || !t.startsWith(SPACE)) return;

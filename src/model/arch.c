@@ -5,12 +5,12 @@
 
 /* Columns: name, norm, rope, ffn, then the flags in arch.h's order:
  * post_norm, fused_qkv, learned_pos, token_types, embd_norm, causal, encoder, fused_gate_up, qk_norm, nope_every, scales,
- * embd_scale, sandwich_norm, swa_pattern, attn_softcap, final_softcap, rope_base_swa.
+ * embd_scale, sandwich_norm, swa_pattern, attn_softcap, final_softcap, rope_base_swa, no_pre_norm.
  * Hyperparameters come from "<name>.*" keys (embedding_length, block_count, feed_forward_length,
  * attention.head_count(_kv), attention.key_length / value_length (head size, default dim / heads),
  * rope.dimension_count, rope.freq_base, rope.scaling.*, context_length, pooling_type). */
 static const gf_arch k_archs[] = {
-    /*              norm         rope              ffn            post qkv pos typ enrm causal enc gate_up qk nope scales escale sandwich swa attn_cap final_cap rope_swa */
+    /*              norm         rope              ffn            post qkv pos typ enrm causal enc gate_up qk nope scales escale sandwich swa attn_cap final_cap rope_swa no_pre */
     {"llama",   GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
     {"qwen2",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
     {"qwen3",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0},
@@ -23,6 +23,7 @@ static const gf_arch k_archs[] = {
     {"bert",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
     {"gemma2",  GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_GEGLU,  0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 2, 50.0f, 30.0f, 0},
     {"gemma3",  GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_GEGLU,  0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 6, 0, 0, 10000.0f},
+    {"olmo2",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 1},
 };
 #define N_ARCHS (sizeof k_archs / sizeof k_archs[0])
 
@@ -51,12 +52,14 @@ const char *gf_arch_supported(void) {
 }
 
 int gf_arch_describe_json(const gf_arch *a, char *buf, size_t cap) {
-    static const char *norms[] = {"rms", "layer"}, *ropes[] = {"none", "adjacent", "neox"}, *ffns[] = {"swiglu", "gelu", "geglu"};
+    static const char *norms[] = {"rms", "layer"}, *ropes[] = {"none", "adjacent", "neox"}, *ffns[] = {"swiglu", "gelu", "geglu"},
+                      *qk_scopes[] = {"null", "\"head\"", "\"whole\""};
     return snprintf(buf, cap,
                     "\"norm\":\"%s\",\"normPlace\":\"%s\",\"rope\":\"%s\",\"ffn\":\"%s\",\"fusedGateUp\":%s,"
-                    "\"qkNorm\":%s,\"learnedPositions\":%s,\"tokenTypes\":%s,\"embeddingNorm\":%s,\"noRopeEvery\":%d,"
+                    "\"qkNorm\":%s,\"qkNormScope\":%s,\"learnedPositions\":%s,\"tokenTypes\":%s,\"embeddingNorm\":%s,\"noRopeEvery\":%d,"
                     "\"sandwichNorm\":%s,\"slidingWindowPattern\":%d",
-                    norms[a->norm], a->post_norm ? "post" : "pre", ropes[a->rope], ffns[a->ffn], a->fused_gate_up ? "true" : "false", a->qk_norm ? "true" : "false", a->learned_pos ? "true" : "false",
+                    norms[a->norm], a->post_norm ? "post" : a->no_pre_norm ? "output" : "pre", ropes[a->rope], ffns[a->ffn],
+                    a->fused_gate_up ? "true" : "false", a->qk_norm ? "true" : "false", qk_scopes[a->qk_norm], a->learned_pos ? "true" : "false",
                     a->token_types ? "true" : "false", a->embd_norm ? "true" : "false", a->nope_every,
                     a->sandwich_norm ? "true" : "false", a->swa_pattern);
 }

@@ -16,6 +16,8 @@
 typedef enum { GF_NORM_RMS, GF_NORM_LAYER } gf_norm_kind;
 typedef enum { GF_ROPE_NONE, GF_ROPE_ADJACENT, GF_ROPE_NEOX } gf_rope_kind;
 typedef enum { GF_FFN_SWIGLU, GF_FFN_GELU, GF_FFN_GEGLU } gf_ffn_kind;
+/* q/k norms (the qk_norm column): none, RMSNorm of each head (rows of head_dim), or of the whole projection */
+enum { GF_QK_NORM_NONE, GF_QK_NORM_HEAD, GF_QK_NORM_WHOLE };
 
 typedef struct {
     const char *name;      /* general.architecture */
@@ -30,7 +32,8 @@ typedef struct {
     unsigned causal : 1;      /* default; "<arch>.attention.causal" overrides */
     unsigned encoder : 1;     /* outputs hidden states (embeddings), has no language-model head */
     unsigned fused_gate_up : 1; /* SwiGLU's gate and up in one ffn_up of 2 x ffn rows, gate first (phi3) */
-    unsigned qk_norm : 1;     /* attn_q_norm / attn_k_norm: RMSNorm of each head (rows of head_dim) before RoPE (qwen3, gemma3) */
+    unsigned qk_norm : 2;     /* attn_q_norm / attn_k_norm before RoPE: GF_QK_NORM_HEAD, RMSNorm of each head (rows of
+                                 head_dim: qwen3, gemma3), or GF_QK_NORM_WHOLE, of the whole Q / K row (olmo2) */
     unsigned char nope_every; /* layers il with (il + 1) % n == 0 have no RoPE (smollm3: 4, fixed, no GGUF key); 0: none */
     unsigned scales : 1;      /* granite's multipliers: embedding_scale, residual_scale, attention.scale, logit_scale */
     unsigned embd_scale : 1;    /* the token embedding scaled by sqrt(dim) (gemma; resolved into hparams.embd_scale) */
@@ -40,6 +43,8 @@ typedef struct {
     float attn_softcap;         /* default "<arch>.attn_logit_softcapping": scores become cap * tanh(s / cap); 0 none */
     float final_softcap;        /* default "<arch>.final_logit_softcapping", the same on the logits */
     float rope_base_swa;        /* RoPE base of the windowed layers ("rope.freq_base_swa" overrides); 0: rope.freq_base */
+    unsigned no_pre_norm : 1;   /* with sandwich_norm: blocks read the residual stream itself, no attn_norm / ffn_norm;
+                                   the norms are only on each block's output (olmo2) */
 } gf_arch;
 
 /* A layer's tensors by role. Their GGUF names are "blk.N.<name>.weight" (and ".bias"), from one table read by

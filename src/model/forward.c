@@ -367,7 +367,7 @@ static void rope_apply(const gf_context *c, const float *table, float *x, int32_
 typedef struct {
     float *x;
     const gf_norm *w;
-    int32_t n_heads, head_dim;
+    int32_t n_heads, head_dim; /* rows per token and their length */
     float eps;
 } head_norm_job;
 
@@ -377,10 +377,12 @@ static void head_norm_some(void *ctx, int32_t t0, int32_t t1) {
         rmsnorm(j->x + r * j->head_dim, j->x + r * j->head_dim, j->w, j->head_dim, j->eps);
 }
 
-/* RMSNorm of each head's row of head_dim, in place (q/k norms). */
+/* RMSNorm in place of the q/k norms: each head's row of head_dim, or (GF_QK_NORM_WHOLE) each token's whole row. */
 static void head_norm(const gf_context *c, float *x, const gf_norm *w, int32_t n_tok, int32_t n_heads) {
-    head_norm_job j = {x, w, n_heads, c->m->hp.head_dim, c->m->hp.norm_eps};
-    for_rows(n_tok, (int64_t)n_heads * c->m->hp.head_dim * COST_ELEMENT, head_norm_some, &j);
+    const int32_t hd = c->m->hp.head_dim;
+    const int whole = c->m->arch->qk_norm == GF_QK_NORM_WHOLE;
+    head_norm_job j = {x, w, whole ? 1 : n_heads, whole ? n_heads * hd : hd, c->m->hp.norm_eps};
+    for_rows(n_tok, (int64_t)n_heads * hd * COST_ELEMENT, head_norm_some, &j);
 }
 
 /* Sets the input of the next matmuls; each activation format is quantized
@@ -669,6 +671,11 @@ static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok
         add_and_norm(c, &l->attn_out_norm, n_tok);
         ffn_block(c, il, n_tok, c->x);
         add_and_norm(c, &l->ffn_out_norm, n_tok);
+    } else if (m->arch->no_pre_norm) { /* olmo2: the blocks read x itself; their outputs are normalized */
+        attention_block(c, il, pos0, n_tok, c->x);
+        add_block_output(c, &l->attn_post_norm, n_tok);
+        ffn_block(c, il, n_tok, c->x);
+        add_block_output(c, &l->ffn_post_norm, n_tok);
     } else {
         norm_rows(m, c->xb, c->x, &l->attn_norm, n_tok);
         attention_block(c, il, pos0, n_tok, c->xb);

@@ -265,7 +265,7 @@ static int bind_layers(planner *p) {
         if (a->post_norm) {
             NORM(GF_T_ATTN_OUT_NORM, hp->dim, &l->attn_out_norm);
             NORM(GF_T_LAYER_OUT_NORM, hp->dim, &l->ffn_out_norm);
-        } else {
+        } else if (!a->no_pre_norm) {
             NORM(GF_T_ATTN_NORM, hp->dim, &l->attn_norm);
             NORM(GF_T_FFN_NORM, hp->dim, &l->ffn_norm);
         }
@@ -293,8 +293,9 @@ static int bind_layers(planner *p) {
             BIND(GF_T_ATTN_V, "bias", kv_dim, 0, 0, NULL, &l->bv);
         }
         if (a->qk_norm) {
-            NORM(GF_T_ATTN_Q_NORM, hp->head_dim, &l->q_norm);
-            NORM(GF_T_ATTN_K_NORM, hp->head_dim, &l->k_norm);
+            const int whole = a->qk_norm == GF_QK_NORM_WHOLE;
+            NORM(GF_T_ATTN_Q_NORM, whole ? q_dim : hp->head_dim, &l->q_norm);
+            NORM(GF_T_ATTN_K_NORM, whole ? kv_dim : hp->head_dim, &l->k_norm);
         }
         BIND(GF_T_ATTN_OUT, "weight", q_dim, hp->dim, 1, &l->wo, NULL);
         BIND(GF_T_ATTN_OUT, "bias", hp->dim, 0, 0, NULL, &l->bo);

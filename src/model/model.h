@@ -46,7 +46,8 @@ typedef struct {
     gf_norm attn_norm, ffn_norm;         /* pre-norm blocks */
     gf_norm attn_out_norm, ffn_out_norm; /* post-norm blocks (BERT) */
     gf_norm attn_post_norm, ffn_post_norm; /* sandwich norms on each block's output (gemma) */
-    gf_norm q_norm, k_norm;              /* per-head RMSNorm of queries and keys, rows of head_dim (qwen3, gemma3) */
+    gf_norm q_norm, k_norm;              /* RMSNorm of queries and keys: per head, rows of head_dim (qwen3, gemma3), or
+                                            of the whole Q / K row (olmo2) */
     /* per-layer values, resolved from the architecture's row and the file when the model is planned */
     unsigned char rope;                  /* RoPE applies to this layer (not a NoPE layer) */
     unsigned char fused_qkv;             /* wqkv in place of wq, wk, wv */

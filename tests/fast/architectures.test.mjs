@@ -168,7 +168,7 @@ test('decoders refuse embed; unsupported architectures are named with the suppor
   const { withStringValue } = await import('../helpers/patch.mjs');
   await assert.rejects(
     loadModel(withStringValue(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), 'general.architecture', 'qwen9')),
-    /architecture 'qwen9' is not supported \(supported: llama, qwen2, qwen3, phi3, smollm3, granite, starcoder2, stablelm, gpt2, bert, gemma2, gemma3\)/,
+    /architecture 'qwen9' is not supported \(supported: llama, qwen2, qwen3, phi3, smollm3, granite, starcoder2, stablelm, gpt2, bert, gemma2, gemma3, olmo2\)/,
   );
 });
 
@@ -190,6 +190,7 @@ test('info: block choices and per-layer values (API and CLI)', async () => {
       phi3: writeArch(join(dir, 'phi3.gguf'), { ...base, arch: 'phi3', fusedQkv: true, fusedGateUp: true, ropeDim: 12, longRope: { orig: 128, attnFactor: 1.19 } }, vocab) && join(dir, 'phi3.gguf'),
       granite: writeArch(join(dir, 'granite.gguf'), { ...base, arch: 'granite', scales: { embedding: 12, residual: 0.22, attention: 0.0078125, logit: 8 } }, vocab) && join(dir, 'granite.gguf'),
       starcoder2: writeArch(join(dir, 'starcoder2.gguf'), { ...base, arch: 'starcoder2', layerNorm: true, gelu: true, biases: true }, vocab) && join(dir, 'starcoder2.gguf'),
+      olmo2: writeArch(join(dir, 'olmo2.gguf'), { ...base, arch: 'olmo2', qkNorm: 'whole', outputNorms: true }, vocab) && join(dir, 'olmo2.gguf'),
     };
     const infos = {};
     for (const [arch, path] of Object.entries(files)) {
@@ -219,6 +220,10 @@ test('info: block choices and per-layer values (API and CLI)', async () => {
     assert.ok(Math.abs(q.blocks.attentionScale - 1 / Math.sqrt(32)) < 1e-6);
     const sc = infos.starcoder2.blocks;
     assert.deepEqual([sc.norm, sc.rope, sc.ffn], ['layer', 'neox', 'gelu']);
+    // olmo2: norms only on each block's output (before the residual add), q/k norms over the whole projection
+    const o = infos.olmo2.blocks;
+    assert.deepEqual([o.norm, o.normPlace, o.sandwichNorm, o.qkNorm, o.qkNormScope, o.rope, o.ffn], ['rms', 'output', true, true, 'whole', 'neox', 'swiglu']);
+    assert.deepEqual([q.blocks.normPlace, q.blocks.qkNormScope, sc.qkNormScope], ['pre', 'head', null]);
 
     const r = spawnSync(process.execPath, [join(ROOT, 'bin/greenformer.mjs'), 'info', files.smollm3], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);

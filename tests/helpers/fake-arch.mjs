@@ -46,7 +46,9 @@ function gaussian(next) {
  * The tensors and metadata of one architecture. s: { arch, dim, ffn, layers, heads, kvHeads, headDim, vocab,
  * ctx, ropeDim?, ropeBase?, fusedQkv?, fusedGateUp?, qkNorm?, longRope?: { orig, attnFactor }, pooling?,
  * layerNorm? (LayerNorm with biases, eps key layer_norm_epsilon), gelu? (up and down, no gate), biases? (attention
- * and FFN biases), qkvBiases? (Q, K, V biases only), scales?: { embedding, residual, attention, logit } (granite) }.
+ * and FFN biases), qkvBiases? (Q, K, V biases only), scales?: { embedding, residual, attention, logit } (granite),
+ * qkNorm: 'whole' (q/k norms over the whole projection, olmo2's; true: per head), outputNorms? (olmo2:
+ * post_attention_norm and post_ffw_norm on each block's output, no attn_norm / ffn_norm) }.
  */
 export function archSpec(s) {
   const hd = s.headDim ?? s.dim / s.heads, qd = s.heads * hd, kd = s.kvHeads * hd;
@@ -58,22 +60,25 @@ export function archSpec(s) {
   const bias = (name, n, on = s.biases) => on && t.push({ name: `${name}.bias`, ne: [n], kind: 'bias' });
   for (let i = 0; i < s.layers; i++) {
     const p = `blk.${i}.`;
-    norm(p + 'attn_norm', s.dim);
+    if (!s.outputNorms) norm(p + 'attn_norm', s.dim);
     if (s.fusedQkv) t.push({ name: p + 'attn_qkv.weight', ne: [s.dim, qd + 2 * kd] });
     else {
       t.push({ name: p + 'attn_q.weight', ne: [s.dim, qd] }, { name: p + 'attn_k.weight', ne: [s.dim, kd] }, { name: p + 'attn_v.weight', ne: [s.dim, kd] });
       bias(p + 'attn_q', qd, s.biases || s.qkvBiases), bias(p + 'attn_k', kd, s.biases || s.qkvBiases), bias(p + 'attn_v', kd, s.biases || s.qkvBiases);
     }
-    if (s.qkNorm) t.push({ name: p + 'attn_q_norm.weight', ne: [hd], kind: 'norm' }, { name: p + 'attn_k_norm.weight', ne: [hd], kind: 'norm' });
+    const whole = s.qkNorm === 'whole';
+    if (s.qkNorm) t.push({ name: p + 'attn_q_norm.weight', ne: [whole ? qd : hd], kind: 'norm' }, { name: p + 'attn_k_norm.weight', ne: [whole ? kd : hd], kind: 'norm' });
     t.push({ name: p + 'attn_output.weight', ne: [qd, s.dim] });
     bias(p + 'attn_output', s.dim);
-    norm(p + 'ffn_norm', s.dim);
+    if (s.outputNorms) norm(p + 'post_attention_norm', s.dim);
+    else norm(p + 'ffn_norm', s.dim);
     if (s.fusedGateUp) t.push({ name: p + 'ffn_up.weight', ne: [s.dim, 2 * s.ffn] });
     else if (s.gelu) t.push({ name: p + 'ffn_up.weight', ne: [s.dim, s.ffn] });
     else t.push({ name: p + 'ffn_gate.weight', ne: [s.dim, s.ffn] }, { name: p + 'ffn_up.weight', ne: [s.dim, s.ffn] });
     bias(p + 'ffn_up', s.ffn);
     t.push({ name: p + 'ffn_down.weight', ne: [s.ffn, s.dim] });
     bias(p + 'ffn_down', s.dim);
+    if (s.outputNorms) norm(p + 'post_ffw_norm', s.dim);
   }
   norm('output_norm', s.dim);
   if (!s.tied) t.push({ name: 'output.weight', ne: [s.dim, s.vocab] });

@@ -147,6 +147,59 @@ test('the second load of a URL comes from the persistent cache: no network bytes
   }
 });
 
+test('a split model loads in the worker from its first shard\'s URL (stored, then from the cache), the same tokens as Node', async () => {
+  const { splitGguf } = await import('../../bin/commands/split.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'gf-split-page-'));
+  const server = await startServer(ROOT, { mounts: { '/split/': dir } });
+  const page = await openDemo(browser.context, server.url);
+  try {
+    const shards = await splitGguf(sharedPath('models', 'tiny-llama-Q8_0.gguf'), join(dir, 'tiny'), { maxSize: 3 << 20 });
+    assert.equal(shards.length, 3);
+    const run = (url) => page.evaluate(async ({ url, gen, prompt }) => {
+      let last;
+      const model = await window.greenformer.loadModel(url, { threads: 1, onProgress: (p) => (last = p) });
+      try {
+        const g = model.generate(prompt, gen);
+        for await (const _ of g);
+        return { info: model.info(), last, tokens: g.stats.tokens };
+      } finally {
+        await model.dispose();
+      }
+    }, { url, gen: GEN, prompt: PROMPT });
+    const first = await run('/split/tiny-00001-of-00003.gguf');
+    assert.deepEqual([first.info.shards, first.info.cache, first.last.total, first.last.fraction], [3, 'stored', 10687456, 1]);
+    assert.deepEqual(first.tokens, await nodeTokens(1));
+    const listed = await page.evaluate(() => window.greenformer.listCachedModels());
+    assert.equal(listed.filter((m) => /\/split\/tiny-0000\d-of-00003\.gguf$/.test(m.url) && m.complete).length, 3, JSON.stringify(listed));
+    const second = await run('/split/tiny-00001-of-00003.gguf');
+    assert.equal(second.info.cache, 'hit');
+    assert.deepEqual(second.tokens, first.tokens);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the demo\'s file picker takes a split model\'s shards (in any order) and loads them through the worker', async () => {
+  const { splitGguf } = await import('../../bin/commands/split.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'gf-split-files-'));
+  const page = await openDemo(browser.context, isolated.url);
+  try {
+    const shards = await splitGguf(sharedPath('models', 'tiny-llama-Q8_0.gguf'), join(dir, 'tiny'), { maxSize: 3 << 20 });
+    await page.setInputFiles('#file', [shards[2], shards[0], shards[1]]);
+    await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
+    assert.match(await page.textContent('#info'), /10\.2 MB file in 3 shards/);
+    const info = await page.evaluate(() => window.demo.model.info());
+    assert.deepEqual([info.shards, info.fileBytes, info.source], [3, 10687456, 'tiny-00001-of-00003.gguf']);
+    assert.deepEqual(page.errors, []);
+  } finally {
+    await page.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 // A page's memory grows by about the model, not by the model plus the chunks it arrived in: a download and
 // a cache hit each go into wasm memory through one reused buffer (web/sources.js, web/cache.js). The file is
 // a 143 MB model of the bench's 110M shape (bench/make-model.mjs, ~1 s), so that chunks left to the garbage
