@@ -177,7 +177,7 @@ test('info: block choices and per-layer values (API and CLI)', async () => {
   const { ROOT } = await import('../helpers/fixtures.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'gf-arch-info-'));
   try {
-    const vocab = fixture('models', 'tiny-llama-Q4_0.gguf');
+    const vocab = fixture('tokenizers', 'ggml-vocab-llama-spm.gguf');
     const base = { dim: 64, ffn: 128, layers: 4, heads: 4, kvHeads: 2, vocab: 32000, ctx: 256 };
     const files = {
       qwen3: writeArch(join(dir, 'qwen3.gguf'), { ...base, arch: 'qwen3', headDim: 32, qkNorm: true, tied: true, pooling: 3 }, vocab) && join(dir, 'qwen3.gguf'),

@@ -42,6 +42,21 @@ export function fixturesDir() {
   return CACHE;
 }
 
+/**
+ * A file too large to commit or generate, which a test needs from outside the
+ * checkout: its path when present; else the test must fail, unless
+ * GF_ALLOW_MISSING_FIXTURES=1 lets it skip (returns null: the caller skips,
+ * naming the file). CI never sets it. (No test needs one today.)
+ */
+export function externalFixture(path, what) {
+  if (existsSync(path)) return path;
+  if (process.env.GF_ALLOW_MISSING_FIXTURES === '1') {
+    process.stderr.write(`SKIPPED: ${what} needs ${path}, which is missing (GF_ALLOW_MISSING_FIXTURES=1)\n`);
+    return null;
+  }
+  throw new Error(`${what} needs ${path}, which is missing (GF_ALLOW_MISSING_FIXTURES=1 skips it instead)`);
+}
+
 export function readJson(...parts) {
   return JSON.parse(readFileSync(fixture(...parts), 'utf8'));
 }

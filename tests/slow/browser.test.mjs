@@ -11,9 +11,10 @@ import { maxPeak, rendererPids, resetPeak } from '../../bench/lib/procmem.mjs';
 import { startServer } from '../../tools/static-server.mjs';
 import { loadModel } from '../../web/index.js';
 import { launchChromium, openDemo } from '../helpers/browser.mjs';
-import { ROOT, SHARED, sharedPath } from '../helpers/shared.mjs';
+import { fixture, fixturesDir, ROOT } from '../helpers/fixtures.mjs';
 
-const MODEL = '/shared/models/tiny-llama-Q8_0.gguf';
+const FIXTURES = fixturesDir(); // every fixture, committed and generated (tests/fixtures/README.md)
+const MODEL = '/fixtures/models/tiny-llama-Q8_0.gguf';
 const PROMPT = 'Once upon a time';
 const GEN = { maxTokens: 24, seed: 1234, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05 };
 
@@ -26,9 +27,9 @@ const NATIVE_RELAXED_DOT = process.arch !== 'x64' || /^flags\s*:.*\bavx_vnni\b/m
 const AUTO_BUILD = NATIVE_RELAXED_DOT ? 'greenformer-relaxed' : 'greenformer-relaxed16';
 
 before(async () => {
-  isolated = await startServer(ROOT, { mounts: { '/shared/': SHARED } });
-  slow = await startServer(ROOT, { mounts: { '/shared/': SHARED }, throttle: 2 * 1048576 });
-  plain = await startServer(ROOT, { mounts: { '/shared/': SHARED }, isolation: false });
+  isolated = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES } });
+  slow = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES }, throttle: 2 * 1048576 });
+  plain = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES }, isolation: false });
   browser = await launchChromium();
 });
 
@@ -50,7 +51,7 @@ function loadedFrom(page, url) {
 }
 
 async function nodeTokens(threads) {
-  const model = await loadModel(sharedPath('models', 'tiny-llama-Q8_0.gguf'), { threads });
+  const model = await loadModel(fixture('models', 'tiny-llama-Q8_0.gguf'), { threads });
   try {
     const gen = model.generate(PROMPT, GEN);
     for await (const _ of gen);
@@ -154,7 +155,7 @@ test('the second load of a URL comes from the persistent cache: no network bytes
 test('loading in a page: the renderer peak grows by the file + 25 MB at most (download, then cache hit)', async (t) => {
   const { makeModel } = await import('../../bench/make-model.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'gf-peak-'));
-  const server = await startServer(ROOT, { mounts: { '/shared/': SHARED, '/gen/': dir } });
+  const server = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES, '/gen/': dir } });
   try {
     makeModel({ shape: '110m', type: 'Q8_0', out: join(dir, 'model.gguf') });
     const file = '/gen/model.gguf', bytes = statSync(join(dir, 'model.gguf')).size;
@@ -509,7 +510,7 @@ for (const variant of ['relaxed', 'relaxed16']) test(`relaxed SIMD: the kernel t
 });
 
 async function nodeRun(file, threads) {
-  const model = await loadModel(sharedPath('models', file), { threads });
+  const model = await loadModel(fixture('models', file), { threads });
   try {
     const logits = await model.forward(await model.tokenize(PROMPT));
     const gen = model.generate(PROMPT, GEN);
@@ -539,7 +540,7 @@ function pageRun(page, file, options) {
         await model.dispose();
       }
     },
-    { url: `/shared/models/${file}`, options, gen: GEN, prompt: PROMPT },
+    { url: `/fixtures/models/${file}`, options, gen: GEN, prompt: PROMPT },
   );
 }
 
@@ -613,7 +614,7 @@ test('relaxed SIMD: where the int8 dot product is emulated (x86 without AVX-VNNI
 // is missing is an error, not a silent substitute.
 test('without the relaxed builds deployed, auto takes the plain build and says why; simd: relaxed16 fails with the missing file', async () => {
   const empty = mkdtempSync(join(tmpdir(), 'gf-no-relaxed-'));
-  const bare = await startServer(ROOT, { mounts: { '/shared/': SHARED, '/dist/greenformer-relaxed': empty } });
+  const bare = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES, '/dist/greenformer-relaxed': empty } });
   const page = await openDemo(browser.context, bare.url);
   try {
     const file = 'tiny-llama-Q4_0.gguf';
@@ -628,7 +629,7 @@ test('without the relaxed builds deployed, auto takes the plain build and says w
       } catch (e) {
         return e.message;
       }
-    }, `/shared/models/${file}`);
+    }, `/fixtures/models/${file}`);
     assert.match(message, /cannot load .*\/dist\/greenformer-relaxed16\.mjs/);
   } finally {
     await page.close();
@@ -640,7 +641,7 @@ test('without the relaxed builds deployed, auto takes the plain build and says w
 test('the demo with an embedding model compares sentences; a bad file shows its error', async () => {
   const page = await openDemo(browser.context, isolated.url);
   try {
-    await page.fill('#url', '/shared/models/tiny-bert-Q8_0.gguf');
+    await page.fill('#url', '/fixtures/models/tiny-bert-Q8_0.gguf');
     await page.click('#load');
     await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
     assert.equal(await page.textContent('#generate'), 'Compare');

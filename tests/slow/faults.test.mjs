@@ -11,9 +11,9 @@ import vm from 'node:vm';
 
 import { loadModel } from '../../web/index.js';
 import { startServer } from '../helpers/server.mjs';
-import { ROOT, sharedPath } from '../helpers/shared.mjs';
+import { fixture, ROOT } from '../helpers/fixtures.mjs';
 
-const FILE = sharedPath('models', 'tiny-llama-Q4_0.gguf');
+const FILE = fixture('models', 'tiny-llama-Q4_0.gguf');
 const SIZE = readFileSync(FILE).length;
 
 async function works() {
