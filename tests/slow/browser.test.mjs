@@ -15,6 +15,7 @@ import { fixture, fixturesDir, ROOT } from '../helpers/fixtures.mjs';
 
 const FIXTURES = fixturesDir(); // every fixture, committed and generated (tests/fixtures/README.md)
 const MODEL = '/fixtures/models/tiny-llama-Q8_0.gguf';
+const MODEL_BYTES = statSync(fixture('models', 'tiny-llama-Q8_0.gguf')).size;
 const PROMPT = 'Once upon a time';
 const GEN = { maxTokens: 24, seed: 1234, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05 };
 
@@ -88,7 +89,7 @@ test('a model loads over HTTP in a worker, with progress, and generates the same
     assert.ok(r.events.length >= 2, 'progress events');
     for (let i = 1; i < r.events.length; i++) assert.ok(r.events[i].loaded >= r.events[i - 1].loaded);
     assert.equal(r.events.at(-1).fraction, 1);
-    assert.equal(r.events.at(-1).total, 10687456);
+    assert.equal(r.events.at(-1).total, MODEL_BYTES);
     assert.deepEqual(r.tokens, await nodeTokens(1));
     assert.deepEqual(page.errors, []);
   } finally {
@@ -127,9 +128,9 @@ test('the second load of a URL comes from the persistent cache: no network bytes
     const first = await loadAndGenerate(page, { threads: 1 });
     assert.equal(first.info.cache, 'stored');
     const afterFirst = isolated.sent(MODEL);
-    assert.equal(afterFirst - before, 10687456, 'the first load downloads the file once');
+    assert.equal(afterFirst - before, MODEL_BYTES, 'the first load downloads the file once');
     const listed = await page.evaluate(() => window.greenformer.listCachedModels());
-    assert.ok(listed.some((m) => m.url.endsWith(MODEL) && m.complete && m.bytes === 10687456), JSON.stringify(listed));
+    assert.ok(listed.some((m) => m.url.endsWith(MODEL) && m.complete && m.bytes === MODEL_BYTES), JSON.stringify(listed));
 
     const second = await loadAndGenerate(page, { threads: 1 });
     assert.equal(second.info.cache, 'hit');
@@ -427,10 +428,10 @@ test('an interrupted download resumes from the cached part with a Range request'
     }, url);
     assert.equal(r.cache, 'resumed');
     const rest = isolated.sent(MODEL) - mid;
-    assert.equal(rest, 10687456 - partial.bytes, 'the second load fetched only the missing bytes');
+    assert.equal(rest, MODEL_BYTES - partial.bytes, 'the second load fetched only the missing bytes');
     assert.ok(before >= 0);
     const done = (await page.evaluate(() => window.greenformer.listCachedModels())).find((m) => m.url === url);
-    assert.ok(done.complete && done.bytes === 10687456);
+    assert.ok(done.complete && done.bytes === MODEL_BYTES);
   } finally {
     await page.close();
   }
