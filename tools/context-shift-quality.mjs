@@ -10,11 +10,11 @@
 import { readFileSync } from 'node:fs';
 
 import { loadModel } from '../web/index.js';
-import { sharedPath } from '../tests/helpers/shared.mjs';
+import { fixture } from '../tests/helpers/fixtures.mjs';
 
 const N = Number(process.argv[2] ?? 4096);
-const ids = JSON.parse(readFileSync(sharedPath('reference', 'tiny-brown-heldout.ids.json'), 'utf8')).slice(0, N + 1);
-const model = await loadModel(sharedPath('models', 'tiny-brown-f32.gguf'), { kvCache: 'f32' });
+const ids = JSON.parse(readFileSync(fixture('reference', 'tiny-brown-heldout.ids.json'), 'utf8')).slice(0, N + 1);
+const model = await loadModel(fixture('models', 'tiny-brown-f32.gguf'), { kvCache: 'f32' });
 const { nVocab, contextLength: ctx } = model.info();
 
 function nll(row, next) {

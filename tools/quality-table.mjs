@@ -1,10 +1,10 @@
 #!/usr/bin/env node
 // Produces the README's quantization quality table from scratch: quantizes
-// the trained tiny-brown model (../shared/models/tiny-brown-f32.gguf) with
+// the trained tiny-brown model (tests/fixtures/models/tiny-brown-f32.gguf) with
 // every method, evaluates each against the F32 model on the held-out Brown
 // text with llama.cpp's perplexity protocol (web/evaluate.js), and prints a
 // markdown table next to llama.cpp's own numbers for its quantizations
-// (../shared/reference/tiny-brown.json).
+// (tests/fixtures/reference/tiny-brown.json).
 //
 //   node tools/quality-table.mjs [--chunks N] [--json FILE]
 //
@@ -22,10 +22,10 @@ import { loadModel } from '../web/index.js';
 import { quantizeModel } from '../web/quantize.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SHARED = process.env.GF_SHARED ? resolve(process.env.GF_SHARED) : resolve(ROOT, '../shared');
-const MODEL = join(SHARED, 'models', 'tiny-brown-f32.gguf');
-const TEXT = join(SHARED, 'reference', 'brown-heldout.txt');
-const REF = JSON.parse(readFileSync(join(SHARED, 'reference', 'tiny-brown.json'), 'utf8'));
+const FIXTURES = join(ROOT, 'tests/fixtures'); // committed: tests/fixtures/README.md
+const MODEL = join(FIXTURES, 'models', 'tiny-brown-f32.gguf');
+const TEXT = join(FIXTURES, 'reference', 'brown-heldout.txt');
+const REF = JSON.parse(readFileSync(join(FIXTURES, 'reference', 'tiny-brown.json'), 'utf8'));
 
 const { values: args } = parseArgs({ options: { chunks: { type: 'string' }, json: { type: 'string' } } });
 const chunks = args.chunks ? Number(args.chunks) : undefined;
@@ -85,7 +85,7 @@ const ref = await loadModel(MODEL, { contextLength: 256, batchSize: 256, kvCache
 const models = [];
 for (const v of variants) models.push(await loadModel(v.bytes, { contextLength: 256, batchSize: 256, kvCache: 'f32' }));
 const ids = await ref.tokenize(text);
-const want = JSON.parse(readFileSync(join(SHARED, 'reference', 'tiny-brown-heldout.ids.json'), 'utf8'));
+const want = JSON.parse(readFileSync(join(FIXTURES, 'reference', 'tiny-brown-heldout.ids.json'), 'utf8'));
 if (ids.length !== want.length || ids.some((x, i) => x !== want[i])) throw new Error('the held-out text tokenizes differently from llama.cpp');
 const started = performance.now();
 const r = await evaluate(ref, models, ids, {

@@ -42,7 +42,7 @@ const ISOLATION = {
  */
 export function startServer(root, { port = 0, host = '127.0.0.1', log = null, isolation = true, mounts = {}, throttle = 0, redirects = {} } = {}) {
   root = path.resolve(root);
-  // extra directories under URL prefixes, e.g. { '/shared/': '../shared' } for tests
+  // extra directories under URL prefixes, e.g. { '/fixtures/': 'build/fixtures' } for tests
   const mounted = Object.entries(mounts).map(([prefix, dir]) => [prefix, path.resolve(dir)]);
   const iso = isolation ? ISOLATION : {};
   const sent = new Map();

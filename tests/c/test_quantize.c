@@ -1,6 +1,7 @@
 /* Row quantizers: the reference method reproduces llama.cpp's bytes for
- * every tensor of the shared tiny-llama files (its Q8_0, Q4_0, Q4_1, Q6_K
- * and the Q4_K tensors of Q4_K_M, all quantized from the shared F32 file);
+ * every tensor of the llama.cpp slices (tests/fixtures/models/llamacpp-slice-*:
+ * two tensors of llama.cpp's tiny-llama files, its Q8_0, Q4_0, Q4_1, Q6_K and
+ * the Q4_K and Q6_K tensors of Q4_K_M, all quantized from its F32 file);
  * the search method never has a larger weighted error than the reference;
  * bad requests fail with a message. */
 #include <math.h>
@@ -229,15 +230,15 @@ static void check_widening(void) {
 int main(void) {
     check_widening();
     gguf_file f32;
-    if (!open_gguf("tiny-llama-f32.gguf", &f32)) {
-        fprintf(stderr, "cannot read tiny-llama-f32.gguf from %s\n", test_shared_dir());
+    if (!open_gguf("llamacpp-slice-f32.gguf", &f32)) {
+        fprintf(stderr, "cannot read llamacpp-slice-f32.gguf from %s/models\n", test_shared_dir());
         return 1;
     }
-    check_bit_exact(&f32, "tiny-llama-Q8_0.gguf", 1);
-    check_bit_exact(&f32, "tiny-llama-Q4_0.gguf", 1);
-    check_bit_exact(&f32, "tiny-llama-Q4_1.gguf", 1);
-    check_bit_exact(&f32, "tiny-llama-Q6_K.gguf", 1);
-    check_bit_exact(&f32, "tiny-llama-Q4_K_M.gguf", 1);
+    check_bit_exact(&f32, "llamacpp-slice-Q8_0.gguf", 1);
+    check_bit_exact(&f32, "llamacpp-slice-Q4_0.gguf", 1);
+    check_bit_exact(&f32, "llamacpp-slice-Q4_1.gguf", 1);
+    check_bit_exact(&f32, "llamacpp-slice-Q6_K.gguf", 1);
+    check_bit_exact(&f32, "llamacpp-slice-Q4_K_M.gguf", 1);
     close_gguf(&f32);
     check_search_beats_ref();
     check_gptq();

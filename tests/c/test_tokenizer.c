@@ -1,5 +1,5 @@
 /* Tokenizer tests: llama.cpp's own test vectors for every vocabulary in
- * $GF_SHARED/tokenizers (default ../shared), round trips and streaming on
+ * $GF_FIXTURES/tokenizers (default build/fixtures), round trips and streaming on
  * seeded random Unicode, special-token parsing, pre-tokenizer splits on
  * synthetic vocabularies, error cases, and timings (1 MB of mixed text, a
  * 100 kB word without spaces). */
@@ -709,7 +709,7 @@ static void test_errors(gf_tokenizer *llama) {
     CHECK(r1 == 0 && r2 == 3 && memcmp(out, "\xEF\xBF\xBD", 3) == 0, "flush turns a cut character into U+FFFD");
 }
 
-/* ---- llama.cpp's ids for the shared models' prompts and held-out text --------- */
+/* ---- llama.cpp's ids for the fixture models' prompts and held-out text -------- */
 
 static gf_tokenizer *load_model_vocab(const char *file) {
     char path[1024];
@@ -775,11 +775,13 @@ static void check_reference(const char *model, const char *json_file, const char
 }
 
 static void test_references(void) {
-    static const char prompt[] = "The quick brown fox jumps over the lazy dog. Once upon a time";
+    /* the prompts of tests/fixtures/reference/*.json */
+    static const char prompt[] = "Once upon a time";
+    static const char bert_prompt[] = "The quick brown fox jumps over the lazy dog. Once upon a time";
     check_reference("tiny-llama-Q8_0.gguf", "tiny-llama.json", prompt, strlen(prompt), "\"prompt_ids\"");
     check_reference("tiny-gpt2-Q8_0.gguf", "tiny-gpt2.json", prompt, strlen(prompt), "\"prompt_ids\"");
     check_reference("tiny-qwen2-Q8_0.gguf", "tiny-qwen2.json", prompt, strlen(prompt), "\"prompt_ids\"");
-    check_reference("tiny-bert-Q8_0.gguf", "tiny-bert.json", prompt, strlen(prompt), "\"prompt_ids\"");
+    check_reference("tiny-bert-Q8_0.gguf", "tiny-bert.json", bert_prompt, strlen(bert_prompt), "\"prompt_ids\"");
     size_t n;
     char *text = read_text("reference", "brown-heldout.txt", &n);
     if (text) check_reference("tiny-brown-f32.gguf", "tiny-brown-heldout.ids.json", text, n, NULL);
@@ -801,7 +803,7 @@ int main(void) {
     if (!all) TEST_MAIN_END();
     printf("llama.cpp vectors:\n");
     for (int i = 0; i < 6; i++) test_vectors(names[i], t[i]);
-    printf("shared models:\n");
+    printf("fixture models:\n");
     test_references();
     printf("round trips and streaming on random text\n");
     for (int i = 0; i < 6; i++) test_round_trips(names[i], t[i], i == 0 || i == 1 || i == 4);

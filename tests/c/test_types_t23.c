@@ -7,7 +7,7 @@
  * (b) wasm builds: the SIMD matmuls equal gf_dot_T_ref bit for bit, for
  *     n_tok 1..20, several r0/r1 splits, rows of 256..4096 elements and more
  *     (longer than a kernel chunk), scales of every kind (inf/nan too);
- * (c) llama.cpp's files ($GF_SHARED/models/tiny-brown-{Q3_K_M,Q3_K_L,Q2_K}):
+ * (c) llama.cpp's files ($GF_FIXTURES/models/tiny-brown-{Q3_K_M,Q3_K_L,Q2_K}, sha256-equal to llama-quantize's):
  *     every Q3_K / Q2_K tensor dequantized against the same tensor of
  *     tiny-brown-f32.gguf, and the F32 tensor re-quantized with our
  *     reference quantizer compared block by block with llama-quantize's
@@ -302,7 +302,7 @@ static void test_simd(const type_case *tc) {
 
 #include <emscripten.h>
 #include <time.h>
-/* emscripten's getenv sees its own ENV (tests/c/node-env.js copies only GF_SHARED) */
+/* emscripten's getenv sees its own ENV (tests/c/node-env.js copies only GF_FIXTURES) */
 static int bench_wanted(void) {
     return emscripten_run_script_int("(typeof process !== 'undefined' && process.env && process.env.GF_BENCH) ? 1 : 0");
 }

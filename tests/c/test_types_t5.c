@@ -1,7 +1,8 @@
 /* Q5_K and Q5_1: reference quantizers, dequantization and dot products
  * (src/quant/q5_K.c, q5_1.c), the SIMD matmuls (src/kernels/q5_*_simd128.c,
  * wasm builds) held bit-identical to the references, and both against
- * llama.cpp's own files (../shared/models/tiny-brown-*.gguf). */
+ * llama.cpp's own files (build/fixtures/models/tiny-brown-*.gguf, generated and
+ * sha256-equal to llama-quantize's: tests/fixtures/README.md). */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -278,7 +279,7 @@ static void test_llama_file(const type_t *T, const char *file, const gfile *f32)
         double e = rel_rms(x, y, n);
         if (e > worst) worst = e;
         CHECK(e < T->rms_bound, "%s: %s relative RMS error vs F32 %.4f", file, ti->name, e);
-        /* llama-quantize ran without an imatrix (../shared/README.md): the reference quantizer's bytes */
+        /* llama-quantize ran without an imatrix (tests/fixtures/reference/tiny-brown-types.json): the reference quantizer's bytes */
         T->quant(x, q2, n);
         long long d = 0;
         for (int64_t b = 0; b < nblk; b++) d += memcmp(q + b * T->bbytes, q2 + b * T->bbytes, T->bbytes) != 0;

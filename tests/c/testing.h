@@ -24,10 +24,11 @@ static int g_checks, g_failures;
         return g_failures ? 1 : 0;                                              \
     } while (0)
 
-/* The read-only reference folder next to the project (GF_SHARED overrides). */
+/* The fixtures folder, {models,reference,tokenizers}/ (tests/fixtures/README.md): $GF_FIXTURES, else
+ * build/fixtures, relative to the checkout (tests/fixtures/make.mjs fills it; the tests run from the root). */
 __attribute__((unused)) static const char *test_shared_dir(void) {
-    const char *s = getenv("GF_SHARED");
-    return s ? s : "../shared";
+    const char *s = getenv("GF_FIXTURES");
+    return s ? s : "build/fixtures";
 }
 
 /* Reads a whole file into memory (tests only). */

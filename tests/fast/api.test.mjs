@@ -9,10 +9,10 @@ import { pathToFileURL } from 'node:url';
 import { loadModel } from '../../web/index.js';
 import { withStringValue, withTensorType, withU32Value } from '../helpers/patch.mjs';
 import { startServer } from '../helpers/server.mjs';
-import { readJson, sharedPath } from '../helpers/shared.mjs';
+import { fixture, readJson } from '../helpers/fixtures.mjs';
 
 const ref = readJson('reference', 'tiny-llama.json');
-const Q4_0 = sharedPath('models', 'tiny-llama-Q4_0.gguf');
+const Q4_0 = fixture('models', 'tiny-llama-Q4_0.gguf');
 const IDS = [1, 450, 4996];
 
 async function logitsOf(source, options) {
@@ -91,7 +91,7 @@ test('bad sources fail with clear errors', async (t) => {
       ['an unsupported tensor type', withTensorType(Q4_0, 'blk.1.ffn_up.weight', 17), /tensor 'blk\.1\.ffn_up\.weight' has unsupported type IQ2_XS/],
       ['an unknown tensor type id', withTensorType(Q4_0, 'blk.1.ffn_up.weight', 99), /unknown type id 99/],
       ['an unsupported architecture', withStringValue(Q4_0, 'general.architecture', 'gemma'), /architecture 'gemma' is not supported \(supported: llama, qwen2, qwen3, phi3, smollm3, granite, starcoder2, stablelm, gpt2, bert, gemma2, gemma3, olmo2\)/],
-      ['a vocabulary-only file', sharedPath('tokenizers', 'ggml-vocab-llama-spm.gguf'), /no tensors.*vocabOnly/],
+      ['a vocabulary-only file', fixture('tokenizers', 'ggml-vocab-llama-spm.gguf'), /no tensors.*vocabOnly/],
       ['not a source', 42, /source must be/],
     ];
     for (const [what, source, message] of cases) {
@@ -156,7 +156,7 @@ test('kvCache: auto picks q8_0 where the heads fit and f32 where not; q8_0 on he
     }
   }
   await assert.rejects(loadModel(narrow, { kvCache: 'q8_0' }), /KV cache type q8_0 needs a head dimension that is a multiple of 32; this model's is 16/);
-  const bert = await loadModel(sharedPath('models', 'tiny-bert-Q8_0.gguf'));
+  const bert = await loadModel(fixture('models', 'tiny-bert-Q8_0.gguf'));
   assert.equal(bert.info().kvCache, 'f32', 'encoders keep f32 (one pass, no cache to grow)');
   await bert.dispose();
 });
@@ -164,7 +164,7 @@ test('kvCache: auto picks q8_0 where the heads fit and f32 where not; q8_0 on he
 test('warmup: on by default, timed in info(), and it leaves no trace in logits or generation', async () => {
   await assert.rejects(loadModel(Q4_0, { warmup: 'yes' }), /warmup must be true or false, got "yes"/);
   // Q4_K_M mixes Q4_K and Q6_K layers: the warm-up runs one layer per new mix
-  for (const file of [Q4_0, sharedPath('models', 'tiny-llama-Q4_K_M.gguf')]) {
+  for (const file of [Q4_0, fixture('models', 'tiny-llama-Q4_K_M.gguf')]) {
     const runs = [];
     for (const warmup of [false, true]) {
       const model = await loadModel(file, { warmup });
@@ -303,7 +303,7 @@ test('forward rejects bad ids; a disposed model rejects every call', async () =>
 
 test('vocabOnly loads tokenize without weights and stop reading after the header', async () => {
   let loaded = 0;
-  const model = await loadModel(sharedPath('models', 'tiny-llama-f32.gguf'), { vocabOnly: true, onProgress: (p) => (loaded = p.loaded) });
+  const model = await loadModel(fixture('models', 'tiny-llama-f32.gguf'), { vocabOnly: true, onProgress: (p) => (loaded = p.loaded) });
   try {
     assert.ok(loaded < 4_000_000, `read ${loaded} bytes`);
     assert.deepEqual(await model.tokenize(ref.prompt), ref.prompt_ids);

@@ -1,29 +1,38 @@
-// qwen2, gpt2, phi3, gemma2 and bert from their GGUF files, held to llama.cpp's outputs:
+// qwen2, gpt2, phi3, gemma2 and bert from their GGUF files (random weights, real vocabularies: tests/fixtures),
+// held to native llama.cpp's outputs (tests/fixtures/references.mjs; decoders: next-token log-probabilities, so
+// our logits are compared as log-softmax):
 //  - decoders, teacher-forced: err vs llama.cpp <= max(0.15, 0.5 x llama.cpp's err vs F32), and on the prompt rows
-//    our distance from the F32 logits <= 1.1 x llama.cpp's;
-//  - bert: per-token states and the mean-pooled vector, cosine >= 0.9999 (F16) / 0.999 (Q8_0) and
-//    max|delta| / std <= 0.02 / 0.15, against llama.cpp's own F16 / Q8_0 outputs.
+//    our distance from the F32 log-probabilities <= 1.1 x llama.cpp's;
+//  - bert: the first and last tokens' final states and the mean-pooled vector, cosine >= 0.9999 (F16) / 0.999
+//    (Q8_0) and max|delta| / std <= 0.02 / 0.15, against llama.cpp's own F16 / Q8_0 outputs.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
-import { errRows, readF32, readJson, sharedPath } from '../helpers/shared.mjs';
+import { errRows, fixture, logSoftmaxRows, readF32, readJson } from '../helpers/fixtures.mjs';
+
+/** Teacher-forced log-probabilities against the reference: err vs llama.cpp, and the prompt rows' distance from F32. */
+async function compare(t, label, model, ref, v) {
+  const logits = await model.forward(v.tokens);
+  const ours = logSoftmaxRows(logits, ref.n_vocab);
+  const err = errRows(ours, readF32('reference', v.logprobs), ref.n_vocab, v.rows);
+  const bound = Math.max(0.15, 0.5 * v.llamacpp_err_vs_f32);
+  const fromF32 = errRows(ours, readF32('reference', ref.f32_prompt_logprobs), ref.n_vocab, ref.prompt_ids.length);
+  t.diagnostic(`${label}: err vs llama.cpp ${err.toFixed(5)} over ${v.rows} rows (bound ${bound}); prompt rows vs F32: ours ${fromF32.toFixed(4)}, llama.cpp ${v.llamacpp_err_vs_f32}`);
+  assert.ok(err <= bound, `err ${err} > ${bound}`);
+  assert.ok(fromF32 <= 1.1 * v.llamacpp_err_vs_f32, `distance from F32 ${fromF32} > 1.1 x ${v.llamacpp_err_vs_f32}`);
+  return logits;
+}
 
 for (const arch of ['qwen2', 'gpt2']) {
   const ref = readJson('reference', `tiny-${arch}.json`);
   for (const [type, v] of Object.entries(ref.variants)) {
     test(`${arch} ${type}: tokenizer and teacher-forced logits match llama.cpp`, async (t) => {
-      const model = await loadModel(sharedPath('models', v.model), { kvCache: 'f32' }); // as the references were made
+      const model = await loadModel(fixture('models', v.model), { kvCache: 'f32' }); // as the references were made
       try {
         assert.equal(model.info().architecture, arch);
         assert.deepEqual(await model.tokenize(ref.prompt), ref.prompt_ids);
-        const logits = await model.forward(v.tokens);
-        const err = errRows(logits, readF32('reference', v.logits), ref.n_vocab, v.rows);
-        const bound = Math.max(0.15, 0.5 * v.llamacpp_err_vs_f32);
-        const ours = errRows(logits, readF32('reference', ref.f32_prompt_logits), ref.n_vocab, ref.prompt_ids.length);
-        t.diagnostic(`${arch} ${type}: err vs llama.cpp ${err.toFixed(5)} (bound ${bound}); prompt rows vs F32: ours ${ours.toFixed(4)}, llama.cpp ${v.llamacpp_err_vs_f32}`);
-        assert.ok(err <= bound, `err ${err} > ${bound}`);
-        assert.ok(ours <= 1.1 * v.llamacpp_err_vs_f32, `distance from F32 ${ours} > 1.1 x ${v.llamacpp_err_vs_f32}`);
+        await compare(t, `${arch} ${type}`, model, ref, v);
         const gen = model.generate(ref.prompt, { temperature: 0, maxTokens: v.greedy.length, ignoreEos: true });
         for await (const _ of gen);
         assert.deepEqual(gen.stats.tokens, v.greedy, 'greedy continuation');
@@ -34,27 +43,20 @@ for (const arch of ['qwen2', 'gpt2']) {
   }
 }
 
-// tiny-archs.json: phi3 (fused attn_qkv, fused gate/up in ffn_up, GQA, sliding_window 2047 in the metadata,
-// which llama.cpp ignores for phi3: every layer attends globally).
-const archs = readJson('reference', 'tiny-archs.json');
-for (const arch of ['phi3']) {
-  const ref = archs.archs[arch];
+// phi3 (fused attn_qkv, fused gate/up in ffn_up, GQA, sliding_window 2047 in the metadata, which llama.cpp ignores
+// for phi3: every layer attends globally).
+{
+  const ref = readJson('reference', 'tiny-phi3.json');
   for (const [type, v] of Object.entries(ref.variants)) {
-    test(`${arch} ${type}: teacher-forced logits match llama.cpp`, async (t) => {
-      const model = await loadModel(sharedPath('models', v.model), { kvCache: 'f32' }); // as the references were made
+    test(`phi3 ${type}: teacher-forced logits match llama.cpp`, async (t) => {
+      const model = await loadModel(fixture('models', v.model), { kvCache: 'f32' }); // as the references were made
       try {
         const info = model.info();
-        assert.equal(info.architecture, arch);
+        assert.equal(info.architecture, 'phi3');
         assert.equal(info.blocks.fusedGateUp, true);
         assert.equal(info.slidingWindow, 0);
         assert.deepEqual(info.layers.attention, info.layers.rope.map(() => 'global'));
-        const logits = await model.forward(v.tokens);
-        const err = errRows(logits, readF32('reference', v.logits), ref.n_vocab, v.tokens.length);
-        const bound = Math.max(0.15, 0.5 * v.err_vs_f32);
-        const ours = errRows(logits, readF32('reference', ref.f32_prompt_logits), ref.n_vocab, v.prompt_rows);
-        t.diagnostic(`${arch} ${type}: err vs llama.cpp ${err.toFixed(5)} (bound ${bound}); prompt rows vs F32: ours ${ours.toFixed(4)}, llama.cpp ${v.err_vs_f32}`);
-        assert.ok(err <= bound, `err ${err} > ${bound}`);
-        assert.ok(ours <= 1.1 * v.err_vs_f32, `distance from F32 ${ours} > 1.1 x ${v.err_vs_f32}`);
+        await compare(t, `phi3 ${type}`, model, ref, v);
       } finally {
         await model.dispose();
       }
@@ -62,38 +64,32 @@ for (const arch of ['phi3']) {
   }
 }
 
-// gemma2 (sliding window of 16 on even layers, a 32-token sequence; soft-capped scores and logits; embedding scale,
-// GeGLU, sandwich norms): teacher-forced against tiny-archs.json, with the same bounds as the decoders above.
+// gemma2 (a sliding window of 4 keys on even layers, shorter than the 8-token sequence; soft-capped scores and
+// logits; embedding scale, GeGLU, sandwich norms): teacher-forced, with the same bounds as the decoders above.
 {
-  const ref = archs.archs.gemma2;
+  const ref = readJson('reference', 'tiny-gemma2.json');
   for (const [type, v] of Object.entries(ref.variants)) {
     test(`gemma2 ${type}: teacher-forced logits match llama.cpp`, async (t) => {
-      const model = await loadModel(sharedPath('models', v.model), { kvCache: 'f32' }); // as the references were made
+      const model = await loadModel(fixture('models', v.model), { kvCache: 'f32' }); // as the references were made
       try {
         const info = model.info();
         assert.equal(info.architecture, 'gemma2');
-        assert.equal(info.slidingWindow, 16);
-        assert.ok(v.tokens.length > info.slidingWindow, 'the sequence is longer than the window');
+        assert.equal(info.slidingWindow, 4);
+        assert.ok(v.tokens.length > info.slidingWindow + 2, 'the sequence is longer than the window');
         // the descriptor's per-layer values: even layers windowed, every layer soft-capped at 50, one RoPE base
-        assert.deepEqual(info.layers.attention, info.layers.rope.map((_, il) => (il % 2 === 0 ? 'sliding:16' : 'global')));
+        assert.deepEqual(info.layers.attention, info.layers.rope.map((_, il) => (il % 2 === 0 ? 'sliding:4' : 'global')));
         assert.deepEqual(info.layers.attentionSoftcap, info.layers.rope.map(() => 50));
         assert.deepEqual([info.blocks.ffn, info.blocks.sandwichNorm, info.blocks.slidingWindowPattern, info.blocks.finalSoftcap], ['geglu', true, 2, 30]);
         assert.ok(Math.abs(info.blocks.embeddingScale - Math.sqrt(info.dim)) < 1e-4);
-        const logits = await model.forward(v.tokens);
-        const rows = v.tokens.length;
-        const err = errRows(logits, readF32('reference', v.logits), ref.n_vocab, rows);
-        const bound = Math.max(0.15, 0.5 * v.err_vs_f32);
-        const ours = errRows(logits, readF32('reference', ref.f32_prompt_logits), ref.n_vocab, v.prompt_rows);
-        t.diagnostic(`gemma2 ${type}: err vs llama.cpp ${err.toFixed(5)} over ${rows} rows (bound ${bound}); prompt rows vs F32: ours ${ours.toFixed(4)}, llama.cpp ${v.err_vs_f32}`);
-        assert.ok(err <= bound, `err ${err} > ${bound}`);
-        assert.ok(ours <= 1.1 * v.err_vs_f32, `distance from F32 ${ours} > 1.1 x ${v.err_vs_f32}`);
+        const logits = await compare(t, `gemma2 ${type}`, model, ref, v);
         // the final soft-cap bounds every logit by 30
         let most = 0;
         for (const x of logits) most = Math.max(most, Math.abs(x));
         assert.ok(most <= 30, `logit ${most} above the cap`);
         // a batch, decoding one token at a time and a mix give the same logits (the window across batch edges)
-        const step = await model.forward(v.tokens.slice(0, 20));
-        assert.deepEqual(Array.from(step.subarray(19 * ref.n_vocab)), Array.from(logits.subarray(19 * ref.n_vocab, 20 * ref.n_vocab)));
+        const n = 6;
+        const step = await model.forward(v.tokens.slice(0, n));
+        assert.deepEqual(Array.from(step.subarray((n - 1) * ref.n_vocab)), Array.from(logits.subarray((n - 1) * ref.n_vocab, n * ref.n_vocab)));
       } finally {
         await model.dispose();
       }
@@ -115,29 +111,28 @@ const bert = readJson('reference', 'tiny-bert.json');
 for (const [type, bounds] of [['F16', { cos: 0.9999, err: 0.02 }], ['Q8_0', { cos: 0.999, err: 0.15 }]]) {
   test(`bert ${type}: token states and mean pooling match llama.cpp`, async (t) => {
     const v = bert.variants[type];
-    const model = await loadModel(sharedPath('models', v.model));
+    const model = await loadModel(fixture('models', v.model));
     try {
       const info = model.info();
       assert.equal(info.encoder, true);
       assert.equal(info.causal, false);
       assert.equal(info.pooling, 'mean');
       assert.deepEqual(await model.tokenize(bert.prompt), bert.prompt_ids);
+      const n = bert.prompt_ids.length, dim = bert.dim;
       const states = await model.embed(bert.prompt_ids, { pooling: 'none', normalize: false });
-      const refStates = readF32('reference', v.tokens);
-      assert.equal(states.length, bert.prompt_ids.length * bert.dim);
-      let minCos = 1;
-      for (let r = 0; r < bert.prompt_ids.length; r++) {
-        minCos = Math.min(minCos, cosine(states.subarray(r * bert.dim, (r + 1) * bert.dim), refStates.subarray(r * bert.dim, (r + 1) * bert.dim)));
-      }
-      const stateErr = errRows(states, refStates, bert.dim, bert.prompt_ids.length);
+      assert.equal(states.length, n * dim);
+      // llama.cpp gives one vector per sequence: the first and the last token's states (pooling cls, last)
+      const refStates = Float32Array.from([...v.first, ...v.last]);
+      const ends = Float32Array.from([...states.subarray(0, dim), ...states.subarray((n - 1) * dim)]);
+      const minCos = Math.min(cosine(ends.subarray(0, dim), refStates.subarray(0, dim)), cosine(ends.subarray(dim), refStates.subarray(dim)));
+      const stateErr = errRows(ends, refStates, dim, 2);
       const mean = await model.embed(bert.prompt, { normalize: false });
-      const refMean = readF32('reference', v.mean);
+      const refMean = Float32Array.from(v.mean);
       const meanCos = cosine(mean, refMean);
-      const meanErr = errRows(mean, refMean, bert.dim, 1);
-      t.diagnostic(`bert ${type}: token cosine >= ${minCos.toFixed(6)}, max|d|/std ${stateErr.toFixed(4)}; mean cosine ${meanCos.toFixed(6)}, max|d|/std ${meanErr.toFixed(4)}`);
+      const meanErr = errRows(mean, refMean, dim, 1);
+      t.diagnostic(`bert ${type}: first/last token cosine >= ${minCos.toFixed(6)}, max|d|/std ${stateErr.toFixed(4)}; mean cosine ${meanCos.toFixed(6)}, max|d|/std ${meanErr.toFixed(4)}`);
       assert.ok(minCos >= bounds.cos && meanCos >= bounds.cos);
       assert.ok(stateErr <= bounds.err && meanErr <= bounds.err);
-
       // normalization, cls pooling, batches of texts
       const unit = await model.embed(bert.prompt);
       assert.ok(Math.abs(Math.hypot(...unit) - 1) < 1e-5);
@@ -159,7 +154,7 @@ for (const [type, bounds] of [['F16', { cos: 0.9999, err: 0.02 }], ['Q8_0', { co
 }
 
 test('decoders refuse embed; unsupported architectures are named with the supported list', async () => {
-  const model = await loadModel(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'));
+  const model = await loadModel(fixture('models', 'tiny-qwen2-Q8_0.gguf'));
   try {
     await assert.rejects(model.embed('x'), /qwen2 is a decoder/);
   } finally {
@@ -167,7 +162,7 @@ test('decoders refuse embed; unsupported architectures are named with the suppor
   }
   const { withStringValue } = await import('../helpers/patch.mjs');
   await assert.rejects(
-    loadModel(withStringValue(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), 'general.architecture', 'qwen9')),
+    loadModel(withStringValue(fixture('models', 'tiny-qwen2-Q8_0.gguf'), 'general.architecture', 'qwen9')),
     /architecture 'qwen9' is not supported \(supported: llama, qwen2, qwen3, phi3, smollm3, granite, starcoder2, stablelm, gpt2, bert, gemma2, gemma3, olmo2\)/,
   );
 });
@@ -179,10 +174,10 @@ test('info: block choices and per-layer values (API and CLI)', async () => {
   const { join } = await import('node:path');
   const { spawnSync } = await import('node:child_process');
   const { writeArch } = await import('../helpers/fake-arch.mjs');
-  const { ROOT } = await import('../helpers/shared.mjs');
+  const { ROOT } = await import('../helpers/fixtures.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'gf-arch-info-'));
   try {
-    const vocab = sharedPath('models', 'tiny-llama-Q4_0.gguf');
+    const vocab = fixture('tokenizers', 'ggml-vocab-llama-spm.gguf');
     const base = { dim: 64, ffn: 128, layers: 4, heads: 4, kvHeads: 2, vocab: 32000, ctx: 256 };
     const files = {
       qwen3: writeArch(join(dir, 'qwen3.gguf'), { ...base, arch: 'qwen3', headDim: 32, qkNorm: true, tied: true, pooling: 3 }, vocab) && join(dir, 'qwen3.gguf'),

@@ -7,10 +7,10 @@ import { test } from 'node:test';
 import { parseCpuinfo, machineInfo, describeMachine } from '../../bench/lib/cpuinfo.mjs';
 import { runNative } from '../../bench/adapters/native.mjs';
 import { loadModel } from '../../web/index.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
 test('bench native adapter: one short run on tiny-llama-Q4_0', async () => {
-  const file = sharedPath('models', 'tiny-llama-Q4_0.gguf');
+  const file = fixture('models', 'tiny-llama-Q4_0.gguf');
   const prompt = 'the morning river and the old garden';
   const gf = await loadModel(file, { vocabOnly: true });
   let promptIds;

@@ -6,11 +6,11 @@ import { test } from 'node:test';
 
 import { promptFromTokenizer } from '../../bench/lib/prompt-text.mjs';
 import { loadModel } from '../../web/index.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
 for (const [file, vocab] of [['models/tiny-qwen2-Q8_0.gguf', 'GPT-2 BPE, no BOS'], ['models/tiny-llama-Q4_0.gguf', 'SentencePiece, BOS']]) {
   test(`bench prompt from greenformer's tokenizer: ${vocab} (${file})`, async () => {
-    const model = await loadModel(sharedPath(...file.split('/')), { vocabOnly: true });
+    const model = await loadModel(fixture(...file.split('/')), { vocabOnly: true });
     try {
       const tokenize = (text) => model.tokenize(text);
       for (const n of [32, 128]) {

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 
 import { renderChat } from '../../web/chat.js';
 import { loadModel } from '../../web/index.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
 // The templates as the models ship them (tokenizer_config.json chat_template).
 const TEMPLATES = {
@@ -46,7 +46,7 @@ test('Llama 3', async () => {
 });
 
 test('Phi-3, from the phi-3 GGUF itself', async () => {
-  const vocab = await loadModel(sharedPath('tokenizers', 'ggml-vocab-phi-3.gguf'), { vocabOnly: true });
+  const vocab = await loadModel(fixture('tokenizers', 'ggml-vocab-phi-3.gguf'), { vocabOnly: true });
   try {
     const template = vocab.chatTemplate();
     assert.match(template, /<\|user\|>/);
@@ -77,7 +77,7 @@ test('bad templates and messages are clear errors', async () => {
 });
 
 test('model.chat renders, then generates from the rendered prompt (control tokens parsed, no second BOS)', async () => {
-  const model = await loadModel(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'));
+  const model = await loadModel(fixture('models', 'tiny-qwen2-Q8_0.gguf'));
   try {
     await assert.rejects(async () => {
       for await (const _ of model.chat(TURNS));
@@ -99,7 +99,7 @@ test('model.chat renders, then generates from the rendered prompt (control token
 });
 
 test('the README\'s embedding calls give what it says: unit rows of dim, one per text, tokens x dim', async () => {
-  const model = await loadModel(sharedPath('models', 'tiny-bert-Q8_0.gguf'));
+  const model = await loadModel(fixture('models', 'tiny-bert-Q8_0.gguf'));
   try {
     const { dim } = model.info();
     const norm = (x) => Math.sqrt(x.reduce((s, v) => s + v * v, 0));
@@ -117,7 +117,7 @@ test('the README\'s embedding calls give what it says: unit rows of dim, one per
 });
 
 test('a conversation: each turn reuses the cached history and replies as a cold model would', async () => {
-  const model = await loadModel(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), { contextLength: 512 });
+  const model = await loadModel(fixture('models', 'tiny-qwen2-Q8_0.gguf'), { contextLength: 512 });
   const messages = [{ role: 'system', content: 'You are concise.' }];
   const opts = { template: TEMPLATES.chatml, maxTokens: 10, temperature: 0.9, ignoreEos: true };
   try {
@@ -129,7 +129,7 @@ test('a conversation: each turn reuses the cached history and replies as a cold 
       for await (const piece of chat) reply += piece;
       assert.equal(chat.stats.generatedTokens, 10);
       if (turn > 0) assert.ok(chat.stats.cachedTokens >= previousPrompt, `turn ${turn}: cached ${chat.stats.cachedTokens} < ${previousPrompt}`);
-      const cold = await loadModel(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), { contextLength: 512 });
+      const cold = await loadModel(fixture('models', 'tiny-qwen2-Q8_0.gguf'), { contextLength: 512 });
       const again = cold.chat(messages, { ...opts, seed: turn });
       for await (const _ of again);
       await cold.dispose();
@@ -144,8 +144,8 @@ test('a conversation: each turn reuses the cached history and replies as a cold 
 });
 
 test('a reply ends at the template\'s end-of-turn marker: a token where the vocabulary has one, else a stop string', async () => {
-  const llama = await loadModel(sharedPath('models', 'tiny-llama-Q4_0.gguf'));
-  const phi3 = await loadModel(sharedPath('tokenizers', 'ggml-vocab-phi-3.gguf'), { vocabOnly: true });
+  const llama = await loadModel(fixture('models', 'tiny-llama-Q4_0.gguf'));
+  const phi3 = await loadModel(fixture('tokenizers', 'ggml-vocab-phi-3.gguf'), { vocabOnly: true });
   try {
     assert.deepEqual(llama.endOfTurn(TEMPLATES.chatml), { tokens: [], strings: ['<|im_end|>'] });
     const end = await phi3.tokenize('<|end|>', { addSpecial: false, parseSpecial: true });
@@ -169,7 +169,7 @@ test('a reply ends at the template\'s end-of-turn marker: a token where the voca
 });
 
 test('historyPolicy trim: a conversation longer than the context drops whole old turns and keeps the system message', async () => {
-  const model = await loadModel(sharedPath('models', 'tiny-brown-f32.gguf')); // context 256
+  const model = await loadModel(fixture('models', 'tiny-brown-f32.gguf')); // context 256
   const template = "{% for m in messages %}{{ m['role'] + ': ' + m['content'] + '\\n' }}{% endfor %}{% if add_generation_prompt %}{{ 'assistant:' }}{% endif %}";
   try {
     const messages = [{ role: 'system', content: 'You answer briefly and well.' }];

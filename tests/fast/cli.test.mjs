@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
-import { ROOT, readJson, sharedPath } from '../helpers/shared.mjs';
+import { fixture, readJson, ROOT } from '../helpers/fixtures.mjs';
 
 const CLI = join(ROOT, 'bin/greenformer.mjs');
-const Q8 = sharedPath('models', 'tiny-llama-Q8_0.gguf');
+const Q8 = fixture('models', 'tiny-llama-Q8_0.gguf');
 const ref = readJson('reference', 'tiny-llama.json');
 const tmp = mkdtempSync(join(tmpdir(), 'greenformer-cli-'));
 
@@ -31,9 +31,9 @@ test('run streams only the generated text; same seed, same text', () => {
 
 test('run greedy continues as llama.cpp does', async () => {
   const v = ref.variants.F32;
-  const r = cli('run', sharedPath('models', v.model), '-p', ref.prompt, '-n', String(v.greedy.length), '--temp', '0');
+  const r = cli('run', fixture('models', v.model), '-p', ref.prompt, '-n', String(v.greedy.length), '--temp', '0');
   assert.equal(r.code, 0, r.err);
-  const model = await loadModel(sharedPath('models', v.model), { vocabOnly: true });
+  const model = await loadModel(fixture('models', v.model), { vocabOnly: true });
   try {
     // detokenizing prompt + continuation, minus the prompt, is what run prints
     const full = await model.detokenize([...ref.prompt_ids, ...v.greedy]);
@@ -69,7 +69,7 @@ test('logits writes rows of float32 equal to forward() with the KV cache asked f
 });
 
 test('tokenize works on model files and vocabulary-only files', () => {
-  for (const file of [Q8, sharedPath('tokenizers', 'ggml-vocab-llama-spm.gguf')]) {
+  for (const file of [Q8, fixture('tokenizers', 'ggml-vocab-llama-spm.gguf')]) {
     const r = cli('tokenize', file, '--text', ref.prompt);
     assert.equal(r.code, 0, r.err);
     assert.deepEqual(JSON.parse(r.out), ref.prompt_ids);
@@ -79,7 +79,7 @@ test('tokenize works on model files and vocabulary-only files', () => {
 });
 
 test('info prints the model description as JSON', () => {
-  const r = cli('info', sharedPath('models', 'tiny-llama-Q4_K_M.gguf'));
+  const r = cli('info', fixture('models', 'tiny-llama-Q4_K_M.gguf'));
   assert.equal(r.code, 0, r.err);
   const info = JSON.parse(r.out);
   assert.equal(info.architecture, 'llama');
@@ -118,7 +118,7 @@ test('bad input: one clear line on stderr, non-zero exit, never a stack dump', (
 });
 
 test('embed writes one float32 row per text (or per token with --pooling none)', async () => {
-  const bert = sharedPath('models', 'tiny-bert-Q8_0.gguf');
+  const bert = fixture('models', 'tiny-bert-Q8_0.gguf');
   const out = join(tmp, 'embed.f32');
   let r = cli('embed', bert, '--text', 'hello world', '--text', 'second text', '--out', out);
   assert.equal(r.code, 0, r.err);
@@ -145,7 +145,7 @@ test('embed writes one float32 row per text (or per token with --pooling none)',
 test('chat: each stdin line is a turn, replies stream to stdout', () => {
   const template = join(tmp, 'chatml.jinja');
   writeFileSync(template, "{% for message in messages %}{{'<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>' + '\\n'}}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}");
-  const qwen = sharedPath('models', 'tiny-qwen2-Q8_0.gguf');
+  const qwen = fixture('models', 'tiny-qwen2-Q8_0.gguf');
   const r = spawnSync(process.execPath, [CLI, 'chat', qwen, '--template', template, '-n', '6', '--seed', '2'], { input: 'Hi there\nHow are you?\n', encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   assert.equal(r.stdout.trim().split('\n').length, 2, r.stdout);
@@ -155,8 +155,8 @@ test('chat: each stdin line is a turn, replies stream to stdout', () => {
 });
 
 test('eval --kv-cache measures what a KV cache type costs against the same file with f32 caches', () => {
-  const brown = sharedPath('models', 'tiny-brown-f32.gguf');
-  const text = sharedPath('reference', 'brown-heldout.txt');
+  const brown = fixture('models', 'tiny-brown-f32.gguf');
+  const text = fixture('reference', 'brown-heldout.txt');
   const runs = [[], ['--kv-cache', 'q8_0']].map((extra) => {
     const r = cli('eval', brown, '--ref', brown, '--text', text, '--chunks', '2', '--json', ...extra);
     assert.equal(r.code, 0, r.err);

@@ -6,9 +6,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
-const MODEL = sharedPath('models', 'tiny-brown-f32.gguf'); // context 256
+const MODEL = fixture('models', 'tiny-brown-f32.gguf'); // context 256
 
 test('contextShift sinks: a generation past the context goes on, and the step after a shift equals the kept tokens run cold', async () => {
   const model = await loadModel(MODEL);

@@ -9,9 +9,9 @@ import { after, before, test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
 import { fromUrl } from '../../web/sources.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
-const FILE = sharedPath('models', 'tiny-llama-Q4_0.gguf');
+const FILE = fixture('models', 'tiny-llama-Q4_0.gguf');
 const BYTES = readFileSync(FILE);
 const SIZE = BYTES.length;
 const ETAG = '"v1"';

@@ -8,7 +8,7 @@ import { test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
 import { jsonSchemaToGrammar, patternToGrammar } from '../../web/json-schema.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
 const MODELS = ['tiny-brown-f32.gguf', 'tiny-qwen2-Q8_0.gguf', 'tiny-llama-Q4_0.gguf'];
 
@@ -155,7 +155,7 @@ factor ::= [0-9]{1,4} | "(" expr ")"
 
 for (const file of MODELS) {
   test(`${file}: every output of JSON schemas parses and validates; grammars always match`, async (t) => {
-    const model = await loadModel(sharedPath('models', file));
+    const model = await loadModel(fixture('models', file));
     const seeds = file.includes('qwen2') ? [1, 2] : [1, 2, 3];
     try {
       for (const [name, schema] of Object.entries(SCHEMAS)) {
@@ -193,7 +193,7 @@ for (const file of MODELS) {
 }
 
 test('the mask on a 151k vocabulary: cost per token next to a decode step; logprobs stay the raw distribution', async (t) => {
-  const model = await loadModel(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'));
+  const model = await loadModel(fixture('models', 'tiny-qwen2-Q8_0.gguf'));
   try {
     const opts = { seed: 4, maxTokens: 64, logprobs: true };
     const warm = await run(model, 'Answer in JSON:', { ...opts, responseFormat: { type: 'json_object' } }); // builds the trie
@@ -219,7 +219,7 @@ test('the mask on a 151k vocabulary: cost per token next to a decode step; logpr
 });
 
 test('grammar and schema errors are clear', async () => {
-  const model = await loadModel(sharedPath('models', 'tiny-brown-f32.gguf'));
+  const model = await loadModel(fixture('models', 'tiny-brown-f32.gguf'));
   try {
     const drain = async (options) => { for await (const _ of model.generate('x', options)); };
     await assert.rejects(drain({ grammar: 'root ::= "a" |\n  foo' }), /line 2, column 3: rule 'foo' is used but never defined/);

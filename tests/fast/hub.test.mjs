@@ -7,9 +7,9 @@ import { test } from 'node:test';
 import { loadModel } from '../../web/index.js';
 import { hubUrl } from '../../web/hub.js';
 import { startServer } from '../helpers/server.mjs';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
-const FILE = sharedPath('models', 'tiny-llama-Q4_0.gguf');
+const FILE = fixture('models', 'tiny-llama-Q4_0.gguf');
 
 test('hf: names load from the hub endpoint, with the file\'s own logits', async () => {
   const server = await startServer({

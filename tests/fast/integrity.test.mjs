@@ -12,7 +12,7 @@ import { loadModel, quantizeModel } from '../../web/index.js';
 import { writeLlama } from '../helpers/fake-llama.mjs';
 import { parseGguf } from '../helpers/gguf.mjs';
 import { withMatrices } from '../helpers/requantize.mjs';
-import { ROOT, sharedPath } from '../helpers/shared.mjs';
+import { fixture, ROOT } from '../helpers/fixtures.mjs';
 
 const tmp = mkdtempSync(join(tmpdir(), 'greenformer-integrity-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -23,7 +23,7 @@ const BLOCK_BYTES = { Q4_0: 18, Q8_0: 34, Q4_K: 144, Q6_K: 210 };
 
 /** A copy of a shared model with one u16 (or f32) of a tensor's data replaced. */
 function spliced(file, tensorName, byteInTensor, write) {
-  const buf = Buffer.from(readFileSync(sharedPath('models', file)));
+  const buf = Buffer.from(readFileSync(fixture('models', file)));
   const g = parseGguf(buf);
   const t = g.tensors.find((x) => x.name === tensorName);
   assert.ok(t, `${tensorName} in ${file}`);
@@ -71,7 +71,7 @@ for (const [what, make, message] of refusals) {
 }
 
 test('types held widened (Q5_0, IQ4_NL as Q8_0) are checked in their own layout', async () => {
-  const f32 = readFileSync(sharedPath('models', 'tiny-llama-f32.gguf'));
+  const f32 = readFileSync(fixture('models', 'tiny-llama-f32.gguf'));
   for (const [type, block] of [['Q5_0', 22], ['IQ4_NL', 18]]) {
     const bytes = withMatrices(f32, type);
     const g = parseGguf(bytes);
@@ -95,7 +95,7 @@ test('quantizeModel refuses a corrupt input by tensor and block', async () => {
 });
 
 test('an untouched file still loads and gives finite logits', async () => {
-  const model = await loadModel(sharedPath('models', 'tiny-llama-Q4_K_M.gguf'), { threads: 1, warmup: false });
+  const model = await loadModel(fixture('models', 'tiny-llama-Q4_K_M.gguf'), { threads: 1, warmup: false });
   try {
     const logits = await model.forward([1, 450, 4996]);
     assert.ok(logits.every(Number.isFinite));

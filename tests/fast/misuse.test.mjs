@@ -6,10 +6,10 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
-const Q4_0 = sharedPath('models', 'tiny-llama-Q4_0.gguf');
-const BERT = sharedPath('models', 'tiny-bert-Q8_0.gguf');
+const Q4_0 = fixture('models', 'tiny-llama-Q4_0.gguf');
+const BERT = fixture('models', 'tiny-bert-Q8_0.gguf');
 const BAD_IDS = [[''], [null], [true], [[450]], [1.7], [NaN], [2 ** 32 + 450], [-1], [32000], ['450']];
 
 async function collect(gen) {

@@ -7,11 +7,11 @@ import { test } from 'node:test';
 import { loadModel } from '../../web/index.js';
 import { parseToolCalls, toolFormat } from '../../web/openai.js';
 import { withAddedString } from '../helpers/patch.mjs';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
 const CHATML =
   "{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\\n' + m['content'] + '<|im_end|>\\n' }}{% endfor %}{% if add_generation_prompt %}{{ '<|im_start|>assistant\\n' }}{% endif %}";
-const QWEN = withAddedString(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), 'tokenizer.chat_template', CHATML);
+const QWEN = withAddedString(fixture('models', 'tiny-qwen2-Q8_0.gguf'), 'tokenizer.chat_template', CHATML);
 const MESSAGES = [{ role: 'system', content: 'You are concise.' }, { role: 'user', content: [{ type: 'text', text: 'Name a river.' }] }];
 
 test('chat.completions.create: a chat.completion with the text and tokens of chat() under OpenAI\'s sampling defaults', async () => {
@@ -62,7 +62,7 @@ test('chat.completions.create: a chat.completion with the text and tokens of cha
 });
 
 test('completions.create and embeddings.create', async () => {
-  const model = await loadModel(sharedPath('models', 'tiny-llama-Q4_0.gguf'));
+  const model = await loadModel(fixture('models', 'tiny-llama-Q4_0.gguf'));
   try {
     const r = await model.completions.create({ prompt: 'Once upon a time', max_tokens: 6, seed: 3, logprobs: 2, echo: true });
     assert.equal(r.object, 'text_completion');
@@ -82,7 +82,7 @@ test('completions.create and embeddings.create', async () => {
   } finally {
     await model.dispose();
   }
-  const bert = await loadModel(sharedPath('models', 'tiny-bert-Q8_0.gguf'));
+  const bert = await loadModel(fixture('models', 'tiny-bert-Q8_0.gguf'));
   try {
     const e = await bert.embeddings.create({ input: ['first', 'second'] });
     assert.equal(e.object, 'list');
@@ -120,7 +120,7 @@ test('tool calls: the template family\'s format, parsed into OpenAI tool_calls',
 
   // tools reach the template as `tools`; a template without a tool format is refused, and forced calls are not supported
   const hermesTemplate = "{% if tools %}{% for t in tools %}<tools>{{ t['function']['name'] }}</tools>{% endfor %}{% endif %}{% for m in messages %}{{ m['content'] }}{% endfor %}<tool_call>";
-  const model = await loadModel(withAddedString(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), 'tokenizer.chat_template', hermesTemplate));
+  const model = await loadModel(withAddedString(fixture('models', 'tiny-qwen2-Q8_0.gguf'), 'tokenizer.chat_template', hermesTemplate));
   try {
     const tools = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object' } } }];
     const r = await model.chat.completions.create({ messages: [{ role: 'user', content: 'x' }], tools, max_tokens: 3, seed: 1 });

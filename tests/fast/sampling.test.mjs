@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
-const MODEL = sharedPath('models', 'tiny-brown-f32.gguf');
+const MODEL = fixture('models', 'tiny-brown-f32.gguf');
 
 async function run(model, prompt, options) {
   const gen = model.generate(prompt, options);

@@ -4,9 +4,9 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
-const MODEL = sharedPath('models', 'tiny-brown-f32.gguf');
+const MODEL = fixture('models', 'tiny-brown-f32.gguf');
 const OPTS = { maxTokens: 60, seed: 5, temperature: 0.8, ignoreEos: true };
 
 async function run(model, options) {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
-import { errRows, readF32, readJson, sharedPath } from '../helpers/shared.mjs';
+import { errRows, fixture, readF32, readJson } from '../helpers/fixtures.mjs';
 
 const ref = readJson('reference', 'tiny-brown-types.json');
 const f32 = readF32('reference', ref.f32_logits);
@@ -14,7 +14,7 @@ const rows = ref.tokens.length;
 
 for (const [type, v] of Object.entries(ref.variants)) {
   test(`${type}: ${v.tensor_types} — logits match llama.cpp's`, async (t) => {
-    const model = await loadModel(sharedPath('models', v.model), { kvCache: 'f32' });
+    const model = await loadModel(fixture('models', v.model), { kvCache: 'f32' });
     try {
       const ours = await model.forward(ref.tokens);
       const theirs = readF32('reference', v.logits);
@@ -33,7 +33,7 @@ for (const [type, v] of Object.entries(ref.variants)) {
 // Splitting the work changes no bit: two threads against one, and a prompt
 // evaluated in batches of 1 against batches of 7 (the prompt cache relies on it).
 test('Q5_K_M: 2 threads and batchSize 1 vs 7 give bit-identical logits', async () => {
-  const file = sharedPath('models', ref.variants.Q5_K_M.model);
+  const file = fixture('models', ref.variants.Q5_K_M.model);
   const run = async (options) => {
     const model = await loadModel(file, { kvCache: 'f32', ...options });
     try {

@@ -11,16 +11,16 @@ import { test } from 'node:test';
 import { loadModel } from '../../web/index.js';
 import { quantizeModel } from '../../web/quantize.js';
 import { withMatrices } from '../helpers/requantize.mjs';
-import { errRows, readF32, readJson, sharedPath } from '../helpers/shared.mjs';
+import { errRows, fixture, logSoftmaxRows, readF32, readJson } from '../helpers/fixtures.mjs';
 
 const ref = readJson('reference', 'tiny-llama.json');
-const F32 = readFileSync(sharedPath('models', 'tiny-llama-f32.gguf'));
-const f32Logits = readF32('reference', ref.variants.F32.logits);
+const F32 = readFileSync(fixture('models', 'tiny-llama-f32.gguf'));
+const f32LogProbs = readF32('reference', ref.variants.F32.logprobs);
 const ids = ref.variants.F32.tokens;
 
-// Each type's distance from F32 (errRows; llama.cpp's own files: Q8_0 0.16, Q6_K 0.43, Q4_0 1.62, these with
-// token_embd in Q6_K, where the test's files quantize it too; measured 1.09 and 1.97 with the helper's plain
-// scale choices). A misread bit would be garbage, far above these.
+// Each type's distance from F32 (errRows of log-probabilities; llama.cpp on the tiny-llama fixtures: Q8_0 0.14,
+// Q6_K 0.46, Q4_0 1.49, these with token_embd in Q6_K, where the test's files quantize it too; measured 1.03 and
+// 1.59 with the helper's plain scale choices). A misread bit would be garbage, far above these.
 const BOUND = { Q5_0: 1.3, IQ4_NL: 2.3 };
 
 for (const type of ['Q5_0', 'IQ4_NL']) {
@@ -36,8 +36,8 @@ for (const type of ['Q5_0', 'IQ4_NL']) {
       assert.equal(info.weightBytes, b.info().weightBytes);
       const [la, lb] = [await a.forward(ids), await b.forward(ids)];
       assert.ok(la.every((x, i) => Object.is(x, lb[i])), `${type}: logits differ from the Q8_0 file with the same values`);
-      const err = errRows(la, f32Logits, ref.n_vocab, ids.length);
-      t.diagnostic(`${type}: err vs llama.cpp's F32 logits ${err.toFixed(4)} (bound ${BOUND[type]}; file ${(file.length / 1048576).toFixed(1)} MB, held ${(info.weightBytes / 1048576).toFixed(1)} MB)`);
+      const err = errRows(logSoftmaxRows(la, ref.n_vocab), f32LogProbs, ref.n_vocab, ids.length);
+      t.diagnostic(`${type}: err vs llama.cpp's F32 log-probabilities ${err.toFixed(4)} (bound ${BOUND[type]}; file ${(file.length / 1048576).toFixed(1)} MB, held ${(info.weightBytes / 1048576).toFixed(1)} MB)`);
       assert.ok(err > 0 && err <= BOUND[type], `${type}: err vs F32 ${err}`);
     } finally {
       await a.dispose();

@@ -1,5 +1,5 @@
 /* libFuzzer target: arbitrary bytes (valid UTF-8 or not) through every
- * shared vocabulary's tokenizer, with and without special-token parsing,
+ * committed vocabulary's tokenizer, with and without special-token parsing,
  * then detokenization, whole and streamed. Round trips must hold where the
  * tokenizer promises them (SentencePiece). */
 #include <stdio.h>
@@ -27,15 +27,16 @@ static unsigned char *slurp(const char *path, size_t *n) {
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv) {
-    const char *shared = getenv("GF_SHARED") ? getenv("GF_SHARED") : "../shared";
+    /* the committed vocabularies (tests/fixtures/tokenizers), from the checkout's root */
+    const char *dir = getenv("GF_FIXTURES") ? getenv("GF_FIXTURES") : "tests/fixtures";
     for (size_t i = 0; i < N_VOCABS; i++) {
         char path[512];
         size_t n;
-        snprintf(path, sizeof path, "%s/tokenizers/ggml-vocab-%s.gguf", shared, k_vocabs[i]);
+        snprintf(path, sizeof path, "%s/tokenizers/ggml-vocab-%s.gguf", dir, k_vocabs[i]);
         unsigned char *b = slurp(path, &n);
         gguf_reader *r = gguf_reader_new();
         if (!b || gguf_read_header(r, b, n) != GGUF_HEADER_DONE || gf_tokenizer_load(r, &g_tok[i]) < 0) {
-            fprintf(stderr, "fuzz_tokenizer: cannot load %s (set GF_SHARED)\n", path);
+            fprintf(stderr, "fuzz_tokenizer: cannot load %s (set GF_FIXTURES)\n", path);
             abort();
         }
         gguf_reader_free(r);

@@ -2,20 +2,15 @@
 # Builds the libFuzzer targets (clang, with AddressSanitizer and
 # UndefinedBehaviorSanitizer) and runs each for SECONDS (default 60).
 #   tests/fuzz/run.sh [SECONDS]
-# Corpora live in build/fuzz/corpus-*; seeds are the shared vocabularies and
+# Corpora live in build/fuzz/corpus-*; seeds are the committed vocabularies and
 # small GGUFs; files in tests/fuzz/regressions/<target>/ (inputs that once
 # crashed) are replayed first. A crash leaves its input in build/fuzz/ and
 # fails the run. Longer runs: tests/fuzz/run.sh 3600.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SECONDS_EACH=${1:-60}
-# the shared reference folder: $GF_SHARED, ../shared, or next to the repository this was cloned from
-SHARED=${GF_SHARED:-}
-if [ -z "$SHARED" ]; then
-  SHARED=../shared
-  origin=$(git config --get remote.origin.url 2>/dev/null || true)
-  if [ ! -d "$SHARED" ] && [ -n "$origin" ] && [ -d "$origin/../shared" ]; then SHARED="$origin/../shared"; fi
-fi
+# the vocabularies (tokenizers/) are committed fixtures: tests/fixtures/README.md
+FIXTURES=${GF_FIXTURES:-tests/fixtures}
 
 CLANG=$(command -v clang-19 || true)
 if [ -z "$CLANG" ] || ! echo 'int LLVMFuzzerTestOneInput(const char*d,long n){return 0;}' | "$CLANG" -x c - -fsanitize=fuzzer -o /dev/null 2>/dev/null; then
@@ -46,8 +41,8 @@ seed() {
   for f in "$@"; do [ -f "$f" ] && cp -n "$f" "$dir/" 2>/dev/null || true; done
 }
 # GGUF seeds: the vocabulary files (headers without tensors) and the small fuzz seeds
-seed "$OUT/corpus-gguf" "$SHARED"/tokenizers/*.gguf tests/fuzz/seeds/*.gguf
-seed "$OUT/corpus-tokenizer" "$SHARED"/tokenizers/*.inp
+seed "$OUT/corpus-gguf" "$FIXTURES"/tokenizers/*.gguf tests/fuzz/seeds/*.gguf
+seed "$OUT/corpus-tokenizer" "$FIXTURES"/tokenizers/*.inp
 mkdir -p "$OUT/corpus-sampler"
 
 status=0
@@ -57,10 +52,10 @@ for t in gguf tokenizer sampler; do
   inputs=$(find "$regress" -maxdepth 1 -type f ! -name '.*' 2>/dev/null)
   if [ -n "$inputs" ]; then
     # shellcheck disable=SC2086 # file names have no spaces (the fuzzers name them by hash)
-    GF_SHARED=$SHARED "$OUT/fuzz_$t" -runs=0 $inputs >/dev/null 2>&1 || { echo "fuzz: a regression input for $t crashes again" >&2; status=1; }
+    GF_FIXTURES=$FIXTURES "$OUT/fuzz_$t" -runs=0 $inputs >/dev/null 2>&1 || { echo "fuzz: a regression input for $t crashes again" >&2; status=1; }
   fi
   log="$OUT/fuzz_$t.log"
-  if GF_SHARED=$SHARED "$OUT/fuzz_$t" "$OUT/corpus-$t" -max_total_time="$SECONDS_EACH" -max_len=1048576 -rss_limit_mb=2048 \
+  if GF_FIXTURES=$FIXTURES "$OUT/fuzz_$t" "$OUT/corpus-$t" -max_total_time="$SECONDS_EACH" -max_len=1048576 -rss_limit_mb=2048 \
        -timeout=10 -artifact_prefix="$OUT/$t-" -print_final_stats=1 >"$log" 2>&1; then
     execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$' || echo '?')
     corpus=$(ls "$OUT/corpus-$t" | wc -l)

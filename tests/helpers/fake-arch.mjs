@@ -1,6 +1,6 @@
 // Small random-weight GGUF files of several architectures (qwen3, smollm3,
 // phi3), F32 throughout, with a real vocabulary (tokenizer.* keys copied from
-// a shared llama file) so that native llama.cpp loads them too: the
+// a vocabulary file, tests/fixtures/tokenizers) so that native llama.cpp loads them too: the
 // architecture tests compare greenformer with llama.cpp on exactly these bytes.
 // Weights ~ N(0, std) from a seeded generator (std 0.02 unless s.std says;
 // larger values make the distributions peaked enough that an architecture

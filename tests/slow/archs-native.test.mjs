@@ -12,13 +12,13 @@ import { after, test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
 import { writeArch } from '../helpers/fake-arch.mjs';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'gf-archs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 // the llama SentencePiece vocabulary (32000 tokens); phi3's adds its chat tokens (32064), which llama.cpp requires for phi3
-const VOCAB = sharedPath('models', 'tiny-llama-Q4_0.gguf');
-const PHI3_VOCAB = sharedPath('models', 'tiny-phi3-Q4_K_M.gguf');
+const VOCAB = fixture('tokenizers', 'ggml-vocab-llama-spm.gguf');
+const PHI3_VOCAB = fixture('tokenizers', 'ggml-vocab-phi-3.gguf');
 const CTX = 64;
 const TOKENS = [1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203, 29889, 9038, 2501, 263, 931, 4952, 1570, 13716];
 const TOL = 0.01;

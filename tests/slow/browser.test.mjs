@@ -11,9 +11,11 @@ import { maxPeak, rendererPids, resetPeak } from '../../bench/lib/procmem.mjs';
 import { startServer } from '../../tools/static-server.mjs';
 import { loadModel } from '../../web/index.js';
 import { launchChromium, openDemo } from '../helpers/browser.mjs';
-import { ROOT, SHARED, sharedPath } from '../helpers/shared.mjs';
+import { fixture, fixturesDir, ROOT } from '../helpers/fixtures.mjs';
 
-const MODEL = '/shared/models/tiny-llama-Q8_0.gguf';
+const FIXTURES = fixturesDir(); // every fixture, committed and generated (tests/fixtures/README.md)
+const MODEL = '/fixtures/models/tiny-llama-Q8_0.gguf';
+const MODEL_BYTES = statSync(fixture('models', 'tiny-llama-Q8_0.gguf')).size;
 const PROMPT = 'Once upon a time';
 const GEN = { maxTokens: 24, seed: 1234, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05 };
 
@@ -26,9 +28,9 @@ const NATIVE_RELAXED_DOT = process.arch !== 'x64' || /^flags\s*:.*\bavx_vnni\b/m
 const AUTO_BUILD = NATIVE_RELAXED_DOT ? 'greenformer-relaxed' : 'greenformer-relaxed16';
 
 before(async () => {
-  isolated = await startServer(ROOT, { mounts: { '/shared/': SHARED } });
-  slow = await startServer(ROOT, { mounts: { '/shared/': SHARED }, throttle: 2 * 1048576 });
-  plain = await startServer(ROOT, { mounts: { '/shared/': SHARED }, isolation: false });
+  isolated = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES } });
+  slow = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES }, throttle: 2 * 1048576 });
+  plain = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES }, isolation: false });
   browser = await launchChromium();
 });
 
@@ -50,7 +52,7 @@ function loadedFrom(page, url) {
 }
 
 async function nodeTokens(threads) {
-  const model = await loadModel(sharedPath('models', 'tiny-llama-Q8_0.gguf'), { threads });
+  const model = await loadModel(fixture('models', 'tiny-llama-Q8_0.gguf'), { threads });
   try {
     const gen = model.generate(PROMPT, GEN);
     for await (const _ of gen);
@@ -87,7 +89,7 @@ test('a model loads over HTTP in a worker, with progress, and generates the same
     assert.ok(r.events.length >= 2, 'progress events');
     for (let i = 1; i < r.events.length; i++) assert.ok(r.events[i].loaded >= r.events[i - 1].loaded);
     assert.equal(r.events.at(-1).fraction, 1);
-    assert.equal(r.events.at(-1).total, 10687456);
+    assert.equal(r.events.at(-1).total, MODEL_BYTES);
     assert.deepEqual(r.tokens, await nodeTokens(1));
     assert.deepEqual(page.errors, []);
   } finally {
@@ -126,9 +128,9 @@ test('the second load of a URL comes from the persistent cache: no network bytes
     const first = await loadAndGenerate(page, { threads: 1 });
     assert.equal(first.info.cache, 'stored');
     const afterFirst = isolated.sent(MODEL);
-    assert.equal(afterFirst - before, 10687456, 'the first load downloads the file once');
+    assert.equal(afterFirst - before, MODEL_BYTES, 'the first load downloads the file once');
     const listed = await page.evaluate(() => window.greenformer.listCachedModels());
-    assert.ok(listed.some((m) => m.url.endsWith(MODEL) && m.complete && m.bytes === 10687456), JSON.stringify(listed));
+    assert.ok(listed.some((m) => m.url.endsWith(MODEL) && m.complete && m.bytes === MODEL_BYTES), JSON.stringify(listed));
 
     const second = await loadAndGenerate(page, { threads: 1 });
     assert.equal(second.info.cache, 'hit');
@@ -207,7 +209,7 @@ test('the demo\'s file picker takes a split model\'s shards (in any order) and l
 test('loading in a page: the renderer peak grows by the file + 25 MB at most (download, then cache hit)', async (t) => {
   const { makeModel } = await import('../../bench/make-model.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'gf-peak-'));
-  const server = await startServer(ROOT, { mounts: { '/shared/': SHARED, '/gen/': dir } });
+  const server = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES, '/gen/': dir } });
   try {
     makeModel({ shape: '110m', type: 'Q8_0', out: join(dir, 'model.gguf') });
     const file = '/gen/model.gguf', bytes = statSync(join(dir, 'model.gguf')).size;
@@ -481,10 +483,10 @@ test('an interrupted download resumes from the cached part with a Range request'
     }, url);
     assert.equal(r.cache, 'resumed');
     const rest = isolated.sent(MODEL) - mid;
-    assert.equal(rest, 10687456 - partial.bytes, 'the second load fetched only the missing bytes');
+    assert.equal(rest, MODEL_BYTES - partial.bytes, 'the second load fetched only the missing bytes');
     assert.ok(before >= 0);
     const done = (await page.evaluate(() => window.greenformer.listCachedModels())).find((m) => m.url === url);
-    assert.ok(done.complete && done.bytes === 10687456);
+    assert.ok(done.complete && done.bytes === MODEL_BYTES);
   } finally {
     await page.close();
   }
@@ -564,7 +566,7 @@ for (const variant of ['relaxed', 'relaxed16']) test(`relaxed SIMD: the kernel t
 });
 
 async function nodeRun(file, threads) {
-  const model = await loadModel(sharedPath('models', file), { threads });
+  const model = await loadModel(fixture('models', file), { threads });
   try {
     const logits = await model.forward(await model.tokenize(PROMPT));
     const gen = model.generate(PROMPT, GEN);
@@ -594,7 +596,7 @@ function pageRun(page, file, options) {
         await model.dispose();
       }
     },
-    { url: `/shared/models/${file}`, options, gen: GEN, prompt: PROMPT },
+    { url: `/fixtures/models/${file}`, options, gen: GEN, prompt: PROMPT },
   );
 }
 
@@ -668,7 +670,7 @@ test('relaxed SIMD: where the int8 dot product is emulated (x86 without AVX-VNNI
 // is missing is an error, not a silent substitute.
 test('without the relaxed builds deployed, auto takes the plain build and says why; simd: relaxed16 fails with the missing file', async () => {
   const empty = mkdtempSync(join(tmpdir(), 'gf-no-relaxed-'));
-  const bare = await startServer(ROOT, { mounts: { '/shared/': SHARED, '/dist/greenformer-relaxed': empty } });
+  const bare = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES, '/dist/greenformer-relaxed': empty } });
   const page = await openDemo(browser.context, bare.url);
   try {
     const file = 'tiny-llama-Q4_0.gguf';
@@ -683,7 +685,7 @@ test('without the relaxed builds deployed, auto takes the plain build and says w
       } catch (e) {
         return e.message;
       }
-    }, `/shared/models/${file}`);
+    }, `/fixtures/models/${file}`);
     assert.match(message, /cannot load .*\/dist\/greenformer-relaxed16\.mjs/);
   } finally {
     await page.close();
@@ -695,7 +697,7 @@ test('without the relaxed builds deployed, auto takes the plain build and says w
 test('the demo with an embedding model compares sentences; a bad file shows its error', async () => {
   const page = await openDemo(browser.context, isolated.url);
   try {
-    await page.fill('#url', '/shared/models/tiny-bert-Q8_0.gguf');
+    await page.fill('#url', '/fixtures/models/tiny-bert-Q8_0.gguf');
     await page.click('#load');
     await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
     assert.equal(await page.textContent('#generate'), 'Compare');

@@ -17,11 +17,11 @@ import { after, before, describe, test } from 'node:test';
 import { startServer } from '../../tools/static-server.mjs';
 import { BUILDS } from '../../web/assets.js';
 import { launchChromium } from '../helpers/browser.mjs';
-import { ROOT, sharedPath } from '../helpers/shared.mjs';
+import { fixturesDir, ROOT } from '../helpers/fixtures.mjs';
 
 const bin = (...p) => join(ROOT, 'node_modules', ...p);
 const MODEL = '/models/tiny-brown-Q8_0.gguf'; // the demo's built-in model
-const EMBEDDER = '/shared/tiny-bert-Q8_0.gguf';
+const EMBEDDER = '/fixtures/tiny-bert-Q8_0.gguf';
 
 let work, tarball, project, browser;
 const servers = [];
@@ -139,7 +139,7 @@ for (const bundler of Object.keys(BUILD)) {
     });
     for (const isolation of [true, false]) {
       test(`${bundler}: loads, generates, chats and embeds ${isolation ? 'cross-origin isolated (2 threads)' : 'without isolation (1 thread)'}`, async () => {
-        const server = await startServer(root, { isolation, mounts: { '/models/': join(ROOT, 'demo/models'), '/shared/': sharedPath('models') } });
+        const server = await startServer(root, { isolation, mounts: { '/models/': join(ROOT, 'demo/models'), '/fixtures/': join(fixturesDir(), 'models') } });
         servers.push(server);
         const page = await browser.context.newPage();
         const errors = [];
@@ -169,7 +169,7 @@ for (const bundler of Object.keys(BUILD)) {
 }
 
 test('esbuild without the copied assets: loadModel fails naming the URL and the fix (assetBase)', async () => {
-  const server = await startServer(join(project, 'esbuild/public'), { mounts: { '/models/': join(ROOT, 'demo/models'), '/shared/': sharedPath('models') } });
+  const server = await startServer(join(project, 'esbuild/public'), { mounts: { '/models/': join(ROOT, 'demo/models'), '/fixtures/': join(fixturesDir(), 'models') } });
   servers.push(server);
   const page = await browser.context.newPage();
   try {

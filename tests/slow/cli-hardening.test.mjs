@@ -10,10 +10,10 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
-import { ROOT, sharedPath } from '../helpers/shared.mjs';
+import { fixture, ROOT } from '../helpers/fixtures.mjs';
 
 const CLI = join(ROOT, 'bin/greenformer.mjs');
-const BROWN = sharedPath('models', 'tiny-brown-f32.gguf'); // vocabulary 2048
+const BROWN = fixture('models', 'tiny-brown-f32.gguf'); // vocabulary 2048
 const tmp = mkdtempSync(join(tmpdir(), 'greenformer-cli-hardening-'));
 after(() => rmSync(tmp, { recursive: true, force: true }));
 

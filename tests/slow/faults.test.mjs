@@ -11,9 +11,9 @@ import vm from 'node:vm';
 
 import { loadModel } from '../../web/index.js';
 import { startServer } from '../helpers/server.mjs';
-import { ROOT, sharedPath } from '../helpers/shared.mjs';
+import { fixture, ROOT } from '../helpers/fixtures.mjs';
 
-const FILE = sharedPath('models', 'tiny-llama-Q4_0.gguf');
+const FILE = fixture('models', 'tiny-llama-Q4_0.gguf');
 const SIZE = readFileSync(FILE).length;
 
 async function works() {
@@ -44,12 +44,13 @@ test('network faults: each has its own clear error, and the next load works', as
       ['404', '/missing.gguf', {}, /HTTP 404 .*missing\.gguf/],
       ['500', '/500', {}, /HTTP 500/],
       ['an HTML page', '/html.gguf', {}, /not a GGUF file.*HTML/],
-      ['a connection that keeps dropping', '/cut-always.gguf', { retries: 2 }, /download of .* failed at byte \d+ of 8113632 after 2 retries/],
+      ['a connection that keeps dropping', '/cut-always.gguf', { retries: 2 }, new RegExp(`download of .* failed at byte \\d+ of ${SIZE} after 2 retries`)],
       ['a cut connection on a server without Range', '/no-range.gguf', {}, /interrupted at byte \d+ and cannot resume: the server ignored the Range request/],
       ['a stalled stream', '/stall-always.gguf', { timeout: 300, retries: 1 }, /download stalled: no data for 0.3 s/],
       // the resume's Content-Range total (the true size) contradicts the first response's Content-Length
       ['a Content-Length larger than a cut body', '/short-cut.gguf', { retries: 1 },
-        /size changed from 8114632 to 8113632 bytes while resuming \(same ETag\): refusing to splice \(first response: Content-Length: 8114632, now Content-Range: bytes 3000000-8113631\/8113632\)/],
+        new RegExp(`size changed from ${SIZE + 1000} to ${SIZE} bytes while resuming \\(same ETag\\): refusing to splice \\(first response: ` +
+          `Content-Length: ${SIZE + 1000}, now Content-Range: bytes 3000000-${SIZE - 1}/${SIZE}\\)`)],
     ];
     for (const [what, path, options, message] of cases) {
       await assert.rejects(loadModel(server.url(path), options), message, what);

@@ -14,12 +14,12 @@ import { test } from 'node:test';
 import { buildHeader, readGGUF, VT } from '../../bench/lib/gguf.mjs';
 import { Rng } from '../../bench/lib/rng.mjs';
 import { loadModel } from '../../web/index.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
 const SHAPE = { dim: 96, ffn: 192, layers: 7, heads: 4, kvHeads: 2, headDim: 32, window: 8, ctx: 256 };
 const N_TOKENS = 40;
 
-/** The tokenizer.ggml.* keys of a shared llama file, with their GGUF value types. */
+/** The tokenizer.ggml.* keys of a llama vocabulary file, with their GGUF value types. */
 function vocabKeys(file) {
   const { kv } = readGGUF(file);
   const out = [];
@@ -37,7 +37,7 @@ function vocabKeys(file) {
 /** Writes a random gemma3 model: matrices N(0, 0.02), embeddings N(0, 0.05), norms 1 + U(-0.1, 0.1). */
 function writeGemma3(file) {
   const { dim, ffn, layers, heads, kvHeads, headDim, window, ctx } = SHAPE;
-  const vocab = vocabKeys(sharedPath('models', 'tiny-llama-Q4_0.gguf'));
+  const vocab = vocabKeys(fixture('tokenizers', 'ggml-vocab-llama-spm.gguf'));
   const n = vocab.nVocab;
   const kvs = [
     ['general.architecture', VT.STR, 'gemma3'],

@@ -6,7 +6,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { ROOT, sharedPath } from '../helpers/shared.mjs';
+import { fixture, ROOT } from '../helpers/fixtures.mjs';
 
 const PRELOAD = join(ROOT, 'tests/helpers/maxrss.cjs');
 
@@ -22,7 +22,7 @@ function peakKb(args) {
 // process's peak moves by 2-4 MB with when V8 compiles and collects, so the run's peak is the median of
 // three. A second copy of the file (a load that buffered it) would exceed the bound by ~30 MB.
 test('peak RSS of greenformer run on the F32 model: baseline + 1.1 x file + 24 MB (median of 3 runs)', (t) => {
-  const model = sharedPath('models', 'tiny-llama-f32.gguf');
+  const model = fixture('models', 'tiny-llama-f32.gguf');
   const file = statSync(model).size;
   const baseline = peakKb(['-e', '']).kb * 1024;
   const runs = [0, 1, 2].map(() => {
@@ -44,7 +44,7 @@ test('peak RSS of greenformer run on the F32 model: baseline + 1.1 x file + 24 M
 // beside the next, a peak of two models).
 for (const threads of [1, 2]) {
   test(`models loaded and disposed one after another (${threads} thread${threads > 1 ? 's' : ''}): the peak stays the first load's`, (t) => {
-    const model = sharedPath('models', 'tiny-llama-f32.gguf');
+    const model = fixture('models', 'tiny-llama-f32.gguf');
     const file = statSync(model).size;
     const script = `
       const { loadModel } = await import(${JSON.stringify(join(ROOT, 'web/index.js'))});

@@ -7,7 +7,10 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { ROOT, SHARED } from '../helpers/shared.mjs';
+import { fixture, fixturesDir, ROOT } from '../helpers/fixtures.mjs';
+
+// the C programs read their fixtures from one folder (tests/c/testing.h: GF_FIXTURES)
+const FIXTURES = fixturesDir();
 
 const programs = readdirSync(join(ROOT, 'tests/c'))
   .filter((f) => /^test_\w+\.c$/.test(f))
@@ -22,7 +25,7 @@ for (const name of programs) {
     test(`C ${name} (${kind})`, (t) => {
       const target = kind === 'wasm' ? args[0] : cmd;
       assert.ok(existsSync(target), `${target} is missing: run ./build.sh`);
-      const env = { ...process.env, GF_SHARED: SHARED, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1' };
+      const env = { ...process.env, GF_FIXTURES: FIXTURES, ASAN_OPTIONS: 'detect_leaks=1:abort_on_error=0', UBSAN_OPTIONS: 'print_stacktrace=1' };
       const r = spawnSync(cmd, args, { cwd: ROOT, env, encoding: 'utf8', timeout: 600_000 });
       const out = `${r.stdout}${r.stderr}`.trim();
       for (const line of out.split('\n').slice(-12)) t.diagnostic(line);
@@ -60,7 +63,7 @@ for (const variant of ['relaxed', 'relaxed16']) for (const name of kernelProgram
   test(`C ${name} (wasm, ${variant} SIMD build): its kernels equal the references bit for bit`, { skip: !relaxedFlags && 'this Node has no relaxed SIMD' }, (t) => {
     const target = join(ROOT, `build/wasm-${variant}/${name}.js`);
     assert.ok(existsSync(target), `${target} is missing: run ./build.sh`);
-    const env = { ...process.env, GF_SHARED: SHARED };
+    const env = { ...process.env, GF_FIXTURES: FIXTURES };
     const r = spawnSync(process.execPath, [...relaxedFlags, target], { cwd: ROOT, env, encoding: 'utf8', timeout: 600_000 });
     const out = `${r.stdout}${r.stderr}`.trim();
     for (const line of out.split('\n').slice(-4)) t.diagnostic(line);
@@ -75,7 +78,7 @@ for (const variant of ['relaxed', 'relaxed16']) for (const name of kernelProgram
 // identical.
 test('the relaxed builds give bit-identical logits and tokens to the plain build (Node)', { skip: !relaxedFlags && 'this Node has no relaxed SIMD' }, (t) => {
   const models = ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q4_1.gguf', 'tiny-llama-Q8_0.gguf', 'tiny-llama-Q4_K_M.gguf', 'tiny-llama-Q6_K.gguf']
-    .map((f) => join(SHARED, 'models', f));
+    .map((f) => fixture('models', f));
   const script = `
     import { loadModel } from ${JSON.stringify(join(ROOT, 'web/index.js'))};
     import { createHash } from 'node:crypto';
@@ -111,7 +114,7 @@ test('the relaxed builds give bit-identical logits and tokens to the plain build
 
 test('the simd option: bad values are refused; without relaxed SIMD, auto runs the plain build and the relaxed ones are refused', async () => {
   const { loadModel } = await import('../../web/index.js');
-  const file = join(SHARED, 'models', 'tiny-llama-Q4_0.gguf');
+  const file = fixture('models', 'tiny-llama-Q4_0.gguf');
   await assert.rejects(loadModel(file, { simd: 'fast' }), /simd must be one of 'auto', 'relaxed', 'relaxed16', 'plain'; got fast/);
   if (WebAssembly.validate(RELAXED_PROBE)) return; // this Node has relaxed SIMD: the test above covers it
   await assert.rejects(loadModel(file, { simd: 'relaxed' }), /'relaxed' needs an engine with relaxed SIMD/);

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { test } from 'node:test';
 
-import { ROOT } from '../helpers/shared.mjs';
+import { ROOT } from '../helpers/fixtures.mjs';
 
 test('tsc --noEmit: web/index.d.ts against the openai package\'s types', () => {
   const tsc = join(ROOT, 'node_modules/typescript/bin/tsc');
