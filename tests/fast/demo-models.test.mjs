@@ -7,7 +7,7 @@ import { test } from 'node:test';
 
 import { MODELS, describe } from '../../demo/models.js';
 import { hubReference, hubUrl } from '../../web/hub.js';
-import { ROOT } from '../helpers/shared.mjs';
+import { ROOT } from '../helpers/fixtures.mjs';
 
 test('demo model list: the offline default first, then hf: sources that parse, each file of its listed type', () => {
   const [first, ...hub] = MODELS;

@@ -14,9 +14,9 @@ import { parseGgufHeader } from '../../web/gguf-header.js';
 import { loadModel } from '../../web/node.js';
 import { splitSources } from '../../web/split.js';
 import { startServer } from '../helpers/server.mjs';
-import { ROOT, sharedPath } from '../helpers/shared.mjs';
+import { fixture, ROOT } from '../helpers/fixtures.mjs';
 
-const FILE = sharedPath('models', 'tiny-llama-Q8_0.gguf');
+const FILE = fixture('models', 'tiny-llama-Q8_0.gguf');
 const IDS = [1, 450, 4996, 17354, 1701];
 let dir, expected, three, many;
 

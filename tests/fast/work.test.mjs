@@ -21,7 +21,7 @@ import { test } from 'node:test';
 
 import { ENERGY_CONSTANTS, estimateEnergy, loadModel } from '../../web/index.js';
 import { parseGguf } from '../helpers/gguf.mjs';
-import { ROOT, sharedPath } from '../helpers/shared.mjs';
+import { fixture, ROOT } from '../helpers/fixtures.mjs';
 
 const FLOAT_TYPES = new Set(['F32', 'F16', 'BF16']);
 
@@ -99,7 +99,7 @@ for (const [file, kvCache] of [
   ['tiny-gpt2-Q8_0.gguf', 'f32'], // learned positions: a position row per token too
 ]) {
   test(`stats.work: ${file}, ${kvCache} cache: a decode step's bytes and multiply-adds are the tensor table's`, async () => {
-    const path = sharedPath('models', file);
+    const path = fixture('models', file);
     const shape = fileShape(path);
     const model = await loadModel(path, { threads: 1, kvCache, contextLength: 256 });
     try {
@@ -114,7 +114,7 @@ for (const [file, kvCache] of [
 }
 
 test('stats.work: the prompt counts scale with its length; each generation counts only its own work', async () => {
-  const path = sharedPath('models', 'tiny-llama-Q4_K_M.gguf');
+  const path = fixture('models', 'tiny-llama-Q4_K_M.gguf');
   const shape = fileShape(path);
   const embdRow = heldBytes(shape.embd) / shape.embd.ne[1];
   const output = shape.matrices.find((t) => t.name === 'token_embd.weight' || t.name === 'output.weight');
@@ -161,7 +161,7 @@ test('stats.work: the prompt counts scale with its length; each generation count
 });
 
 test('stats.work: two threads count what one counts', async () => {
-  const path = sharedPath('models', 'tiny-llama-f32.gguf');
+  const path = fixture('models', 'tiny-llama-f32.gguf');
   const counts = [];
   for (const threads of [1, 2]) {
     const model = await loadModel(path, { threads });
@@ -203,7 +203,7 @@ function cli(...args) {
 }
 
 test('run --report prints the counted work per prompt and generated token and the energy estimate', () => {
-  const path = sharedPath('models', 'tiny-brown-Q4_K_S.gguf');
+  const path = fixture('models', 'tiny-brown-Q4_K_S.gguf');
   const shape = fileShape(path);
   const r = cli('run', path, '-p', 'The old man said', '-n', '8', '--temp', '0', '--report');
   assert.equal(r.code, 0, r.err);
@@ -220,9 +220,9 @@ test('run --report prints the counted work per prompt and generated token and th
 });
 
 test('eval prints the weight bytes and multiply-adds per generated token beside KL and perplexity', () => {
-  const path = sharedPath('models', 'tiny-brown-Q4_K_S.gguf');
+  const path = fixture('models', 'tiny-brown-Q4_K_S.gguf');
   const shape = fileShape(path);
-  const args = ['eval', path, '--ref', sharedPath('models', 'tiny-brown-f32.gguf'), '--text', sharedPath('reference', 'brown-heldout.txt'), '--chunks', '1'];
+  const args = ['eval', path, '--ref', fixture('models', 'tiny-brown-f32.gguf'), '--text', fixture('reference', 'brown-heldout.txt'), '--chunks', '1'];
   const json = cli(...args, '--json');
   assert.equal(json.code, 0, json.err);
   const w = JSON.parse(json.out).workPerToken;
@@ -242,7 +242,7 @@ test('eval prints the weight bytes and multiply-adds per generated token beside 
 });
 
 test('stats.work: sliding-window layers read only the key tiles their window reaches (gemma2, window 16 on even layers)', async () => {
-  const path = sharedPath('models', 'tiny-gemma2-Q4_K_M.gguf');
+  const path = fixture('models', 'tiny-gemma2-Q4_K_M.gguf');
   const shape = fileShape(path);
   const window = parseGguf(readFileSync(path)).get('gemma2.attention.sliding_window');
   const model = await loadModel(path, { threads: 1, kvCache: 'q8_0', contextLength: 256 });

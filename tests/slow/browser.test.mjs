@@ -155,7 +155,7 @@ test('a split model loads in the worker from its first shard\'s URL (stored, the
   const server = await startServer(ROOT, { mounts: { '/split/': dir } });
   const page = await openDemo(browser.context, server.url);
   try {
-    const shards = await splitGguf(sharedPath('models', 'tiny-llama-Q8_0.gguf'), join(dir, 'tiny'), { maxSize: 3 << 20 });
+    const shards = await splitGguf(fixture('models', 'tiny-llama-Q8_0.gguf'), join(dir, 'tiny'), { maxSize: 3 << 20 });
     assert.equal(shards.length, 3);
     const run = (url) => page.evaluate(async ({ url, gen, prompt }) => {
       let last;
@@ -189,7 +189,7 @@ test('the demo\'s file picker takes a split model\'s shards (in any order) and l
   const dir = mkdtempSync(join(tmpdir(), 'gf-split-files-'));
   const page = await openDemo(browser.context, isolated.url);
   try {
-    const shards = await splitGguf(sharedPath('models', 'tiny-llama-Q8_0.gguf'), join(dir, 'tiny'), { maxSize: 3 << 20 });
+    const shards = await splitGguf(fixture('models', 'tiny-llama-Q8_0.gguf'), join(dir, 'tiny'), { maxSize: 3 << 20 });
     await page.setInputFiles('#file', [shards[2], shards[0], shards[1]]);
     await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
     assert.match(await page.textContent('#info'), /10\.2 MB file in 3 shards/);
