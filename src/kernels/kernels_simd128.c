@@ -173,6 +173,14 @@ INLINE v128_t reduce4_f32(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
 INLINE v128_t dot_i16(v128_t a, v128_t w) { return wasm_i16x8_relaxed_dot_i8x16_i7x16(a, w); }
 INLINE v128_t widen_add(v128_t s16, v128_t c) { return wasm_i32x4_add(wasm_i32x4_dot_i16x8(s16, wasm_i16x8_const_splat(1)), c); }
 
+/* x's i16 lanes added in pairs into lanes 0-3, y's into 4-7: two shuffles
+ * and an add, where a pmaddwd against ones per vector and a narrow would
+ * take the multiplier ports that pmaddubsw needs. The caller bounds the
+ * sums (at most 32767). */
+INLINE v128_t fold16(v128_t x, v128_t y) {
+    return wasm_i16x8_add(wasm_i32x4_shuffle(x, y, 0, 2, 4, 6), wasm_i32x4_shuffle(x, y, 1, 3, 5, 7));
+}
+
 /* the i16 pair sums of a[k] with w[k], k < 4, where four product pairs fit i16 */
 INLINE v128_t sum16x4(const v128_t *a, const v128_t w[4]) {
     return wasm_i16x8_add(wasm_i16x8_add(dot_i16(ldv(a), w[0]), dot_i16(ldv(a + 1), w[1])),
@@ -647,7 +655,7 @@ INLINE v128_t dot_pair(const v128_t W[4], const v128_t *a, v128_t c) {
  * multiplier ports with pmaddubsw. */
 INLINE v128_t isum_pairs(const int kind, v128_t p01, v128_t p23, v128_t c) {
 #if DOT16
-    const v128_t h = wasm_i16x8_add(wasm_i32x4_shuffle(p01, p23, 0, 2, 4, 6), wasm_i32x4_shuffle(p01, p23, 1, 3, 5, 7));
+    const v128_t h = fold16(p01, p23);
     const v128_t sum = wasm_i32x4_dot_i16x8(h, wasm_i16x8_const_splat(1));
     return kind == K_Q4_1 ? sum : wasm_i32x4_add(sum, c);
 #else
@@ -815,21 +823,38 @@ INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, 
     v128_t sc16, m16;
     q4_K_scales(x, &sc16, &m16);
     UNROLL for (int t = 0; t < NT; t++) mins[t] = wasm_i32x4_dot_i16x8(bs2[t], m16);
-    const v128_t mask = wasm_i8x16_const_splat(0x0F), z = wasm_i32x4_const_splat(0), one = wasm_i16x8_const_splat(1);
+    const v128_t mask = wasm_i8x16_const_splat(0x0F);
+#if DOT16
+    /* [s_2p x4, s_2p+1 x4] per p, as Q5_K's */
+    const v128_t sp[2] = {wasm_i16x8_shuffle(sc16, sc16, 0, 0, 1, 1, 2, 2, 3, 3), wasm_i16x8_shuffle(sc16, sc16, 4, 4, 5, 5, 6, 6, 7, 7)};
+#else
+    const v128_t z = wasm_i32x4_const_splat(0), one = wasm_i16x8_const_splat(1);
     v128_t fold[GEMM_TOKENS_Q4_K];
+#endif
     UNROLL for (int p = 0; p < 4; p++) {
         v128_t l0 = wasm_v128_load(x->qs + 32 * p), l1 = wasm_v128_load(x->qs + 32 * p + 16);
         v128_t n0 = wasm_v128_and(l0, mask), n1 = wasm_v128_and(l1, mask);
         v128_t n2 = wasm_v128_and(wasm_u16x8_shr(l0, 4), mask), n3 = wasm_v128_and(wasm_u16x8_shr(l1, 4), mask);
+#if DOT16
+        /* DOT16: the sub-blocks' i16 pair sums (4 products, at most
+         * 4 * 15 * 127) folded to lanes 0-3 (2p) and 4-7 (2p+1), 8 products
+         * each, and scaled by one pmaddwd: 5 multiplier-port instructions
+         * per p where widening, narrowing and folding took 7.5 */
+        const v128_t s = p % 2 ? wasm_i32x4_shuffle(sp[p / 2], sp[p / 2], 2, 2, 3, 3) : wasm_i32x4_shuffle(sp[p / 2], sp[p / 2], 0, 0, 1, 1);
         UNROLL for (int t = 0; t < NT; t++) {
             const v128_t *at = a[t] + 4 * p;
-#if DOT16
-            v128_t lo = dot2(ldv(at), n0, ldv(at + 1), n1, z), hi = dot2(ldv(at + 2), n2, ldv(at + 3), n3, z);
+            const v128_t lo = wasm_i16x8_add(dot_i16(ldv(at), n0), dot_i16(ldv(at + 1), n1));
+            const v128_t hi = wasm_i16x8_add(dot_i16(ldv(at + 2), n2), dot_i16(ldv(at + 3), n3));
+            const v128_t d = wasm_i32x4_dot_i16x8(fold16(lo, hi), s);
+            sum[t] = p == 0 ? d : wasm_i32x4_add(sum[t], d);
+        }
+        FENCE(sum[0]);
 #else
+        UNROLL for (int t = 0; t < NT; t++) {
+            const v128_t *at = a[t] + 4 * p;
             /* (this load order: the GEMV 1-3% faster than the other) */
             v128_t lo = rdot(ldv(at + 1), n1, rdot(ldv(at), n0, z));
             v128_t hi = rdot(ldv(at + 3), n3, rdot(ldv(at + 2), n2, z));
-#endif
             v128_t f = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(lo, hi), one);
             if (p % 2 == 0) {
                 fold[t] = f;
@@ -841,6 +866,7 @@ INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, 
             }
         }
         FENCE(p % 2 ? sum[0] : fold[0]);
+#endif
     }
 }
 
@@ -879,10 +905,19 @@ INLINE void q6_K_row(const int NT, const block_q6_K *x, const v128_t *const *a, 
             const v128_t two = k == 0 ? wasm_i16x8_shuffle(v, v, 0, 0, 1, 1, 2, 2, 3, 3) : wasm_i16x8_shuffle(v, v, 4, 4, 5, 5, 6, 6, 7, 7);
             const v128_t s0 = wasm_i32x4_shuffle(two, two, 0, 0, 1, 1), s1 = wasm_i32x4_shuffle(two, two, 2, 2, 3, 3);
             UNROLL for (int t = 0; t < NT; t++) {
+#if DOT16
+                /* pair sums (2 * 63 * 127) folded: 4 products per lane, at most 32004 */
+                const v128_t h0 = fold16(dot_i16(ldv(&a[t][i]), q0[0]), dot_i16(ldv(&a[t][i + 1]), q0[1]));
+                add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(h0, s0));
+                const v128_t h1 = fold16(dot_i16(ldv(&a[t][i + 2]), q1[0]), dot_i16(ldv(&a[t][i + 3]), q1[1]));
+                add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(h1, s1));
+                (void)z;
+#else
                 v128_t d0 = dot1(ldv(&a[t][i]), q0[0], z), d1 = dot1(ldv(&a[t][i + 1]), q0[1], z); /* 2 * 63 * 127 */
                 add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(d0, d1), s0));
                 v128_t d2 = dot1(ldv(&a[t][i + 2]), q1[0], z), d3 = dot1(ldv(&a[t][i + 3]), q1[1], z);
                 add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(d2, d3), s1));
+#endif
             }
             FENCE(sum[0]);
         }
@@ -912,8 +947,16 @@ INLINE void q5_K_row(const int NT, const block_q5_K *x, const v128_t *const *a, 
         const v128_t s = p % 2 ? wasm_i32x4_shuffle(sp[p / 2], sp[p / 2], 2, 2, 3, 3) : wasm_i32x4_shuffle(sp[p / 2], sp[p / 2], 0, 0, 1, 1);
         UNROLL for (int t = 0; t < NT; t++) {
             const v128_t *at = a[t] + 4 * p;
+#if DOT16
+            /* the sub-blocks' i16 sums (4 products, at most 15748) folded: 8 per lane, at most 31496 */
+            const v128_t lo = wasm_i16x8_add(dot_i16(ldv(at), q0), dot_i16(ldv(at + 1), q1));
+            const v128_t hi = wasm_i16x8_add(dot_i16(ldv(at + 2), q2), dot_i16(ldv(at + 3), q3));
+            v128_t d = wasm_i32x4_dot_i16x8(fold16(lo, hi), s);
+            (void)z;
+#else
             v128_t lo = dot2(ldv(at), q0, ldv(at + 1), q1, z), hi = dot2(ldv(at + 2), q2, ldv(at + 3), q3, z);
             v128_t d = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(lo, hi), s);
+#endif
             if (p == 0) set_parked(NT, &sum[t], d);
             else add_parked(NT, &sum[t], d);
         }
@@ -1120,7 +1163,7 @@ INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, 
 #if DOT16
             /* each row's halves added in i16 (at most 16 * 15 * 127), as isum_pairs does */
             const v128_t pa = sum16x4(at, wa), pb = sum16x4(at + 4, wb);
-            const v128_t h = wasm_i16x8_add(wasm_i32x4_shuffle(pa, pb, 0, 2, 4, 6), wasm_i32x4_shuffle(pa, pb, 1, 3, 5, 7));
+            const v128_t h = fold16(pa, pb);
 #else
             v128_t pa = wasm_i32x4_const_splat(0), pb = pa;
             UNROLL for (int k = 0; k < 4; k++) {
