@@ -225,7 +225,7 @@ $(eval $(call relaxed_tests,wasm-relaxed,$(RELAXED_OBJ)))
 # src/kernels/kernels_simd128.c). Only the kernel files differ from the
 # relaxed build; web/core.js picks this one where its probe finds the
 # emulation.
-DOT16_SRC := src/kernels/kernels.c src/kernels/kernels_simd128.c src/kernels/q5_K_simd128.c src/kernels/q5_1_simd128.c
+DOT16_SRC := src/kernels/kernels.c src/kernels/kernels_simd128.c src/kernels/q5_1_simd128.c
 DOT16_SRC += src/kernels/q2_K_simd128.c src/kernels/q3_K_simd128.c
 DOT16_SRC += src/kernels/iq4_xs_simd128.c src/kernels/bf16_simd128.c
 DOT16_OBJ := $(filter-out $(patsubst src/%.c,build/wasm-relaxed/obj/%.o,$(DOT16_SRC)),$(RELAXED_OBJ)) \

@@ -39,6 +39,7 @@ export const MIXES = {
   Q4_0: { fileType: 2, base: 'Q4_0' },   // LLAMA_FTYPE_MOSTLY_Q4_0
   Q8_0: { fileType: 7, base: 'Q8_0' },   // LLAMA_FTYPE_MOSTLY_Q8_0
   Q4_K_M: { fileType: 15, base: 'Q4_K' }, // LLAMA_FTYPE_MOSTLY_Q4_K_M
+  Q5_K_M: { fileType: 17, base: 'Q5_K' }, // LLAMA_FTYPE_MOSTLY_Q5_K_M
 };
 
 export function modelPath(shape, type) {
@@ -49,7 +50,7 @@ export function modelPath(shape, type) {
 // src/llama-quant.cpp (ggml-org/llama.cpp, read at commit 007dbbf3):
 //   auto use_more_bits = [](int i_layer, int n_layers) -> bool {
 //       return i_layer < n_layers/8 || i_layer >= 7*n_layers/8 || (i_layer - n_layers/8)%3 == 2; };
-// For LLAMA_FTYPE_MOSTLY_Q4_K_M it picks Q6_K for attn_v.weight when
+// For LLAMA_FTYPE_MOSTLY_Q4_K_M and _Q5_K_M it picks Q6_K for attn_v.weight when
 // use_more_bits(i_attention_wv, n_attention_wv) and for ffn_down when
 // use_more_bits(i_layer, n_layer) (non-Falcon); every other 2-D weight keeps the
 // mix's base type Q4_K (token_embd included, since output.weight exists), and
@@ -69,7 +70,7 @@ export function tensorPlan(shapeName, mixName) {
   const base = mix.base;
   const kvDim = (s.dim / s.heads) * s.kvHeads;
   const outputType = base === 'Q8_0' ? 'Q8_0' : 'Q6_K';
-  const more = (i) => (mixName === 'Q4_K_M' && useMoreBits(i, s.layers) ? 'Q6_K' : base);
+  const more = (i) => ((mixName === 'Q4_K_M' || mixName === 'Q5_K_M') && useMoreBits(i, s.layers) ? 'Q6_K' : base);
   const t = [{ name: 'token_embd.weight', ne: [s.dim, s.vocab], type: base }];
   for (let i = 0; i < s.layers; i++) {
     const p = `blk.${i}.`;
@@ -167,6 +168,28 @@ const FILL = {
       }
     }
   },
+  // block_q5_K { f16 d; f16 dmin; u8 scales[12]; u8 qh[32]; u8 qs[128] }: as Q4_K with
+  // a fifth bit (qh), q uniform in 0..31 (std 9.23), dmin*m = d*sc*15.5.
+  Q5_K(buf, nblocks, rng) {
+    const sc = new Uint8Array(8), m = new Uint8Array(8);
+    for (let b = 0, o = 0; b < nblocks; b++, o += 176) {
+      const d = (TARGET_STD / 9.23 / 49.5) * jitter(rng);
+      const dmin = d * 16;
+      for (let j = 0; j < 8; j++) {
+        sc[j] = rng.int(36, 63);
+        m[j] = Math.min(63, Math.max(0, Math.round((sc[j] * 15.5) / 16) + rng.int(-2, 2)));
+      }
+      putHalf(buf, o, d);
+      putHalf(buf, o + 2, dmin);
+      const s = o + 4; // the same 12-byte packing as Q4_K
+      for (let j = 0; j < 4; j++) { buf[s + j] = sc[j]; buf[s + j + 4] = m[j]; }
+      for (let j = 4; j < 8; j++) {
+        buf[s + j + 4] = (sc[j] & 0xf) | ((m[j] & 0xf) << 4);
+        buf[s + j - 4] |= (sc[j] >> 4) << 6;
+        buf[s + j] |= (m[j] >> 4) << 6;
+      }
+    }
+  },
   // block_q6_K { u8 ql[128]; u8 qh[64]; i8 scales[16]; f16 d }: 16 sub-blocks of 16,
   // x = d * scales[j] * (q - 32), q uniform in 0..63 (std 18.47); random ql/qh bytes
   // are exactly uniform 6-bit q. As in real files, d is tiny (often an f16 subnormal).
@@ -184,7 +207,7 @@ const FILL = {
 const CHUNK_TARGET = 8 << 20;
 
 // Where each block type keeps its f16 scales (byte offsets in the block).
-const SCALE_FIELDS = { Q4_0: [0], Q8_0: [0], Q4_K: [0, 2], Q6_K: [208] };
+const SCALE_FIELDS = { Q4_0: [0], Q8_0: [0], Q4_K: [0, 2], Q5_K: [0, 2], Q6_K: [208] };
 
 // The rows of output.weight for <unk>, <s>, </s> and the 256 byte tokens get 10x
 // smaller weights, so their logits stay far below the others and greedy decoding of
@@ -290,7 +313,7 @@ async function main() {
   const a = parseArgs(process.argv.slice(2));
   const seed = a.seed !== undefined ? Number(a.seed) : 1;
   if (a.help || (!a.all && !(a.shape && a.type))) {
-    console.log('usage: node bench/make-model.mjs --shape 110m|1b --type Q4_0|Q8_0|Q4_K_M [--out FILE] [--seed N]\n' +
+    console.log('usage: node bench/make-model.mjs --shape 110m|1b --type Q4_0|Q8_0|Q4_K_M|Q5_K_M [--out FILE] [--seed N]\n' +
       '       node bench/make-model.mjs --all [--force] [--seed N]');
     process.exit(a.help ? 0 : 2);
   }

@@ -41,8 +41,23 @@
 #include <wasm_simd128.h>
 
 #include "kernels/kernels.h"
+#include "quant/q5_K.h"
 
 static size_t g_pool_bytes = (size_t)1536 << 20;
+
+/* "cpu": time with the process's CPU time instead of the wall clock (Node:
+ * process.cpuUsage's user time; Chromium: the renderer main thread's, from
+ * tools/kernel-ab-run.mjs): on a machine oversubscribed by other work, the
+ * time this thread actually ran. Single-threaded kernels only. */
+static int g_cpu_clock;
+EM_JS(double, cpu_now_ms, (void), {
+    if (typeof process !== 'undefined') return process.cpuUsage().user / 1000;
+    const x = new XMLHttpRequest(); /* tools/kernel-ab-run.mjs's clock: the renderer's main thread */
+    x.open('GET', window.cpuClockUrl, false);
+    x.send();
+    return Number(x.responseText);
+});
+static double now_ms(void) { return g_cpu_clock ? cpu_now_ms() : emscripten_get_now(); }
 
 static uint64_t g_rng = 0x2545F4914F6CDD1Dull;
 static uint64_t rnd64(void) {
@@ -91,7 +106,7 @@ static double bench_bandwidth(int reps, int streams) {
     const size_t part = g_pool_bytes / (size_t)streams / 64 * 64;
     v128_t keep = wasm_i32x4_const_splat(0);
     for (int r = 0; r < reps; r++) {
-        double t0 = emscripten_get_now();
+        double t0 = now_ms();
         switch (streams) {
         case 1: keep = wasm_i32x4_add(keep, sum_streams(1, part)); break;
         case 2: keep = wasm_i32x4_add(keep, sum_streams(2, part)); break;
@@ -99,7 +114,7 @@ static double bench_bandwidth(int reps, int streams) {
         case 8: keep = wasm_i32x4_add(keep, sum_streams(8, part)); break;
         default: keep = wasm_i32x4_add(keep, sum_streams(16, part)); break;
         }
-        double gbs = (double)part * (double)streams / ((emscripten_get_now() - t0) / 1e3) / 1e9;
+        double gbs = (double)part * (double)streams / ((now_ms() - t0) / 1e3) / 1e9;
         if (gbs > best) best = gbs;
     }
     if (wasm_i32x4_extract_lane(keep, 0) == 12345) printf(" ");
@@ -122,12 +137,17 @@ static void fill_matrix(uint32_t type, int rows, int n, uint8_t *dst) {
         case GF_TYPE_Q4_1: gf_quantize_row_q4_1_ref(x, (block_q4_1 *)row, n); break;
         case GF_TYPE_Q8_0: gf_quantize_row_q8_0_ref(x, (block_q8_0 *)row, n); break;
         case GF_TYPE_Q4_K:
+        case GF_TYPE_Q5_K:
         case GF_TYPE_Q6_K:
             for (size_t i = 0; i < rb; i++) row[i] = (uint8_t)rnd64();
             for (int b = 0; b < n / 256; b++) {
                 if (type == GF_TYPE_Q4_K) {
                     block_q4_K *q = (block_q4_K *)row + b;
                     q->d = gf_float_to_half(0.001f);
+                    q->dmin = gf_float_to_half(0.0005f);
+                } else if (type == GF_TYPE_Q5_K) {
+                    block_q5_K *q = (block_q5_K *)row + b;
+                    q->d = gf_float_to_half(0.0005f);
                     q->dmin = gf_float_to_half(0.0005f);
                 } else {
                     /* llama.cpp's Q6_K scales are ~1e-5: f16 subnormals */
@@ -151,7 +171,7 @@ static const shape k_shapes[] = {
 };
 
 static const uint32_t k_types[] = {GF_TYPE_F32, GF_TYPE_F16, GF_TYPE_Q4_0, GF_TYPE_Q4_1,
-                                   GF_TYPE_Q8_0, GF_TYPE_Q4_K, GF_TYPE_Q6_K};
+                                   GF_TYPE_Q8_0, GF_TYPE_Q4_K, GF_TYPE_Q5_K, GF_TYPE_Q6_K};
 
 static int g_reps = 7, g_hot;
 
@@ -196,20 +216,20 @@ static void bench_type_shape(uint32_t type, const shape *s, int do_gemv, int do_
         for (int f = 0; f < g_nfn; f++) /* warm-up, as for GEMM below */
             g_fn[f](&m, 0, s->rows, act, ab, 1, f ? y2 : y, (size_t)s->rows);
         differ |= g_nfn == 2 && memcmp(y, y2, sizeof(float) * (size_t)s->rows);
-        double t0 = emscripten_get_now();
+        double t0 = now_ms();
         g_fn[0](&m, 0, s->rows, act, ab, 1, y, (size_t)s->rows);
-        double once = emscripten_get_now() - t0;
+        double once = now_ms() - t0;
         int calls = (int)(20 / (once + 1e-3)) + 1;
         double v[2][32], ms[2];
         int c = 1;
         for (int r = 0; r < g_reps; r++)
             for (int f = 0; f < g_nfn; f++) {
-                t0 = emscripten_get_now();
+                t0 = now_ms();
                 for (int k = 0; k < calls; k++, c = (c + 1) % ncopies) {
                     m.data = g_pool + mb * (size_t)c;
                     g_fn[f](&m, 0, s->rows, act, ab, 1, y, (size_t)s->rows);
                 }
-                v[f][r] = (emscripten_get_now() - t0) / calls;
+                v[f][r] = (now_ms() - t0) / calls;
             }
         for (int f = 0; f < g_nfn; f++) ms[f] = median(v[f], g_reps);
         print_times("gemv", ms, (double)mb, "GB/s");
@@ -227,9 +247,9 @@ static void bench_type_shape(uint32_t type, const shape *s, int do_gemv, int do_
             differ |= g_nfn == 2 && memcmp(y, y2, sizeof(float) * (size_t)s->rows * nt);
             for (int r = 0; r < reps; r++)
                 for (int f = 0; f < g_nfn; f++) {
-                    double t0 = emscripten_get_now();
+                    double t0 = now_ms();
                     g_fn[f](&m, 0, s->rows, act, ab, nt, y, (size_t)s->rows);
-                    v[f][r] = emscripten_get_now() - t0;
+                    v[f][r] = now_ms() - t0;
                 }
             for (int f = 0; f < g_nfn; f++) ms[f] = median(v[f], reps);
             char what[16];
@@ -379,10 +399,10 @@ static void bench_repack(const shape *s) {
         double v[32];
         int c = 0;
         for (int r = 0; r < g_reps; r++) {
-            double t0 = emscripten_get_now();
+            double t0 = now_ms();
             for (int k = 0; k < 20; k++, c = (c + 1) % ncopies)
                 repacked_gemv(pool2 + pb * (size_t)c, s->rows, s->n, f32s, (const block_q8_0 *)act, y1);
-            v[r] = (emscripten_get_now() - t0) / 20;
+            v[r] = (now_ms() - t0) / 20;
         }
         double ms = median(v, g_reps);
         printf(" | %s scales %7.3f ms %6.2f GB/s %5.2f Gweights/s%s", f32s ? "f32" : "f16", ms, pb / (ms / 1e3) / 1e9,
@@ -409,6 +429,7 @@ int main(int argc, char **argv) {
         else if (!strncmp(argv[i], "reps=", 5)) g_reps = atoi(argv[i] + 5);
         else if (!strcmp(argv[i], "min")) g_use_min = 1;
         else if (!strcmp(argv[i], "hot")) g_hot = 1;
+        else if (!strcmp(argv[i], "cpu")) g_cpu_clock = 1;
         else if (!strcmp(argv[i], "ab")) g_nfn = 2;
         else if (!strncmp(argv[i], "pool=", 5)) g_pool_bytes = (size_t)atoi(argv[i] + 5) << 20;
         else {

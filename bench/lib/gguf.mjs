@@ -13,6 +13,7 @@ export const GGML = {
   Q5_0: { id: 6, blk: 32, bytes: 22 },
   Q8_0: { id: 8, blk: 32, bytes: 34 },
   Q4_K: { id: 12, blk: 256, bytes: 144 },
+  Q5_K: { id: 13, blk: 256, bytes: 176 },
   Q6_K: { id: 14, blk: 256, bytes: 210 },
   IQ4_NL: { id: 20, blk: 32, bytes: 18 },
 };

@@ -51,6 +51,7 @@
 #include "kernels/exp_poly.h"
 #include "kernels/half_simd128.h"
 #include "kernels/kernels.h"
+#include "quant/q5_K.h"
 
 #include "kernels/simd128_build.h"
 
@@ -171,6 +172,14 @@ INLINE v128_t reduce4_f32(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
 #if DOT16
 INLINE v128_t dot_i16(v128_t a, v128_t w) { return wasm_i16x8_relaxed_dot_i8x16_i7x16(a, w); }
 INLINE v128_t widen_add(v128_t s16, v128_t c) { return wasm_i32x4_add(wasm_i32x4_dot_i16x8(s16, wasm_i16x8_const_splat(1)), c); }
+
+/* x's i16 lanes added in pairs into lanes 0-3, y's into 4-7: two shuffles
+ * and an add, where a pmaddwd against ones per vector and a narrow would
+ * take the multiplier ports that pmaddubsw needs. The caller bounds the
+ * sums (at most 32767). */
+INLINE v128_t fold16(v128_t x, v128_t y) {
+    return wasm_i16x8_add(wasm_i32x4_shuffle(x, y, 0, 2, 4, 6), wasm_i32x4_shuffle(x, y, 1, 3, 5, 7));
+}
 
 /* the i16 pair sums of a[k] with w[k], k < 4, where four product pairs fit i16 */
 INLINE v128_t sum16x4(const v128_t *a, const v128_t w[4]) {
@@ -327,7 +336,10 @@ void gf_quantize_act_row_simd128(gf_act_format f, const float *x, void *dst, int
 
 /* K_Q8_0U: Q8_0 in the relaxed build where the engine's int8 dot product
  * is exact for unsigned bytes up to 255 (see dot_u8_exact). */
-enum { K_Q4_0, K_Q4_1, K_Q8_0, K_Q4_K, K_Q6_K, K_Q8_0U };
+enum { K_Q4_0, K_Q4_1, K_Q8_0, K_Q4_K, K_Q6_K, K_Q8_0U, K_Q5_K };
+
+/* the 256-element super-block types (activations Q8_K) */
+INLINE int is_K(int kind) { return kind == K_Q4_K || kind == K_Q5_K || kind == K_Q6_K; }
 
 /* Halves at w + k * rs + off (k = 0..3) as f32 lanes (base: any vector,
  * its lanes are overwritten or ignored): the kind's scales, converted the
@@ -341,7 +353,7 @@ INLINE v128_t load_h4s(const int kind, const uint8_t *w, size_t rs, size_t off, 
     v = wasm_v128_load16_lane(w + 2 * rs + off, v, 5);
     v = wasm_v128_load16_lane(w + 3 * rs + off, v, 7);
     *spec = wasm_u32x4_max(*spec, wasm_i32x4_shl(v, 1));
-    return kind == K_Q4_K || kind == K_Q6_K ? gf_h2f_hi_sub_finite(v) : gf_h2f_hi_mul_finite(v);
+    return is_K(kind) ? gf_h2f_hi_sub_finite(v) : gf_h2f_hi_mul_finite(v);
 }
 
 INLINE int any_special(v128_t spec) {
@@ -502,11 +514,14 @@ typedef struct {
  * ones); sixteen, relaxed, another 1.08x for 16 KB more, each tile width
  * being a fully unrolled copy: not taken. Eight for Q6_K were 1.07-1.13x
  * faster in the kernel, but no faster in the model (its Q6_K matrices are
- * a fifth of a Q4_K_M prompt's work), for 12 KB more wasm. */
+ * a fifth of a Q4_K_M prompt's work), for 12 KB more wasm. Q5_K (row by
+ * row, sums parked) takes eight: 1.02-1.44x (median ~1.1x) its former 4 x 4
+ * register tile, four tokens ~1.02x (Node, relaxed16, CPU time). */
 #define KCG 1024
 #define GEMM_TOKENS 16
 #define GEMM_TOKENS_K 4
 #define GEMM_TOKENS_Q4_K 8
+#define GEMM_TOKENS_Q5_K 8
 typedef struct {
     v128_t a[GEMM_TOKENS][KCG / 8];
     v128_t bs2[GEMM_TOKENS_Q4_K][KCG / 256];
@@ -640,7 +655,7 @@ INLINE v128_t dot_pair(const v128_t W[4], const v128_t *a, v128_t c) {
  * multiplier ports with pmaddubsw. */
 INLINE v128_t isum_pairs(const int kind, v128_t p01, v128_t p23, v128_t c) {
 #if DOT16
-    const v128_t h = wasm_i16x8_add(wasm_i32x4_shuffle(p01, p23, 0, 2, 4, 6), wasm_i32x4_shuffle(p01, p23, 1, 3, 5, 7));
+    const v128_t h = fold16(p01, p23);
     const v128_t sum = wasm_i32x4_dot_i16x8(h, wasm_i16x8_const_splat(1));
     return kind == K_Q4_1 ? sum : wasm_i32x4_add(sum, c);
 #else
@@ -759,17 +774,39 @@ INLINE void split_act256(const block_q8_K *y, const int paired, v128_t a[32], v1
 }
 #endif
 
-#if RELAXED
-/* Q4_K's 6-bit scales and mins (as the reference's gf_q4_K_scale_min) as u16 lanes. */
-INLINE void q4_K_scales(const block_q4_K *x, v128_t *sc16, v128_t *m16) {
+/* Q4_K's and Q5_K's 6-bit scales and mins (as the reference's
+ * gf_q4_K_scale_min) from their 12 bytes, as u16 lanes. */
+INLINE void k_scales(const uint8_t *scales, v128_t *sc16, v128_t *m16) {
     uint32_t u[3];
-    memcpy(u, x->scales, 12);
+    memcpy(u, scales, 12);
     uint32_t sc_lo = u[0] & 0x3f3f3f3f, m_lo = u[1] & 0x3f3f3f3f;
     uint32_t sc_hi = (u[2] & 0x0f0f0f0f) | ((u[0] >> 6) & 0x03030303) << 4;
     uint32_t m_hi = ((u[2] >> 4) & 0x0f0f0f0f) | ((u[1] >> 6) & 0x03030303) << 4;
     *sc16 = wasm_u16x8_extend_low_u8x16(wasm_i32x4_make((int32_t)sc_lo, (int32_t)sc_hi, 0, 0));
     *m16 = wasm_u16x8_extend_low_u8x16(wasm_i32x4_make((int32_t)m_lo, (int32_t)m_hi, 0, 0));
 }
+
+#if RELAXED
+/* Q5_K's values (0..31) of sub-blocks 2p (q[0]: elements 0..15, q[1]:
+ * 16..31) and 2p+1 (q[2], q[3]), bytes in element order: the nibbles of
+ * qs (as Q4_K's) and bit j of qh[l] for element l of sub-block j, moved to
+ * bit 4 by one 16-bit shift (x << k for k > 0, x >> -k for k < 0; a byte's
+ * bit j never reaches the neighbouring byte's bit 4). h0, h1: qh's two
+ * halves; raw: the nibbles only (paired form, see q5_K_pair). */
+INLINE v128_t shift16(v128_t x, const int k) {
+    return k > 0 ? wasm_i16x8_shl(x, (uint32_t)k) : k < 0 ? wasm_u16x8_shr(x, (uint32_t)-k) : x;
+}
+
+INLINE v128_t q5_lo(v128_t l, v128_t h, const int p) {
+    return wasm_v128_or(wasm_v128_and(l, wasm_i8x16_const_splat(0x0F)), wasm_v128_and(shift16(h, 4 - 2 * p), wasm_i8x16_const_splat(0x10)));
+}
+
+INLINE v128_t q5_hi(v128_t l, v128_t h, const int p) {
+    return wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(l, 4), wasm_i8x16_const_splat(0x0F)),
+                        wasm_v128_and(shift16(h, 3 - 2 * p), wasm_i8x16_const_splat(0x10)));
+}
+
+INLINE void q4_K_scales(const block_q4_K *x, v128_t *sc16, v128_t *m16) { k_scales(x->scales, sc16, m16); }
 
 /* Relaxed Q4_K: the nibbles are the 7-bit operand, the activation bytes
  * (a[t][i] = elements 16i..16i+15) the 8-bit one. The dot of a 32-element
@@ -786,21 +823,38 @@ INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, 
     v128_t sc16, m16;
     q4_K_scales(x, &sc16, &m16);
     UNROLL for (int t = 0; t < NT; t++) mins[t] = wasm_i32x4_dot_i16x8(bs2[t], m16);
-    const v128_t mask = wasm_i8x16_const_splat(0x0F), z = wasm_i32x4_const_splat(0), one = wasm_i16x8_const_splat(1);
+    const v128_t mask = wasm_i8x16_const_splat(0x0F);
+#if DOT16
+    /* [s_2p x4, s_2p+1 x4] per p, as Q5_K's */
+    const v128_t sp[2] = {wasm_i16x8_shuffle(sc16, sc16, 0, 0, 1, 1, 2, 2, 3, 3), wasm_i16x8_shuffle(sc16, sc16, 4, 4, 5, 5, 6, 6, 7, 7)};
+#else
+    const v128_t z = wasm_i32x4_const_splat(0), one = wasm_i16x8_const_splat(1);
     v128_t fold[GEMM_TOKENS_Q4_K];
+#endif
     UNROLL for (int p = 0; p < 4; p++) {
         v128_t l0 = wasm_v128_load(x->qs + 32 * p), l1 = wasm_v128_load(x->qs + 32 * p + 16);
         v128_t n0 = wasm_v128_and(l0, mask), n1 = wasm_v128_and(l1, mask);
         v128_t n2 = wasm_v128_and(wasm_u16x8_shr(l0, 4), mask), n3 = wasm_v128_and(wasm_u16x8_shr(l1, 4), mask);
+#if DOT16
+        /* DOT16: the sub-blocks' i16 pair sums (4 products, at most
+         * 4 * 15 * 127) folded to lanes 0-3 (2p) and 4-7 (2p+1), 8 products
+         * each, and scaled by one pmaddwd: 5 multiplier-port instructions
+         * per p where widening, narrowing and folding took 7.5 */
+        const v128_t s = p % 2 ? wasm_i32x4_shuffle(sp[p / 2], sp[p / 2], 2, 2, 3, 3) : wasm_i32x4_shuffle(sp[p / 2], sp[p / 2], 0, 0, 1, 1);
         UNROLL for (int t = 0; t < NT; t++) {
             const v128_t *at = a[t] + 4 * p;
-#if DOT16
-            v128_t lo = dot2(ldv(at), n0, ldv(at + 1), n1, z), hi = dot2(ldv(at + 2), n2, ldv(at + 3), n3, z);
+            const v128_t lo = wasm_i16x8_add(dot_i16(ldv(at), n0), dot_i16(ldv(at + 1), n1));
+            const v128_t hi = wasm_i16x8_add(dot_i16(ldv(at + 2), n2), dot_i16(ldv(at + 3), n3));
+            const v128_t d = wasm_i32x4_dot_i16x8(fold16(lo, hi), s);
+            sum[t] = p == 0 ? d : wasm_i32x4_add(sum[t], d);
+        }
+        FENCE(sum[0]);
 #else
+        UNROLL for (int t = 0; t < NT; t++) {
+            const v128_t *at = a[t] + 4 * p;
             /* (this load order: the GEMV 1-3% faster than the other) */
             v128_t lo = rdot(ldv(at + 1), n1, rdot(ldv(at), n0, z));
             v128_t hi = rdot(ldv(at + 3), n3, rdot(ldv(at + 2), n2, z));
-#endif
             v128_t f = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(lo, hi), one);
             if (p % 2 == 0) {
                 fold[t] = f;
@@ -812,6 +866,7 @@ INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, 
             }
         }
         FENCE(p % 2 ? sum[0] : fold[0]);
+#endif
     }
 }
 
@@ -850,13 +905,62 @@ INLINE void q6_K_row(const int NT, const block_q6_K *x, const v128_t *const *a, 
             const v128_t two = k == 0 ? wasm_i16x8_shuffle(v, v, 0, 0, 1, 1, 2, 2, 3, 3) : wasm_i16x8_shuffle(v, v, 4, 4, 5, 5, 6, 6, 7, 7);
             const v128_t s0 = wasm_i32x4_shuffle(two, two, 0, 0, 1, 1), s1 = wasm_i32x4_shuffle(two, two, 2, 2, 3, 3);
             UNROLL for (int t = 0; t < NT; t++) {
+#if DOT16
+                /* pair sums (2 * 63 * 127) folded: 4 products per lane, at most 32004 */
+                const v128_t h0 = fold16(dot_i16(ldv(&a[t][i]), q0[0]), dot_i16(ldv(&a[t][i + 1]), q0[1]));
+                add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(h0, s0));
+                const v128_t h1 = fold16(dot_i16(ldv(&a[t][i + 2]), q1[0]), dot_i16(ldv(&a[t][i + 3]), q1[1]));
+                add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(h1, s1));
+                (void)z;
+#else
                 v128_t d0 = dot1(ldv(&a[t][i]), q0[0], z), d1 = dot1(ldv(&a[t][i + 1]), q0[1], z); /* 2 * 63 * 127 */
                 add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(d0, d1), s0));
                 v128_t d2 = dot1(ldv(&a[t][i + 2]), q1[0], z), d3 = dot1(ldv(&a[t][i + 3]), q1[1], z);
                 add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(d2, d3), s1));
+#endif
             }
             FENCE(sum[0]);
         }
+    }
+}
+/* Relaxed Q5_K, GEMV and GEMM (row by row, as Q6_K; rows in pairs as
+ * Q4_K's, with the fifth bit's unpacking per pair, were 0.8x as fast in
+ * Node's V8, relaxed16): the values 0..31 are the 7-bit operand. A sub-block's dot leaves four i32
+ * lanes of 8 products (|.| <= 8 * 31 * 127 = 31496; DOT16's i16 pair sums,
+ * 4 products, at most 15748), so sub-blocks 2p and 2p+1 narrow exactly into
+ * one i16x8 and one pmaddwd applies both scales [s_2p x4, s_2p+1 x4] (two
+ * 32-bit unpacks of the scales' 16-bit unpack: one instruction each in V8).
+ * Q4_K's fold of two sub-blocks' lanes before the scales would overflow
+ * i16 here (16 * 31 * 127). */
+INLINE void q5_K_row(const int NT, const block_q5_K *x, const v128_t *const *a, const v128_t *bs2, v128_t *sum,
+                     v128_t *mins) {
+    v128_t sc16, m16;
+    k_scales(x->scales, &sc16, &m16);
+    UNROLL for (int t = 0; t < NT; t++) set_parked(NT, &mins[t], wasm_i32x4_dot_i16x8(bs2[t], m16));
+    const v128_t z = wasm_i32x4_const_splat(0);
+    const v128_t sp[2] = {wasm_i16x8_shuffle(sc16, sc16, 0, 0, 1, 1, 2, 2, 3, 3), wasm_i16x8_shuffle(sc16, sc16, 4, 4, 5, 5, 6, 6, 7, 7)};
+    UNROLL for (int p = 0; p < 4; p++) {
+        /* qh read again for each p (ldv): held across them, V8 spills */
+        const v128_t h0 = ldv((const v128_t *)x->qh), h1 = ldv((const v128_t *)(x->qh + 16));
+        const v128_t l0 = wasm_v128_load(x->qs + 32 * p), l1 = wasm_v128_load(x->qs + 32 * p + 16);
+        const v128_t q0 = q5_lo(l0, h0, p), q1 = q5_lo(l1, h1, p), q2 = q5_hi(l0, h0, p), q3 = q5_hi(l1, h1, p);
+        const v128_t s = p % 2 ? wasm_i32x4_shuffle(sp[p / 2], sp[p / 2], 2, 2, 3, 3) : wasm_i32x4_shuffle(sp[p / 2], sp[p / 2], 0, 0, 1, 1);
+        UNROLL for (int t = 0; t < NT; t++) {
+            const v128_t *at = a[t] + 4 * p;
+#if DOT16
+            /* the sub-blocks' i16 sums (4 products, at most 15748) folded: 8 per lane, at most 31496 */
+            const v128_t lo = wasm_i16x8_add(dot_i16(ldv(at), q0), dot_i16(ldv(at + 1), q1));
+            const v128_t hi = wasm_i16x8_add(dot_i16(ldv(at + 2), q2), dot_i16(ldv(at + 3), q3));
+            v128_t d = wasm_i32x4_dot_i16x8(fold16(lo, hi), s);
+            (void)z;
+#else
+            v128_t lo = dot2(ldv(at), q0, ldv(at + 1), q1, z), hi = dot2(ldv(at + 2), q2, ldv(at + 3), q3, z);
+            v128_t d = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(lo, hi), s);
+#endif
+            if (p == 0) set_parked(NT, &sum[t], d);
+            else add_parked(NT, &sum[t], d);
+        }
+        FENCE(sum[0]);
     }
 }
 #else
@@ -957,6 +1061,47 @@ INLINE void q6_K_row(const int NT, const block_q6_K *x, const v128_t *const *a, 
     }
 }
 
+/* Plain Q5_K: a sub-block's values split into even and odd elements (i16)
+ * against the prepared activations, four products per lane (|.| <=
+ * 4 * 31 * 127: fits i16), then pmaddwd against the splatted scale. */
+INLINE void q5_K_row(const int NT, const block_q5_K *x, const v128_t *const *a, const v128_t *bs2, v128_t *sum,
+                     v128_t *mins) {
+    v128_t sc16, m16;
+    k_scales(x->scales, &sc16, &m16);
+    v128_t scp[2] = {wasm_i16x8_shuffle(sc16, sc16, 0, 0, 1, 1, 2, 2, 3, 3),
+                     wasm_i16x8_shuffle(sc16, sc16, 4, 4, 5, 5, 6, 6, 7, 7)};
+    UNROLL for (int t = 0; t < NT; t++) {
+        set_parked(NT, &sum[t], wasm_i32x4_const_splat(0));
+        set_parked(NT, &mins[t], wasm_i32x4_dot_i16x8(bs2[t], m16));
+    }
+    const v128_t lo8 = wasm_i16x8_const_splat(0x00FF);
+    for (int p = 0; p < 4; p++) {
+        UNROLL for (int h = 0; h < 2; h++) {
+            const int j = 2 * p + h;
+            const v128_t l0 = wasm_v128_load(x->qs + 32 * p), l1 = wasm_v128_load(x->qs + 32 * p + 16);
+            const v128_t h0 = wasm_v128_load(x->qh), h1 = wasm_v128_load(x->qh + 16);
+            v128_t q0, q1;
+            /* p is a loop variable here: the shift amounts as in q5_lo/q5_hi */
+            const int k = (4 - h) - 2 * p;
+            const v128_t b0 = k >= 0 ? wasm_i16x8_shl(h0, (uint32_t)k) : wasm_u16x8_shr(h0, (uint32_t)-k);
+            const v128_t b1 = k >= 0 ? wasm_i16x8_shl(h1, (uint32_t)k) : wasm_u16x8_shr(h1, (uint32_t)-k);
+            const v128_t m4 = wasm_i8x16_const_splat(0x0F), b4 = wasm_i8x16_const_splat(0x10);
+            q0 = wasm_v128_or(wasm_v128_and(h ? wasm_u16x8_shr(l0, 4) : l0, m4), wasm_v128_and(b0, b4));
+            q1 = wasm_v128_or(wasm_v128_and(h ? wasm_u16x8_shr(l1, 4) : l1, m4), wasm_v128_and(b1, b4));
+            const v128_t e0 = wasm_v128_and(q0, lo8), o0 = wasm_u16x8_shr(q0, 8);
+            const v128_t e1 = wasm_v128_and(q1, lo8), o1 = wasm_u16x8_shr(q1, 8);
+            const v128_t s = i16_splat_lane(scp[p >> 1], j);
+            UNROLL for (int t = 0; t < NT; t++) {
+                const v128_t *at = a[t] + 4 * j;
+                v128_t pr = wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_mul(e0, ldv(at)), wasm_i16x8_mul(o0, ldv(at + 1))),
+                                           wasm_i16x8_add(wasm_i16x8_mul(e1, ldv(at + 2)), wasm_i16x8_mul(o1, ldv(at + 3))));
+                add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(pr, s));
+            }
+            FENCE(sum[0]);
+        }
+    }
+}
+
 #endif
 
 static void prepK(const block_q8_K *ay, const int paired, int nsb, v128_t *pa, v128_t *pbs2) {
@@ -1018,7 +1163,7 @@ INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, 
 #if DOT16
             /* each row's halves added in i16 (at most 16 * 15 * 127), as isum_pairs does */
             const v128_t pa = sum16x4(at, wa), pb = sum16x4(at + 4, wb);
-            const v128_t h = wasm_i16x8_add(wasm_i32x4_shuffle(pa, pb, 0, 2, 4, 6), wasm_i32x4_shuffle(pa, pb, 1, 3, 5, 7));
+            const v128_t h = fold16(pa, pb);
 #else
             v128_t pa = wasm_i32x4_const_splat(0), pb = pa;
             UNROLL for (int k = 0; k < 4; k++) {
@@ -1050,13 +1195,15 @@ INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, 
 /* The float step of a super-block, shared by GEMV and GEMM: lane by lane
  * acc + (d * ad) * is - (dmin * ad) * im, the reference's order. */
 INLINE v128_t fstepK(const int kind, v128_t acc, v128_t is, v128_t im, v128_t d, v128_t dmin, v128_t vad) {
-    if (kind == K_Q4_K)
+    if (kind != K_Q6_K)
         return wasm_f32x4_add(acc, wasm_f32x4_sub(wasm_f32x4_mul(wasm_f32x4_mul(d, vad), wasm_f32x4_convert_i32x4(is)),
                                                   wasm_f32x4_mul(wasm_f32x4_mul(dmin, vad), wasm_f32x4_convert_i32x4(im))));
     return wasm_f32x4_add(acc, wasm_f32x4_mul(wasm_f32x4_mul(d, vad), wasm_f32x4_convert_i32x4(is)));
 }
 
-INLINE size_t wsb_bytes(int kind) { return kind == K_Q4_K ? sizeof(block_q4_K) : sizeof(block_q6_K); }
+INLINE size_t wsb_bytes(int kind) {
+    return kind == K_Q4_K ? sizeof(block_q4_K) : kind == K_Q5_K ? sizeof(block_q5_K) : sizeof(block_q6_K);
+}
 
 /* GEMV, four rows at w + k * rs, one super-block, against prepared activations. */
 INLINE v128_t gemvK_block(const int kind, const uint8_t *w, size_t rs, const prep_t *p, const block_q8_K *ay, int b,
@@ -1066,11 +1213,13 @@ INLINE v128_t gemvK_block(const int kind, const uint8_t *w, size_t rs, const pre
     UNROLL for (int r = 0; r < 4; r++) {
         if (kind == K_Q4_K)
             q4_K_row(1, (const block_q4_K *)(w + (size_t)r * rs), a, &p->bs2[b], &sum[r], &mins[r]);
+        else if (kind == K_Q5_K)
+            q5_K_row(1, (const block_q5_K *)(w + (size_t)r * rs), a, &p->bs2[b], &sum[r], &mins[r]);
         else
             q6_K_row(1, (const block_q6_K *)(w + (size_t)r * rs), a, &ay, &sum[r]);
     }
     v128_t is = reduce4_i32(sum[0], sum[1], sum[2], sum[3]), im = is, d, dmin = is;
-    if (kind == K_Q4_K) {
+    if (kind != K_Q6_K) {
         im = reduce4_i32(mins[0], mins[1], mins[2], mins[3]);
         d = load_h4s(kind, w, rs, offsetof(block_q4_K, d), is, spec);
         dmin = load_h4s(kind, w, rs, offsetof(block_q4_K, dmin), is, spec);
@@ -1108,9 +1257,9 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
 }
 
 /* Relaxed K-quant GEMM, four rows x NT tokens (Q4_K: GEMM_TOKENS_Q4_K,
- * Q6_K: GEMM_TOKENS_K; or four), against prepared activations (ay0[t]: the
- * tokens' Q8_K blocks of this chunk, for d and bsums): Q4_K rows in pairs
- * (q4_K_pair), Q6_K row by row (q6_K_row). Each row's integer sums for a
+ * Q5_K: GEMM_TOKENS_Q5_K, Q6_K: GEMM_TOKENS_K; or four), against prepared
+ * activations (ay0[t]: the tokens' Q8_K blocks of this chunk, for d and
+ * bsums): Q4_K rows in pairs (q4_K_pair), Q5_K and Q6_K row by row. Each row's integer sums for a
  * group of four tokens are reduced into one vector (lane = token) and its
  * float step applied into accumulators transposed the same way, one per
  * row and token group. Sums and accumulators are parked in memory: a
@@ -1131,7 +1280,7 @@ INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t
             const block_q8_K *const *ay = ay0 + 4 * g;
             vad[g] = wasm_f32x4_make(ay[0][b].d, ay[1][b].d, ay[2][b].d, ay[3][b].d);
         }
-        if (kind == K_Q4_K) {
+        if (kind != K_Q6_K) {
             d = load_h4s(kind, w, rs, offsetof(block_q4_K, d), base, spec);
             dmin = load_h4s(kind, w, rs, offsetof(block_q4_K, dmin), base, spec);
         } else {
@@ -1140,21 +1289,26 @@ INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t
         const int step = kind == K_Q4_K ? 2 : 1;
         UNROLL for (int r = 0; r < 4; r += step) {
             v128_t is[GEMM_TOKENS_Q4_K / 4][2], im[GEMM_TOKENS_Q4_K / 4][2];
-            if (kind == K_Q4_K) {
+            if (step == 2) {
                 q4_K_pair(NT, (const block_q4_K *)(w + (size_t)r * rs), (const block_q4_K *)(w + (size_t)(r + 1) * rs), pt, b,
                           is, im);
             } else {
                 const v128_t *a[GEMM_TOKENS_Q4_K];
                 const block_q8_K *ay[GEMM_TOKENS_Q4_K];
-                v128_t sum[GEMM_TOKENS_Q4_K];
+                v128_t sum[GEMM_TOKENS_Q4_K], mins[GEMM_TOKENS_Q4_K], bs2[GEMM_TOKENS_Q4_K];
                 UNROLL for (int t = 0; t < NT; t++) {
                     a[t] = pt->a[t] + 32 * b;
                     ay[t] = ay0[t] + b;
+                    bs2[t] = ldv(&pt->bs2[t][b]);
                 }
-                q6_K_row(NT, (const block_q6_K *)(w + (size_t)r * rs), a, ay, sum);
-                UNROLL for (int g = 0; g < NT / 4; g++)
+                if (kind == K_Q5_K) q5_K_row(NT, (const block_q5_K *)(w + (size_t)r * rs), a, bs2, sum, mins);
+                else q6_K_row(NT, (const block_q6_K *)(w + (size_t)r * rs), a, ay, sum);
+                UNROLL for (int g = 0; g < NT / 4; g++) {
                     is[g][0] = im[g][0] = reduce4_i32(ldv(&sum[4 * g]), ldv(&sum[4 * g + 1]), ldv(&sum[4 * g + 2]),
                                                       ldv(&sum[4 * g + 3]));
+                    if (kind == K_Q5_K)
+                        im[g][0] = reduce4_i32(ldv(&mins[4 * g]), ldv(&mins[4 * g + 1]), ldv(&mins[4 * g + 2]), ldv(&mins[4 * g + 3]));
+                }
             }
             UNROLL for (int k = 0; k < step; k++)
                 UNROLL for (int g = 0; g < NT / 4; g++)
@@ -1189,7 +1343,7 @@ INLINE void gemmK(const int kind, const int NT, const uint8_t *w, size_t rs, con
             ay[t] = ay0[t] + b;
         }
         v128_t d, dmin = bs2[0];
-        if (kind == K_Q4_K) {
+        if (kind != K_Q6_K) {
             d = load_h4s(kind, w, rs, offsetof(block_q4_K, d), bs2[0], spec);
             dmin = load_h4s(kind, w, rs, offsetof(block_q4_K, dmin), bs2[0], spec);
         } else {
@@ -1199,12 +1353,14 @@ INLINE void gemmK(const int kind, const int NT, const uint8_t *w, size_t rs, con
         UNROLL for (int r = 0; r < 4; r++) {
             if (kind == K_Q4_K)
                 q4_K_row(NT, (const block_q4_K *)(w + (size_t)r * rs), a, bs2, sum[r], mins[r]);
+            else if (kind == K_Q5_K)
+                q5_K_row(NT, (const block_q5_K *)(w + (size_t)r * rs), a, bs2, sum[r], mins[r]);
             else
                 q6_K_row(NT, (const block_q6_K *)(w + (size_t)r * rs), a, ay, sum[r]);
         }
         UNROLL for (int t = 0; t < NT; t++) {
             v128_t is = reduce4_i32(ldv(&sum[0][t]), ldv(&sum[1][t]), ldv(&sum[2][t]), ldv(&sum[3][t]));
-            v128_t im = kind == K_Q4_K ? reduce4_i32(ldv(&mins[0][t]), ldv(&mins[1][t]), ldv(&mins[2][t]), ldv(&mins[3][t])) : is;
+            v128_t im = kind != K_Q6_K ? reduce4_i32(ldv(&mins[0][t]), ldv(&mins[1][t]), ldv(&mins[2][t]), ldv(&mins[3][t])) : is;
             acc[t] = fstepK(kind, acc[t], is, im, d, dmin, wasm_f32x4_splat(ay[t]->d));
         }
     }
@@ -1380,7 +1536,7 @@ static v128_t load_lanes(const float *y, const group *g) {
 
 /* One token, quantized weights: chunks of KC elements, prepared once. */
 INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const uint8_t *act, float *y) {
-    const int K = kind == K_Q4_K || kind == K_Q6_K, blk = K ? QK_K : 32;
+    const int K = is_K(kind), blk = K ? QK_K : 32;
     const gf_act_format af = K ? GF_ACT_Q8_K : kind == K_Q4_1 ? GF_ACT_Q8_1 : GF_ACT_Q8_0;
     prep_t p;
     v128_t spec = wasm_i32x4_const_splat(0);
@@ -1426,7 +1582,7 @@ INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const 
 #define PANEL 256
 INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t astride,
                       int ntiles, float *y, size_t ys) {
-    const int K = kind == K_Q4_K || kind == K_Q6_K, blk = K ? QK_K : 32;
+    const int K = is_K(kind), blk = K ? QK_K : 32;
     const gf_act_format af = K ? GF_ACT_Q8_K : kind == K_Q4_1 ? GF_ACT_Q8_1 : GF_ACT_Q8_0;
     const int nblk = w->n / blk, nchunks = (w->n + KCG - 1) / KCG, cb = (nblk + nchunks - 1) / nchunks;
     prep_tile_t p;
@@ -1475,7 +1631,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
     }                                                                                                            \
     static int name##_gemm(const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t as, int n, float *y,       \
                            size_t ys) {                                                                           \
-        const int wide = kind == K_Q4_K ? GEMM_TOKENS_Q4_K : kind == K_Q6_K ? GEMM_TOKENS_K : GEMM_TOKENS;       \
+        const int wide = kind == K_Q4_K ? GEMM_TOKENS_Q4_K : kind == K_Q5_K ? GEMM_TOKENS_Q5_K : kind == K_Q6_K ? GEMM_TOKENS_K : GEMM_TOKENS; \
         const int t = n - n % wide;                                                                              \
         int special = t ? gemm_quant(kind, wide, w, r0, r1, act, as, t / wide, y, ys) : 0;                        \
         if (t < n)                                                                                               \
@@ -1505,6 +1661,7 @@ __attribute__((constructor)) static void detect_dot_u8(void) {
 }
 #endif
 DEFINE_QUANT(q4_K, K_Q4_K)
+DEFINE_QUANT(q5_K, K_Q5_K)
 DEFINE_QUANT(q6_K, K_Q6_K)
 
 /* F32/F16: NT tokens at once (1 or 4); no scales, no chunks. Buffers are
@@ -1579,6 +1736,7 @@ static void run_quant(gemv_fn gemv, gemm_fn gemm, const gf_matrix *w, int r0, in
 DEFINE_MATMUL(q4_0)
 DEFINE_MATMUL(q4_1)
 DEFINE_MATMUL(q4_K)
+DEFINE_MATMUL(q5_K)
 DEFINE_MATMUL(q6_K)
 
 void gf_matmul_q8_0_simd128(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y,

@@ -1,5 +1,5 @@
 /* Q5_K and Q5_1: reference quantizers, dequantization and dot products
- * (src/quant/q5_K.c, q5_1.c), the SIMD matmuls (src/kernels/q5_*_simd128.c,
+ * (src/quant/q5_K.c, q5_1.c), the SIMD matmuls (src/kernels/kernels_simd128.c for Q5_K, q5_1_simd128.c,
  * wasm builds) held bit-identical to the references, and both against
  * llama.cpp's own files (build/fixtures/models/tiny-brown-*.gguf, generated and
  * sha256-equal to llama-quantize's: tests/fixtures/README.md). */
