@@ -8,7 +8,11 @@
 
 #include "base/error.h"
 #include "quant/bf16.h"
+#include "quant/iq4_xs.h"
+#include "quant/q2_K.h"
+#include "quant/q3_K.h"
 #include "quant/q5_1.h"
+#include "quant/q5_K.h"
 #include "quant/quant.h"
 #include "quant/quantize_k.h"
 #include "quant/quantize_search.h"
@@ -131,12 +135,28 @@ static void search_q6_K(const float *x, const float *imp, void *dst, int64_t n) 
         gf_quantize_block_q6_K(x + i, block_weights(imp ? imp + i : NULL, QK_K), 1, (block_q6_K *)dst + i / QK_K);
 }
 
+/* The newer types' searches (in their own modules) take a weight row; here
+ * each 256-element block gets its weights, or none when they are all zero. */
+static void per_k_block(uint32_t type, void (*f)(const float *, const float *, void *, int64_t), const float *x, const float *imp,
+                        void *dst, int64_t n) {
+    const size_t bytes = gf_type_info(type)->bytes;
+    for (int64_t i = 0; i < n; i += QK_K) f(x + i, block_weights(imp ? imp + i : NULL, QK_K), (char *)dst + bytes * (size_t)(i / QK_K), QK_K);
+}
+
+static void search_q5_K(const float *x, const float *imp, void *dst, int64_t n) { per_k_block(GF_TYPE_Q5_K, gf_quantize_row_q5_K_search, x, imp, dst, n); }
+static void search_q3_K(const float *x, const float *imp, void *dst, int64_t n) { per_k_block(GF_TYPE_Q3_K, gf_quantize_row_q3_K_search, x, imp, dst, n); }
+static void search_q2_K(const float *x, const float *imp, void *dst, int64_t n) { per_k_block(GF_TYPE_Q2_K, gf_quantize_row_q2_K_search, x, imp, dst, n); }
+static void search_iq4_xs(const float *x, const float *imp, void *dst, int64_t n) {
+    per_k_block(GF_TYPE_IQ4_XS, gf_quantize_row_iq4_xs_search, x, imp, dst, n);
+}
+
 /* The search quantizer of each writable type (the reference one is in its registry row). */
 typedef void (*search_fn)(const float *x, const float *importance, void *dst, int64_t n);
 static const search_fn k_search[GF_TYPE_COUNT] = {
     [GF_TYPE_Q8_0] = search_q8_0, [GF_TYPE_Q4_0] = search_q4_0, [GF_TYPE_Q4_1] = search_q4_1,
     [GF_TYPE_Q4_K] = search_q4_K, [GF_TYPE_Q6_K] = search_q6_K, [GF_TYPE_Q5_1] = search_q5_1,
-    [GF_TYPE_BF16] = search_bf16,
+    [GF_TYPE_BF16] = search_bf16, [GF_TYPE_Q5_K] = search_q5_K, [GF_TYPE_Q3_K] = search_q3_K,
+    [GF_TYPE_Q2_K] = search_q2_K, [GF_TYPE_IQ4_XS] = search_iq4_xs,
 };
 
 int gf_quantize_has_method(uint32_t type, gf_quant_method method) {

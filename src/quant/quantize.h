@@ -23,9 +23,9 @@ typedef enum { GF_QUANT_REF = 0, GF_QUANT_SEARCH = 1 } gf_quant_method;
 
 /* The types greenformer writes: the registry's writable rows (gf_type_writable). */
 int gf_quantize_supported(uint32_t type);
-/* Whether the method can write the type: every writable type has "ref";
- * "search" (and calibration) exists for Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q5_1
- * and BF16 (where it is the reference rounding). */
+/* Whether the method can write the type: every writable type has "ref" and
+ * "search" (for BF16 search is the reference rounding, already the least
+ * error); calibration uses search with importance weights. */
 int gf_quantize_has_method(uint32_t type, gf_quant_method method);
 
 /* Quantizes x[0..n) into dst (gf_row_bytes(type, n) bytes). Errors (with a
