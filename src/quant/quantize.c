@@ -3,6 +3,7 @@
  * llama.cpp); the K-quants are in quantize_k.c. */
 #include "quant/quantize.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -135,12 +136,29 @@ static void search_q6_K(const float *x, const float *imp, void *dst, int64_t n) 
         gf_quantize_block_q6_K(x + i, block_weights(imp ? imp + i : NULL, QK_K), 1, (block_q6_K *)dst + i / QK_K);
 }
 
+int gf_search_default_weights(uint32_t type, const float *x, float *w, int64_t n) {
+    if (type != GF_TYPE_Q3_K && type != GF_TYPE_Q2_K) return 0;
+    for (int64_t g = 0; g + 16 <= n; g += 16) {
+        float s2 = 0;
+        for (int k = 0; k < 16; k++) s2 += x[g + k] * x[g + k];
+        const float rms = sqrtf(s2 / 16);
+        for (int k = 0; k < 16; k++) w[g + k] = rms + fabsf(x[g + k]);
+    }
+    return 1;
+}
+
 /* The newer types' searches (in their own modules) take a weight row; here
- * each 256-element block gets its weights, or none when they are all zero. */
+ * each 256-element block gets its weights: the importance, or when there is
+ * none (or it is all zero) the type's default weights (or none). */
 static void per_k_block(uint32_t type, void (*f)(const float *, const float *, void *, int64_t), const float *x, const float *imp,
                         void *dst, int64_t n) {
     const size_t bytes = gf_type_info(type)->bytes;
-    for (int64_t i = 0; i < n; i += QK_K) f(x + i, block_weights(imp ? imp + i : NULL, QK_K), (char *)dst + bytes * (size_t)(i / QK_K), QK_K);
+    float mw[QK_K];
+    for (int64_t i = 0; i < n; i += QK_K) {
+        const float *w = block_weights(imp ? imp + i : NULL, QK_K);
+        if (!w && gf_search_default_weights(type, x + i, mw, QK_K)) w = mw;
+        f(x + i, w, (char *)dst + bytes * (size_t)(i / QK_K), QK_K);
+    }
 }
 
 static void search_q5_K(const float *x, const float *imp, void *dst, int64_t n) { per_k_block(GF_TYPE_Q5_K, gf_quantize_row_q5_K_search, x, imp, dst, n); }
