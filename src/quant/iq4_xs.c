@@ -49,18 +49,31 @@ static int nearest_int(float v) {
     return (i & 0x007fffff) - 0x00400000;
 }
 
-/* The codebook index nearest to v (ties to the lower one), by bisection. */
+/* The codebook index nearest to each integer -128..114 (ties to the upper
+ * one, as llama.cpp's bisection in best_index_int8 resolves them). Between
+ * two integers the answer can only move up one index (the codebook's values
+ * are at least 11 apart), so a lookup and one comparison give the nearest
+ * index of any v: the bisection's answer exactly (the reference bytes are
+ * tested equal to llama-quantize's) at a fraction of its cost. */
+static const uint8_t k_nearest_at[243] = {
+    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+    1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2,
+    3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4,
+    4, 4, 4, 4, 4, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 6, 6, 6, 6, 6, 6, 6, 6,
+    6, 6, 6, 6, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 8,
+    9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 9, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 10, 11, 11,
+    11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12, 12,
+    13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 13, 14, 14, 14, 14, 14, 14, 14, 14, 14,
+    14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 14, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15, 15,
+};
+
 static int nearest_kvalue(float v) {
     const int8_t *k = gf_kvalues_iq4nl;
-    if (v <= k[0]) return 0;
+    if (!(v > k[0])) return 0;
     if (v >= k[15]) return 15;
-    int lo = 0, hi = 15;
-    while (hi - lo > 1) {
-        int mid = (lo + hi) / 2;
-        if (v < k[mid]) hi = mid;
-        else lo = mid;
-    }
-    return v - k[hi - 1] < k[hi] - v ? hi - 1 : hi;
+    int idx = k_nearest_at[(int)floorf(v) + 128];
+    if (idx < 15 && !(v - k[idx] < k[idx + 1] - v)) idx++;
+    return idx;
 }
 
 /* Weighted least-squares fit of one sub-block's scale (weights x^2):
@@ -135,6 +148,7 @@ void gf_quantize_row_iq4_xs_ref(const float *x, void *y, int64_t n) {
 }
 
 /* ---- the search quantizer ---- */
+
 
 static float wt(const float *w, int i) { return w ? w[i] : 1.0f; }
 static float half_round(float v) { return gf_half_to_float(gf_float_to_half(v)); }
