@@ -12,7 +12,7 @@
 // tokens, temperature 1, fixed seeds): no text from the evaluation set is
 // seen before evaluation, and nothing outside the model is needed.
 // Everything is deterministic: the same command prints the same table.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -27,18 +27,35 @@ const MODEL = join(SHARED, 'models', 'tiny-brown-f32.gguf');
 const TEXT = join(SHARED, 'reference', 'brown-heldout.txt');
 const REF = JSON.parse(readFileSync(join(SHARED, 'reference', 'tiny-brown.json'), 'utf8'));
 
-const { values: args } = parseArgs({ options: { chunks: { type: 'string' }, json: { type: 'string' } } });
+const { values: args } = parseArgs({
+  options: { chunks: { type: 'string' }, json: { type: 'string' }, types: { type: 'string' }, mixes: { type: 'string' } },
+});
 const chunks = args.chunks ? Number(args.chunks) : undefined;
 const log = (s) => process.stderr.write(`${s}\n`);
 
 // llama.cpp's file types and the name greenformer's --type uses for each
-const TYPES = [
+const ALL_TYPES = [
   ['Q8_0', 'Q8_0'],
   ['Q6_K', 'Q6_K'],
+  ['Q5_K_M', 'Q5_K'],
+  ['Q5_1', 'Q5_1'],
   ['Q4_K_M', 'Q4_K'],
   ['Q4_1', 'Q4_1'],
   ['Q4_0', 'Q4_0'],
+  ['IQ4_XS', 'IQ4_XS'],
+  ['Q3_K_M', 'Q3_K'],
+  ['Q2_K', 'Q2_K'],
 ];
+// --types Q5_K_M,Q2_K: measure only these (and the mixes); with --json, the other rows are
+// kept from the file's previous contents
+const only = args.types ? args.types.split(',') : null;
+const TYPES = only ? ALL_TYPES.filter(([n]) => only.includes(n)) : ALL_TYPES;
+// llama.cpp's numbers for its own files where tiny-brown.json has them; otherwise its file
+// (../shared/models/tiny-brown-TYPE.gguf) is measured here like ours
+const llamaFile = (name) => join(SHARED, 'models', `tiny-brown-${name}.gguf`);
+// mixes: at the sizes of llama.cpp's Q4_K_M and Q4_0 (its numbers), and at the sizes of its
+// Q3_K_M and Q2_K files (our ref files, which hold its bytes)
+const MIX_AT = args.mixes !== undefined ? args.mixes.split(',').filter(Boolean) : ['Q4_K_M', 'Q4_0', 'Q3_K_M', 'Q2_K'];
 
 async function calibrationText() {
   const m = await loadModel(MODEL);
@@ -72,18 +89,29 @@ for (const [llamaName, type] of TYPES) {
     log(`${llamaName} ${method}: ${q.plan.bitsPerWeight.toFixed(3)} bits per weight, ${q.seconds.toFixed(1)} s`);
   }
 }
-const q4km = REF.llamacpp_quantized.Q4_K_M.bits_per_weight;
-for (const target of [q4km, REF.llamacpp_quantized.Q4_0.bits_per_weight]) {
+const llamaOwn = [];
+for (const [llamaName] of TYPES) {
+  if (REF.llamacpp_quantized[llamaName]) continue;
+  llamaOwn.push({ llamaName, method: 'llama.cpp', bytes: readFileSync(llamaFile(llamaName)) });
+}
+async function bitsOf(name) {
+  if (REF.llamacpp_quantized[name]) return REF.llamacpp_quantized[name].bits_per_weight;
+  const row = variants.find((v) => v.llamaName === name && v.method === 'ref');
+  const plan = row ? row.plan : (await quantize({ type: ALL_TYPES.find(([n]) => n === name)[1] })).plan;
+  return Number(plan.bitsPerWeight.toFixed(3));
+}
+for (const at of MIX_AT) {
+  const target = await bitsOf(at);
   const q = await quantize({ mix: target, calib });
-  variants.push({ llamaName: null, type: 'mix', method: `mixed ≤ ${target}`, target, ...q });
-  log(`mix ${target}: ${q.plan.bitsPerWeight.toFixed(3)} bits per weight, ${q.seconds.toFixed(1)} s`);
+  variants.push({ llamaName: null, type: 'mix', method: `mixed ≤ ${target}`, target, at, ...q });
+  log(`mix ${target} (${at}'s size): ${q.plan.bitsPerWeight.toFixed(3)} bits per weight, ${q.seconds.toFixed(1)} s`);
 }
 
 const text = readFileSync(TEXT, 'utf8');
 // f32 KV caches: the table measures the weights alone (eval --kv-cache measures the cache)
 const ref = await loadModel(MODEL, { contextLength: 256, batchSize: 256, kvCache: 'f32' });
 const models = [];
-for (const v of variants) models.push(await loadModel(v.bytes, { contextLength: 256, batchSize: 256, kvCache: 'f32' }));
+for (const v of [...variants, ...llamaOwn]) models.push(await loadModel(v.bytes, { contextLength: 256, batchSize: 256, kvCache: 'f32' }));
 const ids = await ref.tokenize(text);
 const want = JSON.parse(readFileSync(join(SHARED, 'reference', 'tiny-brown-heldout.ids.json'), 'utf8'));
 if (ids.length !== want.length || ids.some((x, i) => x !== want[i])) throw new Error('the held-out text tokenizes differently from llama.cpp');
@@ -96,34 +124,50 @@ log(`evaluated ${variants.length} files on ${r.chunks} chunks (${r.scored} posit
 for (const m of models) await m.dispose();
 await ref.dispose();
 
-const rows = variants.map((v, i) => ({
+let rows = variants.map((v, i) => ({
   type: v.llamaName ?? 'mixed',
   method: v.method,
+  ...(v.at ? { at: v.at } : {}),
   bitsPerWeight: v.plan.bitsPerWeight,
   bytes: v.bytes.length,
   types: Object.entries(v.plan.tensors.reduce((a, t) => ((a[t.to] = (a[t.to] ?? 0) + 1), a), {})).map(([k, n]) => `${k}: ${n}`).join(', '),
   ...r.models[i],
 }));
+// llama.cpp's own files measured here: the same tensor bytes as our ref files, so their bits per weight
+for (const [j, v] of llamaOwn.entries()) {
+  const ours = rows.find((x) => x.type === v.llamaName && x.method === 'ref');
+  rows.push({ type: v.llamaName, method: 'llama.cpp', bitsPerWeight: ours?.bitsPerWeight, bytes: v.bytes.length, ...r.models[variants.length + j] });
+}
+if (only && args.json && existsSync(args.json)) {
+  const prev = JSON.parse(readFileSync(args.json, 'utf8'));
+  if (prev.chunks === r.chunks) rows = [...prev.rows.filter((x) => x.type !== 'mixed' && !only.includes(x.type)), ...rows];
+}
 
 const f = (x, d) => x.toFixed(d);
 const lines = [
   `| type | method | bits/weight | file | mean KL | top-1 | perplexity | KL vs llama.cpp's |`,
   `|---|---|---|---|---|---|---|---|`,
 ];
-for (const [llamaName] of TYPES) {
+// llama.cpp's KL for a file type: its own numbers, or its file measured here
+const llamaKl = (name) => REF.llamacpp_quantized[name]?.mean_kld ?? rows.find((x) => x.type === name && x.method === 'llama.cpp')?.meanKl;
+for (const [llamaName] of ALL_TYPES) {
   const l = REF.llamacpp_quantized[llamaName];
-  lines.push(`| ${llamaName} | llama.cpp (its numbers) | ${f(l.bits_per_weight, 3)} | ${(l.file_bytes / 1048576).toFixed(2)} MB | ${l.mean_kld.toFixed(6)} | ${l.same_top_pct.toFixed(2)}% | ${f(l.ppl, 3)} | — |`);
-  for (const row of rows.filter((x) => x.type === llamaName)) {
-    const label = { ref: 'greenformer ref (llama.cpp\'s bytes)', search: 'greenformer search', calibrated: 'greenformer calibrated' }[row.method];
+  const kl = llamaKl(llamaName);
+  if (kl === undefined) continue;
+  if (l) lines.push(`| ${llamaName} | llama.cpp (its numbers) | ${f(l.bits_per_weight, 3)} | ${(l.file_bytes / 1048576).toFixed(2)} MB | ${l.mean_kld.toFixed(6)} | ${l.same_top_pct.toFixed(2)}% | ${f(l.ppl, 3)} | — |`);
+  for (const method of ['llama.cpp', 'ref', 'search', 'calibrated']) {
+    const row = rows.find((x) => x.type === llamaName && x.method === method);
+    if (!row) continue;
+    const label = { 'llama.cpp': 'llama.cpp (its file, measured here)', ref: 'greenformer ref (llama.cpp\'s bytes)', search: 'greenformer search', calibrated: 'greenformer calibrated' }[method];
     lines.push(
-      `| ${llamaName} | ${label} | ${f(row.bitsPerWeight, 3)} | ${(row.bytes / 1048576).toFixed(2)} MB | ${row.meanKl.toFixed(6)} | ${(row.top1 * 100).toFixed(2)}% | ${f(row.perplexity, 3)} | ${(row.meanKl / l.mean_kld).toFixed(2)}× |`,
+      `| ${llamaName} | ${label} | ${f(row.bitsPerWeight, 3)} | ${(row.bytes / 1048576).toFixed(2)} MB | ${row.meanKl.toFixed(6)} | ${(row.top1 * 100).toFixed(2)}% | ${f(row.perplexity, 3)} | ${method === 'llama.cpp' ? '—' : `${(row.meanKl / kl).toFixed(2)}×`} |`,
     );
   }
 }
-const l = REF.llamacpp_quantized.Q4_K_M;
 for (const row of rows.filter((x) => x.type === 'mixed')) {
+  const at = row.at ?? 'Q4_K_M';
   lines.push(
-    `| mixed | greenformer ${row.method} bits | ${f(row.bitsPerWeight, 3)} | ${(row.bytes / 1048576).toFixed(2)} MB | ${row.meanKl.toFixed(6)} | ${(row.top1 * 100).toFixed(2)}% | ${f(row.perplexity, 3)} | ${(row.meanKl / l.mean_kld).toFixed(2)}× Q4_K_M's |`,
+    `| mixed | greenformer ${row.method} bits | ${f(row.bitsPerWeight, 3)} | ${(row.bytes / 1048576).toFixed(2)} MB | ${row.meanKl.toFixed(6)} | ${(row.top1 * 100).toFixed(2)}% | ${f(row.perplexity, 3)} | ${(row.meanKl / llamaKl(at)).toFixed(2)}× ${at}'s |`,
   );
 }
 const header = `tiny-brown (3.7 M parameters, trained), held-out Brown text: ${r.chunks} chunks of ${r.ctx} tokens, ${r.scored} positions scored; F32 perplexity ${r.refPerplexity.toFixed(3)} (llama.cpp ${REF.f32.ppl.toFixed(3)}). KL = mean KL(F32 || quantized) per token.`;

@@ -174,7 +174,8 @@ int gf_mix_measure(gf_mix *x, int step) {
         goto done;
     }
     int have_imp = gf_calib_importance(x->c, i, imp);
-    const float *u = have_imp ? gf_calib_gptq(x->c, i) : NULL;
+    /* as the transcoder writes it: GPTQ where the type has level layouts (not BF16) */
+    const float *u = have_imp && gf_gptq_supported(type) ? gf_calib_gptq(x->c, i) : NULL;
     for (int64_t r = 0; r < cm->rows && s == GF_OK; r++) {
         gf_dequantize_row(mat->type, (const char *)mat->data + (size_t)r * mat->row_bytes, row, mat->n);
         /* measured exactly as the file will be written */
