@@ -162,12 +162,13 @@ function render({ rows, chunks: nChunks, scored, refPerplexity }) {
     `|---|---|---|---|---|---|---|---|`,
   ];
   // llama.cpp's KL for a file type: its own numbers, or its file measured here
-  const llamaKl = (name) => REF.llamacpp_quantized[name]?.mean_kld ?? rows.find((x) => x.type === name && x.method === 'llama.cpp')?.meanKl;
+  // (its file measured here, on the same chunks, where the results have it)
+  const llamaKl = (name) => rows.find((x) => x.type === name && x.method === 'llama.cpp')?.meanKl ?? REF.llamacpp_quantized[name]?.mean_kld;
   for (const [llamaName] of ALL_TYPES) {
     const l = REF.llamacpp_quantized[llamaName];
     const kl = llamaKl(llamaName);
     if (kl === undefined) continue;
-    if (l) lines.push(`| ${llamaName} | llama.cpp (its numbers) | ${f(l.bits_per_weight, 3)} | ${(l.file_bytes / 1048576).toFixed(2)} MB | ${l.mean_kld.toFixed(6)} | ${l.same_top_pct.toFixed(2)}% | ${f(l.ppl, 3)} | — |`);
+    if (l && !rows.some((x) => x.type === llamaName && x.method === 'llama.cpp')) lines.push(`| ${llamaName} | llama.cpp (its numbers) | ${f(l.bits_per_weight, 3)} | ${(l.file_bytes / 1048576).toFixed(2)} MB | ${l.mean_kld.toFixed(6)} | ${l.same_top_pct.toFixed(2)}% | ${f(l.ppl, 3)} | — |`);
     for (const method of ['llama.cpp', 'ref', 'search', 'calibrated']) {
       const row = rows.find((x) => x.type === llamaName && x.method === method);
       if (!row) continue;
@@ -183,7 +184,7 @@ function render({ rows, chunks: nChunks, scored, refPerplexity }) {
       `| mixed | greenformer ${row.method} bits | ${f(row.bitsPerWeight, 3)} | ${(row.bytes / 1048576).toFixed(2)} MB | ${row.meanKl.toFixed(6)} | ${(row.top1 * 100).toFixed(2)}% | ${f(row.perplexity, 3)} | ${(row.meanKl / llamaKl(at)).toFixed(2)}× ${at}'s |`,
     );
   }
-  const header = `tiny-brown (3.7 M parameters, trained), held-out Brown text: ${nChunks} chunks of 256 tokens, ${scored} positions scored; F32 perplexity ${refPerplexity.toFixed(3)} (llama.cpp ${REF.f32.ppl.toFixed(3)}). KL = mean KL(F32 || quantized) per token.`;
+  const header = `tiny-brown (3.7 M parameters, trained), held-out Brown text: ${nChunks} chunks of 256 tokens, ${scored} positions scored; F32 perplexity ${refPerplexity.toFixed(3)} (llama.cpp on the whole text: ${REF.f32.ppl.toFixed(3)}). KL = mean KL(F32 || quantized) per token.`;
 
   const summary = [
     `| file type | bits/weight | llama.cpp's KL | search | calibrated | mixed at this size |`,
@@ -192,10 +193,11 @@ function render({ rows, chunks: nChunks, scored, refPerplexity }) {
   for (const [name] of ALL_TYPES) {
     const kl = llamaKl(name);
     const get = (m) => rows.find((x) => x.type === name && x.method === m);
-    if (kl === undefined || !get('ref')) continue;
+    const base = get('ref') ?? get('llama.cpp');
+    if (kl === undefined || !base) continue;
     const ratio = (row) => (row ? `${(row.meanKl / kl).toFixed(2)}×` : '—');
     const mix = rows.find((x) => x.type === 'mixed' && (x.at ?? 'Q4_K_M') === name);
-    summary.push(`| ${name} | ${f(get('ref').bitsPerWeight, 3)} | ${kl.toFixed(6)} | ${ratio(get('search'))} | ${ratio(get('calibrated'))} | ${ratio(mix)} |`);
+    summary.push(`| ${name} | ${f(base.bitsPerWeight, 3)} | ${kl.toFixed(6)} | ${ratio(get('search'))} | ${ratio(get('calibrated'))} | ${ratio(mix)} |`);
   }
   return `${header}\n\n${lines.join('\n')}\n\nSummary (KL relative to llama.cpp's file of the same type and size):\n\n${summary.join('\n')}\n`;
 }
