@@ -167,7 +167,7 @@ function render({ rows, chunks: nChunks, scored, refPerplexity }) {
   for (const [llamaName] of ALL_TYPES) {
     const l = REF.llamacpp_quantized[llamaName];
     const kl = llamaKl(llamaName);
-    if (kl === undefined) continue;
+    if (kl === undefined || !rows.some((x) => x.type === llamaName)) continue;
     if (l && !rows.some((x) => x.type === llamaName && x.method === 'llama.cpp')) lines.push(`| ${llamaName} | llama.cpp (its numbers) | ${f(l.bits_per_weight, 3)} | ${(l.file_bytes / 1048576).toFixed(2)} MB | ${l.mean_kld.toFixed(6)} | ${l.same_top_pct.toFixed(2)}% | ${f(l.ppl, 3)} | — |`);
     for (const method of ['llama.cpp', 'ref', 'search', 'calibrated']) {
       const row = rows.find((x) => x.type === llamaName && x.method === method);
