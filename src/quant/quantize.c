@@ -1,6 +1,7 @@
-/* Row quantization entry point and the 32-element block formats (Q8_0,
- * Q4_0, Q4_1). The reference quantizers live in quant.c (bit-exact with
- * llama.cpp); the K-quants are in quantize_k.c. */
+/* Row quantization entry point and the searches of the 32-element block
+ * formats (Q8_0, Q4_0, Q4_1, Q5_1). The reference quantizers are the
+ * registry rows' (bit-exact with llama.cpp); Q4_K and Q6_K search in
+ * quantize_k.c, Q5_K, Q3_K, Q2_K and IQ4_XS in their own modules. */
 #include "quant/quantize.h"
 
 #include <math.h>
