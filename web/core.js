@@ -251,9 +251,10 @@ export class Core {
 
   /**
    * The core's weight-type registry (src/quant/registry.c): rows
-   * {id, name, blockElements, blockBytes, computable, heldAs, activation, writable}.
-   * The JS type lists (web/load.js, web/quantize.js, web/index.d.ts) are
-   * held equal to it by tests/fast/types.test.mjs.
+   * {id, name, blockElements, blockBytes, computable, heldAs, activation, methods, gptq, writable}
+   * (methods: the quantizer's, [] for types it does not write; gptq: calibration adds GPTQ).
+   * The JS type lists (web/types.js, the QuantType union of web/index.d.ts) are generated
+   * from it by tools/gen-types.mjs; tests/fast/types.test.mjs fails when they differ.
    */
   types() {
     this.typeRows ??= JSON.parse(this.readString(this.em._gf_api_types_json() >>> 0));

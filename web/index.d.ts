@@ -472,22 +472,22 @@ export declare function listCachedModels(): Promise<CachedModel[]>;
 export declare function deleteCachedModel(url: string | URL): Promise<boolean>;
 export declare const version: string;
 
-/** Weight types greenformer writes. 'Q4_K', 'Q5_K', 'Q3_K' follow llama.cpp's Q4_K_M, Q5_K_M, Q3_K_M rules. */
-export type QuantType = 'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q4_K' | 'Q6_K' | 'Q5_K' | 'Q3_K' | 'Q2_K' | 'IQ4_XS' | 'Q5_1' | 'BF16';
+/** Weight types greenformer writes (generated from the core's registry by tools/gen-types.mjs). 'Q4_K', 'Q5_K',
+ * 'Q3_K' follow llama.cpp's Q4_K_M, Q5_K_M, Q3_K_M rules. */
+export type QuantType = 'Q4_0' | 'Q4_1' | 'Q5_1' | 'Q8_0' | 'Q2_K' | 'Q3_K' | 'Q4_K' | 'Q5_K' | 'Q6_K' | 'IQ4_XS' | 'BF16';
 
 export interface QuantizeOptions {
   /** Default 'Q4_K'. With mix, only the file's label: types come from the measurement. */
   type?: QuantType | 'Q4_K_M' | 'Q5_K_M' | 'Q3_K_M';
   /** 'ref': llama.cpp's reference quantizers (bytes equal to llama-quantize's without an imatrix), every type.
-   * 'search': per-block scales chosen by searching candidates (lower error, same format): Q8_0, Q4_0, Q4_1, Q4_K,
-   * Q6_K, Q5_1, BF16; the other types refuse it (and calib/mix, which use it).
+   * 'search': per-block scales chosen by searching candidates (lower error, same format), every type.
    * Default 'ref'; 'search' when calib or mix is given. */
   method?: 'ref' | 'search';
   /** Calibration text: the model runs on it; errors are weighted by each input channel's mean squared
    * activation and rounding errors are compensated across correlated channels (GPTQ). Decoder models only. */
   calib?: string;
-  /** Target bits per weight (all tensors counted, 4.5..8.5): each matrix's type chosen by its measured effect on the
-   * model's output (needs calib). */
+  /** Target bits per weight (all tensors counted, 2..16): each matrix's type, among all QuantTypes, chosen by its
+   * measured effect on the model's output (needs calib). */
   mix?: number;
   /** Calibration chunks the mix measures each candidate on (default 4). */
   mixChunks?: number;

@@ -12,14 +12,15 @@ import { Model } from './model.js';
 import { boolean, integer, knownKeys, number } from './options.js';
 import { abortError, openSource } from './sources.js';
 import { openSplit, splitSources } from './split.js';
+import { WRITABLE_TYPE_NAMES } from './types.js';
 
 const LOAD_MORE = 0;
 const LOAD_HEADER = 1;
 const LOAD_COMPLETE = 2;
 const WASM32_LIMIT = 4096 * 1048576;
-// The core's writable types (Core#types(); tests/fast/types.test.mjs holds them equal):
-// checked before any core exists.
-export const QUANTIZE_TYPES = ['Q4_0', 'Q8_0', 'Q4_K', 'Q4_1', 'Q6_K', 'Q5_K', 'Q3_K', 'Q2_K', 'IQ4_XS', 'Q5_1', 'BF16'];
+// The core's writable types (web/types.js, generated from the core's registry): checked
+// before any core exists.
+export const QUANTIZE_TYPES = WRITABLE_TYPE_NAMES;
 // the C core's gf_kv_type numbering
 const KV_CACHE_TYPES = ['f32', 'f16', 'q8_0'];
 const DEFAULT_MAX_MEMORY = WASM32_LIMIT - 128 * 1048576; // room for code, stack and tokenizer

@@ -9,18 +9,18 @@
 //   const blob = await quantizeToBlob(url, { type: 'Q8_0' });
 //
 // Options:
-//   type        'Q8_0' | 'Q4_0' | 'Q4_1' | 'Q5_1' | 'Q2_K' | 'Q3_K' | 'Q4_K' | 'Q5_K' | 'Q6_K' |
-//               'IQ4_XS' | 'BF16' (QUANT_TYPES); the K types follow llama.cpp's rules for which
-//               tensors get more bits (Q3_K: Q3_K_M, Q4_K: Q4_K_M, Q5_K: Q5_K_M). Default 'Q4_K'.
+//   type        one of QUANT_TYPES (the core's writable types: web/types.js); the K types
+//               follow llama.cpp's rules for which tensors get more bits (Q3_K: Q3_K_M, Q4_K:
+//               Q4_K_M, Q5_K: Q5_K_M). Default 'Q4_K'.
 //   method      'ref' (llama.cpp's reference quantizers: llama-quantize's bytes) or
-//               'search' (per-block scale search; same formats, lower error; Q8_0, Q4_0, Q4_1,
-//               Q4_K, Q6_K, Q5_1, BF16 only: the others refuse it). Default 'ref';
-//               'search' when calib or mix is given.
+//               'search' (per-block scale search; same formats, lower error; every type).
+//               Default 'ref'; 'search' when calib or mix is given.
 //   calib       calibration text: the model runs on it; each matrix's errors are weighted by
 //               its mean squared input activations (importance), and rounding errors are
 //               spread over correlated input channels (GPTQ). Decoder models only.
-//   mix         target bits per weight (all tensors counted): types chosen per tensor by
-//               measured sensitivity on the calibration text (needs calib).
+//   mix         target bits per weight (all tensors counted, 2 to 16): types chosen per tensor
+//               among all of QUANT_TYPES by measured sensitivity on the calibration text
+//               (needs calib).
 //   mixChunks   calibration chunks each mix candidate is measured on (default 4).
 //   outputType, embdType   override the output matrix's / token embedding's type.
 //   onProgress  ({ phase: 'load' | 'calibrate' | 'measure' | 'quantize', fraction, ... }) => void
@@ -42,21 +42,22 @@ import { Core } from './core.js';
 import { integer, knownKeys, oneOf } from './options.js';
 import { nodePlatform } from './platform.js';
 import { abortError, openSource } from './sources.js';
+import { WRITABLE_TYPE_NAMES } from './types.js';
 
 const TC_HEADER = 1;
 const TC_COMPLETE = 2;
 const LOAD_COMPLETE = 2;
 
-// The core's writable types and what outputType/embdType may name: checked before any core
-// exists; tests/fast/types.test.mjs holds them equal to the core's registry (Core#types()).
-export const QUANT_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'Q5_K', 'Q3_K', 'Q2_K', 'IQ4_XS', 'Q5_1', 'BF16'];
+// The core's writable types (web/types.js, generated from the core's registry by
+// tools/gen-types.mjs): checked before any core exists.
+export const QUANT_TYPES = WRITABLE_TYPE_NAMES;
 // llama.cpp's names of the mixes the K types follow: Q4_K is Q4_K_M, Q5_K Q5_K_M, Q3_K Q3_K_M
 export const QUANT_TYPE_ALIASES = ['Q4_K_M', 'Q5_K_M', 'Q3_K_M'];
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
 const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'outputType', 'embdType', 'onProgress', 'log', 'signal'];
 // what outputType / embdType may name: the types greenformer writes ('' = the file type's rules)
-export const TENSOR_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'Q5_K', 'Q3_K', 'Q2_K', 'IQ4_XS', 'Q5_1', 'BF16', 'F16', 'F32'];
+export const TENSOR_TYPES = Object.freeze([...WRITABLE_TYPE_NAMES, 'F16', 'F32']);
 
 function checkOptions(options) {
   knownKeys(options, OPTIONS, 'quantize');
@@ -69,8 +70,8 @@ function checkOptions(options) {
   }
   if (calib !== undefined && (typeof calib !== 'string' || !calib.length)) throw new TypeError('quantize: calib must be a non-empty string (the calibration text)');
   if (mix !== undefined) {
-    if (typeof mix !== 'number' || !Number.isFinite(mix) || mix < 4.5 || mix > 8.5) {
-      throw new RangeError(`quantize: mix must be a target in bits per weight between 4.5 and 8.5, got ${mix}`);
+    if (typeof mix !== 'number' || !Number.isFinite(mix) || mix < 2 || mix > 16) {
+      throw new RangeError(`quantize: mix must be a target in bits per weight between 2 and 16, got ${mix}`);
     }
     if (calib === undefined) throw new TypeError('quantize: mix needs calibration text (calib) to measure each tensor on');
   }

@@ -2,15 +2,26 @@
 import { readFileSync } from 'node:fs';
 
 import { quantizeModel, QUANT_TYPE_ALIASES, QUANT_TYPES } from '../../web/quantize.js';
+import { WRITABLE_TYPES } from '../../web/types.js';
 import { numFlag, UsageError } from './common.mjs';
+
+const withMethod = (m) => WRITABLE_TYPES.filter((t) => t.methods.includes(m)).map((t) => t.name);
+const search = withMethod('search');
+const gptq = WRITABLE_TYPES.filter((t) => t.gptq).map((t) => t.name);
+const all = (names) => (names.length === QUANT_TYPES.length ? 'every type' : names.join(', '));
+const allBut = (names) => {
+  const missing = QUANT_TYPES.filter((t) => !names.includes(t));
+  return missing.length ? `every type but ${missing.join(', ')}` : 'every type';
+};
 
 export const usage = `quantize IN.gguf OUT.gguf --type TYPE [--method ref|search] [--calib TEXT_FILE] [--mix BITS]
                     [--output-type TYPE] [--embd-type TYPE] [--quiet]
         write a quantized copy of a F32/F16 GGUF (TYPE: ${QUANT_TYPES.join(', ')}; Q4_K, Q5_K, Q3_K follow llama.cpp's
-        Q4_K_M, Q5_K_M, Q3_K_M; --method search: Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q5_1, BF16);
-        --method search picks scales by error; --calib runs the model on the text: errors weighted by
-        activations and compensated across channels (GPTQ);
-        --mix 4.8 assigns types per tensor by measured sensitivity under that many bits per weight`;
+        Q4_K_M, Q5_K_M, Q3_K_M); --method ref (default) writes llama-quantize's bytes;
+        --method search picks scales by error (${all(search)});
+        --calib runs the model on the text: errors weighted by activations (${all(search)}) and compensated
+        across channels (GPTQ: ${allBut(gptq)});
+        --mix 4.8 assigns types per tensor (among all of them) by measured sensitivity under that many bits per weight`;
 
 export const options = {
   type: { type: 'string' },
@@ -54,7 +65,7 @@ export async function run(input, v, [output]) {
   if (v.type === undefined && v.mix === undefined) throw new UsageError(`quantize needs --type (${QUANT_TYPES.join(', ')}) or --mix BITS`);
   if (v.type !== undefined && !QUANT_TYPES.includes(v.type) && !QUANT_TYPE_ALIASES.includes(v.type)) throw new UsageError(`--type must be one of ${QUANT_TYPES.join(', ')}, got "${v.type}"`);
   if (v.method !== undefined && v.method !== 'ref' && v.method !== 'search') throw new UsageError(`--method must be ref or search, got "${v.method}"`);
-  const mix = numFlag(v, 'mix', { min: 4.5, max: 8.5 }); // bits per weight
+  const mix = numFlag(v, 'mix', { min: 2, max: 16 }); // bits per weight
   if (mix !== undefined && v.calib === undefined) throw new UsageError('--mix needs --calib TEXT_FILE (the text each tensor is measured on)');
   if (v.method === 'ref' && (v.calib !== undefined || mix !== undefined)) throw new UsageError('--calib and --mix use --method search');
   let calib;

@@ -12,7 +12,6 @@
 #include "model/loader.h"
 #include "model/model.h"
 #include "model/work.h"
-#include "quant/registry.h"
 #include "base/parallel.h"
 #include "sample/grammar.h"
 #include "sample/sampler.h"
@@ -96,23 +95,6 @@ GF_API void gf_api_sha256_final(gf_sha256 *s, uint8_t *digest) {
 /* Starts the thread pool (pthreads build; 1 in the single-thread build).
  * Returns how many threads run tasks. */
 GF_API int gf_api_threads_start(int n) { return gf_parallel_start(n); }
-
-/* The weight-type registry as JSON (quant/registry.h: gf_types_json), for
- * the JS type lists; NULL (with an error) when memory runs out. */
-GF_API const char *gf_api_types_json(void) {
-    static char *json;
-    if (!json) {
-        size_t n = gf_types_json(NULL, 0);
-        char *b = malloc(n + 1);
-        if (!b) {
-            gf_fail_nomem("the type list", n + 1);
-            return NULL;
-        }
-        gf_types_json(b, n + 1);
-        json = b;
-    }
-    return json;
-}
 
 GF_API gf_loader *gf_api_loader_new(int mode, int n_ctx, int n_batch, double max_memory, double total_size, int kv_type) {
     gf_clear_error();

@@ -12,6 +12,7 @@
 #include "format/gguf.h"
 #include "model/loader.h"
 #include "tools/mix.h"
+#include "tools/quantize_gptq.h"
 #include "quant/quantize.h"
 #include "model/quantize_rules.h"
 #include "tools/transcode.h"
@@ -206,4 +207,33 @@ GF_API char *gf_api_gguf_summary(const gguf_reader *r) {
     }
     snprintf(s + n, cap - (size_t)n, "}}");
     return s;
+}
+
+/* ---- the type registry, with what the quantizer does with each type ---- */
+
+/* "methods":["ref","search"],"gptq":true, for a writable type (calibration
+ * is search with importance weights, plus GPTQ where it has the levels). */
+static size_t quantizer_fields(uint32_t type, char *buf, size_t cap) {
+    const int ref = gf_quantize_has_method(type, GF_QUANT_REF), search = gf_quantize_has_method(type, GF_QUANT_SEARCH);
+    int n = snprintf(buf, cap, "\"methods\":[%s%s%s],\"gptq\":%s,", ref ? "\"ref\"" : "", ref && search ? "," : "",
+                     search ? "\"search\"" : "", gf_gptq_supported(type) ? "true" : "false");
+    return n > 0 ? (size_t)n : 0;
+}
+
+/* The weight-type registry as JSON (quant/registry.h: gf_types_json, with
+ * each row's quantizer methods), for Core#types() and tools/gen-types.mjs;
+ * NULL (with an error) when memory runs out. */
+GF_API const char *gf_api_types_json(void) {
+    static char *json;
+    if (!json) {
+        size_t n = gf_types_json(NULL, 0, quantizer_fields);
+        char *b = malloc(n + 1);
+        if (!b) {
+            gf_fail_nomem("the type list", n + 1);
+            return NULL;
+        }
+        gf_types_json(b, n + 1, quantizer_fields);
+        json = b;
+    }
+    return json;
 }

@@ -40,4 +40,13 @@ float gf_dot_iq4_xs_ref(int n, const void *w_row, const void *act_row);
  * llama-quantize writes. */
 void gf_quantize_row_iq4_xs_ref(const float *x, void *y, int64_t n);
 
+/* Replace a block's codebook indices (0..15, element order), keeping its scales. */
+void gf_iq4_xs_set_levels(block_iq4_xs *b, const uint8_t *L);
+/* The search quantizer, weighted by w (NULL: 1): each sub-block's scale
+ * searched over the codebook (the largest element near either end, refitted
+ * by least squares for its indices), the super-scale chosen by the error
+ * after the 6-bit coding, codes nudged by +-2, the super-scale refitted;
+ * per block the reference result is kept when its error is not larger. */
+void gf_quantize_row_iq4_xs_search(const float *x, const float *w, void *y, int64_t n);
+
 #endif

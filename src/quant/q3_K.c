@@ -2,6 +2,7 @@
  * llama.cpp's reference quantizer, re-implemented with the same float
  * operations in the same order (so the bytes match its files). */
 #include "quant/q3_K.h"
+#include "quant/quantize_k.h"
 
 #include <math.h>
 #include <string.h>
@@ -152,15 +153,59 @@ void gf_quantize_row_q3_K_ref(const float *x, void *dst, int64_t n) {
                 L[16 * j + i] = (int8_t)(l + 4);
             }
         }
-        memset(y[b].hmask, 0, sizeof y[b].hmask);
-        for (int e = 0; e < QK_K; e++) {
-            if (L[e] > 3) {
-                y[b].hmask[e % 32] |= (uint8_t)(1 << (e / 32));
-                L[e] -= 4;
-            }
+        gf_q3_K_set_levels(&y[b], (const uint8_t *)L);
+    }
+}
+
+void gf_q3_K_set_levels(block_q3_K *y, const uint8_t *L) {
+    uint8_t low[QK_K];
+    memset(y->hmask, 0, sizeof y->hmask);
+    for (int e = 0; e < QK_K; e++) {
+        low[e] = L[e] & 3;
+        if (L[e] > 3) y->hmask[e % 32] |= (uint8_t)(1 << (e / 32));
+    }
+    for (int h = 0; h < QK_K; h += 128)
+        for (int l = 0; l < 32; l++)
+            y->qs[h / 4 + l] = (uint8_t)(low[h + l] | low[h + l + 32] << 2 | low[h + l + 64] << 4 | low[h + l + 96] << 6);
+}
+
+static void pack_scales(const int8_t sc[16], uint8_t *scales) {
+    memset(scales, 0, 12);
+    for (int j = 0; j < 16; j++) {
+        int l = sc[j] + 32;
+        if (j < 8) scales[j] = (uint8_t)(l & 0xF);
+        else scales[j - 8] |= (uint8_t)((l & 0xF) << 4);
+        scales[j % 4 + 8] |= (uint8_t)((l >> 4) << (2 * (j / 4)));
+    }
+}
+
+static double block_error(const block_q3_K *y, const float *x, const float *w) {
+    float v[QK_K];
+    double e = 0;
+    gf_dequantize_row_q3_K(y, v, QK_K);
+    for (int i = 0; i < QK_K; i++) {
+        double d = (double)x[i] - v[i];
+        e += (w ? w[i] : 1.0) * d * d;
+    }
+    return e;
+}
+
+void gf_quantize_row_q3_K_search(const float *x, const float *w, void *dst, int64_t n) {
+    block_q3_K *y = dst;
+    for (int64_t b = 0; b < n / QK_K; b++) {
+        const float *xb = x + QK_K * b, *wb = w ? w + QK_K * b : NULL;
+        block_q3_K ref, s;
+        gf_quantize_row_q3_K_ref(xb, &ref, QK_K);
+        gf_k_sym k = {.n_sub = 16, .len = 16, .lo = -4, .hi = 3, .code_lo = -32, .code_hi = 31};
+        if (!gf_search_k_sym(xb, wb, &k)) {
+            y[b] = ref;
+            continue;
         }
-        for (int h = 0; h < QK_K; h += 128)
-            for (int l = 0; l < 32; l++)
-                y[b].qs[h / 4 + l] = (uint8_t)(L[h + l] | L[h + l + 32] << 2 | L[h + l + 64] << 4 | L[h + l + 96] << 6);
+        uint8_t L[QK_K];
+        for (int e = 0; e < QK_K; e++) L[e] = (uint8_t)(k.L[e] + 4);
+        pack_scales(k.sc, s.scales);
+        s.d = gf_float_to_half(k.d);
+        gf_q3_K_set_levels(&s, L);
+        y[b] = block_error(&s, xb, wb) < block_error(&ref, xb, wb) ? s : ref;
     }
 }

@@ -57,6 +57,17 @@ static int nearest(float v) {
 
 static int clampi(int v, int lo, int hi) { return v < lo ? lo : v > hi ? hi : v; }
 
+void gf_q5_K_set_levels(block_q5_K *y, const uint8_t *L) {
+    memset(y->qh, 0, sizeof y->qh);
+    for (int p = 0; p < 4; p++) {
+        for (int l = 0; l < 32; l++) {
+            const int a = L[64 * p + l], b = L[64 * p + 32 + l];
+            y->qs[32 * p + l] = (uint8_t)((a & 0xF) | (b & 0xF) << 4);
+            y->qh[l] |= (uint8_t)((a >> 4) << (2 * p) | (b >> 4) << (2 * p + 1));
+        }
+    }
+}
+
 static void quantize_block(const float *x, block_q5_K *y) {
     uint8_t L[QK_K];
     float w[32], scales[8], mins[8], max_scale = 0, max_min = 0;
@@ -96,17 +107,38 @@ static void quantize_block(const float *x, block_q5_K *y) {
         const float dm = gf_half_to_float(y->dmin) * m;
         for (int l = 0; l < 32; l++) L[32 * j + l] = (uint8_t)clampi(nearest((x[32 * j + l] + dm) / d), 0, 31);
     }
-    memset(y->qh, 0, sizeof y->qh);
-    for (int p = 0; p < 4; p++) {
-        for (int l = 0; l < 32; l++) {
-            const int a = L[64 * p + l], b = L[64 * p + 32 + l];
-            y->qs[32 * p + l] = (uint8_t)((a & 0xF) | (b & 0xF) << 4);
-            y->qh[l] |= (uint8_t)((a >> 4) << (2 * p) | (b >> 4) << (2 * p + 1));
-        }
-    }
+    gf_q5_K_set_levels(y, L);
 }
 
 void gf_quantize_row_q5_K_ref(const float *x, void *y, int64_t n) {
     block_q5_K *b = y;
     for (int64_t i = 0; i < n / QK_K; i++) quantize_block(x + QK_K * i, b + i);
+}
+
+/* sum_i w_i (x_i - y_i)^2 over one super-block. */
+static double block_error(const block_q5_K *y, const float *x, const float *w) {
+    float v[QK_K];
+    double e = 0;
+    gf_dequantize_row_q5_K(y, v, QK_K);
+    for (int i = 0; i < QK_K; i++) {
+        double d = (double)x[i] - v[i];
+        e += (w ? w[i] : 1.0) * d * d;
+    }
+    return e;
+}
+
+void gf_quantize_row_q5_K_search(const float *x, const float *w, void *y, int64_t n) {
+    block_q5_K *out = y;
+    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
+        const float *wi = w ? w + QK_K * i : NULL;
+        block_q5_K ref, s;
+        quantize_block(x, &ref);
+        gf_k_asym k = {.n_sub = 8, .len = 32, .nmax = 31, .code_max = 63};
+        gf_search_k_asym(x, wi, &k);
+        gf_q4_K_pack_scales(k.ls, k.lm, s.scales);
+        s.d = gf_float_to_half(k.d);
+        s.dmin = gf_float_to_half(k.dmin);
+        gf_q5_K_set_levels(&s, k.L);
+        out[i] = block_error(&s, x, wi) < block_error(&ref, x, wi) ? s : ref;
+    }
 }

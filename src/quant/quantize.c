@@ -1,14 +1,20 @@
-/* Row quantization entry point and the 32-element block formats (Q8_0,
- * Q4_0, Q4_1). The reference quantizers live in quant.c (bit-exact with
- * llama.cpp); the K-quants are in quantize_k.c. */
+/* Row quantization entry point and the searches of the 32-element block
+ * formats (Q8_0, Q4_0, Q4_1, Q5_1). The reference quantizers are the
+ * registry rows' (bit-exact with llama.cpp); Q4_K and Q6_K search in
+ * quantize_k.c, Q5_K, Q3_K, Q2_K and IQ4_XS in their own modules. */
 #include "quant/quantize.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/error.h"
 #include "quant/bf16.h"
+#include "quant/iq4_xs.h"
+#include "quant/q2_K.h"
+#include "quant/q3_K.h"
 #include "quant/q5_1.h"
+#include "quant/q5_K.h"
 #include "quant/quant.h"
 #include "quant/quantize_k.h"
 #include "quant/quantize_search.h"
@@ -131,12 +137,45 @@ static void search_q6_K(const float *x, const float *imp, void *dst, int64_t n) 
         gf_quantize_block_q6_K(x + i, block_weights(imp ? imp + i : NULL, QK_K), 1, (block_q6_K *)dst + i / QK_K);
 }
 
+int gf_search_default_weights(uint32_t type, const float *x, float *w, int64_t n) {
+    if (type != GF_TYPE_Q3_K && type != GF_TYPE_Q2_K) return 0;
+    for (int64_t g = 0; g + 16 <= n; g += 16) {
+        float s2 = 0;
+        for (int k = 0; k < 16; k++) s2 += x[g + k] * x[g + k];
+        const float rms = sqrtf(s2 / 16);
+        for (int k = 0; k < 16; k++) w[g + k] = rms + fabsf(x[g + k]);
+    }
+    return 1;
+}
+
+/* The newer types' searches (in their own modules) take a weight row; here
+ * each 256-element block gets its weights: the importance, or when there is
+ * none (or it is all zero) the type's default weights (or none). */
+static void per_k_block(uint32_t type, void (*f)(const float *, const float *, void *, int64_t), const float *x, const float *imp,
+                        void *dst, int64_t n) {
+    const size_t bytes = gf_type_info(type)->bytes;
+    float mw[QK_K];
+    for (int64_t i = 0; i < n; i += QK_K) {
+        const float *w = block_weights(imp ? imp + i : NULL, QK_K);
+        if (!w && gf_search_default_weights(type, x + i, mw, QK_K)) w = mw;
+        f(x + i, w, (char *)dst + bytes * (size_t)(i / QK_K), QK_K);
+    }
+}
+
+static void search_q5_K(const float *x, const float *imp, void *dst, int64_t n) { per_k_block(GF_TYPE_Q5_K, gf_quantize_row_q5_K_search, x, imp, dst, n); }
+static void search_q3_K(const float *x, const float *imp, void *dst, int64_t n) { per_k_block(GF_TYPE_Q3_K, gf_quantize_row_q3_K_search, x, imp, dst, n); }
+static void search_q2_K(const float *x, const float *imp, void *dst, int64_t n) { per_k_block(GF_TYPE_Q2_K, gf_quantize_row_q2_K_search, x, imp, dst, n); }
+static void search_iq4_xs(const float *x, const float *imp, void *dst, int64_t n) {
+    per_k_block(GF_TYPE_IQ4_XS, gf_quantize_row_iq4_xs_search, x, imp, dst, n);
+}
+
 /* The search quantizer of each writable type (the reference one is in its registry row). */
 typedef void (*search_fn)(const float *x, const float *importance, void *dst, int64_t n);
 static const search_fn k_search[GF_TYPE_COUNT] = {
     [GF_TYPE_Q8_0] = search_q8_0, [GF_TYPE_Q4_0] = search_q4_0, [GF_TYPE_Q4_1] = search_q4_1,
     [GF_TYPE_Q4_K] = search_q4_K, [GF_TYPE_Q6_K] = search_q6_K, [GF_TYPE_Q5_1] = search_q5_1,
-    [GF_TYPE_BF16] = search_bf16,
+    [GF_TYPE_BF16] = search_bf16, [GF_TYPE_Q5_K] = search_q5_K, [GF_TYPE_Q3_K] = search_q3_K,
+    [GF_TYPE_Q2_K] = search_q2_K, [GF_TYPE_IQ4_XS] = search_iq4_xs,
 };
 
 int gf_quantize_has_method(uint32_t type, gf_quant_method method) {

@@ -23,10 +23,18 @@ typedef enum { GF_QUANT_REF = 0, GF_QUANT_SEARCH = 1 } gf_quant_method;
 
 /* The types greenformer writes: the registry's writable rows (gf_type_writable). */
 int gf_quantize_supported(uint32_t type);
-/* Whether the method can write the type: every writable type has "ref";
- * "search" (and calibration) exists for Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q5_1
- * and BF16 (where it is the reference rounding). */
+/* Whether the method can write the type: every writable type has "ref" and
+ * "search" (for BF16 search is the reference rounding, already the least
+ * error); calibration uses search with importance weights. */
 int gf_quantize_has_method(uint32_t type, gf_quant_method method);
+
+/* The weights a type's search uses when it is given no importance: Q3_K and
+ * Q2_K weight each element by rms(its 16-element group) + |x| (larger
+ * weights count more; measured on tiny-brown, plain squared error lowers the
+ * weight error but raises the KL at 2-3 bits, as llama.cpp's own reference
+ * fits weight by magnitude too); fills w[0..n) and returns 1, or returns 0
+ * (plain squared error) for the other types. */
+int gf_search_default_weights(uint32_t type, const float *x, float *w, int64_t n);
 
 /* Quantizes x[0..n) into dst (gf_row_bytes(type, n) bytes). Errors (with a
  * message) for a type it cannot write or n not a whole number of blocks. */

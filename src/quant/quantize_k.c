@@ -158,11 +158,13 @@ static void q4k_ref(const float *x, block_q4_K *y) {
     q4k_pack_qs(L, y->qs);
 }
 
-/* Error of one 32-element sub-block with effective scale ds and minimum dm. */
-static float q4k_sub_error(const float *x, const float *w, float ds, float dm, uint8_t *L) {
+/* ---- the asymmetric K search (Q4_K, Q5_K, Q2_K) ---- */
+
+/* Error of one sub-block with effective scale ds and minimum dm. */
+static float ka_sub_error(const float *x, const float *w, int len, int nmax, float ds, float dm, uint8_t *L) {
     float e = 0;
-    for (int i = 0; i < 32; i++) {
-        int l = ds ? gf_clampi(gf_nearest_int((x[i] + dm) / ds), 0, 15) : 0;
+    for (int i = 0; i < len; i++) {
+        int l = ds ? gf_clampi(gf_nearest_int((x[i] + dm) / ds), 0, nmax) : 0;
         if (L) L[i] = (uint8_t)l;
         float diff = x[i] - (ds * (float)l - dm);
         e += wt(w, i) * diff * diff;
@@ -172,42 +174,45 @@ static float q4k_sub_error(const float *x, const float *w, float ds, float dm, u
 
 typedef struct {
     float d, dmin; /* fp16-representable */
-    uint8_t ls[8], lm[8];
+    uint8_t ls[16], lm[16];
     float err;
-} q4k_coding;
+} ka_coding;
+
+static const float *sub_w(const float *w, int off) { return w ? w + off : NULL; }
 
 /* Codes the sub-block fits with super-scales d, dmin and measures the result. */
-static void q4k_code(const float *x, const float *w, const float *scales, const float *mins, float d, float dmin, q4k_coding *c) {
+static void ka_code(const gf_k_asym *k, const float *x, const float *w, const float *scales, const float *mins, float d, float dmin,
+                    ka_coding *c) {
     c->d = d;
     c->dmin = dmin;
     c->err = 0;
-    for (int j = 0; j < 8; j++) {
-        c->ls[j] = (uint8_t)(d > 0 ? gf_clampi(gf_nearest_int(scales[j] / d), 0, 63) : 0);
-        c->lm[j] = (uint8_t)(dmin > 0 ? gf_clampi(gf_nearest_int(mins[j] / dmin), 0, 63) : 0);
-        c->err += q4k_sub_error(x + 32 * j, w ? w + 32 * j : NULL, d * (float)c->ls[j], dmin * (float)c->lm[j], NULL);
+    for (int j = 0; j < k->n_sub; j++) {
+        c->ls[j] = (uint8_t)(d > 0 ? gf_clampi(gf_nearest_int(scales[j] / d), 0, k->code_max) : 0);
+        c->lm[j] = (uint8_t)(dmin > 0 ? gf_clampi(gf_nearest_int(mins[j] / dmin), 0, k->code_max) : 0);
+        c->err += ka_sub_error(x + k->len * j, sub_w(w, k->len * j), k->len, k->nmax, d * (float)c->ls[j], dmin * (float)c->lm[j], NULL);
     }
 }
 
 static float half_round(float v) { return h2f(gf_float_to_half(v)); }
 
-static void q4k_total_error(const float *x, const float *w, q4k_coding *c) {
+static void ka_total_error(const gf_k_asym *k, const float *x, const float *w, ka_coding *c) {
     c->err = 0;
-    for (int j = 0; j < 8; j++)
-        c->err += q4k_sub_error(x + 32 * j, w ? w + 32 * j : NULL, c->d * (float)c->ls[j], c->dmin * (float)c->lm[j], NULL);
+    for (int j = 0; j < k->n_sub; j++)
+        c->err += ka_sub_error(x + k->len * j, sub_w(w, k->len * j), k->len, k->nmax, c->d * (float)c->ls[j], c->dmin * (float)c->lm[j], NULL);
 }
 
 /* Each sub-block's codes may do better one step away. */
-static void q4k_refine_codes(const float *x, const float *w, q4k_coding *c) {
+static void ka_refine_codes(const gf_k_asym *k, const float *x, const float *w, ka_coding *c) {
     c->err = 0;
-    for (int j = 0; j < 8; j++) {
-        const float *xj = x + 32 * j, *wj = w ? w + 32 * j : NULL;
-        float cur = q4k_sub_error(xj, wj, c->d * (float)c->ls[j], c->dmin * (float)c->lm[j], NULL);
+    for (int j = 0; j < k->n_sub; j++) {
+        const float *xj = x + k->len * j, *wj = sub_w(w, k->len * j);
+        float cur = ka_sub_error(xj, wj, k->len, k->nmax, c->d * (float)c->ls[j], c->dmin * (float)c->lm[j], NULL);
         int bs = c->ls[j], bm = c->lm[j];
         for (int a = -1; a <= 1; a++)
             for (int b = -1; b <= 1; b++) {
                 int sc = c->ls[j] + a, m = c->lm[j] + b;
-                if ((!a && !b) || sc < 0 || sc > 63 || m < 0 || m > 63) continue;
-                float e = q4k_sub_error(xj, wj, c->d * (float)sc, c->dmin * (float)m, NULL);
+                if ((!a && !b) || sc < 0 || sc > k->code_max || m < 0 || m > k->code_max) continue;
+                float e = ka_sub_error(xj, wj, k->len, k->nmax, c->d * (float)sc, c->dmin * (float)m, NULL);
                 if (e < cur) {
                     cur = e;
                     bs = sc;
@@ -220,39 +225,42 @@ static void q4k_refine_codes(const float *x, const float *w, q4k_coding *c) {
     }
 }
 
-static void q4k_search(const float *x, const float *w, block_q4_K *y) {
-    uint8_t L[QK_K];
-    float scales[8], mins[8], max_scale = 0, max_min = 0;
-    for (int j = 0; j < 8; j++) {
+void gf_search_k_asym(const float *x, const float *w, gf_k_asym *k) {
+    float scales[16], mins[16], max_scale = 0, max_min = 0;
+    const float cm = (float)k->code_max;
+    for (int j = 0; j < k->n_sub; j++) {
         float off, e;
-        scales[j] = gf_search_asym(x + 32 * j, w ? w + 32 * j : NULL, 32, 15, 1, 0, STEPS_SUB, L + 32 * j, &off, &e);
+        scales[j] = gf_search_asym(x + k->len * j, sub_w(w, k->len * j), k->len, k->nmax, 1, 0, STEPS_SUB, k->L + k->len * j, &off, &e);
         mins[j] = -off;
         max_scale = fmaxf(max_scale, scales[j]);
         max_min = fmaxf(max_min, mins[j]);
     }
-    /* super-scales: a few passes of coordinate search around max/63 */
-    q4k_coding best, c;
-    q4k_code(x, w, scales, mins, half_round(max_scale / 63.f), half_round(max_min / 63.f), &best);
+    /* super-scales: a few passes of coordinate search around max/code_max
+     * (wider below it when the codes are coarse: 4-bit codes round more) */
+    ka_coding best, c;
+    const int k_lo = k->code_max < 63 ? -10 : -3;
+    ka_code(k, x, w, scales, mins, half_round(max_scale / cm), half_round(max_min / cm), &best);
     for (int pass = 0; pass < 2; pass++) {
-        for (int k = -3; k <= 10; k++) {
-            float d = half_round(max_scale / 63.f * (1.0f + 0.02f * (float)k));
-            q4k_code(x, w, scales, mins, d, best.dmin, &c);
+        for (int s = k_lo; s <= 10; s++) {
+            float d = half_round(max_scale / cm * (1.0f + 0.02f * (float)s));
+            ka_code(k, x, w, scales, mins, d, best.dmin, &c);
             if (c.err < best.err) best = c;
         }
-        for (int k = -3; k <= 10; k++) {
-            float dmin = half_round(max_min / 63.f * (1.0f + 0.02f * (float)k));
-            q4k_code(x, w, scales, mins, best.d, dmin, &c);
+        for (int s = k_lo; s <= 10; s++) {
+            float dmin = half_round(max_min / cm * (1.0f + 0.02f * (float)s));
+            ka_code(k, x, w, scales, mins, best.d, dmin, &c);
             if (c.err < best.err) best = c;
         }
     }
-    q4k_refine_codes(x, w, &best);
+    ka_refine_codes(k, x, w, &best);
     /* refit both super-scales by least squares for the chosen codes, then requantize */
     for (int round = 0; round < 3; round++) {
         double saa = 0, sab = 0, sbb = 0, sax = 0, sbx = 0;
-        for (int j = 0; j < 8; j++) {
-            q4k_sub_error(x + 32 * j, NULL, best.d * (float)best.ls[j], best.dmin * (float)best.lm[j], L + 32 * j);
-            for (int i = 0; i < 32; i++) {
-                double wi = wt(w, 32 * j + i), a = (double)best.ls[j] * L[32 * j + i], b = best.lm[j], xi = x[32 * j + i];
+        for (int j = 0; j < k->n_sub; j++) {
+            ka_sub_error(x + k->len * j, NULL, k->len, k->nmax, best.d * (float)best.ls[j], best.dmin * (float)best.lm[j], k->L + k->len * j);
+            for (int i = 0; i < k->len; i++) {
+                int e = k->len * j + i;
+                double wi = wt(w, e), a = (double)best.ls[j] * k->L[e], b = best.lm[j], xi = x[e];
                 saa += wi * a * a;
                 sab += wi * a * b;
                 sbb += wi * b * b;
@@ -267,17 +275,29 @@ static void q4k_search(const float *x, const float *w, block_q4_K *y) {
         c.d = half_round((float)((sax * sbb - sbx * sab) / det));
         c.dmin = half_round((float)((sax * sab - sbx * saa) / det));
         if (!(c.d > 0) || c.dmin < 0) break;
-        q4k_total_error(x, w, &c);
-        q4k_refine_codes(x, w, &c);
+        ka_total_error(k, x, w, &c);
+        ka_refine_codes(k, x, w, &c);
         if (!(c.err < best.err)) break;
         best = c;
     }
-    q4k_pack_scales(best.ls, best.lm, y->scales);
-    y->d = gf_float_to_half(best.d);
-    y->dmin = gf_float_to_half(best.dmin);
-    for (int j = 0; j < 8; j++) q4k_sub_error(x + 32 * j, NULL, best.d * (float)best.ls[j], best.dmin * (float)best.lm[j], L + 32 * j);
-    q4k_pack_qs(L, y->qs);
+    k->d = best.d;
+    k->dmin = best.dmin;
+    memcpy(k->ls, best.ls, sizeof best.ls);
+    memcpy(k->lm, best.lm, sizeof best.lm);
+    for (int j = 0; j < k->n_sub; j++)
+        ka_sub_error(x + k->len * j, NULL, k->len, k->nmax, best.d * (float)best.ls[j], best.dmin * (float)best.lm[j], k->L + k->len * j);
 }
+
+static void q4k_search(const float *x, const float *w, block_q4_K *y) {
+    gf_k_asym k = {.n_sub = 8, .len = 32, .nmax = 15, .code_max = 63};
+    gf_search_k_asym(x, w, &k);
+    q4k_pack_scales(k.ls, k.lm, y->scales);
+    y->d = gf_float_to_half(k.d);
+    y->dmin = gf_float_to_half(k.dmin);
+    q4k_pack_qs(k.L, y->qs);
+}
+
+void gf_q4_K_pack_scales(const uint8_t ls[8], const uint8_t lm[8], uint8_t *scales) { q4k_pack_scales(ls, lm, scales); }
 
 void gf_q4_K_set_levels(block_q4_K *y, const uint8_t *L) { q4k_pack_qs(L, y->qs); }
 
@@ -372,48 +392,47 @@ static void q6k_ref(const float *x, block_q6_K *y) {
     q6k_pack(L, y);
 }
 
-static float q6k_sub_error(const float *x, const float *w, float ds, uint8_t *L) {
+/* ---- the symmetric K search (Q6_K, Q3_K) ---- */
+
+static float ks_sub_error(const float *x, const float *w, int len, int lo, int hi, float ds, int8_t *L) {
     float e = 0;
-    for (int i = 0; i < 16; i++) {
-        int l = ds ? gf_clampi(gf_nearest_int(x[i] / ds), -32, 31) : 0;
-        if (L) L[i] = (uint8_t)(l + 32);
+    for (int i = 0; i < len; i++) {
+        int l = ds ? gf_clampi(gf_nearest_int(x[i] / ds), lo, hi) : 0;
+        if (L) L[i] = (int8_t)l;
         float diff = x[i] - ds * (float)l;
         e += wt(w, i) * diff * diff;
     }
     return e;
 }
 
-static float q6k_code(const float *x, const float *w, const float *scales, float d, int8_t *sc) {
+static float ks_code(const gf_k_sym *k, const float *x, const float *w, const float *scales, float d, int8_t *sc) {
     float e = 0;
-    for (int j = 0; j < 16; j++) {
-        sc[j] = (int8_t)(d ? gf_clampi(gf_nearest_int(scales[j] / d), -128, 127) : 0);
-        e += q6k_sub_error(x + 16 * j, w ? w + 16 * j : NULL, d * (float)sc[j], NULL);
+    for (int j = 0; j < k->n_sub; j++) {
+        sc[j] = (int8_t)(d ? gf_clampi(gf_nearest_int(scales[j] / d), k->code_lo, k->code_hi) : 0);
+        e += ks_sub_error(x + k->len * j, sub_w(w, k->len * j), k->len, k->lo, k->hi, d * (float)sc[j], NULL);
     }
     return e;
 }
 
-static void q6k_search(const float *x, const float *w, block_q6_K *y) {
-    int8_t Ls[16];
+int gf_search_k_sym(const float *x, const float *w, gf_k_sym *k) {
+    int8_t Ls[32];
     float scales[16], vmax = 0, amax = 0;
-    for (int j = 0; j < 16; j++) {
+    for (int j = 0; j < k->n_sub; j++) {
         float e;
-        scales[j] = gf_search_sym(x + 16 * j, w ? w + 16 * j : NULL, 16, -32, 31, 0, STEPS_SUB, Ls, &e);
+        scales[j] = gf_search_sym(x + k->len * j, sub_w(w, k->len * j), k->len, k->lo, k->hi, 0, STEPS_SUB, Ls, &e);
         if (fabsf(scales[j]) > amax) {
             amax = fabsf(scales[j]);
             vmax = scales[j];
         }
     }
-    if (amax < EPS_ZERO) {
-        memset(y, 0, sizeof *y);
-        return;
-    }
+    if (amax < EPS_ZERO) return 0;
     int8_t sc[16], best_sc[16];
     float best = FLT_MAX, best_d = 0;
-    /* the largest scale codes near -128 or near 127 */
-    for (int k = 0; k <= 12; k++) {
-        float cands[2] = {half_round(vmax / (-128.f + (float)k)), half_round(vmax / (127.f - (float)k))};
+    /* the largest scale codes near the low or the high end of the codes */
+    for (int s = 0; s <= 12; s++) {
+        float cands[2] = {half_round(vmax / ((float)k->code_lo + (float)s)), half_round(vmax / ((float)k->code_hi - (float)s))};
         for (int c = 0; c < 2; c++) {
-            float e = q6k_code(x, w, scales, cands[c], sc);
+            float e = ks_code(k, x, w, scales, cands[c], sc);
             if (e < best) {
                 best = e;
                 best_d = cands[c];
@@ -421,25 +440,37 @@ static void q6k_search(const float *x, const float *w, block_q6_K *y) {
             }
         }
     }
-    uint8_t L[QK_K];
-    for (int j = 0; j < 16; j++) {
-        const float *xj = x + 16 * j, *wj = w ? w + 16 * j : NULL;
-        float cur = q6k_sub_error(xj, wj, best_d * (float)best_sc[j], NULL);
+    for (int j = 0; j < k->n_sub; j++) {
+        const float *xj = x + k->len * j, *wj = sub_w(w, k->len * j);
+        float cur = ks_sub_error(xj, wj, k->len, k->lo, k->hi, best_d * (float)best_sc[j], NULL);
         int bs = best_sc[j];
         for (int a = -2; a <= 2; a++) {
             int s = best_sc[j] + a;
-            if (!a || s < -128 || s > 127) continue;
-            float e = q6k_sub_error(xj, wj, best_d * (float)s, NULL);
+            if (!a || s < k->code_lo || s > k->code_hi) continue;
+            float e = ks_sub_error(xj, wj, k->len, k->lo, k->hi, best_d * (float)s, NULL);
             if (e < cur) {
                 cur = e;
                 bs = s;
             }
         }
         best_sc[j] = (int8_t)bs;
-        q6k_sub_error(xj, NULL, best_d * (float)bs, L + 16 * j);
+        ks_sub_error(xj, NULL, k->len, k->lo, k->hi, best_d * (float)bs, k->L + k->len * j);
     }
-    y->d = gf_float_to_half(best_d);
-    memcpy(y->scales, best_sc, sizeof best_sc);
+    k->d = best_d;
+    memcpy(k->sc, best_sc, sizeof best_sc);
+    return 1;
+}
+
+static void q6k_search(const float *x, const float *w, block_q6_K *y) {
+    gf_k_sym k = {.n_sub = 16, .len = 16, .lo = -32, .hi = 31, .code_lo = -128, .code_hi = 127};
+    if (!gf_search_k_sym(x, w, &k)) {
+        memset(y, 0, sizeof *y);
+        return;
+    }
+    uint8_t L[QK_K];
+    for (int i = 0; i < QK_K; i++) L[i] = (uint8_t)(k.L[i] + 32);
+    y->d = gf_float_to_half(k.d);
+    memcpy(y->scales, k.sc, sizeof y->scales);
     q6k_pack(L, y);
 }
 

@@ -140,7 +140,7 @@ size_t gf_act_row_bytes(gf_act_format f, int64_t n) {
     abort();
 }
 
-size_t gf_types_json(char *buf, size_t cap) {
+size_t gf_types_json(char *buf, size_t cap, gf_type_json_extra extra) {
     size_t k = 0;
 #define PUT(...)                                                                                  \
     do {                                                                                          \
@@ -158,6 +158,10 @@ size_t gf_types_json(char *buf, size_t cap) {
         else PUT("\"heldAs\":null,");
         if (t->computable) PUT("\"activation\":\"%s\",", gf_act_format_name(t->act));
         else PUT("\"activation\":null,");
+        if (extra) {
+            size_t w = extra(i, k < cap ? buf + k : NULL, k < cap ? cap - k : 0);
+            k += w;
+        }
         PUT("\"writable\":%s}", gf_type_writable(i) ? "true" : "false");
         first = 0;
     }

@@ -68,12 +68,17 @@ int gf_type_writable(uint32_t type);
 /* The writable types' names, ", "-separated, in id order (for messages). */
 const char *gf_writable_types_list(void);
 
+/* Fields a higher layer adds to each row (e.g. the quantizer's methods):
+ * writes "key":value, pairs (each followed by a comma) like snprintf
+ * (returns the full length; buf may be NULL when cap is 0). */
+typedef size_t (*gf_type_json_extra)(uint32_t type, char *buf, size_t cap);
+
 /* The registry as JSON: [{"id":2,"name":"Q4_0","blockElements":32,"blockBytes":18,
- * "computable":true,"heldAs":"Q4_0","activation":"q8_0","writable":true}, ...]
- * (heldAs null when unreadable, activation null unless computable). Returns
- * the length (may exceed cap, like snprintf); buf holds a NUL-terminated
- * prefix when cap > 0. */
-size_t gf_types_json(char *buf, size_t cap);
+ * "computable":true,"heldAs":"Q4_0","activation":"q8_0",<extra>"writable":true}, ...]
+ * (heldAs null when unreadable, activation null unless computable; extra may
+ * be NULL). Returns the length (may exceed cap, like snprintf); buf holds a
+ * NUL-terminated prefix when cap > 0. */
+size_t gf_types_json(char *buf, size_t cap, gf_type_json_extra extra);
 
 /* Aborts with "<what>: type <name> has no <field>" (the registry trap). */
 void gf_type_missing(uint32_t type, const char *what) __attribute__((noreturn));

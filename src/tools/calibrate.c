@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "quant/registry.h"
 #include "tools/quantize_gptq.h"
 
 #define MIN_TOKENS 16
@@ -114,10 +115,11 @@ int gf_calib_new(gf_model *m, gf_calib **out) {
     c->chunk_len = m->hp.n_ctx_train > 0 && m->hp.n_ctx_train < GF_CALIB_CTX ? m->hp.n_ctx_train : GF_CALIB_CTX;
     /* quantized copies of matrices are swapped in later (mix.c): the context
      * must hold activation buffers for every format they consume */
-    const uint32_t types[] = {GF_TYPE_Q8_0, GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q4_K, GF_TYPE_Q6_K, GF_TYPE_F16};
     uint32_t saved[GF_TYPE_COUNT];
     memcpy(saved, m->type_count, sizeof saved);
-    for (size_t i = 0; i < sizeof types / sizeof *types; i++) m->type_count[types[i]]++;
+    for (uint32_t t = 0; t < GF_TYPE_COUNT; t++)
+        if (gf_type_writable(t)) m->type_count[t]++;
+    m->type_count[GF_TYPE_F16]++;
     s = gf_context_new(m, c->chunk_len, c->chunk_len, GF_KV_F32, &c->ctx);
     memcpy(m->type_count, saved, sizeof saved);
     if (s < 0) goto fail;

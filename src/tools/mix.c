@@ -12,18 +12,18 @@
 
 #define MAX_REF_FLOATS (16u << 20) /* 64 MB of reference log-probabilities */
 
-/* Candidate types, cheapest first. */
-static const uint32_t k_cand[] = {GF_TYPE_Q4_0, GF_TYPE_Q4_K, GF_TYPE_Q4_1, GF_TYPE_Q6_K, GF_TYPE_Q8_0};
-#define N_CAND (int)(sizeof k_cand / sizeof *k_cand)
+#define MAX_CAND 16
 
 typedef struct {
-    double kl[N_CAND]; /* NAN: the type does not fit the rows */
-    double bits[N_CAND];
+    double kl[MAX_CAND]; /* NAN: the type does not fit the rows */
+    double bits[MAX_CAND];
     int choice;
 } mix_entry;
 
 struct gf_mix {
     gf_calib *c;
+    uint32_t cand[MAX_CAND]; /* the candidate types: every type the quantizer writes, fewest bits first */
+    int n_cand;
     int n_chunks;
     int64_t rows;      /* scored rows (all rows of the chunks used) */
     int32_t n_vocab;
@@ -57,6 +57,24 @@ int gf_mix_new(gf_calib *c, int max_chunks, gf_mix **out) {
     gf_mix *x = calloc(1, sizeof *x);
     if (!x) return gf_fail_nomem("the mix search", sizeof *x);
     x->c = c;
+    for (uint32_t t = 0; t < GF_TYPE_COUNT; t++) {
+        if (!gf_quantize_has_method(t, GF_QUANT_SEARCH)) continue;
+        if (x->n_cand == MAX_CAND) {
+            gf_mix_free(x);
+            return gf_fail("mix: more than %d writable types (raise MAX_CAND in src/tools/mix.c)", MAX_CAND);
+        }
+        /* insertion by bits per weight (bytes per block / elements), ties by id */
+        const gf_type_traits *ti = gf_type_info(t);
+        int at = x->n_cand;
+        while (at > 0) {
+            const gf_type_traits *tp = gf_type_info(x->cand[at - 1]);
+            if ((uint64_t)tp->bytes * ti->block <= (uint64_t)ti->bytes * tp->block) break;
+            x->cand[at] = x->cand[at - 1];
+            at--;
+        }
+        x->cand[at] = t;
+        x->n_cand++;
+    }
     x->n_vocab = gf_calib_model(c)->hp.n_vocab;
     int s = GF_OK;
     int avail = gf_calib_n_chunks(c);
@@ -94,8 +112,8 @@ int gf_mix_new(gf_calib *c, int max_chunks, gf_mix **out) {
     }
     for (int i = 0; i < x->n; i++) {
         const gf_calib_matrix *m = gf_calib_matrix_at(c, i);
-        for (int k = 0; k < N_CAND; k++) {
-            size_t rb = gf_row_bytes(k_cand[k], (uint64_t)m->mat->n);
+        for (int k = 0; k < x->n_cand; k++) {
+            size_t rb = gf_row_bytes(x->cand[k], (uint64_t)m->mat->n);
             x->e[i].kl[k] = NAN;
             x->e[i].bits[k] = rb ? (double)rb * 8 * (double)m->rows : NAN;
         }
@@ -117,7 +135,7 @@ void gf_mix_free(gf_mix *x) {
     free(x);
 }
 
-int gf_mix_steps(const gf_mix *x) { return x->n * N_CAND; }
+int gf_mix_steps(const gf_mix *x) { return x->n * x->n_cand; }
 
 /* Mean KL(reference || current model) over the measured rows. */
 static int measure_kl(gf_mix *x, double *out) {
@@ -140,12 +158,12 @@ static int measure_kl(gf_mix *x, double *out) {
 
 int gf_mix_measure(gf_mix *x, int step) {
     if (step < 0 || step >= gf_mix_steps(x)) return gf_fail("mix: no step %d", step);
-    int i = step / N_CAND, k = step % N_CAND;
+    int i = step / x->n_cand, k = step % x->n_cand;
     gf_calib_matrix *cm = gf_calib_matrix_at(x->c, i);
     if (isnan(x->e[i].bits[k])) return GF_OK;
     gf_model *m = gf_calib_model(x->c);
     gf_matrix *mat = cm->mat, saved = *mat;
-    uint32_t type = k_cand[k];
+    uint32_t type = x->cand[k];
     size_t rb = gf_row_bytes(type, (uint64_t)mat->n);
     uint8_t *q = malloc(rb * (size_t)cm->rows);
     float *row = malloc((size_t)mat->n * sizeof *row), *imp = malloc((size_t)mat->n * sizeof *imp);
@@ -156,7 +174,8 @@ int gf_mix_measure(gf_mix *x, int step) {
         goto done;
     }
     int have_imp = gf_calib_importance(x->c, i, imp);
-    const float *u = have_imp ? gf_calib_gptq(x->c, i) : NULL;
+    /* as the transcoder writes it: GPTQ where the type has level layouts (not BF16) */
+    const float *u = have_imp && gf_gptq_supported(type) ? gf_calib_gptq(x->c, i) : NULL;
     for (int64_t r = 0; r < cm->rows && s == GF_OK; r++) {
         gf_dequantize_row(mat->type, (const char *)mat->data + (size_t)r * mat->row_bytes, row, mat->n);
         /* measured exactly as the file will be written */
@@ -189,7 +208,7 @@ int gf_mix_assign(gf_mix *x, double target_bpw) {
     for (int i = 0; i < x->n; i++) {
         const gf_calib_matrix *cm = gf_calib_matrix_at(x->c, i);
         double cheapest = NAN;
-        for (int k = 0; k < N_CAND; k++)
+        for (int k = 0; k < x->n_cand; k++)
             if (measured(&x->e[i], k) && !(x->e[i].bits[k] >= cheapest)) cheapest = x->e[i].bits[k];
         if (isnan(cheapest))
             return gf_fail("mix: tensor '%s' could not be measured (its rows of %d fit no candidate type)", cm->name, cm->mat->n);
@@ -197,8 +216,9 @@ int gf_mix_assign(gf_mix *x, double target_bpw) {
     }
     double budget = target_bpw * elements - fixed;
     if (least > budget * (1 + 1e-12))
-        return gf_fail("mix: %.3f bits per weight is below the smallest mix for this model (%.3f: every matrix at 4.5 bits, vectors F32)",
-                       target_bpw, (least + fixed) / elements);
+        return gf_fail("mix: %.3f bits per weight is below the smallest mix for this model (%.3f: every matrix at its cheapest type, %s where "
+                       "the rows allow, vectors as stored)",
+                       target_bpw, (least + fixed) / elements, gf_type_name(x->cand[0]));
     /* Multiple-choice knapsack by dynamic programming: best[b] is the least
      * total KL of the matrices so far with b units of bits above their
      * cheapest types. Costs are rounded to the nearest unit; if the rounding
@@ -216,7 +236,7 @@ int gf_mix_assign(gf_mix *x, double target_bpw) {
     }
     for (int i = 0; i < x->n; i++) {
         cheap[i] = INFINITY;
-        for (int k = 0; k < N_CAND; k++)
+        for (int k = 0; k < x->n_cand; k++)
             if (measured(&x->e[i], k) && x->e[i].bits[k] < cheap[i]) cheap[i] = x->e[i].bits[k];
     }
     double spare = budget - least, unit = spare > 0 ? spare / BUDGET_STEPS : 1;
@@ -226,7 +246,7 @@ int gf_mix_assign(gf_mix *x, double target_bpw) {
         for (int b = 0; b <= BUDGET_STEPS; b++) {
             next[b] = INFINITY;
             pick[(size_t)i * (BUDGET_STEPS + 1) + b] = 0;
-            for (int k = 0; k < N_CAND; k++) {
+            for (int k = 0; k < x->n_cand; k++) {
                 if (!measured(e, k)) continue;
                 double cost = floor((e->bits[k] - cheap[i]) / unit + 0.5);
                 if (cost > b) continue;
@@ -258,7 +278,7 @@ int gf_mix_assign(gf_mix *x, double target_bpw) {
         double best_ratio = INFINITY;
         for (int i = 0; i < x->n; i++) {
             const mix_entry *e = &x->e[i];
-            for (int k = 0; k < N_CAND; k++) {
+            for (int k = 0; k < x->n_cand; k++) {
                 if (!measured(e, k) || e->bits[k] >= e->bits[e->choice]) continue;
                 double ratio = (e->kl[k] - e->kl[e->choice]) / (e->bits[e->choice] - e->bits[k]);
                 if (ratio < best_ratio) {
@@ -278,25 +298,25 @@ int gf_mix_assign(gf_mix *x, double target_bpw) {
     for (int i = 0; i < x->n; i++) x->predicted += x->e[i].kl[x->e[i].choice];
 
     /* the JSON the caller prints */
-    size_t cap = 512 + (size_t)x->n * (GGUF_TENSOR_NAME_MAX + 64 + N_CAND * 40);
+    size_t cap = 512 + (size_t)x->n * (GGUF_TENSOR_NAME_MAX + 64 + x->n_cand * 40);
     free(x->json);
     x->json = malloc(cap);
     if (!x->json) return gf_fail_nomem("the mix description", cap);
-    double by_type[N_CAND] = {0};
+    double by_type[MAX_CAND] = {0};
     for (int i = 0; i < x->n; i++) by_type[x->e[i].choice] += x->e[i].bits[x->e[i].choice];
     int main_k = 0;
-    for (int k = 1; k < N_CAND; k++)
+    for (int k = 1; k < x->n_cand; k++)
         if (by_type[k] > by_type[main_k]) main_k = k;
     size_t o = (size_t)snprintf(x->json, cap, "{\"target\":%g,\"bitsPerWeight\":%.4f,\"predictedKl\":%.6g,\"tokens\":%lld,\"mainType\":\"%s\",\"tensors\":[",
-                                target_bpw, x->bpw, x->predicted, (long long)x->rows, gf_type_name(k_cand[main_k]));
+                                target_bpw, x->bpw, x->predicted, (long long)x->rows, gf_type_name(x->cand[main_k]));
     for (int i = 0; i < x->n && o < cap; i++) {
         const mix_entry *e = &x->e[i];
         o += (size_t)snprintf(x->json + o, cap - o, "%s{\"name\":\"%s\",\"type\":\"%s\",\"kl\":{", i ? "," : "", gf_calib_matrix_at(x->c, i)->name,
-                              gf_type_name(k_cand[e->choice]));
+                              gf_type_name(x->cand[e->choice]));
         int first = 1;
-        for (int k = 0; k < N_CAND && o < cap; k++) {
+        for (int k = 0; k < x->n_cand && o < cap; k++) {
             if (!measured(e, k)) continue;
-            o += (size_t)snprintf(x->json + o, cap - o, "%s\"%s\":%.6g", first ? "" : ",", gf_type_name(k_cand[k]), e->kl[k]);
+            o += (size_t)snprintf(x->json + o, cap - o, "%s\"%s\":%.6g", first ? "" : ",", gf_type_name(x->cand[k]), e->kl[k]);
             first = 0;
         }
         if (o < cap) o += (size_t)snprintf(x->json + o, cap - o, "}}");
@@ -311,7 +331,7 @@ const char *gf_mix_json(const gf_mix *x) { return x->json ? x->json : "null"; }
 int gf_mix_apply(const gf_mix *x, gf_transcoder *t) {
     if (!x->json) return gf_fail("mix: no assignment yet");
     for (int i = 0; i < x->n; i++) {
-        int s = gf_transcoder_set_type(t, gf_calib_matrix_at(x->c, i)->name, k_cand[x->e[i].choice]);
+        int s = gf_transcoder_set_type(t, gf_calib_matrix_at(x->c, i)->name, x->cand[x->e[i].choice]);
         if (s < 0) return s;
     }
     return GF_OK;

@@ -5,6 +5,11 @@
 #include <string.h>
 
 #include "base/error.h"
+#include "quant/iq4_xs.h"
+#include "quant/q2_K.h"
+#include "quant/q3_K.h"
+#include "quant/q5_1.h"
+#include "quant/q5_K.h"
 #include "quant/quant.h"
 #include "quant/quantize.h"
 #include "quant/quantize_k.h"
@@ -90,38 +95,47 @@ int gf_gptq_factor(float *h, int64_t n, int block, double count, double damp) {
 
 /* ---- row quantization ---- */
 
-/* Each element of a packed block as a * level + b, levels in [lo, hi]. */
-static void block_affine(uint32_t type, const void *blk, float *a, float *b, int *lo, int *hi) {
+/* Each element of a packed block as a * g(level) + b, levels in [lo, hi],
+ * g the identity or (*grid != NULL) a codebook of hi - lo + 1 values. */
+static int block_affine(uint32_t type, const void *blk, float *a, float *b, int *lo, int *hi, const int8_t **grid) {
+    *grid = NULL;
     switch (type) {
     case GF_TYPE_Q8_0: {
         float d = gf_half_to_float(((const block_q8_0 *)blk)->d);
         for (int e = 0; e < QK8_0; e++) a[e] = d, b[e] = 0;
         *lo = -127, *hi = 127;
-        break;
+        return 1;
     }
     case GF_TYPE_Q4_0: {
         float d = gf_half_to_float(((const block_q4_0 *)blk)->d);
         for (int e = 0; e < QK4_0; e++) a[e] = d, b[e] = -8 * d;
         *lo = 0, *hi = 15;
-        break;
+        return 1;
     }
-    case GF_TYPE_Q4_1: {
-        const block_q4_1 *y = blk;
-        float d = gf_half_to_float(y->d), m = gf_half_to_float(y->m);
-        for (int e = 0; e < QK4_1; e++) a[e] = d, b[e] = m;
-        *lo = 0, *hi = 15;
-        break;
+    case GF_TYPE_Q4_1:
+    case GF_TYPE_Q5_1: {
+        const block_q4_1 *y4 = blk;
+        const block_q5_1 *y5 = blk;
+        float d = gf_half_to_float(type == GF_TYPE_Q4_1 ? y4->d : y5->d), m = gf_half_to_float(type == GF_TYPE_Q4_1 ? y4->m : y5->m);
+        for (int e = 0; e < 32; e++) a[e] = d, b[e] = m;
+        *lo = 0, *hi = type == GF_TYPE_Q4_1 ? 15 : 31;
+        return 1;
     }
-    case GF_TYPE_Q4_K: {
-        const block_q4_K *y = blk;
-        float d = gf_half_to_float(y->d), dmin = gf_half_to_float(y->dmin);
+    case GF_TYPE_Q4_K:
+    case GF_TYPE_Q5_K: {
+        /* the same scales: d, dmin and 12 bytes of 6-bit codes */
+        const block_q4_K *y4 = blk;
+        const block_q5_K *y5 = blk;
+        gf_half hd = type == GF_TYPE_Q4_K ? y4->d : y5->d, hm = type == GF_TYPE_Q4_K ? y4->dmin : y5->dmin;
+        const uint8_t *scales = type == GF_TYPE_Q4_K ? y4->scales : y5->scales;
+        float d = gf_half_to_float(hd), dmin = gf_half_to_float(hm);
         for (int j = 0; j < QK_K / 32; j++) {
             uint8_t sc, m;
-            gf_q4_K_scale_min(j, y->scales, &sc, &m);
+            gf_q4_K_scale_min(j, scales, &sc, &m);
             for (int e = 0; e < 32; e++) a[32 * j + e] = d * (float)sc, b[32 * j + e] = -(dmin * (float)m);
         }
-        *lo = 0, *hi = 15;
-        break;
+        *lo = 0, *hi = type == GF_TYPE_Q4_K ? 15 : 31;
+        return 1;
     }
     case GF_TYPE_Q6_K: {
         const block_q6_K *y = blk;
@@ -129,13 +143,43 @@ static void block_affine(uint32_t type, const void *blk, float *a, float *b, int
         for (int j = 0; j < QK_K / 16; j++)
             for (int e = 0; e < 16; e++) a[16 * j + e] = d * (float)y->scales[j], b[16 * j + e] = -32 * a[16 * j + e];
         *lo = 0, *hi = 63;
-        break;
+        return 1;
+    }
+    case GF_TYPE_Q3_K: {
+        const block_q3_K *y = blk;
+        float d = gf_half_to_float(y->d);
+        int8_t sc[16];
+        gf_q3_K_scales(y->scales, sc);
+        for (int j = 0; j < 16; j++)
+            for (int e = 0; e < 16; e++) a[16 * j + e] = d * (float)sc[j], b[16 * j + e] = -4 * a[16 * j + e];
+        *lo = 0, *hi = 7;
+        return 1;
+    }
+    case GF_TYPE_Q2_K: {
+        const block_q2_K *y = blk;
+        float d = gf_half_to_float(y->d), dmin = gf_half_to_float(y->dmin);
+        for (int j = 0; j < 16; j++)
+            for (int e = 0; e < 16; e++) a[16 * j + e] = d * (float)(y->scales[j] & 0xF), b[16 * j + e] = -(dmin * (float)(y->scales[j] >> 4));
+        *lo = 0, *hi = 3;
+        return 1;
+    }
+    case GF_TYPE_IQ4_XS: {
+        const block_iq4_xs *y = blk;
+        float d = gf_half_to_float(y->d);
+        for (int j = 0; j < QK_K / 32; j++)
+            for (int e = 0; e < 32; e++) a[32 * j + e] = d * (float)gf_iq4_xs_scale(y, j), b[32 * j + e] = 0;
+        *lo = 0, *hi = 15;
+        *grid = gf_kvalues_iq4nl;
+        return 1;
     }
     }
+    return 0;
 }
 
 static void block_set_levels(uint32_t type, void *blk, const int *q) {
     uint8_t L[QK_K];
+    const int n = (int)gf_type_info(type)->block;
+    for (int e = 0; e < n; e++) L[e] = (uint8_t)q[e];
     switch (type) {
     case GF_TYPE_Q8_0:
         for (int e = 0; e < QK8_0; e++) ((block_q8_0 *)blk)->qs[e] = (int8_t)q[e];
@@ -146,19 +190,42 @@ static void block_set_levels(uint32_t type, void *blk, const int *q) {
     case GF_TYPE_Q4_1:
         for (int j = 0; j < 16; j++) ((block_q4_1 *)blk)->qs[j] = (uint8_t)(q[j] | q[j + 16] << 4);
         break;
-    case GF_TYPE_Q4_K:
-        for (int e = 0; e < QK_K; e++) L[e] = (uint8_t)q[e];
-        gf_q4_K_set_levels(blk, L);
+    case GF_TYPE_Q5_1: {
+        block_q5_1 *y = blk;
+        uint32_t qh = 0;
+        for (int j = 0; j < 16; j++) {
+            y->qs[j] = (uint8_t)((q[j] & 15) | (q[j + 16] & 15) << 4);
+            qh |= (uint32_t)(q[j] >> 4) << j | (uint32_t)(q[j + 16] >> 4) << (j + 16);
+        }
+        memcpy(y->qh, &qh, 4);
         break;
-    case GF_TYPE_Q6_K:
-        for (int e = 0; e < QK_K; e++) L[e] = (uint8_t)q[e];
-        gf_q6_K_set_levels(blk, L);
-        break;
+    }
+    case GF_TYPE_Q4_K: gf_q4_K_set_levels(blk, L); break;
+    case GF_TYPE_Q5_K: gf_q5_K_set_levels(blk, L); break;
+    case GF_TYPE_Q6_K: gf_q6_K_set_levels(blk, L); break;
+    case GF_TYPE_Q3_K: gf_q3_K_set_levels(blk, L); break;
+    case GF_TYPE_Q2_K: gf_q2_K_set_levels(blk, L); break;
+    case GF_TYPE_IQ4_XS: gf_iq4_xs_set_levels(blk, L); break;
     }
 }
 
+/* The index of the grid value nearest to v (grid ascending, n values). */
+static int nearest_in_grid(const int8_t *grid, int n, float v) {
+    int best = 0;
+    float bd = fabsf(v - grid[0]);
+    for (int i = 1; i < n; i++) {
+        float d = fabsf(v - grid[i]);
+        if (d < bd) bd = d, best = i;
+    }
+    return best;
+}
+
 int gf_gptq_supported(uint32_t type) {
-    return type == GF_TYPE_Q8_0 || type == GF_TYPE_Q4_0 || type == GF_TYPE_Q4_1 || type == GF_TYPE_Q4_K || type == GF_TYPE_Q6_K;
+    float a[QK_K], b[QK_K];
+    int lo, hi;
+    const int8_t *grid;
+    uint8_t zero[512] = {0};
+    return gf_type_writable(type) && gf_type_info(type)->block > 1 && block_affine(type, zero, a, b, &lo, &hi, &grid);
 }
 
 int gf_quantize_row_gptq(uint32_t type, const float *x, const float *importance, const float *u, int block, void *dst, int64_t n,
@@ -176,13 +243,16 @@ int gf_quantize_row_gptq(uint32_t type, const float *x, const float *importance,
         uint8_t *blk = (uint8_t *)dst + (size_t)(s / qb) * t->bytes;
         int st = gf_quantize_row(type, GF_QUANT_SEARCH, w + s, importance ? importance + s : NULL, blk, qb);
         if (st < 0) return st;
-        block_affine(type, blk, a, b, &lo, &hi);
+        const int8_t *grid;
+        block_affine(type, blk, a, b, &lo, &hi, &grid);
         for (int e = 0; e < qb; e++) {
             int64_t i = s + e, h0 = i / block * block, len = n - h0 < block ? n - h0 : block, li = i - h0;
-            int l = a[e] != 0 ? gf_clampi(gf_nearest_int((w[i] - b[e]) / a[e]), lo, hi) : gf_clampi(0, lo, hi);
+            int l;
+            if (grid) l = nearest_in_grid(grid, hi - lo + 1, a[e] != 0 ? (w[i] - b[e]) / a[e] : 0.0f);
+            else l = a[e] != 0 ? gf_clampi(gf_nearest_int((w[i] - b[e]) / a[e]), lo, hi) : gf_clampi(0, lo, hi);
             q[e] = l;
             const float *ur = u + i * block;
-            float err = (w[i] - (a[e] * (float)l + b[e])) / ur[li];
+            float err = (w[i] - (a[e] * (float)(grid ? grid[l] : l) + b[e])) / ur[li];
             for (int64_t k = li + 1; k < len; k++) w[h0 + k] -= err * ur[k];
         }
         block_set_levels(type, blk, q);

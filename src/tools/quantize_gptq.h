@@ -18,9 +18,9 @@
 
 #include <stdint.h>
 
-/* The types GPTQ has level layouts for (Q8_0, Q4_0, Q4_1, Q4_K, Q6_K); the
- * quantizer writes the other types with the importance-weighted search, or
- * refuses the method when they have none (gf_quantize_has_method). */
+/* The types GPTQ has level layouts for: every writable quantized type
+ * (Q8_0, Q4_0, Q4_1, Q5_1, Q2_K, Q3_K, Q4_K, Q5_K, Q6_K, IQ4_XS); BF16 is
+ * written with the (importance-weighted) search, i.e. rounded to nearest. */
 int gf_gptq_supported(uint32_t type);
 
 /* x is not modified; scratch holds n floats. */

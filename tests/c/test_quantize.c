@@ -89,10 +89,22 @@ static float gauss(void) {
     return sqrtf(-2 * logf(u)) * cosf(6.2831853f * v);
 }
 
+/* The registry's writable types with a search quantizer (all of them). */
+static int search_types(uint32_t *types) {
+    int n = 0;
+    for (uint32_t i = 0; i < GF_TYPE_COUNT; i++)
+        if (gf_quantize_has_method(i, GF_QUANT_SEARCH)) types[n++] = i;
+    return n;
+}
+
 static void check_search_beats_ref(void) {
-    const uint32_t types[] = {GF_TYPE_Q8_0, GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q4_K, GF_TYPE_Q6_K, GF_TYPE_Q5_1, GF_TYPE_BF16};
+    uint32_t types[GF_TYPE_COUNT];
+    const int n_types = search_types(types);
+    int writable = 0;
+    for (uint32_t i = 0; i < GF_TYPE_COUNT; i++) writable += gf_type_writable(i);
+    CHECK(n_types == writable && n_types >= 11, "every writable type has a search quantizer (%d of %d)", n_types, writable);
     enum { N = 2048 };
-    float *x = malloc(N * sizeof *x), *imp = malloc(N * sizeof *imp);
+    float *x = malloc(N * sizeof *x), *imp = malloc(N * sizeof *imp), *dw = malloc(N * sizeof *dw);
     unsigned char *a = malloc(N * 2), *b = malloc(N * 2);
     for (int trial = 0; trial < 6; trial++) {
         /* gaussian weights, some rows with outliers or an offset; importance spread over 3 decades */
@@ -102,12 +114,14 @@ static void check_search_beats_ref(void) {
             imp[i] = expf(3 * gauss());
         }
         if (trial == 5) memset(x, 0, 64 * sizeof *x); /* an all-zero stretch */
-        for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+        for (int k = 0; k < n_types; k++) {
             for (int weighted = 0; weighted < 2; weighted++) {
                 const float *w = weighted ? imp : NULL;
                 CHECK(gf_quantize_row(types[k], GF_QUANT_REF, x, NULL, a, N) == GF_OK, "ref %s", gf_type_name(types[k]));
                 CHECK(gf_quantize_row(types[k], GF_QUANT_SEARCH, x, w, b, N) == GF_OK, "search %s", gf_type_name(types[k]));
-                double er = gf_quantize_error(types[k], a, x, w, N), es = gf_quantize_error(types[k], b, x, w, N);
+                /* without importance, in the measure the type's search minimizes */
+                const float *wm = w ? w : gf_search_default_weights(types[k], x, dw, N) ? dw : NULL;
+                double er = gf_quantize_error(types[k], a, x, wm, N), es = gf_quantize_error(types[k], b, x, wm, N);
                 CHECK(es <= er, "%s trial %d weighted %d: search error %g > ref %g", gf_type_name(types[k]), trial, weighted, es, er);
                 if (trial == 0) printf("%s%s: search/ref error %.3f\n", gf_type_name(types[k]), weighted ? " (weighted)" : "", es / er);
             }
@@ -115,6 +129,7 @@ static void check_search_beats_ref(void) {
     }
     free(x);
     free(imp);
+    free(dw);
     free(a);
     free(b);
 }
@@ -138,8 +153,12 @@ static void check_gptq(void) {
         }
     CHECK(gf_gptq_factor(h, N, B, T, 0.01) == GF_OK, "factor");
     for (int i = 0; i < N; i++) w[i] = 0.05f * gauss();
-    const uint32_t types[] = {GF_TYPE_Q8_0, GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q4_K, GF_TYPE_Q6_K};
-    for (size_t k = 0; k < sizeof types / sizeof *types; k++) {
+    uint32_t types[GF_TYPE_COUNT];
+    int n_types = 0;
+    for (uint32_t i = 0; i < GF_TYPE_COUNT; i++)
+        if (gf_gptq_supported(i)) types[n_types++] = i;
+    CHECK(n_types == 10, "GPTQ has the level layout of every writable quantized type (%d)", n_types);
+    for (int k = 0; k < n_types; k++) {
         double err[2];
         for (int g = 0; g < 2; g++) {
             int s = g ? gf_quantize_row_gptq(types[k], w, imp, h, B, q, N, scratch) : gf_quantize_row(types[k], GF_QUANT_SEARCH, w, imp, q, N);
@@ -169,11 +188,10 @@ static void check_errors(void) {
     unsigned char out[256];
     CHECK(gf_quantize_row(GF_TYPE_IQ2_XS, GF_QUANT_REF, x, NULL, out, 256) == GF_ERR, "IQ2_XS is not written");
     CHECK(strstr(gf_error_message(), "IQ2_XS") != NULL, "message names the type: %s", gf_error_message());
-    CHECK(gf_quantize_row(GF_TYPE_Q5_K, GF_QUANT_SEARCH, x, NULL, out, 256) == GF_ERR, "Q5_K has no search quantizer");
-    CHECK(strstr(gf_error_message(), "Q5_K") && strstr(gf_error_message(), "search"), "message names the type and method: %s",
-          gf_error_message());
+    CHECK(gf_quantize_row(GF_TYPE_IQ2_XS, GF_QUANT_SEARCH, x, NULL, out, 256) == GF_ERR, "IQ2_XS has no search quantizer");
+    CHECK(strstr(gf_error_message(), "IQ2_XS") != NULL, "message names the type: %s", gf_error_message());
     CHECK(gf_quantize_has_method(GF_TYPE_Q5_1, GF_QUANT_SEARCH) && gf_quantize_has_method(GF_TYPE_Q2_K, GF_QUANT_REF) &&
-              !gf_quantize_has_method(GF_TYPE_IQ4_XS, GF_QUANT_SEARCH),
+              gf_quantize_has_method(GF_TYPE_IQ4_XS, GF_QUANT_SEARCH) && !gf_quantize_has_method(GF_TYPE_IQ2_XS, GF_QUANT_SEARCH),
           "methods per type");
     CHECK(gf_quantize_row(GF_TYPE_Q4_K, GF_QUANT_REF, x, NULL, out, 64) == GF_ERR, "64 is not a whole Q4_K block");
     CHECK(strstr(gf_error_message(), "64") != NULL, "message names the length: %s", gf_error_message());

@@ -22,6 +22,7 @@
 #include "quant/q2_K.h"
 #include "quant/q3_K.h"
 #include "testing.h"
+#include "quant/registry.h"
 #include "quant/types.h"
 
 static uint64_t g_rng = 0x243F6A8885A308D3ull;
@@ -48,31 +49,17 @@ static uint32_t f2u(float f) {
 
 static int __attribute__((unused)) same_float(float a, float b) { return f2u(a) == f2u(b) || (isnan(a) && isnan(b)); }
 
+/* The types under test: their registry rows (quant/registry.c) give the
+ * block, the functions; the kernel table the SIMD matmul (gf_matmul_kernel);
+ * this table holds only what is tested. */
 typedef struct {
-    const char *name;
     uint32_t type;
-    size_t block_bytes;
-    void (*quantize)(const float *, void *, int64_t);
-    void (*dequantize)(const void *, float *, int64_t);
-    float (*dot)(int, const void *, const void *);
     double rms_bound; /* relative RMS error of a Gaussian row */
-#if defined(__wasm_simd128__)
-    void (*matmul)(const gf_matrix *, int, int, const void *, size_t, int, float *, size_t);
-#endif
 } type_case;
 
-static const type_case g_types[] = {
-    {"Q3_K", GF_TYPE_Q3_K, sizeof(block_q3_K), gf_quantize_row_q3_K_ref, gf_dequantize_row_q3_K, gf_dot_q3_K_ref, 0.18,
-#if defined(__wasm_simd128__)
-     gf_matmul_q3_K_simd128
-#endif
-    },
-    {"Q2_K", GF_TYPE_Q2_K, sizeof(block_q2_K), gf_quantize_row_q2_K_ref, gf_dequantize_row_q2_K, gf_dot_q2_K_ref, 0.34,
-#if defined(__wasm_simd128__)
-     gf_matmul_q2_K_simd128
-#endif
-    },
-};
+static const type_case g_types[] = {{GF_TYPE_Q3_K, 0.18}, {GF_TYPE_Q2_K, 0.34}};
+
+#define ROW(tc) gf_type_info((tc)->type)
 
 static double rel_rms(const float *a, const float *ref, int64_t n) {
     double e = 0, s = 0;
@@ -94,15 +81,15 @@ static void deq_q8_K(const block_q8_K *a, float *x, int n) {
 static void test_roundtrip(const type_case *tc) {
     const int n = 4096;
     float *x = malloc(n * sizeof(float)), *d = malloc(n * sizeof(float)), *xa = malloc(n * sizeof(float));
-    uint8_t *q = malloc((size_t)n / QK_K * tc->block_bytes);
+    uint8_t *q = malloc((size_t)n / QK_K * (size_t)ROW(tc)->bytes);
     block_q8_K *a = malloc((size_t)n / QK_K * sizeof(block_q8_K));
     double worst = 0;
     int bad_dot = 0;
     for (int trial = 0; trial < 20; trial++) {
         float scale = trial % 4 == 0 ? 1e-3f : trial % 4 == 1 ? 1.0f : trial % 4 == 2 ? 30.0f : 0.05f;
         for (int i = 0; i < n; i++) x[i] = scale * (trial % 5 == 4 ? rndu() - 0.2f : rndn());
-        tc->quantize(x, q, n);
-        tc->dequantize(q, d, n);
+        ROW(tc)->quantize_ref(x, q, n);
+        ROW(tc)->dequantize(q, d, n);
         double e = rel_rms(d, x, n);
         if (e > worst) worst = e;
         /* dot: integer reference vs float dot of the dequantized operands */
@@ -114,21 +101,21 @@ static void test_roundtrip(const type_case *tc) {
             fd += (double)d[i] * xa[i];
             fa += fabs((double)d[i] * xa[i]);
         }
-        float r = tc->dot(n, q, a);
+        float r = ROW(tc)->dot_ref(n, q, a);
         if (!(fabs(r - fd) <= 1e-5 * fa + 1e-30)) {
-            if (bad_dot++ < 3) fprintf(stderr, "%s dot %g, float %g\n", tc->name, r, fd);
+            if (bad_dot++ < 3) fprintf(stderr, "%s dot %g, float %g\n", ROW(tc)->name, r, fd);
         }
     }
-    printf("%s: random rows, worst relative RMS error %.4f\n", tc->name, worst);
-    CHECK(worst <= tc->rms_bound, "%s: relative RMS error %.4f > %.2f", tc->name, worst, tc->rms_bound);
-    CHECK(bad_dot == 0, "%s: %d dot products differ from the dequantized float dot", tc->name, bad_dot);
+    printf("%s: random rows, worst relative RMS error %.4f\n", ROW(tc)->name, worst);
+    CHECK(worst <= tc->rms_bound, "%s: relative RMS error %.4f > %.2f", ROW(tc)->name, worst, tc->rms_bound);
+    CHECK(bad_dot == 0, "%s: %d dot products differ from the dequantized float dot", ROW(tc)->name, bad_dot);
     /* all-zero row: zero scales, zero values */
     memset(x, 0, n * sizeof(float));
-    tc->quantize(x, q, n);
-    tc->dequantize(q, d, n);
+    ROW(tc)->quantize_ref(x, q, n);
+    ROW(tc)->dequantize(q, d, n);
     int nz = 0;
     for (int i = 0; i < n; i++) nz += d[i] != 0;
-    CHECK(nz == 0, "%s: zero row dequantizes to %d nonzeros", tc->name, nz);
+    CHECK(nz == 0, "%s: zero row dequantizes to %d nonzeros", ROW(tc)->name, nz);
     free(x), free(d), free(xa), free(q), free(a);
 }
 
@@ -179,24 +166,24 @@ static void test_file(const char *file, const gfile *f32) {
         const uint8_t *q = tensor_data(&g, t);
         const float *xf = (const float *)tensor_data(f32, ft);
         float *d = malloc((size_t)ne0 * sizeof(float));
-        uint8_t *mine = malloc((size_t)nb * tc->block_bytes);
+        uint8_t *mine = malloc((size_t)nb * (size_t)ROW(tc)->bytes);
         double e2 = 0, s2 = 0;
         long same = 0, total = 0;
         for (int64_t r = 0; r < rows; r++) {
-            const uint8_t *qr = q + (size_t)r * nb * tc->block_bytes;
-            tc->dequantize(qr, d, ne0);
+            const uint8_t *qr = q + (size_t)r * nb * (size_t)ROW(tc)->bytes;
+            ROW(tc)->dequantize(qr, d, ne0);
             for (int64_t j = 0; j < ne0; j++) {
                 double x = xf[r * ne0 + j], df = (double)d[j] - x;
                 e2 += df * df;
                 s2 += x * x;
             }
-            tc->quantize(xf + r * ne0, mine, ne0);
+            ROW(tc)->quantize_ref(xf + r * ne0, mine, ne0);
             for (int64_t b = 0; b < nb; b++, total++)
-                same += !memcmp(mine + b * tc->block_bytes, qr + b * tc->block_bytes, tc->block_bytes);
+                same += !memcmp(mine + b * (size_t)ROW(tc)->bytes, qr + b * (size_t)ROW(tc)->bytes, (size_t)ROW(tc)->bytes);
         }
         double rel = sqrt(e2 / s2);
         printf("%s %-28s %s %5lld x %4lld: relative RMS error %.4f, blocks equal to llama-quantize's %ld / %ld\n", file,
-               t->name, tc->name, (long long)rows, (long long)ne0, rel, same, total);
+               t->name, ROW(tc)->name, (long long)rows, (long long)ne0, rel, same, total);
         CHECK(rel <= tc->rms_bound, "%s %s: relative RMS error %.4f", file, t->name, rel);
         CHECK(same == total, "%s %s: %ld of %ld blocks differ from llama-quantize's", file, t->name, total - same, total);
         free(d), free(mine);
@@ -218,7 +205,7 @@ static void test_files(void) {
 /* ---- (b) SIMD ---- */
 #if defined(__wasm_simd128__)
 static void rand_block(const type_case *tc, uint8_t *blk, int mode) {
-    for (size_t i = 0; i < tc->block_bytes; i++) blk[i] = (uint8_t)rnd64();
+    for (size_t i = 0; i < (size_t)ROW(tc)->bytes; i++) blk[i] = (uint8_t)rnd64();
     /* d (and dmin) sane unless mode asks for extremes */
     size_t off = tc->type == GF_TYPE_Q3_K ? offsetof(block_q3_K, d) : offsetof(block_q2_K, d);
     int nh = tc->type == GF_TYPE_Q3_K ? 1 : 2;
@@ -251,12 +238,12 @@ static void test_simd(const type_case *tc) {
         const int rows = li % 3 == 0 ? 37 : li % 3 == 1 ? 8 : 69;
         for (int mode = 0; mode < 4; mode++) {
             if (mode > 0 && n > 1024) continue;
-            const size_t rs = (size_t)nb * tc->block_bytes, as = gf_act_row_bytes(GF_ACT_Q8_K, n);
+            const size_t rs = (size_t)nb * (size_t)ROW(tc)->bytes, as = gf_act_row_bytes(GF_ACT_Q8_K, n);
             uint8_t *w = malloc(rs * rows), *act = malloc(as * max_tok);
             float *x = malloc((size_t)n * sizeof(float)), *ref = malloc(sizeof(float) * rows * max_tok),
                   *y = malloc(sizeof(float) * rows * max_tok);
             for (int r = 0; r < rows; r++)
-                for (int b = 0; b < nb; b++) rand_block(tc, w + r * rs + b * tc->block_bytes, mode);
+                for (int b = 0; b < nb; b++) rand_block(tc, w + r * rs + b * (size_t)ROW(tc)->bytes, mode);
             for (int t = 0; t < max_tok; t++) {
                 float sc = mode == 3 ? 1e3f : 1.0f;
                 for (int i = 0; i < n; i++) x[i] = sc * rndn();
@@ -265,19 +252,19 @@ static void test_simd(const type_case *tc) {
                 gf_quantize_act_row_ref(GF_ACT_Q8_K, x, act + t * as, n);
             }
             for (int t = 0; t < max_tok; t++)
-                for (int r = 0; r < rows; r++) ref[t * rows + r] = tc->dot(n, w + r * rs, act + t * as);
+                for (int r = 0; r < rows; r++) ref[t * rows + r] = ROW(tc)->dot_ref(n, w + r * rs, act + t * as);
             gf_matrix m = {tc->type, n, rs, w};
             for (int nt = 1; nt <= max_tok; nt += (n > 2048 ? 6 : 1)) {
                 /* whole range, then a split in three parts */
                 for (int split = 0; split < 2; split++) {
                     for (size_t i = 0; i < (size_t)rows * max_tok; i++) y[i] = -12345.0f;
                     if (!split) {
-                        tc->matmul(&m, 0, rows, act, as, nt, y, rows);
+                        gf_matmul_kernel(tc->type)(&m, 0, rows, act, as, nt, y, rows);
                     } else {
                         int c1 = 1 + (int)(rnd64() % (rows - 2)), c2 = c1 + (int)(rnd64() % (rows - c1));
-                        tc->matmul(&m, 0, c1, act, as, nt, y, rows);
-                        tc->matmul(&m, c1, c2, act, as, nt, y, rows);
-                        tc->matmul(&m, c2, rows, act, as, nt, y, rows);
+                        gf_matmul_kernel(tc->type)(&m, 0, c1, act, as, nt, y, rows);
+                        gf_matmul_kernel(tc->type)(&m, c1, c2, act, as, nt, y, rows);
+                        gf_matmul_kernel(tc->type)(&m, c2, rows, act, as, nt, y, rows);
                     }
                     cases++;
                     for (int t = 0; t < max_tok; t++)
@@ -287,7 +274,7 @@ static void test_simd(const type_case *tc) {
                             if (!ok) {
                                 if (split) bad_split++;
                                 if (bad++ < 5)
-                                    fprintf(stderr, "%s n=%d mode=%d nt=%d split=%d r=%d t=%d: simd %.9g ref %.9g\n", tc->name,
+                                    fprintf(stderr, "%s n=%d mode=%d nt=%d split=%d r=%d t=%d: simd %.9g ref %.9g\n", ROW(tc)->name,
                                             n, mode, nt, split, r, t, v, ref[t * rows + r]);
                             }
                         }
@@ -296,8 +283,8 @@ static void test_simd(const type_case *tc) {
             free(w), free(act), free(x), free(ref), free(y);
         }
     }
-    printf("%s: SIMD matmul, %d calls checked bit for bit\n", tc->name, cases);
-    CHECK(bad == 0, "%s: %d SIMD results differ from the reference (%d in split calls)", tc->name, bad, bad_split);
+    printf("%s: SIMD matmul, %d calls checked bit for bit\n", ROW(tc)->name, cases);
+    CHECK(bad == 0, "%s: %d SIMD results differ from the reference (%d in split calls)", ROW(tc)->name, bad, bad_split);
 }
 
 #include <emscripten.h>

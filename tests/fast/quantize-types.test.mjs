@@ -58,14 +58,12 @@ for (const [type, variant] of Object.entries(LLAMA)) {
   });
 }
 
-test('search: Q5_1 and BF16 have it (no worse than ref); the other new types refuse it, naming type and method', async (t) => {
+// (search and calibration of the other new types: quantize-search.test.mjs)
+test('search: Q5_1 and BF16 have it (no worse than ref)', async (t) => {
   for (const type of ['Q5_1', 'BF16']) {
     const search = await errVsF32((await quantizeToBuffer({ type, method: 'search' })).bytes);
     const v = ref.variants[type];
     t.diagnostic(`${type} search: err vs F32 ${search.toFixed(4)} (llama.cpp ${v.err_vs_f32})`);
     assert.ok(search < 1.5 * v.err_vs_f32, `${type} search: ${search}`);
-  }
-  for (const type of ['Q5_K', 'Q3_K', 'Q2_K', 'IQ4_XS']) {
-    await assert.rejects(quantizeToBuffer({ type, method: 'search' }), (e) => e.message.includes(type) && e.message.includes('search'), type);
   }
 });

@@ -1,10 +1,12 @@
 // The weight types come from the core's registry (src/quant/registry.c):
-// the JS lists that validate options before a core exists, and the .d.ts
-// union, must name exactly the core's writable types.
+// the JS lists that validate options before a core exists (web/types.js) and
+// the .d.ts union are generated from it (tools/gen-types.mjs) and must be
+// current: adding a type in C without regenerating fails here.
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import test from 'node:test';
 
+import { dtsWith, typesModule, TYPES_JS } from '../../tools/gen-types.mjs';
 import { Core } from '../../web/core.js';
 import { QUANTIZE_TYPES } from '../../web/load.js';
 import { QUANT_TYPES, TENSOR_TYPES } from '../../web/quantize.js';
@@ -15,9 +17,20 @@ test('the registry rows, and the JS and .d.ts type lists equal to its writable t
   const core = await Core.create({ build: 'greenformer', threads: 1 });
   const rows = core.types();
   const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
-  assert.deepEqual(byName.Q4_K, { id: 12, name: 'Q4_K', blockElements: 256, blockBytes: 144, computable: true, heldAs: 'Q4_K', activation: 'q8_K', writable: true });
-  assert.deepEqual(byName.Q5_0, { id: 6, name: 'Q5_0', blockElements: 32, blockBytes: 22, computable: false, heldAs: 'Q8_0', activation: null, writable: false });
-  assert.deepEqual(byName.BF16, { id: 30, name: 'BF16', blockElements: 1, blockBytes: 2, computable: true, heldAs: 'BF16', activation: 'bf16', writable: true });
+  assert.deepEqual(byName.Q4_K, {
+    id: 12, name: 'Q4_K', blockElements: 256, blockBytes: 144, computable: true, heldAs: 'Q4_K', activation: 'q8_K', methods: ['ref', 'search'], gptq: true, writable: true,
+  });
+  assert.deepEqual(byName.Q5_0, {
+    id: 6, name: 'Q5_0', blockElements: 32, blockBytes: 22, computable: false, heldAs: 'Q8_0', activation: null, methods: [], gptq: false, writable: false,
+  });
+  assert.deepEqual(byName.BF16, {
+    id: 30, name: 'BF16', blockElements: 1, blockBytes: 2, computable: true, heldAs: 'BF16', activation: 'bf16', methods: ['ref', 'search'], gptq: false, writable: true,
+  });
+  // every writable type has both methods; calibration adds GPTQ to all but BF16 (rounded to nearest)
+  for (const r of rows.filter((x) => x.writable)) {
+    assert.deepEqual(r.methods, ['ref', 'search'], r.name);
+    assert.equal(r.gptq, r.name !== 'BF16', r.name);
+  }
   assert.equal(byName.Q5_1.activation, 'q8_1');
   assert.equal(byName.IQ2_XS.heldAs, null);
   assert.equal(byName.F16.activation, 'f16');
@@ -26,7 +39,9 @@ test('the registry rows, and the JS and .d.ts type lists equal to its writable t
   assert.deepEqual(sorted(QUANT_TYPES), sorted(writable), 'web/quantize.js QUANT_TYPES');
   assert.deepEqual(sorted(QUANTIZE_TYPES), sorted(writable), 'web/load.js QUANTIZE_TYPES');
   assert.deepEqual(sorted(TENSOR_TYPES), sorted([...writable, 'F16', 'F32']), 'web/quantize.js TENSOR_TYPES');
+  assert.equal(readFileSync(TYPES_JS, 'utf8'), typesModule(rows), 'web/types.js is stale: run node tools/gen-types.mjs');
   const dts = readFileSync(new URL('../../web/index.d.ts', import.meta.url), 'utf8');
+  assert.equal(dts, dtsWith(dts, rows), 'web/index.d.ts QuantType is stale: run node tools/gen-types.mjs');
   const union = dts.match(/export type QuantType = ([^;]+);/)[1].split('|').map((s) => s.trim().replace(/'/g, ''));
   assert.deepEqual(sorted(union), sorted(writable), 'web/index.d.ts QuantType');
 });
