@@ -89,8 +89,8 @@ function checkOptions(options) {
   return { type, method: method ?? (calib !== undefined || mix !== undefined ? 'search' : 'ref') };
 }
 
-/** Writes bytes somewhere: a path (Node), a function, or a WritableStream. */
-async function openDestination(destination) {
+/** Writes bytes somewhere: a path (Node), a function, or a WritableStream (also web/prune.js's). */
+export async function openDestination(destination) {
   if (typeof destination === 'string') {
     if (!isNode) throw new TypeError('quantize: a destination path needs Node; pass a function or a WritableStream');
     // a temporary file beside the destination, renamed into place when complete: a failure
@@ -110,7 +110,7 @@ async function openDestination(destination) {
  * Streams a source into a window/commit consumer: window() -> [ptr, cap],
  * commit(n) -> status; stops at `complete`.
  */
-async function feed(core, src, window, commit, complete, signal, after) {
+export async function feed(core, src, window, commit, complete, signal, after) {
   let status = 0;
   if (src.readInto) {
     while (status !== complete) {
@@ -147,8 +147,11 @@ function withStrings(core, strings, fn) {
   }
 }
 
-/** Loads the model into the core for calibration; returns a calibration session pointer. */
-async function openCalibration(core, source, signal, onProgress) {
+/**
+ * Loads the model into the core for calibration; returns a calibration session pointer (open: the core function
+ * that turns the complete loader into a session; web/prune.js opens its own).
+ */
+export async function openCalibration(core, source, signal, onProgress, open = (l) => core.em._gf_api_calib_open(l)) {
   const em = core.em;
   const src = await openSource(source, { signal });
   const capPtr = core.malloc(4);
@@ -164,7 +167,7 @@ async function openCalibration(core, source, signal, onProgress) {
     core.check(em._gf_api_loader_end(loader));
     const l = loader;
     loader = 0; // the session takes it, even when it fails
-    return core.checkPtr(em._gf_api_calib_open(l));
+    return core.checkPtr(open(l));
   } finally {
     if (loader) em._gf_api_loader_free(loader);
     core.free(capPtr);
