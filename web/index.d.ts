@@ -398,6 +398,11 @@ export interface QuantizeOptions {
   mix?: number;
   /** Calibration chunks the mix measures each candidate on (default 4). */
   mixChunks?: number;
+  /** The mix may also prune per layer (FFN neurons by 1/8, 1/4, 3/8; one or two KV groups), each option measured like
+   * a type and chosen by the same knapsack within the same size, by this criterion (docs/pruning.md). */
+  mixPrune?: 'magnitude' | 'activation' | 'hessian';
+  /** Types for named tensors ('blk.0.ffn_down.weight': 'Q6_K'), over the rules. */
+  tensorTypes?: Record<string, QuantType | 'F16' | 'F32'>;
   /** Override the output matrix's / token embedding's type. */
   outputType?: QuantType | 'F16' | 'F32';
   embdType?: QuantType | 'F16' | 'F32';

@@ -22,6 +22,11 @@
 //   mix         target bits per weight (all tensors counted): types chosen per tensor by
 //               measured sensitivity on the calibration text (needs calib).
 //   mixChunks   calibration chunks each mix candidate is measured on (default 4).
+//   mixPrune    'magnitude' | 'activation' | 'hessian': the mix may also prune, per layer, FFN neurons (1/8, 1/4,
+//               3/8) and KV groups (one or two), each option measured like a type, within the same size (the
+//               unpruned model's elements times mix bits); the file is pruned (web/prune.js) and then quantized
+//               with the chosen types. The plan's `mixPrune` says what was chosen and the types-only prediction.
+//   tensorTypes { 'blk.0.ffn_down.weight': 'Q6_K', ... }: types for named tensors, over the rules.
 //   outputType, embdType   override the output matrix's / token embedding's type.
 //   onProgress  ({ phase: 'load' | 'calibrate' | 'measure' | 'quantize', fraction, ... }) => void
 //   log         (line) => void: plan, warnings, the mix assignment (default: none)
@@ -54,7 +59,8 @@ export const QUANT_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'Q5_K', 'Q3_
 export const QUANT_TYPE_ALIASES = ['Q4_K_M', 'Q5_K_M', 'Q3_K_M'];
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
-const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'outputType', 'embdType', 'onProgress', 'log', 'signal'];
+const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'mixPrune', 'tensorTypes', 'outputType', 'embdType', 'onProgress', 'log', 'signal'];
+const MIX_PRUNE_METHODS = ['magnitude', 'activation', 'hessian'];
 // what outputType / embdType may name: the types greenformer writes ('' = the file type's rules)
 export const TENSOR_TYPES = ['Q8_0', 'Q4_0', 'Q4_1', 'Q4_K', 'Q6_K', 'Q5_K', 'Q3_K', 'Q2_K', 'IQ4_XS', 'Q5_1', 'BF16', 'F16', 'F32'];
 
@@ -78,6 +84,14 @@ function checkOptions(options) {
     throw new RangeError('quantize: calib and mix use the search method; leave method unset or use "search"');
   }
   integer(mixChunks, 'quantize: mixChunks', { min: 1, max: 1 << 20, fallback: 4 });
+  if (options.mixPrune !== undefined) {
+    oneOf(options.mixPrune, 'quantize: mixPrune', MIX_PRUNE_METHODS);
+    if (mix === undefined) throw new TypeError('quantize: mixPrune adds pruning options to a mix: give mix (bits per weight) too');
+  }
+  if (options.tensorTypes !== undefined) {
+    if (options.tensorTypes === null || typeof options.tensorTypes !== 'object') throw new TypeError('quantize: tensorTypes must be an object { tensor name: type }');
+    for (const [name, t] of Object.entries(options.tensorTypes)) oneOf(t, `quantize: tensorTypes['${name}']`, TENSOR_TYPES);
+  }
   if (outputType !== undefined && outputType !== '') oneOf(outputType, 'quantize: outputType', TENSOR_TYPES);
   if (embdType !== undefined && embdType !== '') oneOf(embdType, 'quantize: embdType', TENSOR_TYPES);
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
@@ -227,6 +241,7 @@ async function calibrate(core, source, { calib, mix, mixChunks, signal, onProgre
 export async function quantizeModel(source, destination, options = {}) {
   const { type, method } = checkOptions(options);
   const { calib, mix, mixChunks = 4, outputType = '', embdType = '', onProgress, log, signal } = options;
+  if (options.mixPrune !== undefined) return mixWithPruning(source, destination, options);
   if (signal?.aborted) throw abortError(signal);
   if (isNode && typeof destination === 'string') {
     // refused before anything is opened: writing the input would destroy it
@@ -253,6 +268,7 @@ export async function quantizeModel(source, destination, options = {}) {
     const fileType = assignment ? assignment.mainType : type;
     t = withStrings(core, [fileType, method, outputType, embdType], (...p) => core.checkPtr(em._gf_api_quantize_new(...p)));
     if (session) core.check(em._gf_api_calib_apply(session, t));
+    for (const [name, ty] of Object.entries(options.tensorTypes ?? {})) withStrings(core, [name, ty], (n, y) => core.check(em._gf_api_quantize_set_type(t, n, y)));
     if (session) em._gf_api_calib_free(session);
     session = 0;
     dst = await openDestination(destination);
@@ -333,3 +349,49 @@ export async function ggufSummary(source, { signal } = {}) {
     await src.chunks?.return?.();
   }
 }
+
+/**
+ * The mix with pruning options (mixPrune): the types-only mix is measured and assigned as usual, then each layer's
+ * pruning options are measured and the knapsack rerun with them; the source is pruned as chosen (web/prune.js) and
+ * quantized with the chosen types (calibrated again on the pruned model).
+ */
+async function mixWithPruning(source, destination, options) {
+  const { calib, mix, mixChunks = 4, mixPrune, onProgress, log, signal } = options;
+  const core = await Core.create({ build: 'greenformer', threads: 1 });
+  const em = core.em;
+  let session = 0;
+  let plan;
+  try {
+    let assignment;
+    ({ session, assignment } = await calibrate(core, source, { calib, mix, mixChunks, signal, onProgress, log }));
+    const steps = withStrings(core, [mixPrune], (m) => core.check(em._gf_api_mix_prune_prepare(session, m)));
+    for (let s = 0; s < steps; s++) {
+      core.check(em._gf_api_mix_prune_measure(session, s));
+      onProgress?.({ phase: 'measure pruning', fraction: (s + 1) / steps });
+      if (signal?.aborted) throw abortError(signal);
+    }
+    core.check(em._gf_api_mix_prune_assign(session, mix));
+    plan = JSON.parse(core.readString(em._gf_api_mix_prune_json(session) >>> 0));
+    plan.typesOnly = assignment;
+  } finally {
+    if (session) em._gf_api_calib_free(session);
+  }
+  const { pruneModel } = await import('./prune.js');
+  // option 0 of each layer is "keep everything"
+  const prunes = plan.layers.some((l) => l.ffn < l.ffnOptions[0].keep || l.kvHeads < l.kvOptions[0].keep);
+  log?.(`mix with pruning (${mixPrune}): predicted KL ${plan.predictedKl.toExponential(3)} against ${plan.predictedKlTypesOnly.toExponential(3)} for types alone; ` +
+    (prunes ? `layers keep FFN ${plan.layers.map((l) => l.ffn).join('/')} and KV heads ${plan.layers.map((l) => l.kvHeads).join('/')}` : 'no layer pruned'));
+  let input = source;
+  if (prunes) {
+    const parts = [];
+    await pruneModel(source, (b) => parts.push(b), { layers: { ffn: plan.layers.map((l) => l.ffn), kvHeads: plan.layers.map((l) => l.kvHeads) }, method: mixPrune, calib, signal });
+    input = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let o = 0;
+    for (const p of parts) input.set(p, o), (o += p.length);
+  }
+  const tensorTypes = Object.fromEntries(plan.tensors.map((t) => [t.name, t.type]));
+  const out = await quantizeModel(input, destination, { type: plan.mainType, calib, tensorTypes, onProgress, log, signal });
+  out.mixPrune = plan;
+  return out;
+}
+

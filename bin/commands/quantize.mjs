@@ -5,18 +5,20 @@ import { quantizeModel, QUANT_TYPE_ALIASES, QUANT_TYPES } from '../../web/quanti
 import { numFlag, UsageError } from './common.mjs';
 
 export const usage = `quantize IN.gguf OUT.gguf --type TYPE [--method ref|search] [--calib TEXT_FILE] [--mix BITS]
-                    [--output-type TYPE] [--embd-type TYPE] [--quiet]
+                    [--mix-prune magnitude|activation|hessian] [--output-type TYPE] [--embd-type TYPE] [--quiet]
         write a quantized copy of a F32/F16 GGUF (TYPE: ${QUANT_TYPES.join(', ')}; Q4_K, Q5_K, Q3_K follow llama.cpp's
         Q4_K_M, Q5_K_M, Q3_K_M; --method search: Q8_0, Q4_0, Q4_1, Q4_K, Q6_K, Q5_1, BF16);
         --method search picks scales by error; --calib runs the model on the text: errors weighted by
         activations and compensated across channels (GPTQ);
-        --mix 4.8 assigns types per tensor by measured sensitivity under that many bits per weight`;
+        --mix 4.8 assigns types per tensor by measured sensitivity under that many bits per weight;
+        --mix-prune also lets it prune FFN neurons and KV groups per layer (by that criterion) where that measured better`;
 
 export const options = {
   type: { type: 'string' },
   method: { type: 'string' },
   calib: { type: 'string' },
   mix: { type: 'string' },
+  'mix-prune': { type: 'string' },
   'output-type': { type: 'string' },
   'embd-type': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
@@ -57,6 +59,9 @@ export async function run(input, v, [output]) {
   const mix = numFlag(v, 'mix', { min: 4.5, max: 8.5 }); // bits per weight
   if (mix !== undefined && v.calib === undefined) throw new UsageError('--mix needs --calib TEXT_FILE (the text each tensor is measured on)');
   if (v.method === 'ref' && (v.calib !== undefined || mix !== undefined)) throw new UsageError('--calib and --mix use --method search');
+  const PRUNE = ['magnitude', 'activation', 'hessian'];
+  if (v['mix-prune'] !== undefined && !PRUNE.includes(v['mix-prune'])) throw new UsageError(`--mix-prune must be one of ${PRUNE.join(', ')}, got "${v['mix-prune']}"`);
+  if (v['mix-prune'] !== undefined && mix === undefined) throw new UsageError('--mix-prune needs --mix BITS');
   let calib;
   if (v.calib !== undefined) {
     try {
@@ -78,6 +83,7 @@ export async function run(input, v, [output]) {
       method: v.method,
       calib,
       mix,
+      mixPrune: v['mix-prune'],
       outputType: v['output-type'],
       embdType: v['embd-type'],
       onProgress: progress(v.quiet),
@@ -87,6 +93,14 @@ export async function run(input, v, [output]) {
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
+  }
+  if (plan.mixPrune) {
+    const p = plan.mixPrune;
+    log?.(`mix with pruning: predicted KL ${p.predictedKl.toExponential(3)} (types alone: ${p.predictedKlTypesOnly.toExponential(3)}); per layer:`);
+    for (const [i, l] of p.layers.entries()) {
+      const opts = (o) => o.map((x) => `${x.keep}: ${x.kl < 0 ? '—' : x.kl.toExponential(2)}`).join(', ');
+      log?.(`  layer ${i}: FFN ${l.ffn} (KL if alone ${opts(l.ffnOptions)}), KV heads ${l.kvHeads} (${opts(l.kvOptions)})`);
+    }
   }
   if (plan.mix) {
     log?.(`mix: target ${plan.mix.target} bits per weight, measured KL on ${plan.mix.tokens} calibration tokens; chosen types:`);

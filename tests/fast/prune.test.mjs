@@ -132,3 +132,12 @@ test('bad shares and options are refused, naming the flag or option and the valu
   await assert.rejects(pruneModel(BROWN, () => {}, { heads: 0.99 }), /removes 16 of 16 KV groups; at most 12 can go/);
   await assert.rejects(pruneModel(sharedPath('models', 'tiny-qwen2-Q8_0.gguf'), () => {}, { ffn: 0.2 }), /prunes llama-architecture models .* this one is qwen2/);
 });
+
+test('the planner\'s pruning flag is checked before anything runs', () => {
+  const bad = spawnSync(process.execPath, [CLI, 'quantize', BROWN, join(tmp, 'x.gguf'), '--mix', '5', '--calib', BROWN, '--mix-prune', 'random'], { encoding: 'utf8' });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--mix-prune must be one of magnitude, activation, hessian, got "random"/);
+  const nomix = spawnSync(process.execPath, [CLI, 'quantize', BROWN, join(tmp, 'x.gguf'), '--type', 'Q4_K', '--mix-prune', 'hessian'], { encoding: 'utf8' });
+  assert.equal(nomix.status, 2);
+  assert.match(nomix.stderr, /--mix-prune needs --mix BITS/);
+});

@@ -1,7 +1,8 @@
 // Pruned files (greenformer prune) held to native llama.cpp (node-llama-cpp's 2026 build): a file whose layers have
 // different head and FFN counts (written as llama.cpp's "deci", per-layer UINT32 arrays) gives llama.cpp's
 // next-token distributions, and the criteria order as docs/pruning.md measured: at 25% of FFN neurons the
-// activation-aware and second-order files are closer to F32 than magnitude's.
+// activation-aware and second-order files are closer to F32 than magnitude's; and the size planner with pruning
+// options is never predicted worse than without them.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -9,8 +10,8 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 
 import { evaluate } from '../../web/evaluate.js';
-import { loadModel, pruneModel } from '../../web/index.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { loadModel, pruneModel, quantizeModel } from '../../web/index.js';
+import { readJson, sharedPath } from '../helpers/shared.mjs';
 
 const BROWN = sharedPath('models', 'tiny-brown-f32.gguf');
 const dir = mkdtempSync(join(tmpdir(), 'gf-prune-slow-'));
@@ -118,4 +119,18 @@ test('25% of FFN neurons: activation-aware and second-order files are closer to 
   near(kl.magnitude, 0.2312);
   near(kl.activation, 0.1058);
   near(kl.hessian, 0.0432);
+});
+
+test('the size planner with pruning options: at Q4_K_M\'s size no worse than without them', async (t) => {
+  const plan = await quantizeModel(BROWN, () => {}, { mix: 5.069, calib, mixPrune: 'hessian' });
+  const p = plan.mixPrune;
+  t.diagnostic(`predicted KL ${p.predictedKl} (types only ${p.predictedKlTypesOnly}); layers keep ${p.layers.map((l) => `${l.ffn}/${l.kvHeads}`).join(', ')}`);
+  // the knapsack has every types-only plan among its choices
+  assert.ok(p.predictedKl <= p.predictedKlTypesOnly * (1 + 1e-9));
+  for (const l of p.layers) {
+    assert.equal(l.ffnOptions[0].kl, 0);
+    assert.ok(l.ffnOptions.slice(1).every((o) => o.kl > 0) && l.kvOptions.slice(1).every((o) => o.kl > 0), 'every pruning option measured');
+  }
+  const llama = readJson('reference', 'tiny-brown.json').llamacpp_quantized.Q4_K_M;
+  assert.ok(plan.outputBytes <= llama.file_bytes * 1.005, `${plan.outputBytes} bytes against llama.cpp's Q4_K_M ${llama.file_bytes}`);
 });
