@@ -241,7 +241,6 @@ async function calibrate(core, source, { calib, mix, mixChunks, signal, onProgre
 export async function quantizeModel(source, destination, options = {}) {
   const { type, method } = checkOptions(options);
   const { calib, mix, mixChunks = 4, outputType = '', embdType = '', onProgress, log, signal } = options;
-  if (options.mixPrune !== undefined) return mixWithPruning(source, destination, options);
   if (signal?.aborted) throw abortError(signal);
   if (isNode && typeof destination === 'string') {
     // refused before anything is opened: writing the input would destroy it
@@ -249,6 +248,7 @@ export async function quantizeModel(source, destination, options = {}) {
     const input = localPath(source);
     if (input !== null) await refuseSameFile(input, destination, 'quantize');
   }
+  if (options.mixPrune !== undefined) return mixWithPruning(source, destination, options);
   const oneShot = (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) || (typeof Response !== 'undefined' && source instanceof Response);
   if (calib !== undefined && oneShot) {
     throw new TypeError('quantize: calib and mix read the model twice; pass a path, URL, Blob or bytes rather than a stream or Response');
@@ -381,17 +381,61 @@ async function mixWithPruning(source, destination, options) {
   const prunes = plan.layers.some((l) => l.ffn < l.ffnOptions[0].keep || l.kvHeads < l.kvOptions[0].keep);
   log?.(`mix with pruning (${mixPrune}): predicted KL ${plan.predictedKl.toExponential(3)} against ${plan.predictedKlTypesOnly.toExponential(3)} for types alone; ` +
     (prunes ? `layers keep FFN ${plan.layers.map((l) => l.ffn).join('/')} and KV heads ${plan.layers.map((l) => l.kvHeads).join('/')}` : 'no layer pruned'));
-  let input = source;
-  if (prunes) {
-    const parts = [];
-    await pruneModel(source, (b) => parts.push(b), { layers: { ffn: plan.layers.map((l) => l.ffn), kvHeads: plan.layers.map((l) => l.kvHeads) }, method: mixPrune, calib, signal });
-    input = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let o = 0;
-    for (const p of parts) input.set(p, o), (o += p.length);
+  const typesOnlyTypes = Object.fromEntries(plan.typesOnly.tensors.map((t) => [t.name, t.type]));
+  if (!prunes) {
+    const tensorTypes = Object.fromEntries(plan.tensors.map((t) => [t.name, t.type]));
+    const out = await quantizeModel(source, destination, { type: plan.mainType, calib, tensorTypes, onProgress, log, signal });
+    out.mixPrune = plan;
+    return out;
   }
-  const tensorTypes = Object.fromEntries(plan.tensors.map((t) => [t.name, t.type]));
-  const out = await quantizeModel(input, destination, { type: plan.mainType, calib, tensorTypes, onProgress, log, signal });
-  out.mixPrune = plan;
+  // measured, not only predicted: both files are written and their KL from the F32 model measured on the calibration
+  // text; the pruned plan is kept only when it is the better one there
+  const collect = async (src, opts) => {
+    const parts = [];
+    const result = await quantizeModel(src, (b) => parts.push(b), opts);
+    return { bytes: concat(parts), result };
+  };
+  const parts = [];
+  await pruneModel(source, (b) => parts.push(b), { layers: { ffn: plan.layers.map((l) => l.ffn), kvHeads: plan.layers.map((l) => l.kvHeads) }, method: mixPrune, calib, signal });
+  const pruned = await collect(concat(parts), { type: plan.mainType, calib, tensorTypes: Object.fromEntries(plan.tensors.map((t) => [t.name, t.type])), onProgress, signal });
+  const typesOnly = await collect(source, { type: plan.typesOnly.mainType, calib, tensorTypes: typesOnlyTypes, onProgress, signal });
+  const [klTypes, klPruned] = await calibrationKl(source, [typesOnly.bytes, pruned.bytes], calib);
+  const keep = klPruned < klTypes ? pruned : typesOnly;
+  plan.measured = { typesOnlyKl: klTypes, prunedKl: klPruned, kept: keep === pruned ? 'pruned' : 'types only' };
+  log?.(`measured on the calibration text: KL ${klPruned.toExponential(3)} pruned, ${klTypes.toExponential(3)} types only: keeping ${plan.measured.kept}`);
+  const dst = await openDestination(destination);
+  try {
+    await dst.write(keep.bytes);
+    await dst.close?.();
+  } catch (e) {
+    await dst.abort?.(e);
+    throw e;
+  }
+  keep.result.mixPrune = plan;
+  return keep.result;
+}
+
+function concat(parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) out.set(p, o), (o += p.length);
   return out;
+}
+
+/** Mean KL from the source model of each file's next-token distributions on the calibration text (eval's protocol). */
+async function calibrationKl(source, files, calib) {
+  const [{ loadModel }, { evaluate }] = await Promise.all([import('./index.js'), import('./evaluate.js')]);
+  const opts = { contextLength: 256, batchSize: 256, kvCache: 'f32', threads: 1, warmup: false };
+  const ref = await loadModel(source, opts);
+  const models = [];
+  try {
+    for (const f of files) models.push(await loadModel(f, opts));
+    const ids = await ref.tokenize(calib);
+    const r = await evaluate(ref, models, ids, { ctx: Math.min(256, 2 * Math.floor(ids.length / 4)) });
+    return r.models.map((m) => m.meanKl);
+  } finally {
+    for (const m of models) await m.dispose();
+    await ref.dispose();
+  }
 }
 
