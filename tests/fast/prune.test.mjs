@@ -141,3 +141,12 @@ test('the planner\'s pruning flag is checked before anything runs', () => {
   assert.equal(nomix.status, 2);
   assert.match(nomix.stderr, /--mix-prune needs --mix BITS/);
 });
+
+test('prune then quantize in one go (type)', async () => {
+  const { bytes, result } = await pruned({ ffn: 0.25, method: 'magnitude', type: 'Q4_0' });
+  const g = parseGguf(bytes);
+  assert.equal(result.quantize.fileType, 'Q4_0');
+  const down = g.tensors.find((t) => t.name === 'blk.2.ffn_down.weight');
+  assert.deepEqual([down.ne, down.typeName], [[576, 256], 'Q4_0']);
+  assert.deepEqual(meta(g, 'llama.feed_forward_length').values, [576, 576, 576, 576]);
+});
