@@ -388,31 +388,55 @@ async function mixWithPruning(source, destination, options) {
     out.mixPrune = plan;
     return out;
   }
-  // measured, not only predicted: both files are written and their KL from the F32 model measured on the calibration
-  // text; the pruned plan is kept only when it is the better one there
+  // measured, not only predicted: the pruning's refit and the quantizers' calibration are fitted to the calibration
+  // text, so a check on that same text flatters the pruned file; the last quarter of the text is held out: both files
+  // are made from the rest and measured against the F32 model on it, and the pruned one is kept only if it is better
+  const cut = holdOut(calib);
+  if (!cut) {
+    log?.('mix with pruning: the calibration text is too short to hold a quarter out for the check; keeping types only');
+    const out = await quantizeModel(source, destination, { type: plan.typesOnly.mainType, calib, tensorTypes: typesOnlyTypes, onProgress, log, signal });
+    out.mixPrune = plan;
+    return out;
+  }
   const collect = async (src, opts) => {
     const parts = [];
     const result = await quantizeModel(src, (b) => parts.push(b), opts);
     return { bytes: concat(parts), result };
   };
   const parts = [];
-  await pruneModel(source, (b) => parts.push(b), { layers: { ffn: plan.layers.map((l) => l.ffn), kvHeads: plan.layers.map((l) => l.kvHeads) }, method: mixPrune, calib, signal });
-  const pruned = await collect(concat(parts), { type: plan.mainType, calib, tensorTypes: Object.fromEntries(plan.tensors.map((t) => [t.name, t.type])), onProgress, signal });
-  const typesOnly = await collect(source, { type: plan.typesOnly.mainType, calib, tensorTypes: typesOnlyTypes, onProgress, signal });
-  const [klTypes, klPruned] = await calibrationKl(source, [typesOnly.bytes, pruned.bytes], calib);
-  const keep = klPruned < klTypes ? pruned : typesOnly;
-  plan.measured = { typesOnlyKl: klTypes, prunedKl: klPruned, kept: keep === pruned ? 'pruned' : 'types only' };
-  log?.(`measured on the calibration text: KL ${klPruned.toExponential(3)} pruned, ${klTypes.toExponential(3)} types only: keeping ${plan.measured.kept}`);
+  await pruneModel(source, (b) => parts.push(b), { layers: { ffn: plan.layers.map((l) => l.ffn), kvHeads: plan.layers.map((l) => l.kvHeads) }, method: mixPrune, calib: cut.fit, signal });
+  const pruned = await collect(concat(parts), { type: plan.mainType, calib: cut.fit, tensorTypes: Object.fromEntries(plan.tensors.map((t) => [t.name, t.type])), onProgress, signal });
+  const typesOnly = await collect(source, { type: plan.typesOnly.mainType, calib: cut.fit, tensorTypes: typesOnlyTypes, onProgress, signal });
+  const [klTypes, klPruned] = await calibrationKl(source, [typesOnly.bytes, pruned.bytes], cut.check);
+  const keepPruned = klPruned < klTypes;
+  plan.measured = { on: 'the last quarter of the calibration text, held out', typesOnlyKl: klTypes, prunedKl: klPruned, kept: keepPruned ? 'pruned' : 'types only' };
+  log?.(`measured on the held-out quarter of the calibration text: KL ${klPruned.toExponential(3)} pruned, ${klTypes.toExponential(3)} types only: keeping ${plan.measured.kept}`);
+  if (!keepPruned) {
+    // the types-only plan, calibrated on the whole text as a plain mix is
+    const out = await quantizeModel(source, destination, { type: plan.typesOnly.mainType, calib, tensorTypes: typesOnlyTypes, onProgress, log, signal });
+    out.mixPrune = plan;
+    return out;
+  }
   const dst = await openDestination(destination);
   try {
-    await dst.write(keep.bytes);
+    await dst.write(pruned.bytes);
     await dst.close?.();
   } catch (e) {
     await dst.abort?.(e);
     throw e;
   }
-  keep.result.mixPrune = plan;
-  return keep.result;
+  pruned.result.mixPrune = plan;
+  return pruned.result;
+}
+
+/** The calibration text split at a paragraph (or line) break near three quarters: { fit, check }, or null when too short. */
+function holdOut(text) {
+  if (text.length < 2000) return null;
+  const at = Math.floor(text.length * 0.75);
+  let k = text.indexOf('\n\n', at);
+  if (k < 0 || k > text.length - 500) k = text.indexOf('\n', at);
+  if (k < 0 || k > text.length - 500) k = at;
+  return { fit: text.slice(0, k), check: text.slice(k).trimStart() };
 }
 
 function concat(parts) {

@@ -133,7 +133,7 @@ test('the size planner with pruning options: at Q4_K_M\'s size no worse than wit
   }
   const llama = readJson('reference', 'tiny-brown.json').llamacpp_quantized.Q4_K_M;
   assert.ok(plan.outputBytes <= llama.file_bytes * 1.005, `${plan.outputBytes} bytes against llama.cpp's Q4_K_M ${llama.file_bytes}`);
-  // a plan that prunes is checked by measurement: the file kept is the one with less KL on the calibration text
+  // a plan that prunes is checked by measurement: the file kept is the one with less KL on the held-out quarter of the text
   if (p.measured) {
     t.diagnostic(`measured on the calibration text: ${JSON.stringify(p.measured)}`);
     assert.equal(p.measured.kept, p.measured.prunedKl < p.measured.typesOnlyKl ? 'pruned' : 'types only');
