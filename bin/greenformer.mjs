@@ -14,7 +14,7 @@ process.stdout.on('error', (e) => {
   process.exit(e.code === 'EPIPE' ? 0 : 1);
 });
 
-const COMMANDS = ['run', 'logits', 'tokenize', 'info', 'embed', 'chat', 'quantize', 'eval', 'split'];
+const COMMANDS = ['run', 'logits', 'tokenize', 'info', 'embed', 'chat', 'quantize', 'prune', 'eval', 'split'];
 
 async function usage() {
   const lines = await Promise.all(COMMANDS.map(async (c) => '  ' + (await import(`./commands/${c}.mjs`)).usage));

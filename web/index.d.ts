@@ -491,6 +491,11 @@ export interface QuantizeOptions {
   mix?: number;
   /** Calibration chunks the mix measures each candidate on (default 4). */
   mixChunks?: number;
+  /** The mix may also prune per layer (FFN neurons by 1/8, 1/4, 3/8; one or two KV groups), each option measured like
+   * a type and chosen by the same knapsack within the same size, by this criterion (docs/pruning.md). */
+  mixPrune?: 'magnitude' | 'activation' | 'hessian';
+  /** Types for named tensors ('blk.0.ffn_down.weight': 'Q6_K'), over the rules. */
+  tensorTypes?: Record<string, QuantType | 'F16' | 'F32'>;
   /** Override the output matrix's / token embedding's type. */
   outputType?: QuantType | 'F16' | 'F32';
   embdType?: QuantType | 'F16' | 'F32';
@@ -549,6 +554,39 @@ export type QuantizeDestination = string | ((bytes: Uint8Array) => void | Promis
  * (a path, URL, Blob or bytes). */
 export declare function quantizeModel(source: ModelSource, destination: QuantizeDestination, options?: QuantizeOptions): Promise<QuantizePlan>;
 export declare function quantizeToBlob(source: ModelSource, options?: QuantizeOptions): Promise<Blob & { plan: QuantizePlan }>;
+
+/** Structured pruning (docs/pruning.md): whole FFN neurons and whole KV groups removed from a llama-architecture
+ * F32/F16/BF16 model; the file's per-layer sizes are llama.cpp's arrays. */
+export interface PruneOptions {
+  /** Share of each layer's FFN neurons to remove, 0 <= ffn < 1 (each layer keeps a multiple of 32). */
+  ffn?: number;
+  /** Share of all KV groups (a KV head with its query heads) to remove, 0 <= heads < 1; the criterion picks the layers. */
+  heads?: number;
+  /** Default 'hessian' with calib, else 'magnitude'. */
+  method?: 'magnitude' | 'activation' | 'hessian';
+  /** Refit the kept columns of ffn_down / attn_output by least squares on calib (default: true for hessian). */
+  compensate?: boolean;
+  /** Calibration text (activation and hessian need it). */
+  calib?: string;
+  /** Kept units per layer instead of shares (the size planner's choice). */
+  layers?: { ffn?: number[]; kvHeads?: number[] };
+  /** Quantize the pruned model too (calibrated when calib is given). */
+  type?: QuantType | 'Q4_K_M' | 'Q5_K_M' | 'Q3_K_M';
+  onProgress?: (p: { phase: string; fraction: number }) => void;
+  log?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface PruneResult {
+  prune: {
+    method: string; compensate: boolean; ffnRemoved: number; kvRemoved: number;
+    layers: { ffn: [number, number]; kvHeads: [number, number]; heads: [number, number]; ffnError: number; attnError: number }[];
+  };
+  file: { architecture: string; inputBytes: number; outputBytes: number; tensors: { name: string; shape: number[]; type: string; cut: string; refit?: boolean }[] };
+  quantize?: QuantizePlan;
+}
+
+export declare function pruneModel(source: ModelSource, destination: QuantizeDestination, options?: PruneOptions): Promise<PruneResult>;
 /** Sizes from a GGUF's header alone. */
 export declare function ggufSummary(
   source: ModelSource,

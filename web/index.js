@@ -15,6 +15,7 @@ import { loadInWorker } from './remote.js';
 
 export { Model, listCachedModels, deleteCachedModel };
 export { quantizeModel, quantizeToBlob, ggufSummary } from './quantize.js';
+export { pruneModel } from './prune.js';
 export { jsonSchemaToGrammar } from './json-schema.js';
 export { estimateEnergy, ENERGY_CONSTANTS } from './work.js';
 

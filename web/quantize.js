@@ -22,6 +22,11 @@
 //               among all of QUANT_TYPES by measured sensitivity on the calibration text
 //               (needs calib).
 //   mixChunks   calibration chunks each mix candidate is measured on (default 4).
+//   mixPrune    'magnitude' | 'activation' | 'hessian': the mix may also prune, per layer, FFN neurons (1/8, 1/4,
+//               3/8) and KV groups (one or two), each option measured like a type, within the same size (the
+//               unpruned model's elements times mix bits); the file is pruned (web/prune.js) and then quantized
+//               with the chosen types. The plan's `mixPrune` says what was chosen and the types-only prediction.
+//   tensorTypes { 'blk.0.ffn_down.weight': 'Q6_K', ... }: types for named tensors, over the rules.
 //   outputType, embdType   override the output matrix's / token embedding's type.
 //   onProgress  ({ phase: 'load' | 'calibrate' | 'measure' | 'quantize', fraction, ... }) => void
 //   log         (line) => void: plan, warnings, the mix assignment (default: none)
@@ -55,7 +60,8 @@ export const QUANT_TYPES = WRITABLE_TYPE_NAMES;
 export const QUANT_TYPE_ALIASES = ['Q4_K_M', 'Q5_K_M', 'Q3_K_M'];
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
-const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'outputType', 'embdType', 'onProgress', 'log', 'signal'];
+const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'mixPrune', 'tensorTypes', 'outputType', 'embdType', 'onProgress', 'log', 'signal'];
+const MIX_PRUNE_METHODS = ['magnitude', 'activation', 'hessian'];
 // what outputType / embdType may name: the types greenformer writes ('' = the file type's rules)
 export const TENSOR_TYPES = Object.freeze([...WRITABLE_TYPE_NAMES, 'F16', 'F32']);
 
@@ -79,6 +85,14 @@ function checkOptions(options) {
     throw new RangeError('quantize: calib and mix use the search method; leave method unset or use "search"');
   }
   integer(mixChunks, 'quantize: mixChunks', { min: 1, max: 1 << 20, fallback: 4 });
+  if (options.mixPrune !== undefined) {
+    oneOf(options.mixPrune, 'quantize: mixPrune', MIX_PRUNE_METHODS);
+    if (mix === undefined) throw new TypeError('quantize: mixPrune adds pruning options to a mix: give mix (bits per weight) too');
+  }
+  if (options.tensorTypes !== undefined) {
+    if (options.tensorTypes === null || typeof options.tensorTypes !== 'object') throw new TypeError('quantize: tensorTypes must be an object { tensor name: type }');
+    for (const [name, t] of Object.entries(options.tensorTypes)) oneOf(t, `quantize: tensorTypes['${name}']`, TENSOR_TYPES);
+  }
   if (outputType !== undefined && outputType !== '') oneOf(outputType, 'quantize: outputType', TENSOR_TYPES);
   if (embdType !== undefined && embdType !== '') oneOf(embdType, 'quantize: embdType', TENSOR_TYPES);
   if (signal !== undefined && (signal === null || typeof signal !== 'object' || typeof signal.aborted !== 'boolean')) {
@@ -90,8 +104,8 @@ function checkOptions(options) {
   return { type, method: method ?? (calib !== undefined || mix !== undefined ? 'search' : 'ref') };
 }
 
-/** Writes bytes somewhere: a path (Node), a function, or a WritableStream. */
-async function openDestination(destination) {
+/** Writes bytes somewhere: a path (Node), a function, or a WritableStream (also web/prune.js's). */
+export async function openDestination(destination) {
   if (typeof destination === 'string') {
     if (!isNode) throw new TypeError('quantize: a destination path needs Node; pass a function or a WritableStream');
     // a temporary file beside the destination, renamed into place when complete: a failure
@@ -111,7 +125,7 @@ async function openDestination(destination) {
  * Streams a source into a window/commit consumer: window() -> [ptr, cap],
  * commit(n) -> status; stops at `complete`.
  */
-async function feed(core, src, window, commit, complete, signal, after) {
+export async function feed(core, src, window, commit, complete, signal, after) {
   let status = 0;
   if (src.readInto) {
     while (status !== complete) {
@@ -148,8 +162,11 @@ function withStrings(core, strings, fn) {
   }
 }
 
-/** Loads the model into the core for calibration; returns a calibration session pointer. */
-async function openCalibration(core, source, signal, onProgress) {
+/**
+ * Loads the model into the core for calibration; returns a calibration session pointer (open: the core function
+ * that turns the complete loader into a session; web/prune.js opens its own).
+ */
+export async function openCalibration(core, source, signal, onProgress, open = (l) => core.em._gf_api_calib_open(l)) {
   const em = core.em;
   const src = await openSource(source, { signal });
   const capPtr = core.malloc(4);
@@ -165,7 +182,7 @@ async function openCalibration(core, source, signal, onProgress) {
     core.check(em._gf_api_loader_end(loader));
     const l = loader;
     loader = 0; // the session takes it, even when it fails
-    return core.checkPtr(em._gf_api_calib_open(l));
+    return core.checkPtr(open(l));
   } finally {
     if (loader) em._gf_api_loader_free(loader);
     core.free(capPtr);
@@ -232,6 +249,7 @@ export async function quantizeModel(source, destination, options = {}) {
     const input = localPath(source);
     if (input !== null) await refuseSameFile(input, destination, 'quantize');
   }
+  if (options.mixPrune !== undefined) return mixWithPruning(source, destination, options);
   const oneShot = (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) || (typeof Response !== 'undefined' && source instanceof Response);
   if (calib !== undefined && oneShot) {
     throw new TypeError('quantize: calib and mix read the model twice; pass a path, URL, Blob or bytes rather than a stream or Response');
@@ -251,6 +269,7 @@ export async function quantizeModel(source, destination, options = {}) {
     const fileType = assignment ? assignment.mainType : type;
     t = withStrings(core, [fileType, method, outputType, embdType], (...p) => core.checkPtr(em._gf_api_quantize_new(...p)));
     if (session) core.check(em._gf_api_calib_apply(session, t));
+    for (const [name, ty] of Object.entries(options.tensorTypes ?? {})) withStrings(core, [name, ty], (n, y) => core.check(em._gf_api_quantize_set_type(t, n, y)));
     if (session) em._gf_api_calib_free(session);
     session = 0;
     dst = await openDestination(destination);
@@ -331,3 +350,117 @@ export async function ggufSummary(source, { signal } = {}) {
     await src.chunks?.return?.();
   }
 }
+
+/**
+ * The mix with pruning options (mixPrune): the types-only mix is measured and assigned as usual, then each layer's
+ * pruning options are measured and the knapsack rerun with them; the source is pruned as chosen (web/prune.js) and
+ * quantized with the chosen types (calibrated again on the pruned model).
+ */
+async function mixWithPruning(source, destination, options) {
+  const { calib, mix, mixChunks = 4, mixPrune, onProgress, log, signal } = options;
+  const core = await Core.create({ build: 'greenformer', threads: 1 });
+  const em = core.em;
+  let session = 0;
+  let plan;
+  try {
+    let assignment;
+    ({ session, assignment } = await calibrate(core, source, { calib, mix, mixChunks, signal, onProgress, log }));
+    const steps = withStrings(core, [mixPrune], (m) => core.check(em._gf_api_mix_prune_prepare(session, m)));
+    for (let s = 0; s < steps; s++) {
+      core.check(em._gf_api_mix_prune_measure(session, s));
+      onProgress?.({ phase: 'measure pruning', fraction: (s + 1) / steps });
+      if (signal?.aborted) throw abortError(signal);
+    }
+    core.check(em._gf_api_mix_prune_assign(session, mix));
+    plan = JSON.parse(core.readString(em._gf_api_mix_prune_json(session) >>> 0));
+    plan.typesOnly = assignment;
+  } finally {
+    if (session) em._gf_api_calib_free(session);
+  }
+  const { pruneModel } = await import('./prune.js');
+  // option 0 of each layer is "keep everything"
+  const prunes = plan.layers.some((l) => l.ffn < l.ffnOptions[0].keep || l.kvHeads < l.kvOptions[0].keep);
+  log?.(`mix with pruning (${mixPrune}): predicted KL ${plan.predictedKl.toExponential(3)} against ${plan.predictedKlTypesOnly.toExponential(3)} for types alone; ` +
+    (prunes ? `layers keep FFN ${plan.layers.map((l) => l.ffn).join('/')} and KV heads ${plan.layers.map((l) => l.kvHeads).join('/')}` : 'no layer pruned'));
+  const typesOnlyTypes = Object.fromEntries(plan.typesOnly.tensors.map((t) => [t.name, t.type]));
+  if (!prunes) {
+    const tensorTypes = Object.fromEntries(plan.tensors.map((t) => [t.name, t.type]));
+    const out = await quantizeModel(source, destination, { type: plan.mainType, calib, tensorTypes, onProgress, log, signal });
+    out.mixPrune = plan;
+    return out;
+  }
+  // measured, not only predicted: the pruning's refit and the quantizers' calibration are fitted to the calibration
+  // text, so a check on that same text flatters the pruned file; the last quarter of the text is held out: both files
+  // are made from the rest and measured against the F32 model on it, and the pruned one is kept only if it is better
+  const cut = holdOut(calib);
+  if (!cut) {
+    log?.('mix with pruning: the calibration text is too short to hold a quarter out for the check; keeping types only');
+    const out = await quantizeModel(source, destination, { type: plan.typesOnly.mainType, calib, tensorTypes: typesOnlyTypes, onProgress, log, signal });
+    out.mixPrune = plan;
+    return out;
+  }
+  const collect = async (src, opts) => {
+    const parts = [];
+    const result = await quantizeModel(src, (b) => parts.push(b), opts);
+    return { bytes: concat(parts), result };
+  };
+  const parts = [];
+  await pruneModel(source, (b) => parts.push(b), { layers: { ffn: plan.layers.map((l) => l.ffn), kvHeads: plan.layers.map((l) => l.kvHeads) }, method: mixPrune, calib: cut.fit, signal });
+  const pruned = await collect(concat(parts), { type: plan.mainType, calib: cut.fit, tensorTypes: Object.fromEntries(plan.tensors.map((t) => [t.name, t.type])), onProgress, signal });
+  const typesOnly = await collect(source, { type: plan.typesOnly.mainType, calib: cut.fit, tensorTypes: typesOnlyTypes, onProgress, signal });
+  const [klTypes, klPruned] = await calibrationKl(source, [typesOnly.bytes, pruned.bytes], cut.check);
+  const keepPruned = klPruned < klTypes;
+  plan.measured = { on: 'the last quarter of the calibration text, held out', typesOnlyKl: klTypes, prunedKl: klPruned, kept: keepPruned ? 'pruned' : 'types only' };
+  log?.(`measured on the held-out quarter of the calibration text: KL ${klPruned.toExponential(3)} pruned, ${klTypes.toExponential(3)} types only: keeping ${plan.measured.kept}`);
+  if (!keepPruned) {
+    // the types-only plan, calibrated on the whole text as a plain mix is
+    const out = await quantizeModel(source, destination, { type: plan.typesOnly.mainType, calib, tensorTypes: typesOnlyTypes, onProgress, log, signal });
+    out.mixPrune = plan;
+    return out;
+  }
+  const dst = await openDestination(destination);
+  try {
+    await dst.write(pruned.bytes);
+    await dst.close?.();
+  } catch (e) {
+    await dst.abort?.(e);
+    throw e;
+  }
+  pruned.result.mixPrune = plan;
+  return pruned.result;
+}
+
+/** The calibration text split at a paragraph (or line) break near three quarters: { fit, check }, or null when too short. */
+function holdOut(text) {
+  if (text.length < 2000) return null;
+  const at = Math.floor(text.length * 0.75);
+  let k = text.indexOf('\n\n', at);
+  if (k < 0 || k > text.length - 500) k = text.indexOf('\n', at);
+  if (k < 0 || k > text.length - 500) k = at;
+  return { fit: text.slice(0, k), check: text.slice(k).trimStart() };
+}
+
+function concat(parts) {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) out.set(p, o), (o += p.length);
+  return out;
+}
+
+/** Mean KL from the source model of each file's next-token distributions on the calibration text (eval's protocol). */
+async function calibrationKl(source, files, calib) {
+  const [{ loadModel }, { evaluate }] = await Promise.all([import('./index.js'), import('./evaluate.js')]);
+  const opts = { contextLength: 256, batchSize: 256, kvCache: 'f32', threads: 1, warmup: false };
+  const ref = await loadModel(source, opts);
+  const models = [];
+  try {
+    for (const f of files) models.push(await loadModel(f, opts));
+    const ids = await ref.tokenize(calib);
+    const r = await evaluate(ref, models, ids, { ctx: Math.min(256, 2 * Math.floor(ids.length / 4)) });
+    return r.models.map((m) => m.meanKl);
+  } finally {
+    for (const m of models) await m.dispose();
+    await ref.dispose();
+  }
+}
+

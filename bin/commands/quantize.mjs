@@ -15,19 +15,21 @@ const allBut = (names) => {
 };
 
 export const usage = `quantize IN.gguf OUT.gguf --type TYPE [--method ref|search] [--calib TEXT_FILE] [--mix BITS]
-                    [--output-type TYPE] [--embd-type TYPE] [--quiet]
+                    [--mix-prune magnitude|activation|hessian] [--output-type TYPE] [--embd-type TYPE] [--quiet]
         write a quantized copy of a F32/F16 GGUF (TYPE: ${QUANT_TYPES.join(', ')}; Q4_K, Q5_K, Q3_K follow llama.cpp's
         Q4_K_M, Q5_K_M, Q3_K_M); --method ref (default) writes llama-quantize's bytes;
         --method search picks scales by error (${all(search)});
         --calib runs the model on the text: errors weighted by activations (${all(search)}) and compensated
         across channels (GPTQ: ${allBut(gptq)});
-        --mix 4.8 assigns types per tensor (among all of them) by measured sensitivity under that many bits per weight`;
+        --mix 4.8 assigns types per tensor (among all of them) by measured sensitivity under that many bits per weight;
+        --mix-prune also lets it prune FFN neurons and KV groups per layer (by that criterion) where that measured better`;
 
 export const options = {
   type: { type: 'string' },
   method: { type: 'string' },
   calib: { type: 'string' },
   mix: { type: 'string' },
+  'mix-prune': { type: 'string' },
   'output-type': { type: 'string' },
   'embd-type': { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },
@@ -68,6 +70,9 @@ export async function run(input, v, [output]) {
   const mix = numFlag(v, 'mix', { min: 2, max: 16 }); // bits per weight
   if (mix !== undefined && v.calib === undefined) throw new UsageError('--mix needs --calib TEXT_FILE (the text each tensor is measured on)');
   if (v.method === 'ref' && (v.calib !== undefined || mix !== undefined)) throw new UsageError('--calib and --mix use --method search');
+  const PRUNE = ['magnitude', 'activation', 'hessian'];
+  if (v['mix-prune'] !== undefined && !PRUNE.includes(v['mix-prune'])) throw new UsageError(`--mix-prune must be one of ${PRUNE.join(', ')}, got "${v['mix-prune']}"`);
+  if (v['mix-prune'] !== undefined && mix === undefined) throw new UsageError('--mix-prune needs --mix BITS');
   let calib;
   if (v.calib !== undefined) {
     try {
@@ -89,6 +94,7 @@ export async function run(input, v, [output]) {
       method: v.method,
       calib,
       mix,
+      mixPrune: v['mix-prune'],
       outputType: v['output-type'],
       embdType: v['embd-type'],
       onProgress: progress(v.quiet),
@@ -98,6 +104,14 @@ export async function run(input, v, [output]) {
   } finally {
     process.off('SIGINT', interrupt);
     process.off('SIGTERM', interrupt);
+  }
+  if (plan.mixPrune) {
+    const p = plan.mixPrune;
+    log?.(`mix with pruning: predicted KL ${p.predictedKl.toExponential(3)} (types alone: ${p.predictedKlTypesOnly.toExponential(3)}); per layer:`);
+    for (const [i, l] of p.layers.entries()) {
+      const opts = (o) => o.map((x) => `${x.keep}: ${x.kl < 0 ? '—' : x.kl.toExponential(2)}`).join(', ');
+      log?.(`  layer ${i}: FFN ${l.ffn} (KL if alone ${opts(l.ffnOptions)}), KV heads ${l.kvHeads} (${opts(l.kvOptions)})`);
+    }
   }
   if (plan.mix) {
     log?.(`mix: target ${plan.mix.target} bits per weight, measured KL on ${plan.mix.tokens} calibration tokens; chosen types:`);

@@ -13,6 +13,7 @@
 #include "model/loader.h"
 #include "tools/mix.h"
 #include "tools/quantize_gptq.h"
+#include "tools/mix_prune.h"
 #include "quant/quantize.h"
 #include "model/quantize_rules.h"
 #include "tools/transcode.h"
@@ -105,6 +106,7 @@ GF_API int gf_api_loader_quantize(gf_loader *l, const char *type) {
 typedef struct {
     gf_calib *calib;
     gf_mix *mix;
+    gf_mix_prune *mix_prune; /* pruning options in the mix (tools/mix_prune.h) */
 } gf_qsession;
 
 /* Takes the model of a complete load (the loader is freed either way). */
@@ -127,6 +129,7 @@ GF_API gf_qsession *gf_api_calib_open(gf_loader *l) {
 
 GF_API void gf_api_calib_free(gf_qsession *s) {
     if (!s) return;
+    gf_mix_prune_free(s->mix_prune);
     gf_mix_free(s->mix);
     gf_calib_free(s->calib);
     free(s);
@@ -160,6 +163,28 @@ GF_API int gf_api_mix_assign(gf_qsession *s, double target_bpw) {
 }
 
 GF_API const char *gf_api_mix_json(const gf_qsession *s) { return s->mix ? gf_mix_json(s->mix) : "null"; }
+
+/* Pruning options in the mix: after every mix step was measured (and assigned: the types-only plan is the
+ * comparison); returns the number of pruning measurement steps. */
+GF_API int gf_api_mix_prune_prepare(gf_qsession *s, const char *method) {
+    if (!s->mix) return gf_fail("mix: not prepared");
+    int m = gf_prune_method_parse(method);
+    if (m < 0) return m;
+    gf_mix_prune_free(s->mix_prune);
+    s->mix_prune = NULL;
+    if (gf_mix_prune_new(s->mix, (gf_prune_method)m, &s->mix_prune) < 0) return GF_ERR;
+    return gf_mix_prune_steps(s->mix_prune);
+}
+
+GF_API int gf_api_mix_prune_measure(gf_qsession *s, int step) {
+    return s->mix_prune ? gf_mix_prune_measure(s->mix_prune, step) : gf_fail("mix: pruning not prepared");
+}
+
+GF_API int gf_api_mix_prune_assign(gf_qsession *s, double target_bpw) {
+    return s->mix_prune ? gf_mix_prune_assign(s->mix_prune, target_bpw) : gf_fail("mix: pruning not prepared");
+}
+
+GF_API const char *gf_api_mix_prune_json(const gf_qsession *s) { return s->mix_prune ? gf_mix_prune_json(s->mix_prune) : "null"; }
 
 /* ---- file summaries (sizes and bits per weight, from the header alone) ---- */
 

@@ -114,6 +114,42 @@ int gf_gguf_writer_add_u32(gf_gguf_writer *w, const char *key, uint32_t value) {
     return GF_OK;
 }
 
+/* Entry i of r under another key (its type and value as they are). */
+int gf_gguf_writer_copy_kv_as(gf_gguf_writer *w, const gguf_reader *r, uint64_t i, const char *key) {
+    if (header_open(w) < 0) return GF_ERR;
+    if (i >= gguf_n_kv(r)) return gf_fail("GGUF writer: no metadata entry %llu", (unsigned long long)i);
+    const gguf_kv *kv = gguf_kv_at(r, i);
+    size_t n;
+    const uint8_t *buf = gguf_buffer(r, &n);
+    /* the value's bytes start with its type, right after the key */
+    size_t from = kv->key_off + kv->key_len;
+    int s;
+    if ((s = put_str(&w->kv, key, strlen(key))) < 0 || (s = put(&w->kv, buf + from, (size_t)(kv->val_off + kv->val_len) - from)) < 0) return s;
+    w->n_kv++;
+    return GF_OK;
+}
+
+int gf_gguf_writer_add_str(gf_gguf_writer *w, const char *key, const char *value) {
+    if (header_open(w) < 0) return GF_ERR;
+    int s;
+    if ((s = put_str(&w->kv, key, strlen(key))) < 0 || (s = put_u32(&w->kv, GGUF_VT_STRING)) < 0 || (s = put_str(&w->kv, value, strlen(value))) < 0)
+        return s;
+    w->n_kv++;
+    return GF_OK;
+}
+
+int gf_gguf_writer_add_arr_u32(gf_gguf_writer *w, const char *key, const uint32_t *values, uint64_t n) {
+    if (header_open(w) < 0) return GF_ERR;
+    int s;
+    if ((s = put_str(&w->kv, key, strlen(key))) < 0 || (s = put_u32(&w->kv, GGUF_VT_ARRAY)) < 0 || (s = put_u32(&w->kv, GGUF_VT_UINT32)) < 0 ||
+        (s = put_u64(&w->kv, n)) < 0)
+        return s;
+    for (uint64_t i = 0; i < n; i++)
+        if ((s = put_u32(&w->kv, values[i])) < 0) return s;
+    w->n_kv++;
+    return GF_OK;
+}
+
 static uint64_t align_up(uint64_t v, uint32_t a) { return (v + a - 1) / a * a; }
 
 int gf_gguf_writer_add_tensor(gf_gguf_writer *w, const char *name, uint32_t n_dims, const uint64_t *ne, uint32_t type) {

@@ -24,6 +24,11 @@ void gf_gguf_writer_free(gf_gguf_writer *w);
 /* Copies metadata entry i of r as it is (r's metadata must not be released). */
 int gf_gguf_writer_copy_kv(gf_gguf_writer *w, const gguf_reader *r, uint64_t i);
 int gf_gguf_writer_add_u32(gf_gguf_writer *w, const char *key, uint32_t value);
+/* Entry i of r under another key (a renamed architecture's keys). */
+int gf_gguf_writer_copy_kv_as(gf_gguf_writer *w, const gguf_reader *r, uint64_t i, const char *key);
+int gf_gguf_writer_add_str(gf_gguf_writer *w, const char *key, const char *value);
+/* An array of UINT32 (llama.cpp's C++ model saver writes per-layer sizes so). */
+int gf_gguf_writer_add_arr_u32(gf_gguf_writer *w, const char *key, const uint32_t *values, uint64_t n);
 /* Appends a tensor; data follows in the order tensors were added. */
 int gf_gguf_writer_add_tensor(gf_gguf_writer *w, const char *name, uint32_t n_dims, const uint64_t *ne, uint32_t type);
 /* Serializes the header (padded to the alignment) into the output. */

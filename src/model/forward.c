@@ -65,7 +65,7 @@ static void for_rows(int32_t n_rows, int64_t per_row, rows_fn fn, void *ctx) {
 struct gf_context {
     const gf_model *m;
     int32_t n_ctx, n_batch, n_past;
-    void *k_cache, *v_cache; /* [layer][kv_head][n_ctx] rows of head_dim, kv_type */
+    void *k_cache, *v_cache; /* [layer][kv_head][n_ctx] rows of head_dim, kv_type (layer il starts at its kv_head0) */
     gf_kv_type kv_type;
     size_t kv_row;           /* bytes of one cached row */
 
@@ -103,8 +103,9 @@ static int64_t widest(const gf_hparams *hp) {
     return w > q_dim(hp) ? w : q_dim(hp);
 }
 
+/* every layer's KV heads (per-layer counts: gf_layer.n_head_kv), n_ctx rows each, keys and values */
 static uint64_t kv_cache_bytes(const gf_hparams *hp, int32_t n_ctx, gf_kv_type kv_type) {
-    return 2ull * hp->n_layer * n_ctx * hp->n_head_kv * gf_kv_row_bytes(kv_type, hp->head_dim);
+    return 2ull * (uint64_t)hp->n_kv_heads_total * n_ctx * gf_kv_row_bytes(kv_type, hp->head_dim);
 }
 
 int gf_kv_type_check(const gf_hparams *hp, gf_kv_type kv_type) {
@@ -551,13 +552,13 @@ static void store_kv_row(gf_kv_type type, void *dst, const float *src, int32_t h
 }
 
 static void store_kv(gf_context *c, int32_t layer, int32_t pos0, int32_t n_tok) {
-    const gf_hparams *hp = &c->m->hp;
-    int32_t hd = hp->head_dim;
-    c->work.kv_written += 2ull * (uint64_t)n_tok * (uint64_t)hp->n_head_kv * c->kv_row;
+    const gf_layer *l = &c->m->layers[layer];
+    int32_t hd = c->m->hp.head_dim, n_kv = l->n_head_kv;
+    c->work.kv_written += 2ull * (uint64_t)n_tok * (uint64_t)n_kv * c->kv_row;
     for (int32_t t = 0; t < n_tok; t++)
-        for (int32_t h = 0; h < hp->n_head_kv; h++) {
-            size_t dst = (((size_t)layer * hp->n_head_kv + h) * c->n_ctx + pos0 + t) * c->kv_row;
-            int64_t src = ((int64_t)t * hp->n_head_kv + h) * hd;
+        for (int32_t h = 0; h < n_kv; h++) {
+            size_t dst = (((size_t)l->kv_head0 + h) * c->n_ctx + pos0 + t) * c->kv_row;
+            int64_t src = ((int64_t)t * n_kv + h) * hd;
             store_kv_row(c->kv_type, (char *)c->k_cache + dst, c->k + src, hd);
             store_kv_row(c->kv_type, (char *)c->v_cache + dst, c->v + src, hd);
         }
@@ -568,7 +569,8 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
     const gf_model *m = c->m;
     const gf_hparams *hp = &m->hp;
     const gf_layer *l = &m->layers[il];
-    int64_t qd = q_dim(hp), kd = kv_dim(hp);
+    const int32_t n_head = l->n_head, n_head_kv = l->n_head_kv;
+    int64_t qd = (int64_t)n_head * hp->head_dim, kd = (int64_t)n_head_kv * hp->head_dim;
     act_input(c, in, hp->dim, n_tok);
     if (l->fused_qkv) {
         int64_t w = qd + 2 * kd;
@@ -588,23 +590,23 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
         add_bias(c->v, l->bv, n_tok, kd);
     }
     if (m->arch->qk_norm) {
-        head_norm(c, c->q, &l->q_norm, n_tok, hp->n_head);
-        head_norm(c, c->k, &l->k_norm, n_tok, hp->n_head_kv);
+        head_norm(c, c->q, &l->q_norm, n_tok, n_head);
+        head_norm(c, c->k, &l->k_norm, n_tok, n_head_kv);
     }
     if (l->rope) {
         /* the layer's base: its own table when it differs from rope.freq_base (gemma3's windowed layers) */
         const float *table = c->rope_swa && l->rope_base != hp->rope_base ? c->rope_swa : c->rope;
-        rope_apply(c, table, c->q, n_tok, hp->n_head);
-        rope_apply(c, table, c->k, n_tok, hp->n_head_kv);
+        rope_apply(c, table, c->q, n_tok, n_head);
+        rope_apply(c, table, c->k, n_tok, n_head_kv);
     }
     store_kv(c, il, pos0, n_tok);
 
-    size_t layer_off = (size_t)il * hp->n_head_kv * c->n_ctx * c->kv_row;
-    attn_job aj = {{c->q, (char *)c->k_cache + layer_off, (char *)c->v_cache + layer_off, c->att, n_tok, pos0, hp->n_head,
-                    hp->n_head_kv, hp->head_dim, c->n_ctx, hp->attn_scale, hp->causal, c->kv_type, l->n_swa, l->attn_softcap}};
+    size_t layer_off = (size_t)l->kv_head0 * c->n_ctx * c->kv_row;
+    attn_job aj = {{c->q, (char *)c->k_cache + layer_off, (char *)c->v_cache + layer_off, c->att, n_tok, pos0, n_head,
+                    n_head_kv, hp->head_dim, c->n_ctx, hp->attn_scale, hp->causal, c->kv_type, l->n_swa, l->attn_softcap}};
     int64_t keys = (int64_t)n_tok * (pos0 + n_tok);
     gf_attention_work(&aj.a, &c->work);
-    gf_parallel_for(tasks_for(keys * hp->n_head * hp->head_dim * COST_ATTENTION), attention_task, &aj);
+    gf_parallel_for(tasks_for(keys * n_head * hp->head_dim * COST_ATTENTION), attention_task, &aj);
 
     act_input(c, c->att, (int32_t)qd, n_tok);
     matmul(c, &l->wo, hp->dim, c->tmp);
@@ -616,10 +618,11 @@ static void ffn_block(gf_context *c, int32_t il, int32_t n_tok, const float *in)
     const gf_model *m = c->m;
     const gf_hparams *hp = &m->hp;
     const gf_layer *l = &m->layers[il];
+    const int32_t ffn = l->ffn_dim;
     act_input(c, in, hp->dim, n_tok);
     if (m->arch->fused_gate_up) {
         /* one matrix: rows [gate | up] per token; SwiGLU compacts them into hb2 */
-        int32_t f = hp->ffn_dim;
+        int32_t f = ffn;
         matmul(c, &l->w_up, 2 * f, c->hb);
         for (int32_t t = 0; t < n_tok; t++) memcpy(c->hb2 + (int64_t)t * f, c->hb + (int64_t)t * 2 * f, (size_t)f * sizeof(float));
         for (int32_t t = 0; t < n_tok; t++) memcpy(c->hb + (int64_t)t * f, c->hb + (int64_t)t * 2 * f + f, (size_t)f * sizeof(float));
@@ -627,16 +630,16 @@ static void ffn_block(gf_context *c, int32_t il, int32_t n_tok, const float *in)
         memcpy(c->hb, c->hb2, (size_t)n_tok * f * sizeof(float));
     } else if (m->arch->ffn != GF_FFN_GELU) { /* SwiGLU or GeGLU */
         const gf_matrix *w[2] = {&l->w_gate, &l->w_up};
-        matmul_n(c, 2, w, (const int32_t[2]){hp->ffn_dim, hp->ffn_dim}, (float *const[2]){c->hb, c->hb2});
-        add_bias(c->hb2, l->b_up, n_tok, hp->ffn_dim);
-        if (m->arch->ffn == GF_FFN_GEGLU) geglu(c->hb, c->hb2, n_tok, hp->ffn_dim);
-        else swiglu(c->hb, c->hb2, n_tok, hp->ffn_dim);
+        matmul_n(c, 2, w, (const int32_t[2]){ffn, ffn}, (float *const[2]){c->hb, c->hb2});
+        add_bias(c->hb2, l->b_up, n_tok, ffn);
+        if (m->arch->ffn == GF_FFN_GEGLU) geglu(c->hb, c->hb2, n_tok, ffn);
+        else swiglu(c->hb, c->hb2, n_tok, ffn);
     } else {
-        matmul(c, &l->w_up, hp->ffn_dim, c->hb);
-        add_bias(c->hb, l->b_up, n_tok, hp->ffn_dim);
-        gelu(c->hb, n_tok, hp->ffn_dim);
+        matmul(c, &l->w_up, ffn, c->hb);
+        add_bias(c->hb, l->b_up, n_tok, ffn);
+        gelu(c->hb, n_tok, ffn);
     }
-    act_input(c, c->hb, hp->ffn_dim, n_tok);
+    act_input(c, c->hb, ffn, n_tok);
     matmul(c, &l->w_down, hp->dim, c->tmp);
     add_bias(c->tmp, l->b_down, n_tok, hp->dim);
 }

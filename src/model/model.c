@@ -115,29 +115,88 @@ static int read_window_softcap(const gguf_reader *r, gf_model *m) {
     return GF_OK;
 }
 
+/* A value llama.cpp reads as "key or array" (feed_forward_length, attention.head_count(_kv)): one number for
+ * every layer, or an array of block_count INT32 or UINT32 values, one per layer (llama.cpp's writers use both:
+ * gguf-py INT32, its C++ model saver UINT32). out[i * stride] gets layer i's; 1 found, 0 absent. */
+static int get_per_layer(const gguf_reader *r, const gf_model *m, const char *suffix, int required, int32_t *out, int stride) {
+    char key[160];
+    arch_key(m, suffix, key, sizeof key);
+    int64_t k = gguf_find_key(r, key);
+    const int32_t n_layer = m->hp.n_layer;
+    if (k < 0) return required ? gf_fail("GGUF: missing metadata '%s'", key) : 0;
+    const gguf_kv *kv = gguf_kv_at(r, (uint64_t)k);
+    if (kv->type != GGUF_VT_ARRAY) {
+        int32_t v;
+        int s = get_u32(r, m, suffix, 1, &v);
+        if (s < 0) return s;
+        for (int32_t i = 0; i < n_layer; i++) out[(int64_t)i * stride] = v;
+        return 1;
+    }
+    if (kv->arr_type != GGUF_VT_UINT32 && kv->arr_type != GGUF_VT_INT32)
+        return gf_fail("GGUF: metadata '%s' is an array of %s; per-layer values are INT32 or UINT32, as llama.cpp reads them", key,
+                       gguf_vtype_name(kv->arr_type));
+    if (kv->arr_n != (uint64_t)n_layer)
+        return gf_fail("GGUF: metadata '%s' has %llu values; it needs one per layer (block_count %d)", key, (unsigned long long)kv->arr_n, n_layer);
+    for (int32_t i = 0; i < n_layer; i++) {
+        int32_t raw = gguf_arr_i32(r, kv, (uint64_t)i);
+        int64_t v = kv->arr_type == GGUF_VT_UINT32 ? (int64_t)(uint32_t)raw : (int64_t)raw;
+        if (v < 0 || v > (1 << 30)) return gf_fail("GGUF: metadata '%s' = %lld for layer %d is out of range", key, (long long)v, i);
+        out[(int64_t)i * stride] = (int32_t)v;
+    }
+    return 1;
+}
+
+/* Heads, KV heads and FFN size per layer into m->layer_sizes; hparams get the largest (scratch) and the KV heads' sum.
+ * A layer without attention or FFN (llama.cpp's deci runs them: Nemotron's attention-free and FFN-free blocks)
+ * is refused: greenformer prune never writes one, and no other file we know has them. */
+static int read_layer_sizes(const gguf_reader *r, gf_model *m) {
+    gf_hparams *hp = &m->hp;
+    int s;
+    free(m->layer_sizes);
+    if (!(m->layer_sizes = calloc((size_t)hp->n_layer * 3, sizeof *m->layer_sizes))) return gf_fail_nomem("the layer table", (size_t)hp->n_layer * 12);
+    int32_t *ls = m->layer_sizes;
+    if ((s = get_per_layer(r, m, "feed_forward_length", 1, ls + 2, 3)) < 0) return s;
+    if ((s = get_per_layer(r, m, "attention.head_count", 1, ls, 3)) < 0) return s;
+    if ((s = get_per_layer(r, m, "attention.head_count_kv", 0, ls + 1, 3)) < 0) return s;
+    if (s == 0)
+        for (int32_t i = 0; i < hp->n_layer; i++) ls[3 * i + 1] = ls[3 * i];
+    hp->n_head = hp->n_head_kv = hp->ffn_dim = 0;
+    hp->n_kv_heads_total = 0;
+    const char *a = m->arch->name;
+    for (int32_t i = 0; i < hp->n_layer; i++) {
+        int32_t heads = ls[3 * i], kv = ls[3 * i + 1], ffn = ls[3 * i + 2];
+        if (!heads || !kv || !ffn)
+            return gf_fail("GGUF: layer %d has %s.attention.head_count %d, head_count_kv %d, feed_forward_length %d; greenformer runs "
+                           "no layer without attention heads, KV heads or FFN (llama.cpp's attention-free, linear-attention and "
+                           "FFN-free deci blocks)", i, a, heads, kv, ffn);
+        if (heads % kv)
+            return gf_fail("GGUF: layer %d: %s.attention.head_count %d is not a multiple of head_count_kv %d", i, a, heads, kv);
+        if (heads > hp->n_head) hp->n_head = heads;
+        if (kv > hp->n_head_kv) hp->n_head_kv = kv;
+        if (ffn > hp->ffn_dim) hp->ffn_dim = ffn;
+        hp->n_kv_heads_total += kv;
+    }
+    return GF_OK;
+}
+
 static int read_hparams(const gguf_reader *r, gf_model *m) {
     gf_hparams *hp = &m->hp;
     int s;
     if ((s = get_u32(r, m, "embedding_length", 1, &hp->dim)) < 0) return s;
     if ((s = get_u32(r, m, "block_count", 1, &hp->n_layer)) < 0) return s;
-    if ((s = get_u32(r, m, "feed_forward_length", 1, &hp->ffn_dim)) < 0) return s;
-    if ((s = get_u32(r, m, "attention.head_count", 1, &hp->n_head)) < 0) return s;
-    hp->n_head_kv = hp->n_head;
-    if ((s = get_u32(r, m, "attention.head_count_kv", 0, &hp->n_head_kv)) < 0) return s;
+    if (hp->n_layer > 4096) return gf_fail("GGUF: block_count %d is out of range", hp->n_layer);
+    if (hp->dim <= 0 || hp->n_layer <= 0)
+        return gf_fail("GGUF: %s model has a zero dimension (embedding %d, blocks %d)", m->arch->name, hp->dim, hp->n_layer);
+    if ((s = read_layer_sizes(r, m)) < 0) return s;
     hp->n_ctx_train = 2048;
     if ((s = get_u32(r, m, "context_length", 0, &hp->n_ctx_train)) < 0) return s;
-    if (hp->dim <= 0 || hp->n_layer <= 0 || hp->ffn_dim <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0)
-        return gf_fail("GGUF: %s model has a zero dimension (embedding %d, blocks %d, ffn %d, heads %d, kv heads %d)",
-                       m->arch->name, hp->dim, hp->n_layer, hp->ffn_dim, hp->n_head, hp->n_head_kv);
-    if (hp->n_head % hp->n_head_kv)
-        return gf_fail("GGUF: head_count %d is not a multiple of head_count_kv %d", hp->n_head, hp->n_head_kv);
-    if (hp->n_layer > 4096) return gf_fail("GGUF: block_count %d is out of range", hp->n_layer);
-    /* the head size: attention.key_length (qwen3: 128 with dim / heads = 64), else dim / heads */
-    hp->head_dim = hp->dim / hp->n_head;
+    /* the head size: attention.key_length (qwen3: 128 with dim / heads = 64), else dim / heads (layer 0's, as llama.cpp) */
+    const int32_t heads0 = m->layer_sizes[0];
+    hp->head_dim = hp->dim / heads0;
     int32_t v_len = -1;
     if ((s = get_u32(r, m, "attention.key_length", 0, &hp->head_dim)) < 0) return s;
-    if (s == 0 && hp->dim % hp->n_head)
-        return gf_fail("GGUF: embedding_length %d is not a multiple of head_count %d (and attention.key_length is absent)", hp->dim, hp->n_head);
+    if (s == 0 && hp->dim % heads0)
+        return gf_fail("GGUF: embedding_length %d is not a multiple of head_count %d (and attention.key_length is absent)", hp->dim, heads0);
     if ((s = get_u32(r, m, "attention.value_length", 0, &v_len)) < 0) return s;
     if (s && v_len != hp->head_dim)
         return gf_fail("GGUF: attention.value_length %d differs from key_length %d; greenformer needs them equal", v_len, hp->head_dim);
@@ -153,7 +212,7 @@ static int read_hparams(const gguf_reader *r, gf_model *m) {
     hp->attn_scale = 1.0f / sqrtf((float)hp->head_dim);
     /* llama.cpp's exception for the 27B gemmas (query_pre_attn_scalar = dim / heads), told by their layer count */
     if ((!strcmp(m->arch->name, "gemma2") && hp->n_layer == 46) || (!strcmp(m->arch->name, "gemma3") && hp->n_layer == 62))
-        hp->attn_scale = 1.0f / sqrtf((float)(hp->dim / hp->n_head));
+        hp->attn_scale = 1.0f / sqrtf((float)(hp->dim / heads0));
     hp->embd_scale = hp->residual_scale = hp->logit_scale = 1.0f;
     if (m->arch->embd_scale) hp->embd_scale = sqrtf((float)hp->dim); /* gemma: in f32, as llama.cpp */
     if (m->arch->scales) {
@@ -247,8 +306,8 @@ static int bind_layers(planner *p) {
     gf_model *m = p->m;
     const gf_arch *a = m->arch;
     const gf_hparams *hp = &m->hp;
-    int64_t q_dim = (int64_t)hp->n_head * hp->head_dim, kv_dim = (int64_t)hp->n_head_kv * hp->head_dim;
     char name[GGUF_TENSOR_NAME_MAX];
+    int64_t kv_head0 = 0;
     int s;
 #define BIND(role, ext, ne0, ne1, req, mat, vec)                                       \
     do {                                                                                \
@@ -262,6 +321,12 @@ static int bind_layers(planner *p) {
     } while (0)
     for (int i = 0; i < hp->n_layer; i++) {
         gf_layer *l = &m->layers[i];
+        l->n_head = m->layer_sizes[3 * i];
+        l->n_head_kv = m->layer_sizes[3 * i + 1];
+        l->ffn_dim = m->layer_sizes[3 * i + 2];
+        l->kv_head0 = kv_head0;
+        kv_head0 += l->n_head_kv;
+        const int64_t q_dim = (int64_t)l->n_head * hp->head_dim, kv_dim = (int64_t)l->n_head_kv * hp->head_dim, ffn_dim = l->ffn_dim;
         if (a->post_norm) {
             NORM(GF_T_ATTN_OUT_NORM, hp->dim, &l->attn_out_norm);
             NORM(GF_T_LAYER_OUT_NORM, hp->dim, &l->ffn_out_norm);
@@ -299,10 +364,10 @@ static int bind_layers(planner *p) {
         }
         BIND(GF_T_ATTN_OUT, "weight", q_dim, hp->dim, 1, &l->wo, NULL);
         BIND(GF_T_ATTN_OUT, "bias", hp->dim, 0, 0, NULL, &l->bo);
-        if (a->ffn != GF_FFN_GELU && !a->fused_gate_up) BIND(GF_T_FFN_GATE, "weight", hp->dim, hp->ffn_dim, 1, &l->w_gate, NULL);
-        BIND(GF_T_FFN_UP, "weight", hp->dim, (a->fused_gate_up ? 2 : 1) * hp->ffn_dim, 1, &l->w_up, NULL);
-        BIND(GF_T_FFN_UP, "bias", hp->ffn_dim, 0, 0, NULL, &l->b_up);
-        BIND(GF_T_FFN_DOWN, "weight", hp->ffn_dim, hp->dim, 1, &l->w_down, NULL);
+        if (a->ffn != GF_FFN_GELU && !a->fused_gate_up) BIND(GF_T_FFN_GATE, "weight", hp->dim, ffn_dim, 1, &l->w_gate, NULL);
+        BIND(GF_T_FFN_UP, "weight", hp->dim, (a->fused_gate_up ? 2 : 1) * ffn_dim, 1, &l->w_up, NULL);
+        BIND(GF_T_FFN_UP, "bias", ffn_dim, 0, 0, NULL, &l->b_up);
+        BIND(GF_T_FFN_DOWN, "weight", ffn_dim, hp->dim, 1, &l->w_down, NULL);
         BIND(GF_T_FFN_DOWN, "bias", hp->dim, 0, 0, NULL, &l->b_down);
     }
 #undef BIND
@@ -514,6 +579,7 @@ void gf_model_free(gf_model *m) {
     free(m->chat_template);
     gf_tokenizer_free(m->tokenizer);
     free(m->layers);
+    free(m->layer_sizes);
     for (uint32_t k = 0; k < m->n_arena; k++) free(m->arena[k]);
     free(m->arena);
     free(m);
@@ -583,6 +649,8 @@ static void layers_json(const gf_model *m, char *buf, size_t cap, size_t *n) {
             else if (k == 1) append(buf, cap, n, "%s%s", sep, l && l->rope ? "true" : "false");
             else if (k == 2) append(buf, cap, n, "%s%g", sep, l ? l->rope_base : 0.0);
             else if (k == 3) append(buf, cap, n, "%s%g", sep, l ? l->attn_softcap : 0.0);
+            else if (l) append(buf, cap, n, "%s%d", sep, k == 4 ? l->n_head : k == 5 ? l->n_head_kv : l->ffn_dim);
+            else if (m->layer_sizes) append(buf, cap, n, "%s%d", sep, m->layer_sizes[3 * i + (k - 4)]);
             else append(buf, cap, n, "%s%d", sep, k == 4 ? hp->n_head : k == 5 ? hp->n_head_kv : hp->ffn_dim);
         }
         append(buf, cap, n, "]");

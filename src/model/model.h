@@ -20,7 +20,10 @@
 enum { GF_POOL_NONE = 0, GF_POOL_MEAN = 1, GF_POOL_CLS = 2, GF_POOL_LAST = 3 };
 
 typedef struct {
+    /* n_head, n_head_kv and ffn_dim are the largest over the layers (scratch sizes); a file may give them per
+     * layer (arrays of block_count values, as llama.cpp reads them): gf_layer holds each layer's */
     int32_t n_vocab, dim, n_layer, n_head, n_head_kv, head_dim, ffn_dim;
+    int64_t n_kv_heads_total; /* KV heads summed over the layers (the cache's size) */
     int32_t n_ctx_train, rope_dim;
     int32_t n_ctx_orig;     /* rope.scaling.original_context_length: longer contexts use LongRoPE's long factors */
     float rope_base, rope_freq_scale, norm_eps;
@@ -54,6 +57,8 @@ typedef struct {
     int32_t n_swa;                       /* attention window (keys per query, itself included); 0: all earlier keys */
     float rope_base;                     /* this layer's RoPE base (gemma3's windowed layers: rope.freq_base_swa); 0 without RoPE */
     float attn_softcap;                  /* scores become cap * tanh(s / cap) (gemma2); 0: none */
+    int32_t n_head, n_head_kv, ffn_dim;  /* this layer's (per-layer metadata arrays; else the file's one value) */
+    int64_t kv_head0;                    /* KV heads of the layers before this one (its place in the cache) */
     gf_matrix wq, wk, wv, wqkv, wo, w_gate, w_up, w_down;
     const float *bq, *bk, *bv, *bqkv, *bo, *b_up, *b_down; /* optional biases */
 } gf_layer;
@@ -72,6 +77,7 @@ typedef struct gf_model {
     const float *rope_freqs;    /* optional per-pair frequency divisors */
     const float *rope_long, *rope_short; /* LongRoPE's divisors beyond / within n_ctx_orig (phi3) */
     gf_layer *layers;
+    int32_t *layer_sizes; /* n_layer x {heads, KV heads, FFN}, read with the hyperparameters, copied into layers */
 
     /* every weight, in parts of at most GF_ARENA_PART bytes: wasm32's malloc
      * (dlmalloc) grows its heap by less than 2 GiB at a time, so one block

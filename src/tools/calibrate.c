@@ -20,8 +20,8 @@ struct gf_calib {
     int n_mats;
 };
 
-static int64_t q_dim(const gf_hparams *hp) { return (int64_t)hp->n_head * hp->head_dim; }
-static int64_t kv_dim(const gf_hparams *hp) { return (int64_t)hp->n_head_kv * hp->head_dim; }
+static int64_t q_dim(const gf_hparams *hp, const gf_layer *l) { return (int64_t)l->n_head * hp->head_dim; }
+static int64_t kv_dim(const gf_hparams *hp, const gf_layer *l) { return (int64_t)l->n_head_kv * hp->head_dim; }
 
 /* leader: index of the matrix with the same input, or -1 for a new input. */
 static int add_matrix(gf_calib *c, gf_matrix *mat, int64_t rows, int leader) {
@@ -51,8 +51,8 @@ static int list_matrices(gf_calib *c) {
     for (int i = 0; i < hp->n_layer; i++) {
         gf_layer *l = &m->layers[i];
         gf_matrix *mats[MAX_MATRICES_PER_LAYER] = {&l->wq, &l->wk, &l->wv, &l->wqkv, &l->wo, &l->w_gate, &l->w_up, &l->w_down};
-        int64_t rows[MAX_MATRICES_PER_LAYER] = {q_dim(hp), kv_dim(hp), kv_dim(hp), q_dim(hp) + 2 * kv_dim(hp),
-                                                hp->dim,   hp->ffn_dim, hp->ffn_dim, hp->dim};
+        int64_t rows[MAX_MATRICES_PER_LAYER] = {q_dim(hp, l), kv_dim(hp, l), kv_dim(hp, l), q_dim(hp, l) + 2 * kv_dim(hp, l),
+                                                hp->dim,      l->ffn_dim,   l->ffn_dim,   hp->dim};
         /* q, k, v read the same input, and so do gate and up */
         int shares[MAX_MATRICES_PER_LAYER] = {-1, 0, 0, -1, -1, -1, 5, -1};
         int index[MAX_MATRICES_PER_LAYER];

@@ -336,3 +336,12 @@ int gf_mix_apply(const gf_mix *x, gf_transcoder *t) {
     }
     return GF_OK;
 }
+
+/* ---- for mix_prune.c ---- */
+int gf_mix_n_candidates(void) { return N_CAND; }
+uint32_t gf_mix_candidate(int k) { return k_cand[k]; }
+int gf_mix_n_matrices(const gf_mix *x) { return x->n; }
+double gf_mix_kl(const gf_mix *x, int i, int k) { return measured(&x->e[i], k) ? x->e[i].kl[k] : NAN; }
+gf_calib *gf_mix_calib(gf_mix *x) { return x->c; }
+int gf_mix_measure_model(gf_mix *x, double *kl) { return measure_kl(x, kl); }
+double gf_mix_predicted_kl(const gf_mix *x) { return x->predicted; }

@@ -37,4 +37,15 @@ const char *gf_mix_json(const gf_mix *x);
 /* Sets the chosen type of every matrix on the transcoder. */
 int gf_mix_apply(const gf_mix *x, gf_transcoder *t);
 
+/* ---- for mix_prune.c (pruning options in the same knapsack) ---- */
+int gf_mix_n_candidates(void);
+uint32_t gf_mix_candidate(int k);
+int gf_mix_n_matrices(const gf_mix *x);
+double gf_mix_kl(const gf_mix *x, int i, int k);   /* NAN: not measured / does not fit */
+gf_calib *gf_mix_calib(gf_mix *x);
+/* Mean KL of the model as it is now (a caller's change in place) from the reference, on the mix's chunks. */
+int gf_mix_measure_model(gf_mix *x, double *kl);
+/* The types with least KL within target bits per weight (gf_mix_assign's knapsack), its predicted KL. */
+double gf_mix_predicted_kl(const gf_mix *x);
+
 #endif

@@ -90,7 +90,7 @@ test('bad sources fail with clear errors', async (t) => {
       ['a header cut short', readFileSync(Q4_0).subarray(0, 1000), /ends inside the header/],
       ['an unsupported tensor type', withTensorType(Q4_0, 'blk.1.ffn_up.weight', 17), /tensor 'blk\.1\.ffn_up\.weight' has unsupported type IQ2_XS/],
       ['an unknown tensor type id', withTensorType(Q4_0, 'blk.1.ffn_up.weight', 99), /unknown type id 99/],
-      ['an unsupported architecture', withStringValue(Q4_0, 'general.architecture', 'gemma'), /architecture 'gemma' is not supported \(supported: llama, qwen2, qwen3, phi3, smollm3, granite, starcoder2, stablelm, gpt2, bert, gemma2, gemma3, olmo2\)/],
+      ['an unsupported architecture', withStringValue(Q4_0, 'general.architecture', 'gemma'), /architecture 'gemma' is not supported \(supported: llama, deci, qwen2, qwen3, phi3, smollm3, granite, starcoder2, stablelm, gpt2, bert, gemma2, gemma3, olmo2\)/],
       ['a vocabulary-only file', fixture('tokenizers', 'ggml-vocab-llama-spm.gguf'), /no tensors.*vocabOnly/],
       ['not a source', 42, /source must be/],
     ];

@@ -163,7 +163,7 @@ test('decoders refuse embed; unsupported architectures are named with the suppor
   const { withStringValue } = await import('../helpers/patch.mjs');
   await assert.rejects(
     loadModel(withStringValue(fixture('models', 'tiny-qwen2-Q8_0.gguf'), 'general.architecture', 'qwen9')),
-    /architecture 'qwen9' is not supported \(supported: llama, qwen2, qwen3, phi3, smollm3, granite, starcoder2, stablelm, gpt2, bert, gemma2, gemma3, olmo2\)/,
+    /architecture 'qwen9' is not supported \(supported: llama, deci, qwen2, qwen3, phi3, smollm3, granite, starcoder2, stablelm, gpt2, bert, gemma2, gemma3, olmo2\)/,
   );
 });
 

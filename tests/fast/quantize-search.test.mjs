@@ -11,9 +11,9 @@ import { before, test } from 'node:test';
 import { evaluate } from '../../web/evaluate.js';
 import { loadModel } from '../../web/index.js';
 import { QUANT_TYPES, quantizeModel } from '../../web/quantize.js';
-import { sharedPath } from '../helpers/shared.mjs';
+import { fixture } from '../helpers/fixtures.mjs';
 
-const BROWN = sharedPath('models', 'tiny-brown-f32.gguf');
+const BROWN = fixture('models', 'tiny-brown-f32.gguf');
 const CHUNKS = 6; // of 256 tokens: 762 positions scored
 const OPTS = { contextLength: 256, batchSize: 256, kvCache: 'f32' };
 
@@ -31,7 +31,7 @@ let ref, ids, calib;
 
 before(async () => {
   ref = await loadModel(BROWN, OPTS);
-  ids = (await ref.tokenize(readFileSync(sharedPath('reference', 'brown-heldout.txt'), 'utf8'))).slice(0, CHUNKS * 256);
+  ids = (await ref.tokenize(readFileSync(fixture('reference', 'brown-heldout.txt'), 'utf8'))).slice(0, CHUNKS * 256);
   // calibration text the model writes itself (as tools/quality-table.mjs), nothing from the evaluation text
   const parts = [];
   for (let seed = 1000; seed < 1004; seed++) {

@@ -66,3 +66,28 @@ export function withAddedString(path, key, value) {
   head.writeBigUInt64LE(nKv + 2n, 16);
   return Buffer.concat([head, entry, pad, buf.subarray(24)]);
 }
+
+/**
+ * Copy of a GGUF (path or bytes) with a u32 metadata value replaced by an array (elemType: 4 UINT32, 5 INT32,
+ * 6 FLOAT32; values one per element), as llama.cpp's per-layer keys are written. The entry grows, so a
+ * `test.pad` string entry is added making the header grow by a multiple of 64 bytes: the data section stays
+ * aligned and every tensor offset holds (one pad entry per key replaced).
+ */
+export function withArrayValue(source, key, elemType, values) {
+  const buf = Buffer.from(typeof source === 'string' ? readFileSync(source) : source);
+  const at = findString(buf, key);
+  if (buf.readUInt32LE(at) !== 4) throw new Error(`${key} is not a u32`);
+  const arr = Buffer.alloc(4 + 4 + 8 + 4 * values.length);
+  let o = arr.writeUInt32LE(9, 0); // array
+  o = arr.writeUInt32LE(elemType, o);
+  o = arr.writeBigUInt64LE(BigInt(values.length), o);
+  for (const v of values) o = elemType === 6 ? arr.writeFloatLE(v, o) : elemType === 5 ? arr.writeInt32LE(v, o) : arr.writeUInt32LE(v, o);
+  const grown = arr.length - 8; // the u32 entry was its type and 4 bytes
+  const padKey = `test.pad.${key}`;
+  let pad = kvString(padKey, '');
+  pad = kvString(padKey, ' '.repeat((64 - ((grown + pad.length) % 64)) % 64));
+  const nKv = buf.readBigUInt64LE(16);
+  const head = Buffer.from(buf.subarray(0, 24));
+  head.writeBigUInt64LE(nKv + 1n, 16);
+  return Buffer.concat([head, pad, buf.subarray(24, at), arr, buf.subarray(at + 8)]);
+}
