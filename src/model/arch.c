@@ -11,20 +11,20 @@
  * rope.dimension_count, rope.freq_base, rope.scaling.*, context_length, pooling_type). */
 static const gf_arch k_archs[] = {
     /*              norm         rope              ffn            post qkv pos typ enrm causal enc gate_up qk nope scales escale sandwich swa attn_cap final_cap rope_swa no_pre */
-    {"llama",   GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"llama",   GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
     /* llama with per-layer head and FFN counts (llama.cpp's name for it: Nemotron's NAS-pruned llamas; greenformer prune writes it) */
-    {"deci",    GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"qwen2",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"qwen3",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"phi3",    GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"smollm3", GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0},
-    {"granite", GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0},
-    {"starcoder2", GF_NORM_LAYER, GF_ROPE_NEOX,  GF_FFN_GELU,   0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"stablelm", GF_NORM_LAYER, GF_ROPE_NEOX,    GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"gpt2",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"bert",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"gemma2",  GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_GEGLU,  0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 2, 50.0f, 30.0f, 0},
-    {"gemma3",  GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_GEGLU,  0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 6, 0, 0, 10000.0f},
+    {"deci",    GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"qwen2",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"qwen3",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"phi3",    GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"smollm3", GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"granite", GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0},
+    {"starcoder2", GF_NORM_LAYER, GF_ROPE_NEOX,  GF_FFN_GELU,   0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"stablelm", GF_NORM_LAYER, GF_ROPE_NEOX,    GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"gpt2",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"bert",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"gemma2",  GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_GEGLU,  0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 2, 50.0f, 30.0f, 0, 0},
+    {"gemma3",  GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_GEGLU,  0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 6, 0, 0, 10000.0f, 0},
     {"olmo2",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 1},
 };
 #define N_ARCHS (sizeof k_archs / sizeof k_archs[0])

@@ -12,7 +12,7 @@
 
 #define MAX_REF_FLOATS (16u << 20) /* 64 MB of reference log-probabilities */
 
-#define MAX_CAND 16
+#define MAX_CAND GF_MIX_MAX_CANDIDATES
 
 typedef struct {
     double kl[MAX_CAND]; /* NAN: the type does not fit the rows */
@@ -338,8 +338,8 @@ int gf_mix_apply(const gf_mix *x, gf_transcoder *t) {
 }
 
 /* ---- for mix_prune.c ---- */
-int gf_mix_n_candidates(void) { return N_CAND; }
-uint32_t gf_mix_candidate(int k) { return k_cand[k]; }
+int gf_mix_n_candidates(const gf_mix *x) { return x->n_cand; }
+uint32_t gf_mix_candidate(const gf_mix *x, int k) { return x->cand[k]; }
 int gf_mix_n_matrices(const gf_mix *x) { return x->n; }
 double gf_mix_kl(const gf_mix *x, int i, int k) { return measured(&x->e[i], k) ? x->e[i].kl[k] : NAN; }
 gf_calib *gf_mix_calib(gf_mix *x) { return x->c; }

@@ -18,6 +18,9 @@
 #include "tools/calibrate.h"
 #include "tools/transcode.h"
 
+/* The most candidate types a mix weighs (every type the quantizer writes; mix.c fails loudly beyond it). */
+#define GF_MIX_MAX_CANDIDATES 16
+
 typedef struct gf_mix gf_mix;
 
 /* Uses at most max_chunks calibration chunks (and at most 64 MB of reference
@@ -38,8 +41,8 @@ const char *gf_mix_json(const gf_mix *x);
 int gf_mix_apply(const gf_mix *x, gf_transcoder *t);
 
 /* ---- for mix_prune.c (pruning options in the same knapsack) ---- */
-int gf_mix_n_candidates(void);
-uint32_t gf_mix_candidate(int k);
+int gf_mix_n_candidates(const gf_mix *x);
+uint32_t gf_mix_candidate(const gf_mix *x, int k);
 int gf_mix_n_matrices(const gf_mix *x);
 double gf_mix_kl(const gf_mix *x, int i, int k);   /* NAN: not measured / does not fit */
 gf_calib *gf_mix_calib(gf_mix *x);

@@ -27,8 +27,8 @@ typedef struct {
     int layer, kind; /* kind 0: one matrix; 1: a layer's FFN; 2: its attention */
     int n_mats, mats[MAX_MATS], n_opts;
     double klp[MAX_OPT];
-    int32_t cost[MAX_OPT][MAX_MATS][8]; /* units; -1 unavailable */
-    double bits[MAX_OPT][MAX_MATS][8];
+    int32_t cost[MAX_OPT][MAX_MATS][GF_MIX_MAX_CANDIDATES]; /* units; -1 unavailable */
+    double bits[MAX_OPT][MAX_MATS][GF_MIX_MAX_CANDIDATES];
     uint8_t *opt, *pick;                /* [STEPS+1], [n_opts][n_mats][STEPS+1] */
 } item;
 
@@ -187,8 +187,8 @@ int gf_mix_prune_measure(gf_mix_prune *mp, int step) {
 }
 
 /* bits of calibration matrix i at candidate k when its layer keeps `keep` of `full` units along rows or columns */
-static double matrix_bits(const gf_calib_matrix *cm, int k, int64_t rows, int64_t n) {
-    size_t rb = gf_row_bytes(gf_mix_candidate(k), (uint64_t)n);
+static double matrix_bits(const gf_mix *x, const gf_calib_matrix *cm, int k, int64_t rows, int64_t n) {
+    size_t rb = gf_row_bytes(gf_mix_candidate(x, k), (uint64_t)n);
     (void)cm;
     return rb ? (double)rb * 8 * (double)rows : NAN;
 }
@@ -196,7 +196,7 @@ static double matrix_bits(const gf_calib_matrix *cm, int k, int64_t rows, int64_
 int gf_mix_prune_assign(gf_mix_prune *mp, double target_bpw) {
     gf_model *m = mp->m;
     const int32_t nl = m->hp.n_layer, dim = m->hp.dim, hd = m->hp.head_dim;
-    const int n_mat = gf_mix_n_matrices(mp->x), nc = gf_mix_n_candidates();
+    const int n_mat = gf_mix_n_matrices(mp->x), nc = gf_mix_n_candidates(mp->x);
     double elements, fixed;
     gf_calib_budget(mp->c, &elements, &fixed);
     const double budget = target_bpw * elements - fixed, unit = budget / STEPS;
@@ -234,7 +234,7 @@ int gf_mix_prune_assign(gf_mix_prune *mp, double target_bpw) {
                     else rows = j == 0 ? (int64_t)kv * group * hd : j < 3 ? (int64_t)kv * hd : dim, n = j < 3 ? dim : (int64_t)kv * group * hd;
                     for (int k = 0; k < nc; k++) {
                         double kl = gf_mix_kl(mp->x, t->mats[j], k);
-                        double bits = isnan(t->klp[o]) || isnan(kl) ? NAN : matrix_bits(gf_calib_matrix_at(mp->c, t->mats[j]), k, rows, n);
+                        double bits = isnan(t->klp[o]) || isnan(kl) ? NAN : matrix_bits(mp->x, gf_calib_matrix_at(mp->c, t->mats[j]), k, rows, n);
                         t->bits[o][j][k] = bits;
                         t->cost[o][j][k] = isnan(bits) ? -1 : (int32_t)floor(bits / unit + 0.5);
                     }
@@ -251,7 +251,7 @@ int gf_mix_prune_assign(gf_mix_prune *mp, double target_bpw) {
         t->layer = -1, t->kind = 0, t->n_mats = 1, t->mats[0] = i, t->n_opts = 1, t->klp[0] = 0;
         for (int k = 0; k < nc; k++) {
             double kl = gf_mix_kl(mp->x, i, k);
-            double bits = isnan(kl) ? NAN : matrix_bits(cm, k, cm->rows, cm->mat->n);
+            double bits = isnan(kl) ? NAN : matrix_bits(mp->x, cm, k, cm->rows, cm->mat->n);
             t->bits[0][0][k] = bits;
             t->cost[0][0][k] = isnan(bits) ? -1 : (int32_t)floor(bits / unit + 0.5);
         }
@@ -339,7 +339,7 @@ int gf_mix_prune_assign(gf_mix_prune *mp, double target_bpw) {
     mp->target = target_bpw;
     mp->bits = used;
     mp->predicted = 0;
-    double by_type[8] = {0};
+    double by_type[GF_MIX_MAX_CANDIDATES] = {0};
     for (int q = 0; q < n_items; q++) {
         const item *t = &it[q];
         int o = t->kind == 1 ? mp->L[t->layer].ffn_choice : t->kind == 2 ? mp->L[t->layer].kv_choice : 0;
@@ -362,7 +362,7 @@ int gf_mix_prune_assign(gf_mix_prune *mp, double target_bpw) {
     }
     size_t n = (size_t)snprintf(mp->json, cap,
                                 "{\"target\":%g,\"bytes\":%.0f,\"predictedKl\":%.6g,\"predictedKlTypesOnly\":%.6g,\"mainType\":\"%s\",\"method\":\"%s\",\"layers\":[",
-                                target_bpw, used / 8, mp->predicted, gf_mix_predicted_kl(mp->x), gf_type_name(gf_mix_candidate(main_k)),
+                                target_bpw, used / 8, mp->predicted, gf_mix_predicted_kl(mp->x), gf_type_name(gf_mix_candidate(mp->x, main_k)),
                                 gf_prune_method_name(mp->method));
     for (int32_t il = 0; il < nl && n < cap; il++) {
         const layer_opt *lo = &mp->L[il];
@@ -378,7 +378,7 @@ int gf_mix_prune_assign(gf_mix_prune *mp, double target_bpw) {
     n += (size_t)snprintf(mp->json + n, cap - n, "],\"tensors\":[");
     for (int i = 0; i < n_mat && n < cap; i++)
         n += (size_t)snprintf(mp->json + n, cap - n, "%s{\"name\":\"%s\",\"type\":\"%s\"}", i ? "," : "", gf_calib_matrix_at(mp->c, i)->name,
-                              gf_type_name(gf_mix_candidate(mp->choice[i])));
+                              gf_type_name(gf_mix_candidate(mp->x, mp->choice[i])));
     if (n < cap) n += (size_t)snprintf(mp->json + n, cap - n, "]}");
     if (n >= cap) s = gf_fail("mix: pruning plan description too long");
 done:
