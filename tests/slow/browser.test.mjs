@@ -169,7 +169,7 @@ test('a split model loads in the worker from its first shard\'s URL (stored, the
       }
     }, { url, gen: GEN, prompt: PROMPT });
     const first = await run('/split/tiny-00001-of-00003.gguf');
-    assert.deepEqual([first.info.shards, first.info.cache, first.last.total, first.last.fraction], [3, 'stored', 10687456, 1]);
+    assert.deepEqual([first.info.shards, first.info.cache, first.last.total, first.last.fraction], [3, 'stored', statSync(fixture('models', 'tiny-llama-Q8_0.gguf')).size, 1]);
     assert.deepEqual(first.tokens, await nodeTokens(1));
     const listed = await page.evaluate(() => window.greenformer.listCachedModels());
     assert.equal(listed.filter((m) => /\/split\/tiny-0000\d-of-00003\.gguf$/.test(m.url) && m.complete).length, 3, JSON.stringify(listed));
@@ -194,7 +194,7 @@ test('the demo\'s file picker takes a split model\'s shards (in any order) and l
     await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
     assert.match(await page.textContent('#info'), /10\.2 MB file in 3 shards/);
     const info = await page.evaluate(() => window.demo.model.info());
-    assert.deepEqual([info.shards, info.fileBytes, info.source], [3, 10687456, 'tiny-00001-of-00003.gguf']);
+    assert.deepEqual([info.shards, info.fileBytes, info.source], [3, statSync(fixture('models', 'tiny-llama-Q8_0.gguf')).size, 'tiny-00001-of-00003.gguf']);
     assert.deepEqual(page.errors, []);
   } finally {
     await page.close();
