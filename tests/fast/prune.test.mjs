@@ -79,14 +79,29 @@ test('25% of FFN neurons by magnitude: llama.cpp\'s per-layer arrays, the top-sc
       assert.equal(pd[5 * 576 + k], down[5 * 768 + j]);
     });
   }
-  // greenformer runs it, with the layer sizes it says
-  const m = await loadModel(bytes, { simd: 'plain', threads: 1, warmup: false, contextLength: 64 });
+  // greenformer runs it, with the layer sizes it says; the engine's own counts (stats.work) of a decode step drop by
+  // exactly the pruned FFN's bytes and multiply-adds (same positions, so attention's share is the same)
+  const opts = { simd: 'plain', threads: 1, warmup: false, contextLength: 64 };
+  const work = async (model) => {
+    const gen = model.generate([1, 45, 300], { maxTokens: 6, temperature: 0, ignoreEos: true });
+    for await (const _ of gen);
+    return gen.stats.work.generated;
+  };
+  const m = await loadModel(bytes, opts);
+  const full = await loadModel(BROWN, opts);
   try {
     assert.deepEqual(m.info().layers.ffnDim, [576, 576, 576, 576]);
     const logits = await m.forward([1, 45, 300]);
     assert.ok(logits.every(Number.isFinite));
+    const [wp, wf] = [await work(m), await work(full)];
+    assert.equal(wp.tokens, 5);
+    assert.equal(wf.tokens, 5);
+    assert.equal(wf.weightBytes - wp.weightBytes, 5 * removed);
+    assert.equal(wf.floatMacs - wp.floatMacs, 5 * 0.25 * ffnMacs);
+    assert.equal(wf.kvBytesRead, wp.kvBytesRead);
   } finally {
     await m.dispose();
+    await full.dispose();
   }
 });
 
