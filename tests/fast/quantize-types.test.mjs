@@ -58,7 +58,7 @@ for (const [type, variant] of Object.entries(LLAMA)) {
   });
 }
 
-// (search and calibration of the other new types: quantize-search.test.mjs)
+// (search and calibration of the other new types: tests/slow/quantize-search.test.mjs)
 test('search: Q5_1 and BF16 have it (no worse than ref)', async (t) => {
   for (const type of ['Q5_1', 'BF16']) {
     const search = await errVsF32((await quantizeToBuffer({ type, method: 'search' })).bytes);
