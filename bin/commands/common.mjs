@@ -1,11 +1,41 @@
 // Helpers shared by the CLI commands: argument parsing, checked numeric
 // flags (web/options.js does the checking; messages name the flag as the
 // user typed it), loading with progress.
+import { readFileSync } from 'node:fs';
+
 import { loadModel } from '../../web/index.js';
 import { integer, nearest, number, tokenIds } from '../../web/options.js';
 import { formatJoules } from '../../web/work.js';
 
 export class UsageError extends Error {}
+
+/** A text file named by a flag (e.g. --calib), read whole; errors name the file. */
+export function readTextFlag(values, name) {
+  const path = values[name];
+  if (path === undefined) return undefined;
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new Error(e.code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${e.message}`);
+  }
+}
+
+/**
+ * Runs fn(signal) with Ctrl-C (SIGINT, SIGTERM) aborting it: the writer then
+ * removes its temporary file, and an existing OUTPUT is left as it was.
+ */
+export async function interruptible(command, output, fn) {
+  const stop = new AbortController();
+  const interrupt = () => stop.abort(new Error(`${command}: interrupted; ${output} was not written`));
+  process.once('SIGINT', interrupt);
+  process.once('SIGTERM', interrupt);
+  try {
+    return await fn(stop.signal);
+  } finally {
+    process.off('SIGINT', interrupt);
+    process.off('SIGTERM', interrupt);
+  }
+}
 
 /** values[FLAGS][name] is the flag as it was typed ('-n' or '--n-predict'), for messages. */
 const FLAGS = Symbol('flags');

@@ -1,10 +1,9 @@
 // greenformer eval MODEL --ref REF.gguf --text FILE: quantization damage, measured.
-import { readFileSync } from 'node:fs';
 
 import { evaluate } from '../../web/evaluate.js';
 import { ggufSummary } from '../../web/quantize.js';
 import { formatJoules } from '../../web/work.js';
-import { intFlag, load, UsageError, withModel } from './common.mjs';
+import { intFlag, load, readTextFlag, UsageError, withModel } from './common.mjs';
 
 export const usage = `eval MODEL --ref REF.gguf --text FILE [--ctx 256] [--chunks N] [--kv-cache f32|f16|q8_0] [--json]
         KL divergence of MODEL's next-token distributions from REF's, top-1 agreement and perplexity of
@@ -23,20 +22,12 @@ export const options = {
   json: { type: 'boolean' },
 };
 
-function readText(path) {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new Error(e.code === 'ENOENT' ? `no such file: ${path}` : `cannot read ${path}: ${e.message}`);
-  }
-}
-
 export async function run(modelPath, v) {
   if (v.ref === undefined || v.text === undefined) throw new UsageError('eval needs --ref REF.gguf and --text FILE');
   const ctx = intFlag(v, 'ctx', { min: 4, max: 1 << 20 }) ?? 256;
   if (ctx % 2) throw new UsageError(`--ctx must be an even number in 4..${1 << 20}, got ${ctx}`);
   const chunks = intFlag(v, 'chunks', { min: 1, max: 1 << 20 });
-  const text = readText(v.text);
+  const text = readTextFlag(v, 'text');
   const [modelSize, refSize] = [await ggufSummary(modelPath), await ggufSummary(v.ref)];
   // f32 KV caches unless --kv-cache says otherwise for MODEL: the weights' damage alone
   const quiet = { contextLength: ctx, batchSize: ctx, threads: 1, onProgress: undefined, kvCache: 'f32' };

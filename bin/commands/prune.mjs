@@ -1,9 +1,7 @@
 // greenformer prune IN.gguf OUT.gguf --ffn 0.2 --heads 0.1 --method magnitude|activation|hessian --calib TEXT
-import { readFileSync } from 'node:fs';
-
 import { PRUNE_METHODS, pruneModel } from '../../web/prune.js';
 import { QUANT_TYPE_ALIASES, QUANT_TYPES } from '../../web/quantize.js';
-import { numFlag, UsageError } from './common.mjs';
+import { interruptible, numFlag, readTextFlag, UsageError } from './common.mjs';
 
 export const usage = `prune IN.gguf OUT.gguf [--ffn SHARE] [--heads SHARE] [--method magnitude|activation|hessian] [--calib TEXT_FILE]
                     [--compensate | --no-compensate] [--type TYPE] [--quiet]
@@ -42,22 +40,11 @@ export async function run(input, v, [output]) {
   if (v.compensate && v['no-compensate']) throw new UsageError('--compensate and --no-compensate contradict each other');
   if (v.compensate && v.calib === undefined) throw new UsageError('--compensate needs --calib TEXT_FILE (the refit is on its activations)');
   if (v.type !== undefined && !QUANT_TYPES.includes(v.type) && !QUANT_TYPE_ALIASES.includes(v.type)) throw new UsageError(`--type must be one of ${QUANT_TYPES.join(', ')}, got "${v.type}"`);
-  let calib;
-  if (v.calib !== undefined) {
-    try {
-      calib = readFileSync(v.calib, 'utf8');
-    } catch (e) {
-      throw new Error(e.code === 'ENOENT' ? `no such file: ${v.calib}` : `cannot read ${v.calib}: ${e.message}`);
-    }
-  }
+  const calib = readTextFlag(v, 'calib');
   const log = v.quiet ? undefined : (line) => process.stderr.write(`${line}\n`);
-  const stop = new AbortController();
-  const interrupt = () => stop.abort(new Error(`prune: interrupted; ${output} was not written`));
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  let result;
-  try {
-    result = await pruneModel(input, output, {
+  // Ctrl-C aborts: the temporary output file is removed, an existing OUT is left as it was
+  const result = await interruptible('prune', output, (signal) =>
+    pruneModel(input, output, {
       ffn: ffn || undefined,
       heads: heads || undefined,
       method: v.method,
@@ -65,12 +52,9 @@ export async function run(input, v, [output]) {
       compensate: v.compensate ? true : v['no-compensate'] ? false : undefined,
       type: v.type,
       log,
-      signal: stop.signal,
-    });
-  } finally {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
-  }
+      signal,
+    }),
+  );
   for (const [i, l] of result.prune.layers.entries()) {
     log?.(`  layer ${i}: FFN ${l.ffn[0]} -> ${l.ffn[1]}, heads ${l.heads[0]} -> ${l.heads[1]} (KV ${l.kvHeads[0]} -> ${l.kvHeads[1]})`);
   }

@@ -1,9 +1,7 @@
 // greenformer quantize IN.gguf OUT.gguf --type TYPE: writes a quantized GGUF.
-import { readFileSync } from 'node:fs';
-
 import { quantizeModel, QUANT_TYPE_ALIASES, QUANT_TYPES } from '../../web/quantize.js';
 import { WRITABLE_TYPES } from '../../web/types.js';
-import { numFlag, UsageError } from './common.mjs';
+import { interruptible, numFlag, readTextFlag, UsageError } from './common.mjs';
 
 const withMethod = (m) => WRITABLE_TYPES.filter((t) => t.methods.includes(m)).map((t) => t.name);
 const search = withMethod('search');
@@ -73,23 +71,11 @@ export async function run(input, v, [output]) {
   const PRUNE = ['magnitude', 'activation', 'hessian'];
   if (v['mix-prune'] !== undefined && !PRUNE.includes(v['mix-prune'])) throw new UsageError(`--mix-prune must be one of ${PRUNE.join(', ')}, got "${v['mix-prune']}"`);
   if (v['mix-prune'] !== undefined && mix === undefined) throw new UsageError('--mix-prune needs --mix BITS');
-  let calib;
-  if (v.calib !== undefined) {
-    try {
-      calib = readFileSync(v.calib, 'utf8');
-    } catch (e) {
-      throw new Error(e.code === 'ENOENT' ? `no such file: ${v.calib}` : `cannot read ${v.calib}: ${e.message}`);
-    }
-  }
+  const calib = readTextFlag(v, 'calib');
   const log = v.quiet ? undefined : (line) => process.stderr.write(`${line}\n`);
   // Ctrl-C aborts: the temporary output file is removed, an existing OUT is left as it was
-  const stop = new AbortController();
-  const interrupt = () => stop.abort(new Error(`quantize: interrupted; ${output} was not written`));
-  process.once('SIGINT', interrupt);
-  process.once('SIGTERM', interrupt);
-  let plan;
-  try {
-    plan = await quantizeModel(input, output, {
+  const plan = await interruptible('quantize', output, (signal) =>
+    quantizeModel(input, output, {
       type: v.type,
       method: v.method,
       calib,
@@ -99,12 +85,9 @@ export async function run(input, v, [output]) {
       embdType: v['embd-type'],
       onProgress: progress(v.quiet),
       log,
-      signal: stop.signal,
-    });
-  } finally {
-    process.off('SIGINT', interrupt);
-    process.off('SIGTERM', interrupt);
-  }
+      signal,
+    }),
+  );
   if (plan.mixPrune) {
     const p = plan.mixPrune;
     log?.(`mix with pruning: predicted KL ${p.predictedKl.toExponential(3)} (types alone: ${p.predictedKlTypesOnly.toExponential(3)}); per layer:`);

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "base/error.h"
+#include "api/api_window.h"
 #include "model/loader.h"
 #include "model/model.h"
 #include "model/work.h"
@@ -106,8 +107,7 @@ GF_API gf_loader *gf_api_loader_new(int mode, int n_ctx, int n_batch, double max
 GF_API uint8_t *gf_api_loader_window(gf_loader *l, uint32_t *cap) {
     size_t c;
     uint8_t *w = gf_loader_window(l, &c);
-    *cap = c > 0x40000000u ? 0x40000000u : (uint32_t)c;
-    return w;
+    return gf_api_window(w, c, cap);
 }
 
 GF_API int gf_api_loader_commit(gf_loader *l, uint32_t n) { return gf_loader_commit(l, n); }

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "base/error.h"
+#include "api/api_window.h"
 #include "model/loader.h"
 #include "tools/calibrate.h"
 #include "tools/prune.h"
@@ -26,15 +27,12 @@ typedef struct {
 GF_API gf_psession *gf_api_prune_open(gf_loader *l) {
     gf_clear_error();
     gf_psession *s = calloc(1, sizeof *s);
-    gf_model *m = gf_loader_take_model(l);
-    gf_loader_free(l);
-    if (!s || !m) {
-        if (!s) gf_fail_nomem("the pruning session", sizeof *s);
-        free(s);
-        gf_model_free(m);
+    if (!s) {
+        gf_loader_free(l);
+        gf_fail_nomem("the pruning session", sizeof *s);
         return NULL;
     }
-    if (gf_calib_new(m, &s->calib) < 0) {
+    if (gf_calib_from_loader(l, &s->calib) < 0) {
         free(s);
         return NULL;
     }
@@ -82,8 +80,7 @@ GF_API gf_prune_writer *gf_api_prune_writer(gf_psession *s) {
 GF_API uint8_t *gf_api_prune_writer_window(gf_prune_writer *w, uint32_t *cap) {
     size_t c;
     uint8_t *p = gf_prune_writer_window(w, &c);
-    *cap = c > 0x40000000u ? 0x40000000u : (uint32_t)c;
-    return p;
+    return gf_api_window(p, c, cap);
 }
 
 GF_API int gf_api_prune_writer_commit(gf_prune_writer *w, uint32_t n) { return gf_prune_writer_commit(w, n); }

@@ -9,6 +9,7 @@
 
 #include "tools/calibrate.h"
 #include "base/error.h"
+#include "api/api_window.h"
 #include "format/gguf.h"
 #include "model/loader.h"
 #include "tools/mix.h"
@@ -71,8 +72,7 @@ GF_API int gf_api_quantize_set_importance(gf_transcoder *t, const char *tensor, 
 GF_API uint8_t *gf_api_quantize_window(gf_transcoder *t, uint32_t *cap) {
     size_t c;
     uint8_t *w = gf_transcoder_window(t, &c);
-    *cap = c > 0x40000000u ? 0x40000000u : (uint32_t)c;
-    return w;
+    return gf_api_window(w, c, cap);
 }
 
 GF_API int gf_api_quantize_commit(gf_transcoder *t, uint32_t n) { return gf_transcoder_commit(t, n); }
@@ -112,15 +112,12 @@ typedef struct {
 /* Takes the model of a complete load (the loader is freed either way). */
 GF_API gf_qsession *gf_api_calib_open(gf_loader *l) {
     gf_qsession *s = calloc(1, sizeof *s);
-    gf_model *m = gf_loader_take_model(l);
-    gf_loader_free(l);
-    if (!s || !m) {
-        if (!s) gf_fail_nomem("the calibration session", sizeof *s);
-        free(s);
-        gf_model_free(m);
+    if (!s) {
+        gf_loader_free(l);
+        gf_fail_nomem("the calibration session", sizeof *s);
         return NULL;
     }
-    if (gf_calib_new(m, &s->calib) < 0) {
+    if (gf_calib_from_loader(l, &s->calib) < 0) {
         free(s);
         return NULL;
     }
@@ -193,8 +190,7 @@ GF_API gguf_reader *gf_api_gguf_new(void) { return gguf_reader_new(); }
 GF_API uint8_t *gf_api_gguf_window(gguf_reader *r, uint32_t *cap) {
     size_t c;
     uint8_t *w = gguf_header_window(r, &c);
-    *cap = c > 0x40000000u ? 0x40000000u : (uint32_t)c;
-    return w;
+    return gf_api_window(w, c, cap);
 }
 
 GF_API int gf_api_gguf_commit(gguf_reader *r, uint32_t n) { return gguf_header_commit(r, n); }

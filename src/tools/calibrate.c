@@ -94,6 +94,12 @@ static void observe(void *ud, const gf_matrix *w, const float *x, int32_t n, int
     e->count += rows;
 }
 
+int gf_calib_from_loader(gf_loader *l, gf_calib **out) {
+    gf_model *m = gf_loader_take_model(l);
+    gf_loader_free(l);
+    return gf_calib_new(m, out);
+}
+
 int gf_calib_new(gf_model *m, gf_calib **out) {
     *out = NULL;
     if (!m) return GF_ERR;

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "model/model.h"
+#include "model/loader.h"
 #include "tools/transcode.h"
 
 #define GF_CALIB_CTX 512
@@ -24,6 +25,8 @@ typedef struct gf_calib gf_calib;
 
 /* Takes ownership of m (freed with the session, also on failure). */
 int gf_calib_new(gf_model *m, gf_calib **out);
+/* The same from a complete load: takes its model; the loader is freed either way. */
+int gf_calib_from_loader(gf_loader *l, gf_calib **out);
 void gf_calib_free(gf_calib *c);
 
 /* Tokenizes the calibration text; returns the token count (at least one
