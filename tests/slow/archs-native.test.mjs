@@ -13,6 +13,7 @@ import { after, test } from 'node:test';
 import { loadModel } from '../../web/index.js';
 import { writeArch } from '../helpers/fake-arch.mjs';
 import { fixture } from '../helpers/fixtures.mjs';
+import { nativeLlama, nativeLogProbMaps } from '../fixtures/native.mjs';
 
 const dir = mkdtempSync(join(tmpdir(), 'gf-archs-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -23,33 +24,7 @@ const CTX = 64;
 const TOKENS = [1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203, 29889, 9038, 2501, 263, 931, 4952, 1570, 13716];
 const TOL = 0.01;
 
-let llamaPromise;
-function nativeLlama() {
-  llamaPromise ??= import('node-llama-cpp').then((mod) => mod.getLlama({ gpu: false, build: 'never', maxThreads: 0, logLevel: mod.LlamaLogLevel.error }));
-  return llamaPromise;
-}
-
-/** llama.cpp's next-token log-probabilities after each prefix of tokens: rows of Map id -> log p. */
-async function nativeLogProbs(path, tokens) {
-  const llama = await nativeLlama();
-  const model = await llama.loadModel({ modelPath: path });
-  try {
-    const context = await model.createContext({
-      contextSize: CTX, batchSize: CTX, sequences: 1, threads: { ideal: 1, min: 1 }, flashAttention: false,
-      experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32',
-    });
-    try {
-      const seq = context.getSequence();
-      const options = { temperature: 1, topK: 0, topP: 1, minP: 0 };
-      const res = await seq.controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true, options } }]));
-      return res.map((r) => new Map([...r.next.probabilities].map(([id, p]) => [id, Math.log(p)])));
-    } finally {
-      await context.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
-}
+const nativeLogProbs = (path, tokens) => nativeLogProbMaps(path, tokens, CTX);
 
 /** greenformer's log-softmax of the forward() logits, rows of n_vocab. */
 async function ourLogProbs(path, tokens, options = {}) {

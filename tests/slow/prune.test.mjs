@@ -12,6 +12,7 @@ import { after, before, test } from 'node:test';
 import { evaluate } from '../../web/evaluate.js';
 import { loadModel, pruneModel, quantizeModel } from '../../web/index.js';
 import { fixture, readJson } from '../helpers/fixtures.mjs';
+import { nativeLogProbMaps } from '../fixtures/native.mjs';
 
 const BROWN = fixture('models', 'tiny-brown-f32.gguf');
 const dir = mkdtempSync(join(tmpdir(), 'gf-prune-slow-'));
@@ -39,31 +40,7 @@ async function prune(options) {
   return { bytes: Buffer.concat(parts), result };
 }
 
-let llamaPromise;
-function nativeLlama() {
-  llamaPromise ??= import('node-llama-cpp').then((mod) => mod.getLlama({ gpu: false, build: 'never', maxThreads: 0, logLevel: mod.LlamaLogLevel.error }));
-  return llamaPromise;
-}
-
-async function nativeLogProbs(path, tokens) {
-  const llama = await nativeLlama();
-  const model = await llama.loadModel({ modelPath: path });
-  try {
-    const context = await model.createContext({
-      contextSize: CTX, batchSize: CTX, sequences: 1, threads: { ideal: 1, min: 1 }, flashAttention: false,
-      experimentalKvCacheKeyType: 'F32', experimentalKvCacheValueType: 'F32',
-    });
-    try {
-      const options = { temperature: 1, topK: 0, topP: 1, minP: 0 };
-      const res = await context.getSequence().controlledEvaluate(tokens.map((t) => [t, { generateNext: { probabilities: true, options } }]));
-      return res.map((r) => new Map([...r.next.probabilities].map(([id, p]) => [id, Math.log(p)])));
-    } finally {
-      await context.dispose();
-    }
-  } finally {
-    await model.dispose();
-  }
-}
+const nativeLogProbs = (path, tokens) => nativeLogProbMaps(path, tokens, CTX);
 
 test('a pruned file with per-layer sizes (deci) gives native llama.cpp\'s distributions', async (t) => {
   const { bytes, result } = await prune({ ffn: 0.25, heads: 0.25, method: 'hessian' });
