@@ -9,7 +9,7 @@
 #include <time.h>
 
 #include "base/error.h"
-#include "api/api_window.h"
+#include "api/api_export.h"
 #include "model/loader.h"
 #include "model/model.h"
 #include "model/work.h"
@@ -19,12 +19,6 @@
 #include "base/sha256.h"
 #include "text/tokenizer.h"
 
-#ifdef __EMSCRIPTEN__
-#include <emscripten/emscripten.h>
-#define GF_API EMSCRIPTEN_KEEPALIVE
-#else
-#define GF_API
-#endif
 
 /* A loaded model with its inference state: what a JS Model object owns.
  * The KV cache remembers which tokens it holds (kv_tokens), so that a

@@ -5,18 +5,12 @@
 #include <stdlib.h>
 
 #include "base/error.h"
-#include "api/api_window.h"
+#include "api/api_export.h"
 #include "model/loader.h"
 #include "tools/calibrate.h"
 #include "tools/prune.h"
 #include "tools/prune_write.h"
 
-#ifdef __EMSCRIPTEN__
-#include <emscripten/emscripten.h>
-#define GF_API EMSCRIPTEN_KEEPALIVE
-#else
-#define GF_API
-#endif
 
 typedef struct {
     gf_calib *calib;

@@ -9,7 +9,7 @@
 
 #include "tools/calibrate.h"
 #include "base/error.h"
-#include "api/api_window.h"
+#include "api/api_export.h"
 #include "format/gguf.h"
 #include "model/loader.h"
 #include "tools/mix.h"
@@ -20,12 +20,6 @@
 #include "tools/transcode.h"
 #include "quant/registry.h"
 
-#ifdef __EMSCRIPTEN__
-#include <emscripten/emscripten.h>
-#define GF_API EMSCRIPTEN_KEEPALIVE
-#else
-#define GF_API
-#endif
 
 /* A type name we can write ("Q4_K", "F16", ...); "" means no choice. */
 static int parse_type(const char *name, const char *what, uint32_t *out) {
