@@ -518,6 +518,8 @@ export interface QuantizeOptions {
   /** Plan, warnings and the mix assignment, line by line. */
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Where hf: sources resolve (default https://huggingface.co). */
+  hubEndpoint?: string;
 }
 
 export interface QuantizeProgress {
@@ -567,8 +569,9 @@ export type QuantizeDestination = string | ((bytes: Uint8Array) => void | Promis
 
 /** Quantizes a GGUF model, streaming: neither file is held whole in memory. calib and mix read the source twice
  * (a path, URL, Blob or bytes). */
-export declare function quantizeModel(source: ModelSource, destination: QuantizeDestination, options?: QuantizeOptions): Promise<QuantizePlan>;
-export declare function quantizeToBlob(source: ModelSource, options?: QuantizeOptions): Promise<Blob & { plan: QuantizePlan }>;
+/** source: as loadModel's, a split model included (its first shard's name, or an array of the shards). */
+export declare function quantizeModel(source: ModelSource | ModelSource[], destination: QuantizeDestination, options?: QuantizeOptions): Promise<QuantizePlan>;
+export declare function quantizeToBlob(source: ModelSource | ModelSource[], options?: QuantizeOptions): Promise<Blob & { plan: QuantizePlan }>;
 
 /** Structured pruning (docs/pruning.md): whole FFN neurons and whole KV groups removed from a llama-architecture
  * F32/F16/BF16 model; the file's per-layer sizes are llama.cpp's arrays. */
@@ -601,11 +604,11 @@ export interface PruneResult {
   quantize?: QuantizePlan;
 }
 
-export declare function pruneModel(source: ModelSource, destination: QuantizeDestination, options?: PruneOptions): Promise<PruneResult>;
-/** Sizes from a GGUF's header alone. */
+export declare function pruneModel(source: ModelSource | ModelSource[], destination: QuantizeDestination, options?: PruneOptions): Promise<PruneResult>;
+/** Sizes from a GGUF's header alone (a split model's: the headers of its shards, summarized as the unsplit file). */
 export declare function ggufSummary(
-  source: ModelSource,
-  options?: { signal?: AbortSignal },
+  source: ModelSource | ModelSource[],
+  options?: { signal?: AbortSignal; hubEndpoint?: string },
 ): Promise<{ tensors: number; elements: number; tensorBytes: number; bitsPerWeight: number; fileBytes: number; types: Record<string, number> }>;
 
 // ---- OpenAI-shaped API (model.chat.completions, model.completions, model.embeddings) ----
