@@ -301,13 +301,26 @@ export interface ArchitectureBlocks {
   noRopeEvery: number;
   /** post_attention_norm and post_ffw_norm on each block's output before the residual add (gemma2, gemma3) */
   sandwichNorm: boolean;
-  /** with slidingWindow: layer il is windowed when il % n < n - 1 (gemma2: 2, gemma3: 6); 0: none */
+  /** with slidingWindow: layer il is windowed when il % n < n - 1 (gemma2: 2, gemma3: 6, olmo2: 4, where the file's
+   * attention.sliding_window_pattern, a period or one bool per layer, overrides it: layers.attention says); 0: none */
   slidingWindowPattern: number;
   fusedQkv: boolean;
   /** "rope_freqs", "longrope" (phi3's long and short factors) or "none" */
   ropeFactors: 'none' | 'rope_freqs' | 'longrope';
+  /** rope.scaling.type: 'yarn' mixes interpolated and original frequencies per pair (Qwen3 and OLMo 3 long contexts) */
+  ropeScaling: 'none' | 'linear' | 'yarn' | 'longrope';
+  /** rope.scaling.attn_factor */
   ropeAttnFactor: number;
+  /** 1 / rope.scaling.factor */
   ropeFreqScale: number;
+  /** rope.scaling.original_context_length (default contextTrain): LongRoPE's switch, YaRN's ramp */
+  ropeContextOriginal: number;
+  /** what cos and sin of the scaled layers are multiplied by (YaRN: attn_factor x (1 + 0.1 ln factor), as llama.cpp) */
+  ropeMagnitude: number;
+  /** YaRN's share of original frequencies (1; 0 without YaRN) and its ramp's ends in rotations over the original context */
+  yarnExtFactor: number;
+  yarnBetaFast: number;
+  yarnBetaSlow: number;
   /** scores = attentionScale * q . k: 1 / sqrt(headDim), or the file's attention.scale (granite) */
   attentionScale: number;
   /** granite's multipliers (1 elsewhere; gemma's embeddingScale is sqrt(dim)): the embedding, each block's output before
@@ -328,6 +341,8 @@ export interface LayerValues {
   rope: boolean[];
   /** the layer's RoPE base (gemma3's windowed layers: rope.freq_base_swa); 0 without RoPE */
   ropeBase: number[];
+  /** whether the file's RoPE scaling applies (gemma3's and OLMo 3's windowed layers: unscaled); false without scaling */
+  ropeScaled: boolean[];
   /** the layer's attention soft-cap; 0: none */
   attentionSoftcap: number[];
   nHead: number[];
@@ -503,6 +518,8 @@ export interface QuantizeOptions {
   /** Plan, warnings and the mix assignment, line by line. */
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** Where hf: sources resolve (default https://huggingface.co). */
+  hubEndpoint?: string;
 }
 
 export interface QuantizeProgress {
@@ -552,8 +569,9 @@ export type QuantizeDestination = string | ((bytes: Uint8Array) => void | Promis
 
 /** Quantizes a GGUF model, streaming: neither file is held whole in memory. calib and mix read the source twice
  * (a path, URL, Blob or bytes). */
-export declare function quantizeModel(source: ModelSource, destination: QuantizeDestination, options?: QuantizeOptions): Promise<QuantizePlan>;
-export declare function quantizeToBlob(source: ModelSource, options?: QuantizeOptions): Promise<Blob & { plan: QuantizePlan }>;
+/** source: as loadModel's, a split model included (its first shard's name, or an array of the shards). */
+export declare function quantizeModel(source: ModelSource | ModelSource[], destination: QuantizeDestination, options?: QuantizeOptions): Promise<QuantizePlan>;
+export declare function quantizeToBlob(source: ModelSource | ModelSource[], options?: QuantizeOptions): Promise<Blob & { plan: QuantizePlan }>;
 
 /** Structured pruning (docs/pruning.md): whole FFN neurons and whole KV groups removed from a llama-architecture
  * F32/F16/BF16 model; the file's per-layer sizes are llama.cpp's arrays. */
@@ -586,11 +604,11 @@ export interface PruneResult {
   quantize?: QuantizePlan;
 }
 
-export declare function pruneModel(source: ModelSource, destination: QuantizeDestination, options?: PruneOptions): Promise<PruneResult>;
-/** Sizes from a GGUF's header alone. */
+export declare function pruneModel(source: ModelSource | ModelSource[], destination: QuantizeDestination, options?: PruneOptions): Promise<PruneResult>;
+/** Sizes from a GGUF's header alone (a split model's: the headers of its shards, summarized as the unsplit file). */
 export declare function ggufSummary(
-  source: ModelSource,
-  options?: { signal?: AbortSignal },
+  source: ModelSource | ModelSource[],
+  options?: { signal?: AbortSignal; hubEndpoint?: string },
 ): Promise<{ tensors: number; elements: number; tensorBytes: number; bitsPerWeight: number; fileBytes: number; types: Record<string, number> }>;
 
 // ---- OpenAI-shaped API (model.chat.completions, model.completions, model.embeddings) ----

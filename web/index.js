@@ -8,7 +8,7 @@
 // it runs in the calling thread (load.js). Both give the same Model API.
 
 import { listCachedModels, deleteCachedModel } from './cache.js';
-import { hubReference, hubUrl } from './hub.js';
+import { resolveHub } from './hub.js';
 import { checkLoadOptions, loadDirect } from './load.js';
 import { Model } from './model.js';
 import { loadInWorker } from './remote.js';
@@ -31,13 +31,7 @@ export async function loadModel(source, options = {}) {
   checkLoadOptions(options);
   // hub names become the hub's resolve URL; the option stays here (the loaders see a plain URL)
   const { hubEndpoint, ...rest } = options;
-  const hub = Array.isArray(source) ? source.some((s) => hubReference(s)) : hubReference(source);
-  const resolve = (s) => {
-    const h = hubReference(s);
-    return h ? hubUrl(h, hubEndpoint) : s;
-  };
-  if (hub) source = Array.isArray(source) ? source.map(resolve) : resolve(source);
-  else if (hubEndpoint !== undefined) throw new TypeError('loadModel: hubEndpoint is for hf: sources');
+  source = resolveHub(source, hubEndpoint);
   options = rest;
   if (inPage && options.worker !== false) return loadInWorker(source, options);
   const model = await loadDirect(source, options);

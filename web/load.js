@@ -11,7 +11,7 @@ import { Core, planThreads } from './core.js';
 import { Model } from './model.js';
 import { boolean, integer, knownKeys, number } from './options.js';
 import { abortError, openSource } from './sources.js';
-import { openSplit, splitSources } from './split.js';
+import { openModelSource, sourceFiles } from './split.js';
 import { WRITABLE_TYPE_NAMES } from './types.js';
 
 const LOAD_MORE = 0;
@@ -109,11 +109,8 @@ export async function loadDirect(source, options = {}) {
   const started = performance.now();
 
   // a split model (an array, or the first of model-0000N-of-0000M.gguf) reads as one GGUF stream
-  const shards = splitSources(source);
-  if (shards?.length > 1 && sha256 !== undefined) throw new TypeError('loadModel: sha256 checks a single file; a split model has one file per shard');
-  const src = shards?.length > 1
-    ? await openSplit(shards, (s) => open(s, options, signal), { signal })
-    : await open(shards ? shards[0] : source, options, signal);
+  if (sha256 !== undefined && sourceFiles(source).length > 1) throw new TypeError('loadModel: sha256 checks a single file; a split model has one file per shard');
+  const src = await openModelSource(source, (s) => open(s, options, signal), { signal });
   let core, plan;
   try {
     plan = mode

@@ -25,15 +25,13 @@
 
 import { Core } from './core.js';
 import { knownKeys, oneOf } from './options.js';
-import { nodePlatform } from './platform.js';
-import { feed, openCalibration, openDestination, quantizeModel, QUANT_TYPE_ALIASES, QUANT_TYPES } from './quantize.js';
-import { abortError, openSource } from './sources.js';
+import { feed, openCalibration, openDestination, openModel, quantizeModel, QUANT_TYPE_ALIASES, QUANT_TYPES, refuseSourceAsOutput } from './quantize.js';
+import { abortError } from './sources.js';
 
 const TC_HEADER = 1;
 const TC_COMPLETE = 2;
 const OPTIONS = ['ffn', 'heads', 'method', 'compensate', 'calib', 'layers', 'type', 'onProgress', 'log', 'signal'];
 export const PRUNE_METHODS = ['magnitude', 'activation', 'hessian'];
-const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
 function share(v, name) {
   if (v === undefined) return 0;
@@ -73,11 +71,7 @@ export async function pruneModel(source, destination, options = {}) {
   const { ffn, heads, method, compensate } = checkOptions(options);
   const { calib, layers, type, onProgress, log, signal } = options;
   if (signal?.aborted) throw abortError(signal);
-  if (isNode && typeof destination === 'string') {
-    const { localPath, refuseSameFile } = (await nodePlatform()).files;
-    const input = localPath(source);
-    if (input !== null) await refuseSameFile(input, destination, 'prune');
-  }
+  await refuseSourceAsOutput(source, destination, 'prune');
   if (type !== undefined) {
     // pruned into memory, then quantized (calibrated on the pruned model when calib is given)
     const parts = [];
@@ -93,7 +87,7 @@ export async function pruneModel(source, destination, options = {}) {
   const capPtr = core.malloc(4);
   let session = 0, w = 0, dst = null, src = null, keepPtr = 0;
   try {
-    session = await openCalibration(core, source, signal, onProgress, (l) => em._gf_api_prune_open(l));
+    session = await openCalibration(core, source, signal, onProgress, (l) => em._gf_api_prune_open(l), 'prune');
     let chunks = 0;
     if (calib !== undefined) {
       const [textPtr, textLen] = core.writeString(calib);
@@ -127,7 +121,7 @@ export async function pruneModel(source, destination, options = {}) {
     core.check(em._gf_api_prune_select(session));
     const prune = JSON.parse(core.readString(em._gf_api_prune_json(session) >>> 0));
     w = core.checkPtr(em._gf_api_prune_writer(session));
-    src = await openSource(source, { signal });
+    src = await openModel(core, source, signal, 'prune');
     dst = await openDestination(destination);
     let file = null;
     const drain = async () => {

@@ -31,6 +31,10 @@
 //   onProgress  ({ phase: 'load' | 'calibrate' | 'measure' | 'quantize', fraction, ... }) => void
 //   log         (line) => void: plan, warnings, the mix assignment (default: none)
 //   signal      AbortSignal
+//   hubEndpoint where hf: sources resolve (default https://huggingface.co)
+//
+// source: what loadModel takes: a path, URL, hf: name, Blob, bytes, stream or Response, or a split
+// model (the first shard's path, URL or hf: name, or an array of the shards), read as one file.
 //
 // Unknown option keys are an error naming the nearest known one.
 //
@@ -46,7 +50,9 @@
 import { Core } from './core.js';
 import { integer, knownKeys, oneOf } from './options.js';
 import { nodePlatform } from './platform.js';
+import { resolveHub } from './hub.js';
 import { abortError, openSource } from './sources.js';
+import { openModelSource, sourceFiles } from './split.js';
 import { WRITABLE_TYPE_NAMES } from './types.js';
 
 const TC_HEADER = 1;
@@ -60,7 +66,7 @@ export const QUANT_TYPES = WRITABLE_TYPE_NAMES;
 export const QUANT_TYPE_ALIASES = ['Q4_K_M', 'Q5_K_M', 'Q3_K_M'];
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
-const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'mixPrune', 'tensorTypes', 'outputType', 'embdType', 'onProgress', 'log', 'signal'];
+const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'mixPrune', 'tensorTypes', 'outputType', 'embdType', 'onProgress', 'log', 'signal', 'hubEndpoint'];
 const MIX_PRUNE_METHODS = ['magnitude', 'activation', 'hessian'];
 // what outputType / embdType may name: the types greenformer writes ('' = the file type's rules)
 export const TENSOR_TYPES = Object.freeze([...WRITABLE_TYPE_NAMES, 'F16', 'F32']);
@@ -163,12 +169,37 @@ function withStrings(core, strings, fn) {
 }
 
 /**
+ * Opens a model for the offline tools (a split model as one stream: web/split.js), its tensors checked against the
+ * core's types when split (a truncated shard is named before any byte is read); `what` names the caller in errors.
+ */
+export async function openModel(core, source, signal, what) {
+  const src = await openModelSource(source, (s) => openSource(s, { signal }), { signal, what });
+  try {
+    src.checkTypes?.(core.types());
+  } catch (e) {
+    await src.close?.();
+    throw e;
+  }
+  return src;
+}
+
+/** Refuses (before anything is written) a destination path that is the source's file or one of its shards. */
+export async function refuseSourceAsOutput(source, destination, what) {
+  if (!isNode || typeof destination !== 'string') return;
+  const { localPath, refuseSameFile } = (await nodePlatform()).files;
+  for (const file of sourceFiles(source, what)) {
+    const input = localPath(file);
+    if (input !== null) await refuseSameFile(input, destination, what);
+  }
+}
+
+/**
  * Loads the model into the core for calibration; returns a calibration session pointer (open: the core function
  * that turns the complete loader into a session; web/prune.js opens its own).
  */
-export async function openCalibration(core, source, signal, onProgress, open = (l) => core.em._gf_api_calib_open(l)) {
+export async function openCalibration(core, source, signal, onProgress, open = (l) => core.em._gf_api_calib_open(l), what = 'quantize') {
   const em = core.em;
-  const src = await openSource(source, { signal });
+  const src = await openModel(core, source, signal, what);
   const capPtr = core.malloc(4);
   let loader = 0;
   try {
@@ -243,13 +274,10 @@ export async function quantizeModel(source, destination, options = {}) {
   const { type, method } = checkOptions(options);
   const { calib, mix, mixChunks = 4, outputType = '', embdType = '', onProgress, log, signal } = options;
   if (signal?.aborted) throw abortError(signal);
-  if (isNode && typeof destination === 'string') {
-    // refused before anything is opened: writing the input would destroy it
-    const { localPath, refuseSameFile } = (await nodePlatform()).files;
-    const input = localPath(source);
-    if (input !== null) await refuseSameFile(input, destination, 'quantize');
-  }
-  if (options.mixPrune !== undefined) return mixWithPruning(source, destination, options);
+  source = resolveHub(source, options.hubEndpoint, 'quantize');
+  // refused before anything is opened: writing the input would destroy it
+  await refuseSourceAsOutput(source, destination, 'quantize');
+  if (options.mixPrune !== undefined) return mixWithPruning(source, destination, { ...options, hubEndpoint: undefined });
   const oneShot = (typeof ReadableStream !== 'undefined' && source instanceof ReadableStream) || (typeof Response !== 'undefined' && source instanceof Response);
   if (calib !== undefined && oneShot) {
     throw new TypeError('quantize: calib and mix read the model twice; pass a path, URL, Blob or bytes rather than a stream or Response');
@@ -264,7 +292,7 @@ export async function quantizeModel(source, destination, options = {}) {
   const capPtr = core.malloc(4);
   try {
     if (calib !== undefined) ({ session, assignment } = await calibrate(core, source, { calib, mix, mixChunks, signal, onProgress, log }));
-    src = await openSource(source, { signal });
+    src = await openModel(core, source, signal, 'quantize');
     // a mix's file type is named after the type most of its bits went to
     const fileType = assignment ? assignment.mainType : type;
     t = withStrings(core, [fileType, method, outputType, embdType], (...p) => core.checkPtr(em._gf_api_quantize_new(...p)));
@@ -328,11 +356,14 @@ export async function quantizeToBlob(source, options = {}) {
 /**
  * Sizes from a GGUF's header alone: { tensors, elements, tensorBytes, bitsPerWeight (tensor bytes * 8 /
  * elements, all tensors counted, as llama.cpp reports it), fileBytes, types: { F32: 9, Q4_K: 24, ... } }.
+ * A split model (quantize's sources) reads its shards' headers and is summarized as the one file they make
+ * (fileBytes: the unsplit file's, as loadModel reports it).
  */
-export async function ggufSummary(source, { signal } = {}) {
+export async function ggufSummary(source, { signal, hubEndpoint } = {}) {
+  source = resolveHub(source, hubEndpoint, 'ggufSummary');
   const core = await Core.create({ build: 'greenformer', threads: 1 });
   const em = core.em;
-  const src = await openSource(source, { signal });
+  const src = await openModel(core, source, signal, 'ggufSummary');
   const capPtr = core.malloc(4);
   const r = core.checkPtr(em._gf_api_gguf_new());
   try {

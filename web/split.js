@@ -46,21 +46,21 @@ export function splitPattern(name) {
 /**
  * The shard list a source names, or null when it is one file: an array
  * (at least one entry) is the shards in order (one entry: a single file); a path or URL named like
- * the first of several shards names its siblings by the same pattern.
+ * the first of several shards names its siblings by the same pattern. `what` names the caller in errors.
  */
-export function splitSources(source) {
+export function splitSources(source, what = 'loadModel') {
   if (Array.isArray(source)) {
-    if (!source.length) throw new TypeError('loadModel: an array source lists the shards of a split model; got an empty array');
+    if (!source.length) throw new TypeError(`${what}: an array source lists the shards of a split model; got an empty array`);
     return source;
   }
   const n = nameOf(source);
   const m = n && splitPattern(n.path);
   if (!m || m.count <= 1) return null;
   if (n.kind === 'file') {
-    throw new TypeError(`loadModel: ${n.path} is shard ${m.no} of ${m.count} of a split model: pass all ${m.count} files as an array, in order`);
+    throw new TypeError(`${what}: ${n.path} is shard ${m.no} of ${m.count} of a split model: pass all ${m.count} files as an array, in order`);
   }
   if (m.no !== 1) {
-    throw new TypeError(`loadModel: ${show(String(source))} is shard ${m.no} of ${m.count} of a split model: give the first (-00001-of-${String(m.count).padStart(5, '0')}.gguf)`);
+    throw new TypeError(`${what}: ${show(String(source))} is shard ${m.no} of ${m.count} of a split model: give the first (-00001-of-${String(m.count).padStart(5, '0')}.gguf)`);
   }
   const count = String(m.count).padStart(5, '0');
   const name = (i) => `-${String(i).padStart(5, '0')}-of-${count}.gguf`;
@@ -72,6 +72,20 @@ export function splitSources(source) {
     });
   }
   return Array.from({ length: m.count }, (_, i) => n.path.replace(SPLIT_NAME, name(i + 1)));
+}
+
+/**
+ * Opens a model source as one GGUF byte stream: a split model (splitSources) through openSplit, its shards opened
+ * with `open`; anything else with `open` itself. loadModel, quantize, prune and ggufSummary all open models so.
+ */
+export async function openModelSource(source, open, { signal, what = 'loadModel' } = {}) {
+  const shards = splitSources(source, what);
+  return shards?.length > 1 ? openSplit(shards, open, { signal }) : open(shards ? shards[0] : source);
+}
+
+/** The files a source names: a split model's shards, else the source itself. */
+export function sourceFiles(source, what = 'loadModel') {
+  return splitSources(source, what) ?? [source];
 }
 
 function labelOf(source, i, count) {

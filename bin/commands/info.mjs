@@ -4,7 +4,8 @@ import { withModel } from './common.mjs';
 
 export const usage = `info MODEL
         print the model's description as JSON (reads the header only): hyperparameters, the
-        architecture's block choices (blocks) and per-layer values (perLayer: one array entry per layer)`;
+        architecture's block choices (blocks: RoPE scaling among them) and per-layer values (perLayer: one array
+        entry per layer); MODEL may be a split model's first shard (-00001-of-0000N.gguf), a URL or an hf: name`;
 
 export const options = {};
 
@@ -16,7 +17,7 @@ export async function run(modelPath) {
       headDim: i.headDim, ffnDim: i.ffnDim, vocab: i.nVocab, context: i.contextTrain, ropeDim: i.ropeDim,
       ropeBase: i.ropeBase, normEps: i.normEps, tokenizer: i.tokenizer, tiedOutput: i.tiedOutput,
       pooling: i.pooling, blocks: i.blocks, perLayer: i.layers,
-      tensorTypes: i.tensorTypes, weightBytes: i.weightBytes, fileBytes: i.fileBytes,
+      tensorTypes: i.tensorTypes, weightBytes: i.weightBytes, fileBytes: i.fileBytes, shards: i.shards,
     };
     process.stdout.write(compactArrays(JSON.stringify(out, tagArrays, 2)) + '\n');
   });

@@ -14,7 +14,8 @@ const allBut = (names) => {
 
 export const usage = `quantize IN.gguf OUT.gguf --type TYPE [--method ref|search] [--calib TEXT_FILE] [--mix BITS]
                     [--mix-prune magnitude|activation|hessian] [--output-type TYPE] [--embd-type TYPE] [--quiet]
-        write a quantized copy of a F32/F16 GGUF (TYPE: ${QUANT_TYPES.join(', ')}; Q4_K, Q5_K, Q3_K follow llama.cpp's
+        write a quantized copy of a F32/F16 GGUF (IN: a file, a split model's first shard -00001-of-0000N.gguf, a URL
+        or an hf: name; OUT: one file) (TYPE: ${QUANT_TYPES.join(', ')}; Q4_K, Q5_K, Q3_K follow llama.cpp's
         Q4_K_M, Q5_K_M, Q3_K_M); --method ref (default) writes llama-quantize's bytes;
         --method search picks scales by error (${all(search)});
         --calib runs the model on the text: errors weighted by activations (${all(search)}) and compensated

@@ -5,27 +5,30 @@
 
 /* Columns: name, norm, rope, ffn, then the flags in arch.h's order:
  * post_norm, fused_qkv, learned_pos, token_types, embd_norm, causal, encoder, fused_gate_up, qk_norm, nope_every, scales,
- * embd_scale, sandwich_norm, swa_pattern, attn_softcap, final_softcap, rope_base_swa, no_pre_norm.
+ * embd_scale, sandwich_norm, swa_pattern, attn_softcap, final_softcap, rope_base_swa, no_pre_norm, swa_keyed, swa_rope_plain.
  * Hyperparameters come from "<name>.*" keys (embedding_length, block_count, feed_forward_length,
  * attention.head_count(_kv), attention.key_length / value_length (head size, default dim / heads),
  * rope.dimension_count, rope.freq_base, rope.scaling.*, context_length, pooling_type). */
 static const gf_arch k_archs[] = {
-    /*              norm         rope              ffn            post qkv pos typ enrm causal enc gate_up qk nope scales escale sandwich swa attn_cap final_cap rope_swa no_pre */
-    {"llama",   GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    /*              norm         rope              ffn            post qkv pos typ enrm causal enc gate_up qk nope scales escale sandwich swa attn_cap final_cap rope_swa no_pre keyed plain */
+    {"llama",   GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
     /* llama with per-layer head and FFN counts (llama.cpp's name for it: Nemotron's NAS-pruned llamas; greenformer prune writes it) */
-    {"deci",    GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"qwen2",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"qwen3",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"phi3",    GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"smollm3", GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"granite", GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0},
-    {"starcoder2", GF_NORM_LAYER, GF_ROPE_NEOX,  GF_FFN_GELU,   0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"stablelm", GF_NORM_LAYER, GF_ROPE_NEOX,    GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"gpt2",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"bert",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
-    {"gemma2",  GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_GEGLU,  0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 2, 50.0f, 30.0f, 0, 0},
-    {"gemma3",  GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_GEGLU,  0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 6, 0, 0, 10000.0f, 0},
-    {"olmo2",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 1, 0, 0, 0, 0, 1},
+    {"deci",    GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"qwen2",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"qwen3",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"phi3",    GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"smollm3", GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"granite", GF_NORM_RMS,   GF_ROPE_ADJACENT, GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"starcoder2", GF_NORM_LAYER, GF_ROPE_NEOX,  GF_FFN_GELU,   0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"stablelm", GF_NORM_LAYER, GF_ROPE_NEOX,    GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"gpt2",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   0, 1, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"bert",    GF_NORM_LAYER, GF_ROPE_NONE,     GF_FFN_GELU,   1, 0, 1, 1, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0},
+    {"gemma2",  GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_GEGLU,  0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 1, 1, 2, 50.0f, 30.0f, 0, 0, 0, 0},
+    /* gemma3's linear RoPE scaling (4B and up: factor 8) is its global layers' only, as llama.cpp runs it */
+    {"gemma3",  GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_GEGLU,  0, 0, 0, 0, 0, 1, 0, 0, 1, 0, 0, 1, 1, 6, 0, 0, 10000.0f, 0, 0, 1},
+    /* olmo2 is also OLMo 3's name in llama.cpp: with attention.sliding_window, three windowed layers in four (global
+     * every fourth), and YaRN (rope.scaling.type yarn) on the global layers only */
+    {"olmo2",   GF_NORM_RMS,   GF_ROPE_NEOX,     GF_FFN_SWIGLU, 0, 0, 0, 0, 0, 1, 0, 0, 2, 0, 0, 0, 1, 4, 0, 0, 0, 1, 1, 1},
 };
 #define N_ARCHS (sizeof k_archs / sizeof k_archs[0])
 

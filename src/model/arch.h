@@ -5,7 +5,7 @@
  * A row names the block's choices (norm kind and place, RoPE kind and the
  * layers without it, FFN kind, fused matrices, per-head q/k norms, sandwich
  * norms, the sliding-window pattern, soft-caps); the values that vary per
- * layer (RoPE on or off and its base, fused QKV, the attention window and
+ * layer (RoPE on or off, its base and scaling, fused QKV, the attention window and
  * soft-cap) are resolved into each gf_layer when the model is planned, so
  * forward() reads them, not rules. */
 #ifndef GF_ARCH_H
@@ -45,6 +45,12 @@ typedef struct {
     float rope_base_swa;        /* RoPE base of the windowed layers ("rope.freq_base_swa" overrides); 0: rope.freq_base */
     unsigned no_pre_norm : 1;   /* with sandwich_norm: blocks read the residual stream itself, no attn_norm / ffn_norm;
                                    the norms are only on each block's output (olmo2) */
+    unsigned swa_keyed : 1;     /* with swa_pattern: the window is the file's choice, as llama.cpp's olmo2 reads it (OLMo 3
+                                   files have one, OLMo 2 files none): attention.sliding_window may be absent (no window),
+                                   and attention.sliding_window_pattern (a period, or one bool per layer) overrides
+                                   swa_pattern; the windowed layers' RoPE base is rope.freq_base (freq_base_swa unread) */
+    unsigned swa_rope_plain : 1; /* the windowed layers' RoPE is unscaled (no linear / YaRN scaling, magnitude 1, no
+                                    frequency factors): gemma3 and OLMo 3 scale only their global layers */
 } gf_arch;
 
 /* A layer's tensors by role. Their GGUF names are "blk.N.<name>.weight" (and ".bias"), from one table read by

@@ -73,7 +73,8 @@ struct gf_context {
     float *x, *xb, *q, *k, *v, *qkv, *att, *tmp, *hb, *hb2;
     float *rope; /* [n_batch][rope_dim / 2][cos, sin] */
     const float *rope_factors; /* rope_freqs, or LongRoPE's long or short factors for this context length; NULL: none */
-    float *rope_swa; /* the same for the windowed layers' base, when it differs (gemma3: gf_layer.rope_base); else NULL */
+    float *rope_swa; /* the same for the windowed layers, when their RoPE differs: their own base (gemma3:
+                        gf_layer.rope_base), or unscaled (OLMo 3: gf_layer.rope_scaled); else NULL */
     float *logits;
 
     /* the current matmul input, quantized once per activation format */
@@ -121,9 +122,14 @@ gf_kv_type gf_kv_type_resolve(const gf_hparams *hp, gf_kv_type kv_type) {
     return hp->causal && gf_kv_row_bytes(GF_KV_Q8_0, hp->head_dim) ? GF_KV_Q8_0 : GF_KV_F32;
 }
 
+/* Whether the windowed layers need a RoPE table of their own: another base, or no scaling where the others have it. */
+static int swa_rope_table(const gf_hparams *hp) {
+    return hp->n_swa && (hp->rope_base_swa != hp->rope_base || hp->rope_swa_plain);
+}
+
 uint64_t gf_context_bytes(const gf_hparams *hp, int32_t n_ctx, int32_t n_batch, gf_kv_type kv_type) {
     uint64_t kv = kv_cache_bytes(hp, n_ctx, kv_type);
-    int64_t rope = hp->n_swa && hp->rope_base_swa != hp->rope_base ? 2 * hp->rope_dim : hp->rope_dim; /* one table per base */
+    int64_t rope = swa_rope_table(hp) ? 2 * hp->rope_dim : hp->rope_dim;
     uint64_t per_tok = (uint64_t)(2 * hp->dim + 3 * q_dim(hp) + 4 * kv_dim(hp) + hp->dim + 3 * hp->ffn_dim + rope) * 4;
     uint64_t act = (uint64_t)widest(hp) * 2 * 2; /* at most two formats, at most 2 bytes per element */
     return kv + (uint64_t)n_batch * (per_tok + act) + (uint64_t)hp->n_vocab * 4;
@@ -192,7 +198,7 @@ int gf_context_new(const gf_model *m, int32_t n_ctx, int32_t n_batch, gf_kv_type
     c->hb = alloc_floats((int64_t)n_batch * hp->ffn_dim * (m->arch->fused_gate_up ? 2 : 1), &failed);
     c->hb2 = alloc_floats((int64_t)n_batch * hp->ffn_dim, &failed);
     c->rope = alloc_floats((int64_t)n_batch * hp->rope_dim, &failed);
-    if (hp->n_swa && hp->rope_base_swa != hp->rope_base) c->rope_swa = alloc_floats((int64_t)n_batch * hp->rope_dim, &failed);
+    if (swa_rope_table(hp)) c->rope_swa = alloc_floats((int64_t)n_batch * hp->rope_dim, &failed);
     c->logits = alloc_floats(hp->n_vocab, &failed);
     /* llama.cpp's choice: LongRoPE's long factors when the context exceeds the original one */
     c->rope_factors = m->rope_freqs ? m->rope_freqs : n_ctx > hp->n_ctx_orig && m->rope_long ? m->rope_long : m->rope_short;
@@ -308,28 +314,55 @@ static void embed(gf_context *c, const int32_t *ids, int32_t n_tok, int32_t pos0
     }
 }
 
+/* YaRN's ramp ends, as pair indices: where a pair turns beta rotations over the original context (ggml's
+ * correction dims: the pairs below the first keep their frequencies, those above the second are interpolated). */
+static void yarn_ramp_ends(const gf_hparams *hp, float base, float ends[2]) {
+    const float pi = 3.14159265358979323846f; /* M_PI is not C11's */
+    const float n = (float)hp->rope_dim, two_log_base = 2 * logf(base);
+    const float lo = n * logf((float)hp->n_ctx_orig / (hp->yarn_beta_fast * 2 * pi)) / two_log_base;
+    const float hi = n * logf((float)hp->n_ctx_orig / (hp->yarn_beta_slow * 2 * pi)) / two_log_base;
+    ends[0] = fmaxf(0.0f, floorf(lo));
+    ends[1] = fminf(n - 1, ceilf(hi));
+}
+
 /* cos/sin per rotated pair, computed as llama.cpp does (theta advanced by
  * repeated multiplication in f32) so positions agree to the last bit;
- * frequency factors divide theta, attn_factor scales both (LongRoPE). */
-static void rope_table(gf_context *c, float *table, float base, int32_t pos0, int32_t n_tok) {
+ * frequency factors divide theta (rope_freqs, LongRoPE). Scaled tables
+ * (the file's rope.scaling) multiply theta by freq_scale (linear), or with
+ * YaRN mix that interpolated theta with the unscaled one per pair, along a
+ * ramp that keeps the fast-turning pairs as they were, and scale cos and
+ * sin by gf_rope_magnitude; unscaled ones (OLMo 3's windowed layers) do none
+ * of it. */
+static void rope_table(gf_context *c, float *table, float base, int scaled, int32_t pos0, int32_t n_tok) {
     const gf_hparams *hp = &c->m->hp;
-    float theta_scale = powf(base, -2.0f / (float)hp->rope_dim);
+    const float theta_scale = powf(base, -2.0f / (float)hp->rope_dim);
+    const float freq_scale = scaled ? hp->rope_freq_scale : 1.0f, ext = scaled ? hp->yarn_ext_factor : 0.0f;
+    const float magnitude = scaled ? gf_rope_magnitude(hp) : 1.0f;
+    const float *factors = scaled ? c->rope_factors : NULL;
+    float ends[2] = {0, 0};
+    if (ext != 0.0f) yarn_ramp_ends(hp, base, ends);
     for (int32_t t = 0; t < n_tok; t++) {
         float theta = (float)(pos0 + t), *cs = table + (int64_t)t * hp->rope_dim;
         for (int32_t i = 0; i < hp->rope_dim / 2; i++) {
-            float ff = c->rope_factors ? c->rope_factors[i] : 1.0f;
-            float th = hp->rope_freq_scale * (theta / ff);
-            cs[2 * i] = cosf(th) * hp->rope_attn_factor;
-            cs[2 * i + 1] = sinf(th) * hp->rope_attn_factor;
+            const float extrapolated = theta / (factors ? factors[i] : 1.0f);
+            float th = freq_scale * extrapolated;
+            if (ext != 0.0f) {
+                const float y = ((float)i - ends[0]) / fmaxf(0.001f, ends[1] - ends[0]);
+                const float mix = (1.0f - fminf(1.0f, fmaxf(0.0f, y))) * ext;
+                th = th * (1.0f - mix) + extrapolated * mix;
+            }
+            cs[2 * i] = cosf(th) * magnitude;
+            cs[2 * i + 1] = sinf(th) * magnitude;
             theta *= theta_scale;
         }
     }
 }
 
-/* The batch's tables: one per RoPE base (windowed layers may have their own). */
+/* The batch's tables: the layers' and, when theirs differs, the windowed layers'. */
 static void rope_tables(gf_context *c, int32_t pos0, int32_t n_tok) {
-    rope_table(c, c->rope, c->m->hp.rope_base, pos0, n_tok);
-    if (c->rope_swa) rope_table(c, c->rope_swa, c->m->hp.rope_base_swa, pos0, n_tok);
+    const gf_hparams *hp = &c->m->hp;
+    rope_table(c, c->rope, hp->rope_base, 1, pos0, n_tok);
+    if (c->rope_swa) rope_table(c, c->rope_swa, hp->rope_base_swa, !hp->rope_swa_plain, pos0, n_tok);
 }
 
 typedef struct {
@@ -594,8 +627,8 @@ static void attention_block(gf_context *c, int32_t il, int32_t pos0, int32_t n_t
         head_norm(c, c->k, &l->k_norm, n_tok, n_head_kv);
     }
     if (l->rope) {
-        /* the layer's base: its own table when it differs from rope.freq_base (gemma3's windowed layers) */
-        const float *table = c->rope_swa && l->rope_base != hp->rope_base ? c->rope_swa : c->rope;
+        /* windowed layers have their own table when their RoPE differs (gemma3's base, OLMo 3's unscaled) */
+        const float *table = c->rope_swa && l->n_swa ? c->rope_swa : c->rope;
         rope_apply(c, table, c->q, n_tok, n_head);
         rope_apply(c, table, c->k, n_tok, n_head_kv);
     }

@@ -59,6 +59,63 @@ static int get_f32(const gguf_reader *r, const gf_model *m, const char *suffix, 
     return gguf_get_f32(r, arch_key(m, suffix, key, sizeof key), out);
 }
 
+/* rope.scaling.*, as llama.cpp reads them: the type (linear when absent), the factor (any type but none), the
+ * magnitude factor and the original context; for YaRN its ramp and extrapolation share (llama.cpp reads these
+ * rope.scaling.yarn_* keys only for a few architectures, none of greenformer's, whose converters do not write them;
+ * a file that has them gets them), and the magnitude llama.cpp's context derives. */
+static int read_rope_scaling(const gguf_reader *r, gf_model *m) {
+    gf_hparams *hp = &m->hp;
+    char key[160];
+    const char *type;
+    uint32_t type_len;
+    int s, has_type;
+    if ((has_type = gguf_get_str(r, arch_key(m, "rope.scaling.type", key, sizeof key), &type, &type_len)) < 0) return has_type;
+    static const char *const names[] = {"none", "linear", "yarn", "longrope"};
+    hp->rope_scaling = GF_ROPE_SCALING_LINEAR;
+    if (has_type) {
+        hp->rope_scaling = -1;
+        for (int k = 0; k < 4; k++)
+            if (strlen(names[k]) == type_len && !memcmp(names[k], type, type_len)) hp->rope_scaling = k;
+        if (hp->rope_scaling < 0)
+            return gf_fail("GGUF: rope scaling '%.*s' is not supported (supported: none, linear, yarn, longrope)", (int)type_len, type);
+    }
+    float factor = 0.0f; /* 0 or absent: 1, as llama.cpp */
+    if ((s = get_f32(r, m, "rope.scaling.factor", &factor)) < 0) return s;
+    if (!(factor >= 0 && factor < 1e6)) return gf_fail("GGUF: rope.scaling.factor %g is out of range", factor);
+    if (!has_type && factor == 0.0f) hp->rope_scaling = GF_ROPE_SCALING_NONE; /* nothing to scale: say so */
+    hp->rope_freq_scale = hp->rope_scaling == GF_ROPE_SCALING_NONE || factor == 0.0f ? 1.0f : 1.0f / factor;
+    hp->rope_attn_factor = 1.0f;
+    if ((s = get_f32(r, m, "rope.scaling.attn_factor", &hp->rope_attn_factor)) < 0) return s;
+    if (!(hp->rope_attn_factor > 0 && hp->rope_attn_factor < 100)) return gf_fail("GGUF: rope.scaling.attn_factor %g is out of range", hp->rope_attn_factor);
+    hp->n_ctx_orig = hp->n_ctx_train;
+    if ((s = get_u32(r, m, "rope.scaling.original_context_length", 0, &hp->n_ctx_orig)) < 0) return s;
+    if (hp->n_ctx_orig <= 0) return gf_fail("GGUF: %s.rope.scaling.original_context_length must be positive", m->arch->name);
+    const int yarn = hp->rope_scaling == GF_ROPE_SCALING_YARN;
+    float yarn_attn = 1.0f;
+    hp->yarn_ext_factor = yarn ? 1.0f : 0.0f;
+    hp->yarn_beta_fast = 32.0f;
+    hp->yarn_beta_slow = 1.0f;
+    if (yarn) {
+        const char *keys[] = {"rope.scaling.yarn_ext_factor", "rope.scaling.yarn_beta_fast", "rope.scaling.yarn_beta_slow", "rope.scaling.yarn_attn_factor"};
+        float *vals[] = {&hp->yarn_ext_factor, &hp->yarn_beta_fast, &hp->yarn_beta_slow, &yarn_attn};
+        for (int k = 0; k < 4; k++) {
+            if ((s = get_f32(r, m, keys[k], vals[k])) < 0) return s;
+            const float v = *vals[k];
+            if (!(k == 0 ? v >= 0 && v <= 1 : v > 0 && v < 1e6)) return gf_fail("GGUF: %s.%s %g is out of range", m->arch->name, keys[k], v);
+        }
+    }
+    /* llama.cpp's context: with YaRN extrapolating (ext_factor != 0) its own mscale, 1 + 0.1 ln(factor) for factors
+     * above 1, divided by the 1 + 0.1 ln(factor) its kernel multiplies in; then times attn_factor. (Its
+     * rope.scaling.yarn_log_multiplier variant is DeepSeek's attention's, which greenformer does not run.) */
+    if (hp->yarn_ext_factor != 0.0f) {
+        const float f = 1.0f / hp->rope_freq_scale;
+        yarn_attn = f <= 1.0f ? 1.0f : 0.1f * logf(f) + 1.0f;
+        yarn_attn *= 1.0f / (1.0f + 0.1f * logf(f));
+    }
+    hp->yarn_attn = yarn_attn * hp->rope_attn_factor;
+    return GF_OK;
+}
+
 static int read_rope(const gguf_reader *r, gf_model *m) {
     gf_hparams *hp = &m->hp;
     int s;
@@ -69,26 +126,36 @@ static int read_rope(const gguf_reader *r, gf_model *m) {
     hp->rope_base = 10000.0f;
     if ((s = get_f32(r, m, "rope.freq_base", &hp->rope_base)) < 0) return s;
     if (!(hp->rope_base > 0)) return gf_fail("GGUF: rope.freq_base %g must be positive", hp->rope_base);
-    hp->rope_freq_scale = 1.0f;
+    return read_rope_scaling(r, m);
+}
+
+/* Which layers attend through the window (m->swa_layers): layer il when il % period < period - 1, the period being
+ * the row's swa_pattern or, where the row takes it from the file (swa_keyed), attention.sliding_window_pattern's
+ * value; the key may instead hold one bool per layer (OLMo 3's converter writes its layer_types so), and then says
+ * each layer's. (llama.cpp reads only the period, 4 without one, and passes over the array: for the published
+ * OLMo 3 files, three windowed layers in four, the two agree.) */
+static int read_swa_layers(const gguf_reader *r, gf_model *m) {
+    const gf_arch *a = m->arch;
+    const int32_t n = m->hp.n_layer;
     char key[160];
-    const char *scaling;
-    uint32_t scaling_len;
-    if ((s = gguf_get_str(r, arch_key(m, "rope.scaling.type", key, sizeof key), &scaling, &scaling_len)) < 0) return s;
-    if (s && !(scaling_len == 4 && !memcmp(scaling, "none", 4))) {
-        if (scaling_len == 6 && !memcmp(scaling, "linear", 6)) {
-            float factor = 1.0f;
-            if ((s = get_f32(r, m, "rope.scaling.factor", &factor)) < 0) return s;
-            if (!(factor > 0)) return gf_fail("GGUF: rope.scaling.factor %g must be positive", factor);
-            hp->rope_freq_scale = 1.0f / factor;
-        } else if (!(scaling_len == 8 && !memcmp(scaling, "longrope", 8))) { /* longrope: rope_factors_* and attn_factor */
-            return gf_fail("GGUF: rope scaling '%.*s' is not supported (supported: none, linear, longrope)", (int)scaling_len, scaling);
-        }
+    free(m->swa_layers);
+    if (!(m->swa_layers = calloc((size_t)n, 1))) return gf_fail_nomem("the sliding-window layers", (size_t)n);
+    int32_t period = a->swa_pattern;
+    arch_key(m, "attention.sliding_window_pattern", key, sizeof key);
+    const int64_t k = a->swa_keyed ? gguf_find_key(r, key) : -1;
+    const gguf_kv *kv = k >= 0 ? gguf_kv_at(r, (uint64_t)k) : NULL;
+    if (kv && kv->type == GGUF_VT_ARRAY) {
+        if (kv->arr_type != GGUF_VT_BOOL || kv->arr_n != (uint64_t)n)
+            return gf_fail("GGUF: metadata '%s' is an array of %llu %s; a per-layer pattern is one bool per layer (block_count %d)", key,
+                           (unsigned long long)kv->arr_n, gguf_vtype_name(kv->arr_type), n);
+        const uint8_t *v = gguf_arr_data(r, kv);
+        for (int32_t i = 0; i < n; i++) m->swa_layers[i] = v[i] != 0;
+        return GF_OK;
     }
-    hp->rope_attn_factor = 1.0f;
-    if ((s = get_f32(r, m, "rope.scaling.attn_factor", &hp->rope_attn_factor)) < 0) return s;
-    if (!(hp->rope_attn_factor > 0 && hp->rope_attn_factor < 100)) return gf_fail("GGUF: rope.scaling.attn_factor %g is out of range", hp->rope_attn_factor);
-    hp->n_ctx_orig = hp->n_ctx_train;
-    if ((s = get_u32(r, m, "rope.scaling.original_context_length", 0, &hp->n_ctx_orig)) < 0) return s;
+    int s;
+    if (kv && (s = get_u32(r, m, "attention.sliding_window_pattern", 1, &period)) < 0) return s;
+    if (period <= 0) return gf_fail("GGUF: metadata '%s' = %d must be positive", key, period);
+    for (int32_t i = 0; i < n; i++) m->swa_layers[i] = i % period < period - 1;
     return GF_OK;
 }
 
@@ -106,13 +173,19 @@ static int read_window_softcap(const gguf_reader *r, gf_model *m) {
         return gf_fail("GGUF: logit soft-capping %g / %g must not be negative", hp->attn_softcap, hp->final_softcap);
     hp->n_swa = 0;
     if (a->swa_pattern) {
-        if ((s = get_u32(r, m, "attention.sliding_window", 1, &hp->n_swa)) < 0) return s;
-        if (hp->n_swa <= 0) return gf_fail("GGUF: %s.attention.sliding_window must be positive", a->name);
+        if ((s = get_u32(r, m, "attention.sliding_window", !a->swa_keyed, &hp->n_swa)) < 0) return s;
+        if (s && hp->n_swa <= 0) {
+            if (!a->swa_keyed) return gf_fail("GGUF: %s.attention.sliding_window must be positive", a->name);
+            hp->n_swa = 0; /* llama.cpp's olmo2: a window of 0 is none */
+        }
     }
     hp->rope_base_swa = a->rope_base_swa ? a->rope_base_swa : hp->rope_base;
-    if (a->swa_pattern && (s = get_f32(r, m, "rope.freq_base_swa", &hp->rope_base_swa)) < 0) return s;
-    if (a->swa_pattern && !(hp->rope_base_swa > 0)) return gf_fail("GGUF: rope.freq_base_swa %g must be positive", hp->rope_base_swa);
-    return GF_OK;
+    /* (llama.cpp's olmo2 graph ropes its windowed layers with rope.freq_base, whatever rope.freq_base_swa says) */
+    const int swa_base = a->swa_pattern && !a->swa_keyed;
+    if (swa_base && (s = get_f32(r, m, "rope.freq_base_swa", &hp->rope_base_swa)) < 0) return s;
+    if (swa_base && !(hp->rope_base_swa > 0)) return gf_fail("GGUF: rope.freq_base_swa %g must be positive", hp->rope_base_swa);
+    hp->rope_swa_plain = hp->n_swa && a->swa_rope_plain && hp->rope_scaling != GF_ROPE_SCALING_NONE;
+    return hp->n_swa ? read_swa_layers(r, m) : GF_OK;
 }
 
 /* A value llama.cpp reads as "key or array" (feed_forward_length, attention.head_count(_kv)): one number for
@@ -340,8 +413,9 @@ static int bind_layers(planner *p) {
         }
         /* the layer's values: RoPE (NoPE layers), its base and the attention window (sliding-window layers), soft-cap */
         l->rope = a->rope != GF_ROPE_NONE && !(a->nope_every && (i + 1) % a->nope_every == 0);
-        const int windowed = a->swa_pattern && hp->n_swa > 0 && i % a->swa_pattern < a->swa_pattern - 1;
+        const int windowed = hp->n_swa > 0 && m->swa_layers[i];
         l->n_swa = windowed ? hp->n_swa : 0;
+        l->rope_scaled = l->rope && hp->rope_scaling != GF_ROPE_SCALING_NONE && !(windowed && hp->rope_swa_plain);
         l->rope_base = !l->rope ? 0.0f : windowed ? hp->rope_base_swa : hp->rope_base;
         l->attn_softcap = hp->attn_softcap;
         snprintf(name, sizeof name, "blk.%d.%s.weight", i, gf_tensor_names[GF_T_ATTN_QKV]);
@@ -580,6 +654,7 @@ void gf_model_free(gf_model *m) {
     gf_tokenizer_free(m->tokenizer);
     free(m->layers);
     free(m->layer_sizes);
+    free(m->swa_layers);
     for (uint32_t k = 0; k < m->n_arena; k++) free(m->arena[k]);
     free(m->arena);
     free(m);
@@ -636,9 +711,9 @@ static void append(char *buf, size_t cap, size_t *n, const char *fmt, ...) {
 /* Per-layer values as arrays of n_layer entries: "layers":{"rope":[true,...],...}. */
 static void layers_json(const gf_model *m, char *buf, size_t cap, size_t *n) {
     const gf_hparams *hp = &m->hp;
-    static const char *keys[] = {"attention", "rope", "ropeBase", "attentionSoftcap", "nHead", "nHeadKv", "ffnDim"};
+    static const char *keys[] = {"attention", "rope", "ropeBase", "attentionSoftcap", "nHead", "nHeadKv", "ffnDim", "ropeScaled"};
     append(buf, cap, n, ",\"layers\":{");
-    for (int k = 0; k < 7; k++) {
+    for (int k = 0; k < 8; k++) {
         append(buf, cap, n, "%s\"%s\":[", k ? "," : "", keys[k]);
         for (int i = 0; i < hp->n_layer; i++) {
             const char *sep = i ? "," : "";
@@ -649,6 +724,7 @@ static void layers_json(const gf_model *m, char *buf, size_t cap, size_t *n) {
             else if (k == 1) append(buf, cap, n, "%s%s", sep, l && l->rope ? "true" : "false");
             else if (k == 2) append(buf, cap, n, "%s%g", sep, l ? l->rope_base : 0.0);
             else if (k == 3) append(buf, cap, n, "%s%g", sep, l ? l->attn_softcap : 0.0);
+            else if (k == 7) append(buf, cap, n, "%s%s", sep, l && l->rope_scaled ? "true" : "false");
             else if (l) append(buf, cap, n, "%s%d", sep, k == 4 ? l->n_head : k == 5 ? l->n_head_kv : l->ffn_dim);
             else if (m->layer_sizes) append(buf, cap, n, "%s%d", sep, m->layer_sizes[3 * i + (k - 4)]);
             else append(buf, cap, n, "%s%d", sep, k == 4 ? hp->n_head : k == 5 ? hp->n_head_kv : hp->ffn_dim);
@@ -683,12 +759,14 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
         char blocks[512];
         gf_arch_describe_json(m->arch, blocks, sizeof blocks);
         const char *factors = (const char *[]){"none", "rope_freqs", "longrope"}[hp->rope_factors % 3];
+        const char *scaling = (const char *[]){"none", "linear", "yarn", "longrope"}[hp->rope_scaling & 3];
         append(buf, cap, &n,
-               ",\"blocks\":{%s,\"fusedQkv\":%s,\"ropeFactors\":\"%s\",\"ropeAttnFactor\":%g,\"ropeFreqScale\":%g,\"attentionScale\":%g,"
+               ",\"blocks\":{%s,\"fusedQkv\":%s,\"ropeFactors\":\"%s\",\"ropeScaling\":\"%s\",\"ropeAttnFactor\":%g,\"ropeFreqScale\":%g,"
+               "\"ropeContextOriginal\":%d,\"ropeMagnitude\":%g,\"yarnExtFactor\":%g,\"yarnBetaFast\":%g,\"yarnBetaSlow\":%g,\"attentionScale\":%g,"
                "\"embeddingScale\":%g,\"residualScale\":%g,\"logitScale\":%g,\"attentionSoftcap\":%g,\"finalSoftcap\":%g}",
-               blocks, m->arch->fused_qkv || (m->layers && m->layers[0].fused_qkv) ? "true" : "false", factors, hp->rope_attn_factor,
-               hp->rope_freq_scale, hp->attn_scale, hp->embd_scale, hp->residual_scale, hp->logit_scale,
-               hp->attn_softcap, hp->final_softcap);
+               blocks, m->arch->fused_qkv || (m->layers && m->layers[0].fused_qkv) ? "true" : "false", factors, scaling, hp->rope_attn_factor,
+               hp->rope_freq_scale, hp->n_ctx_orig, gf_rope_magnitude(hp), hp->yarn_ext_factor, hp->yarn_beta_fast, hp->yarn_beta_slow,
+               hp->attn_scale, hp->embd_scale, hp->residual_scale, hp->logit_scale, hp->attn_softcap, hp->final_softcap);
         layers_json(m, buf, cap, &n);
     }
     append(buf, cap, &n, "}");

@@ -6,6 +6,7 @@
 #ifndef GF_MODEL_H
 #define GF_MODEL_H
 
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,9 @@
 #include "kernels/kernels.h"
 #include "text/tokenizer.h"
 
+/* RoPE scaling ("<arch>.rope.scaling.type"; llama.cpp's default when absent is linear, by rope.scaling.factor). */
+enum { GF_ROPE_SCALING_NONE, GF_ROPE_SCALING_LINEAR, GF_ROPE_SCALING_YARN, GF_ROPE_SCALING_LONGROPE };
+
 /* Pooling of an encoder's token states into one vector ("<arch>.pooling_type"). */
 enum { GF_POOL_NONE = 0, GF_POOL_MEAN = 1, GF_POOL_CLS = 2, GF_POOL_LAST = 3 };
 
@@ -25,9 +29,17 @@ typedef struct {
     int32_t n_vocab, dim, n_layer, n_head, n_head_kv, head_dim, ffn_dim;
     int64_t n_kv_heads_total; /* KV heads summed over the layers (the cache's size) */
     int32_t n_ctx_train, rope_dim;
-    int32_t n_ctx_orig;     /* rope.scaling.original_context_length: longer contexts use LongRoPE's long factors */
-    float rope_base, rope_freq_scale, norm_eps;
-    float rope_attn_factor; /* rope.scaling.attn_factor: scales cos and sin (LongRoPE's magnitude correction) */
+    int32_t n_ctx_orig;     /* rope.scaling.original_context_length (default context_length): longer contexts use
+                               LongRoPE's long factors; YaRN's ramp is placed by it */
+    float rope_base, norm_eps;
+    int rope_scaling;       /* GF_ROPE_SCALING_*: rope.scaling.type */
+    float rope_freq_scale;  /* 1 / rope.scaling.factor: positions are multiplied by it (linear, YaRN's interpolated part) */
+    float rope_attn_factor; /* rope.scaling.attn_factor (LongRoPE's and OLMo 3's magnitude correction) */
+    /* what the scaled layers' RoPE gets as llama.cpp computes it (llama-context's cparams, ggml's rope): the share of
+     * YaRN's extrapolated frequencies (1 for YaRN, 0 otherwise), the ramp's ends in rotations over n_ctx_orig (32, 1),
+     * and the magnitude passed with them (yarn_attn: YaRN's 1 + 0.1 ln(factor) divided by the same factor, which the
+     * kernel multiplies back, times attn_factor; attn_factor without YaRN) */
+    float yarn_ext_factor, yarn_beta_fast, yarn_beta_slow, yarn_attn;
     int rope_factors;       /* the file's frequency factors: 0 none, 1 rope_freqs, 2 LongRoPE's long and short */
     float attn_scale;       /* scores = attn_scale * q . k: 1 / sqrt(head_dim), attention.scale (granite), or llama.cpp's exceptions (27B gemmas) */
     float embd_scale;       /* the token embedding's multiplier: embedding_scale (granite), sqrt(dim) (gemma), else 1 */
@@ -36,6 +48,7 @@ typedef struct {
     int pooling; /* GF_POOL_* (encoders) */
     int32_t n_swa;        /* attention.sliding_window of the windowed layers (gf_layer.n_swa says which); 0: none */
     float rope_base_swa;  /* RoPE base of the windowed layers */
+    int rope_swa_plain;   /* the windowed layers' RoPE is unscaled while the others' is scaled (OLMo 3: gf_arch.swa_rope_plain) */
     float attn_softcap, final_softcap; /* 0: none (the layers' copy: gf_layer.attn_softcap) */
 } gf_hparams;
 
@@ -53,6 +66,7 @@ typedef struct {
                                             of the whole Q / K row (olmo2) */
     /* per-layer values, resolved from the architecture's row and the file when the model is planned */
     unsigned char rope;                  /* RoPE applies to this layer (not a NoPE layer) */
+    unsigned char rope_scaled;           /* the file's RoPE scaling applies (not OLMo 3's windowed layers: gf_arch.swa_rope_plain) */
     unsigned char fused_qkv;             /* wqkv in place of wq, wk, wv */
     int32_t n_swa;                       /* attention window (keys per query, itself included); 0: all earlier keys */
     float rope_base;                     /* this layer's RoPE base (gemma3's windowed layers: rope.freq_base_swa); 0 without RoPE */
@@ -78,6 +92,7 @@ typedef struct gf_model {
     const float *rope_long, *rope_short; /* LongRoPE's divisors beyond / within n_ctx_orig (phi3) */
     gf_layer *layers;
     int32_t *layer_sizes; /* n_layer x {heads, KV heads, FFN}, read with the hyperparameters, copied into layers */
+    unsigned char *swa_layers; /* n_layer: which layers attend through the window (NULL: none), read with the hyperparameters */
 
     /* every weight, in parts of at most GF_ARENA_PART bytes: wasm32's malloc
      * (dlmalloc) grows its heap by less than 2 GiB at a time, so one block
@@ -134,6 +149,12 @@ int gf_kv_type_check(const gf_hparams *hp, gf_kv_type kv_type);
  * per token, docs/quantization.md), F32 for encoders (one pass, no cache to
  * grow) and for other head dimensions. Other types are kept. */
 gf_kv_type gf_kv_type_resolve(const gf_hparams *hp, gf_kv_type kv_type);
+
+/* What cos and sin of the scaled layers' RoPE are multiplied by, as ggml's rope kernel makes it from the magnitude
+ * llama.cpp passes (hp->yarn_attn): times 1 + 0.1 ln(1 / freq_scale) when YaRN extrapolates. */
+static inline float gf_rope_magnitude(const gf_hparams *hp) {
+    return hp->yarn_ext_factor != 0.0f ? hp->yarn_attn * (1.0f + 0.1f * logf(1.0f / hp->rope_freq_scale)) : hp->yarn_attn;
+}
 
 /* JSON description for model.info(). Returns bytes written (may exceed cap). */
 int gf_model_info_json(const gf_model *m, char *buf, size_t cap);

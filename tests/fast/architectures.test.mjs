@@ -231,3 +231,84 @@ test('info: block choices and per-layer values (API and CLI)', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+// RoPE scaling as llama.cpp reads rope.scaling.*, and OLMo 3's window (llama.cpp's olmo2 with
+// attention.sliding_window): which layers are windowed and which RoPE is scaled, in info() and `greenformer info`;
+// the values llama.cpp's output depends on are held to native llama.cpp in tests/slow/archs-native.test.mjs.
+test('info: YaRN scaling, OLMo 3 window patterns and unscaled windowed layers; bad scaling keys named', async () => {
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { spawnSync } = await import('node:child_process');
+  const { writeArch } = await import('../helpers/fake-arch.mjs');
+  const { ROOT } = await import('../helpers/fixtures.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'gf-rope-scaling-'));
+  const vocab = fixture('tokenizers', 'ggml-vocab-llama-spm.gguf');
+  const base = { dim: 64, ffn: 128, layers: 4, heads: 4, kvHeads: 2, vocab: 32000, ctx: 256 };
+  const olmo = { ...base, arch: 'olmo2', qkNorm: 'whole', outputNorms: true };
+  const info = async (name, spec) => {
+    const path = join(dir, `${name}.gguf`);
+    writeArch(path, spec, vocab);
+    const model = await loadModel(path, { inspect: true });
+    try {
+      return { path, i: model.info() };
+    } finally {
+      await model.dispose();
+    }
+  };
+  try {
+    // YaRN with the defaults llama.cpp takes (ext_factor 1, beta_fast 32, beta_slow 1), magnitude (1 + 0.1 ln 4) x attn_factor
+    const yarn = await info('qwen3-yarn', { ...base, arch: 'qwen3', headDim: 32, qkNorm: true, ropeScaling: { type: 'yarn', factor: 4, orig: 64, attnFactor: 1.5 } });
+    const b = yarn.i.blocks;
+    assert.deepEqual([b.ropeScaling, b.ropeFreqScale, b.ropeContextOriginal, b.yarnExtFactor, b.yarnBetaFast, b.yarnBetaSlow], ['yarn', 0.25, 64, 1, 32, 1]);
+    assert.ok(Math.abs(b.ropeMagnitude - 1.5 * (1 + 0.1 * Math.log(4))) < 1e-5, `magnitude ${b.ropeMagnitude}`);
+    assert.deepEqual(yarn.i.layers.ropeScaled, [true, true, true, true]);
+    // the rope.scaling.yarn_* keys when a file has them; linear has no magnitude; no keys: no scaling
+    const keyed = await info('qwen3-yarn-keys', { ...base, arch: 'qwen3', qkNorm: true, ropeScaling: { type: 'yarn', factor: 2, yarn: { betaFast: 16, betaSlow: 2, extFactor: 0.5 } } });
+    assert.deepEqual([keyed.i.blocks.yarnBetaFast, keyed.i.blocks.yarnBetaSlow, keyed.i.blocks.yarnExtFactor, keyed.i.blocks.ropeContextOriginal], [16, 2, 0.5, 256]);
+    const linear = await info('llama-linear', { ...base, arch: 'llama', ropeScaling: { type: 'linear', factor: 2 } });
+    assert.deepEqual([linear.i.blocks.ropeScaling, linear.i.blocks.ropeFreqScale, linear.i.blocks.ropeMagnitude, linear.i.blocks.yarnExtFactor], ['linear', 0.5, 1, 0]);
+    const plain = await info('llama', { ...base, arch: 'llama' });
+    assert.deepEqual([plain.i.blocks.ropeScaling, plain.i.blocks.ropeFreqScale], ['none', 1]);
+    assert.deepEqual(plain.i.layers.ropeScaled, [false, false, false, false]);
+
+    // OLMo 3: three windowed layers in four by default, unscaled; OLMo 2 (no window): every layer global and scaled
+    const olmo3 = await info('olmo3', { ...olmo, window: 16, ropeScaling: { type: 'yarn', factor: 8, orig: 64 } });
+    assert.deepEqual(olmo3.i.layers.attention, ['sliding:16', 'sliding:16', 'sliding:16', 'global']);
+    assert.deepEqual(olmo3.i.layers.ropeScaled, [false, false, false, true]);
+    assert.equal(olmo3.i.slidingWindow, 16);
+    const olmo2 = await info('olmo2-yarn', { ...olmo, ropeScaling: { type: 'yarn', factor: 8, orig: 64 } });
+    assert.deepEqual(olmo2.i.layers.attention, ['global', 'global', 'global', 'global']);
+    assert.deepEqual(olmo2.i.layers.ropeScaled, [true, true, true, true]);
+    // attention.sliding_window_pattern: a period, or one bool per layer (OLMo 3's converter)
+    const period = await info('olmo3-period', { ...olmo, window: 16, windowPattern: 2 });
+    assert.deepEqual(period.i.layers.attention, ['sliding:16', 'global', 'sliding:16', 'global']);
+    assert.deepEqual(period.i.layers.ropeScaled, [false, false, false, false]); // no scaling
+    const bools = await info('olmo3-bools', { ...olmo, window: 16, windowPattern: [false, true, true, false], ropeScaling: { type: 'yarn', factor: 8 } });
+    assert.deepEqual(bools.i.layers.attention, ['global', 'sliding:16', 'sliding:16', 'global']);
+    assert.deepEqual(bools.i.layers.ropeScaled, [true, false, false, true]);
+
+    // `greenformer info` shows the same
+    const r = spawnSync(process.execPath, [join(ROOT, 'bin/greenformer.mjs'), 'info', olmo3.path], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const cli = JSON.parse(r.stdout);
+    assert.deepEqual(cli.blocks, olmo3.i.blocks);
+    assert.deepEqual(cli.perLayer.ropeScaled, [false, false, false, true]);
+    assert.equal(cli.blocks.ropeScaling, 'yarn');
+
+    const bad = [
+      [{ ...base, arch: 'llama', ropeScaling: { type: 'dynamic', factor: 2 } }, /rope scaling 'dynamic' is not supported \(supported: none, linear, yarn, longrope\)/],
+      [{ ...base, arch: 'qwen3', qkNorm: true, ropeScaling: { type: 'yarn', factor: 4, yarn: { betaFast: -1 } } }, /qwen3\.rope\.scaling\.yarn_beta_fast -1 is out of range/],
+      [{ ...base, arch: 'qwen3', qkNorm: true, ropeScaling: { type: 'yarn', factor: -4 } }, /rope\.scaling\.factor -4 is out of range/],
+      [{ ...olmo, window: 16, windowPattern: [true, false] }, /'olmo2\.attention\.sliding_window_pattern' is an array of 2 bool; a per-layer pattern is one bool per layer \(block_count 4\)/],
+      [{ ...olmo, window: 16, windowPattern: 0 }, /'olmo2\.attention\.sliding_window_pattern' = 0 must be positive/],
+    ];
+    for (const [k, [spec, message]] of bad.entries()) {
+      const path = join(dir, `bad${k}.gguf`);
+      writeArch(path, spec, vocab);
+      await assert.rejects(loadModel(path, { inspect: true }), message);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

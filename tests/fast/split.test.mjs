@@ -1,7 +1,9 @@
 // Split models (llama.cpp's gguf-split layout): `greenformer split` writes
 // the shards; loadModel reads them from the first shard's path, URL or hf:
 // name, or from an array, with exactly the logits of the unsplit file; a
-// wrong set of shards is refused naming the shard.
+// wrong set of shards is refused naming the shard. quantizeModel, ggufSummary
+// and the CLI's quantize and info take the same sources: the same bytes and
+// summary as from the unsplit file, the same errors.
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -12,6 +14,7 @@ import { after, before, test } from 'node:test';
 import { splitGguf } from '../../bin/commands/split.mjs';
 import { parseGgufHeader } from '../../web/gguf-header.js';
 import { loadModel } from '../../web/node.js';
+import { ggufSummary, quantizeModel } from '../../web/quantize.js';
 import { splitSources } from '../../web/split.js';
 import { startServer } from '../helpers/server.mjs';
 import { fixture, ROOT } from '../helpers/fixtures.mjs';
@@ -124,4 +127,76 @@ test('wrong shards are refused, naming the shard and the value', async () => {
   await assert.rejects(loadModel(file), /tiny-00001-of-00003\.gguf is shard 1 of 3 of a split model: pass all 3 files as an array/);
   assert.equal(splitSources('m-00001-of-00001.gguf'), null);
   assert.deepEqual(splitSources('https://h/x/m-00001-of-00002.gguf?download=1'), ['https://h/x/m-00001-of-00002.gguf?download=1', 'https://h/x/m-00002-of-00002.gguf?download=1']);
+});
+
+/** quantizeModel's output bytes and plan. */
+async function quantized(source, options) {
+  const parts = [];
+  const plan = await quantizeModel(source, (b) => parts.push(b), options);
+  return { bytes: Buffer.concat(parts), plan };
+}
+
+test('quantize and ggufSummary take a split model: the unsplit file\'s bytes and summary, from a path, an array, Blobs, hf:', async () => {
+  const whole = await quantized(FILE, { type: 'Q4_K' });
+  for (const source of [three[0], three, many[0], three.map((p) => new Blob([readFileSync(p)]))]) {
+    const split = await quantized(source, { type: 'Q4_K' });
+    assert.ok(split.bytes.equals(whole.bytes), `quantized from ${Array.isArray(source) ? 'an array' : source} differs`);
+    assert.deepEqual(split.plan, whole.plan);
+  }
+  // calibration reads the model twice (run, then quantize): both through the shards
+  const calib = 'The quick brown fox jumps over the lazy dog. '.repeat(12);
+  const calibrated = await quantized(FILE, { type: 'Q4_K', calib });
+  assert.ok(!calibrated.bytes.equals(whole.bytes)); // the calibration did something
+  assert.ok((await quantized(three[0], { type: 'Q4_K', calib })).bytes.equals(calibrated.bytes));
+
+  const summary = await ggufSummary(FILE);
+  assert.deepEqual(await ggufSummary(three[0]), summary);
+  assert.deepEqual(await ggufSummary(many), summary);
+  assert.equal(summary.fileBytes, readFileSync(FILE).length);
+
+  const routes = {};
+  for (const p of three) routes[`/o/r/resolve/main/${p.slice(dir.length + 1)}`] = { file: p };
+  const server = await startServer(routes);
+  try {
+    const hubEndpoint = server.url('');
+    assert.deepEqual(await ggufSummary('hf:o/r/tiny-00001-of-00003.gguf', { hubEndpoint }), summary);
+    assert.ok((await quantized('hf:o/r/tiny-00001-of-00003.gguf', { type: 'Q4_K', hubEndpoint })).bytes.equals(whole.bytes));
+    await assert.rejects(ggufSummary(three[0], { hubEndpoint }), /ggufSummary: hubEndpoint is for hf: sources/);
+  } finally {
+    await server.close();
+  }
+});
+
+test('quantize and ggufSummary refuse wrong shards as loadModel does, naming the shard; a shard is not an output', async () => {
+  const [a, b, c] = three;
+  const cases = [
+    [[a, b], /shard 1 of 2 \(tiny-00001-of-00003\.gguf\) has split\.count 3, but 2 shards were given/],
+    [[a, c, b], /shard 2 of 3 \(tiny-00003-of-00003\.gguf\) has split\.no 2 \(it is shard 3\); shard 2 should have split\.no 1/],
+    [[a, new Blob([patched(b, 'split.tensors.count', 99)]), c], /shard 2 of 3 \(a Blob\) has split\.tensors\.count 99 but shard 1 has 20: it belongs to another model/],
+    [[a, new Blob([readFileSync(b).subarray(0, 5 << 20)]), c], /shard 2 of 3 \(a Blob\) is truncated: tensor 'token_embd\.weight' ends at data byte \d+, the shard has \d+/],
+    [join(dir, 'nope-00001-of-00002.gguf'), /split model: cannot open shard 1 of 2 \(nope-00001-of-00002\.gguf\): no such file/],
+    [[FILE, a], /shard 1 of 2 \(tiny-llama-Q8_0\.gguf\) has no split\.tensors\.count \(not a gguf-split shard\)/],
+  ];
+  for (const [source, message] of cases) {
+    await assert.rejects(quantizeModel(source, () => {}, { type: 'Q8_0' }), message);
+    await assert.rejects(ggufSummary(source), message);
+  }
+  // the shard-name rules say who is asking
+  await assert.rejects(quantizeModel(b, () => {}, { type: 'Q8_0' }), /^TypeError: quantize: ".*" is shard 2 of 3 of a split model: give the first \(-00001-of-00003\.gguf\)/);
+  await assert.rejects(ggufSummary([]), /ggufSummary: an array source lists the shards of a split model; got an empty array/);
+  // writing over a shard would destroy the input: refused before anything is written
+  const before = readFileSync(c);
+  await assert.rejects(quantizeModel(a, c, { type: 'Q8_0' }), /quantize: the output .*tiny-00003-of-00003\.gguf is the input .*tiny-00003-of-00003\.gguf/);
+  assert.ok(readFileSync(c).equals(before));
+});
+
+test('CLI: quantize and info from a split model\'s first shard', async () => {
+  const out = join(dir, 'cli-q4.gguf');
+  const cli = (...args) => execFileSync(process.execPath, [join(ROOT, 'bin/greenformer.mjs'), ...args], { encoding: 'utf8' });
+  cli('quantize', three[0], out, '--type', 'Q4_K', '--quiet');
+  assert.ok(readFileSync(out).equals((await quantized(FILE, { type: 'Q4_K' })).bytes));
+  const [split, whole] = [JSON.parse(cli('info', three[0])), JSON.parse(cli('info', FILE))];
+  assert.equal(split.shards, 3);
+  assert.equal(whole.shards, 1);
+  assert.deepEqual({ ...split, shards: 1 }, whole);
 });

@@ -48,7 +48,9 @@ function gaussian(next) {
  * layerNorm? (LayerNorm with biases, eps key layer_norm_epsilon), gelu? (up and down, no gate), biases? (attention
  * and FFN biases), qkvBiases? (Q, K, V biases only), scales?: { embedding, residual, attention, logit } (granite),
  * qkNorm: 'whole' (q/k norms over the whole projection, olmo2's; true: per head), outputNorms? (olmo2:
- * post_attention_norm and post_ffw_norm on each block's output, no attn_norm / ffn_norm) }.
+ * post_attention_norm and post_ffw_norm on each block's output, no attn_norm / ffn_norm), ropeScaling?: { type,
+ * factor?, orig?, attnFactor?, yarn?: { extFactor?, betaFast?, betaSlow? } } (rope.scaling.*), window? (attention.
+ * sliding_window), windowPattern? (attention.sliding_window_pattern: a period, or an array of bools, one per layer) }.
  */
 export function archSpec(s) {
   const hd = s.headDim ?? s.dim / s.heads, qd = s.heads * hd, kd = s.kvHeads * hd;
@@ -105,6 +107,17 @@ export function archSpec(s) {
     kv.push([`${a}.rope.scaling.original_context_length`, VT.U32, s.longRope.orig]);
     kv.push([`${a}.rope.scaling.attn_factor`, VT.F32, s.longRope.attnFactor]);
   }
+  if (s.ropeScaling) {
+    const r = s.ropeScaling;
+    kv.push([`${a}.rope.scaling.type`, VT.STR, r.type]);
+    if (r.factor !== undefined) kv.push([`${a}.rope.scaling.factor`, VT.F32, r.factor]);
+    if (r.orig !== undefined) kv.push([`${a}.rope.scaling.original_context_length`, VT.U32, r.orig]);
+    if (r.attnFactor !== undefined) kv.push([`${a}.rope.scaling.attn_factor`, VT.F32, r.attnFactor]);
+    for (const [k, v] of Object.entries(r.yarn ?? {})) kv.push([`${a}.rope.scaling.yarn_${k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)}`, VT.F32, v]);
+  }
+  if (s.window !== undefined) kv.push([`${a}.attention.sliding_window`, VT.U32, s.window]);
+  if (Array.isArray(s.windowPattern)) kv.push([`${a}.attention.sliding_window_pattern`, VT.ARR, { type: VT.BOOL, values: s.windowPattern }]);
+  else if (s.windowPattern !== undefined) kv.push([`${a}.attention.sliding_window_pattern`, VT.U32, s.windowPattern]);
   if (s.scales) {
     kv.push([`${a}.embedding_scale`, VT.F32, s.scales.embedding], [`${a}.residual_scale`, VT.F32, s.scales.residual]);
     kv.push([`${a}.attention.scale`, VT.F32, s.scales.attention], [`${a}.logit_scale`, VT.F32, s.scales.logit]);

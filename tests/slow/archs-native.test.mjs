@@ -1,6 +1,6 @@
-// Architectures the shared llama.cpp is too old for (qwen3, smollm3) and phi3's
-// rarer features (LongRoPE factors and attn_factor, partial rotary, fused QKV
-// and gate/up), held to native llama.cpp (node-llama-cpp's 2026 build) on small
+// Architectures the shared llama.cpp is too old for (qwen3, smollm3, olmo2 and
+// OLMo 3), phi3's rarer features (LongRoPE factors and attn_factor, partial
+// rotary, fused QKV and gate/up) and YaRN RoPE scaling, held to native llama.cpp (node-llama-cpp's 2026 build) on small
 // random-weight F32 files written here: log-probabilities of every next token
 // at every position within 0.01 nats. llama.cpp runs on one thread, without
 // flash attention, with an F32 KV cache; greenformer with an F32 cache.
@@ -23,6 +23,8 @@ const PHI3_VOCAB = fixture('tokenizers', 'ggml-vocab-phi-3.gguf');
 const CTX = 64;
 const TOKENS = [1, 450, 4996, 17354, 1701, 29916, 432, 17204, 975, 278, 17366, 11203, 29889, 9038, 2501, 263, 931, 4952, 1570, 13716];
 const TOL = 0.01;
+// 48 positions, for the cases whose original context (YaRN) or window (OLMo 3) is shorter than the sequence
+const LONG = [...TOKENS, ...Array.from({ length: 28 }, (_, i) => 3 + ((i + 1) * 7919) % 31000)];
 
 const nativeLogProbs = (path, tokens) => nativeLogProbMaps(path, tokens, CTX);
 
@@ -72,7 +74,7 @@ const cases = [
     name: 'smollm3',
     spec: { ...base, arch: 'smollm3', layers: 4 },
     check: (i) => assert.deepEqual(i.layers.rope, [true, true, true, false]),
-    control: { ...base, arch: 'llama', layers: 4 },
+    controls: [{ ...base, arch: 'llama', layers: 4 }],
   },
   // olmo2: no norm before the blocks, RMSNorm of each block's output before the residual add (post_attention_norm,
   // post_ffw_norm), q/k RMSNorm over the whole Q / K projection (rows of heads x head_dim, not per head), NEOX RoPE,
@@ -95,6 +97,38 @@ const cases = [
     spec: { ...base, arch: 'phi3', vocab: 32064, fusedQkv: true, fusedGateUp: true, ropeDim: 12, longRope: { orig: 1024, attnFactor: 1.19 } },
     check: (i) => assert.equal(i.blocks.ropeFactors, 'longrope'),
   },
+  // YaRN (Qwen3's long-context setting, factor 4) with an original context of 32 below the 48 positions: the
+  // interpolated frequencies, the ramp (pairs 0..4 of 32 keep theirs at base 1e6) and the magnitude 1 + 0.1 ln 4;
+  // the same weights with linear scaling by 4 (no ramp, no magnitude) must miss llama.cpp by far more than TOL
+  {
+    name: 'qwen3 with YaRN factor 4, original context 32',
+    tokens: LONG,
+    spec: { ...base, arch: 'qwen3', headDim: 64, qkNorm: true, tied: true, ropeBase: 1e6, ropeScaling: { type: 'yarn', factor: 4, orig: 32 } },
+    check: (i) => {
+      assert.deepEqual([i.blocks.ropeScaling, i.blocks.ropeContextOriginal, i.blocks.yarnExtFactor, i.blocks.yarnBetaFast, i.blocks.yarnBetaSlow], ['yarn', 32, 1, 32, 1]);
+      assert.ok(Math.abs(i.blocks.ropeMagnitude - (1 + 0.1 * Math.log(4))) < 1e-5); // info prints 6 digits
+      assert.deepEqual(i.layers.ropeScaled, [true, true]);
+    },
+    controls: [{ ...base, arch: 'qwen3', headDim: 64, qkNorm: true, tied: true, ropeBase: 1e6, ropeScaling: { type: 'linear', factor: 4 } }],
+  },
+  // OLMo 3 (llama.cpp's olmo2 with attention.sliding_window): a window of 8 on three layers in four (the pattern as
+  // OLMo 3's converter writes it, one bool per layer), YaRN factor 8 with attn_factor 1.2 on the fourth (global)
+  // layer only, the windowed layers' RoPE unscaled. Controls: without the window; and YaRN on every layer (a qwen3-like
+  // reading of the file is not expressible as a file: that one is the mutation the source comment names)
+  {
+    name: 'olmo2 as OLMo 3 (sliding window 8 on 3 of 4 layers, YaRN on the global one)',
+    tokens: LONG,
+    spec: {
+      ...base, arch: 'olmo2', layers: 4, qkNorm: 'whole', outputNorms: true, std: 0.25, window: 8, windowPattern: [true, true, true, false],
+      ropeScaling: { type: 'yarn', factor: 8, orig: 32, attnFactor: 1.2 },
+    },
+    check: (i) => {
+      assert.deepEqual(i.layers.attention, ['sliding:8', 'sliding:8', 'sliding:8', 'global']);
+      assert.deepEqual(i.layers.ropeScaled, [false, false, false, true]);
+      assert.equal(i.blocks.ropeScaling, 'yarn');
+    },
+    controls: [{ ...base, arch: 'olmo2', layers: 4, qkNorm: 'whole', outputNorms: true, std: 0.25, ropeScaling: { type: 'yarn', factor: 8, orig: 32, attnFactor: 1.2 } }],
+  },
   { name: 'phi3 (partial rotary)', vocab: PHI3_VOCAB, spec: { ...base, arch: 'phi3', vocab: 32064, fusedQkv: true, fusedGateUp: true, ropeDim: 12 } },
   { name: 'phi3 (LongRoPE short factors)', vocab: PHI3_VOCAB, spec: { ...base, arch: 'phi3', vocab: 32064, fusedQkv: true, fusedGateUp: true, longRope: { orig: 1024, attnFactor: 1.19 } } },
   // the original context below ours: the long factors (llama.cpp pads its context to a multiple of 256 before choosing)
@@ -108,23 +142,26 @@ const cases = [
 for (const [k, c] of cases.entries()) {
   test(`${c.name}: log-probabilities within ${TOL} nats of native llama.cpp at every position`, async (t) => {
     const path = join(dir, `case${k}.gguf`);
+    const tokens = c.tokens ?? TOKENS;
     writeArch(path, c.spec, c.vocab ?? VOCAB, 7 + k);
-    const native = await nativeLogProbs(path, TOKENS);
-    const { rows, info } = await ourLogProbs(path, TOKENS);
+    const native = await nativeLogProbs(path, tokens);
+    const { rows, info } = await ourLogProbs(path, tokens);
     assert.equal(info.architecture, c.spec.arch);
     c.check?.(info);
     const { worst, compared } = maxDiff(rows, native);
     // how peaked the distributions are: an architecture mistake must move them by far more than TOL
     const top = native.map((m) => Math.max(...m.values()));
     t.diagnostic(`${c.name}: max |Δ log p| ${worst.toExponential(3)} over ${compared} (position, token) pairs; top log p ${Math.min(...top).toFixed(2)}..${Math.max(...top).toFixed(2)}`);
-    assert.ok(compared >= TOKENS.length * 100, `only ${compared} probabilities compared`);
+    assert.ok(compared >= tokens.length * 100, `only ${compared} probabilities compared`);
     assert.ok(worst <= TOL, `max |Δ log p| ${worst} > ${TOL}`);
-    if (c.control) {
-      const controlPath = join(dir, `case${k}-control.gguf`);
-      writeArch(controlPath, c.control, c.vocab ?? VOCAB, 7 + k);
-      const off = maxDiff((await ourLogProbs(controlPath, TOKENS)).rows, native).worst;
-      t.diagnostic(`${c.name}: the same weights as ${c.control.arch}: max |Δ log p| ${off.toFixed(3)}`);
-      assert.ok(off > 10 * TOL, `the ${c.control.arch} control is only ${off} away`);
+    // the same weights read another way must miss llama.cpp by far more than TOL, or the test could not see the difference
+    for (const [j, control] of (c.controls ?? []).entries()) {
+      const controlPath = join(dir, `case${k}-control${j}.gguf`);
+      writeArch(controlPath, control, c.vocab ?? VOCAB, 7 + k);
+      const off = maxDiff((await ourLogProbs(controlPath, tokens)).rows, native).worst;
+      const what = JSON.stringify({ arch: control.arch, ropeScaling: control.ropeScaling, window: control.window });
+      t.diagnostic(`${c.name}: the same weights as ${what}: max |Δ log p| ${off.toFixed(3)}`);
+      assert.ok(off > 10 * TOL, `the control ${what} is only ${off} away`);
     }
   });
 }

@@ -4,7 +4,8 @@
 // shorter than the 40-token sequence, seven layers (llama.cpp's pattern: five windowed, one global, one
 // windowed), heads wider than dim / heads (attention.key_length), a global RoPE base apart from the local
 // layers' 10000, per-head q/k norms, sandwich norms and GeGLU. Each position's next-token log-probabilities
-// must be within 0.01 nats of llama.cpp's, for every token.
+// must be within 0.01 nats of llama.cpp's, for every token. Again with linear RoPE scaling by 8 (Gemma 3 4B and
+// larger have it), which llama.cpp applies to the global layers only.
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -34,8 +35,8 @@ function vocabKeys(file) {
   return { keys: out, nVocab: kv.get('tokenizer.ggml.tokens').length };
 }
 
-/** Writes a random gemma3 model: matrices N(0, 0.02), embeddings N(0, 0.05), norms 1 + U(-0.1, 0.1). */
-function writeGemma3(file) {
+/** Writes a random gemma3 model: matrices N(0, 0.02), embeddings N(0, 0.05), norms 1 + U(-0.1, 0.1); extra metadata. */
+function writeGemma3(file, extra = []) {
   const { dim, ffn, layers, heads, kvHeads, headDim, window, ctx } = SHAPE;
   const vocab = vocabKeys(fixture('tokenizers', 'ggml-vocab-llama-spm.gguf'));
   const n = vocab.nVocab;
@@ -53,6 +54,7 @@ function writeGemma3(file) {
     ['gemma3.attention.layer_norm_rms_epsilon', VT.F32, 1e-6],
     ['gemma3.rope.freq_base', VT.F32, 1e6],
     ['gemma3.attention.sliding_window', VT.U32, window],
+    ...extra,
     ...vocab.keys,
   ];
   const tensors = [{ name: 'token_embd.weight', ne: [dim, n], type: 'F32', std: 0.05 }];
@@ -101,7 +103,8 @@ function logSoftmax(row) {
   return Float64Array.from(row, (x) => x - lse);
 }
 
-test('gemma3 (F32, sliding window 8 < 40 tokens): log-probabilities within 0.01 nats of native llama.cpp at every position and token', async (t) => {
+const SCALED = [['gemma3.rope.scaling.type', VT.STR, 'linear'], ['gemma3.rope.scaling.factor', VT.F32, 8]];
+for (const [label, extra] of [['', []], [', linear RoPE scaling by 8', SCALED]]) test(`gemma3 (F32, sliding window 8 < 40 tokens${label}): log-probabilities within 0.01 nats of native llama.cpp at every position and token`, async (t) => {
   let mod;
   try {
     mod = await import('node-llama-cpp');
@@ -112,7 +115,7 @@ test('gemma3 (F32, sliding window 8 < 40 tokens): log-probabilities within 0.01 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'gf-gemma3-'));
   const file = path.join(dir, 'tiny-gemma3-f32.gguf');
   try {
-    const nVocab = writeGemma3(file);
+    const nVocab = writeGemma3(file, extra);
     const rng = new Rng(7);
     const tokens = [1];
     while (tokens.length < N_TOKENS) tokens.push(rng.int(3, nVocab - 1));
@@ -125,6 +128,8 @@ test('gemma3 (F32, sliding window 8 < 40 tokens): log-probabilities within 0.01 
       assert.equal(info.architecture, 'gemma3');
       assert.equal(info.slidingWindow, SHAPE.window);
       assert.equal(info.headDim, SHAPE.headDim);
+      // the windowed layers (five of six) keep their RoPE unscaled
+      assert.deepEqual(info.layers.ropeScaled, extra.length ? [false, false, false, false, false, true, false] : Array(7).fill(false));
       ours = await model.forward(tokens);
       // batches of 3 tokens (windows that start in earlier batches, a unit's tokens in different tiles) give the same rows
       const small = await loadModel(file, { kvCache: 'f32', batchSize: 3 });
