@@ -15,6 +15,9 @@ ALT(q8_0)
 ALT(q4_K)
 ALT(q6_K)
 ALT(q5_K)
+/* Q5_0 and IQ4_NL joined kernels_simd128.c later: a base revision without them runs the working copy's */
+void gf_alt_q5_0(const gf_matrix *, int, int, const void *, size_t, int, float *, size_t) __attribute__((weak));
+void gf_alt_iq4_nl(const gf_matrix *, int, int, const void *, size_t, int, float *, size_t) __attribute__((weak));
 
 void gf_matmul_alt(const gf_matrix *w, int r0, int r1, const void *act, size_t act_stride, int n_tok, float *y, size_t y_stride) {
     gf_matmul_fn f;
@@ -27,6 +30,8 @@ void gf_matmul_alt(const gf_matrix *w, int r0, int r1, const void *act, size_t a
     case GF_TYPE_Q4_K: f = gf_alt_q4_K; break;
     case GF_TYPE_Q6_K: f = gf_alt_q6_K; break;
     case GF_TYPE_Q5_K: f = gf_alt_q5_K; break;
+    case GF_TYPE_Q5_0: f = gf_alt_q5_0 ? gf_alt_q5_0 : gf_matmul_kernel(w->type); break;
+    case GF_TYPE_IQ4_NL: f = gf_alt_iq4_nl ? gf_alt_iq4_nl : gf_matmul_kernel(w->type); break;
     default: f = gf_matmul_kernel(w->type); break;
     }
     f(w, r0, r1, act, act_stride, n_tok, y, y_stride);

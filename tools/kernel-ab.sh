@@ -6,7 +6,8 @@
 # Arguments go to kernel-bench, e.g.
 #   tools/kernel-ab.sh HEAD gemv Q4_0 Q6_K shape=110m
 # The base side takes kernels_simd128.c (F32, F16, Q4_0, Q4_1, Q8_0, Q4_K,
-# Q6_K) and q5_K_simd128.c from the revision, with the revision's headers.
+# Q6_K, and Q5_0, IQ4_NL where the revision has them) and q5_K_simd128.c from
+# the revision, with the revision's headers.
 # KERNEL_FLAGS=-DGF_DOT16 compares the relaxed16 kernels instead (both sides);
 # JS_FLAGS=--no-enable-avx-vnni runs them as on x86 without AVX-VNNI.
 # AB_NODE=1 runs them in Node instead (--experimental-wasm-relaxed-simd
@@ -21,7 +22,7 @@ export NODE_PATH=/usr/share/nodejs EM_LLVM_ROOT=$PWD/build/llvm19
 git archive "$base" src | tar -x -C $out/base
 CF="-std=c11 -O3 -msimd128 -mrelaxed-simd -ffp-contract=off ${KERNEL_FLAGS:-}"
 REN=""
-for t in f32 f16 q4_0 q4_1 q8_0 q4_K q6_K q5_K; do REN="$REN -Dgf_matmul_${t}_simd128=gf_alt_$t"; done
+for t in f32 f16 q4_0 q4_1 q8_0 q4_K q6_K q5_K q5_0 iq4_nl; do REN="$REN -Dgf_matmul_${t}_simd128=gf_alt_$t"; done
 REN="$REN -Dgf_quantize_act_row_simd128=gf_alt_q -Dgf_dot_f32_simd128=gf_alt_dot -Dgf_axpy_f32_simd128=gf_alt_axpy"
 REN="$REN -Dgf_scale_f32_simd128=gf_alt_scale -Dgf_swiglu_f32_simd128=gf_alt_swiglu"
 objs=""
@@ -32,7 +33,7 @@ for f in kernels_simd128 q5_K_simd128; do # (Q5_K had its own file before it joi
 done
 for f in tools/kernel-bench tools/kernel-ab-alt src/kernels/*_simd128.c src/kernels/kernels src/kernels/kernels_scalar \
   src/quant/quant src/quant/registry src/quant/quantize_k src/quant/quantize_search src/quant/q5_K src/quant/q5_1 \
-  src/quant/q3_K src/quant/q2_K src/quant/iq4_xs src/quant/bf16 src/base/error; do
+  src/quant/q3_K src/quant/q2_K src/quant/iq4_xs src/quant/iq4_nl src/quant/q5_0 src/quant/bf16 src/base/error; do
   f=${f%.c}
   emcc $CF -Isrc -c $f.c -o $out/$(basename $f).o
   objs="$objs $out/$(basename $f).o"

@@ -41,6 +41,8 @@
 #include <wasm_simd128.h>
 
 #include "kernels/kernels.h"
+#include "quant/iq4_nl.h"
+#include "quant/q5_0.h"
 #include "quant/q5_K.h"
 
 static size_t g_pool_bytes = (size_t)1536 << 20;
@@ -136,6 +138,14 @@ static void fill_matrix(uint32_t type, int rows, int n, uint8_t *dst) {
         case GF_TYPE_Q4_0: gf_quantize_row_q4_0_ref(x, (block_q4_0 *)row, n); break;
         case GF_TYPE_Q4_1: gf_quantize_row_q4_1_ref(x, (block_q4_1 *)row, n); break;
         case GF_TYPE_Q8_0: gf_quantize_row_q8_0_ref(x, (block_q8_0 *)row, n); break;
+        case GF_TYPE_Q5_0: /* no quantizer writes it here: random levels, realistic scales */
+        case GF_TYPE_IQ4_NL:
+            for (size_t i = 0; i < rb; i++) row[i] = (uint8_t)rnd64();
+            for (int b = 0; b < n / 32; b++) {
+                gf_half d = gf_float_to_half(type == GF_TYPE_Q5_0 ? 0.002f : 0.0003f);
+                memcpy(row + (size_t)b * gf_type_info(type)->bytes, &d, 2);
+            }
+            break;
         case GF_TYPE_Q4_K:
         case GF_TYPE_Q5_K:
         case GF_TYPE_Q6_K:
@@ -170,8 +180,8 @@ static const shape k_shapes[] = {
     {"1B attn", 2048, 2048},   {"1B ffn up", 5632, 2048},   {"1B ffn down", 2048, 5632},  {"1B output", 32000, 2048},
 };
 
-static const uint32_t k_types[] = {GF_TYPE_F32, GF_TYPE_F16, GF_TYPE_Q4_0, GF_TYPE_Q4_1,
-                                   GF_TYPE_Q8_0, GF_TYPE_Q4_K, GF_TYPE_Q5_K, GF_TYPE_Q6_K};
+static const uint32_t k_types[] = {GF_TYPE_F32,  GF_TYPE_F16,  GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q8_0,
+                                   GF_TYPE_Q4_K, GF_TYPE_Q5_K, GF_TYPE_Q6_K, GF_TYPE_Q5_0, GF_TYPE_IQ4_NL};
 
 static int g_reps = 7, g_hot;
 
@@ -185,8 +195,9 @@ void gf_matmul_alt(const gf_matrix *w, int r0, int r1, const void *act, size_t a
 static matmul_fn g_fn[2];
 static int g_nfn = 1;
 
-static void print_times(const char *what, double *ms, double work, const char *unit) {
-    printf(" | %s %8.3f ms %6.2f %s", what, ms[0], work / (ms[0] / 1e3) / 1e9, unit);
+/* work per ms in `unit`, and weights (rows x n) per second: the figure that compares types of different sizes */
+static void print_times(const char *what, double *ms, double work, const char *unit, double weights) {
+    printf(" | %s %8.3f ms %6.2f %s %6.2f Gw/s", what, ms[0], work / (ms[0] / 1e3) / 1e9, unit, weights / (ms[0] / 1e3) / 1e9);
     if (g_nfn == 2) printf(" / alt %8.3f ms %6.2f %s (x%.2f)", ms[1], work / (ms[1] / 1e3) / 1e9, unit, ms[1] / ms[0]);
 }
 
@@ -232,7 +243,7 @@ static void bench_type_shape(uint32_t type, const shape *s, int do_gemv, int do_
                 v[f][r] = (now_ms() - t0) / calls;
             }
         for (int f = 0; f < g_nfn; f++) ms[f] = median(v[f], g_reps);
-        print_times("gemv", ms, (double)mb, "GB/s");
+        print_times("gemv", ms, (double)mb, "GB/s", (double)s->rows * s->n);
     }
     if (do_gemm) {
         gf_matrix m = {type, s->n, rb, g_pool};
@@ -254,7 +265,7 @@ static void bench_type_shape(uint32_t type, const shape *s, int do_gemv, int do_
             for (int f = 0; f < g_nfn; f++) ms[f] = median(v[f], reps);
             char what[16];
             snprintf(what, sizeof what, "gemm%d", nt);
-            print_times(what, ms, 2.0 * s->rows * s->n * nt, "GOP/s");
+            print_times(what, ms, 2.0 * s->rows * s->n * nt, "GOP/s", (double)s->rows * s->n * nt);
         }
     }
     printf("%s\n", differ ? " | RESULTS DIFFER" : "");

@@ -251,7 +251,7 @@ export class Core {
 
   /**
    * The core's weight-type registry (src/quant/registry.c): rows
-   * {id, name, blockElements, blockBytes, computable, heldAs, activation, methods, gptq, writable}
+   * {id, name, blockElements, blockBytes, computable, activation, methods, gptq, writable}
    * (methods: the quantizer's, [] for types it does not write; gptq: calibration adds GPTQ).
    * The JS type lists (web/types.js, the QuantType union of web/index.d.ts) are generated
    * from it by tools/gen-types.mjs; tests/fast/types.test.mjs fails when they differ.

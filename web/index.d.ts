@@ -388,8 +388,6 @@ export interface ModelInfo {
   chatTemplate: string | null;
   /** Tensor count per type as held in memory, e.g. { F32: 5, Q4_0: 14, Q6_K: 1 }. */
   tensorTypes: Record<string, number>;
-  /** Matrices of these file types held as Q8_0, exactly (Q5_0, IQ4_NL; counted in tensorTypes as Q8_0), e.g. { Q5_0: 168 }. */
-  widened: Record<string, number>;
   weightBytes: number;
   /** "simd128+relaxed", "simd128+relaxed16", "simd128" or "scalar". */
   kernels: string;

@@ -11,7 +11,7 @@ static const gf_matmul_fn k_matmul[GF_TYPE_COUNT] = {
     [GF_TYPE_Q4_1] = gf_matmul_q4_1_simd128, [GF_TYPE_Q8_0] = gf_matmul_q8_0_simd128, [GF_TYPE_Q4_K] = gf_matmul_q4_K_simd128,
     [GF_TYPE_Q6_K] = gf_matmul_q6_K_simd128, [GF_TYPE_Q5_K] = gf_matmul_q5_K_simd128, [GF_TYPE_Q5_1] = gf_matmul_q5_1_simd128,
     [GF_TYPE_Q3_K] = gf_matmul_q3_K_simd128, [GF_TYPE_Q2_K] = gf_matmul_q2_K_simd128, [GF_TYPE_IQ4_XS] = gf_matmul_iq4_xs_simd128,
-    [GF_TYPE_BF16] = gf_matmul_bf16_simd128,
+    [GF_TYPE_BF16] = gf_matmul_bf16_simd128, [GF_TYPE_Q5_0] = gf_matmul_q5_0_simd128, [GF_TYPE_IQ4_NL] = gf_matmul_iq4_nl_simd128,
 };
 
 gf_matmul_fn gf_matmul_kernel(uint32_t type) { return type < GF_TYPE_COUNT ? k_matmul[type] : NULL; }
@@ -35,10 +35,7 @@ int gf_kernels_check(void) {
         int computable = t && t->computable;
         if (computable && !gf_matmul_kernel(i)) return gf_fail("kernels: type %s is computable but has no matmul kernel in the %s build", t->name, gf_kernels_name());
         if (computable && (!t->dot_ref || !t->dequantize)) return gf_fail("kernels: type %s is computable but has no %s", t->name, t->dot_ref ? "dequantizer" : "reference dot");
-        if (computable && t->held_as != (int)i) return gf_fail("kernels: type %s is computable but held as %s", t->name, gf_type_name((uint32_t)t->held_as));
         if (!computable && gf_matmul_kernel(i)) return gf_fail("kernels: %s has a matmul kernel but its registry row is not computable", gf_type_name(i));
-        if (t && t->held_as >= 0 && t->held_as != (int)i && (!t->widen || !t->dequantize || !gf_type_info((uint32_t)t->held_as)->computable))
-            return gf_fail("kernels: type %s is held as %s, which needs a widening, a dequantizer and a computable target", t->name, gf_type_name((uint32_t)t->held_as));
         if (t && t->writable && !t->quantize_ref) return gf_fail("kernels: type %s is writable but has no reference quantizer", t->name);
     }
     return GF_OK;

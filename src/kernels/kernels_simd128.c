@@ -335,8 +335,14 @@ void gf_quantize_act_row_simd128(gf_act_format f, const float *x, void *dst, int
 /* ---- shared by the quantized kernels ---- */
 
 /* K_Q8_0U: Q8_0 in the relaxed build where the engine's int8 dot product
- * is exact for unsigned bytes up to 255 (see dot_u8_exact). */
-enum { K_Q4_0, K_Q4_1, K_Q8_0, K_Q4_K, K_Q6_K, K_Q8_0U, K_Q5_K };
+ * is exact for unsigned bytes up to 255 (see dot_u8_exact). Q5_0 and
+ * IQ4_NL are 32-element blocks against Q8_0 activations whose values become
+ * bytes in registers (unpack32): from there they go the way of Q8_0's bytes
+ * (the plain build; relaxed IQ4_NL, its signs moved) or of Q4_0's nibbles
+ * (relaxed Q5_0, its levels 0..31 with -16 * sum(a)). IQ4_NL has no
+ * unsigned form like K_Q8_0U's: this machine's V8 (no AVX-VNNI) could
+ * neither test nor time one. */
+enum { K_Q4_0, K_Q4_1, K_Q8_0, K_Q4_K, K_Q6_K, K_Q8_0U, K_Q5_K, K_Q5_0, K_IQ4_NL };
 
 /* the 256-element super-block types (activations Q8_K) */
 INLINE int is_K(int kind) { return kind == K_Q4_K || kind == K_Q5_K || kind == K_Q6_K; }
@@ -360,13 +366,43 @@ INLINE int any_special(v128_t spec) {
     return wasm_v128_any_true(wasm_u32x4_ge(spec, wasm_i32x4_const_splat((int32_t)0xF8000000)));
 }
 
-/* ---- 32-element block types: Q4_0, Q4_1, Q8_0 ---- */
+/* ---- 32-element block types: Q4_0, Q4_1, Q8_0, Q5_0, IQ4_NL ---- */
 
-INLINE size_t wblock_bytes(int kind) { return kind == K_Q4_0 ? 18 : kind == K_Q4_1 ? 20 : 34; }
+INLINE size_t wblock_bytes(int kind) {
+    return kind == K_Q4_0 || kind == K_IQ4_NL ? 18 : kind == K_Q4_1 ? 20 : kind == K_Q5_0 ? 22 : 34;
+}
 INLINE size_t ablock_bytes(int kind) { return kind == K_Q4_1 ? sizeof(block_q8_1) : sizeof(block_q8_0); }
+/* where a Q4 block's nibbles start, and its activation block's bytes */
 INLINE size_t qs_offset(int kind) { return kind == K_Q4_1 ? 4 : 2; }
 
+/* Q5_0's fifth bits (qh, bit j for element j) as byte masks: h[0] lane j
+ * 0xFF where element j has it, h[1] the same for element 16 + j. */
+INLINE void q5_0_high(const uint8_t *blk, v128_t h[2]) {
+    const v128_t bit = wasm_i8x16_const(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
+    uint32_t qh;
+    memcpy(&qh, blk + 2, 4);
+    const v128_t q = wasm_i32x4_splat((int32_t)qh);
+    h[0] = wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(q, wasm_i8x16_const(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)), bit), bit);
+    h[1] = wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(q, wasm_i8x16_const(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3)), bit), bit);
+}
+
+/* IQ4_NL's codebook values of a block: v[0] elements 0..15, v[1] 16..31. */
+INLINE void iq4_nl_values(const uint8_t *blk, v128_t v[2]) {
+    const v128_t x = wasm_v128_load(blk + 2), lo4 = wasm_i8x16_const_splat(0x0F);
+    const v128_t t = wasm_i8x16_const(-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113);
 #if RELAXED
+    v[0] = wasm_i8x16_relaxed_swizzle(t, wasm_v128_and(x, lo4)); /* indices 0..15: the same as swizzle */
+    v[1] = wasm_i8x16_relaxed_swizzle(t, wasm_v128_and(wasm_u16x8_shr(x, 4), lo4));
+#else
+    v[0] = wasm_i8x16_swizzle(t, wasm_v128_and(x, lo4));
+    v[1] = wasm_i8x16_swizzle(t, wasm_v128_and(wasm_u16x8_shr(x, 4), lo4));
+#endif
+}
+
+#if RELAXED
+/* the weights that take the activations' signs (signed bytes, see unpack32) */
+INLINE int sign_moved(int kind) { return kind == K_Q8_0 || kind == K_IQ4_NL; }
+
 /* Relaxed: the weight block as two byte vectors, unpacked once per row for
  * every token. The 4-bit types give their nibbles (0..15, the 7-bit
  * operand): e[0] = low nibbles (elements 0..15), e[1] = high (16..31),
@@ -389,6 +425,15 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
         v128_t x = wasm_v128_load(blk + qs_offset(kind));
         e[0] = wasm_v128_and(x, wasm_i8x16_const_splat(0x0F));
         e[1] = wasm_v128_and(wasm_u16x8_shr(x, 4), wasm_i8x16_const_splat(0x0F));
+    } else if (kind == K_Q5_0) {
+        /* the levels 0..31 (the 7-bit operand), as Q4_0's nibbles, with -16 * sum(a) */
+        v128_t h[2], x = wasm_v128_load(blk + 6);
+        q5_0_high(blk, h);
+        const v128_t b4 = wasm_i8x16_const_splat(0x10);
+        e[0] = wasm_v128_or(wasm_v128_and(x, wasm_i8x16_const_splat(0x0F)), wasm_v128_and(h[0], b4));
+        e[1] = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(x, 4), wasm_i8x16_const_splat(0x0F)), wasm_v128_and(h[1], b4));
+    } else if (kind == K_IQ4_NL) {
+        iq4_nl_values(blk, e);
     } else if (kind == K_Q8_0U) {
         e[0] = wasm_v128_xor(wasm_v128_load(blk + 2), wasm_i8x16_const_splat(-128));
         e[1] = wasm_v128_xor(wasm_v128_load(blk + 18), wasm_i8x16_const_splat(-128));
@@ -405,20 +450,22 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
  * elements, and is their starting value. */
 INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4], const v128_t *corr) {
     const v128_t c = kind == K_Q4_1 ? wasm_i32x4_const_splat(0) : ldv(corr);
-    /* pairs: Q8_0 |2 * 128 * 127|, the others two pairs of 15 * 127 each */
-    if (kind == K_Q8_0) return dot1(wasm_v128_xor(e[1], a[3]), a[1], dot1(wasm_v128_xor(e[0], a[2]), a[0], c));
+    /* pairs: Q8_0 |2 * 128 * 127|, the others two pairs of 15 * 127 (Q5_0: 31 * 127) each; DOT16's
+     * i16 sum of two pairs at most 4 * 31 * 127 */
+    if (sign_moved(kind)) return dot1(wasm_v128_xor(e[1], a[3]), a[1], dot1(wasm_v128_xor(e[0], a[2]), a[0], c));
     return dot2(a[0], e[0], a[1], e[1], c);
 }
 
 /* The four rows' block sums. A 4-bit type's lane sums 8 products (with
  * Q4_0's correction, a * (q - 8)): |lane| <= 8 * 127 * 15 and two lanes
  * together fit i16, so narrowing is exact and pmaddwd against ones adds
- * pairs: six instructions instead of the transpose's nine. Q8_0's lanes
- * (up to 8 * 128 * 127) do not fit i16. The correction is already in
- * (dot4). */
+ * pairs: six instructions instead of the transpose's nine. Q5_0's, with its
+ * correction a * (q - 16), at most 8 * 127 * 16 = 16256: two lanes fit too.
+ * Q8_0's and IQ4_NL's lanes (up to 8 * 128 * 127) do not fit i16. The
+ * correction is already in (dot4). */
 INLINE v128_t isum32(const int kind, v128_t p0, v128_t p1, v128_t p2, v128_t p3, const v128_t *corr) {
     (void)corr;
-    if (kind == K_Q8_0 || kind == K_Q8_0U) return reduce4_i32(p0, p1, p2, p3);
+    if (sign_moved(kind) || kind == K_Q8_0U) return reduce4_i32(p0, p1, p2, p3);
     const v128_t one = wasm_i16x8_const_splat(1);
     v128_t d01 = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(p0, p1), one);
     v128_t d23 = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(p2, p3), one);
@@ -452,8 +499,23 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
         e[3] = wasm_u16x8_shr(x, 12);
     } else {
         /* Q8_0: x << 8 is 256 * (element 2k), x >> 8 element 2k+1; the
-         * activations of odd elements carry the factor 256 instead */
-        v128_t x0 = wasm_v128_load(blk + 2), x1 = wasm_v128_load(blk + 18);
+         * activations of odd elements carry the factor 256 instead. Q5_0
+         * and IQ4_NL: their values as signed bytes first (Q5_0's q - 16: a
+         * nibble without its fifth bit is the nibble | 0xF0 = nibble - 16) */
+        v128_t x0, x1;
+        if (kind == K_Q5_0) {
+            v128_t h[2], x = wasm_v128_load(blk + 6);
+            q5_0_high(blk, h);
+            const v128_t f0 = wasm_i8x16_const_splat((int8_t)0xF0);
+            x0 = wasm_v128_or(wasm_v128_and(x, wasm_i8x16_const_splat(0x0F)), wasm_v128_andnot(f0, h[0]));
+            x1 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(x, 4), wasm_i8x16_const_splat(0x0F)), wasm_v128_andnot(f0, h[1]));
+        } else if (kind == K_IQ4_NL) {
+            v128_t v[2];
+            iq4_nl_values(blk, v);
+            x0 = v[0], x1 = v[1];
+        } else {
+            x0 = wasm_v128_load(blk + 2), x1 = wasm_v128_load(blk + 18);
+        }
         e[0] = wasm_i16x8_shl(x0, 8);
         e[1] = wasm_i16x8_shl(x1, 8);
         e[2] = wasm_i16x8_shr(x0, 8);
@@ -531,7 +593,8 @@ typedef struct {
 
 /* The types whose relaxed GEMM takes rows in pairs (the comment above unpack_pair). */
 #if RELAXED
-#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K || (kind) == K_Q8_0U)
+/* (Q5_0 not in DOT16: its rows' i16 halves, 16 * 31 * 127, would not fit fold16) */
+#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K || (kind) == K_Q8_0U || ((kind) == K_Q5_0 && !DOT16))
 #else
 #define PAIRED(kind) 0
 #endif
@@ -549,7 +612,7 @@ static void prep32(const int kind, const int paired, const uint8_t *act, int nb,
 #if RELAXED
         const v128_t x0 = wasm_v128_load(act + qoff), x1 = wasm_v128_load(act + qoff + 16);
         const v128_t one = wasm_i8x16_const_splat(1), z = wasm_i32x4_const_splat(0);
-        if (kind == K_Q8_0) {
+        if (sign_moved(kind)) {
             /* sum(|a| : a < 0) = -sum(min(a, 0)) */
             v128_t n0 = wasm_i8x16_min(x0, z), n1 = wasm_i8x16_min(x1, z);
             pc[b] = wasm_i32x4_neg(wasm_i32x4_relaxed_dot_i8x16_i7x16_add(n1, one, wasm_i32x4_relaxed_dot_i8x16_i7x16_add(n0, one, z)));
@@ -569,13 +632,13 @@ static void prep32(const int kind, const int paired, const uint8_t *act, int nb,
                 a[0] = x0;
                 a[1] = x1;
             }
-            /* -8 (-128) * sum(a), lane by lane as the dot products group the elements */
-            if (kind == K_Q4_0 || kind == K_Q8_0U) {
+            /* -8 (Q5_0: -16, -128) * sum(a), lane by lane as the dot products group the elements */
+            if (kind == K_Q4_0 || kind == K_Q5_0 || kind == K_Q8_0U) {
                 v128_t sum = z;
                 for (int k = 0; k < nv; k++) sum = wasm_i32x4_relaxed_dot_i8x16_i7x16_add(a[k], one, sum);
                 /* DOT16 adds it to the rows' sums (isum_pairs): the block's total in every lane */
                 if (DOT16 && paired) sum = wasm_i32x4_add(wasm_i32x4_shuffle(sum, sum, 0, 0, 0, 0), wasm_i32x4_shuffle(sum, sum, 1, 1, 1, 1));
-                pc[b] = wasm_i32x4_mul(sum, wasm_i32x4_splat(kind == K_Q4_0 ? -8 : -128));
+                pc[b] = wasm_i32x4_mul(sum, wasm_i32x4_splat(kind == K_Q4_0 ? -8 : kind == K_Q5_0 ? -16 : -128));
             }
         }
 #else
@@ -611,11 +674,13 @@ static void prep32(const int kind, const int paired, const uint8_t *act, int nb,
  * at all but eight broadcasts per token, and lost (docs/performance.md).
  * Q8_0 with its signs moved keeps the unpaired form (the signs double the
  * prepared activations: paired it was 15% slower); K_Q8_0U, unsigned, pairs
- * as Q4_0 does, its lanes added as i32 (they do not fit i16). */
+ * as Q4_0 does, its lanes added as i32 (they do not fit i16). Q5_0's levels
+ * pair as Q4_0's nibbles: a lane with -16 * sum(a) is 16 products of
+ * (q - 16) * a, at most 16 * 16 * 127 = 32512, so it narrows to i16 too. */
 
 /* Rows r (at w) and r + 1 (at w + rs) of a block in the paired form. */
 INLINE void unpack_pair(const int kind, const uint8_t *w, size_t rs, v128_t W[4]) {
-    if (kind == K_Q8_0U) {
+    if (kind == K_Q8_0U || kind == K_Q5_0) { /* bytes: Q8_0U's, Q5_0's levels */
         v128_t r[4], q[4];
         unpack32(kind, w, r);
         unpack32(kind, w + rs, q);
@@ -1641,6 +1706,8 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
 DEFINE_QUANT(q4_0, K_Q4_0)
 DEFINE_QUANT(q4_1, K_Q4_1)
 DEFINE_QUANT(q8_0, K_Q8_0)
+DEFINE_QUANT(q5_0, K_Q5_0)
+DEFINE_QUANT(iq4_nl, K_IQ4_NL)
 /* not in the DOT16 build: its pmaddubsw saturates unsigned-byte pairs */
 #if RELAXED && !DOT16
 DEFINE_QUANT(q8_0u, K_Q8_0U)
@@ -1735,6 +1802,8 @@ static void run_quant(gemv_fn gemv, gemm_fn gemm, const gf_matrix *w, int r0, in
     }
 DEFINE_MATMUL(q4_0)
 DEFINE_MATMUL(q4_1)
+DEFINE_MATMUL(q5_0)
+DEFINE_MATMUL(iq4_nl)
 DEFINE_MATMUL(q4_K)
 DEFINE_MATMUL(q5_K)
 DEFINE_MATMUL(q6_K)
@@ -1749,6 +1818,7 @@ void gf_matmul_q8_0_simd128(const gf_matrix *w, int r0, int r1, const void *act,
 #endif
     run_quant(q8_0_gemv, q8_0_gemm, w, r0, r1, act, act_stride, n_tok, y, y_stride);
 }
+
 
 /* ---- f32 vector ops ---- */
 

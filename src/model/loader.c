@@ -88,16 +88,12 @@ static void advance_finished_tensors(gf_loader *l) {
     if (l->next == n) l->stage = ST_COMPLETE;
 }
 
-/* A row of a tensor stored converted: quantized (F32/F16 while loading) or widened (gf_type_held_as). */
+/* A row of a tensor stored converted: an F32/F16 matrix quantized while loading. */
 static int convert_row(void *ud, int64_t index, const float *row, const uint8_t *raw) {
     gf_loader *l = ud;
+    (void)raw;
     size_t rb = gf_row_bytes(l->convert_type, (uint64_t)l->convert.n);
-    uint8_t *dest = l->convert_dest + (size_t)index * rb;
-    if (!row) {
-        gf_widen_row(l->convert.in_type, raw, (block_q8_0 *)dest, l->convert.n);
-        return GF_OK;
-    }
-    return gf_quantize_row(l->convert_type, GF_QUANT_REF, row, NULL, dest, l->convert.n);
+    return gf_quantize_row(l->convert_type, GF_QUANT_REF, row, NULL, l->convert_dest + (size_t)index * rb, l->convert.n);
 }
 
 /* The tensor at order index `next` is stored converted: its bytes go through the row sink. */
@@ -106,8 +102,7 @@ static int converted(gf_loader *l, const gguf_tensor_info *t, uint32_t idx) {
     if (l->converting != l->next + 1) {
         l->convert_dest = l->plan.dest[idx];
         l->convert_type = l->plan.type[idx];
-        int widen = gf_type_held_as(t->type) == (int)l->convert_type && l->convert_type != t->type;
-        if (gf_row_sink_start(&l->convert, t->type, (int64_t)t->ne[0], CONVERT_BYTES, !widen, convert_row, l) < 0) return GF_ERR;
+        if (gf_row_sink_start(&l->convert, t->type, (int64_t)t->ne[0], CONVERT_BYTES, 1, convert_row, l) < 0) return GF_ERR;
         l->converting = l->next + 1;
     }
     return 1;

@@ -21,7 +21,7 @@ typedef struct {
     uint32_t part;    /* the arena part, */
     uint64_t offset;  /* the offset in it */
     uint64_t size;    /* and the bytes it takes there (padded to ARENA_ALIGN) */
-    uint32_t type;    /* as stored: the file's, the type it is quantized to while loading, or held as (gf_type_held_as) */
+    uint32_t type;    /* as stored: the file's, or the type it is quantized to while loading */
 } binding;
 
 typedef struct {
@@ -321,17 +321,16 @@ static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int requ
         return gf_fail("GGUF: tensor '%s' has %u dimensions starting [%llu], expected a vector of %lld", name, t->n_dims,
                        (unsigned long long)t->ne[0], (long long)ne0);
     }
-    const gf_type_traits *tt = gf_type_info(t->type);
     if (vec && t->type != GF_TYPE_F32)
         return gf_fail("GGUF: tensor '%s' has type %s; greenformer expects F32 for vectors (norms, biases)", name, gf_type_name(t->type));
-    if (mat && gf_type_held_as(t->type) < 0)
-        return gf_fail("GGUF: tensor '%s' has unsupported type %s (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_1, Q8_0, Q2_K, Q3_K, "
-                       "Q4_K, Q5_K, Q6_K, IQ4_XS; Q5_0 and IQ4_NL held as Q8_0)", name, tt->name);
+    if (mat && !gf_type_computable(t->type))
+        return gf_fail("GGUF: tensor '%s' has unsupported type %s (supported: F32, F16, BF16, Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q2_K, "
+                       "Q3_K, Q4_K, Q5_K, Q6_K, IQ4_NL, IQ4_XS)", name, gf_type_name(t->type));
     binding *b = &p->b[p->n++];
     b->idx = idx;
     b->mat = mat;
     b->vec = vec;
-    b->type = mat ? (uint32_t)gf_type_held_as(t->type) : t->type;
+    b->type = t->type;
     if (mat && p->quantize && (t->type == GF_TYPE_F32 || t->type == GF_TYPE_F16)) {
         uint32_t q = gf_quant_rules_type(&p->rules, t, GF_TYPE_RULE);
         if (gf_quantize_supported(q)) b->type = q;
@@ -359,7 +358,6 @@ static int bind(planner *p, const char *name, int64_t ne0, int64_t ne1, int requ
         mat->row_bytes = gf_row_bytes(b->type, t->ne[0]);
     }
     p->m->type_count[b->type]++;
-    if (mat && (int)b->type == gf_type_held_as(t->type) && b->type != t->type) p->m->widened_count[t->type]++;
     p->m->weight_bytes += nbytes;
     p->m->weight_elements += t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3];
     return 1;
@@ -739,21 +737,20 @@ int gf_model_info_json(const gf_model *m, char *buf, size_t cap) {
     json_escape(arch, sizeof arch, m->arch_name);
     json_escape(name, sizeof name, m->name);
     const gf_hparams *hp = &m->hp;
-    char types[512], widened[512];
+    char types[512];
     type_counts_json(types, sizeof types, m->type_count);
-    type_counts_json(widened, sizeof widened, m->widened_count);
     size_t n = 0;
     append(buf, cap, &n,
            "{\"architecture\":\"%s\",\"name\":\"%s\",\"weightsLoaded\":%s,\"tokenizer\":\"%s\",\"nVocab\":%d,\"bos\":%d,\"eos\":%d,\"dim\":%d,\"nLayer\":%d,"
            "\"nHead\":%d,\"nHeadKv\":%d,\"headDim\":%d,\"ffnDim\":%d,\"contextTrain\":%d,\"ropeDim\":%d,"
-           "\"ropeBase\":%g,\"normEps\":%g,\"slidingWindow\":%d,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"widened\":{%s},\"weightBytes\":%llu,"
+           "\"ropeBase\":%g,\"normEps\":%g,\"slidingWindow\":%d,\"tiedOutput\":%s,\"encoder\":%s,\"causal\":%s,\"pooling\":\"%s\",\"tensorTypes\":{%s},\"weightBytes\":%llu,"
            "\"kernels\":\"%s\"",
            arch, name, m->mode == GF_LOAD_WEIGHTS ? "true" : "false", gf_tokenizer_kind(m->tokenizer), hp->n_vocab,
            gf_tokenizer_bos(m->tokenizer), gf_tokenizer_eos(m->tokenizer), hp->dim,
            hp->n_layer, hp->n_head, hp->n_head_kv, hp->head_dim, hp->ffn_dim, hp->n_ctx_train, hp->rope_dim,
            hp->rope_base, hp->norm_eps, hp->n_swa, m->tied_output ? "true" : "false", m->arch && m->arch->encoder ? "true" : "false",
            hp->causal ? "true" : "false", (const char *[]){"none", "mean", "cls", "last"}[hp->pooling & 3],
-           types, widened, (unsigned long long)m->weight_bytes, gf_kernels_name());
+           types, (unsigned long long)m->weight_bytes, gf_kernels_name());
     if (m->arch) {
         /* the descriptor row's block choices, and what the file adds to them */
         char blocks[512];

@@ -103,7 +103,6 @@ typedef struct gf_model {
     uint64_t weight_bytes;      /* bytes of tensor data used */
     uint64_t weight_elements;   /* elements of those tensors (bits per weight = bytes * 8 / elements) */
     uint32_t type_count[GF_TYPE_COUNT];
-    uint32_t widened_count[GF_TYPE_COUNT]; /* matrices of these file types held as another (gf_type_held_as) */
     char arch_name[64]; /* general.architecture, also for architectures we only tokenize */
     char name[128];     /* general.name */
     char *chat_template; /* tokenizer.chat_template, or NULL */

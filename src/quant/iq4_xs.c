@@ -3,8 +3,6 @@
 #include <math.h>
 #include <string.h>
 
-const int8_t gf_kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
-
 void gf_dequantize_row_iq4_xs(const void *src, float *dst, int64_t n) {
     const block_iq4_xs *x = src;
     for (int64_t i = 0; i < n / QK_K; i++) {

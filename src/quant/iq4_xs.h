@@ -1,7 +1,7 @@
 /* IQ4_XS (GGML type 23): llama.cpp's non-linear 4-bit type with 256-element
  * super-blocks. Each of the 8 sub-blocks of 32 has a 6-bit scale ls (stored
  * biased by 32: low 4 bits in scales_l, high 2 bits in scales_h), and each
- * weight is an index into the IQ4_NL codebook (kvalues, 16 int8 values):
+ * weight is an index into the IQ4_NL codebook (gf_kvalues_iq4nl, iq4_nl.h):
  *     x = d * (ls - 32) * kvalues[q]
  * Sub-block j's 32 indices are qs[16 j .. 16 j + 15]: low nibbles are
  * elements 0..15, high nibbles 16..31 (as IQ4_NL's blocks).
@@ -11,6 +11,7 @@
 
 #include <stdint.h>
 
+#include "quant/iq4_nl.h"
 #include "quant/quant.h"
 
 typedef struct {
@@ -20,9 +21,6 @@ typedef struct {
     uint8_t qs[QK_K / 2];      /* codebook indices, 4 bits each */
 } block_iq4_xs;
 _Static_assert(sizeof(block_iq4_xs) == 136, "iq4_xs layout");
-
-/* The codebook (the same as IQ4_NL's). */
-extern const int8_t gf_kvalues_iq4nl[16];
 
 /* Sub-block j's scale minus its bias, in [-32, 31]. */
 static inline int gf_iq4_xs_scale(const block_iq4_xs *b, int j) {

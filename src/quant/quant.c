@@ -88,51 +88,6 @@ void gf_dequantize_row_q8_0(const void *src, float *y, int64_t n) {
     }
 }
 
-/* The IQ4_NL codebook (a fact of the format). */
-static const int8_t kvalues_iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
-
-void gf_widen_row_q5_0(const void *src, void *dst, int64_t n) {
-    block_q8_0 *y = dst;
-    for (int64_t i = 0; i < n / QK8_0; i++) {
-        const block_q5_0 *x = (const block_q5_0 *)src + i;
-        uint32_t qh = (uint32_t)x->qh[0] | (uint32_t)x->qh[1] << 8 | (uint32_t)x->qh[2] << 16 | (uint32_t)x->qh[3] << 24;
-        y[i].d = x->d;
-        for (int j = 0; j < QK8_0 / 2; j++) {
-            y[i].qs[j] = (int8_t)(((x->qs[j] & 0xf) | ((qh >> j & 1) << 4)) - 16);
-            y[i].qs[j + QK8_0 / 2] = (int8_t)(((x->qs[j] >> 4) | ((qh >> (j + 16) & 1) << 4)) - 16);
-        }
-    }
-}
-
-void gf_widen_row_iq4_nl(const void *src, void *dst, int64_t n) {
-    block_q8_0 *y = dst;
-    for (int64_t i = 0; i < n / QK8_0; i++) {
-        const block_iq4_nl *x = (const block_iq4_nl *)src + i;
-        y[i].d = x->d;
-        for (int j = 0; j < QK8_0 / 2; j++) {
-            y[i].qs[j] = kvalues_iq4nl[x->qs[j] & 0xf];
-            y[i].qs[j + QK8_0 / 2] = kvalues_iq4nl[x->qs[j] >> 4];
-        }
-    }
-}
-
-/* Q5_0 and IQ4_NL through their Q8_0 form: d * q, as llama.cpp dequantizes them. */
-void gf_dequantize_row_q5_0(const void *src, float *y, int64_t n) {
-    for (int64_t i = 0; i < n / QK8_0; i++, y += QK8_0) {
-        block_q8_0 b;
-        gf_widen_row_q5_0((const block_q5_0 *)src + i, &b, QK8_0);
-        gf_dequantize_row_q8_0(&b, y, QK8_0);
-    }
-}
-
-void gf_dequantize_row_iq4_nl(const void *src, float *y, int64_t n) {
-    for (int64_t i = 0; i < n / QK8_0; i++, y += QK8_0) {
-        block_q8_0 b;
-        gf_widen_row_iq4_nl((const block_iq4_nl *)src + i, &b, QK8_0);
-        gf_dequantize_row_q8_0(&b, y, QK8_0);
-    }
-}
-
 void gf_dequantize_row_f32(const void *src, float *dst, int64_t n) { memcpy(dst, src, (size_t)n * 4); }
 
 void gf_dequantize_row_f16(const void *src, float *dst, int64_t n) {

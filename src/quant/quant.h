@@ -27,9 +27,6 @@ typedef struct { gf_half d, s; int8_t qs[QK8_1]; } block_q8_1;               /* 
 typedef struct { gf_half d, dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; } block_q4_K;
 typedef struct { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; gf_half d; } block_q6_K;
 typedef struct { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
-/* Read, not computed with: held as Q8_0 (gf_widen_row_q5_0, gf_widen_row_iq4_nl). */
-typedef struct { gf_half d; uint8_t qh[4]; uint8_t qs[QK8_0 / 2]; } block_q5_0;   /* x = d * (q - 16), q's 5th bit in qh */
-typedef struct { gf_half d; uint8_t qs[QK8_0 / 2]; } block_iq4_nl;               /* x = d * kvalues_iq4nl[q] */
 
 _Static_assert(sizeof(block_q4_0) == 18, "q4_0 layout");
 _Static_assert(sizeof(block_q4_1) == 20, "q4_1 layout");
@@ -38,8 +35,6 @@ _Static_assert(sizeof(block_q8_1) == 36, "q8_1 layout");
 _Static_assert(sizeof(block_q4_K) == 144, "q4_K layout");
 _Static_assert(sizeof(block_q6_K) == 210, "q6_K layout");
 _Static_assert(sizeof(block_q8_K) == 292, "q8_K layout");
-_Static_assert(sizeof(block_q5_0) == 22, "q5_0 layout");
-_Static_assert(sizeof(block_iq4_nl) == 18, "iq4_nl layout");
 
 float gf_half_to_float(gf_half h);
 gf_half gf_float_to_half(float f); /* round to nearest even, as F16C does */
@@ -69,9 +64,9 @@ static inline gf_bf16 gf_float_to_bf16(float f) {
 /* Q4_K packs eight 6-bit scales and mins into 12 bytes. */
 void gf_q4_K_scale_min(int j, const uint8_t *q, uint8_t *scale, uint8_t *min);
 
-/* Per-type code, pointed to by the registry's rows (registry.c): to f32,
- * the scalar reference dot against the type's activation format, and the
- * Q8_0 form of the types held as Q8_0. n is a multiple of the block. */
+/* Per-type code, pointed to by the registry's rows (registry.c): to f32 and
+ * the scalar reference dot against the type's activation format (the newer
+ * types: their own modules). n is a multiple of the block. */
 void gf_dequantize_row_f32(const void *src, float *dst, int64_t n);
 void gf_dequantize_row_f16(const void *src, float *dst, int64_t n);
 void gf_dequantize_row_q4_0(const void *src, float *dst, int64_t n);
@@ -79,10 +74,6 @@ void gf_dequantize_row_q4_1(const void *src, float *dst, int64_t n);
 void gf_dequantize_row_q8_0(const void *src, float *dst, int64_t n);
 void gf_dequantize_row_q4_K(const void *src, float *dst, int64_t n);
 void gf_dequantize_row_q6_K(const void *src, float *dst, int64_t n);
-void gf_dequantize_row_q5_0(const void *src, float *dst, int64_t n);
-void gf_dequantize_row_iq4_nl(const void *src, float *dst, int64_t n);
-void gf_widen_row_q5_0(const void *src, void *dst, int64_t n);   /* to block_q8_0 */
-void gf_widen_row_iq4_nl(const void *src, void *dst, int64_t n); /* to block_q8_0 */
 
 /* Reference dot products: a weight row of n elements with an activation
  * row (F32: f32; F16: f16; Q4_0, Q8_0: Q8_0; Q4_1: Q8_1; Q4_K, Q6_K: Q8_K).

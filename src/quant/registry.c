@@ -9,47 +9,50 @@
 
 #include "quant/quant.h"
 #include "quant/bf16.h"
+#include "quant/iq4_nl.h"
 #include "quant/iq4_xs.h"
 #include "quant/q2_K.h"
 #include "quant/q3_K.h"
+#include "quant/q5_0.h"
 #include "quant/q5_1.h"
 #include "quant/q5_K.h"
 #include "quant/quantize_k.h"
 
-/* A type read from files but not computed with: its block only. */
-#define FILE_ONLY(nm, blk, by) {nm, blk, by, 0, -1, GF_ACT_F32, NULL, NULL, NULL, NULL, 0}
+/* A type files may hold that greenformer does not compute with: its block
+ * only (a file's layout is still read; its tensors are refused by name). */
+#define FILE_ONLY(nm, blk, by) {nm, blk, by, 0, GF_ACT_F32, NULL, NULL, NULL, 0}
 
 static const gf_type_traits k_types[GF_TYPE_COUNT] = {
-    /*                 name    block bytes comp held_as         act          dequantize                 widen               dot_ref              quantize_ref                writable */
-    [GF_TYPE_F32]    = {"F32",    1,   4,  1, GF_TYPE_F32,  GF_ACT_F32,  gf_dequantize_row_f32,    NULL,               gf_dot_f32_row_ref,  NULL,                       0},
-    [GF_TYPE_F16]    = {"F16",    1,   2,  1, GF_TYPE_F16,  GF_ACT_F16,  gf_dequantize_row_f16,    NULL,               gf_dot_f16_ref,      NULL,                       0},
-    [GF_TYPE_Q4_0]   = {"Q4_0",  32,  18,  1, GF_TYPE_Q4_0, GF_ACT_Q8_0, gf_dequantize_row_q4_0,   NULL,               gf_dot_q4_0_ref,     gf_quantize_row_q4_0_ref,   1},
-    [GF_TYPE_Q4_1]   = {"Q4_1",  32,  20,  1, GF_TYPE_Q4_1, GF_ACT_Q8_1, gf_dequantize_row_q4_1,   NULL,               gf_dot_q4_1_ref,     gf_quantize_row_q4_1_ref,   1},
-    [GF_TYPE_Q5_0]   = {"Q5_0",  32,  22,  0, GF_TYPE_Q8_0, GF_ACT_F32,  gf_dequantize_row_q5_0,   gf_widen_row_q5_0,  NULL,                NULL,                       0},
-    [GF_TYPE_Q5_1]   = {"Q5_1",  32,  24,  1, GF_TYPE_Q5_1, GF_ACT_Q8_1, gf_dequantize_row_q5_1,   NULL,               gf_dot_q5_1_ref,     gf_quantize_row_q5_1_ref,   1},
-    [GF_TYPE_Q8_0]   = {"Q8_0",  32,  34,  1, GF_TYPE_Q8_0, GF_ACT_Q8_0, gf_dequantize_row_q8_0,   NULL,               gf_dot_q8_0_ref,     gf_quantize_row_q8_0_ref,   1},
+    /*                 name      block bytes comp act        dequantize                  dot_ref              quantize_ref                writable */
+    [GF_TYPE_F32]    = {"F32",    1,   4,   1, GF_ACT_F32,  gf_dequantize_row_f32,      gf_dot_f32_row_ref,  NULL,                       0},
+    [GF_TYPE_F16]    = {"F16",    1,   2,   1, GF_ACT_F16,  gf_dequantize_row_f16,      gf_dot_f16_ref,      NULL,                       0},
+    [GF_TYPE_Q4_0]   = {"Q4_0",   32,  18,  1, GF_ACT_Q8_0, gf_dequantize_row_q4_0,     gf_dot_q4_0_ref,     gf_quantize_row_q4_0_ref,   1},
+    [GF_TYPE_Q4_1]   = {"Q4_1",   32,  20,  1, GF_ACT_Q8_1, gf_dequantize_row_q4_1,     gf_dot_q4_1_ref,     gf_quantize_row_q4_1_ref,   1},
+    [GF_TYPE_Q5_0]   = {"Q5_0",   32,  22,  1, GF_ACT_Q8_0, gf_dequantize_row_q5_0,     gf_dot_q5_0_ref,     NULL,                       0},
+    [GF_TYPE_Q5_1]   = {"Q5_1",   32,  24,  1, GF_ACT_Q8_1, gf_dequantize_row_q5_1,     gf_dot_q5_1_ref,     gf_quantize_row_q5_1_ref,   1},
+    [GF_TYPE_Q8_0]   = {"Q8_0",   32,  34,  1, GF_ACT_Q8_0, gf_dequantize_row_q8_0,     gf_dot_q8_0_ref,     gf_quantize_row_q8_0_ref,   1},
     [GF_TYPE_Q8_1]   = FILE_ONLY("Q8_1", 32, 36),
-    [GF_TYPE_Q2_K]   = {"Q2_K", 256,  84,  1, GF_TYPE_Q2_K, GF_ACT_Q8_K, gf_dequantize_row_q2_K,   NULL,               gf_dot_q2_K_ref,     gf_quantize_row_q2_K_ref,   1},
-    [GF_TYPE_Q3_K]   = {"Q3_K", 256, 110,  1, GF_TYPE_Q3_K, GF_ACT_Q8_K, gf_dequantize_row_q3_K,   NULL,               gf_dot_q3_K_ref,     gf_quantize_row_q3_K_ref,   1},
-    [GF_TYPE_Q4_K]   = {"Q4_K", 256, 144,  1, GF_TYPE_Q4_K, GF_ACT_Q8_K, gf_dequantize_row_q4_K,   NULL,               gf_dot_q4_K_ref,     gf_quantize_row_q4_K_ref,   1},
-    [GF_TYPE_Q5_K]   = {"Q5_K", 256, 176,  1, GF_TYPE_Q5_K, GF_ACT_Q8_K, gf_dequantize_row_q5_K,   NULL,               gf_dot_q5_K_ref,     gf_quantize_row_q5_K_ref,   1},
-    [GF_TYPE_Q6_K]   = {"Q6_K", 256, 210,  1, GF_TYPE_Q6_K, GF_ACT_Q8_K, gf_dequantize_row_q6_K,   NULL,               gf_dot_q6_K_ref,     gf_quantize_row_q6_K_ref,   1},
+    [GF_TYPE_Q2_K]   = {"Q2_K",   256, 84,  1, GF_ACT_Q8_K, gf_dequantize_row_q2_K,     gf_dot_q2_K_ref,     gf_quantize_row_q2_K_ref,   1},
+    [GF_TYPE_Q3_K]   = {"Q3_K",   256, 110, 1, GF_ACT_Q8_K, gf_dequantize_row_q3_K,     gf_dot_q3_K_ref,     gf_quantize_row_q3_K_ref,   1},
+    [GF_TYPE_Q4_K]   = {"Q4_K",   256, 144, 1, GF_ACT_Q8_K, gf_dequantize_row_q4_K,     gf_dot_q4_K_ref,     gf_quantize_row_q4_K_ref,   1},
+    [GF_TYPE_Q5_K]   = {"Q5_K",   256, 176, 1, GF_ACT_Q8_K, gf_dequantize_row_q5_K,     gf_dot_q5_K_ref,     gf_quantize_row_q5_K_ref,   1},
+    [GF_TYPE_Q6_K]   = {"Q6_K",   256, 210, 1, GF_ACT_Q8_K, gf_dequantize_row_q6_K,     gf_dot_q6_K_ref,     gf_quantize_row_q6_K_ref,   1},
     [GF_TYPE_Q8_K]   = FILE_ONLY("Q8_K", 256, 292),
     [GF_TYPE_IQ2_XXS] = FILE_ONLY("IQ2_XXS", 256, 66),
     [GF_TYPE_IQ2_XS] = FILE_ONLY("IQ2_XS", 256, 74),
     [GF_TYPE_IQ3_XXS] = FILE_ONLY("IQ3_XXS", 256, 98),
     [GF_TYPE_IQ1_S]  = FILE_ONLY("IQ1_S", 256, 50),
-    [GF_TYPE_IQ4_NL] = {"IQ4_NL", 32, 18,  0, GF_TYPE_Q8_0, GF_ACT_F32,  gf_dequantize_row_iq4_nl, gf_widen_row_iq4_nl, NULL,               NULL,                       0},
+    [GF_TYPE_IQ4_NL] = {"IQ4_NL", 32,  18,  1, GF_ACT_Q8_0, gf_dequantize_row_iq4_nl,   gf_dot_iq4_nl_ref,   NULL,                       0},
     [GF_TYPE_IQ3_S]  = FILE_ONLY("IQ3_S", 256, 110),
     [GF_TYPE_IQ2_S]  = FILE_ONLY("IQ2_S", 256, 82),
-    [GF_TYPE_IQ4_XS] = {"IQ4_XS", 256, 136, 1, GF_TYPE_IQ4_XS, GF_ACT_Q8_K, gf_dequantize_row_iq4_xs, NULL,            gf_dot_iq4_xs_ref,   gf_quantize_row_iq4_xs_ref, 1},
+    [GF_TYPE_IQ4_XS] = {"IQ4_XS", 256, 136, 1, GF_ACT_Q8_K, gf_dequantize_row_iq4_xs,   gf_dot_iq4_xs_ref,   gf_quantize_row_iq4_xs_ref, 1},
     [GF_TYPE_I8]     = FILE_ONLY("I8", 1, 1),
     [GF_TYPE_I16]    = FILE_ONLY("I16", 1, 2),
     [GF_TYPE_I32]    = FILE_ONLY("I32", 1, 4),
     [GF_TYPE_I64]    = FILE_ONLY("I64", 1, 8),
     [GF_TYPE_F64]    = FILE_ONLY("F64", 1, 8),
     [GF_TYPE_IQ1_M]  = FILE_ONLY("IQ1_M", 256, 56),
-    [GF_TYPE_BF16]   = {"BF16",   1,   2,  1, GF_TYPE_BF16, GF_ACT_BF16, gf_dequantize_row_bf16,   NULL,               gf_dot_bf16_ref,     gf_quantize_row_bf16_ref,   1},
+    [GF_TYPE_BF16]   = {"BF16",   1,   2,   1, GF_ACT_BF16, gf_dequantize_row_bf16,     gf_dot_bf16_ref,     gf_quantize_row_bf16_ref,   1},
     [GF_TYPE_TQ1_0]  = FILE_ONLY("TQ1_0", 256, 54),
     [GF_TYPE_TQ2_0]  = FILE_ONLY("TQ2_0", 256, 66),
     [GF_TYPE_MXFP4]  = FILE_ONLY("MXFP4", 32, 17),
@@ -79,15 +82,9 @@ void gf_type_missing(uint32_t type, const char *what) {
     abort();
 }
 
-int gf_type_held_as(uint32_t type) {
+int gf_type_computable(uint32_t type) {
     const gf_type_traits *t = gf_type_info(type);
-    return t ? t->held_as : -1;
-}
-
-void gf_widen_row(uint32_t type, const void *src, void *dst, int64_t n) {
-    const gf_type_traits *t = gf_type_info(type);
-    if (!t || !t->widen) gf_type_missing(type, "widening");
-    t->widen(src, dst, n);
+    return t && t->computable;
 }
 
 void gf_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n) {
@@ -154,8 +151,6 @@ size_t gf_types_json(char *buf, size_t cap, gf_type_json_extra extra) {
         if (!t) continue;
         PUT("%s{\"id\":%u,\"name\":\"%s\",\"blockElements\":%u,\"blockBytes\":%u,\"computable\":%s,", first ? "" : ",", i,
             t->name, t->block, t->bytes, t->computable ? "true" : "false");
-        if (t->held_as >= 0) PUT("\"heldAs\":\"%s\",", gf_type_name((uint32_t)t->held_as));
-        else PUT("\"heldAs\":null,");
         if (t->computable) PUT("\"activation\":\"%s\",", gf_act_format_name(t->act));
         else PUT("\"activation\":null,");
         if (extra) {

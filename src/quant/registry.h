@@ -19,23 +19,18 @@
  * gf_dequantize_row_<t>: n elements (whole blocks) to f32;
  * gf_dot_<t>_ref: the scalar reference dot of a weight row of n elements
  *   with an activation row in the type's activation format;
- * gf_quantize_row_<t>_ref: llama.cpp's reference quantizer, n elements;
- * gf_widen_row_<t>: a row in the type it is held as (held_as != id). */
+ * gf_quantize_row_<t>_ref: llama.cpp's reference quantizer, n elements. */
 typedef void (*gf_dequantize_fn)(const void *src, float *dst, int64_t n);
 typedef float (*gf_dot_fn)(int n, const void *w, const void *act);
 typedef void (*gf_quantize_fn)(const float *x, void *dst, int64_t n);
-typedef void (*gf_widen_fn)(const void *src, void *dst, int64_t n);
 
 typedef struct {
     const char *name;   /* "Q4_K"; NULL: no such type id */
     uint32_t block;     /* elements per block */
     uint32_t bytes;     /* bytes per block */
-    int computable;     /* kernels take it as it is (kernels/kernels.c has its matmul) */
-    int held_as;        /* the type a weight is kept in memory as: its own id when computable, another
-                           computable type it is widened to exactly (widen), or -1: not readable */
+    int computable;     /* read and computed with as it is (kernels/kernels.c has its matmul); the others are refused */
     gf_act_format act;  /* what its dot product consumes (computable types) */
-    gf_dequantize_fn dequantize; /* readable types */
-    gf_widen_fn widen;           /* held as another type */
+    gf_dequantize_fn dequantize; /* computable types */
     gf_dot_fn dot_ref;           /* computable types */
     gf_quantize_fn quantize_ref; /* writable types */
     int writable;                /* gf_quantize_row writes it */
@@ -46,16 +41,12 @@ const char *gf_type_name(uint32_t type);           /* "unknown type id 31" for u
 /* Bytes of a row of n elements; 0 if n is not a whole number of blocks (or the id is unknown). */
 size_t gf_row_bytes(uint32_t type, uint64_t n);
 
-/* The type a weight of `type` is held in (the row's held_as): itself if
- * computable; Q8_0 for Q5_0 and IQ4_NL (llama.cpp's fallbacks for Q4_K and
- * the 2-3-bit types in rows that are not a multiple of 256), whose values
- * are int8 with Q8_0's block of 32 and f16 scale, and whose dot products
- * llama.cpp computes against Q8_0 activations with the same integer sums;
- * -1 if unreadable. */
-int gf_type_held_as(uint32_t type);
-/* A row of n elements of a type held as another, in that type: the same values, exactly. */
-void gf_widen_row(uint32_t type, const void *src, void *dst, int64_t n);
-/* Row of n elements of a readable type (gf_type_held_as >= 0) to f32. */
+/* Whether greenformer reads and computes with the type (the row's computable):
+ * every weight is held in memory in its file's type, never converted to
+ * another one (Q5_0 and IQ4_NL, llama.cpp's fallbacks for Q4_K and the
+ * 2-3-bit types in rows that are not a multiple of 256, included). */
+int gf_type_computable(uint32_t type);
+/* Row of n elements of a computable type to f32. */
 void gf_dequantize_row(uint32_t type, const void *src, float *dst, int64_t n);
 /* The activation format of a computable type's dot product. */
 gf_act_format gf_act_format_for(uint32_t weight_type);
@@ -74,8 +65,8 @@ const char *gf_writable_types_list(void);
 typedef size_t (*gf_type_json_extra)(uint32_t type, char *buf, size_t cap);
 
 /* The registry as JSON: [{"id":2,"name":"Q4_0","blockElements":32,"blockBytes":18,
- * "computable":true,"heldAs":"Q4_0","activation":"q8_0",<extra>"writable":true}, ...]
- * (heldAs null when unreadable, activation null unless computable; extra may
+ * "computable":true,"activation":"q8_0",<extra>"writable":true}, ...]
+ * (activation null unless computable; extra may
  * be NULL). Returns the length (may exceed cap, like snprintf); buf holds a
  * NUL-terminated prefix when cap > 0. */
 size_t gf_types_json(char *buf, size_t cap, gf_type_json_extra extra);

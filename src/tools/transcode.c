@@ -238,9 +238,9 @@ static int plan_tensors(gf_transcoder *t, gf_quant_rules *rules, int *requantize
         if (!p->in_row || !p->out_row || ti->nbytes % p->in_row)
             return gf_fail("quantize: tensor '%s' has rows of %lld %s elements, which cannot be converted", ti->name, (long long)p->n,
                            gf_type_name(p->in_type));
-        if (p->convert && gf_type_held_as(p->in_type) < 0)
+        if (p->convert && !gf_type_computable(p->in_type))
             return gf_fail("quantize: tensor '%s' has type %s, which greenformer cannot read (the input must be F32 or F16, or "
-                           "a type it computes with, or Q5_0, IQ4_NL, to re-quantize)",
+                           "a type it computes with, to re-quantize)",
                            ti->name, gf_type_name(p->in_type));
         if (p->convert && !is_float_type(p->in_type)) {
             (*requantized)++;

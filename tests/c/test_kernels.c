@@ -22,6 +22,8 @@
 #include "base/error.h"
 #include "kernels/exp_poly.h"
 #include "kernels/kernels.h"
+#include "quant/iq4_nl.h"
+#include "quant/q5_0.h"
 #include "testing.h"
 
 static uint64_t g_rng = 0x9E3779B97F4A7C15ull;
@@ -299,6 +301,26 @@ static void make_weight_row(uint32_t type, int n, uint8_t *dst, int r) {
                 for (int j = 0; j < 32; j++) q->qs[j] = (int8_t)rnd64();
             }
         break;
+    case GF_TYPE_Q5_0: /* no quantizer writes it: random levels and fifth bits; all 0 (-16) or all 31 in some rows */
+        for (int b = 0; b < nb; b++) {
+            block_q5_0 *q = (block_q5_0 *)dst + b;
+            q->d = rnd_half(0.0005f, 0.005f);
+            for (int j = 0; j < 4; j++) q->qh[j] = (uint8_t)rnd64();
+            for (int j = 0; j < 16; j++) q->qs[j] = (uint8_t)rnd64();
+            if (r % 7 == 3) {
+                memset(q->qh, r & 8 ? 0xff : 0, 4);
+                memset(q->qs, r & 8 ? 0xff : 0, 16);
+            }
+        }
+        break;
+    case GF_TYPE_IQ4_NL: /* random codebook indices (every one of the 16 occurs) */
+        for (int b = 0; b < nb; b++) {
+            block_iq4_nl *q = (block_iq4_nl *)dst + b;
+            q->d = rnd_half(0.0001f, 0.001f);
+            for (int j = 0; j < 16; j++) q->qs[j] = (uint8_t)rnd64();
+            if (r % 7 == 3) memset(q->qs, r & 8 ? 0xff : 0, 16); /* all 113 or all -127 */
+        }
+        break;
     case GF_TYPE_Q4_K:
         for (int b = 0; b < nsb; b++) {
             block_q4_K *q = (block_q4_K *)dst + b;
@@ -557,12 +579,17 @@ static void test_matmul(void) {
     test_matmul_case(GF_TYPE_Q4_0, 2080, 9, 39);
     test_matmul_case(GF_TYPE_Q4_1, 2080, 5, 39);
     test_matmul_case(GF_TYPE_Q8_0, 2080, 5, 39);
+    test_matmul_case(GF_TYPE_Q5_0, 2080, 9, 39);
+    test_matmul_case(GF_TYPE_IQ4_NL, 2080, 9, 39);
+    test_matmul_case(GF_TYPE_Q5_0, 64, 1103, 5);
+    test_matmul_case(GF_TYPE_IQ4_NL, 64, 1103, 5);
     test_matmul_case(GF_TYPE_Q4_K, 2304, 5, 39);
     /* a single row and a single token */
     test_matmul_case(GF_TYPE_Q4_0, 64, 2, 1);
     test_matmul_case(GF_TYPE_Q6_K, 256, 2, 1);
     /* the newer types: GEMM panels, tiles and tails */
-    static const uint32_t newer[] = {GF_TYPE_Q5_K, GF_TYPE_Q3_K, GF_TYPE_Q2_K, GF_TYPE_IQ4_XS, GF_TYPE_Q5_1, GF_TYPE_BF16};
+    static const uint32_t newer[] = {GF_TYPE_Q5_K, GF_TYPE_Q3_K, GF_TYPE_Q2_K, GF_TYPE_IQ4_XS, GF_TYPE_Q5_1, GF_TYPE_BF16,
+                                     GF_TYPE_Q5_0, GF_TYPE_IQ4_NL};
     for (size_t i = 0; i < sizeof newer / sizeof newer[0]; i++) {
         test_matmul_case(newer[i], 2304, 5, 39);
         test_matmul_case(newer[i], 512, 270, 4);
@@ -570,7 +597,8 @@ static void test_matmul(void) {
     }
 }
 
-/* Largest integer sums: Q8_0 weights of -128 against activations of -127,
+/* Largest integer sums: Q8_0 weights of -128 against activations of -127
+ * (Q5_0's -16 and 15, IQ4_NL's -127 and 113 likewise),
  * Q4_K at the largest scales and nibbles, Q6_K at scale -128, q = -32. */
 static void test_extremes(void) {
 #if GF_HAVE_SIMD128
@@ -579,7 +607,7 @@ static void test_extremes(void) {
     for (int i = 0; i < N; i++) x[i] = -1.0f;
     static uint8_t act[sizeof(block_q8_K) * (N / 256)];
     static uint8_t w[sizeof(block_q6_K) * (N / 256) * 4];
-    const uint32_t types[] = {GF_TYPE_Q8_0, GF_TYPE_Q4_K, GF_TYPE_Q6_K, GF_TYPE_Q4_0, GF_TYPE_Q4_1};
+    const uint32_t types[] = {GF_TYPE_Q8_0, GF_TYPE_Q4_K, GF_TYPE_Q6_K, GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q5_0, GF_TYPE_IQ4_NL};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         uint32_t type = types[k];
         size_t rb = gf_row_bytes(type, N);
@@ -611,6 +639,15 @@ static void test_extremes(void) {
                     memset(blk + 2, r & 1 ? hi : (type == GF_TYPE_Q8_0 ? 0x7f : 0x00), bs - 2);
                     if (type == GF_TYPE_Q4_1) blk[2] = 0, blk[3] = 0x3c;
                 }
+        /* Q5_0 all levels 0 (q - 16 = -16) or all 31; IQ4_NL all index 0 (-127) or all 15 (113) */
+        if (type == GF_TYPE_Q5_0 || type == GF_TYPE_IQ4_NL)
+            for (int r = 0; r < 4; r++)
+                for (int b = 0; b < N / 32; b++) {
+                    size_t bs = gf_type_info(type)->bytes;
+                    uint8_t *blk = w + rb * (size_t)r + bs * (size_t)b;
+                    blk[0] = 0x00, blk[1] = 0x3c;
+                    memset(blk + 2, r & 1 ? 0xff : 0x00, bs - 2);
+                }
         gf_matrix m = {type, N, rb, w};
         float ys[4], yr[4];
         gf_matmul_simd128(&m, 0, 4, act, 0, 1, ys, 1);
@@ -632,7 +669,7 @@ static void test_extremes(void) {
  * and defer to the reference, so even these results agree (nan for nan). */
 static void test_special_scales(void) {
 #if GF_HAVE_SIMD128
-    const uint32_t types[] = {GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q8_0, GF_TYPE_Q4_K, GF_TYPE_Q6_K};
+    const uint32_t types[] = {GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q8_0, GF_TYPE_Q4_K, GF_TYPE_Q6_K, GF_TYPE_Q5_0, GF_TYPE_IQ4_NL};
     const gf_half specials[] = {0x7c00, 0xfc00, 0x7e00, 0x7c01};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++)
         for (size_t si = 0; si < sizeof specials / sizeof specials[0]; si++) {
@@ -667,7 +704,7 @@ static void test_special_scales(void) {
  * halves included. */
 static void test_all_finite_scales(void) {
 #if GF_HAVE_SIMD128
-    const uint32_t types[] = {GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q8_0, GF_TYPE_Q4_K, GF_TYPE_Q6_K};
+    const uint32_t types[] = {GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q8_0, GF_TYPE_Q4_K, GF_TYPE_Q6_K, GF_TYPE_Q5_0, GF_TYPE_IQ4_NL};
     for (size_t k = 0; k < sizeof types / sizeof types[0]; k++) {
         mm_case c;
         mm_setup(&c, types[k], 256, 4, 1);

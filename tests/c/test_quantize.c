@@ -9,6 +9,8 @@
 
 #include "base/error.h"
 #include "format/gguf.h"
+#include "quant/iq4_nl.h"
+#include "quant/q5_0.h"
 #include "quant/quant.h"
 #include "quant/quantize.h"
 #include "tools/quantize_gptq.h"
@@ -199,10 +201,10 @@ static void check_errors(void) {
     CHECK(gf_quant_method_parse("search") == GF_QUANT_SEARCH && gf_quant_method_parse("nope") == -1, "method names");
 }
 
-/* Q5_0 and IQ4_NL, read by widening to Q8_0: random blocks dequantize as the
- * formats define them (written here in the shape of llama.cpp's dequantizers),
- * and their Q8_0 form holds the same values and scale. */
-static void check_widening(void) {
+/* Q5_0 and IQ4_NL: random blocks dequantize as the formats define them
+ * (written here in the shape of llama.cpp's dequantizers), and they are
+ * computed with as they are (no other type holds them). */
+static void check_q5_0_iq4_nl(void) {
     static const int8_t iq4nl[16] = {-127, -104, -83, -65, -49, -35, -22, -10, 1, 13, 25, 38, 53, 69, 89, 113};
     uint32_t seed = 12345;
     uint8_t raw[4 * sizeof(block_q5_0)];
@@ -212,14 +214,11 @@ static void check_widening(void) {
         for (size_t i = 0; i < sizeof raw; i++) raw[i] = (uint8_t)((seed = seed * 1664525u + 1013904223u) >> 24);
         for (int b = 0; b < 4; b++) raw[b * bs + 1] = 0x2c + b; /* normal halves for d, either sign */
         float got[128], want[128];
-        block_q8_0 w[4];
         gf_dequantize_row(t, raw, got, 128);
-        gf_widen_row(t, raw, w, 128);
-        int same = 1, wide = 1;
+        int same = 1;
         for (int b = 0; b < 4; b++) {
             const uint8_t *x = raw + b * bs;
             float d = gf_half_to_float((gf_half)(x[0] | x[1] << 8));
-            wide &= w[b].d == (gf_half)(x[0] | x[1] << 8);
             for (int j = 0; j < 16; j++) {
                 int x0, x1;
                 if (type) {
@@ -233,20 +232,18 @@ static void check_widening(void) {
                 }
                 want[32 * b + j] = x0 * d;
                 want[32 * b + j + 16] = x1 * d;
-                wide &= w[b].qs[j] == x0 && w[b].qs[j + 16] == x1;
             }
         }
         for (int i = 0; i < 128; i++) same &= got[i] == want[i];
         CHECK(same, "%s dequantizes as the format defines", gf_type_name(t));
-        CHECK(wide, "%s widens to Q8_0 with the same values and scale", gf_type_name(t));
-        CHECK(gf_type_held_as(t) == GF_TYPE_Q8_0, "%s is held as Q8_0", gf_type_name(t));
+        CHECK(gf_type_computable(t) && gf_act_format_for(t) == GF_ACT_Q8_0, "%s is computed with, against Q8_0 activations", gf_type_name(t));
     }
-    CHECK(gf_type_held_as(GF_TYPE_F32) == GF_TYPE_F32 && gf_type_held_as(GF_TYPE_Q4_K) == GF_TYPE_Q4_K, "computable types are held as they are");
-    CHECK(gf_type_held_as(GF_TYPE_IQ2_XS) < 0 && gf_type_held_as(GF_TYPE_TQ1_0) < 0 && gf_type_held_as(99) < 0, "others are not read");
+    CHECK(gf_type_computable(GF_TYPE_F32) && gf_type_computable(GF_TYPE_Q4_K), "F32 and Q4_K are computed with");
+    CHECK(!gf_type_computable(GF_TYPE_IQ2_XS) && !gf_type_computable(GF_TYPE_TQ1_0) && !gf_type_computable(99), "others are not read");
 }
 
 int main(void) {
-    check_widening();
+    check_q5_0_iq4_nl();
     gguf_file f32;
     if (!open_gguf("llamacpp-slice-f32.gguf", &f32)) {
         fprintf(stderr, "cannot read llamacpp-slice-f32.gguf from %s/models\n", test_shared_dir());

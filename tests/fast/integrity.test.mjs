@@ -70,7 +70,7 @@ for (const [what, make, message] of refusals) {
   });
 }
 
-test('types held widened (Q5_0, IQ4_NL as Q8_0) are checked in their own layout', async () => {
+test('Q5_0 and IQ4_NL matrices are checked in their own layout', async () => {
   const f32 = readFileSync(fixture('models', 'tiny-llama-f32.gguf'));
   for (const [type, block] of [['Q5_0', 22], ['IQ4_NL', 18]]) {
     const bytes = withMatrices(f32, type);

@@ -18,13 +18,13 @@ test('the registry rows, and the JS and .d.ts type lists equal to its writable t
   const rows = core.types();
   const byName = Object.fromEntries(rows.map((r) => [r.name, r]));
   assert.deepEqual(byName.Q4_K, {
-    id: 12, name: 'Q4_K', blockElements: 256, blockBytes: 144, computable: true, heldAs: 'Q4_K', activation: 'q8_K', methods: ['ref', 'search'], gptq: true, writable: true,
+    id: 12, name: 'Q4_K', blockElements: 256, blockBytes: 144, computable: true, activation: 'q8_K', methods: ['ref', 'search'], gptq: true, writable: true,
   });
   assert.deepEqual(byName.Q5_0, {
-    id: 6, name: 'Q5_0', blockElements: 32, blockBytes: 22, computable: false, heldAs: 'Q8_0', activation: null, methods: [], gptq: false, writable: false,
+    id: 6, name: 'Q5_0', blockElements: 32, blockBytes: 22, computable: true, activation: 'q8_0', methods: [], gptq: false, writable: false,
   });
   assert.deepEqual(byName.BF16, {
-    id: 30, name: 'BF16', blockElements: 1, blockBytes: 2, computable: true, heldAs: 'BF16', activation: 'bf16', methods: ['ref', 'search'], gptq: false, writable: true,
+    id: 30, name: 'BF16', blockElements: 1, blockBytes: 2, computable: true, activation: 'bf16', methods: ['ref', 'search'], gptq: false, writable: true,
   });
   // every writable type has both methods; calibration adds GPTQ to all but BF16 (rounded to nearest)
   for (const r of rows.filter((x) => x.writable)) {
@@ -32,7 +32,8 @@ test('the registry rows, and the JS and .d.ts type lists equal to its writable t
     assert.equal(r.gptq, r.name !== 'BF16', r.name);
   }
   assert.equal(byName.Q5_1.activation, 'q8_1');
-  assert.equal(byName.IQ2_XS.heldAs, null);
+  assert.equal(byName.IQ2_XS.computable, false);
+  assert.equal(byName.IQ4_NL.activation, 'q8_0');
   assert.equal(byName.F16.activation, 'f16');
   const writable = rows.filter((r) => r.writable).map((r) => r.name);
   assert.deepEqual(sorted(writable), ['BF16', 'IQ4_XS', 'Q2_K', 'Q3_K', 'Q4_0', 'Q4_1', 'Q4_K', 'Q5_1', 'Q5_K', 'Q6_K', 'Q8_0']);

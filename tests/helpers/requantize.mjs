@@ -1,8 +1,8 @@
 // Rewrites a GGUF (the shared F32 tiny-llama) with every matrix in another
 // type, written here in JS from the block formats, independently of the C
-// core: Q5_0 and IQ4_NL (which greenformer reads by widening them to Q8_0),
-// and the Q8_0 those widen to, so a test can hold the core's widening to
-// this one. Vectors (norms) stay F32.
+// core: Q5_0 and IQ4_NL (which greenformer's quantizer does not write), and
+// Q8_0 holding exactly their values, so a test can hold the core's Q5_0 and
+// IQ4_NL dot products to its Q8_0 ones. Vectors (norms) stay F32.
 import { fromHalf, toHalf } from '../../bench/lib/rng.mjs';
 import { parseGguf } from './gguf.mjs';
 
@@ -92,4 +92,26 @@ export function withMatrices(buf, type, { widen = false } = {}) {
   const h = Buffer.concat(head);
   const padded = Math.ceil(h.length / g.alignment) * g.alignment;
   return Buffer.concat([h, Buffer.alloc(padded - h.length), ...parts]);
+}
+
+/**
+ * A quantized GGUF (`quantized`) with every tensor of a type in `map` (e.g. { Q4_1: 'Q5_0' }) written again in the
+ * mapped type (Q5_0, IQ4_NL) from the same tensor of the F32 file it was quantized from: llama-quantize's fallbacks
+ * for rows that are not a multiple of 256, which greenformer's quantizer does not write. Returns { kv, tensors } as
+ * tests/fixtures/gguf-write.mjs writeGguf takes them.
+ */
+export function retyped(quantized, f32, map) {
+  const q = parseGguf(quantized), src = parseGguf(f32);
+  const tensors = q.tensors.map((t) => {
+    const to = map[t.typeName];
+    if (!to) return { name: t.name, ne: t.ne, type: t.type, bytes: q.data(t) };
+    const s = src.tensors.find((x) => x.name === t.name);
+    if (!s || s.typeName !== 'F32') throw new Error(`retyped: ${t.name} is not an F32 tensor of the source`);
+    const d = src.data(s);
+    const x = new Float32Array(d.buffer.slice(d.byteOffset, d.byteOffset + d.byteLength));
+    const blocks = [];
+    for (let i = 0; i < x.length; i += 32) blocks.push(quantizeBlock(x.subarray(i, i + 32), to).bytes);
+    return { name: t.name, ne: t.ne, type: TYPE_ID[to], bytes: Buffer.concat(blocks) };
+  });
+  return { kv: q.kv, tensors };
 }

@@ -43,7 +43,7 @@ test('native llama.cpp computes the committed references again (tokens equal, lo
     const b = readFileSync(join(d, f));
     return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
   };
-  for (const model of ['tiny-llama', 'tiny-qwen2', 'tiny-gpt2', 'tiny-phi3', 'tiny-gemma2']) {
+  for (const model of ['tiny-llama', 'tiny-qwen2', 'tiny-gpt2', 'tiny-phi3', 'tiny-gemma2', 'tiny-llama320']) {
     const mine = readJson('reference', `${model}.json`);
     const again = JSON.parse(readFileSync(join(dir, `${model}.json`), 'utf8'));
     assert.deepEqual(again.prompt_ids, mine.prompt_ids, `${model}: prompt ids`);

@@ -77,7 +77,8 @@ for (const variant of ['relaxed', 'relaxed16']) for (const name of kernelProgram
 // threads: every logit of a teacher-forced pass and the sampled tokens are
 // identical.
 test('the relaxed builds give bit-identical logits and tokens to the plain build (Node)', { skip: !relaxedFlags && 'this Node has no relaxed SIMD' }, (t) => {
-  const models = ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q4_1.gguf', 'tiny-llama-Q8_0.gguf', 'tiny-llama-Q4_K_M.gguf', 'tiny-llama-Q6_K.gguf', 'tiny-brown-Q5_K_M.gguf']
+  const models = ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q4_1.gguf', 'tiny-llama-Q8_0.gguf', 'tiny-llama-Q4_K_M.gguf', 'tiny-llama-Q6_K.gguf', 'tiny-brown-Q5_K_M.gguf',
+    'tiny-llama320-Q4_K_M.gguf', 'tiny-llama320-IQ4_XS.gguf'] // Q5_0, IQ4_NL
     .map((f) => fixture('models', f));
   const script = `
     import { loadModel } from ${JSON.stringify(join(ROOT, 'web/index.js'))};
