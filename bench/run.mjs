@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // greenformer vs wllama vs native llama.cpp benchmark (npm run bench). See bench/README.md.
 //
-//   node bench/run.mjs [--models 110m,1b] [--types Q4_0,Q8_0,Q4_K_M] [--threads 1,2]
+//   node bench/run.mjs [--models 110m,1b|real|qwen3-0.6b,...] [--types Q4_0,Q8_0,Q4_K_M] [--threads 1,2]
 //                      [--runs 3] [--runtimes greenformer,wllama,native] [--env chromium,node]
 //                      [--warmup 2] [--warmup-ms 2000] [--no-bandwidth] [--out bench/results.json]
 //                      [--retries 2] [--max-wait 600]   # contention handling, see README
@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { ensureModels, modelPath, SHAPES, DEFAULT_SHAPES, MIXES } from './make-model.mjs';
+import { ensureModels, expandShapes, modelPath, shapeTypes, SHAPES, DEFAULT_SHAPES, MIXES } from './make-model.mjs';
 import { readGGUF } from './lib/gguf.mjs';
 import { benchPrompt } from './lib/vocab.mjs';
 import { promptFromTokenizer } from './lib/prompt-text.mjs';
@@ -64,8 +64,8 @@ function parseArgs(argv) {
     const a = argv[i];
     const v = () => { if (i + 1 >= argv.length) throw new Error(`${a} needs a value`); return argv[++i]; };
     switch (a) {
-      case '--models': o.models = list(v()); break;
-      case '--types': o.types = list(v()); break;
+      case '--models': o.models = expandShapes(list(v())); break; // 'real': the real shapes (make-model.mjs SHAPE_GROUPS)
+      case '--types': o.types = list(v()); o.typesGiven = true; break;
       case '--threads': o.threads = list(v()).map(Number); break;
       case '--runs': o.runs = Number(v()); break;
       case '--runtimes': o.runtimes = list(v()); break;
@@ -99,7 +99,6 @@ function parseArgs(argv) {
   if (o.files && (given.has('--models') || given.has('--types'))) {
     throw new Error('--files runs your own files instead of the generated models: give it without --models and --types');
   }
-  for (const m of o.models) if (!SHAPES[m]) throw new Error(`unknown model ${m} (${Object.keys(SHAPES)})`);
   for (const t of o.types) if (!MIXES[t]) throw new Error(`unknown type ${t} (${Object.keys(MIXES)})`);
   for (const r of o.runtimes) if (!['greenformer', 'wllama', 'native'].includes(r)) throw new Error(`unknown runtime ${r}`);
   for (const e of o.env) if (!['chromium', 'node'].includes(e)) throw new Error(`unknown env ${e}`);
@@ -139,10 +138,12 @@ function paramCount(g) {
 
 /** The generated models of --models x --types (made when missing), served from the repo root. */
 function generatedModels(o) {
-  ensureModels(o.models, o.types);
+  // without --types, each shape's own types (the real shapes: those their files ship in)
+  const typesOf = (m) => (o.typesGiven ? o.types : shapeTypes(m));
   const entries = [];
   for (const m of o.models) {
-    for (const t of o.types) {
+    ensureModels([m], typesOf(m));
+    for (const t of typesOf(m)) {
       const file = modelPath(m, t), s = SHAPES[m];
       entries.push({ shape: m, type: t, file, urlPath: `/${rel(file)}`,
         expect: { vocab: s.vocab, layers: s.layers, dim: s.dim, ctx: s.ctx } });

@@ -11,6 +11,7 @@ export const GGML = {
   Q4_0: { id: 2, blk: 32, bytes: 18 },
   Q4_1: { id: 3, blk: 32, bytes: 20 },
   Q5_0: { id: 6, blk: 32, bytes: 22 },
+  Q5_1: { id: 7, blk: 32, bytes: 24 },
   Q8_0: { id: 8, blk: 32, bytes: 34 },
   Q4_K: { id: 12, blk: 256, bytes: 144 },
   Q5_K: { id: 13, blk: 256, bytes: 176 },
