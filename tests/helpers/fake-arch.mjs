@@ -88,6 +88,8 @@ export function archSpec(s) {
     const n = (s.ropeDim ?? hd) / 2;
     t.push({ name: 'rope_factors_long.weight', ne: [n], kind: 'factors', scale: 4 }, { name: 'rope_factors_short.weight', ne: [n], kind: 'factors', scale: 1.5 });
   }
+  // Llama 3.x's rope scaling as its converter writes it: one divisor per rotary pair in rope_freqs.weight
+  if (s.ropeFreqs) t.push({ name: 'rope_freqs.weight', ne: [(s.ropeDim ?? hd) / 2], kind: 'factors', scale: s.ropeFreqs });
   const a = s.arch;
   const kv = [
     ['general.architecture', VT.STR, a],

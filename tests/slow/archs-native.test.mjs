@@ -129,6 +129,15 @@ const cases = [
     },
     controls: [{ ...base, arch: 'olmo2', layers: 4, qkNorm: 'whole', outputNorms: true, std: 0.25, ropeScaling: { type: 'yarn', factor: 8, orig: 32, attnFactor: 1.2 } }],
   },
+  // Llama 3.x (every Llama 3.1/3.2 GGUF): rope_freqs.weight divides each pair's frequency, RoPE base 500000; the same
+  // weights without the tensor must miss llama.cpp by far more than TOL
+  {
+    name: 'llama with rope_freqs (Llama 3 rope scaling)',
+    tokens: LONG,
+    spec: { ...base, arch: 'llama', ropeBase: 500000, ropeFreqs: 8, std: 0.25 },
+    check: (i) => assert.equal(i.blocks.ropeFactors, 'rope_freqs'),
+    controls: [{ ...base, arch: 'llama', ropeBase: 500000, std: 0.25 }],
+  },
   { name: 'phi3 (partial rotary)', vocab: PHI3_VOCAB, spec: { ...base, arch: 'phi3', vocab: 32064, fusedQkv: true, fusedGateUp: true, ropeDim: 12 } },
   { name: 'phi3 (LongRoPE short factors)', vocab: PHI3_VOCAB, spec: { ...base, arch: 'phi3', vocab: 32064, fusedQkv: true, fusedGateUp: true, longRope: { orig: 1024, attnFactor: 1.19 } } },
   // the original context below ours: the long factors (llama.cpp pads its context to a multiple of 256 before choosing)
