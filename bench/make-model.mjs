@@ -28,6 +28,10 @@ export const SHAPES = {
   // A Qwen-sized vocabulary on a small body (bench/run.mjs --chat's grammar-mask cost):
   // not one of the default shapes (extra), made only when named.
   'bigvocab': { dim: 512, ffn: 1408, layers: 4, heads: 8, kvHeads: 8, vocab: 151936, ctx: 2048, extra: true },
+  // The same body with a llama-2 and a Gemma-3-sized vocabulary (bench/vocab.mjs: the
+  // output matrix's and the sampler's share of a decode step as the vocabulary grows).
+  'vocab32k': { dim: 512, ffn: 1408, layers: 4, heads: 8, kvHeads: 8, vocab: 32000, ctx: 2048, extra: true },
+  'vocab262k': { dim: 512, ffn: 1408, layers: 4, heads: 8, kvHeads: 8, vocab: 262144, ctx: 2048, extra: true },
 };
 /** The shapes the benchmark runs by default (all but the extra ones). */
 export const DEFAULT_SHAPES = Object.keys(SHAPES).filter((k) => !SHAPES[k].extra);
@@ -313,12 +317,12 @@ async function main() {
   const a = parseArgs(process.argv.slice(2));
   const seed = a.seed !== undefined ? Number(a.seed) : 1;
   if (a.help || (!a.all && !(a.shape && a.type))) {
-    console.log('usage: node bench/make-model.mjs --shape 110m|1b --type Q4_0|Q8_0|Q4_K_M|Q5_K_M [--out FILE] [--seed N]\n' +
+    console.log(`usage: node bench/make-model.mjs --shape ${Object.keys(SHAPES).join('|')} --type ${Object.keys(MIXES).join('|')} [--out FILE] [--seed N]\n` +
       '       node bench/make-model.mjs --all [--force] [--seed N]');
     process.exit(a.help ? 0 : 2);
   }
   if (a.all) {
-    ensureModels(Object.keys(SHAPES), Object.keys(MIXES), { force: !!a.force, seed });
+    ensureModels(DEFAULT_SHAPES, Object.keys(MIXES), { force: !!a.force, seed }); // extra shapes only when named
   } else {
     const out = a.out || modelPath(a.shape, a.type);
     console.log(`make-model: writing ${out}`);

@@ -11,6 +11,7 @@
 #include "base/error.h"
 #include "model/model.h"
 #include "model/work.h"
+#include "base/clock.h"
 #include "base/parallel.h"
 
 /* Activation formats a model's matrices may consume, one quantized copy each. */
@@ -87,9 +88,11 @@ struct gf_context {
     void *observer_ctx;
     int skip_matmuls; /* warm-up passes of the per-token steps alone */
     gf_work work;     /* what every forward pass so far read and multiplied (model/work.h) */
+    double output_ms; /* time in the output projection and the logits' check (gf_context_output_ms) */
 };
 
 const gf_work *gf_context_work(const gf_context *c) { return &c->work; }
+double gf_context_output_ms(const gf_context *c) { return c->output_ms; }
 
 void gf_context_set_observer(gf_context *c, gf_matmul_observer fn, void *ctx) {
     c->observer = fn;
@@ -693,6 +696,7 @@ static void forward_layer(gf_context *c, int32_t il, int32_t pos0, int32_t n_tok
 static void output_logits(gf_context *c, int32_t first, int32_t n_tok, float *out) {
     const gf_model *m = c->m;
     const gf_hparams *hp = &m->hp;
+    double t0 = gf_now_ms();
     int32_t rows = n_tok - first;
     norm_rows(m, c->xb, c->x + (int64_t)first * hp->dim, &m->output_norm, rows);
     act_input(c, c->xb, hp->dim, rows);
@@ -702,6 +706,7 @@ static void output_logits(gf_context *c, int32_t first, int32_t n_tok, float *ou
         for (int64_t i = 0; i < (int64_t)rows * hp->n_vocab; i++) out[i] *= inv;
     }
     if (hp->final_softcap > 0 && !c->skip_matmuls) gf_attn_softcap(out, (int)((int64_t)rows * hp->n_vocab), hp->final_softcap);
+    c->output_ms += gf_now_ms() - t0;
 }
 
 static void forward_batch(gf_context *c, const int32_t *ids, int32_t n_tok, int logits_mode, float *out) {
@@ -825,9 +830,11 @@ int gf_eval(gf_context *c, const int32_t *ids, int32_t n, int logits_mode, float
         forward_batch(c, ids + i, nb, mode, rows);
         /* a NaN or Inf logit is never a distribution to sample from: overflowing (or corrupt) weights */
         int s = GF_OK;
+        double t0 = gf_now_ms();
         if (mode == GF_LOGITS_ALL)
             for (int32_t r = 0; r < nb && s == GF_OK; r++) s = check_logits(rows + (int64_t)r * hp->n_vocab, hp->n_vocab, pos0 + r);
         else if (mode == GF_LOGITS_LAST) s = check_logits(c->logits, hp->n_vocab, pos0 + nb - 1);
+        c->output_ms += gf_now_ms() - t0;
         if (s < 0) return s;
     }
     if (logits_mode == GF_LOGITS_LAST && out) memcpy(out, c->logits, (size_t)hp->n_vocab * sizeof(float));
