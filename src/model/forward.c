@@ -807,10 +807,18 @@ int gf_encode(gf_context *c, const int32_t *ids, int32_t n, float *out) {
 }
 
 static int check_logits(const float *x, int32_t n, int32_t pos) {
-    float acc = 0; /* x - x is NaN exactly when x is NaN or Inf: one branch-free pass over the row */
-    for (int32_t i = 0; i < n; i++) acc += x[i] - x[i];
-    if (acc == 0) return GF_OK;
+    /* x - x is NaN exactly when x is NaN or Inf: one branch-free pass over the row, into eight
+     * independent sums (one sum was a chain of dependent adds: 0.38 ms for 262,144 logits, eight
+     * take 0.12; wasm under Node, 2026-12-07) */
+    float acc8[8] = {0};
     int32_t i = 0;
+    for (; i + 8 <= n; i += 8)
+        for (int j = 0; j < 8; j++) acc8[j] += x[i + j] - x[i + j];
+    float acc = 0;
+    for (int j = 0; j < 8; j++) acc += acc8[j];
+    for (; i < n; i++) acc += x[i] - x[i];
+    if (acc == 0) return GF_OK;
+    i = 0;
     while (i < n && isfinite(x[i])) i++;
     return gf_fail("the model produced non-finite logits at position %d (%s for token %d): its weights overflow or are corrupt", pos,
                    i < n && isnan(x[i]) ? "NaN" : "Inf", i);
