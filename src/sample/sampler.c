@@ -19,8 +19,9 @@ typedef struct {
  * read where they are: the few tokens the bias, the banned token and the
  * penalties change are gathered each step, sorted, with their changed
  * values (touch_ids / touch_val), and greedy decoding and top-k read the
- * vocabulary between them straight from the logits, skipping every four
- * SIMD lanes' group of tokens that cannot enter the result. Only without
+ * vocabulary between them straight from the logits, skipping 16 tokens at
+ * a time (four SIMD compares: exact, no arithmetic) while none of them can
+ * enter the result. Only without
  * top-k (top-p/min-p alone, or a draw over the whole vocabulary) is a
  * candidate per token written, because there the order of the remaining
  * candidates decides which token a draw lands on. */
