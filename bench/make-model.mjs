@@ -66,6 +66,10 @@ export const SHAPES = {
     dim: 960, ffn: 2560, layers: 32, heads: 15, kvHeads: 5, vocab: 49152, ctx: 8192, tied: true, ropeBase: 100000,
     group: 'real', types: ['Q4_K_M', 'Q5_K_M', 'Q8_0'],
   },
+  // The same body with a llama-2 and a Gemma-3-sized vocabulary (bench/vocab.mjs: the
+  // output matrix's and the sampler's share of a decode step as the vocabulary grows).
+  'vocab32k': { dim: 512, ffn: 1408, layers: 4, heads: 8, kvHeads: 8, vocab: 32000, ctx: 2048, extra: true },
+  'vocab262k': { dim: 512, ffn: 1408, layers: 4, heads: 8, kvHeads: 8, vocab: 262144, ctx: 2048, extra: true },
 };
 /** The shapes the benchmark runs by default (neither extra nor in a group). */
 export const DEFAULT_SHAPES = Object.keys(SHAPES).filter((k) => !SHAPES[k].extra && !SHAPES[k].group);

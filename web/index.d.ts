@@ -179,6 +179,14 @@ export interface GenerationStats {
   stopReason: 'eos' | 'length' | 'context' | 'stop' | 'grammar' | null;
   /** With grammar or responseFormat: milliseconds spent masking and advancing the grammar (part of decodeMs). */
   grammarMs?: number;
+  /**
+   * Milliseconds the decode steps spent in the output projection (final norm, the vocabulary-sized matrix product,
+   * the logits' finiteness check; part of decodeMs): with a large vocabulary, a large share of each step. Set from
+   * the first generated token on.
+   */
+  outputMs?: number;
+  /** Milliseconds spent picking tokens from the logits: penalties, bias, top-k/top-p/min-p, the draw (part of decodeMs). */
+  sampleMs?: number;
   /** With contextShift: how many times the context was shifted. */
   contextShifts?: number;
   /** chat() with historyPolicy 'trim': how many old messages were left out. */

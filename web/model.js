@@ -564,6 +564,8 @@ export class Model {
           const t0 = performance.now();
           const more = core.check(core.em._gf_api_generate_next(this.#handle, gen, scratch, scratch + 8, PIECE_BYTES, scratch + 4));
           stats.work = this.#work(gen, scratch);
+          stats.outputMs = core.em._gf_api_generation_output_ms(gen);
+          stats.sampleMs = core.em._gf_api_generation_sample_ms(gen);
           const len = core.u32At(scratch + 4);
           const step = { more, text: len ? core.readString(scratch + 8, len) : '' };
           if (more && endTokens.has(core.i32(scratch, 1)[0]) && !flags[0]) {

@@ -6,8 +6,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "base/clock.h"
 #include "base/error.h"
 #include "api/api_export.h"
 #include "model/loader.h"
@@ -67,6 +67,8 @@ typedef struct {
     int32_t max_tokens;  /* the generation's token budget (0: unknown) */
     int32_t *eog, n_eog; /* the vocabulary's end-of-generation tokens */
     double grammar_ms;   /* time spent masking and advancing the grammar */
+    double output_ms;    /* the decode steps' time in the output projection (gf_context_output_ms) */
+    double sample_ms;    /* time spent in the sampler */
     gf_work prompt;      /* what evaluating the prompt (the part the cache did not hold) read and multiplied */
     gf_work generated;   /* the same for the steps after it: each sampled token evaluated, and any re-evaluation */
 } gf_generation;
@@ -423,16 +425,6 @@ GF_API double gf_api_generation_logprobs(const gf_handle *h, const gf_generation
     return gf_logprobs(gf_context_logits(g->session->ctx), n_vocab, g->last, top_n < 0 ? 0 : top_n, top_ids, top_logprobs);
 }
 
-static double now_ms(void) {
-#ifdef __EMSCRIPTEN__
-    return emscripten_get_now();
-#else
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-#endif
-}
-
 /* Constrains the generation to a GBNF grammar (src/grammar.h) before its
  * first token. max_tokens (> 0): the generation's token limit; near it the
  * mask keeps only tokens after which the text can still be completed in
@@ -459,6 +451,10 @@ GF_API int gf_api_generation_grammar(gf_handle *h, gf_generation *g, const char 
 
 /* Milliseconds spent on the grammar's masks and advances so far (not its setup). */
 GF_API double gf_api_generation_grammar_ms(const gf_generation *g) { return g->grammar_ms; }
+/* The decode steps' milliseconds in the output projection and its logits' check. */
+GF_API double gf_api_generation_output_ms(const gf_generation *g) { return g->output_ms; }
+/* Milliseconds spent picking tokens from the logits (the sampler, not the grammar's mask). */
+GF_API double gf_api_generation_sample_ms(const gf_generation *g) { return g->sample_ms; }
 
 /* The logits with every token the grammar rules out at -INFINITY (see
  * gf_api_generation_grammar). Returns 1, 0 when the generation must end
@@ -546,16 +542,18 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
         return 0;
     }
     gf_work before = *gf_context_work(g->session->ctx);
+    double output_before = gf_context_output_ms(g->session->ctx);
     int synced = sync_cache(g->session, g->tokens, (int32_t)g->n_tokens);
     gf_work_add_delta(&g->generated, gf_context_work(g->session->ctx), &before);
+    g->output_ms += gf_context_output_ms(g->session->ctx) - output_before;
     if (synced < 0) return GF_ERR;
     const gf_tokenizer *tok = h->model->tokenizer;
     int32_t eos = gf_tokenizer_eos(tok);
     const float *logits = gf_context_logits(g->session->ctx);
-    double t0 = g->grammar ? now_ms() : 0;
+    double t0 = g->grammar ? gf_now_ms() : 0;
     if (g->grammar) {
         int m = grammar_mask(h, g, logits);
-        g->grammar_ms += now_ms() - t0;
+        g->grammar_ms += gf_now_ms() - t0;
         if (m <= 0) {
             if (m < 0) return m;
             int r = gf_detok_stream_flush(&g->detok, buf, cap);
@@ -564,9 +562,11 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
         }
         logits = g->masked;
     }
+    double ts = gf_now_ms();
     int32_t t = gf_sampler_sample(g->sampler, logits, g->ignore_eos ? eos : -1);
+    g->sample_ms += gf_now_ms() - ts;
     if (g->grammar) {
-        t0 = now_ms();
+        t0 = gf_now_ms();
         if (g->gdist[t] >= GF_GRAMMAR_DIST_INF) {
             /* sampling's rounding fell on a masked token, or logitBias banned every allowed one: the likeliest allowed token */
             int32_t best = -1;
@@ -585,7 +585,7 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
             if (piece != small) free(piece);
             if (st < 0) return st;
         }
-        g->grammar_ms += now_ms() - t0;
+        g->grammar_ms += gf_now_ms() - t0;
     }
 
     gf_sampler_accept(g->sampler, t);

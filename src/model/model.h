@@ -170,6 +170,10 @@ int gf_context_rewind(gf_context *c, int32_t n_past);
 /* What every forward pass of the context so far read and multiplied
  * (model/work.h); callers take differences around the calls they measure. */
 const gf_work *gf_context_work(const gf_context *c);
+/* Milliseconds spent so far in the output projection (final norm, the
+ * vocabulary GEMV, logit scale and softcap) and in the logits' finiteness
+ * check: with a large vocabulary, a large share of a decode step. */
+double gf_context_output_ms(const gf_context *c);
 
 enum { GF_LOGITS_NONE = 0, GF_LOGITS_LAST = 1, GF_LOGITS_ALL = 2 };
 /* Runs ids through the model at positions n_past.. and appends them to the

@@ -82,3 +82,21 @@ test('logitBias bans or forces tokens; presence and frequency penalties change w
     await model.dispose();
   }
 });
+
+test('stats.outputMs and stats.sampleMs: the decode steps\' output projection and sampler time, parts of decodeMs', async () => {
+  const model = await loadModel(MODEL, { kvCache: 'f32' });
+  try {
+    const prompt = await model.tokenize('The old man said');
+    for (const options of [{ temperature: 0 }, { temperature: 0.9, seed: 2 }]) {
+      const { stats } = await run(model, prompt, { maxTokens: 8, ignoreEos: true, ...options });
+      assert.equal(stats.generatedTokens, 8);
+      for (const key of ['outputMs', 'sampleMs']) {
+        assert.ok(Number.isFinite(stats[key]) && stats[key] >= 0, `${key}: ${stats[key]}`);
+      }
+      // nested intervals of the same clock: the two parts never add up to more than the steps they are in
+      assert.ok(stats.outputMs + stats.sampleMs <= stats.decodeMs, `${stats.outputMs} + ${stats.sampleMs} > ${stats.decodeMs}`);
+    }
+  } finally {
+    await model.dispose();
+  }
+});
