@@ -1525,15 +1525,28 @@ static int next_group(int *r, int r1, size_t row_bytes, group *g) {
  * the 4 ng lanes walks its part of the block row after row: long sequential
  * streams, which the hardware prefetcher follows (adjacent rows make
  * 72-byte-to-1-KB stream fragments that it keeps losing: 1.6-2x slower when
- * streaming from DRAM), and more of them than one group's four: sixteen
- * streams keep more cache misses in flight (Chromium, streamed GEMV, 16
- * against 4: Q4_0 1.2-1.3x, Q8_0 1.1-1.2x faster). The K-quants read two
- * groups at a time (8 streams: Q4_K 1.1x, Q6_K 1.06-1.1x; four groups
- * gained no more and doubled their code). q is capped at SPREAD / ng rows;
- * the rows left over go to next_group, one group at a time. */
+ * streaming from DRAM; on the AMD EPYC below, adjacent rows read at 4 GB/s
+ * against 10-12 spread). How many streams depends on the CPU. On the Intel
+ * Xeon (Sapphire Rapids) of 2026-11-22, sixteen streams kept more cache
+ * misses in flight than four (Chromium, streamed GEMV, 16 against 4: Q4_0
+ * 1.2-1.3x, Q8_0 1.1-1.2x; the K-quants 8 against 4: Q4_K 1.1x, Q6_K
+ * 1.06-1.1x). On an AMD EPYC (Zen 4, 2026-12-07) one thread's read
+ * bandwidth falls with the streams (kernel-bench bw: 1 stream 29.8 GB/s,
+ * 2: 13.9, 4: 15.8, 8: 11.3, 16: 9.5), and four streams, one group at a
+ * time, beat the sixteen (eight for the K-quants) in every GEMV (Node, CPU
+ * time, sample-by-sample A/B, 110M shapes, streamed): relaxed16 Q8_0
+ * 1.40-1.53x, Q4_K 1.08-1.26x, Q6_K 1.08-1.36x; plain Q8_0 1.02-1.16x,
+ * Q4_K 1.08-1.12x, Q6_K 1.33-2.05x (its two unrolled groups also spilled),
+ * Q4_0 0.99-1.06x; in the model, relaxed16 110M Q8_0 decode 14.3-16.7 ->
+ * 11.2-11.3 CPU ms per token. The project is measured on the AMD machine
+ * now, so one group it is; wasm cannot tell the CPUs apart, and a load-time
+ * probe to choose would have to stream more than the last-level cache.
+ * (One group also leaves ~50 KB less wasm: the unrolled copies go.) q is
+ * capped at SPREAD / ng rows; the rows left over go to next_group, one
+ * group at a time. */
 #define SPREAD 256
-#define GEMV_GROUPS 4   /* 32-element block types */
-#define GEMV_GROUPS_K 2 /* Q4_K, Q6_K */
+#define GEMV_GROUPS 1   /* 32-element block types */
+#define GEMV_GROUPS_K 1 /* Q4_K, Q6_K */
 typedef struct {
     int r1, b, q, i, tail, r, ng;
 } spread_it;
