@@ -13,14 +13,22 @@
 # AB_NODE=1 runs them in Node instead (--experimental-wasm-relaxed-simd
 # --no-liftoff), where kernel-bench's "cpu" argument times by the process's
 # CPU time: the fairer clock when other work oversubscribes the cores.
+# AB_PLAIN=1 (with AB_NODE=1) compares the plain SIMD128 kernels instead, built
+# as the plain wasm is (emcc's own clang, no -mrelaxed-simd): the build that
+# Node 20's simd: 'auto' runs, and with it bench/run.mjs --env node.
 # Needs ./build.sh to have run (build/llvm19) and playwright-core.
 set -e
 cd "$(dirname "$0")/.."
 base=${1:-HEAD}; [ $# -gt 0 ] && shift
-out=build/kernel-ab; rm -rf $out/base; mkdir -p $out/base
-export NODE_PATH=/usr/share/nodejs EM_LLVM_ROOT=$PWD/build/llvm19
+out=build/kernel-ab${AB_PLAIN:+-plain}; rm -rf $out/base; mkdir -p $out/base
+export NODE_PATH=/usr/share/nodejs
 git archive "$base" src | tar -x -C $out/base
-CF="-std=c11 -O3 -msimd128 -mrelaxed-simd -ffp-contract=off ${KERNEL_FLAGS:-}"
+if [ -n "${AB_PLAIN:-}" ]; then
+  CF="-std=c11 -O3 -msimd128 ${KERNEL_FLAGS:-}"
+else
+  export EM_LLVM_ROOT=$PWD/build/llvm19
+  CF="-std=c11 -O3 -msimd128 -mrelaxed-simd -ffp-contract=off ${KERNEL_FLAGS:-}"
+fi
 REN=""
 for t in f32 f16 q4_0 q4_1 q8_0 q4_K q6_K q5_K q5_0 iq4_nl; do REN="$REN -Dgf_matmul_${t}_simd128=gf_alt_$t"; done
 REN="$REN -Dgf_quantize_act_row_simd128=gf_alt_q -Dgf_dot_f32_simd128=gf_alt_dot -Dgf_axpy_f32_simd128=gf_alt_axpy"

@@ -813,7 +813,9 @@ INLINE v128_t bsum_pairs(const block_q8_K *y) {
 /* Relaxed: a Q8_K block's qs as they are, 16 bytes per vector (the first
  * 16 of the 32 slots per block), or paired (the Q4_K GEMM, see q4_K_pair):
  * vector m holding elements 8m..8m+7 twice; bs2 as below. */
-INLINE void split_act256(const block_q8_K *y, const int paired, v128_t a[32], v128_t *bs2) {
+INLINE void split_act256(const int kind, const int gemv, const block_q8_K *y, const int paired, v128_t a[32], v128_t *bs2) {
+    (void)kind;
+    (void)gemv;
     for (int i = 0; i < 16; i++) {
         const v128_t x = wasm_v128_load(y->qs + 16 * i);
         if (paired) {
@@ -827,13 +829,26 @@ INLINE void split_act256(const block_q8_K *y, const int paired, v128_t a[32], v1
 }
 #else
 /* A Q8_K block's qs as 32 i16x8: a[2i] = elements 16i+2k, a[2i+1] = 16i+2k+1;
- * bs2 = pairwise sums of bsums (per 32 elements, as Q4_K's mins need). */
-INLINE void split_act256(const block_q8_K *y, const int paired, v128_t a[32], v128_t *bs2) {
+ * bs2 = pairwise sums of bsums (per 32 elements, as Q4_K's mins need).
+ * The Q4_K GEMV's (gemv) carry the factors that make every product
+ * 256 * q * a (see the plain q4_K_row): in its even 32-element sub-blocks
+ * (low nibbles; i / 2 even) even elements * 256 and odd ones * 1, in its
+ * odd sub-blocks (high nibbles) even elements * 16 and odd ones * 256 (all
+ * fit i16, even 256 * -128). */
+INLINE void split_act256(const int kind, const int gemv, const block_q8_K *y, const int paired, v128_t a[32], v128_t *bs2) {
     (void)paired;
     for (int i = 0; i < 16; i++) {
         v128_t x = wasm_v128_load(y->qs + 16 * i);
-        a[2 * i] = even16(x);
-        a[2 * i + 1] = odd16(x);
+        if (kind != K_Q4_K || !gemv) {
+            a[2 * i] = even16(x);
+            a[2 * i + 1] = odd16(x);
+        } else if ((i >> 1) % 2 == 0) {
+            a[2 * i] = wasm_i16x8_shl(x, 8);
+            a[2 * i + 1] = odd16(x);
+        } else {
+            a[2 * i] = wasm_i16x8_shr(wasm_i16x8_shl(x, 8), 4);
+            a[2 * i + 1] = wasm_v128_and(x, wasm_i16x8_const_splat((int16_t)0xFF00));
+        }
     }
     *bs2 = bsum_pairs(y);
 }
@@ -1029,17 +1044,37 @@ INLINE void q5_K_row(const int NT, const block_q5_K *x, const v128_t *const *a, 
     }
 }
 #else
-/* mullo(n[0], a[0]) + ... + mullo(n[3], a[3]) in i16 lanes, scaled by s and
- * widened: |sum| <= 4 * 15 * 127 fits i16, and pmaddwd then applies the
- * 6-bit scale in i32. */
+/* One Q4_K super-block row against NT activation blocks: integer partial
+ * sums (i32x4 whose lanes add up to sum and sum_mins of the reference).
+ * A 16-bit lane of the nibble bytes holds [lo(2k) hi(2k) lo(2k+1) hi(2k+1)]:
+ * the lo nibbles are elements 2k, 2k+1 of sub-block 2p, the hi ones of
+ * sub-block 2p+1.
+ * GEMV (NT = 1): each nibble is taken in place with one op (x & 0x000F,
+ * x & 0x0F00 = 256 * q, x & 0x00F0 = 16 * q, x >> 12) and the prepared
+ * activations carry the complementary factors (split_act256, gemv), so every
+ * pmaddwd product is 256 * q * a, as Q4_0's are. A sub-block's four i32
+ * lanes (8 products each) shifted right by 8 (exact) are at most
+ * 8 * 15 * 127: sub-blocks 2p and 2p+1 narrow into one i16x8 and one
+ * pmaddwd applies their 6-bit scales [s_2p x4, s_2p+1 x4], as the relaxed
+ * kernel does: 8 ops of unpacking per 64 weights instead of 12, one scale
+ * shuffle instead of two (2026-12-07, AMD EPYC, Node, CPU time: GEMV
+ * 1.05-1.07x, 110M shapes, streamed). The GEMM keeps each nibble shifted
+ * down to i16 and multiplied with i16x8.mul (below): with eight tokens the
+ * GEMV form's eight unpacked vectors made V8 spill (GEMM 0.52-0.58x).
+ * GEMM: |sum| <= 4 * 15 * 127 of four products fits i16, and pmaddwd then
+ * applies the 6-bit scale in i32. */
+INLINE v128_t dot4_q4_K(v128_t e0, v128_t e1, v128_t e2, v128_t e3, const v128_t *a) {
+    return wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_add(wasm_i32x4_dot_i16x8(e0, ldv(a)), wasm_i32x4_dot_i16x8(e1, ldv(a + 1))),
+                                         wasm_i32x4_add(wasm_i32x4_dot_i16x8(e2, ldv(a + 2)), wasm_i32x4_dot_i16x8(e3, ldv(a + 3)))),
+                          8);
+}
+
 INLINE v128_t dot4_scaled(v128_t n0, v128_t n1, v128_t n2, v128_t n3, const v128_t *a, v128_t s) {
     v128_t t = wasm_i16x8_add(wasm_i16x8_add(wasm_i16x8_mul(n0, ldv(a)), wasm_i16x8_mul(n1, ldv(a + 1))),
                               wasm_i16x8_add(wasm_i16x8_mul(n2, ldv(a + 2)), wasm_i16x8_mul(n3, ldv(a + 3))));
     return wasm_i32x4_dot_i16x8(t, s);
 }
 
-/* One Q4_K super-block row against NT activation blocks: integer partial
- * sums (i32x4 whose lanes add up to sum and sum_mins of the reference). */
 INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, const v128_t *bs2, v128_t *sum,
                      v128_t *mins) {
     uint32_t u[3];
@@ -1051,6 +1086,25 @@ INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, 
     v128_t m16 = wasm_u16x8_extend_low_u8x16(wasm_i32x4_make((int32_t)m_lo, (int32_t)m_hi, 0, 0));
     v128_t scp[2] = {wasm_i16x8_shuffle(sc16, sc16, 0, 0, 1, 1, 2, 2, 3, 3),
                      wasm_i16x8_shuffle(sc16, sc16, 4, 4, 5, 5, 6, 6, 7, 7)};
+    if (NT == 1) {
+        mins[0] = wasm_i32x4_dot_i16x8(bs2[0], m16);
+        const v128_t m_lo4 = wasm_i16x8_const_splat(0x000F), m_mid = wasm_i16x8_const_splat(0x00F0),
+                     m_hi4 = wasm_i16x8_const_splat(0x0F00);
+        UNROLL for (int p = 0; p < 4; p++) {
+            const v128_t l0 = wasm_v128_load(x->qs + 32 * p), l1 = wasm_v128_load(x->qs + 32 * p + 16);
+            const v128_t *at = a[0] + 8 * p;
+            const v128_t lo = dot4_q4_K(wasm_v128_and(l0, m_lo4), wasm_v128_and(l0, m_hi4), wasm_v128_and(l1, m_lo4),
+                                        wasm_v128_and(l1, m_hi4), at);
+            const v128_t hi = dot4_q4_K(wasm_v128_and(l0, m_mid), wasm_u16x8_shr(l0, 12), wasm_v128_and(l1, m_mid),
+                                        wasm_u16x8_shr(l1, 12), at + 4);
+            /* [s_2p x4, s_2p+1 x4]: a 32-bit unpack of the scale pairs */
+            const v128_t s = p % 2 ? wasm_i32x4_shuffle(scp[p / 2], scp[p / 2], 2, 2, 3, 3) : wasm_i32x4_shuffle(scp[p / 2], scp[p / 2], 0, 0, 1, 1);
+            const v128_t d = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(lo, hi), s);
+            sum[0] = p == 0 ? d : wasm_i32x4_add(sum[0], d);
+            FENCE(sum[0]);
+        }
+        return;
+    }
     UNROLL for (int t = 0; t < NT; t++) {
         set_parked(NT, &sum[t], wasm_i32x4_const_splat(0));
         set_parked(NT, &mins[t], wasm_i32x4_dot_i16x8(bs2[t], m16));
@@ -1169,8 +1223,8 @@ INLINE void q5_K_row(const int NT, const block_q5_K *x, const v128_t *const *a, 
 
 #endif
 
-static void prepK(const block_q8_K *ay, const int paired, int nsb, v128_t *pa, v128_t *pbs2) {
-    for (int b = 0; b < nsb; b++) split_act256(ay + b, paired, pa + 32 * b, &pbs2[b]);
+static void prepK(const int kind, const int gemv, const block_q8_K *ay, const int paired, int nsb, v128_t *pa, v128_t *pbs2) {
+    for (int b = 0; b < nsb; b++) split_act256(kind, gemv, ay + b, paired, pa + 32 * b, &pbs2[b]);
 }
 
 #if RELAXED
@@ -1536,15 +1590,28 @@ static int next_group(int *r, int r1, size_t row_bytes, group *g) {
  * the 4 ng lanes walks its part of the block row after row: long sequential
  * streams, which the hardware prefetcher follows (adjacent rows make
  * 72-byte-to-1-KB stream fragments that it keeps losing: 1.6-2x slower when
- * streaming from DRAM), and more of them than one group's four: sixteen
- * streams keep more cache misses in flight (Chromium, streamed GEMV, 16
- * against 4: Q4_0 1.2-1.3x, Q8_0 1.1-1.2x faster). The K-quants read two
- * groups at a time (8 streams: Q4_K 1.1x, Q6_K 1.06-1.1x; four groups
- * gained no more and doubled their code). q is capped at SPREAD / ng rows;
- * the rows left over go to next_group, one group at a time. */
+ * streaming from DRAM; on the AMD EPYC below, adjacent rows read at 4 GB/s
+ * against 10-12 spread). How many streams depends on the CPU. On the Intel
+ * Xeon (Sapphire Rapids) of 2026-11-22, sixteen streams kept more cache
+ * misses in flight than four (Chromium, streamed GEMV, 16 against 4: Q4_0
+ * 1.2-1.3x, Q8_0 1.1-1.2x; the K-quants 8 against 4: Q4_K 1.1x, Q6_K
+ * 1.06-1.1x). On an AMD EPYC (Zen 4, 2026-12-07) one thread's read
+ * bandwidth falls with the streams (kernel-bench bw: 1 stream 29.8 GB/s,
+ * 2: 13.9, 4: 15.8, 8: 11.3, 16: 9.5), and four streams, one group at a
+ * time, beat the sixteen (eight for the K-quants) in every GEMV (Node, CPU
+ * time, sample-by-sample A/B, 110M shapes, streamed): relaxed16 Q8_0
+ * 1.40-1.53x, Q4_K 1.08-1.26x, Q6_K 1.08-1.36x; plain Q8_0 1.02-1.16x,
+ * Q4_K 1.08-1.12x, Q6_K 1.33-2.05x (its two unrolled groups also spilled),
+ * Q4_0 0.99-1.06x; in the model, relaxed16 110M Q8_0 decode 14.3-16.7 ->
+ * 11.2-11.3 CPU ms per token. The project is measured on the AMD machine
+ * now, so one group it is; wasm cannot tell the CPUs apart, and a load-time
+ * probe to choose would have to stream more than the last-level cache.
+ * (One group also leaves ~50 KB less wasm: the unrolled copies go.) q is
+ * capped at SPREAD / ng rows; the rows left over go to next_group, one
+ * group at a time. */
 #define SPREAD 256
-#define GEMV_GROUPS 4   /* 32-element block types */
-#define GEMV_GROUPS_K 2 /* Q4_K, Q6_K */
+#define GEMV_GROUPS 1   /* 32-element block types */
+#define GEMV_GROUPS_K 1 /* Q4_K, Q6_K */
 typedef struct {
     int r1, b, q, i, tail, r, ng;
 } spread_it;
@@ -1610,7 +1677,7 @@ INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const 
     for (int k0 = 0; k0 < w->n; k0 += cb * blk) {
         const int nb = (w->n - k0) / blk < cb ? (w->n - k0) / blk : cb;
         const uint8_t *ac = act + gf_act_row_bytes(af, k0);
-        if (K) prepK((const block_q8_K *)ac, 0, nb, p.a, p.bs2);
+        if (K) prepK(kind, 1, (const block_q8_K *)ac, 0, nb, p.a, p.bs2);
         else prep32(kind, 0, ac, nb, p.a, p.d, p.s, p.corr);
         const uint8_t *wd = (const uint8_t *)w->data + gf_row_bytes(w->type, (uint64_t)k0);
         group g0;
@@ -1665,7 +1732,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
                     const uint8_t *ac = at + (size_t)t * astride + aoff;
                     if (K) {
                         ay[t] = (const block_q8_K *)ac;
-                        prepK(ay[t], PAIRED(kind), nb, p.a[t], p.bs2[t]);
+                        prepK(kind, 0, ay[t], PAIRED(kind), nb, p.a[t], p.bs2[t]);
                     } else {
                         prep32(kind, PAIRED(kind), ac, nb, p.a[t], p.d[t], p.s[t], p.corr[t]);
                     }
