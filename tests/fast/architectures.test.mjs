@@ -6,10 +6,16 @@
 //  - bert: the first and last tokens' final states and the mean-pooled vector, cosine >= 0.9999 (F16) / 0.999
 //    (Q8_0) and max|delta| / std <= 0.02 / 0.15, against llama.cpp's own F16 / Q8_0 outputs.
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { test } from 'node:test';
 
 import { loadModel } from '../../web/index.js';
-import { errRows, fixture, logSoftmaxRows, readF32, readJson } from '../helpers/fixtures.mjs';
+import { writeArch } from '../helpers/fake-arch.mjs';
+import { ROOT, errRows, fixture, logSoftmaxRows, readF32, readJson } from '../helpers/fixtures.mjs';
+import { withStringValue } from '../helpers/patch.mjs';
 
 /** Teacher-forced log-probabilities against the reference: err vs llama.cpp, and the prompt rows' distance from F32. */
 async function compare(t, label, model, ref, v) {
@@ -160,7 +166,6 @@ test('decoders refuse embed; unsupported architectures are named with the suppor
   } finally {
     await model.dispose();
   }
-  const { withStringValue } = await import('../helpers/patch.mjs');
   await assert.rejects(
     loadModel(withStringValue(fixture('models', 'tiny-qwen2-Q8_0.gguf'), 'general.architecture', 'qwen9')),
     /architecture 'qwen9' is not supported \(supported: llama, deci, qwen2, qwen3, phi3, smollm3, granite, starcoder2, stablelm, gpt2, bert, gemma2, gemma3, olmo2\)/,
@@ -169,12 +174,6 @@ test('decoders refuse embed; unsupported architectures are named with the suppor
 
 // The descriptor rows as info() and `greenformer info` show them, on small random files of each architecture.
 test('info: block choices and per-layer values (API and CLI)', async () => {
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { spawnSync } = await import('node:child_process');
-  const { writeArch } = await import('../helpers/fake-arch.mjs');
-  const { ROOT } = await import('../helpers/fixtures.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'gf-arch-info-'));
   try {
     const vocab = fixture('tokenizers', 'ggml-vocab-llama-spm.gguf');
@@ -236,12 +235,6 @@ test('info: block choices and per-layer values (API and CLI)', async () => {
 // attention.sliding_window): which layers are windowed and which RoPE is scaled, in info() and `greenformer info`;
 // the values llama.cpp's output depends on are held to native llama.cpp in tests/slow/archs-native.test.mjs.
 test('info: YaRN scaling, OLMo 3 window patterns and unscaled windowed layers; bad scaling keys named', async () => {
-  const { mkdtempSync, rmSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
-  const { spawnSync } = await import('node:child_process');
-  const { writeArch } = await import('../helpers/fake-arch.mjs');
-  const { ROOT } = await import('../helpers/fixtures.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'gf-rope-scaling-'));
   const vocab = fixture('tokenizers', 'ggml-vocab-llama-spm.gguf');
   const base = { dim: 64, ffn: 128, layers: 4, heads: 4, kvHeads: 2, vocab: 32000, ctx: 256 };
