@@ -380,10 +380,15 @@ INLINE size_t qs_offset(int kind) { return kind == K_Q4_1 ? 4 : 2; }
  * level 0..31); plain, 0xF0 where it has not (nibble | 0xF0 is the level
  * - 16 as a signed byte). h[0] lane j for element j, h[1] for 16 + j. A
  * 2 KB table gives each qh byte's eight bytes, two 64-bit loads per half:
- * in the GEMV each block is unpacked for one token, and the SIMD spread
- * (splat, per half a swizzle, an and, a compare and an and: nine
- * instructions) held Q5_0 to 0.61x (relaxed16) and 0.78x (plain) of
- * Q8_0's weights per second; the lookups run on the load ports instead. */
+ * in the GEMV each block is unpacked for one token, and its SIMD
+ * instructions, not the bytes read, bound it. The spread in registers
+ * (splat, per half a swizzle, an and, a compare, an and) did 9.9 / 9.3 /
+ * 9.4 G weights/s (relaxed16 / relaxed / plain; Q8_0 17.3 / 15.4 / 17.8),
+ * the table 12.3 / 11.0 / 12.4 (A/B 1.24x / 1.17x / 1.31x; Node, CPU time,
+ * 110M shapes, AMD EPYC, 2026-12-07); the lookups' byte loads and index
+ * shifts run on the scalar and load ports. A cheaper spread in registers
+ * (qh and qh << 4 as one 64-bit splat, a byte shuffle, an and and an
+ * unsigned min with 0x10: four per half) lost to the table, 0.62-0.75x. */
 #if RELAXED
 #define Q5H_SET 0x10u
 #define Q5H_CLEAR 0u
