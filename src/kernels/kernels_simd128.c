@@ -375,15 +375,37 @@ INLINE size_t ablock_bytes(int kind) { return kind == K_Q4_1 ? sizeof(block_q8_1
 /* where a Q4 block's nibbles start, and its activation block's bytes */
 INLINE size_t qs_offset(int kind) { return kind == K_Q4_1 ? 4 : 2; }
 
-/* Q5_0's fifth bits (qh, bit j for element j) as byte masks: h[0] lane j
- * 0xFF where element j has it, h[1] the same for element 16 + j. */
+/* Q5_0's fifth bits (qh, bit j for element j) as the bytes that complete
+ * the levels: relaxed, 0x10 where element j has it (nibble | 0x10 is the
+ * level 0..31); plain, 0xF0 where it has not (nibble | 0xF0 is the level
+ * - 16 as a signed byte). h[0] lane j for element j, h[1] for 16 + j. A
+ * 2 KB table gives each qh byte's eight bytes, two 64-bit loads per half:
+ * in the GEMV each block is unpacked for one token, and its SIMD
+ * instructions, not the bytes read, bound it. The spread in registers
+ * (splat, per half a swizzle, an and, a compare, an and) did 9.9 / 9.3 /
+ * 9.4 G weights/s (relaxed16 / relaxed / plain; Q8_0 17.3 / 15.4 / 17.8),
+ * the table 12.3 / 11.0 / 12.4 (A/B 1.24x / 1.17x / 1.31x; Node, CPU time,
+ * 110M shapes, AMD EPYC, 2026-12-07); the lookups' byte loads and index
+ * shifts run on the scalar and load ports. A cheaper spread in registers
+ * (qh and qh << 4 as one 64-bit splat, a byte shuffle, an and and an
+ * unsigned min with 0x10: four per half) lost to the table, 0.62-0.75x. */
+#if RELAXED
+#define Q5H_SET 0x10u
+#define Q5H_CLEAR 0u
+#else
+#define Q5H_SET 0u
+#define Q5H_CLEAR 0xF0u
+#endif
+#define Q5H_BYTE(b, k) ((uint64_t)((((b) >> (k)) & 1) ? Q5H_SET : Q5H_CLEAR) << (8 * (k)))
+#define Q5H(b) (Q5H_BYTE(b, 0) | Q5H_BYTE(b, 1) | Q5H_BYTE(b, 2) | Q5H_BYTE(b, 3) | Q5H_BYTE(b, 4) | Q5H_BYTE(b, 5) | Q5H_BYTE(b, 6) | Q5H_BYTE(b, 7))
+#define Q5H4(b) Q5H(b), Q5H((b) + 1), Q5H((b) + 2), Q5H((b) + 3)
+#define Q5H16(b) Q5H4(b), Q5H4((b) + 4), Q5H4((b) + 8), Q5H4((b) + 12)
+#define Q5H64(b) Q5H16(b), Q5H16((b) + 16), Q5H16((b) + 32), Q5H16((b) + 48)
+static const uint64_t q5_0_spread[256] = {Q5H64(0), Q5H64(64), Q5H64(128), Q5H64(192)};
+
 INLINE void q5_0_high(const uint8_t *blk, v128_t h[2]) {
-    const v128_t bit = wasm_i8x16_const(1, 2, 4, 8, 16, 32, 64, -128, 1, 2, 4, 8, 16, 32, 64, -128);
-    uint32_t qh;
-    memcpy(&qh, blk + 2, 4);
-    const v128_t q = wasm_i32x4_splat((int32_t)qh);
-    h[0] = wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(q, wasm_i8x16_const(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1)), bit), bit);
-    h[1] = wasm_i8x16_eq(wasm_v128_and(wasm_i8x16_swizzle(q, wasm_i8x16_const(2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3, 3, 3, 3, 3)), bit), bit);
+    h[0] = wasm_v128_load64_lane(&q5_0_spread[blk[3]], wasm_v128_load64_zero(&q5_0_spread[blk[2]]), 1);
+    h[1] = wasm_v128_load64_lane(&q5_0_spread[blk[5]], wasm_v128_load64_zero(&q5_0_spread[blk[4]]), 1);
 }
 
 /* IQ4_NL's codebook values of a block: v[0] elements 0..15, v[1] 16..31. */
@@ -429,9 +451,8 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
         /* the levels 0..31 (the 7-bit operand), as Q4_0's nibbles, with -16 * sum(a) */
         v128_t h[2], x = wasm_v128_load(blk + 6);
         q5_0_high(blk, h);
-        const v128_t b4 = wasm_i8x16_const_splat(0x10);
-        e[0] = wasm_v128_or(wasm_v128_and(x, wasm_i8x16_const_splat(0x0F)), wasm_v128_and(h[0], b4));
-        e[1] = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(x, 4), wasm_i8x16_const_splat(0x0F)), wasm_v128_and(h[1], b4));
+        e[0] = wasm_v128_or(wasm_v128_and(x, wasm_i8x16_const_splat(0x0F)), h[0]);
+        e[1] = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(x, 4), wasm_i8x16_const_splat(0x0F)), h[1]);
     } else if (kind == K_IQ4_NL) {
         iq4_nl_values(blk, e);
     } else if (kind == K_Q8_0U) {
@@ -506,9 +527,8 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
         if (kind == K_Q5_0) {
             v128_t h[2], x = wasm_v128_load(blk + 6);
             q5_0_high(blk, h);
-            const v128_t f0 = wasm_i8x16_const_splat((int8_t)0xF0);
-            x0 = wasm_v128_or(wasm_v128_and(x, wasm_i8x16_const_splat(0x0F)), wasm_v128_andnot(f0, h[0]));
-            x1 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(x, 4), wasm_i8x16_const_splat(0x0F)), wasm_v128_andnot(f0, h[1]));
+            x0 = wasm_v128_or(wasm_v128_and(x, wasm_i8x16_const_splat(0x0F)), h[0]);
+            x1 = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(x, 4), wasm_i8x16_const_splat(0x0F)), h[1]);
         } else if (kind == K_IQ4_NL) {
             v128_t v[2];
             iq4_nl_values(blk, v);
