@@ -257,17 +257,6 @@ void gf_iq4_xs_set_levels(block_iq4_xs *b, const uint8_t *L) {
         for (int k = 0; k < 16; k++) b->qs[16 * j + k] = (uint8_t)(L[32 * j + k] | L[32 * j + 16 + k] << 4);
 }
 
-static double block_error(const block_iq4_xs *y, const float *x, const float *w) {
-    float v[QK_K];
-    double e = 0;
-    gf_dequantize_row_iq4_xs(y, v, QK_K);
-    for (int i = 0; i < QK_K; i++) {
-        double d = (double)x[i] - v[i];
-        e += (w ? w[i] : 1.0) * d * d;
-    }
-    return e;
-}
-
 static void search_block(const float *x, const float *w, block_iq4_xs *y) {
     float scales[QK_K / 32], vmax = 0, amax = 0;
     for (int j = 0; j < QK_K / 32; j++) {
@@ -313,13 +302,4 @@ static void search_block(const float *x, const float *w, block_iq4_xs *y) {
     pack(&best, x, y);
 }
 
-void gf_quantize_row_iq4_xs_search(const float *x, const float *w, void *y, int64_t n) {
-    block_iq4_xs *out = y;
-    for (int64_t i = 0; i < n / QK_K; i++) {
-        const float *xb = x + QK_K * i, *wb = w ? w + QK_K * i : NULL;
-        block_iq4_xs ref, s;
-        gf_quantize_row_iq4_xs_ref(xb, &ref, QK_K);
-        search_block(xb, wb, &s);
-        out[i] = block_error(&s, xb, wb) < block_error(&ref, xb, wb) ? s : ref;
-    }
-}
+void gf_quantize_block_iq4_xs_search(const float *x, const float *w, void *y) { search_block(x, w, y); }

@@ -43,8 +43,9 @@ void gf_iq4_xs_set_levels(block_iq4_xs *b, const uint8_t *L);
 /* The search quantizer, weighted by w (NULL: 1): each sub-block's scale
  * searched over the codebook (the largest element near either end, refitted
  * by least squares for its indices), the super-scale chosen by the error
- * after the 6-bit coding, codes nudged by +-2, the super-scale refitted;
- * per block the reference result is kept when its error is not larger. */
-void gf_quantize_row_iq4_xs_search(const float *x, const float *w, void *y, int64_t n);
+ * after the 6-bit coding, codes nudged by +-2, the super-scale refitted.
+ * One super-block; quantize.c's row driver keeps the reference block where
+ * it is no worse. */
+void gf_quantize_block_iq4_xs_search(const float *x, const float *w, void *y);
 
 #endif

@@ -160,29 +160,12 @@ void gf_q2_K_set_levels(block_q2_K *y, const uint8_t *L) {
             y->qs[h / 4 + l] = (uint8_t)(L[h + l] | L[h + l + 32] << 2 | L[h + l + 64] << 4 | L[h + l + 96] << 6);
 }
 
-static double block_error(const block_q2_K *y, const float *x, const float *w) {
-    float v[QK_K];
-    double e = 0;
-    gf_dequantize_row_q2_K(y, v, QK_K);
-    for (int i = 0; i < QK_K; i++) {
-        double d = (double)x[i] - v[i];
-        e += (w ? w[i] : 1.0) * d * d;
-    }
-    return e;
-}
-
-void gf_quantize_row_q2_K_search(const float *x, const float *w, void *dst, int64_t n) {
+void gf_quantize_block_q2_K_search(const float *x, const float *w, void *dst) {
     block_q2_K *y = dst;
-    for (int64_t b = 0; b < n / QK_K; b++) {
-        const float *xb = x + QK_K * b, *wb = w ? w + QK_K * b : NULL;
-        block_q2_K ref, s;
-        gf_quantize_row_q2_K_ref(xb, &ref, QK_K);
-        gf_k_asym k = {.n_sub = 16, .len = 16, .nmax = 3, .code_max = 15};
-        gf_search_k_asym(xb, wb, &k);
-        for (int j = 0; j < 16; j++) s.scales[j] = (uint8_t)(k.ls[j] | k.lm[j] << 4);
-        s.d = gf_float_to_half(k.d);
-        s.dmin = gf_float_to_half(k.dmin);
-        gf_q2_K_set_levels(&s, k.L);
-        y[b] = block_error(&s, xb, wb) < block_error(&ref, xb, wb) ? s : ref;
-    }
+    gf_k_asym k = {.n_sub = 16, .len = 16, .nmax = 3, .code_max = 15};
+    gf_search_k_asym(x, w, &k);
+    for (int j = 0; j < 16; j++) y->scales[j] = (uint8_t)(k.ls[j] | k.lm[j] << 4);
+    y->d = gf_float_to_half(k.d);
+    y->dmin = gf_float_to_half(k.dmin);
+    gf_q2_K_set_levels(y, k.L);
 }

@@ -34,8 +34,8 @@ void gf_quantize_row_q2_K_ref(const float *x, void *y, int64_t n);
 /* Replace a block's levels (0..3, element order), keeping its scales. */
 void gf_q2_K_set_levels(block_q2_K *y, const uint8_t *L);
 /* The search quantizer (quantize_k.h's asymmetric K search, levels 0..3,
- * 4-bit codes), weighted by w (NULL: 1); per block the reference result is
- * kept when its weighted error is not larger. */
-void gf_quantize_row_q2_K_search(const float *x, const float *w, void *y, int64_t n);
+ * 4-bit codes), weighted by w (NULL: 1), of one super-block; quantize.c's
+ * row driver keeps the reference block where it is no worse. */
+void gf_quantize_block_q2_K_search(const float *x, const float *w, void *y);
 
 #endif

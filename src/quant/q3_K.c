@@ -179,33 +179,16 @@ static void pack_scales(const int8_t sc[16], uint8_t *scales) {
     }
 }
 
-static double block_error(const block_q3_K *y, const float *x, const float *w) {
-    float v[QK_K];
-    double e = 0;
-    gf_dequantize_row_q3_K(y, v, QK_K);
-    for (int i = 0; i < QK_K; i++) {
-        double d = (double)x[i] - v[i];
-        e += (w ? w[i] : 1.0) * d * d;
-    }
-    return e;
-}
-
-void gf_quantize_row_q3_K_search(const float *x, const float *w, void *dst, int64_t n) {
+void gf_quantize_block_q3_K_search(const float *x, const float *w, void *dst) {
     block_q3_K *y = dst;
-    for (int64_t b = 0; b < n / QK_K; b++) {
-        const float *xb = x + QK_K * b, *wb = w ? w + QK_K * b : NULL;
-        block_q3_K ref, s;
-        gf_quantize_row_q3_K_ref(xb, &ref, QK_K);
-        gf_k_sym k = {.n_sub = 16, .len = 16, .lo = -4, .hi = 3, .code_lo = -32, .code_hi = 31};
-        if (!gf_search_k_sym(xb, wb, &k)) {
-            y[b] = ref;
-            continue;
-        }
-        uint8_t L[QK_K];
-        for (int e = 0; e < QK_K; e++) L[e] = (uint8_t)(k.L[e] + 4);
-        pack_scales(k.sc, s.scales);
-        s.d = gf_float_to_half(k.d);
-        gf_q3_K_set_levels(&s, L);
-        y[b] = block_error(&s, xb, wb) < block_error(&ref, xb, wb) ? s : ref;
+    gf_k_sym k = {.n_sub = 16, .len = 16, .lo = -4, .hi = 3, .code_lo = -32, .code_hi = 31};
+    if (!gf_search_k_sym(x, w, &k)) { /* an all-zero block: the reference's is exact */
+        gf_quantize_row_q3_K_ref(x, y, QK_K);
+        return;
     }
+    uint8_t L[QK_K];
+    for (int e = 0; e < QK_K; e++) L[e] = (uint8_t)(k.L[e] + 4);
+    pack_scales(k.sc, y->scales);
+    y->d = gf_float_to_half(k.d);
+    gf_q3_K_set_levels(y, L);
 }

@@ -39,8 +39,8 @@ void gf_quantize_row_q3_K_ref(const float *x, void *y, int64_t n);
 /* Replace a block's levels (q in 0..7, element order), keeping its scales. */
 void gf_q3_K_set_levels(block_q3_K *y, const uint8_t *L);
 /* The search quantizer (quantize_k.h's symmetric K search, levels -4..3,
- * scale codes -32..31), weighted by w (NULL: 1); per block the reference
- * result is kept when its weighted error is not larger. */
-void gf_quantize_row_q3_K_search(const float *x, const float *w, void *y, int64_t n);
+ * scale codes -32..31), weighted by w (NULL: 1), of one super-block;
+ * quantize.c's row driver keeps the reference block where it is no worse. */
+void gf_quantize_block_q3_K_search(const float *x, const float *w, void *y);
 
 #endif

@@ -115,30 +115,12 @@ void gf_quantize_row_q5_K_ref(const float *x, void *y, int64_t n) {
     for (int64_t i = 0; i < n / QK_K; i++) quantize_block(x + QK_K * i, b + i);
 }
 
-/* sum_i w_i (x_i - y_i)^2 over one super-block. */
-static double block_error(const block_q5_K *y, const float *x, const float *w) {
-    float v[QK_K];
-    double e = 0;
-    gf_dequantize_row_q5_K(y, v, QK_K);
-    for (int i = 0; i < QK_K; i++) {
-        double d = (double)x[i] - v[i];
-        e += (w ? w[i] : 1.0) * d * d;
-    }
-    return e;
-}
-
-void gf_quantize_row_q5_K_search(const float *x, const float *w, void *y, int64_t n) {
-    block_q5_K *out = y;
-    for (int64_t i = 0; i < n / QK_K; i++, x += QK_K) {
-        const float *wi = w ? w + QK_K * i : NULL;
-        block_q5_K ref, s;
-        quantize_block(x, &ref);
-        gf_k_asym k = {.n_sub = 8, .len = 32, .nmax = 31, .code_max = 63};
-        gf_search_k_asym(x, wi, &k);
-        gf_q4_K_pack_scales(k.ls, k.lm, s.scales);
-        s.d = gf_float_to_half(k.d);
-        s.dmin = gf_float_to_half(k.dmin);
-        gf_q5_K_set_levels(&s, k.L);
-        out[i] = block_error(&s, x, wi) < block_error(&ref, x, wi) ? s : ref;
-    }
+void gf_quantize_block_q5_K_search(const float *x, const float *w, void *dst) {
+    block_q5_K *y = dst;
+    gf_k_asym k = {.n_sub = 8, .len = 32, .nmax = 31, .code_max = 63};
+    gf_search_k_asym(x, w, &k);
+    gf_q4_K_pack_scales(k.ls, k.lm, y->scales);
+    y->d = gf_float_to_half(k.d);
+    y->dmin = gf_float_to_half(k.dmin);
+    gf_q5_K_set_levels(y, k.L);
 }

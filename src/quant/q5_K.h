@@ -33,8 +33,8 @@ void gf_quantize_row_q5_K_ref(const float *x, void *y, int64_t n);
 /* Replace a block's levels (0..31, in element order), keeping its scales. */
 void gf_q5_K_set_levels(block_q5_K *y, const uint8_t *L);
 /* The search quantizer (quantize_k.h's asymmetric K search with levels
- * 0..31), weighted by w (NULL: 1); per block, the reference result is kept
- * when its weighted error is not larger. */
-void gf_quantize_row_q5_K_search(const float *x, const float *w, void *y, int64_t n);
+ * 0..31), weighted by w (NULL: 1), of one super-block; quantize.c's row
+ * driver keeps the reference block where it is no worse. */
+void gf_quantize_block_q5_K_search(const float *x, const float *w, void *y);
 
 #endif

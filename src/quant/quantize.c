@@ -101,13 +101,6 @@ static void q5_1_block(const float *x, const float *w, void *dst) {
     memcpy(y->qh, &qh, 4);
 }
 
-static void q4_K_block(const float *x, const float *w, void *dst) { gf_quantize_block_q4_K(x, w, 1, dst); }
-static void q6_K_block(const float *x, const float *w, void *dst) { gf_quantize_block_q6_K(x, w, 1, dst); }
-/* the newer types' searches (in their own modules) take a row: here, one block's */
-static void q5_K_block(const float *x, const float *w, void *dst) { gf_quantize_row_q5_K_search(x, w, dst, QK_K); }
-static void q3_K_block(const float *x, const float *w, void *dst) { gf_quantize_row_q3_K_search(x, w, dst, QK_K); }
-static void q2_K_block(const float *x, const float *w, void *dst) { gf_quantize_row_q2_K_search(x, w, dst, QK_K); }
-static void iq4_xs_block(const float *x, const float *w, void *dst) { gf_quantize_row_iq4_xs_search(x, w, dst, QK_K); }
 
 int gf_search_default_weights(uint32_t type, const float *x, float *w, int64_t n) {
     if (type != GF_TYPE_Q3_K && type != GF_TYPE_Q2_K) return 0;
@@ -120,19 +113,19 @@ int gf_search_default_weights(uint32_t type, const float *x, float *w, int64_t n
     return 1;
 }
 
-/* The search quantizer of each writable type (the reference one is in its registry row). keep_ref: the
- * reference quantizer's block is kept wherever its (weighted) error is no larger than the search's, so a search
- * never does worse than llama.cpp's rounding on any block. BF16's search is its reference: each value rounded to
- * nearest is already the least error, weighted or not. */
+/* The search quantizer of each writable type (the reference one is in its registry row). The row driver keeps
+ * the reference quantizer's block wherever its (weighted) error is no larger than the search's, so a search never
+ * does worse than llama.cpp's rounding on any block. BF16's search is its reference: each value rounded to nearest
+ * is already the least error, weighted or not. */
 static const struct {
     block_search_fn block;
-    int keep_ref;
     int is_ref; /* the reference quantizer is the search */
 } k_search[GF_TYPE_COUNT] = {
-    [GF_TYPE_Q8_0] = {q8_0_block, 1}, [GF_TYPE_Q4_0] = {q4_0_block, 1}, [GF_TYPE_Q4_1] = {q4_1_block, 1},
-    [GF_TYPE_Q5_1] = {q5_1_block, 1}, [GF_TYPE_Q4_K] = {q4_K_block, 0}, [GF_TYPE_Q6_K] = {q6_K_block, 0},
-    [GF_TYPE_Q5_K] = {q5_K_block, 0}, [GF_TYPE_Q3_K] = {q3_K_block, 0}, [GF_TYPE_Q2_K] = {q2_K_block, 0},
-    [GF_TYPE_IQ4_XS] = {iq4_xs_block, 0}, [GF_TYPE_BF16] = {NULL, 0, 1},
+    [GF_TYPE_Q8_0] = {.block = q8_0_block}, [GF_TYPE_Q4_0] = {.block = q4_0_block}, [GF_TYPE_Q4_1] = {.block = q4_1_block},
+    [GF_TYPE_Q5_1] = {.block = q5_1_block}, [GF_TYPE_Q4_K] = {.block = gf_quantize_block_q4_K_search},
+    [GF_TYPE_Q6_K] = {.block = gf_quantize_block_q6_K_search}, [GF_TYPE_Q5_K] = {.block = gf_quantize_block_q5_K_search},
+    [GF_TYPE_Q3_K] = {.block = gf_quantize_block_q3_K_search}, [GF_TYPE_Q2_K] = {.block = gf_quantize_block_q2_K_search},
+    [GF_TYPE_IQ4_XS] = {.block = gf_quantize_block_iq4_xs_search}, [GF_TYPE_BF16] = {.is_ref = 1},
 };
 
 /* A row block by block: each block's weights are the importance (when there is some and it is not all zero), else
@@ -142,13 +135,12 @@ static void search_row(uint32_t type, const float *x, const float *imp, void *ds
     const int bs = (int)ti->block;
     const size_t bytes = ti->bytes;
     float mw[QK_K];
-    unsigned char ref[sizeof(block_q6_K)]; /* a reference block (keep_ref types: 32-element blocks, at most 34 bytes) */
+    unsigned char ref[sizeof(block_q6_K)]; /* a reference block (Q6_K's is the largest writable block) */
     for (int64_t i = 0; i < n; i += bs) {
         const float *w = block_weights(imp ? imp + i : NULL, bs);
         if (!w && gf_search_default_weights(type, x + i, mw, bs)) w = mw;
         unsigned char *y = (unsigned char *)dst + bytes * (size_t)(i / bs);
         k_search[type].block(x + i, w, y);
-        if (!k_search[type].keep_ref) continue;
         ti->quantize_ref(x + i, ref, bs);
         if (gf_quantize_error(type, ref, x + i, w, bs) <= gf_quantize_error(type, y, x + i, w, bs)) memcpy(y, ref, bytes);
     }
@@ -171,6 +163,9 @@ int gf_quantize_row(uint32_t type, gf_quant_method method, const float *x, const
     }
     if (method != GF_QUANT_SEARCH || !gf_quantize_has_method(type, method))
         return gf_fail("quantize: %s has no '%s' quantizer (method 'ref' writes it)", gf_type_name(type), gf_quant_method_name(method));
+    if (gf_type_info(type)->bytes > sizeof(block_q6_K)) /* search_row's reference block */
+        return gf_fail("quantize: %s blocks (%u bytes) are larger than the search's buffer", gf_type_name(type),
+                       gf_type_info(type)->bytes);
     search_row(type, x, importance, dst, n);
     return GF_OK;
 }

@@ -26,18 +26,6 @@
 static float h2f(gf_half h) { return gf_half_to_float(h); }
 static float wt(const float *w, int i) { return w ? w[i] : 1.0f; }
 
-/* sum_i w_i (x_i - dequant(y)_i)^2 over one super-block. */
-static double block_error(void (*dequantize)(const void *, float *, int64_t), const void *y, const float *x, const float *w) {
-    float v[QK_K];
-    double e = 0;
-    dequantize(y, v, QK_K);
-    for (int i = 0; i < QK_K; i++) {
-        double d = (double)x[i] - v[i];
-        e += wt(w, i) * d * d;
-    }
-    return e;
-}
-
 /* ---- Q4_K ---- */
 
 static void q4k_pack_scales(const uint8_t ls[8], const uint8_t lm[8], uint8_t *s) {
@@ -301,13 +289,7 @@ void gf_q4_K_pack_scales(const uint8_t ls[8], const uint8_t lm[8], uint8_t *scal
 
 void gf_q4_K_set_levels(block_q4_K *y, const uint8_t *L) { q4k_pack_qs(L, y->qs); }
 
-void gf_quantize_block_q4_K(const float *x, const float *w, int search, block_q4_K *y) {
-    q4k_ref(x, y);
-    if (!search) return;
-    block_q4_K s;
-    q4k_search(x, w, &s);
-    if (block_error(gf_dequantize_row_q4_K, &s, x, w) < block_error(gf_dequantize_row_q4_K, y, x, w)) *y = s;
-}
+void gf_quantize_block_q4_K_search(const float *x, const float *w, void *y) { q4k_search(x, w, y); }
 
 /* ---- Q6_K ---- */
 
@@ -474,20 +456,14 @@ static void q6k_search(const float *x, const float *w, block_q6_K *y) {
     q6k_pack(L, y);
 }
 
-void gf_quantize_block_q6_K(const float *x, const float *w, int search, block_q6_K *y) {
-    q6k_ref(x, y);
-    if (!search) return;
-    block_q6_K s;
-    q6k_search(x, w, &s);
-    if (block_error(gf_dequantize_row_q6_K, &s, x, w) < block_error(gf_dequantize_row_q6_K, y, x, w)) *y = s;
-}
+void gf_quantize_block_q6_K_search(const float *x, const float *w, void *y) { q6k_search(x, w, y); }
 
 void gf_q6_K_set_levels(block_q6_K *y, const uint8_t *L) { q6k_pack(L, y); }
 
 void gf_quantize_row_q4_K_ref(const float *x, void *y, int64_t n) {
-    for (int64_t i = 0; i < n; i += QK_K) gf_quantize_block_q4_K(x + i, NULL, 0, (block_q4_K *)y + i / QK_K);
+    for (int64_t i = 0; i < n; i += QK_K) q4k_ref(x + i, (block_q4_K *)y + i / QK_K);
 }
 
 void gf_quantize_row_q6_K_ref(const float *x, void *y, int64_t n) {
-    for (int64_t i = 0; i < n; i += QK_K) gf_quantize_block_q6_K(x + i, NULL, 0, (block_q6_K *)y + i / QK_K);
+    for (int64_t i = 0; i < n; i += QK_K) q6k_ref(x + i, (block_q6_K *)y + i / QK_K);
 }

@@ -1,6 +1,7 @@
-/* K-quant super-blocks (256 elements): llama.cpp's reference algorithm
- * (search = 0) or greenformer's search (search = 1, weighted by w when not
- * NULL), one block at a time. Used through gf_quantize_row (quantize.h). */
+/* K-quant super-blocks (256 elements): llama.cpp's reference quantizers
+ * (whole rows) and greenformer's searches (one block, weighted by w when not
+ * NULL; quantize.c's row driver keeps the reference block where it is no
+ * worse). Used through gf_quantize_row (quantize.h). */
 #ifndef GF_QUANTIZE_K_H
 #define GF_QUANTIZE_K_H
 
@@ -10,8 +11,8 @@
 void gf_quantize_row_q4_K_ref(const float *x, void *y, int64_t n);
 void gf_quantize_row_q6_K_ref(const float *x, void *y, int64_t n);
 
-void gf_quantize_block_q4_K(const float *x, const float *w, int search, block_q4_K *y);
-void gf_quantize_block_q6_K(const float *x, const float *w, int search, block_q6_K *y);
+void gf_quantize_block_q4_K_search(const float *x, const float *w, void *y);
+void gf_quantize_block_q6_K_search(const float *x, const float *w, void *y);
 
 /* Replace a block's levels (0..15 for Q4_K, 0..63 for Q6_K, in element
  * order), keeping its scales: for quantizers that choose levels themselves. */

@@ -126,6 +126,16 @@ static void check_search_beats_ref(void) {
                 double er = gf_quantize_error(types[k], a, x, wm, N), es = gf_quantize_error(types[k], b, x, wm, N);
                 CHECK(es <= er, "%s trial %d weighted %d: search error %g > ref %g", gf_type_name(types[k]), trial, weighted, es, er);
                 if (trial == 0) printf("%s%s: search/ref error %.3f\n", gf_type_name(types[k]), weighted ? " (weighted)" : "", es / er);
+                /* and on every block (the row driver keeps the reference block where the search's is worse) */
+                const gf_type_traits *ti = gf_type_info(types[k]);
+                int worse = 0;
+                for (int i = 0; i < N; i += (int)ti->block) {
+                    const size_t at = ti->bytes * (size_t)(i / (int)ti->block);
+                    const float *wb = wm ? wm + i : NULL;
+                    worse += gf_quantize_error(types[k], b + at, x + i, wb, ti->block) > gf_quantize_error(types[k], a + at, x + i, wb, ti->block);
+                }
+                CHECK(worse == 0, "%s trial %d weighted %d: %d blocks' search error above the reference's", gf_type_name(types[k]), trial,
+                      weighted, worse);
             }
         }
     }
