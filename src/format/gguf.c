@@ -89,6 +89,20 @@ void gguf_reader_free(gguf_reader *r) {
 
 void gguf_release_metadata(gguf_reader *r) { free_metadata(r); }
 
+int gguf_release_header(gguf_reader *r, const char *who, uint8_t **extra, size_t *n, uint64_t *pos) {
+    const size_t have = r->len;
+    const uint64_t start = r->data_offset;
+    *extra = NULL;
+    *n = have > start ? have - (size_t)start : 0;
+    *pos = have < start ? have : start;
+    if (*n) {
+        if (!(*extra = malloc(*n))) return gf_fail_nomem(who, *n);
+        memcpy(*extra, r->buf + start, *n);
+    }
+    free_metadata(r);
+    return GF_OK;
+}
+
 static uint64_t hash_bytes(const uint8_t *p, size_t n) {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 1099511628211ull;

@@ -112,5 +112,12 @@ const uint32_t *gguf_tensor_order(const gguf_reader *r);
 /* Gives up the header buffer (metadata accessors stop working); tensor
  * infos stay. Loaders call it once they have taken what they need. */
 void gguf_release_metadata(gguf_reader *r);
+/* The same for a streaming reader at the end of its header: the data-section
+ * bytes that arrived in the header buffer are handed over first, copied into
+ * *extra (malloc'd, the caller frees and feeds them on; NULL when none) with
+ * their count in *n. *pos: how many of the file's bytes the caller has now
+ * consumed (the data offset, or fewer when the buffer stopped short of it).
+ * GF_OK, or an error naming `who` when out of memory (nothing released). */
+int gguf_release_header(gguf_reader *r, const char *who, uint8_t **extra, size_t *n, uint64_t *pos);
 
 #endif

@@ -205,25 +205,18 @@ static int header_done(gf_loader *l) {
                        (unsigned long long)l->total_size, (unsigned long long)need);
     int s = gf_model_plan_from_gguf(r, &l->opt, &l->model, &l->plan);
     if (s < 0) return s;
-    size_t have;
-    const uint8_t *buf = gguf_buffer(r, &have);
     if (l->opt.mode != GF_LOAD_WEIGHTS || gguf_n_tensors(r) == 0) {
+        size_t have;
+        gguf_buffer(r, &have);
         l->stage = ST_COMPLETE;
         l->pos = have;
         gguf_release_metadata(r);
         return GF_LOAD_COMPLETE;
     }
     l->stage = ST_DATA;
-    uint64_t data_start = gguf_data_offset(r);
-    l->pos = have < data_start ? have : data_start;
-    uint8_t *extra = NULL;
-    size_t n_extra = have > data_start ? have - (size_t)data_start : 0;
-    if (n_extra) {
-        /* the header buffer is released below; keep the data bytes it holds */
-        if (!(extra = malloc(n_extra))) return gf_fail_nomem("the loader", n_extra);
-        memcpy(extra, buf + data_start, n_extra);
-    }
-    gguf_release_metadata(r);
+    uint8_t *extra;
+    size_t n_extra;
+    if ((s = gguf_release_header(r, "the loader", &extra, &n_extra, &l->pos)) < 0) return s;
     advance_finished_tensors(l);
     s = route(l, extra, n_extra);
     free(extra);

@@ -332,25 +332,19 @@ int gf_prune_writer_commit(gf_prune_writer *w, size_t n) {
         if (s == GGUF_NEED_MORE) return GF_TC_MORE;
         if ((s = header_done(w)) < 0) return fail(w, s);
         w->stage = ST_DATA;
-        size_t have;
-        const uint8_t *buf = gguf_buffer(w->r, &have);
-        w->pos = have < w->data_offset ? have : w->data_offset;
         if (w->n_tensors == 0) {
+            size_t have;
+            gguf_buffer(w->r, &have);
+            w->pos = have < w->data_offset ? have : w->data_offset;
             w->stage = ST_COMPLETE;
             return GF_TC_COMPLETE;
         }
-        if (have > w->data_offset) {
-            size_t extra = have - (size_t)w->data_offset;
-            uint8_t *copy = malloc(extra);
-            if (!copy) return fail(w, gf_fail_nomem("the pruned file's writer", extra));
-            memcpy(copy, buf + w->data_offset, extra);
-            gguf_release_metadata(w->r);
-            s = route(w, copy, extra);
-            free(copy);
-            if (s < 0) return fail(w, s);
-        } else {
-            gguf_release_metadata(w->r);
-        }
+        uint8_t *extra;
+        size_t n_extra;
+        if ((s = gguf_release_header(w->r, "the pruned file's writer", &extra, &n_extra, &w->pos)) < 0) return fail(w, s);
+        s = route(w, extra, n_extra);
+        free(extra);
+        if (s < 0) return fail(w, s);
         return w->stage == ST_COMPLETE ? GF_TC_COMPLETE : GF_TC_HEADER;
     }
     if (w->stage == ST_DATA) {

@@ -464,24 +464,13 @@ int gf_transcoder_commit(gf_transcoder *t, size_t n) {
         if (s < 0) return fail(t, s);
         if (s == GGUF_NEED_MORE) return GF_TC_MORE;
         if ((s = header_done(t)) < 0) return fail(t, s);
-        size_t have;
-        const uint8_t *buf = gguf_buffer(t->r, &have);
         t->stage = ST_DATA;
-        t->pos = t->data_offset;
-        if (have > t->data_offset) {
-            /* the header buffer goes away with the metadata; keep the data bytes it holds */
-            size_t extra = have - (size_t)t->data_offset;
-            uint8_t *copy = malloc(extra);
-            if (!copy) return fail(t, gf_fail_nomem("the quantizer", extra));
-            memcpy(copy, buf + t->data_offset, extra);
-            gguf_release_metadata(t->r);
-            s = route(t, copy, extra);
-            free(copy);
-            if (s < 0) return fail(t, s);
-        } else {
-            t->pos = have;
-            gguf_release_metadata(t->r);
-        }
+        uint8_t *extra;
+        size_t n_extra;
+        if ((s = gguf_release_header(t->r, "the quantizer", &extra, &n_extra, &t->pos)) < 0) return fail(t, s);
+        s = route(t, extra, n_extra);
+        free(extra);
+        if (s < 0) return fail(t, s);
         return t->stage == ST_COMPLETE ? GF_TC_COMPLETE : GF_TC_HEADER;
     }
     case ST_DATA: {
