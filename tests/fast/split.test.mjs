@@ -107,18 +107,26 @@ test('over HTTP: the first shard\'s URL or hf: name finds the others; a missing 
   }
 });
 
-test('wrong shards are refused, naming the shard and the value', async () => {
+/** Wrong shard lists and the message each must be refused with, by every reader of split models. */
+function wrongShards() {
   const [a, b, c] = three;
-  const cases = [
+  return [
     [[a, b], /shard 1 of 2 \(tiny-00001-of-00003\.gguf\) has split\.count 3, but 2 shards were given/],
     [[a, c, b], /shard 2 of 3 \(tiny-00003-of-00003\.gguf\) has split\.no 2 \(it is shard 3\); shard 2 should have split\.no 1/],
     [[a, new Blob([patched(b, 'split.tensors.count', 99)]), c], /shard 2 of 3 \(a Blob\) has split\.tensors\.count 99 but shard 1 has 20: it belongs to another model/],
-    [three.map((p) => new Blob([patched(p, 'split.tensors.count', 21)])), /the 3 shards hold 20 tensors but split\.tensors\.count is 21: tensors are missing/],
-    [[...many.slice(0, 4), new Blob([patched(many[3], 'split.no', 4)]), ...many.slice(5)], /tensor '([\w.]+)' is in shard 4 of 20 \(one-00004-of-00020\.gguf\) and again in shard 5 of 20 \(a Blob\)/],
     [[a, new Blob([readFileSync(b).subarray(0, 5 << 20)]), c], /shard 2 of 3 \(a Blob\) is truncated: tensor 'token_embd\.weight' ends at data byte \d+, the shard has \d+/],
-    [join(dir, 'tiny-00002-of-00003.gguf'), /is shard 2 of 3 of a split model: give the first \(-00001-of-00003\.gguf\)/],
     [join(dir, 'nope-00001-of-00002.gguf'), /split model: cannot open shard 1 of 2 \(nope-00001-of-00002\.gguf\): no such file/],
     [[FILE, a], /shard 1 of 2 \(tiny-llama-Q8_0\.gguf\) has no split\.tensors\.count \(not a gguf-split shard\)/],
+  ];
+}
+
+test('wrong shards are refused, naming the shard and the value', async () => {
+  const [a] = three;
+  const cases = [
+    ...wrongShards(),
+    [three.map((p) => new Blob([patched(p, 'split.tensors.count', 21)])), /the 3 shards hold 20 tensors but split\.tensors\.count is 21: tensors are missing/],
+    [[...many.slice(0, 4), new Blob([patched(many[3], 'split.no', 4)]), ...many.slice(5)], /tensor '([\w.]+)' is in shard 4 of 20 \(one-00004-of-00020\.gguf\) and again in shard 5 of 20 \(a Blob\)/],
+    [join(dir, 'tiny-00002-of-00003.gguf'), /is shard 2 of 3 of a split model: give the first \(-00001-of-00003\.gguf\)/],
     [[], /an array source lists the shards of a split model; got an empty array/],
   ];
   for (const [source, message] of cases) await assert.rejects(loadModel(source), message);
@@ -169,15 +177,7 @@ test('quantize and ggufSummary take a split model: the unsplit file\'s bytes and
 
 test('quantize and ggufSummary refuse wrong shards as loadModel does, naming the shard; a shard is not an output', async () => {
   const [a, b, c] = three;
-  const cases = [
-    [[a, b], /shard 1 of 2 \(tiny-00001-of-00003\.gguf\) has split\.count 3, but 2 shards were given/],
-    [[a, c, b], /shard 2 of 3 \(tiny-00003-of-00003\.gguf\) has split\.no 2 \(it is shard 3\); shard 2 should have split\.no 1/],
-    [[a, new Blob([patched(b, 'split.tensors.count', 99)]), c], /shard 2 of 3 \(a Blob\) has split\.tensors\.count 99 but shard 1 has 20: it belongs to another model/],
-    [[a, new Blob([readFileSync(b).subarray(0, 5 << 20)]), c], /shard 2 of 3 \(a Blob\) is truncated: tensor 'token_embd\.weight' ends at data byte \d+, the shard has \d+/],
-    [join(dir, 'nope-00001-of-00002.gguf'), /split model: cannot open shard 1 of 2 \(nope-00001-of-00002\.gguf\): no such file/],
-    [[FILE, a], /shard 1 of 2 \(tiny-llama-Q8_0\.gguf\) has no split\.tensors\.count \(not a gguf-split shard\)/],
-  ];
-  for (const [source, message] of cases) {
+  for (const [source, message] of wrongShards()) {
     await assert.rejects(quantizeModel(source, () => {}, { type: 'Q8_0' }), message);
     await assert.rejects(ggufSummary(source), message);
   }
