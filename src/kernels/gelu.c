@@ -28,7 +28,7 @@ void gf_geglu_f32_ref(float *gate, const float *up, int n) {
 }
 
 /* 256 KB of zeros until first use (only GELU models fill it); filling takes
- * 65536 evaluations of the formula, ~2 ms */
+ * 65536 evaluations of the formula, 1.3 ms natively (once per process) */
 float gf_gelu_table[65536];
 static int g_ready;
 
