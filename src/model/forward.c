@@ -7,6 +7,7 @@
 
 #include "model/attention.h"
 #include "kernels/attention_kernels.h"
+#include "kernels/gelu.h"
 #include "kernels/kernels.h"
 #include "base/error.h"
 #include "model/model.h"
@@ -531,17 +532,6 @@ static void attention_task(void *ctx, int task, int n_tasks) {
     gf_attention_range(a, units * task / n_tasks, units * (task + 1) / n_tasks);
 }
 
-/* GELU, tanh approximation, evaluated as llama.cpp's CPU backend does: on
- * the input rounded to f16, with the result rounded to f16 (its lookup
- * table), 0 below -10 and identity above 10. */
-static float gelu_f16(float x) {
-    if (x <= -10.0f) return 0.0f;
-    if (x >= 10.0f) return x;
-    float v = gf_half_to_float(gf_float_to_half(x));
-    float g = 0.5f * v * (1.0f + tanhf(0.79788456080286535587989211986876f * v * (1.0f + 0.044715f * v * v)));
-    return gf_half_to_float(gf_float_to_half(g));
-}
-
 typedef struct {
     float *x;
     const float *up;
@@ -555,12 +545,12 @@ static void swiglu_some(void *ctx, int32_t t0, int32_t t1) {
 
 static void geglu_some(void *ctx, int32_t t0, int32_t t1) {
     const act_job *j = ctx;
-    for (int64_t i = (int64_t)t0 * j->n; i < (int64_t)t1 * j->n; i++) j->x[i] = gelu_f16(j->x[i]) * j->up[i];
+    gf_geglu_f32(j->x + (int64_t)t0 * j->n, j->up + (int64_t)t0 * j->n, (t1 - t0) * j->n);
 }
 
 static void gelu_some(void *ctx, int32_t t0, int32_t t1) {
     const act_job *j = ctx;
-    for (int64_t i = (int64_t)t0 * j->n; i < (int64_t)t1 * j->n; i++) j->x[i] = gelu_f16(j->x[i]);
+    gf_gelu_f32(j->x + (int64_t)t0 * j->n, (t1 - t0) * j->n);
 }
 
 /* gate = SiLU(gate) * up, or x = GELU(x), for n_tok rows of n */
@@ -569,15 +559,18 @@ static void swiglu(float *gate, const float *up, int32_t n_tok, int32_t n) {
     for_rows(n_tok, (int64_t)n * COST_ACTIVATION, swiglu_some, &j);
 }
 
-/* gate = GELU(gate) * up (Gemma) */
+/* gate = GELU(gate) * up (Gemma); GELU as llama.cpp's CPU backend (gelu.h).
+ * The table is filled here, before any worker reads it. */
 static void geglu(float *gate, const float *up, int32_t n_tok, int32_t n) {
+    gf_gelu_prepare();
     act_job j = {gate, up, n};
-    for_rows(n_tok, (int64_t)n * 4 * COST_ACTIVATION, geglu_some, &j);
+    for_rows(n_tok, (int64_t)n * COST_ACTIVATION, geglu_some, &j); /* a table lookup: no dearer than SiLU */
 }
 
 static void gelu(float *x, int32_t n_tok, int32_t n) {
+    gf_gelu_prepare();
     act_job j = {x, NULL, n};
-    for_rows(n_tok, (int64_t)n * 4 * COST_ACTIVATION, gelu_some, &j);
+    for_rows(n_tok, (int64_t)n * COST_ACTIVATION, gelu_some, &j);
 }
 
 static void add_into(float *x, const float *y, int64_t n) {

@@ -21,6 +21,7 @@
 
 #include "base/error.h"
 #include "kernels/exp_poly.h"
+#include "kernels/gelu.h"
 #include "kernels/kernels.h"
 #include "quant/iq4_nl.h"
 #include "quant/q5_0.h"
@@ -773,6 +774,58 @@ static void test_swiglu(void) {
         }
 }
 
+/* GELU through its f16 table (gelu.h): the kernels equal the formula bit
+ * for bit at every f16 input, at inputs between them (rounding, ties to
+ * even), across the clamps at +-10 and the f16 subnormal edge, with inf and
+ * NaN, at every n and alignment. */
+static void test_gelu(void) {
+    enum { NMAX = 4096 + 4 };
+    static float x1[NMAX], x2[NMAX], up[NMAX];
+    int bad = 0;
+    for (int h0 = 0; h0 < 65536; h0 += 4096) {
+        for (int i = 0; i < 4096; i++) x1[i] = x2[i] = gf_half_to_float((gf_half)(h0 + i));
+        gf_gelu_f32_ref(x1, 4096);
+        gf_gelu_f32(x2, 4096);
+        for (int i = 0; i < 4096; i++) bad += !same_float(x1[i], x2[i]);
+    }
+    CHECK(bad == 0, "gelu at f16 inputs: %d values differ", bad);
+    /* between f16 values: exact ties (round to even), one ulp either side of them, and random */
+    static const float edges[] = {10.0f, -10.0f, 9.999f, -9.999f, 9.998f, 0x1p-14f, -0x1p-14f, 0x1.ffep-15f, 6.0e-5f,
+                                  0.0f, -0.0f, INFINITY, -INFINITY, NAN, 65520.0f, 1e-30f};
+    static const int ns[] = {0, 1, 3, 4, 5, 8, 17, 64, 1031, 4096};
+    for (size_t k = 0; k < sizeof ns / sizeof ns[0]; k++)
+        for (int off = 0; off < 3; off++) {
+            int n = ns[k];
+            for (int i = 0; i < n; i++) {
+                float v = rndn() * (i % 5 == 0 ? 6.0f : 1.5f);
+                if (i % 3 == 1) { /* a tie between two f16 values, or next to one */
+                    uint32_t u = f2u(gf_half_to_float(gf_float_to_half(v))) + 0x1000 + (uint32_t)(i % 9) - 4;
+                    memcpy(&v, &u, 4);
+                }
+                x1[off + i] = x2[off + i] = v;
+                up[i] = rndn();
+            }
+            for (size_t e = 0; e < sizeof edges / sizeof edges[0] && (int)e < n; e++) x1[off + (e * 7) % n] = x2[off + (e * 7) % n] = edges[e];
+            float g1[NMAX], g2[NMAX];
+            memcpy(g1, x1, sizeof(float) * (size_t)(n + off));
+            memcpy(g2, x2, sizeof(float) * (size_t)(n + off));
+            gf_gelu_f32_ref(x1 + off, n);
+            gf_gelu_f32(x2 + off, n);
+            gf_geglu_f32_ref(g1 + off, up, n);
+            gf_geglu_f32(g2 + off, up, n);
+            int bg = 0, bgg = 0;
+            for (int i = 0; i < n; i++) {
+                bg += !same_float(x1[off + i], x2[off + i]);
+                bgg += !same_float(g1[off + i], g2[off + i]);
+            }
+            CHECK(bg == 0 && bgg == 0, "gelu n=%d off=%d: %d values differ, geglu: %d", n, off, bg, bgg);
+        }
+    /* the formula itself: GELU(1) = 0.8412 (tanh form), rounded to f16 */
+    float one = 1.0f;
+    gf_gelu_f32(&one, 1);
+    CHECK(one == gf_half_to_float(gf_float_to_half(0.841192f)), "gelu(1) = %.6f", one);
+}
+
 static void test_f32_ops(void) {
     static const int ns[] = {0, 1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 33, 100, 1023, 4097};
     enum { NMAX = 4097 + 8 };
@@ -817,5 +870,6 @@ int main(void) {
     test_all_finite_scales();
     test_f32_ops();
     test_swiglu();
+    test_gelu();
     TEST_MAIN_END();
 }
