@@ -2,6 +2,7 @@
 #include "kernels/gelu.h"
 
 #include <math.h>
+#include <stdatomic.h>
 
 #include "quant/quant.h"
 
@@ -27,15 +28,19 @@ void gf_geglu_f32_ref(float *gate, const float *up, int n) {
     for (int i = 0; i < n; i++) gate[i] = gf_gelu_f16_ref(gate[i]) * up[i];
 }
 
-/* 256 KB of zeros until first use (only GELU models fill it); filling takes
- * 65536 evaluations of the formula, 1.3 ms natively (once per process) */
+/* 256 KB of every instance's memory (zeros, not in the wasm file), filled on
+ * first use by a GELU model: 65536 evaluations of the formula, 1.3 ms
+ * natively (once per process). Today one thread at a time runs a forward
+ * pass (the thread pool takes one caller), so fills cannot overlap; the
+ * flag is atomic anyway (acquire/release), so a second caller would at
+ * worst fill the same values again, never read a half-filled table. */
 float gf_gelu_table[65536];
-static int g_ready;
+static _Atomic int g_ready;
 
 void gf_gelu_prepare(void) {
-    if (g_ready) return;
+    if (atomic_load_explicit(&g_ready, memory_order_acquire)) return;
     for (int h = 0; h < 65536; h++) gf_gelu_table[h] = gelu_at(gf_half_to_float((gf_half)h));
-    g_ready = 1;
+    atomic_store_explicit(&g_ready, 1, memory_order_release);
 }
 
 /* gf_gelu_f16_ref's clamps, then the entry of the input's f16 bits: the

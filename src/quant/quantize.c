@@ -135,7 +135,7 @@ static void search_row(uint32_t type, const float *x, const float *imp, void *ds
     const int bs = (int)ti->block;
     const size_t bytes = ti->bytes;
     float mw[QK_K];
-    unsigned char ref[sizeof(block_q6_K)]; /* a reference block (Q6_K's is the largest writable block) */
+    _Alignas(8) unsigned char ref[sizeof(block_q6_K)]; /* a reference block (Q6_K's is the largest writable block) */
     for (int64_t i = 0; i < n; i += bs) {
         const float *w = block_weights(imp ? imp + i : NULL, bs);
         if (!w && gf_search_default_weights(type, x + i, mw, bs)) w = mw;
