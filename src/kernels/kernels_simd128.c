@@ -478,8 +478,10 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
 INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4], const v128_t *corr) {
     /* pairs: Q8_0 |2 * 128 * 127|, the others two pairs of 15 * 127 (Q5_0: 31 * 127) each; DOT16's
      * i16 sum of two pairs at most 4 * 31 * 127 */
-    if (DOT16 && sign_moved(kind))
+#if DOT16
+    if (sign_moved(kind))
         return wasm_i32x4_add(widen(dot_i16(wasm_v128_xor(e[0], a[2]), a[0])), widen(dot_i16(wasm_v128_xor(e[1], a[3]), a[1])));
+#endif
     const v128_t c = kind == K_Q4_1 ? wasm_i32x4_const_splat(0) : ldv(corr);
     if (sign_moved(kind)) return dot1(wasm_v128_xor(e[1], a[3]), a[1], dot1(wasm_v128_xor(e[0], a[2]), a[0], c));
     return dot2(a[0], e[0], a[1], e[1], c);
