@@ -615,6 +615,19 @@ typedef struct {
 #define GEMM_TOKENS_K 4
 #define GEMM_TOKENS_Q4_K 8
 #define GEMM_TOKENS_Q5_K 8
+/* Q8_0 takes eight: its four rows' unpacked weights (8 vectors, the plain
+ * build's 16) mostly spill, and fewer tokens per tile leave V8 fewer
+ * accumulators and scales to juggle around them. AMD EPYC (Zen 4), Node,
+ * CPU time, 110M shapes, 2026-12-07: eight against sixteen, plain GEMM
+ * 1.10-1.41x (medians ~1.2x), relaxed16 0.98-1.07x (~1.03x); four against
+ * sixteen, plain 1.07-1.24x, relaxed16 0.94-0.98x. The relaxed build's
+ * K_Q8_0 (where the dot product takes no unsigned bytes: ARM, with 32
+ * vector registers) keeps sixteen: not measured. */
+#if RELAXED && !DOT16
+#define GEMM_TOKENS_Q8_0 GEMM_TOKENS
+#else
+#define GEMM_TOKENS_Q8_0 8
+#endif
 typedef struct {
     v128_t a[GEMM_TOKENS][KCG / 8];
     v128_t bs2[GEMM_TOKENS_Q4_K][KCG / 256];
@@ -1796,7 +1809,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
     }                                                                                                            \
     static int name##_gemm(const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t as, int n, float *y,       \
                            size_t ys) {                                                                           \
-        const int wide = kind == K_Q4_K ? GEMM_TOKENS_Q4_K : kind == K_Q5_K ? GEMM_TOKENS_Q5_K : kind == K_Q6_K ? GEMM_TOKENS_K : GEMM_TOKENS; \
+        const int wide = kind == K_Q8_0 ? GEMM_TOKENS_Q8_0 : kind == K_Q4_K ? GEMM_TOKENS_Q4_K : kind == K_Q5_K ? GEMM_TOKENS_Q5_K : kind == K_Q6_K ? GEMM_TOKENS_K : GEMM_TOKENS; \
         const int t = n - n % wide;                                                                              \
         int special = t ? gemm_quant(kind, wide, w, r0, r1, act, as, t / wide, y, ys) : 0;                        \
         if (t < n)                                                                                               \
