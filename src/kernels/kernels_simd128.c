@@ -171,7 +171,8 @@ INLINE v128_t reduce4_f32(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
  * values. Each call site states its bound (at most 32767). */
 #if DOT16
 INLINE v128_t dot_i16(v128_t a, v128_t w) { return wasm_i16x8_relaxed_dot_i8x16_i7x16(a, w); }
-INLINE v128_t widen_add(v128_t s16, v128_t c) { return wasm_i32x4_add(wasm_i32x4_dot_i16x8(s16, wasm_i16x8_const_splat(1)), c); }
+INLINE v128_t widen(v128_t s16) { return wasm_i32x4_dot_i16x8(s16, wasm_i16x8_const_splat(1)); }
+INLINE v128_t widen_add(v128_t s16, v128_t c) { return wasm_i32x4_add(widen(s16), c); }
 
 /* x's i16 lanes added in pairs into lanes 0-3, y's into 4-7: two shuffles
  * and an add, where a pmaddwd against ones per vector and a narrow would
@@ -468,11 +469,21 @@ INLINE void unpack32(int kind, const uint8_t *blk, v128_t e[4]) {
  * a[0..1] = |a|, a[2..3] = sign masks. The block's correction (Q4_0's
  * -8 * sum(a), K_Q8_0U's -128 * sum(a), Q8_0's sum(|a| : a < 0)) is
  * prepared lane by lane, as the lanes of the dot products group the
- * elements, and is their starting value. */
+ * elements, and is their starting value; except in DOT16 for the types
+ * with their signs moved: there its whole is added once to the four rows'
+ * reduced sums (isum32). Each row's chain then starts with its first
+ * widened dot product instead of adding the correction to it: per token
+ * and block (GEMM) or block (GEMV) three adds and three loads fewer (the
+ * correction is loaded where used, ldv): GEMM 1.08-1.10x, GEMV
+ * 1.01-1.04x (Node, CPU time, 110M shapes; docs/performance.md). */
 INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4], const v128_t *corr) {
-    const v128_t c = kind == K_Q4_1 ? wasm_i32x4_const_splat(0) : ldv(corr);
     /* pairs: Q8_0 |2 * 128 * 127|, the others two pairs of 15 * 127 (Q5_0: 31 * 127) each; DOT16's
      * i16 sum of two pairs at most 4 * 31 * 127 */
+#if DOT16
+    if (sign_moved(kind))
+        return wasm_i32x4_add(widen(dot_i16(wasm_v128_xor(e[0], a[2]), a[0])), widen(dot_i16(wasm_v128_xor(e[1], a[3]), a[1])));
+#endif
+    const v128_t c = kind == K_Q4_1 ? wasm_i32x4_const_splat(0) : ldv(corr);
     if (sign_moved(kind)) return dot1(wasm_v128_xor(e[1], a[3]), a[1], dot1(wasm_v128_xor(e[0], a[2]), a[0], c));
     return dot2(a[0], e[0], a[1], e[1], c);
 }
@@ -483,9 +494,10 @@ INLINE v128_t dot4(const int kind, const v128_t e[4], const v128_t a[4], const v
  * pairs: six instructions instead of the transpose's nine. Q5_0's, with its
  * correction a * (q - 16), at most 8 * 127 * 16 = 16256: two lanes fit too.
  * Q8_0's and IQ4_NL's lanes (up to 8 * 128 * 127) do not fit i16. The
- * correction is already in (dot4). */
+ * correction is already in (dot4), but DOT16's for the signs moved. */
 INLINE v128_t isum32(const int kind, v128_t p0, v128_t p1, v128_t p2, v128_t p3, const v128_t *corr) {
     (void)corr;
+    if (DOT16 && sign_moved(kind)) return wasm_i32x4_add(reduce4_i32(p0, p1, p2, p3), ldv(corr));
     if (sign_moved(kind) || kind == K_Q8_0U) return reduce4_i32(p0, p1, p2, p3);
     const v128_t one = wasm_i16x8_const_splat(1);
     v128_t d01 = wasm_i32x4_dot_i16x8(wasm_i16x8_narrow_i32x4(p0, p1), one);
@@ -578,7 +590,7 @@ typedef struct {
     v128_t a[KC / 8];
     v128_t bs2[KC / 256]; /* Q8_K: sums of bsums pairs, per 32 elements */
     float d[KC / 32], s[KC / 32];
-    v128_t corr[KC / 32]; /* per block, Q4_0: -8 * sum(q); relaxed Q8_0: sum(|q| : q < 0) or -128 * sum(q) (see dot4) */
+    v128_t corr[KC / 32]; /* per block, Q4_0: -8 * sum(q); relaxed Q8_0: sum(|q| : q < 0) (relaxed16: its whole in every lane) or -128 * sum(q) (see dot4) */
 } prep_t;
 
 /* The same for a GEMM tile of tokens, in shorter chunks (~45 KB of stack,
@@ -604,6 +616,19 @@ typedef struct {
 #define GEMM_TOKENS_K 4
 #define GEMM_TOKENS_Q4_K 8
 #define GEMM_TOKENS_Q5_K 8
+/* Q8_0 takes eight: its four rows' unpacked weights (8 vectors, the plain
+ * build's 16) mostly spill, and fewer tokens per tile leave V8 fewer
+ * accumulators and scales to juggle around them. AMD EPYC (Zen 4), Node,
+ * CPU time, 110M shapes, 2026-12-07: eight against sixteen, plain GEMM
+ * 1.10-1.41x (medians ~1.2x), relaxed16 0.98-1.07x (~1.03x); four against
+ * sixteen, plain 1.07-1.24x, relaxed16 0.94-0.98x. The relaxed build's
+ * K_Q8_0 (where the dot product takes no unsigned bytes: ARM, with 32
+ * vector registers) keeps sixteen: not measured. */
+#if RELAXED && !DOT16
+#define GEMM_TOKENS_Q8_0 GEMM_TOKENS
+#else
+#define GEMM_TOKENS_Q8_0 8
+#endif
 typedef struct {
     v128_t a[GEMM_TOKENS][KCG / 8];
     v128_t bs2[GEMM_TOKENS_Q4_K][KCG / 256];
@@ -636,6 +661,8 @@ static void prep32(const int kind, const int paired, const uint8_t *act, int nb,
             /* sum(|a| : a < 0) = -sum(min(a, 0)) */
             v128_t n0 = wasm_i8x16_min(x0, z), n1 = wasm_i8x16_min(x1, z);
             pc[b] = wasm_i32x4_neg(wasm_i32x4_relaxed_dot_i8x16_i7x16_add(n1, one, wasm_i32x4_relaxed_dot_i8x16_i7x16_add(n0, one, z)));
+            /* DOT16 adds it to the reduced block sums (isum32): the total in every lane */
+            if (DOT16) pc[b] = wasm_i32x4_splat(hsum_i32(pc[b]));
             a[0] = wasm_i8x16_abs(x0);
             a[1] = wasm_i8x16_abs(x1);
             a[2] = wasm_i8x16_lt(x0, z);
@@ -1783,7 +1810,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
     }                                                                                                            \
     static int name##_gemm(const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t as, int n, float *y,       \
                            size_t ys) {                                                                           \
-        const int wide = kind == K_Q4_K ? GEMM_TOKENS_Q4_K : kind == K_Q5_K ? GEMM_TOKENS_Q5_K : kind == K_Q6_K ? GEMM_TOKENS_K : GEMM_TOKENS; \
+        const int wide = kind == K_Q8_0 ? GEMM_TOKENS_Q8_0 : kind == K_Q4_K ? GEMM_TOKENS_Q4_K : kind == K_Q5_K ? GEMM_TOKENS_Q5_K : kind == K_Q6_K ? GEMM_TOKENS_K : GEMM_TOKENS; \
         const int t = n - n % wide;                                                                              \
         int special = t ? gemm_quant(kind, wide, w, r0, r1, act, as, t / wide, y, ys) : 0;                        \
         if (t < n)                                                                                               \
