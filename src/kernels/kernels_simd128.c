@@ -35,9 +35,11 @@
  *
  * Rows go four at a time at a uniform stride (the group code below); the
  * activations are prepared once per call (split to i16, scales converted)
- * in a stack buffer of ~20 KB. GEMV reads four row groups at once (two for
- * the K-quants), their rows spread over the row range so that the weights
- * stream as sixteen (eight) long sequential runs (spread_it). GEMM tiles
+ * in a stack buffer of ~20 KB. GEMV reads one row group at a time (see
+ * GEMV_GROUPS), its rows spread over the row range so that the weights
+ * stream as four long sequential runs (spread_it); Q6_K and Q5_K rows of
+ * up to 2048 elements are read whole, four adjacent rows after each
+ * other, as one run (gemvK_rows). GEMM tiles
  * 4 rows x 16 tokens (x 4 for the K-quants): each weight block is unpacked
  * once for the tile's tokens, over panels of 256 rows kept in cache while
  * every token tile passes.
@@ -1395,6 +1397,60 @@ INLINE v128_t gemvK_block(const int kind, const uint8_t *w, size_t rs, const pre
     return fstepK(kind, acc, is, im, d, dmin, wasm_f32x4_splat(ay->d));
 }
 
+/* Q6_K and Q5_K GEMV, four rows at w + k * rs, each read whole before the next:
+ * with adjacent rows (gemv_quant) the matrix is read as one sequential
+ * stream, which this AMD EPYC reads about twice as fast as the spread
+ * group's four (kernel-bench bw, 1 stream 27-30 GB/s, 4: 15-16). Each
+ * row's block sums are parked, then the four rows' float steps go block by
+ * block, lane-wise, as gemvK_block's: the same integer sums and float
+ * order, so the same bits. Only for rows of at most GEMV_ROWWISE_SB
+ * super-blocks (n <= 2048): on 2048x5632 (22 super-blocks) the row-wise
+ * order was 0.65-0.92x of the spread group's (Node and Chromium,
+ * relaxed16, CPU time, 2026-12-07), and cutting such rows into slices of
+ * eight super-blocks (four interleaved streams again) 0.39-0.59x; why the
+ * long rows lose was not found. Against the spread group, 1B shapes, CPU
+ * time: relaxed16 Node 1.04-1.67x (2048x2048), 1.03-1.21x (5632x2048),
+ * 1.00-1.24x (32000x2048); Chromium 0.98-1.26x, 1.08-1.21x, 1.02-1.13x;
+ * plain (Node) 1.22-1.66x on the 110M shapes and 1.19-1.62x on the 1B
+ * ones. Q5_K the same way, 110M and 1B shapes with n <= 2048: relaxed16
+ * Node 0.94-1.25x (mostly 1.1-1.2), Chromium 1.05-1.11x, plain Node
+ * 1.04-1.27x. Q4_K's rows the same way were mixed (0.93-1.12x at
+ * n = 2048), so it keeps the spread group. */
+#define GEMV_ROWWISE_SB 8
+INLINE v128_t gemvK_rows(const int kind, const uint8_t *w, size_t rs, const prep_t *p, const block_q8_K *ay0, int nsb,
+                         v128_t acc, v128_t *spec) {
+    v128_t sums[GEMV_ROWWISE_SB][4], mns[GEMV_ROWWISE_SB][4];
+    const size_t wbs = wsb_bytes(kind);
+    for (int r = 0; r < 4; r++) {
+        const uint8_t *wr = w + (size_t)r * rs;
+        const block_q8_K *ay = ay0;
+        for (int b = 0; b < nsb; b++, wr += wbs, ay++) {
+            const v128_t *a[1] = {p->a + 32 * b};
+            v128_t sum, mins;
+            if (kind == K_Q5_K) {
+                q5_K_row(1, (const block_q5_K *)wr, a, &p->bs2[b], &sum, &mins);
+                park(&mns[b][r], mins);
+            } else {
+                q6_K_row(1, (const block_q6_K *)wr, a, &ay, &sum);
+            }
+            park(&sums[b][r], sum);
+        }
+    }
+    for (int b = 0; b < nsb; b++, w += wbs) {
+        const v128_t is = reduce4_i32(ldv(&sums[b][0]), ldv(&sums[b][1]), ldv(&sums[b][2]), ldv(&sums[b][3]));
+        v128_t im = is, d, dmin = is;
+        if (kind == K_Q5_K) {
+            im = reduce4_i32(ldv(&mns[b][0]), ldv(&mns[b][1]), ldv(&mns[b][2]), ldv(&mns[b][3]));
+            d = load_h4s(kind, w, rs, offsetof(block_q5_K, d), is, spec);
+            dmin = load_h4s(kind, w, rs, offsetof(block_q5_K, dmin), is, spec);
+        } else {
+            d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), is, spec);
+        }
+        acc = fstepK(kind, acc, is, im, d, dmin, wasm_f32x4_splat(ay0[b].d));
+    }
+    return acc;
+}
+
 /* ng groups of four rows (the group j at w + j * gs), super-block by super-block. */
 INLINE void gemvKxn(const int kind, const int ng, const uint8_t *w, size_t gs, size_t rs, const prep_t *p,
                     const block_q8_K *ay, int nsb, v128_t *acc, v128_t *spec) {
@@ -1727,6 +1783,16 @@ INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const 
         if (K) prepK(kind, 1, (const block_q8_K *)ac, 0, nb, p.a, p.bs2);
         else prep32(kind, 0, ac, nb, p.a, p.d, p.s, p.corr);
         const uint8_t *wd = (const uint8_t *)w->data + gf_row_bytes(w->type, (uint64_t)k0);
+        if ((kind == K_Q6_K || kind == K_Q5_K) && nb <= GEMV_ROWWISE_SB) { /* one sequential stream (gemvK_rows) */
+            group g;
+            int r = r0;
+            while (next_group(&r, r1, w->row_bytes, &g)) {
+                v128_t acc = k0 ? load_lanes(y + g.base, &g) : wasm_f32x4_const_splat(0);
+                acc = gemvK_rows(kind, wd + (size_t)g.base * w->row_bytes, g.rs, &p, (const block_q8_K *)ac, nb, acc, &spec);
+                store_lanes(y + g.base, acc, &g);
+            }
+            continue;
+        }
         group g0;
         spread_it it = spread_begin(r0, r1, sets);
         for (int ng; (ng = spread_next(&it, w->row_bytes, &g0));) {
