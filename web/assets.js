@@ -24,6 +24,12 @@ const FILES = {
     glue: new URL('../dist/greenformer-relaxed16.mjs', import.meta.url),
     wasm: new URL('../dist/greenformer-relaxed16.wasm', import.meta.url),
   }),
+  // the offline tools (quantizeModel, pruneModel): the plain engine with the quantizer and pruner linked in,
+  // fetched only when one of them runs (web/quantize.js)
+  'greenformer-tools': () => ({
+    glue: new URL('../dist/greenformer-tools.mjs', import.meta.url),
+    wasm: new URL('../dist/greenformer-tools.wasm', import.meta.url),
+  }),
   'greenformer-mt': () => ({
     glue: new URL('../dist/greenformer-mt.mjs', import.meta.url),
     wasm: new URL('../dist/greenformer-mt.wasm', import.meta.url),
