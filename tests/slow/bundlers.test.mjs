@@ -162,7 +162,7 @@ for (const bundler of Object.keys(BUILD)) {
       root = BUILD[bundler]();
     });
     for (const isolation of [true, false]) {
-      test(`${bundler}: loads, generates, chats and embeds ${isolation ? 'cross-origin isolated (2 threads)' : 'without isolation (1 thread)'}`, async () => {
+      test(`${bundler}: loads, generates, chats and embeds ${isolation ? 'cross-origin isolated (2 threads)' : 'without isolation (1 thread)'}; quantizes in the page`, async (t) => {
         const server = await startServer(root, { isolation, mounts: { '/models/': join(ROOT, 'demo/models'), '/fixtures/': join(fixturesDir(), 'models') } });
         servers.push(server);
         const page = await browser.context.newPage();
@@ -191,6 +191,7 @@ for (const bundler of Object.keys(BUILD)) {
           assert.deepEqual({ bytes: q.bytes, sha256: q.sha256 }, expectedQuantized, 'the page quantizes to the bytes Node writes');
           assert.ok(q.tensors > 0);
           const fetched = [...new Set(wasm.filter((p) => !before.has(p)))];
+          t.diagnostic(`wasm fetched to run models: ${[...before].join(', ') || 'none seen'}; to quantize: ${fetched.join(', ')}`);
           assert.equal(fetched.length, 1, `quantizing fetched one more module: ${fetched.join(', ')}`);
           if (bundler !== 'webpack') assert.match(fetched[0], /greenformer-tools[^/]*\.wasm$/);
           assert.deepEqual(errors, []);
