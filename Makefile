@@ -9,6 +9,10 @@ POOL_SRC := src/base/parallel_pool.c
 ONE_SRC  := src/base/parallel_single.c
 CORE_SRC := $(filter-out $(SIMD_SRC) $(POOL_SRC),$(ALL_SRC))
 HEADERS  := $(wildcard src/*/*.h)
+# The offline tools (quantizer, calibration, GPTQ, mix planner, pruning) and
+# their API: linked only into dist/greenformer-tools.wasm, the module
+# quantizeModel and pruneModel load; the runtime builds leave them out.
+TOOLS_SRC := src/api/api_quantize.c src/api/api_prune.c $(wildcard src/tools/*.c)
 
 # Quiet by default: one short line per step; `./build.sh V=1` prints commands.
 ifeq ($(V),1)
@@ -60,7 +64,7 @@ all: native asan wasm
 native: build/native/libgreenformer.a $(NATIVE_TESTS)
 asan: $(ASAN_TESTS)
 wasm: dist/greenformer.js dist/greenformer.mjs dist/greenformer-mt.js dist/greenformer-mt.mjs $(WASM_TESTS) dist/package.json \
-      $(RELAXED_OUT)
+      dist/greenformer-tools.js dist/greenformer-tools.mjs $(RELAXED_OUT)
 
 build/native/obj/%.o: src/%.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -95,6 +99,8 @@ build/wasm/obj/%.o: src/%.c $(HEADERS)
 
 WASM_OBJ := $(patsubst src/%.c,build/wasm/obj/%.o,$(CORE_SRC) $(SIMD_SRC))
 MT_OBJ   := $(patsubst src/%.c,build/wasm-mt/obj/%.o,$(filter-out $(ONE_SRC),$(CORE_SRC)) $(SIMD_SRC) $(POOL_SRC))
+# A runtime link's objects: a build's objects without the tools' ($(1): the build's directory under build/)
+runtime_obj = $(filter-out $(patsubst src/%.c,build/$(1)/obj/%.o,$(TOOLS_SRC)),$(2))
 
 # The threaded build: the same sources with shared memory and atomics, and a
 # persistent pool (src/base/parallel_pool.c) instead of inline tasks.
@@ -107,14 +113,23 @@ build/wasm-mt/obj/%.o: src/%.c $(HEADERS)
 # into 10-25 kB bodies (e.g. the whole GGUF parser into one API function),
 # which costs ~10 MB of extra peak memory when V8 optimizes them, for no
 # measurable speed (clang already optimized each file at -O3).
-dist/greenformer.js: $(WASM_OBJ)
+dist/greenformer.js: $(call runtime_obj,wasm,$(WASM_OBJ))
+	@mkdir -p dist
+	@echo "  EMCC  $@"
+	$(Q)$(EMCC) -O1 -msimd128 $(EMLINK) $^ -o $@
+
+# The tools module: the plain single-thread engine with the offline tools,
+# linked from the same objects as dist/greenformer.js (one more link, no
+# more compiles). quantizeModel and pruneModel load it (web/quantize.js);
+# calibration runs the model, so it holds the whole engine.
+dist/greenformer-tools.js: $(WASM_OBJ)
 	@mkdir -p dist
 	@echo "  EMCC  $@"
 	$(Q)$(EMCC) -O1 -msimd128 $(EMLINK) $^ -o $@
 
 # The loader sets Module.gfPoolSize (threads - 1) so the workers exist before
 # the pool starts: browsers cannot start a worker while wasm blocks.
-dist/greenformer-mt.js: $(MT_OBJ)
+dist/greenformer-mt.js: $(call runtime_obj,wasm-mt,$(MT_OBJ))
 	@mkdir -p dist
 	@echo "  EMCC  $@"
 	$(Q)$(EMCC) -O1 -msimd128 -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSize' $(EMLINK),gfPoolSize $^ -o $@
@@ -187,8 +202,8 @@ RELAXED_MT_LINK = $(RELAXED_LINK) -pthread -sPTHREAD_POOL_SIZE='Module.gfPoolSiz
 RELAXED_TEST = $(RELAXED_EMCC) $(RELAXED_FLAGS) $(EMWARN) -O1 -Isrc $< $(filter %.o,$^) -sWASM_BIGINT -sALLOW_MEMORY_GROWTH \
                -sSINGLE_FILE=1 -sTOTAL_STACK=1048576
 
-dist/greenformer-relaxed.js: $(RELAXED_OBJ)
-dist/greenformer-relaxed-mt.js: $(RELAXED_MT_OBJ)
+dist/greenformer-relaxed.js: $(call runtime_obj,wasm-relaxed,$(RELAXED_OBJ))
+dist/greenformer-relaxed-mt.js: $(call runtime_obj,wasm-relaxed-mt,$(RELAXED_MT_OBJ))
 
 dist/greenformer-relaxed.js dist/greenformer-relaxed16.js:
 	@mkdir -p dist
@@ -243,8 +258,8 @@ build/wasm-relaxed16-mt/obj/%.o: src/%.c $(HEADERS) | build/llvm19/.tools
 	@echo "  EMCC  $@"
 	$(Q)$(RELAXED_EMCC) -DGF_DOT16 -pthread $(RELAXED_FLAGS) $(EMFLAGS) -c $< -o $@
 
-dist/greenformer-relaxed16.js: $(DOT16_OBJ)
-dist/greenformer-relaxed16-mt.js: $(DOT16_MT_OBJ)
+dist/greenformer-relaxed16.js: $(call runtime_obj,wasm-relaxed,$(DOT16_OBJ))
+dist/greenformer-relaxed16-mt.js: $(call runtime_obj,wasm-relaxed-mt,$(DOT16_MT_OBJ))
 
 $(eval $(call relaxed_tests,wasm-relaxed16,$(DOT16_OBJ)))
 

@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Builds greenformer: the wasm module (dist/) and a native build of the same C
-# sources for C tests and tools (build/native). Only stale parts are rebuilt.
+# Builds greenformer: the wasm modules (dist/: the runtime builds a page or
+# Node loads to run models, and greenformer-tools, the plain build with the
+# offline quantizer and pruner, which quantizeModel and pruneModel load; it is
+# linked from the plain build's object files, so it costs one link, no
+# compiles: Makefile TOOLS_SRC) and a native build of the same C sources for
+# C tests and tools (build/native). Only stale parts are rebuilt.
 # A missing toolchain is installed with apt-get only when asked to: in CI
 # (CI=true) or with GF_INSTALL=1 (npm run setup); otherwise this prints the
 # exact command and stops, so a developer's machine is never changed unasked.

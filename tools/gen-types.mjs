@@ -50,7 +50,7 @@ export function dtsWith(dts, rows) {
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const core = await Core.create({ build: 'greenformer', threads: 1 });
+  const core = await Core.create({ build: 'greenformer-tools', threads: 1 });
   const rows = core.types();
   const js = typesModule(rows);
   const dts = dtsWith(readFileSync(DTS, 'utf8'), rows);

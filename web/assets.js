@@ -24,6 +24,12 @@ const FILES = {
     glue: new URL('../dist/greenformer-relaxed16.mjs', import.meta.url),
     wasm: new URL('../dist/greenformer-relaxed16.wasm', import.meta.url),
   }),
+  // the offline tools (quantizeModel, pruneModel): the plain engine with the quantizer and pruner linked in,
+  // fetched only when one of them runs (web/quantize.js)
+  'greenformer-tools': () => ({
+    glue: new URL('../dist/greenformer-tools.mjs', import.meta.url),
+    wasm: new URL('../dist/greenformer-tools.wasm', import.meta.url),
+  }),
   'greenformer-mt': () => ({
     glue: new URL('../dist/greenformer-mt.mjs', import.meta.url),
     wasm: new URL('../dist/greenformer-mt.wasm', import.meta.url),
@@ -63,7 +69,7 @@ export function buildFiles(build, assetBase) {
   try {
     urls = FILES[build]();
   } catch (e) {
-    throw new Error(`greenformer: cannot locate its files (${e.message}): this bundle has no import.meta.url (an IIFE or CommonJS bundle); copy node_modules/greenformer/dist/ to your site and pass { assetBase: '/that/folder/' } to loadModel`);
+    throw new Error(`greenformer: cannot locate its files (${e.message}): this bundle has no import.meta.url (an IIFE or CommonJS bundle); copy node_modules/greenformer/dist/ to your site and pass { assetBase: '/that/folder/' } to loadModel (and to quantizeModel / pruneModel)`);
   }
   return Object.fromEntries(Object.entries(urls).map(([k, v]) => [k, v.href]));
 }

@@ -251,13 +251,15 @@ export class Core {
 
   /**
    * The core's weight-type registry (src/quant/registry.c): rows
-   * {id, name, blockElements, blockBytes, computable, activation, methods, gptq, writable}
-   * (methods: the quantizer's, [] for types it does not write; gptq: calibration adds GPTQ).
+   * {id, name, blockElements, blockBytes, computable, activation, writable}, and in the
+   * tools module (build 'greenformer-tools') also methods and gptq (methods: the quantizer's,
+   * [] for types it does not write; gptq: calibration adds GPTQ).
    * The JS type lists (web/types.js, the QuantType union of web/index.d.ts) are generated
-   * from it by tools/gen-types.mjs; tests/fast/types.test.mjs fails when they differ.
+   * from the tools module's rows by tools/gen-types.mjs; tests/fast/types.test.mjs fails when they differ.
    */
   types() {
-    this.typeRows ??= JSON.parse(this.readString(this.em._gf_api_types_json() >>> 0));
+    const json = this.em._gf_api_quantize_types_json ?? this.em._gf_api_types_json;
+    this.typeRows ??= JSON.parse(this.readString(this.checkPtr(json())));
     return this.typeRows;
   }
 

@@ -526,6 +526,9 @@ export interface QuantizeOptions {
   signal?: AbortSignal;
   /** Where hf: sources resolve (default https://huggingface.co). */
   hubEndpoint?: string;
+  /** Pages: the folder holding a copy of the package's dist/, where the tools module (greenformer-tools.mjs and
+   * .wasm, loaded only by quantizeModel and pruneModel) is found; as loadModel's assetBase. Ignored in Node. */
+  assetBase?: string | URL;
 }
 
 export interface QuantizeProgress {
@@ -599,6 +602,8 @@ export interface PruneOptions {
   onProgress?: (p: { phase: string; fraction: number }) => void;
   log?: (line: string) => void;
   signal?: AbortSignal;
+  /** As quantizeModel's assetBase (pages: where the tools module is found). */
+  assetBase?: string | URL;
 }
 
 export interface PruneResult {

@@ -1,6 +1,7 @@
 // Structured pruning of GGUF models (llama architecture, F32/F16/BF16 weights): whole FFN neurons and whole KV
 // groups of attention heads removed, written as a smaller GGUF with per-layer sizes that llama.cpp reads. The C
-// core does the work (src/tools/prune.c chooses, src/tools/prune_write.c writes); docs/pruning.md measures it.
+// core does the work (src/tools/prune.c chooses, src/tools/prune_write.c writes; in the tools module,
+// dist/greenformer-tools.wasm, loaded on first use); docs/pruning.md measures it.
 //
 //   await pruneModel('model-f32.gguf', 'model-pruned.gguf', { ffn: 0.25, method: 'hessian', calib: text });
 //   await pruneModel('model-f32.gguf', 'model-pruned-q4.gguf', { ffn: 0.2, heads: 0.25, calib: text, type: 'Q4_K' });
@@ -18,19 +19,18 @@
 //   layers      { ffn: [kept neurons per layer], kvHeads: [kept KV heads per layer] }: counts per layer instead of
 //               the shares (the size planner's choice)
 //   type        quantize the pruned model too ('Q4_K', 'Q4_0', ...; quantizeModel's types; with calib, calibrated)
-//   onProgress, log, signal   as quantizeModel
+//   onProgress, log, signal, assetBase   as quantizeModel
 //
 // destination: as quantizeModel (path, function, WritableStream). Returns { prune, file, quantize? }: the chosen
 // units per layer with their predicted errors, the written file's tensors and sizes, and the quantizer's plan.
 
-import { Core } from './core.js';
 import { knownKeys, oneOf } from './options.js';
-import { feed, openCalibration, openDestination, openModel, quantizeModel, QUANT_TYPE_ALIASES, QUANT_TYPES, refuseSourceAsOutput } from './quantize.js';
+import { checkAssetBase, feed, openCalibration, openDestination, openModel, quantizeModel, QUANT_TYPE_ALIASES, QUANT_TYPES, refuseSourceAsOutput, toolsCore } from './quantize.js';
 import { abortError } from './sources.js';
 
 const TC_HEADER = 1;
 const TC_COMPLETE = 2;
-const OPTIONS = ['ffn', 'heads', 'method', 'compensate', 'calib', 'layers', 'type', 'onProgress', 'log', 'signal'];
+const OPTIONS = ['ffn', 'heads', 'method', 'compensate', 'calib', 'layers', 'type', 'onProgress', 'log', 'signal', 'assetBase'];
 export const PRUNE_METHODS = ['magnitude', 'activation', 'hessian'];
 
 function share(v, name) {
@@ -63,6 +63,7 @@ function checkOptions(options) {
     throw new RangeError(`prune: unknown type "${type}" (supported: ${QUANT_TYPES.join(', ')})`);
   }
   if (!ffn && !heads && !layers) throw new RangeError('prune: nothing to remove (give ffn, heads or layers)');
+  checkAssetBase(options.assetBase, 'prune');
   return { ffn, heads, method, compensate };
 }
 
@@ -79,10 +80,10 @@ export async function pruneModel(source, destination, options = {}) {
     const bytes = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
     let o = 0;
     for (const p of parts) bytes.set(p, o), (o += p.length);
-    result.quantize = await quantizeModel(bytes, destination, { type, calib, onProgress, log, signal });
+    result.quantize = await quantizeModel(bytes, destination, { type, calib, onProgress, log, signal, assetBase: options.assetBase });
     return result;
   }
-  const core = await Core.create({ build: 'greenformer', threads: 1 });
+  const core = await toolsCore(options.assetBase, 'prune');
   const em = core.em;
   const capPtr = core.malloc(4);
   let session = 0, w = 0, dst = null, src = null, keepPtr = 0;

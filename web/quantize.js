@@ -2,7 +2,10 @@
 // GGUF that llama.cpp and greenformer load out. The C core does the work
 // (src/tools/transcode.c, src/quantize*.c, src/tools/calibrate.c, src/tools/mix.c); this
 // module streams the source through it and the output to a destination,
-// so neither file is ever held whole in memory.
+// so neither file is ever held whole in memory. That code is in the tools
+// module (dist/greenformer-tools.wasm: the plain engine with the offline
+// tools), which only quantizeModel and pruneModel load, on first use; the
+// runtime builds loadModel picks leave it out.
 //
 //   await quantizeModel('model-f32.gguf', 'model-q4.gguf', { type: 'Q4_K' });
 //   await quantizeModel(file, (bytes) => parts.push(bytes), { type: 'Q4_0', method: 'search' });
@@ -32,6 +35,8 @@
 //   log         (line) => void: plan, warnings, the mix assignment (default: none)
 //   signal      AbortSignal
 //   hubEndpoint where hf: sources resolve (default https://huggingface.co)
+//   assetBase   pages: the folder with a copy of the package's dist/ (as loadModel's), where the
+//               tools module is found when the bundler does not copy it (esbuild)
 //
 // source: what loadModel takes: a path, URL, hf: name, Blob, bytes, stream or Response, or a split
 // model (the first shard's path, URL or hf: name, or an array of the shards), read as one file.
@@ -66,7 +71,7 @@ export const QUANT_TYPES = WRITABLE_TYPE_NAMES;
 export const QUANT_TYPE_ALIASES = ['Q4_K_M', 'Q5_K_M', 'Q3_K_M'];
 const isNode = typeof process === 'object' && !!process.versions?.node && typeof window === 'undefined';
 
-const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'mixPrune', 'tensorTypes', 'outputType', 'embdType', 'onProgress', 'log', 'signal', 'hubEndpoint'];
+const OPTIONS = ['type', 'method', 'calib', 'mix', 'mixChunks', 'mixPrune', 'tensorTypes', 'outputType', 'embdType', 'onProgress', 'log', 'signal', 'hubEndpoint', 'assetBase'];
 const MIX_PRUNE_METHODS = ['magnitude', 'activation', 'hessian'];
 // what outputType / embdType may name: the types greenformer writes ('' = the file type's rules)
 export const TENSOR_TYPES = Object.freeze([...WRITABLE_TYPE_NAMES, 'F16', 'F32']);
@@ -107,7 +112,27 @@ function checkOptions(options) {
   for (const [name, fn] of [['onProgress', onProgress], ['log', log]]) {
     if (fn !== undefined && typeof fn !== 'function') throw new TypeError(`quantize: ${name} must be a function`);
   }
+  checkAssetBase(options.assetBase, 'quantize');
   return { type, method: method ?? (calib !== undefined || mix !== undefined ? 'search' : 'ref') };
+}
+
+/** The assetBase option of quantize and prune: as loadModel's. */
+export function checkAssetBase(assetBase, what) {
+  if (assetBase !== undefined && typeof assetBase !== 'string' && !(typeof URL !== 'undefined' && assetBase instanceof URL)) {
+    throw new TypeError(`${what}: assetBase must be a URL string or URL (the folder holding a copy of the package's dist/)`);
+  }
+}
+
+/**
+ * A core of the tools module (dist/greenformer-tools.wasm, loaded on first use: the runtime builds do not hold the
+ * quantizer and pruner); a module that cannot be loaded is an Error naming it (the loader's message as its cause).
+ */
+export async function toolsCore(assetBase, what) {
+  try {
+    return await Core.create({ build: 'greenformer-tools', threads: 1, assetBase: assetBase === undefined ? undefined : String(assetBase) });
+  } catch (e) {
+    throw new Error(`${what}: cannot load the offline tools module (greenformer-tools): ${e.message}`, { cause: e });
+  }
 }
 
 /** Writes bytes somewhere: a path (Node), a function, or a WritableStream (also web/prune.js's). */
@@ -282,7 +307,7 @@ export async function quantizeModel(source, destination, options = {}) {
   if (calib !== undefined && oneShot) {
     throw new TypeError('quantize: calib and mix read the model twice; pass a path, URL, Blob or bytes rather than a stream or Response');
   }
-  const core = await Core.create({ build: 'greenformer', threads: 1 });
+  const core = await toolsCore(options.assetBase, 'quantize');
   const em = core.em;
   let session = 0;
   let assignment = null;
@@ -388,8 +413,8 @@ export async function ggufSummary(source, { signal, hubEndpoint } = {}) {
  * quantized with the chosen types (calibrated again on the pruned model).
  */
 async function mixWithPruning(source, destination, options) {
-  const { calib, mix, mixChunks = 4, mixPrune, onProgress, log, signal } = options;
-  const core = await Core.create({ build: 'greenformer', threads: 1 });
+  const { calib, mix, mixChunks = 4, mixPrune, onProgress, log, signal, assetBase } = options;
+  const core = await toolsCore(assetBase, 'quantize');
   const em = core.em;
   let session = 0;
   let plan;
@@ -416,7 +441,7 @@ async function mixWithPruning(source, destination, options) {
   const typesOnlyTypes = Object.fromEntries(plan.typesOnly.tensors.map((t) => [t.name, t.type]));
   if (!prunes) {
     const tensorTypes = Object.fromEntries(plan.tensors.map((t) => [t.name, t.type]));
-    const out = await quantizeModel(source, destination, { type: plan.mainType, calib, tensorTypes, onProgress, log, signal });
+    const out = await quantizeModel(source, destination, { type: plan.mainType, calib, tensorTypes, onProgress, log, signal, assetBase });
     out.mixPrune = plan;
     return out;
   }
@@ -426,7 +451,7 @@ async function mixWithPruning(source, destination, options) {
   const cut = holdOut(calib);
   if (!cut) {
     log?.('mix with pruning: the calibration text is too short to hold a quarter out for the check; keeping types only');
-    const out = await quantizeModel(source, destination, { type: plan.typesOnly.mainType, calib, tensorTypes: typesOnlyTypes, onProgress, log, signal });
+    const out = await quantizeModel(source, destination, { type: plan.typesOnly.mainType, calib, tensorTypes: typesOnlyTypes, onProgress, log, signal, assetBase });
     out.mixPrune = plan;
     return out;
   }
@@ -436,16 +461,16 @@ async function mixWithPruning(source, destination, options) {
     return { bytes: concat(parts), result };
   };
   const parts = [];
-  await pruneModel(source, (b) => parts.push(b), { layers: { ffn: plan.layers.map((l) => l.ffn), kvHeads: plan.layers.map((l) => l.kvHeads) }, method: mixPrune, calib: cut.fit, signal });
-  const pruned = await collect(concat(parts), { type: plan.mainType, calib: cut.fit, tensorTypes: Object.fromEntries(plan.tensors.map((t) => [t.name, t.type])), onProgress, signal });
-  const typesOnly = await collect(source, { type: plan.typesOnly.mainType, calib: cut.fit, tensorTypes: typesOnlyTypes, onProgress, signal });
-  const [klTypes, klPruned] = await calibrationKl(source, [typesOnly.bytes, pruned.bytes], cut.check);
+  await pruneModel(source, (b) => parts.push(b), { layers: { ffn: plan.layers.map((l) => l.ffn), kvHeads: plan.layers.map((l) => l.kvHeads) }, method: mixPrune, calib: cut.fit, signal, assetBase });
+  const pruned = await collect(concat(parts), { type: plan.mainType, calib: cut.fit, tensorTypes: Object.fromEntries(plan.tensors.map((t) => [t.name, t.type])), onProgress, signal, assetBase });
+  const typesOnly = await collect(source, { type: plan.typesOnly.mainType, calib: cut.fit, tensorTypes: typesOnlyTypes, onProgress, signal, assetBase });
+  const [klTypes, klPruned] = await calibrationKl(source, [typesOnly.bytes, pruned.bytes], cut.check, assetBase);
   const keepPruned = klPruned < klTypes;
   plan.measured = { on: 'the last quarter of the calibration text, held out', typesOnlyKl: klTypes, prunedKl: klPruned, kept: keepPruned ? 'pruned' : 'types only' };
   log?.(`measured on the held-out quarter of the calibration text: KL ${klPruned.toExponential(3)} pruned, ${klTypes.toExponential(3)} types only: keeping ${plan.measured.kept}`);
   if (!keepPruned) {
     // the types-only plan, calibrated on the whole text as a plain mix is
-    const out = await quantizeModel(source, destination, { type: plan.typesOnly.mainType, calib, tensorTypes: typesOnlyTypes, onProgress, log, signal });
+    const out = await quantizeModel(source, destination, { type: plan.typesOnly.mainType, calib, tensorTypes: typesOnlyTypes, onProgress, log, signal, assetBase });
     out.mixPrune = plan;
     return out;
   }
@@ -479,9 +504,9 @@ function concat(parts) {
 }
 
 /** Mean KL from the source model of each file's next-token distributions on the calibration text (eval's protocol). */
-async function calibrationKl(source, files, calib) {
+async function calibrationKl(source, files, calib, assetBase) {
   const [{ loadModel }, { evaluate }] = await Promise.all([import('./index.js'), import('./evaluate.js')]);
-  const opts = { contextLength: 256, batchSize: 256, kvCache: 'f32', threads: 1, warmup: false };
+  const opts = { contextLength: 256, batchSize: 256, kvCache: 'f32', threads: 1, warmup: false, ...(assetBase === undefined ? {} : { assetBase }) };
   const ref = await loadModel(source, opts);
   const models = [];
   try {

@@ -1,4 +1,6 @@
-/* The one exported C API: everything JS calls goes through here. Only
+/* The runtime's exported C API: everything JS calls to load and run a
+ * model goes through here (the offline tools' API, api_quantize.c and
+ * api_prune.c, is linked only into the tools module). Only
  * 32-bit integers, doubles and pointers cross the boundary. Every function
  * reports failure as a value (NULL or a negative status) with a message
  * from gf_api_error(); bad input never aborts the instance. */
@@ -17,6 +19,9 @@
 #include "sample/grammar.h"
 #include "sample/sampler.h"
 #include "base/sha256.h"
+#include "format/gguf.h"
+#include "model/quantize_rules.h"
+#include "quant/registry.h"
 #include "text/tokenizer.h"
 
 
@@ -609,3 +614,78 @@ GF_API int gf_api_generate_next(gf_handle *h, gf_generation *g, int32_t *id, cha
 GF_API int gf_api_generate_flush(gf_generation *g, char *buf, uint32_t cap) { return gf_detok_stream_flush(&g->detok, buf, cap); }
 
 GF_API const char *gf_api_stop_reason(const gf_generation *g) { return g->stop_reason; }
+
+/* Quantize while loading: F32/F16 matrices of the model the loader is about
+ * to read are quantized as their bytes arrive ("Q4_0", "Q8_0", "Q4_K", ...). */
+GF_API int gf_api_loader_quantize(gf_loader *l, const char *type) {
+    int ftype = gf_ftype_parse(type);
+    return ftype < 0 ? ftype : gf_loader_set_quantize(l, ftype);
+}
+
+/* ---- file summaries (sizes and bits per weight, from the header alone) ---- */
+
+GF_API gguf_reader *gf_api_gguf_new(void) { return gguf_reader_new(); }
+
+GF_API uint8_t *gf_api_gguf_window(gguf_reader *r, uint32_t *cap) {
+    size_t c;
+    uint8_t *w = gguf_header_window(r, &c);
+    return gf_api_window(w, c, cap);
+}
+
+GF_API int gf_api_gguf_commit(gguf_reader *r, uint32_t n) { return gguf_header_commit(r, n); }
+GF_API void gf_api_gguf_free(gguf_reader *r) { gguf_reader_free(r); }
+
+/* {"tensors", "elements", "tensorBytes", "bitsPerWeight", "fileBytes", "types": {name: count}}
+ * (bitsPerWeight as llama.cpp reports it: tensor bytes * 8 / elements).
+ * The caller frees the string. */
+GF_API char *gf_api_gguf_summary(const gguf_reader *r) {
+    uint64_t elements = 0, bytes = 0;
+    uint32_t count[GF_TYPE_COUNT] = {0};
+    for (uint64_t i = 0; i < gguf_n_tensors(r); i++) {
+        const gguf_tensor_info *t = gguf_tensor_at(r, i);
+        uint64_t ne = 1;
+        for (uint32_t d = 0; d < t->n_dims; d++) ne *= t->ne[d];
+        elements += ne;
+        bytes += t->nbytes;
+        if (t->type < GF_TYPE_COUNT) count[t->type]++;
+    }
+    size_t cap = 256 + 32 * GF_TYPE_COUNT;
+    char *s = malloc(cap);
+    if (!s) {
+        gf_fail_nomem("a file summary", cap);
+        return NULL;
+    }
+    int n = snprintf(s, cap, "{\"tensors\":%llu,\"elements\":%llu,\"tensorBytes\":%llu,\"bitsPerWeight\":%.4f,\"fileBytes\":%llu,\"types\":{",
+                     (unsigned long long)gguf_n_tensors(r), (unsigned long long)elements, (unsigned long long)bytes,
+                     elements ? (double)bytes * 8 / (double)elements : 0.0,
+                     (unsigned long long)(gguf_data_offset(r) + gguf_data_size(r)));
+    int first = 1;
+    for (uint32_t t = 0; t < GF_TYPE_COUNT; t++) {
+        if (!count[t]) continue;
+        n += snprintf(s + n, cap - (size_t)n, "%s\"%s\":%u", first ? "" : ",", gf_type_name(t), count[t]);
+        first = 0;
+    }
+    snprintf(s + n, cap - (size_t)n, "}}");
+    return s;
+}
+
+/* ---- the type registry ---- */
+
+/* The weight-type registry as JSON (quant/registry.h: gf_types_json), for
+ * Core#types() (web/core.js): the rows without the quantizer's methods,
+ * which the tools module adds (api_quantize.c: gf_api_quantize_types_json);
+ * NULL (with an error) when memory runs out. */
+GF_API const char *gf_api_types_json(void) {
+    static char *json;
+    if (!json) {
+        size_t n = gf_types_json(NULL, 0, NULL);
+        char *b = malloc(n + 1);
+        if (!b) {
+            gf_fail_nomem("the type list", n + 1);
+            return NULL;
+        }
+        gf_types_json(b, n + 1, NULL);
+        json = b;
+    }
+    return json;
+}

@@ -1,5 +1,8 @@
 /* The exported C API for quantization (web/quantize.js calls it): the
- * streaming transcoder, calibration and mixed-precision assignment. Same
+ * streaming transcoder, calibration and mixed-precision assignment. Linked
+ * only into the tools module (dist/greenformer-tools.wasm), with api_prune.c
+ * and tools/; what the runtime needs (quantize while loading, file
+ * summaries, the type registry) is in api.c. Same
  * conventions as api.c: 32-bit integers, doubles and pointers cross the
  * boundary; failures are NULL or a negative status with a message from
  * gf_api_error(). */
@@ -10,7 +13,6 @@
 #include "tools/calibrate.h"
 #include "base/error.h"
 #include "api/api_export.h"
-#include "format/gguf.h"
 #include "model/loader.h"
 #include "tools/mix.h"
 #include "tools/quantize_gptq.h"
@@ -85,13 +87,6 @@ GF_API double gf_api_quantize_input_done(const gf_transcoder *t) { return (doubl
 GF_API double gf_api_quantize_input_bytes(const gf_transcoder *t) { return (double)gf_transcoder_input_bytes(t); }
 GF_API int gf_api_quantize_tensors_done(const gf_transcoder *t) { return (int)gf_transcoder_tensors_done(t); }
 GF_API void gf_api_quantize_free(gf_transcoder *t) { gf_transcoder_free(t); }
-
-/* Quantize while loading: F32/F16 matrices of the model the loader is about
- * to read are quantized as their bytes arrive ("Q4_0", "Q8_0", "Q4_K", ...). */
-GF_API int gf_api_loader_quantize(gf_loader *l, const char *type) {
-    int ftype = gf_ftype_parse(type);
-    return ftype < 0 ? ftype : gf_loader_set_quantize(l, ftype);
-}
 
 /* ---- calibration and mixed precision ---- */
 
@@ -177,53 +172,6 @@ GF_API int gf_api_mix_prune_assign(gf_qsession *s, double target_bpw) {
 
 GF_API const char *gf_api_mix_prune_json(const gf_qsession *s) { return s->mix_prune ? gf_mix_prune_json(s->mix_prune) : "null"; }
 
-/* ---- file summaries (sizes and bits per weight, from the header alone) ---- */
-
-GF_API gguf_reader *gf_api_gguf_new(void) { return gguf_reader_new(); }
-
-GF_API uint8_t *gf_api_gguf_window(gguf_reader *r, uint32_t *cap) {
-    size_t c;
-    uint8_t *w = gguf_header_window(r, &c);
-    return gf_api_window(w, c, cap);
-}
-
-GF_API int gf_api_gguf_commit(gguf_reader *r, uint32_t n) { return gguf_header_commit(r, n); }
-GF_API void gf_api_gguf_free(gguf_reader *r) { gguf_reader_free(r); }
-
-/* {"tensors", "elements", "tensorBytes", "bitsPerWeight", "fileBytes", "types": {name: count}}
- * (bitsPerWeight as llama.cpp reports it: tensor bytes * 8 / elements).
- * The caller frees the string. */
-GF_API char *gf_api_gguf_summary(const gguf_reader *r) {
-    uint64_t elements = 0, bytes = 0;
-    uint32_t count[GF_TYPE_COUNT] = {0};
-    for (uint64_t i = 0; i < gguf_n_tensors(r); i++) {
-        const gguf_tensor_info *t = gguf_tensor_at(r, i);
-        uint64_t ne = 1;
-        for (uint32_t d = 0; d < t->n_dims; d++) ne *= t->ne[d];
-        elements += ne;
-        bytes += t->nbytes;
-        if (t->type < GF_TYPE_COUNT) count[t->type]++;
-    }
-    size_t cap = 256 + 32 * GF_TYPE_COUNT;
-    char *s = malloc(cap);
-    if (!s) {
-        gf_fail_nomem("a file summary", cap);
-        return NULL;
-    }
-    int n = snprintf(s, cap, "{\"tensors\":%llu,\"elements\":%llu,\"tensorBytes\":%llu,\"bitsPerWeight\":%.4f,\"fileBytes\":%llu,\"types\":{",
-                     (unsigned long long)gguf_n_tensors(r), (unsigned long long)elements, (unsigned long long)bytes,
-                     elements ? (double)bytes * 8 / (double)elements : 0.0,
-                     (unsigned long long)(gguf_data_offset(r) + gguf_data_size(r)));
-    int first = 1;
-    for (uint32_t t = 0; t < GF_TYPE_COUNT; t++) {
-        if (!count[t]) continue;
-        n += snprintf(s + n, cap - (size_t)n, "%s\"%s\":%u", first ? "" : ",", gf_type_name(t), count[t]);
-        first = 0;
-    }
-    snprintf(s + n, cap - (size_t)n, "}}");
-    return s;
-}
-
 /* ---- the type registry, with what the quantizer does with each type ---- */
 
 /* "methods":["ref","search"],"gptq":true, for a writable type (calibration
@@ -235,10 +183,11 @@ static size_t quantizer_fields(uint32_t type, char *buf, size_t cap) {
     return n > 0 ? (size_t)n : 0;
 }
 
-/* The weight-type registry as JSON (quant/registry.h: gf_types_json, with
- * each row's quantizer methods), for Core#types() and tools/gen-types.mjs;
+/* The weight-type registry as JSON (quant/registry.h: gf_types_json), each
+ * row with its quantizer methods: api.c's gf_api_types_json plus what only
+ * the tools module knows, for Core#types() there and tools/gen-types.mjs;
  * NULL (with an error) when memory runs out. */
-GF_API const char *gf_api_types_json(void) {
+GF_API const char *gf_api_quantize_types_json(void) {
     static char *json;
     if (!json) {
         size_t n = gf_types_json(NULL, 0, quantizer_fields);

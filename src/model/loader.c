@@ -93,7 +93,7 @@ static int convert_row(void *ud, int64_t index, const float *row, const uint8_t 
     gf_loader *l = ud;
     (void)raw;
     size_t rb = gf_row_bytes(l->convert_type, (uint64_t)l->convert.n);
-    return gf_quantize_row(l->convert_type, GF_QUANT_REF, row, NULL, l->convert_dest + (size_t)index * rb, l->convert.n);
+    return gf_quantize_row_ref(l->convert_type, row, l->convert_dest + (size_t)index * rb, l->convert.n);
 }
 
 /* The tensor at order index `next` is stored converted: its bytes go through the row sink. */

@@ -151,16 +151,28 @@ int gf_quantize_has_method(uint32_t type, gf_quant_method method) {
     return method == GF_QUANT_REF || (method == GF_QUANT_SEARCH && (k_search[type].block || k_search[type].is_ref));
 }
 
-int gf_quantize_row(uint32_t type, gf_quant_method method, const float *x, const float *importance, void *dst, int64_t n) {
+/* What both entry points refuse: a type not written, a row not whole blocks. */
+static int check_row(uint32_t type, int64_t n) {
     if (!gf_type_writable(type))
         return gf_fail("quantize: cannot write type %s (supported: %s)", gf_type_name(type), gf_writable_types_list());
     if (n <= 0 || gf_row_bytes(type, (uint64_t)n) == 0)
         return gf_fail("quantize: a row of %lld elements is not a whole number of %s blocks (%u)", (long long)n, gf_type_name(type),
                        gf_type_info(type)->block);
-    if (method == GF_QUANT_REF || (method == GF_QUANT_SEARCH && k_search[type].is_ref)) {
-        gf_type_info(type)->quantize_ref(x, dst, n);
-        return GF_OK;
-    }
+    return GF_OK;
+}
+
+int gf_quantize_row_ref(uint32_t type, const float *x, void *dst, int64_t n) {
+    int s = check_row(type, n);
+    if (s < 0) return s;
+    gf_type_info(type)->quantize_ref(x, dst, n);
+    return GF_OK;
+}
+
+int gf_quantize_row(uint32_t type, gf_quant_method method, const float *x, const float *importance, void *dst, int64_t n) {
+    if (method == GF_QUANT_REF || (method == GF_QUANT_SEARCH && gf_type_writable(type) && k_search[type].is_ref))
+        return gf_quantize_row_ref(type, x, dst, n);
+    int s = check_row(type, n);
+    if (s < 0) return s;
     if (method != GF_QUANT_SEARCH || !gf_quantize_has_method(type, method))
         return gf_fail("quantize: %s has no '%s' quantizer (method 'ref' writes it)", gf_type_name(type), gf_quant_method_name(method));
     if (gf_type_info(type)->bytes > sizeof(block_q6_K)) /* search_row's reference block */

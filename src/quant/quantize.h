@@ -40,6 +40,11 @@ int gf_search_default_weights(uint32_t type, const float *x, float *w, int64_t n
  * message) for a type it cannot write or n not a whole number of blocks. */
 int gf_quantize_row(uint32_t type, gf_quant_method method, const float *x, const float *importance, void *dst, int64_t n);
 
+/* gf_quantize_row with GF_QUANT_REF: the reference quantizers alone. The
+ * loader (quantize while loading) calls this one, so the runtime wasm links
+ * none of the searches (they are the offline tools'). */
+int gf_quantize_row_ref(uint32_t type, const float *x, void *dst, int64_t n);
+
 /* sum_i w_i (x_i - dequant(q)_i)^2 (w = 1 when NULL): what the search
  * minimizes, for tests and tools. */
 double gf_quantize_error(uint32_t type, const void *q, const float *x, const float *w, int64_t n);

@@ -4,7 +4,10 @@
 // modules from a static server with no bundler. Each is served with and
 // without cross-origin isolation (COOP/COEP) and checked in headless
 // Chromium: a model loads, generates, chats (the Jinja template rendered in
-// the worker), and an embedding model embeds, on two threads where isolated.
+// the worker), and an embedding model embeds, on two threads where isolated;
+// then quantizeToBlob quantizes a file in the page, which loads the tools
+// module (dist/greenformer-tools.wasm) then and only then, and gives the
+// bytes quantizeModel gives in Node.
 // Also: the packed files are exactly what runs, and the types type-check in a
 // consumer TypeScript project that installed the tarball.
 import assert from 'node:assert/strict';
@@ -14,14 +17,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 
+import { createHash } from 'node:crypto';
+
 import { startServer } from '../../tools/static-server.mjs';
 import { BUILDS } from '../../web/assets.js';
+import { quantizeModel } from '../../web/quantize.js';
 import { launchChromium } from '../helpers/browser.mjs';
 import { fixturesDir, ROOT } from '../helpers/fixtures.mjs';
 
 const bin = (...p) => join(ROOT, 'node_modules', ...p);
 const MODEL = '/models/tiny-brown-Q8_0.gguf'; // the demo's built-in model
 const EMBEDDER = '/fixtures/tiny-bert-Q8_0.gguf';
+const F32 = 'llamacpp-slice-f32.gguf'; // quantized in the page, from /fixtures/
 
 let work, tarball, project, browser;
 const servers = [];
@@ -33,7 +40,7 @@ function run(cmd, args, cwd, env = {}) {
 }
 
 /** What each app runs in the page: the same checks whatever bundled it. */
-const APP = (options) => `import { loadModel } from 'greenformer';
+const APP = (options) => `import { loadModel, quantizeToBlob } from 'greenformer';
 
 const OPTIONS = ${JSON.stringify(options)};
 const TEMPLATE = "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\\n{% endfor %}{% if add_generation_prompt %}<|assistant|>{% endif %}";
@@ -62,8 +69,24 @@ window.runChecks = async () => {
     await model.dispose();
   }
 };
+// the offline tools: their own module, loaded by the first quantizeModel / pruneModel
+window.runQuantize = async () => {
+  const blob = await quantizeToBlob('/fixtures/${F32}', { ...OPTIONS, type: 'Q4_0' });
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', await blob.arrayBuffer()));
+  return { bytes: blob.size, tensors: blob.plan.tensors.length, sha256: Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('') };
+};
 window.appReady = true;
 `;
+
+/** What quantizeModel writes in Node for the page's quantization: { bytes, sha256 }. */
+async function quantizedInNode() {
+  const parts = [];
+  await quantizeModel(join(fixturesDir(), 'models', F32), (b) => parts.push(b), { type: 'Q4_0' });
+  const hash = createHash('sha256');
+  for (const p of parts) hash.update(p);
+  return { bytes: parts.reduce((n, p) => n + p.length, 0), sha256: hash.digest('hex') };
+}
+let expectedQuantized;
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), 'greenformer-bundlers-'));
@@ -81,6 +104,7 @@ before(async () => {
   } catch {
     run('npm', [...install, '--prefer-offline'], project);
   }
+  expectedQuantized = await quantizedInNode();
   browser = await launchChromium();
 });
 
@@ -138,7 +162,7 @@ for (const bundler of Object.keys(BUILD)) {
       root = BUILD[bundler]();
     });
     for (const isolation of [true, false]) {
-      test(`${bundler}: loads, generates, chats and embeds ${isolation ? 'cross-origin isolated (2 threads)' : 'without isolation (1 thread)'}`, async () => {
+      test(`${bundler}: loads, generates, chats and embeds ${isolation ? 'cross-origin isolated (2 threads)' : 'without isolation (1 thread)'}; quantizes in the page`, async (t) => {
         const server = await startServer(root, { isolation, mounts: { '/models/': join(ROOT, 'demo/models'), '/fixtures/': join(fixturesDir(), 'models') } });
         servers.push(server);
         const page = await browser.context.newPage();
@@ -146,6 +170,8 @@ for (const bundler of Object.keys(BUILD)) {
         page.on('pageerror', (e) => errors.push(e.message));
         const missing = [];
         page.on('response', (res) => res.status() >= 400 && missing.push(`${res.status()} ${new URL(res.url()).pathname}`));
+        const wasm = [];
+        page.on('request', (req) => new URL(req.url()).pathname.endsWith('.wasm') && wasm.push(new URL(req.url()).pathname));
         try {
           await page.goto(`${server.url}/`);
           await page.waitForFunction(() => window.appReady, null, { timeout: 30_000 });
@@ -157,6 +183,17 @@ for (const bundler of Object.keys(BUILD)) {
           assert.equal(r.rendered, '<|user|>Hello there\n<|assistant|>');
           assert.ok(r.chatTokens > 0 && r.reply.length > 0, 'chat reply');
           assert.ok(r.dims > 0 && r.finite, 'embedding');
+          // loading and running models never fetches the tools module; quantizing fetches it (webpack names
+          // assets by hash alone: there, a .wasm the models did not fetch)
+          assert.deepEqual(wasm.filter((p) => p.includes('greenformer-tools')), [], 'the tools module is not fetched to run models');
+          const before = new Set(wasm);
+          const q = await page.evaluate(() => window.runQuantize());
+          assert.deepEqual({ bytes: q.bytes, sha256: q.sha256 }, expectedQuantized, 'the page quantizes to the bytes Node writes');
+          assert.ok(q.tensors > 0);
+          const fetched = [...new Set(wasm.filter((p) => !before.has(p)))];
+          t.diagnostic(`wasm fetched to run models: ${[...before].join(', ') || 'none seen'}; to quantize: ${fetched.join(', ')}`);
+          assert.equal(fetched.length, 1, `quantizing fetched one more module: ${fetched.join(', ')}`);
+          if (bundler !== 'webpack') assert.match(fetched[0], /greenformer-tools[^/]*\.wasm$/);
           assert.deepEqual(errors, []);
           // the one expected miss: the CDN page's worker looks for @huggingface/jinja inside the package first
           assert.deepEqual(missing.filter((m) => !m.endsWith('/favicon.ico') && !m.includes('/greenformer/node_modules/@huggingface/')), []);
@@ -180,6 +217,14 @@ test('esbuild without the copied assets: loadModel fails naming the URL and the 
     };
     assert.match(await failure('nobase'), /cannot start its worker.*node_modules\/greenformer\/dist\/.*assetBase/);
     assert.match(await failure('badbase'), new RegExp(`${server.url}/nowhere/worker\\.mjs.*assetBase`));
+    // the tools module, loaded by quantizeModel: an Error that names it and the same fix
+    const quantizeFailure = () => page.evaluate(() => window.runQuantize().then(() => 'quantized', (e) => e.message));
+    await page.goto(`${server.url}/nobase.html`);
+    await page.waitForFunction(() => window.appReady);
+    assert.match(await quantizeFailure(), /^quantize: cannot load the offline tools module \(greenformer-tools\): .*node_modules\/greenformer\/dist\/.*assetBase.*quantizeModel/);
+    await page.goto(`${server.url}/badbase.html`);
+    await page.waitForFunction(() => window.appReady);
+    assert.match(await quantizeFailure(), new RegExp(`^quantize: cannot load the offline tools module \\(greenformer-tools\\): .*${server.url}/nowhere/greenformer-tools\\.mjs.*assetBase`));
   } finally {
     await page.close();
   }
