@@ -5,7 +5,7 @@
  *   NODE_PATH=/usr/share/nodejs emcc -std=c11 -O3 -msimd128 -Isrc tools/kernel-bench.c src/quant/quant.c src/quant/types.c \
  *     src/kernels/kernels.c src/kernels/kernels_scalar.c src/kernels/kernels_simd128.c \
  *     -sALLOW_MEMORY_GROWTH -sMAXIMUM_MEMORY=4GB -sENVIRONMENT=node -sSINGLE_FILE=1 -o build/kernel-bench.cjs
- *   node build/kernel-bench.cjs [bw] [gemv] [gemm] [repack] [TYPE...] [shape=110m|1b] [reps=N] [min] [hot]
+ *   node build/kernel-bench.cjs [bw] [gemv] [gemm] [repack] [TYPE...] [shape=110m|1b|real] [reps=N] [min] [hot]
  *                               [pool=MB] [ab]
  * No words: bw, gemv and gemm; "repack" runs the load-time repacking
  * experiment below. GEMV streams its weights from a pool of copies
@@ -172,12 +172,18 @@ static void fill_matrix(uint32_t type, int rows, int n, uint8_t *dst) {
 
 typedef struct {
     const char *name;
-    int rows, n;
+    int rows, n, set; /* set: 1 = 110m, 2 = 1b, 4 = real (shape=real) */
 } shape;
 
 static const shape k_shapes[] = {
-    {"110M attn", 768, 768},   {"110M ffn up", 2048, 768},  {"110M ffn down", 768, 2048}, {"110M output", 32000, 768},
-    {"1B attn", 2048, 2048},   {"1B ffn up", 5632, 2048},   {"1B ffn down", 2048, 5632},  {"1B output", 32000, 2048},
+    {"110M attn", 768, 768, 1},   {"110M ffn up", 2048, 768, 1},  {"110M ffn down", 768, 2048, 1}, {"110M output", 32000, 768, 1},
+    {"1B attn", 2048, 2048, 2},   {"1B ffn up", 5632, 2048, 2},   {"1B ffn down", 2048, 5632, 2},  {"1B output", 32000, 2048, 2},
+    /* real models' layer matrices (rows x n): gemma3-270m, qwen3-0.6b, llama3.2-1b */
+    {"g270 q", 1024, 640, 4},     {"g270 kv", 256, 640, 4},       {"g270 o", 640, 1024, 4},
+    {"g270 up", 2048, 640, 4},    {"g270 down", 640, 2048, 4},    {"q06 q", 2048, 1024, 4},
+    {"q06 kv", 1024, 1024, 4},    {"q06 o", 1024, 2048, 4},       {"q06 up", 3072, 1024, 4},
+    {"q06 down", 1024, 3072, 4},  {"l1b q", 2048, 2048, 4},       {"l1b kv", 512, 2048, 4},
+    {"l1b up", 8192, 2048, 4},    {"l1b down", 2048, 8192, 4},
 };
 
 static const uint32_t k_types[] = {GF_TYPE_F32,  GF_TYPE_F16,  GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q8_0,
@@ -437,6 +443,7 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "repack")) repack = 1;
         else if (!strcmp(argv[i], "shape=110m")) shapes = 1;
         else if (!strcmp(argv[i], "shape=1b")) shapes = 2;
+        else if (!strcmp(argv[i], "shape=real")) shapes = 4;
         else if (!strncmp(argv[i], "reps=", 5)) g_reps = atoi(argv[i] + 5);
         else if (!strcmp(argv[i], "min")) g_use_min = 1;
         else if (!strcmp(argv[i], "hot")) g_hot = 1;
@@ -473,12 +480,12 @@ int main(int argc, char **argv) {
     }
     if (repack)
         for (size_t k = 0; k < sizeof k_shapes / sizeof k_shapes[0]; k++)
-            if ((k < 4 ? 1 : 2) & shapes) bench_repack(&k_shapes[k]);
+            if (k_shapes[k].set & shapes) bench_repack(&k_shapes[k]);
     if (!gemv && !gemm) return 0;
     for (size_t t = 0; t < sizeof k_types / sizeof k_types[0]; t++) {
         if (any_type && !want[k_types[t]]) continue;
         for (size_t s = 0; s < sizeof k_shapes / sizeof k_shapes[0]; s++) {
-            if (!((s < 4 ? 1 : 2) & shapes)) continue;
+            if (!(k_shapes[s].set & shapes)) continue;
             bench_type_shape(k_types[t], &k_shapes[s], gemv, gemm);
         }
     }
