@@ -6,6 +6,7 @@
 //                      [--warmup 2] [--warmup-ms 2000] [--no-bandwidth] [--out bench/results.json]
 //                      [--retries 2] [--max-wait 600]   # contention handling, see README
 //                      [--js-flags FLAGS]   # for Chromium's V8, e.g. --no-enable-avx-vnni: an x86 CPU without AVX-VNNI
+//                      [--batch-size N]     # greenformer's batchSize (default: the library's own)
 //   node bench/run.mjs --files a.gguf,b.gguf [the options above but --models, --types]
 //                      # your own GGUFs (llama, qwen2, gpt2; any vocabulary greenformer reads) instead of the generated models
 //   node bench/run.mjs --check [--models ... --types ... | --files ...]   # validity of the model files in wllama
@@ -56,7 +57,7 @@ function parseArgs(argv) {
     models: DEFAULT_SHAPES, types: Object.keys(MIXES), threads: [1, 2], runs: 3,
     runtimes: ['greenformer', 'wllama', 'native'], env: ['chromium', 'node'], warmup: 2, warmupMs: 2000,
     bandwidth: true, check: false, out: path.join(here, 'results.json'), verbose: false,
-    retries: 2, maxWaitS: 600, files: null, jsFlags: null,
+    retries: 2, maxWaitS: 600, files: null, jsFlags: null, batchSize: null,
   };
   const given = new Set(argv); // --files replaces --models/--types, so giving both is a mistake
   const list = (v) => v.split(',').map((s) => s.trim()).filter(Boolean);
@@ -80,6 +81,7 @@ function parseArgs(argv) {
       case '--verbose': o.verbose = true; break;
       case '--retries': o.retries = Number(v()); break;
       case '--js-flags': o.jsFlags = v(); break;
+      case '--batch-size': o.batchSize = Number(v()); if (!Number.isInteger(o.batchSize) || o.batchSize < 1 || o.batchSize > 4096) throw new Error(`--batch-size must be an integer in 1..4096, got ${o.batchSize}`); break;
       case '--max-wait': o.maxWaitS = Number(v()); break;
       case '--help': case '-h':
         console.log(usage());
@@ -450,13 +452,13 @@ function nodeRun(opts) {
 // runs
 
 /** entry.urlPath: the file's path on the server (repo-relative, or under its --files mount). */
-function runOptions(kind, entry, baseUrl, threads, prompts, warm) {
+function runOptions(kind, entry, baseUrl, threads, prompts, warm, batchSize = null) {
   const p = warm ? prompts.warm : prompts.full;
   const nGen = warm ? WARM_GEN : N_GEN;
   if (kind === 'wllama') {
     return { modelUrl: `${baseUrl}${entry.urlPath}`, threads, prompt: p.text, nGen, nCtx: N_CTX };
   }
-  return { source: `${baseUrl}${entry.urlPath}`, threads, prompt: p.text, promptIds: p.ids, nGen, nCtx: N_CTX };
+  return { source: `${baseUrl}${entry.urlPath}`, threads, prompt: p.text, promptIds: p.ids, nGen, nCtx: N_CTX, ...(batchSize ? { batchSize } : {}) };
 }
 
 /** Says which files --files leaves out and why (a file that cannot give the prompt). */
@@ -510,7 +512,7 @@ async function bench(o) {
     config: { n_prompt: N_PROMPT, n_gen: N_GEN, n_ctx: N_CTX, runs: o.runs, warmup: o.warmup, warmup_ms: o.warmupMs,
       warmup_workload: { n_prompt: WARM_PROMPT, n_gen: WARM_GEN }, wllama: packageVersion('@wllama/wllama'),
       playwright_core: packageVersion('playwright-core'), node_llama_cpp: native ? packageVersion('node-llama-cpp') : null,
-      chromium_flags: chromiumFlags(o),
+      chromium_flags: chromiumFlags(o), greenformer_batch_size: o.batchSize ?? 'library default',
       peak_mb: 'chromium: renderer VmHWM (reset before load, fresh tab per run); node (greenformer, native): the runner process maxRSS',
       pct_native: 'greenformer tok/s / native llama.cpp tok/s (node-llama-cpp, this machine, this run), same file, same threads, x 100',
       ...(o.userFiles ? { files: entries.map((e) => e.file) } : {}) },
@@ -628,7 +630,7 @@ async function bench(o) {
               await quietGate(browser.userDataDir, o.maxWaitS);
               const t = Date.now();
               try {
-                const w = await inPage(browser, server.url, r, runOptions(r, entry, server.url, threads, prompts, true), { memory: false, verbose: o.verbose });
+                const w = await inPage(browser, server.url, r, runOptions(r, entry, server.url, threads, prompts, true, o.batchSize), { memory: false, verbose: o.verbose });
                 warmed[r].ms += Date.now() - t;
                 console.log(`   warm-up ${r} #${++warmed[r].n}: prefill ${fmt(w.prefill_tok_s)} tok/s, decode ${fmt(w.decode_tok_s)} tok/s`);
               } catch (e) {
@@ -647,7 +649,7 @@ async function bench(o) {
                 await quietGate(browser.userDataDir, o.maxWaitS);
                 let res;
                 try {
-                  res = await inPage(browser, server.url, r, runOptions(r, entry, server.url, threads, prompts, false), { verbose: o.verbose });
+                  res = await inPage(browser, server.url, r, runOptions(r, entry, server.url, threads, prompts, false, o.batchSize), { verbose: o.verbose });
                 } catch (e) {
                   console.log(`   ${r} chromium run ${i + 1} FAILED: ${e.message}`);
                   recordFailure(r, 'chromium', `run ${i + 1}`, e);
@@ -679,7 +681,7 @@ async function bench(o) {
               const snap = cpuSnapshot(browser?.userDataDir);
               let res;
               try {
-                res = await nodeRun({ ...runOptions('greenformer', entry, '', threads, prompts, false), source: file, warmup, runtime });
+                res = await nodeRun({ ...runOptions('greenformer', entry, '', threads, prompts, false, o.batchSize), source: file, warmup, runtime });
               } catch (e) {
                 console.log(`   ${runtime} node run ${i + 1} FAILED: ${e.message}`);
                 recordFailure(runtime, 'node', `run ${i + 1}`, e);

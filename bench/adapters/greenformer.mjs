@@ -39,15 +39,15 @@ const sameIds = (a, b) => a.length === b.length && a.every((x, i) => x === b[i])
 
 /**
  * opts: { source (URL in the browser, file path under Node), threads, prompt (text),
- *         promptIds (the reference ids: BOS + 127 tokens), nGen, nCtx }
+ *         promptIds (the reference ids: BOS + 127 tokens), nGen, nCtx, batchSize (optional) }
  */
-export async function runGreenformer({ source, threads, prompt, promptIds, nGen = 128, nCtx = 512 }) {
+export async function runGreenformer({ source, threads, prompt, promptIds, nGen = 128, nCtx = 512, batchSize }) {
   const api = await import(apiUrl());
   const loadModel = api.loadModel ?? api.default?.loadModel;
   if (typeof loadModel !== 'function') throw new Error(`${apiUrl()} has no loadModel export`);
 
   const t0 = now();
-  const model = await loadModel(source, { threads, contextLength: nCtx });
+  const model = await loadModel(source, { threads, contextLength: nCtx, ...(batchSize ? { batchSize } : {}) });
   const load_ms = now() - t0;
   try {
     const info = typeof model.info === 'function' ? model.info() : model.info;
