@@ -5,7 +5,7 @@
  *   NODE_PATH=/usr/share/nodejs emcc -std=c11 -O3 -msimd128 -Isrc tools/kernel-bench.c src/quant/quant.c src/quant/types.c \
  *     src/kernels/kernels.c src/kernels/kernels_scalar.c src/kernels/kernels_simd128.c \
  *     -sALLOW_MEMORY_GROWTH -sMAXIMUM_MEMORY=4GB -sENVIRONMENT=node -sSINGLE_FILE=1 -o build/kernel-bench.cjs
- *   node build/kernel-bench.cjs [bw] [gemv] [gemm] [repack] [TYPE...] [shape=110m|1b] [reps=N] [min] [hot]
+ *   node build/kernel-bench.cjs [bw] [gemv] [gemm] [repack] [TYPE...] [shape=110m|1b|l32] [only=TEXT] [reps=N] [min] [hot]
  *                               [pool=MB] [ab]
  * No words: bw, gemv and gemm; "repack" runs the load-time repacking
  * experiment below. GEMV streams its weights from a pool of copies
@@ -178,7 +178,12 @@ typedef struct {
 static const shape k_shapes[] = {
     {"110M attn", 768, 768},   {"110M ffn up", 2048, 768},  {"110M ffn down", 768, 2048}, {"110M output", 32000, 768},
     {"1B attn", 2048, 2048},   {"1B ffn up", 5632, 2048},   {"1B ffn down", 2048, 5632},  {"1B output", 32000, 2048},
+    /* llama3.2-1b (shape=l32): attn_k/v, ffn_gate/up, ffn_down, output */
+    {"L32 attn kv", 512, 2048}, {"L32 ffn up", 8192, 2048}, {"L32 ffn down", 2048, 8192}, {"L32 output", 128256, 2048},
 };
+/* which shape set an index belongs to: 1 = 110m, 2 = 1b, 4 = l32 */
+static int shape_set(size_t k) { return k < 4 ? 1 : k < 8 ? 2 : 4; }
+static const char *g_only; /* only=TEXT: shapes whose name contains TEXT */
 
 static const uint32_t k_types[] = {GF_TYPE_F32,  GF_TYPE_F16,  GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q8_0,
                                    GF_TYPE_Q4_K, GF_TYPE_Q5_K, GF_TYPE_Q6_K, GF_TYPE_Q5_0, GF_TYPE_IQ4_NL};
@@ -437,6 +442,8 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "repack")) repack = 1;
         else if (!strcmp(argv[i], "shape=110m")) shapes = 1;
         else if (!strcmp(argv[i], "shape=1b")) shapes = 2;
+        else if (!strcmp(argv[i], "shape=l32")) shapes = 4;
+        else if (!strncmp(argv[i], "only=", 5)) g_only = argv[i] + 5;
         else if (!strncmp(argv[i], "reps=", 5)) g_reps = atoi(argv[i] + 5);
         else if (!strcmp(argv[i], "min")) g_use_min = 1;
         else if (!strcmp(argv[i], "hot")) g_hot = 1;
@@ -473,12 +480,13 @@ int main(int argc, char **argv) {
     }
     if (repack)
         for (size_t k = 0; k < sizeof k_shapes / sizeof k_shapes[0]; k++)
-            if ((k < 4 ? 1 : 2) & shapes) bench_repack(&k_shapes[k]);
+            if (shape_set(k) & shapes && k < 8) bench_repack(&k_shapes[k]);
     if (!gemv && !gemm) return 0;
     for (size_t t = 0; t < sizeof k_types / sizeof k_types[0]; t++) {
         if (any_type && !want[k_types[t]]) continue;
         for (size_t s = 0; s < sizeof k_shapes / sizeof k_shapes[0]; s++) {
-            if (!((s < 4 ? 1 : 2) & shapes)) continue;
+            if (!(shape_set(s) & shapes)) continue;
+            if (g_only && !strstr(k_shapes[s].name, g_only)) continue;
             bench_type_shape(k_types[t], &k_shapes[s], gemv, gemm);
         }
     }

@@ -1272,8 +1272,12 @@ INLINE void q5_K_row(const int NT, const block_q5_K *x, const v128_t *const *a, 
 
 #endif
 
+/* Vectors per super-block of the GEMV's prepared activations (prep_t): the
+ * relaxed builds use 16 (the bytes as they are), the plain one 32 (i16). */
+#define KAV (RELAXED ? 16 : 32)
 static void prepK(const int kind, const int gemv, const block_q8_K *ay, const int paired, int nsb, v128_t *pa, v128_t *pbs2) {
-    for (int b = 0; b < nsb; b++) split_act256(kind, gemv, ay + b, paired, pa + 32 * b, &pbs2[b]);
+    const int st = gemv ? KAV : 32;
+    for (int b = 0; b < nsb; b++) split_act256(kind, gemv, ay + b, paired, pa + st * b, &pbs2[b]);
 }
 
 #if RELAXED
@@ -1376,7 +1380,7 @@ INLINE size_t wsb_bytes(int kind) {
 /* GEMV, four rows at w + k * rs, one super-block, against prepared activations. */
 INLINE v128_t gemvK_block(const int kind, const uint8_t *w, size_t rs, const prep_t *p, const block_q8_K *ay, int b,
                           v128_t acc, v128_t *spec) {
-    const v128_t *a[1] = {p->a + 32 * b};
+    const v128_t *a[1] = {p->a + KAV * b};
     v128_t sum[4], mins[4] = {0};
     UNROLL for (int r = 0; r < 4; r++) {
         if (kind == K_Q4_K)
@@ -1416,7 +1420,9 @@ INLINE v128_t gemvK_block(const int kind, const uint8_t *w, size_t rs, const pre
  * Node 0.94-1.25x (mostly 1.1-1.2), Chromium 1.05-1.11x, plain Node
  * 1.04-1.27x. Q4_K's rows the same way were mixed (0.93-1.12x at
  * n = 2048), so it keeps the spread group. */
+#ifndef GEMV_ROWWISE_SB
 #define GEMV_ROWWISE_SB 8
+#endif
 INLINE v128_t gemvK_rows(const int kind, const uint8_t *w, size_t rs, const prep_t *p, const block_q8_K *ay0, int nsb,
                          v128_t acc, v128_t *spec) {
     v128_t sums[GEMV_ROWWISE_SB][4], mns[GEMV_ROWWISE_SB][4];
@@ -1425,10 +1431,13 @@ INLINE v128_t gemvK_rows(const int kind, const uint8_t *w, size_t rs, const prep
         const uint8_t *wr = w + (size_t)r * rs;
         const block_q8_K *ay = ay0;
         for (int b = 0; b < nsb; b++, wr += wbs, ay++) {
-            const v128_t *a[1] = {p->a + 32 * b};
+            const v128_t *a[1] = {p->a + KAV * b};
             v128_t sum, mins;
             if (kind == K_Q5_K) {
                 q5_K_row(1, (const block_q5_K *)wr, a, &p->bs2[b], &sum, &mins);
+                park(&mns[b][r], mins);
+            } else if (kind == K_Q4_K) {
+                q4_K_row(1, (const block_q4_K *)wr, a, &p->bs2[b], &sum, &mins);
                 park(&mns[b][r], mins);
             } else {
                 q6_K_row(1, (const block_q6_K *)wr, a, &ay, &sum);
@@ -1439,7 +1448,7 @@ INLINE v128_t gemvK_rows(const int kind, const uint8_t *w, size_t rs, const prep
     for (int b = 0; b < nsb; b++, w += wbs) {
         const v128_t is = reduce4_i32(ldv(&sums[b][0]), ldv(&sums[b][1]), ldv(&sums[b][2]), ldv(&sums[b][3]));
         v128_t im = is, d, dmin = is;
-        if (kind == K_Q5_K) {
+        if (kind != K_Q6_K) {
             im = reduce4_i32(ldv(&mns[b][0]), ldv(&mns[b][1]), ldv(&mns[b][2]), ldv(&mns[b][3]));
             d = load_h4s(kind, w, rs, offsetof(block_q5_K, d), is, spec);
             dmin = load_h4s(kind, w, rs, offsetof(block_q5_K, dmin), is, spec);
@@ -1783,7 +1792,10 @@ INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const 
         if (K) prepK(kind, 1, (const block_q8_K *)ac, 0, nb, p.a, p.bs2);
         else prep32(kind, 0, ac, nb, p.a, p.d, p.s, p.corr);
         const uint8_t *wd = (const uint8_t *)w->data + gf_row_bytes(w->type, (uint64_t)k0);
-        if ((kind == K_Q6_K || kind == K_Q5_K) && nb <= GEMV_ROWWISE_SB) { /* one sequential stream (gemvK_rows) */
+#ifndef Q4K_ROWWISE
+#define Q4K_ROWWISE 0
+#endif
+        if ((kind == K_Q6_K || kind == K_Q5_K || (Q4K_ROWWISE && kind == K_Q4_K)) && nb <= GEMV_ROWWISE_SB) { /* one sequential stream (gemvK_rows) */
             group g;
             int r = r0;
             while (next_group(&r, r1, w->row_bytes, &g)) {
