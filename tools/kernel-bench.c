@@ -189,6 +189,9 @@ static const uint32_t k_types[] = {GF_TYPE_F32,  GF_TYPE_F16,  GF_TYPE_Q4_0, GF_
                                    GF_TYPE_Q4_K, GF_TYPE_Q5_K, GF_TYPE_Q6_K, GF_TYPE_Q5_0, GF_TYPE_IQ4_NL};
 
 static int g_reps = 7, g_hot;
+/* "jump": successive GEMV calls read non-adjacent copies of the pool (as a
+ * model's matrices follow each other), not the next one (one long run) */
+static int g_jump;
 
 /* "ab": a second kernel set linked in as gf_matmul_alt (see the header)
  * is timed alternately with the first, sample by sample, so that both see
@@ -241,7 +244,8 @@ static void bench_type_shape(uint32_t type, const shape *s, int do_gemv, int do_
         for (int r = 0; r < g_reps; r++)
             for (int f = 0; f < g_nfn; f++) {
                 t0 = now_ms();
-                for (int k = 0; k < calls; k++, c = (c + 1) % ncopies) {
+                const int step = g_jump && ncopies > 2 ? (ncopies % 7 ? 7 : ncopies % 5 ? 5 : 1) : 1;
+                for (int k = 0; k < calls; k++, c = (c + step) % ncopies) {
                     m.data = g_pool + mb * (size_t)c;
                     g_fn[f](&m, 0, s->rows, act, ab, 1, y, (size_t)s->rows);
                 }
@@ -447,6 +451,7 @@ int main(int argc, char **argv) {
         else if (!strncmp(argv[i], "reps=", 5)) g_reps = atoi(argv[i] + 5);
         else if (!strcmp(argv[i], "min")) g_use_min = 1;
         else if (!strcmp(argv[i], "hot")) g_hot = 1;
+        else if (!strcmp(argv[i], "jump")) g_jump = 1;
         else if (!strcmp(argv[i], "cpu")) g_cpu_clock = 1;
         else if (!strcmp(argv[i], "ab")) g_nfn = 2;
         else if (!strncmp(argv[i], "pool=", 5)) g_pool_bytes = (size_t)atoi(argv[i] + 5) << 20;
