@@ -5,7 +5,7 @@
  *   NODE_PATH=/usr/share/nodejs emcc -std=c11 -O3 -msimd128 -Isrc tools/kernel-bench.c src/quant/quant.c src/quant/types.c \
  *     src/kernels/kernels.c src/kernels/kernels_scalar.c src/kernels/kernels_simd128.c \
  *     -sALLOW_MEMORY_GROWTH -sMAXIMUM_MEMORY=4GB -sENVIRONMENT=node -sSINGLE_FILE=1 -o build/kernel-bench.cjs
- *   node build/kernel-bench.cjs [bw] [gemv] [gemm] [repack] [TYPE...] [shape=110m|1b|real] [reps=N] [min] [hot]
+ *   node build/kernel-bench.cjs [bw] [gemv] [gemm] [repack] [TYPE...] [shape=110m|1b|real|l32] [only=TEXT] [reps=N] [min] [hot]
  *                               [pool=MB] [ab]
  * No words: bw, gemv and gemm; "repack" runs the load-time repacking
  * experiment below. GEMV streams its weights from a pool of copies
@@ -172,7 +172,7 @@ static void fill_matrix(uint32_t type, int rows, int n, uint8_t *dst) {
 
 typedef struct {
     const char *name;
-    int rows, n, set; /* set: 1 = 110m, 2 = 1b, 4 = real (shape=real) */
+    int rows, n, set; /* set: 1 = 110m, 2 = 1b, 4 = real (shape=real), 8 = llama3.2-1b (shape=l32) */
 } shape;
 
 static const shape k_shapes[] = {
@@ -184,12 +184,18 @@ static const shape k_shapes[] = {
     {"q06 kv", 1024, 1024, 4},    {"q06 o", 1024, 2048, 4},       {"q06 up", 3072, 1024, 4},
     {"q06 down", 1024, 3072, 4},  {"l1b q", 2048, 2048, 4},       {"l1b kv", 512, 2048, 4},
     {"l1b up", 8192, 2048, 4},    {"l1b down", 2048, 8192, 4},
+    /* llama3.2-1b (shape=l32): attn_k/v, ffn_gate/up, ffn_down, output */
+    {"L32 attn kv", 512, 2048, 8}, {"L32 ffn up", 8192, 2048, 8}, {"L32 ffn down", 2048, 8192, 8}, {"L32 output", 128256, 2048, 8},
 };
+static const char *g_only; /* only=TEXT: shapes whose name contains TEXT */
 
 static const uint32_t k_types[] = {GF_TYPE_F32,  GF_TYPE_F16,  GF_TYPE_Q4_0, GF_TYPE_Q4_1, GF_TYPE_Q8_0,
                                    GF_TYPE_Q4_K, GF_TYPE_Q5_K, GF_TYPE_Q6_K, GF_TYPE_Q5_0, GF_TYPE_IQ4_NL};
 
 static int g_reps = 7, g_hot;
+/* "jump": successive GEMV calls read non-adjacent copies of the pool (as a
+ * model's matrices follow each other), not the next one (one long run) */
+static int g_jump;
 
 /* "ab": a second kernel set linked in as gf_matmul_alt (see the header)
  * is timed alternately with the first, sample by sample, so that both see
@@ -242,7 +248,8 @@ static void bench_type_shape(uint32_t type, const shape *s, int do_gemv, int do_
         for (int r = 0; r < g_reps; r++)
             for (int f = 0; f < g_nfn; f++) {
                 t0 = now_ms();
-                for (int k = 0; k < calls; k++, c = (c + 1) % ncopies) {
+                const int step = g_jump && ncopies > 2 ? (ncopies % 7 ? 7 : ncopies % 5 ? 5 : 1) : 1;
+                for (int k = 0; k < calls; k++, c = (c + step) % ncopies) {
                     m.data = g_pool + mb * (size_t)c;
                     g_fn[f](&m, 0, s->rows, act, ab, 1, y, (size_t)s->rows);
                 }
@@ -444,9 +451,12 @@ int main(int argc, char **argv) {
         else if (!strcmp(argv[i], "shape=110m")) shapes = 1;
         else if (!strcmp(argv[i], "shape=1b")) shapes = 2;
         else if (!strcmp(argv[i], "shape=real")) shapes = 4;
+        else if (!strcmp(argv[i], "shape=l32")) shapes = 8;
+        else if (!strncmp(argv[i], "only=", 5)) g_only = argv[i] + 5;
         else if (!strncmp(argv[i], "reps=", 5)) g_reps = atoi(argv[i] + 5);
         else if (!strcmp(argv[i], "min")) g_use_min = 1;
         else if (!strcmp(argv[i], "hot")) g_hot = 1;
+        else if (!strcmp(argv[i], "jump")) g_jump = 1;
         else if (!strcmp(argv[i], "cpu")) g_cpu_clock = 1;
         else if (!strcmp(argv[i], "ab")) g_nfn = 2;
         else if (!strncmp(argv[i], "pool=", 5)) g_pool_bytes = (size_t)atoi(argv[i] + 5) << 20;
@@ -480,12 +490,13 @@ int main(int argc, char **argv) {
     }
     if (repack)
         for (size_t k = 0; k < sizeof k_shapes / sizeof k_shapes[0]; k++)
-            if (k_shapes[k].set & shapes) bench_repack(&k_shapes[k]);
+            if (k_shapes[k].set & shapes & 3) bench_repack(&k_shapes[k]);
     if (!gemv && !gemm) return 0;
     for (size_t t = 0; t < sizeof k_types / sizeof k_types[0]; t++) {
         if (any_type && !want[k_types[t]]) continue;
         for (size_t s = 0; s < sizeof k_shapes / sizeof k_shapes[0]; s++) {
             if (!(k_shapes[s].set & shapes)) continue;
+            if (g_only && !strstr(k_shapes[s].name, g_only)) continue;
             bench_type_shape(k_types[t], &k_shapes[s], gemv, gemm);
         }
     }

@@ -37,7 +37,7 @@
  * activations are prepared once per call (split to i16, scales converted)
  * in a stack buffer of ~20 KB. GEMV reads one row group at a time (see
  * GEMV_GROUPS), its rows spread over the row range so that the weights
- * stream as four long sequential runs (spread_it); Q6_K and Q5_K rows of
+ * stream as four long sequential runs (spread_it); K-quant rows of
  * up to 2048 elements are read whole, four adjacent rows after each
  * other, as one run (gemvK_rows). GEMM tiles
  * 4 rows x 16 tokens (x 4 for the K-quants): each weight block is unpacked
@@ -1272,8 +1272,18 @@ INLINE void q5_K_row(const int NT, const block_q5_K *x, const v128_t *const *a, 
 
 #endif
 
-static void prepK(const int kind, const int gemv, const block_q8_K *ay, const int paired, int nsb, v128_t *pa, v128_t *pbs2) {
-    for (int b = 0; b < nsb; b++) split_act256(kind, gemv, ay + b, paired, pa + 32 * b, &pbs2[b]);
+/* Vectors per super-block of the spread GEMV's prepared activations
+ * (gemvK_block): the relaxed builds use 16 (the bytes as they are), dense;
+ * the plain one 32 (i16). With 32 slots per super-block the relaxed
+ * activations took every other 256 bytes: on the AMD EPYC (relaxed16,
+ * Node, CPU time, streamed, 2026-12-07) the dense layout read the long rows
+ * of ffn_down 1.06-1.15x faster (2048x5632 Q4_K and Q6_K; 2048x8192
+ * 0.99-1.07x). gemvK_rows keeps 32 (its rows of at most 2048 read the dense
+ * layout 0.90-0.98x as fast, Q6_K; why was not found). st: the stride. */
+#define KAV (RELAXED ? 16 : 32)
+static void prepK(const int kind, const int gemv, const block_q8_K *ay, const int paired, int nsb, v128_t *pa, v128_t *pbs2,
+                  const int st) {
+    for (int b = 0; b < nsb; b++) split_act256(kind, gemv, ay + b, paired, pa + st * b, &pbs2[b]);
 }
 
 #if RELAXED
@@ -1376,7 +1386,7 @@ INLINE size_t wsb_bytes(int kind) {
 /* GEMV, four rows at w + k * rs, one super-block, against prepared activations. */
 INLINE v128_t gemvK_block(const int kind, const uint8_t *w, size_t rs, const prep_t *p, const block_q8_K *ay, int b,
                           v128_t acc, v128_t *spec) {
-    const v128_t *a[1] = {p->a + 32 * b};
+    const v128_t *a[1] = {p->a + KAV * b};
     v128_t sum[4], mins[4] = {0};
     UNROLL for (int r = 0; r < 4; r++) {
         if (kind == K_Q4_K)
@@ -1397,7 +1407,7 @@ INLINE v128_t gemvK_block(const int kind, const uint8_t *w, size_t rs, const pre
     return fstepK(kind, acc, is, im, d, dmin, wasm_f32x4_splat(ay->d));
 }
 
-/* Q6_K and Q5_K GEMV, four rows at w + k * rs, each read whole before the next:
+/* K-quant GEMV, four rows at w + k * rs, each read whole before the next:
  * with adjacent rows (gemv_quant) the matrix is read as one sequential
  * stream, which this AMD EPYC reads about twice as fast as the spread
  * group's four (kernel-bench bw, 1 stream 27-30 GB/s, 4: 15-16). Each
@@ -1414,8 +1424,18 @@ INLINE v128_t gemvK_block(const int kind, const uint8_t *w, size_t rs, const pre
  * plain (Node) 1.22-1.66x on the 110M shapes and 1.19-1.62x on the 1B
  * ones. Q5_K the same way, 110M and 1B shapes with n <= 2048: relaxed16
  * Node 0.94-1.25x (mostly 1.1-1.2), Chromium 1.05-1.11x, plain Node
- * 1.04-1.27x. Q4_K's rows the same way were mixed (0.93-1.12x at
- * n = 2048), so it keeps the spread group. */
+ * 1.04-1.27x. Q4_K the same way (its mins parked beside the sums; with
+ * the spread GEMV's activations dense, KAV, while these keep 32 vectors per
+ * super-block), against the spread group, relaxed16 Node, CPU time, three
+ * runs: 2048x2048 0.99-1.06x, 5632x2048 1.04-1.11x, 512x2048 1.13-1.18x,
+ * 8192x2048 1.05-1.11x, 32000x2048 0.99-1.02x; plain Node 1.04-1.12x
+ * (2026-12-07; an earlier try, activations at 32 vectors for both orders,
+ * was mixed: 0.93-1.12x). Long rows lose row-wise: 2048x5632 Q6_K 0.61-0.73x
+ * (0.75-0.83x with dense activations), and worse the more of the
+ * activations a row pass touches (confined to 8 super-blocks, wrong
+ * results, only timed: 0.88-0.97x); read four rows in slices of 4-11
+ * super-blocks each, 0.33-0.42x (interleaved runs within a few KB, which
+ * the prefetchers here follow badly). */
 #define GEMV_ROWWISE_SB 8
 INLINE v128_t gemvK_rows(const int kind, const uint8_t *w, size_t rs, const prep_t *p, const block_q8_K *ay0, int nsb,
                          v128_t acc, v128_t *spec) {
@@ -1430,6 +1450,9 @@ INLINE v128_t gemvK_rows(const int kind, const uint8_t *w, size_t rs, const prep
             if (kind == K_Q5_K) {
                 q5_K_row(1, (const block_q5_K *)wr, a, &p->bs2[b], &sum, &mins);
                 park(&mns[b][r], mins);
+            } else if (kind == K_Q4_K) {
+                q4_K_row(1, (const block_q4_K *)wr, a, &p->bs2[b], &sum, &mins);
+                park(&mns[b][r], mins);
             } else {
                 q6_K_row(1, (const block_q6_K *)wr, a, &ay, &sum);
             }
@@ -1439,7 +1462,7 @@ INLINE v128_t gemvK_rows(const int kind, const uint8_t *w, size_t rs, const prep
     for (int b = 0; b < nsb; b++, w += wbs) {
         const v128_t is = reduce4_i32(ldv(&sums[b][0]), ldv(&sums[b][1]), ldv(&sums[b][2]), ldv(&sums[b][3]));
         v128_t im = is, d, dmin = is;
-        if (kind == K_Q5_K) {
+        if (kind != K_Q6_K) {
             im = reduce4_i32(ldv(&mns[b][0]), ldv(&mns[b][1]), ldv(&mns[b][2]), ldv(&mns[b][3]));
             d = load_h4s(kind, w, rs, offsetof(block_q5_K, d), is, spec);
             dmin = load_h4s(kind, w, rs, offsetof(block_q5_K, dmin), is, spec);
@@ -1780,10 +1803,11 @@ INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const 
     for (int k0 = 0; k0 < w->n; k0 += cb * blk) {
         const int nb = (w->n - k0) / blk < cb ? (w->n - k0) / blk : cb;
         const uint8_t *ac = act + gf_act_row_bytes(af, k0);
-        if (K) prepK(kind, 1, (const block_q8_K *)ac, 0, nb, p.a, p.bs2);
+        const int rowwise = K && nb <= GEMV_ROWWISE_SB; /* one sequential stream (gemvK_rows) */
+        if (K) prepK(kind, 1, (const block_q8_K *)ac, 0, nb, p.a, p.bs2, rowwise ? 32 : KAV);
         else prep32(kind, 0, ac, nb, p.a, p.d, p.s, p.corr);
         const uint8_t *wd = (const uint8_t *)w->data + gf_row_bytes(w->type, (uint64_t)k0);
-        if ((kind == K_Q6_K || kind == K_Q5_K) && nb <= GEMV_ROWWISE_SB) { /* one sequential stream (gemvK_rows) */
+        if (rowwise) { /* one sequential stream (gemvK_rows) */
             group g;
             int r = r0;
             while (next_group(&r, r1, w->row_bytes, &g)) {
@@ -1845,7 +1869,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
                     const uint8_t *ac = at + (size_t)t * astride + aoff;
                     if (K) {
                         ay[t] = (const block_q8_K *)ac;
-                        prepK(kind, 0, ay[t], PAIRED(kind), nb, p.a[t], p.bs2[t]);
+                        prepK(kind, 0, ay[t], PAIRED(kind), nb, p.a[t], p.bs2[t], 32);
                     } else {
                         prep32(kind, PAIRED(kind), ac, nb, p.a[t], p.d[t], p.s[t], p.corr[t]);
                     }

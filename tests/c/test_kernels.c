@@ -543,7 +543,8 @@ static void test_registry(void) {
 }
 
 static void test_matmul(void) {
-    static const int ns[] = {256, 768, 2048, 5632};
+    /* 8192: one whole GEMV activation chunk (llama3.2-1b's ffn_down) */
+    static const int ns[] = {256, 768, 2048, 5632, 8192};
     /* every computable type of the registry, SIMD against the scalar reference */
     for (uint32_t type = 0; type < GF_TYPE_COUNT; type++) {
         const gf_type_traits *t = gf_type_info(type);
