@@ -677,15 +677,6 @@ GF_API char *gf_api_gguf_summary(const gguf_reader *r) {
  * NULL (with an error) when memory runs out. */
 GF_API const char *gf_api_types_json(void) {
     static char *json;
-    if (!json) {
-        size_t n = gf_types_json(NULL, 0, NULL);
-        char *b = malloc(n + 1);
-        if (!b) {
-            gf_fail_nomem("the type list", n + 1);
-            return NULL;
-        }
-        gf_types_json(b, n + 1, NULL);
-        json = b;
-    }
+    if (!json) json = gf_types_json_alloc(NULL);
     return json;
 }

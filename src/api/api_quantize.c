@@ -189,15 +189,6 @@ static size_t quantizer_fields(uint32_t type, char *buf, size_t cap) {
  * NULL (with an error) when memory runs out. */
 GF_API const char *gf_api_quantize_types_json(void) {
     static char *json;
-    if (!json) {
-        size_t n = gf_types_json(NULL, 0, quantizer_fields);
-        char *b = malloc(n + 1);
-        if (!b) {
-            gf_fail_nomem("the type list", n + 1);
-            return NULL;
-        }
-        gf_types_json(b, n + 1, quantizer_fields);
-        json = b;
-    }
+    if (!json) json = gf_types_json_alloc(quantizer_fields);
     return json;
 }

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/error.h"
 #include "quant/quant.h"
 #include "quant/bf16.h"
 #include "quant/iq4_nl.h"
@@ -163,4 +164,15 @@ size_t gf_types_json(char *buf, size_t cap, gf_type_json_extra extra) {
     PUT("]");
 #undef PUT
     return k;
+}
+
+char *gf_types_json_alloc(gf_type_json_extra extra) {
+    size_t n = gf_types_json(NULL, 0, extra);
+    char *b = malloc(n + 1);
+    if (!b) {
+        gf_fail_nomem("the type list", n + 1);
+        return NULL;
+    }
+    gf_types_json(b, n + 1, extra);
+    return b;
 }

@@ -71,6 +71,10 @@ typedef size_t (*gf_type_json_extra)(uint32_t type, char *buf, size_t cap);
  * NUL-terminated prefix when cap > 0. */
 size_t gf_types_json(char *buf, size_t cap, gf_type_json_extra extra);
 
+/* gf_types_json in a malloc'd string (the caller keeps it); NULL, with the
+ * error set (gf_fail_nomem), when memory runs out. */
+char *gf_types_json_alloc(gf_type_json_extra extra);
+
 /* Aborts with "<what>: type <name> has no <field>" (the registry trap). */
 void gf_type_missing(uint32_t type, const char *what) __attribute__((noreturn));
 
