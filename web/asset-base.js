@@ -7,3 +7,15 @@ export function assetBaseUrl(assetBase) {
   if (!s.endsWith('/')) s += '/';
   return new URL(s, globalThis.location?.href).href;
 }
+
+/**
+ * Checks an assetBase option (loadModel, quantizeModel, pruneModel, ggufSummary): undefined, a non-empty URL
+ * string or a URL; anything else is a TypeError naming what was given.
+ */
+export function checkAssetBase(assetBase, what) {
+  if (assetBase === undefined) return;
+  const isUrl = typeof URL !== 'undefined' && assetBase instanceof URL;
+  if ((typeof assetBase === 'string' && assetBase !== '') || isUrl) return;
+  const got = typeof assetBase === 'string' ? "''" : assetBase === null ? 'null' : typeof assetBase;
+  throw new TypeError(`${what}: assetBase must be a non-empty URL string or URL (the folder holding a copy of the package's dist/), got ${got}`);
+}

@@ -69,7 +69,7 @@ export function buildFiles(build, assetBase) {
   try {
     urls = FILES[build]();
   } catch (e) {
-    throw new Error(`greenformer: cannot locate its files (${e.message}): this bundle has no import.meta.url (an IIFE or CommonJS bundle); copy node_modules/greenformer/dist/ to your site and pass { assetBase: '/that/folder/' } to loadModel (and to quantizeModel / pruneModel)`);
+    throw new Error(`greenformer: cannot locate its files (${e.message}): this bundle has no import.meta.url (an IIFE or CommonJS bundle); copy node_modules/greenformer/dist/ to your site and pass { assetBase: '/that/folder/' } to loadModel (and to quantizeModel / pruneModel / ggufSummary)`);
   }
   return Object.fromEntries(Object.entries(urls).map(([k, v]) => [k, v.href]));
 }

@@ -619,7 +619,7 @@ export declare function pruneModel(source: ModelSource | ModelSource[], destinat
 /** Sizes from a GGUF's header alone (a split model's: the headers of its shards, summarized as the unsplit file). */
 export declare function ggufSummary(
   source: ModelSource | ModelSource[],
-  options?: { signal?: AbortSignal; hubEndpoint?: string },
+  options?: { signal?: AbortSignal; hubEndpoint?: string; /** pages: the folder with a copy of the package's dist/, as loadModel's */ assetBase?: string | URL },
 ): Promise<{ tensors: number; elements: number; tensorBytes: number; bitsPerWeight: number; fileBytes: number; types: Record<string, number> }>;
 
 // ---- OpenAI-shaped API (model.chat.completions, model.completions, model.embeddings) ----

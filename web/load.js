@@ -6,6 +6,7 @@
 // The header is parsed first, so an unsupported or oversized model fails
 // before its weights are downloaded.
 
+import { checkAssetBase } from './asset-base.js';
 import { cacheWritable, openCachedUrl } from './cache.js';
 import { Core, planThreads } from './core.js';
 import { Model } from './model.js';
@@ -81,10 +82,7 @@ export function checkLoadOptions(options) {
   integer(retries, 'retries', { min: 0, max: 1000, fallback: 0 });
   if (threads !== undefined && threads !== 'auto') integer(threads, 'threads', { min: 1, max: 64 });
   boolean(options?.worker, 'loadModel: worker', true);
-  const { assetBase } = options ?? {};
-  if (assetBase !== undefined && typeof assetBase !== 'string' && !(assetBase instanceof URL)) {
-    throw new TypeError('loadModel: assetBase must be a URL string or URL (the folder holding a copy of the package\'s dist/)');
-  }
+  checkAssetBase(options?.assetBase, 'loadModel');
 }
 
 /** @returns {Promise<Model>} */

@@ -25,7 +25,8 @@
 // units per layer with their predicted errors, the written file's tensors and sizes, and the quantizer's plan.
 
 import { knownKeys, oneOf } from './options.js';
-import { checkAssetBase, feed, openCalibration, openDestination, openModel, quantizeModel, QUANT_TYPE_ALIASES, QUANT_TYPES, refuseSourceAsOutput, toolsCore } from './quantize.js';
+import { checkAssetBase } from './asset-base.js';
+import { feed, openCalibration, openDestination, openModel, quantizeModel, QUANT_TYPE_ALIASES, QUANT_TYPES, refuseSourceAsOutput, toolsCore } from './quantize.js';
 import { abortError } from './sources.js';
 
 const TC_HEADER = 1;

@@ -52,6 +52,7 @@
 // to run it, then streamed again to quantize), so they need a source that
 // can be opened again: a path, URL, Blob or bytes.
 
+import { checkAssetBase } from './asset-base.js';
 import { Core } from './core.js';
 import { integer, knownKeys, oneOf } from './options.js';
 import { nodePlatform } from './platform.js';
@@ -114,13 +115,6 @@ function checkOptions(options) {
   }
   checkAssetBase(options.assetBase, 'quantize');
   return { type, method: method ?? (calib !== undefined || mix !== undefined ? 'search' : 'ref') };
-}
-
-/** The assetBase option of quantize and prune: as loadModel's. */
-export function checkAssetBase(assetBase, what) {
-  if (assetBase !== undefined && typeof assetBase !== 'string' && !(typeof URL !== 'undefined' && assetBase instanceof URL)) {
-    throw new TypeError(`${what}: assetBase must be a URL string or URL (the folder holding a copy of the package's dist/)`);
-  }
 }
 
 /**
@@ -384,9 +378,10 @@ export async function quantizeToBlob(source, options = {}) {
  * A split model (quantize's sources) reads its shards' headers and is summarized as the one file they make
  * (fileBytes: the unsplit file's, as loadModel reports it).
  */
-export async function ggufSummary(source, { signal, hubEndpoint } = {}) {
+export async function ggufSummary(source, { signal, hubEndpoint, assetBase } = {}) {
+  checkAssetBase(assetBase, 'ggufSummary');
   source = resolveHub(source, hubEndpoint, 'ggufSummary');
-  const core = await Core.create({ build: 'greenformer', threads: 1 });
+  const core = await Core.create({ build: 'greenformer', threads: 1, assetBase: assetBase === undefined ? undefined : String(assetBase) });
   const em = core.em;
   const src = await openModel(core, source, signal, 'ggufSummary');
   const capPtr = core.malloc(4);

@@ -47,3 +47,23 @@ test('without dist/greenformer-tools.*: models load and run; quantizeModel and p
     assert.match(out[what], new RegExp(`^${what}: cannot load the offline tools module \\(greenformer-tools\\): greenformer: .*dist/greenformer-tools\\.wasm is missing; build it with "npm run build"`));
   }
 });
+
+test('assetBase: loadModel, quantizeModel, pruneModel and ggufSummary check it alike, naming what was given', async () => {
+  const { loadModel, quantizeModel, pruneModel, ggufSummary } = await import('../../web/node.js');
+  const model = fixture('models', 'tiny-brown-f32.gguf');
+  const cases = [
+    ['loadModel', () => loadModel(model, { assetBase: 42 }), 'number'],
+    ['loadModel', () => loadModel(model, { assetBase: '' }), "''"],
+    ['quantize', () => quantizeModel(model, () => {}, { type: 'Q4_0', assetBase: null }), 'null'],
+    ['prune', () => pruneModel(model, () => {}, { ffn: 0.5, assetBase: '' }), "''"],
+    ['ggufSummary', () => ggufSummary(model, { assetBase: {} }), 'object'],
+  ];
+  for (const [what, run, got] of cases) {
+    await assert.rejects(run, (e) => e instanceof TypeError
+      && e.message === `${what}: assetBase must be a non-empty URL string or URL (the folder holding a copy of the package's dist/), got ${got}`);
+  }
+  // a URL is accepted (pages resolve the build's files against it; Node finds them in the package itself, so
+  // whether it is used is the bundler test's job: tests/slow/bundlers.test.mjs)
+  const summary = await ggufSummary(model, { assetBase: new URL('../../dist/', import.meta.url) });
+  assert.deepEqual(summary.types, { F32: summary.tensors });
+});
