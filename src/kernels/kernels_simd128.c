@@ -1437,14 +1437,67 @@ INLINE v128_t gemvK_block(const int kind, const uint8_t *w, size_t rs, const pre
  * super-blocks each, 0.33-0.42x (interleaved runs within a few KB, which
  * the prefetchers here follow badly). */
 #define GEMV_ROWWISE_SB 8
+
+/* Touch-ahead: wasm has no prefetch instruction, so gemvK_rows loads one
+ * byte at PF_DIST, +64 and +128 bytes ahead of each super-block (three per
+ * block: every 64-byte line of the stream, Q4_K's 144-byte to Q6_K's
+ * 210-byte blocks; a line a block's three miss is its successor's first)
+ * and adds them into a dummy, stored once per call to a volatile stack slot
+ * (pf_done: thread-safe, and the loads stay). They read below end only (the
+ * end of the call's rows, passed down from gemv_quant) and change no result.
+ * Measured on the Intel Xeon VM of 2026-12-07 (2 vCPU, AVX-VNNI): there the
+ * K-quant GEMVs compute 17-18 GB/s from cache but streamed only 7-9.5,
+ * while a plain read loop gets ~16 GB/s (compute and memory serialized, too
+ * few misses in flight); the touches start the next lines' misses early.
+ * tools/kernel-ab.sh, streamed (jump), three runs each, rows of at most
+ * 2048 (110M, 1B and Llama-3.2-1B shapes): Chromium relaxed Q4_K
+ * 1.06-1.50x, Q5_K 1.02-1.61x (mostly 1.3-1.6), Q6_K 1.06-1.39x (mostly
+ * 1.2-1.3); Node, CPU time, relaxed16 Q4_K 0.81-1.44x (110M 768-wide rows
+ * 0.8-1.16, the rest 1.07-1.44), Q5_K 1.01-1.36x, Q6_K 1.08-1.30x; plain
+ * Q4_K 1.02-1.49x, Q5_K 1.08-1.37x, Q6_K 1.28-1.40x. From cache (hot): 0.97-1.02x
+ * in Chromium (Q4_K's 768-wide rows 0.97-0.98), 0.99-1.03x relaxed16,
+ * 0.95-1.00x plain (Q4_K 768x2048 0.95-0.96). PF_DIST 512-1536 did about
+ * as well, 256-384 worse; one touch per line exactly (a pointer stepping
+ * 64 bytes, one conditional load a step) 0.87-1.15x for Q6_K and 4-5% slower
+ * hot for Q4_K; two touches per Q4_K block 5% less streamed for 1% hot; a
+ * burst over the next group's rows before each group 1.04-1.34x (less than
+ * per block for Q5_K and Q6_K). Not used where it did not pay: the spread
+ * GEMVs (gemvKxn, rows over 2048: 1B and Llama-3.2-1B ffn_down 0.92-1.04x
+ * at 256-2048 bytes ahead; their four far-apart streams keep misses in
+ * flight already) and the 32-element types (gemv32xn: Q8_0 and Q4_0
+ * 0.95-1.00x one touch per block at 384-4096 bytes, 0.81-0.92x one per
+ * line; V8 already hoists their next rows' loads, see GEMV_FENCE). On the
+ * AMD EPYC of the earlier measurements (docs/performance.md: one sequential
+ * stream at 27-30 GB/s) they may buy little; the cost there is the extra
+ * instructions, about what hot shows here (0-3%, 5% at worst). */
+#define PF_DIST 768
+typedef struct {
+    const uint8_t *end; /* no touch at or past this */
+    uint32_t sum;
+} pf_t;
+
+INLINE void pf_touch(pf_t *pf, const uint8_t *p) {
+    if (pf->end - p > PF_DIST + 128) {
+        const uint8_t *t = p + PF_DIST;
+        pf->sum += t[0] + t[64] + t[128];
+    }
+}
+
+INLINE void pf_done(const pf_t *pf) {
+    volatile uint32_t sink = pf->sum;
+    (void)sink;
+}
+
 INLINE v128_t gemvK_rows(const int kind, const uint8_t *w, size_t rs, const prep_t *p, const block_q8_K *ay0, int nsb,
-                         v128_t acc, v128_t *spec) {
+                         v128_t acc, v128_t *spec, const uint8_t *end) {
     v128_t sums[GEMV_ROWWISE_SB][4], mns[GEMV_ROWWISE_SB][4];
     const size_t wbs = wsb_bytes(kind);
+    pf_t pf = {end, 0};
     for (int r = 0; r < 4; r++) {
         const uint8_t *wr = w + (size_t)r * rs;
         const block_q8_K *ay = ay0;
         for (int b = 0; b < nsb; b++, wr += wbs, ay++) {
+            pf_touch(&pf, wr);
             const v128_t *a[1] = {p->a + 32 * b};
             v128_t sum, mins;
             if (kind == K_Q5_K) {
@@ -1471,6 +1524,7 @@ INLINE v128_t gemvK_rows(const int kind, const uint8_t *w, size_t rs, const prep
         }
         acc = fstepK(kind, acc, is, im, d, dmin, wasm_f32x4_splat(ay0[b].d));
     }
+    pf_done(&pf);
     return acc;
 }
 
@@ -1810,9 +1864,10 @@ INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const 
         if (rowwise) { /* one sequential stream (gemvK_rows) */
             group g;
             int r = r0;
+            const uint8_t *end = (const uint8_t *)w->data + (size_t)r1 * w->row_bytes; /* touch-ahead bound */
             while (next_group(&r, r1, w->row_bytes, &g)) {
                 v128_t acc = k0 ? load_lanes(y + g.base, &g) : wasm_f32x4_const_splat(0);
-                acc = gemvK_rows(kind, wd + (size_t)g.base * w->row_bytes, g.rs, &p, (const block_q8_K *)ac, nb, acc, &spec);
+                acc = gemvK_rows(kind, wd + (size_t)g.base * w->row_bytes, g.rs, &p, (const block_q8_K *)ac, nb, acc, &spec, end);
                 store_lanes(y + g.base, acc, &g);
             }
             continue;
