@@ -618,6 +618,11 @@ typedef struct {
 #define GEMM_TOKENS_K 4
 #define GEMM_TOKENS_Q4_K 8
 #define GEMM_TOKENS_Q5_K 8
+#if RELAXED
+#define GEMM_TOKENS_Q6_K 8
+#else
+#define GEMM_TOKENS_Q6_K GEMM_TOKENS_K
+#endif
 /* Q8_0 takes eight: its four rows' unpacked weights (8 vectors, the plain
  * build's 16) mostly spill, and fewer tokens per tile leave V8 fewer
  * accumulators and scales to juggle around them. AMD EPYC (Zen 4), Node,
@@ -641,7 +646,7 @@ typedef struct {
 /* The types whose relaxed GEMM takes rows in pairs (the comment above unpack_pair). */
 #if RELAXED
 /* (Q5_0 not in DOT16: its rows' i16 halves, 16 * 31 * 127, would not fit fold16) */
-#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K || (kind) == K_Q8_0U || ((kind) == K_Q5_0 && !DOT16))
+#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K || (kind) == K_Q6_K || (kind) == K_Q8_0U || ((kind) == K_Q5_0 && !DOT16))
 #else
 #define PAIRED(kind) 0
 #endif
@@ -1368,6 +1373,91 @@ INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, 
     }
 }
 
+/* The relaxed Q6_K GEMM takes rows in pairs too, on the same paired
+ * activations: a weight vector holds eight 6-bit values (0..63) of row r
+ * then the same eight of row s. The 16-bit relaxed dot product (one
+ * pmaddubsw) of a sub-block's two vectors, added in i16, leaves lanes 0-3
+ * for row r and 4-7 for row s, four products each (|.| <= 4 * 63 * 127 =
+ * 32004: fits i16), and one pmaddwd applies both rows' scales
+ * [sr x4, ss x4]: per row and sub-block one pmaddubsw, half a paddw and
+ * half a pmaddwd, where the row kernel takes a zeroed register, a
+ * vpdpbusd, half a narrow and half a pmaddwd (the i32 dot product's lanes
+ * cannot be chained here: 8 products overflow i16). The -32 goes through
+ * the bsums as in q6_K_row. sum[t] lanes: [r r s s]. */
+INLINE v128_t dot16_q6(v128_t a, v128_t w) { return wasm_i16x8_relaxed_dot_i8x16_i7x16(a, w); }
+
+/* lanes [r, r, s, s] of the four tokens' sums -> lane t = row r (*r), row s (*s) */
+INLINE void fold_rrss(const v128_t v[4], v128_t *r, v128_t *s) {
+    v128_t f01 = wasm_i32x4_add(wasm_i32x4_shuffle(v[0], v[1], 0, 2, 4, 6), wasm_i32x4_shuffle(v[0], v[1], 1, 3, 5, 7));
+    v128_t f23 = wasm_i32x4_add(wasm_i32x4_shuffle(v[2], v[3], 0, 2, 4, 6), wasm_i32x4_shuffle(v[2], v[3], 1, 3, 5, 7));
+    *r = wasm_i32x4_shuffle(f01, f23, 0, 2, 4, 6);
+    *s = wasm_i32x4_shuffle(f01, f23, 1, 3, 5, 7);
+}
+
+INLINE void q6_K_pair(const int NT, const block_q6_K *xr, const block_q6_K *xs, const prep_tile_t *pt,
+                      const block_q8_K *const *ay0, int b, v128_t is[][2]) {
+    v128_t sum[GEMM_TOKENS_Q4_K], z[4];
+    {
+        const v128_t scr = wasm_v128_load(xr->scales), scs = wasm_v128_load(xs->scales);
+        /* both rows' scales interleaved, i16: z[k] = [r_4k, s_4k, ..., r_4k+3, s_4k+3] */
+        const v128_t lo = wasm_i8x16_shuffle(scr, scs, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const v128_t hi = wasm_i8x16_shuffle(scr, scs, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        park(&z[0], wasm_i16x8_extend_low_i8x16(lo));
+        park(&z[1], wasm_i16x8_extend_high_i8x16(lo));
+        park(&z[2], wasm_i16x8_extend_low_i8x16(hi));
+        park(&z[3], wasm_i16x8_extend_high_i8x16(hi));
+        const v128_t r0 = wasm_i16x8_extend_low_i8x16(scr), r1 = wasm_i16x8_extend_high_i8x16(scr);
+        const v128_t s0 = wasm_i16x8_extend_low_i8x16(scs), s1 = wasm_i16x8_extend_high_i8x16(scs);
+        UNROLL for (int t = 0; t < NT; t++) {
+            const v128_t b0 = wasm_v128_load(ay0[t][b].bsums), b1 = wasm_v128_load(ay0[t][b].bsums + 8);
+            const v128_t cr = wasm_i32x4_add(wasm_i32x4_dot_i16x8(r0, b0), wasm_i32x4_dot_i16x8(r1, b1));
+            const v128_t cs = wasm_i32x4_add(wasm_i32x4_dot_i16x8(s0, b0), wasm_i32x4_dot_i16x8(s1, b1));
+            const v128_t c = wasm_i32x4_add(wasm_i32x4_shuffle(cr, cs, 0, 1, 4, 5), wasm_i32x4_shuffle(cr, cs, 2, 3, 6, 7));
+            set_parked(NT, &sum[t], wasm_i32x4_sub(wasm_i32x4_const_splat(0), wasm_i32x4_shl(c, 5)));
+        }
+    }
+    const v128_t m4 = wasm_i8x16_const_splat(0x0F), m2 = wasm_i8x16_const_splat(0x30);
+    for (int h = 0; h < 2; h++) {
+        UNROLL for (int c = 0; c < 2; c++) {
+            UNROLL for (int k = 0; k < 2; k++) {
+                /* sub-blocks j = 8h + 2k + c (low nibbles of ql half k) and j + 4 (high) */
+                const int j = 8 * h + 2 * k + c;
+                const v128_t Lr = ldv((const v128_t *)(xr->ql + 64 * h + 32 * k + 16 * c)),
+                             Ls = ldv((const v128_t *)(xs->ql + 64 * h + 32 * k + 16 * c));
+                const v128_t Hr = ldv((const v128_t *)(xr->qh + 32 * h + 16 * c)),
+                             Hs = ldv((const v128_t *)(xs->qh + 32 * h + 16 * c));
+                v128_t w[4]; /* j: elements 0-7, 8-15; j + 4: 0-7, 8-15 */
+                UNROLL for (int e = 0; e < 2; e++) {
+                    const v128_t L = e ? wasm_i64x2_shuffle(Lr, Ls, 1, 3) : wasm_i64x2_shuffle(Lr, Ls, 0, 2);
+                    const v128_t H = e ? wasm_i64x2_shuffle(Hr, Hs, 1, 3) : wasm_i64x2_shuffle(Hr, Hs, 0, 2);
+                    w[e] = wasm_v128_or(wasm_v128_and(L, m4), wasm_v128_and(k ? wasm_i16x8_shl(H, 2) : wasm_i16x8_shl(H, 4), m2));
+                    w[2 + e] = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(L, 4), m4),
+                                            wasm_v128_and(k ? wasm_u16x8_shr(H, 2) : H, m2));
+                }
+                /* [r_j x4, s_j x4] and the same for j + 4 */
+                const int q = 2 * k + c; /* j's place in z[2h], j + 4's in z[2h + 1] */
+                v128_t u0 = ldv(&z[2 * h]), u1 = ldv(&z[2 * h + 1]);
+                u0 = q < 2 ? wasm_i16x8_shuffle(u0, u0, 0, 0, 1, 1, 2, 2, 3, 3) : wasm_i16x8_shuffle(u0, u0, 4, 4, 5, 5, 6, 6, 7, 7);
+                u1 = q < 2 ? wasm_i16x8_shuffle(u1, u1, 0, 0, 1, 1, 2, 2, 3, 3) : wasm_i16x8_shuffle(u1, u1, 4, 4, 5, 5, 6, 6, 7, 7);
+                const v128_t S0 = q % 2 ? wasm_i32x4_shuffle(u0, u0, 2, 2, 3, 3) : wasm_i32x4_shuffle(u0, u0, 0, 0, 1, 1);
+                const v128_t S1 = q % 2 ? wasm_i32x4_shuffle(u1, u1, 2, 2, 3, 3) : wasm_i32x4_shuffle(u1, u1, 0, 0, 1, 1);
+                UNROLL for (int t = 0; t < NT; t++) {
+                    const v128_t *at = pt->a[t] + 32 * b;
+                    const v128_t p0 = wasm_i16x8_add(dot16_q6(ldv(at + 2 * j), w[0]), dot16_q6(ldv(at + 2 * j + 1), w[1]));
+                    const v128_t p1 = wasm_i16x8_add(dot16_q6(ldv(at + 2 * j + 8), w[2]), dot16_q6(ldv(at + 2 * j + 9), w[3]));
+                    add_parked(NT, &sum[t], wasm_i32x4_add(wasm_i32x4_dot_i16x8(p0, S0), wasm_i32x4_dot_i16x8(p1, S1)));
+                }
+                FENCE(sum[0]);
+            }
+        }
+    }
+    UNROLL for (int g = 0; g < NT / 4; g++) {
+        v128_t su[4];
+        UNROLL for (int t = 0; t < 4; t++) su[t] = ldv(&sum[4 * g + t]);
+        fold_rrss(su, &is[g][0], &is[g][1]);
+    }
+}
+
 #endif
 
 /* The float step of a super-block, shared by GEMV and GEMM: lane by lane
@@ -1531,10 +1621,14 @@ INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t
         } else {
             d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), base, spec);
         }
-        const int step = kind == K_Q4_K ? 2 : 1;
+        const int step = kind == K_Q4_K || kind == K_Q6_K ? 2 : 1;
         UNROLL for (int r = 0; r < 4; r += step) {
             v128_t is[GEMM_TOKENS_Q4_K / 4][2], im[GEMM_TOKENS_Q4_K / 4][2];
-            if (step == 2) {
+            if (kind == K_Q6_K) {
+                q6_K_pair(NT, (const block_q6_K *)(w + (size_t)r * rs), (const block_q6_K *)(w + (size_t)(r + 1) * rs), pt, ay0,
+                          b, is);
+                UNROLL for (int g = 0; g < NT / 4; g++) im[g][0] = im[g][1] = is[g][0];
+            } else if (step == 2) {
                 q4_K_pair(NT, (const block_q4_K *)(w + (size_t)r * rs), (const block_q4_K *)(w + (size_t)(r + 1) * rs), pt, b,
                           is, im);
             } else {
@@ -1900,7 +1994,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
     }                                                                                                            \
     static int name##_gemm(const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t as, int n, float *y,       \
                            size_t ys) {                                                                           \
-        const int wide = kind == K_Q8_0 ? GEMM_TOKENS_Q8_0 : kind == K_Q4_K ? GEMM_TOKENS_Q4_K : kind == K_Q5_K ? GEMM_TOKENS_Q5_K : kind == K_Q6_K ? GEMM_TOKENS_K : GEMM_TOKENS; \
+        const int wide = kind == K_Q8_0 ? GEMM_TOKENS_Q8_0 : kind == K_Q4_K ? GEMM_TOKENS_Q4_K : kind == K_Q5_K ? GEMM_TOKENS_Q5_K : kind == K_Q6_K ? GEMM_TOKENS_Q6_K : GEMM_TOKENS; \
         const int t = n - n % wide;                                                                              \
         int special = t ? gemm_quant(kind, wide, w, r0, r1, act, as, t / wide, y, ys) : 0;                        \
         if (t < n)                                                                                               \
