@@ -1396,16 +1396,22 @@ INLINE void fold_rrss(const v128_t v[4], v128_t *r, v128_t *s) {
 
 INLINE void q6_K_pair(const int NT, const block_q6_K *xr, const block_q6_K *xs, const prep_tile_t *pt,
                       const block_q8_K *const *ay0, int b, v128_t is[][2]) {
-    v128_t sum[GEMM_TOKENS_Q4_K], z[4];
+    v128_t sum[GEMM_TOKENS_Q6_K], S[16];
     {
         const v128_t scr = wasm_v128_load(xr->scales), scs = wasm_v128_load(xs->scales);
         /* both rows' scales interleaved, i16: z[k] = [r_4k, s_4k, ..., r_4k+3, s_4k+3] */
         const v128_t lo = wasm_i8x16_shuffle(scr, scs, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
         const v128_t hi = wasm_i8x16_shuffle(scr, scs, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-        park(&z[0], wasm_i16x8_extend_low_i8x16(lo));
-        park(&z[1], wasm_i16x8_extend_high_i8x16(lo));
-        park(&z[2], wasm_i16x8_extend_low_i8x16(hi));
-        park(&z[3], wasm_i16x8_extend_high_i8x16(hi));
+        const v128_t z[4] = {wasm_i16x8_extend_low_i8x16(lo), wasm_i16x8_extend_high_i8x16(lo), wasm_i16x8_extend_low_i8x16(hi),
+                             wasm_i16x8_extend_high_i8x16(hi)};
+        /* S[j] = [r_j x4, s_j x4] */
+        UNROLL for (int k = 0; k < 4; k++) {
+            const v128_t u0 = wasm_i16x8_shuffle(z[k], z[k], 0, 0, 1, 1, 2, 2, 3, 3), u1 = wasm_i16x8_shuffle(z[k], z[k], 4, 4, 5, 5, 6, 6, 7, 7);
+            park(&S[4 * k], wasm_i32x4_shuffle(u0, u0, 0, 0, 1, 1));
+            park(&S[4 * k + 1], wasm_i32x4_shuffle(u0, u0, 2, 2, 3, 3));
+            park(&S[4 * k + 2], wasm_i32x4_shuffle(u1, u1, 0, 0, 1, 1));
+            park(&S[4 * k + 3], wasm_i32x4_shuffle(u1, u1, 2, 2, 3, 3));
+        }
         const v128_t r0 = wasm_i16x8_extend_low_i8x16(scr), r1 = wasm_i16x8_extend_high_i8x16(scr);
         const v128_t s0 = wasm_i16x8_extend_low_i8x16(scs), s1 = wasm_i16x8_extend_high_i8x16(scs);
         UNROLL for (int t = 0; t < NT; t++) {
@@ -1417,38 +1423,31 @@ INLINE void q6_K_pair(const int NT, const block_q6_K *xr, const block_q6_K *xs, 
         }
     }
     const v128_t m4 = wasm_i8x16_const_splat(0x0F), m2 = wasm_i8x16_const_splat(0x30);
-    for (int h = 0; h < 2; h++) {
-        UNROLL for (int c = 0; c < 2; c++) {
-            UNROLL for (int k = 0; k < 2; k++) {
-                /* sub-blocks j = 8h + 2k + c (low nibbles of ql half k) and j + 4 (high) */
-                const int j = 8 * h + 2 * k + c;
-                const v128_t Lr = ldv((const v128_t *)(xr->ql + 64 * h + 32 * k + 16 * c)),
-                             Ls = ldv((const v128_t *)(xs->ql + 64 * h + 32 * k + 16 * c));
-                const v128_t Hr = ldv((const v128_t *)(xr->qh + 32 * h + 16 * c)),
-                             Hs = ldv((const v128_t *)(xs->qh + 32 * h + 16 * c));
-                v128_t w[4]; /* j: elements 0-7, 8-15; j + 4: 0-7, 8-15 */
-                UNROLL for (int e = 0; e < 2; e++) {
-                    const v128_t L = e ? wasm_i64x2_shuffle(Lr, Ls, 1, 3) : wasm_i64x2_shuffle(Lr, Ls, 0, 2);
-                    const v128_t H = e ? wasm_i64x2_shuffle(Hr, Hs, 1, 3) : wasm_i64x2_shuffle(Hr, Hs, 0, 2);
-                    w[e] = wasm_v128_or(wasm_v128_and(L, m4), wasm_v128_and(k ? wasm_i16x8_shl(H, 2) : wasm_i16x8_shl(H, 4), m2));
-                    w[2 + e] = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(L, 4), m4),
-                                            wasm_v128_and(k ? wasm_u16x8_shr(H, 2) : H, m2));
-                }
-                /* [r_j x4, s_j x4] and the same for j + 4 */
-                const int q = 2 * k + c; /* j's place in z[2h], j + 4's in z[2h + 1] */
-                v128_t u0 = ldv(&z[2 * h]), u1 = ldv(&z[2 * h + 1]);
-                u0 = q < 2 ? wasm_i16x8_shuffle(u0, u0, 0, 0, 1, 1, 2, 2, 3, 3) : wasm_i16x8_shuffle(u0, u0, 4, 4, 5, 5, 6, 6, 7, 7);
-                u1 = q < 2 ? wasm_i16x8_shuffle(u1, u1, 0, 0, 1, 1, 2, 2, 3, 3) : wasm_i16x8_shuffle(u1, u1, 4, 4, 5, 5, 6, 6, 7, 7);
-                const v128_t S0 = q % 2 ? wasm_i32x4_shuffle(u0, u0, 2, 2, 3, 3) : wasm_i32x4_shuffle(u0, u0, 0, 0, 1, 1);
-                const v128_t S1 = q % 2 ? wasm_i32x4_shuffle(u1, u1, 2, 2, 3, 3) : wasm_i32x4_shuffle(u1, u1, 0, 0, 1, 1);
-                UNROLL for (int t = 0; t < NT; t++) {
-                    const v128_t *at = pt->a[t] + 32 * b;
-                    const v128_t p0 = wasm_i16x8_add(dot16_q6(ldv(at + 2 * j), w[0]), dot16_q6(ldv(at + 2 * j + 1), w[1]));
-                    const v128_t p1 = wasm_i16x8_add(dot16_q6(ldv(at + 2 * j + 8), w[2]), dot16_q6(ldv(at + 2 * j + 9), w[3]));
-                    add_parked(NT, &sum[t], wasm_i32x4_add(wasm_i32x4_dot_i16x8(p0, S0), wasm_i32x4_dot_i16x8(p1, S1)));
-                }
-                FENCE(sum[0]);
+    /* (h, c) rolled: unrolled, the tile widths' copies grew the wasm by 15-18 KB */
+#pragma clang loop unroll(disable)
+    for (int hc = 0; hc < 4; hc++) {
+        const int h = hc >> 1, c = hc & 1;
+        UNROLL for (int k = 0; k < 2; k++) {
+            /* sub-blocks j = 8h + 2k + c (low nibbles of ql half k) and j + 4 (high) */
+            const int j = 8 * h + 2 * k + c;
+            const v128_t Lr = ldv((const v128_t *)(xr->ql + 64 * h + 32 * k + 16 * c)),
+                         Ls = ldv((const v128_t *)(xs->ql + 64 * h + 32 * k + 16 * c));
+            const v128_t Hr = ldv((const v128_t *)(xr->qh + 32 * h + 16 * c)), Hs = ldv((const v128_t *)(xs->qh + 32 * h + 16 * c));
+            v128_t w[4]; /* j: elements 0-7, 8-15; j + 4: 0-7, 8-15 */
+            UNROLL for (int e = 0; e < 2; e++) {
+                const v128_t L = e ? wasm_i64x2_shuffle(Lr, Ls, 1, 3) : wasm_i64x2_shuffle(Lr, Ls, 0, 2);
+                const v128_t H = e ? wasm_i64x2_shuffle(Hr, Hs, 1, 3) : wasm_i64x2_shuffle(Hr, Hs, 0, 2);
+                w[e] = wasm_v128_or(wasm_v128_and(L, m4), wasm_v128_and(k ? wasm_i16x8_shl(H, 2) : wasm_i16x8_shl(H, 4), m2));
+                w[2 + e] = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(L, 4), m4), wasm_v128_and(k ? wasm_u16x8_shr(H, 2) : H, m2));
             }
+            const v128_t S0 = ldv(&S[j]), S1 = ldv(&S[j + 4]);
+            UNROLL for (int t = 0; t < NT; t++) {
+                const v128_t *at = pt->a[t] + 32 * b + 2 * j;
+                const v128_t p0 = wasm_i16x8_add(dot16_q6(ldv(at), w[0]), dot16_q6(ldv(at + 1), w[1]));
+                const v128_t p1 = wasm_i16x8_add(dot16_q6(ldv(at + 8), w[2]), dot16_q6(ldv(at + 9), w[3]));
+                add_parked(NT, &sum[t], wasm_i32x4_add(wasm_i32x4_dot_i16x8(p0, S0), wasm_i32x4_dot_i16x8(p1, S1)));
+            }
+            FENCE(sum[0]);
         }
     }
     UNROLL for (int g = 0; g < NT / 4; g++) {
