@@ -619,12 +619,10 @@ typedef struct {
 #define GEMM_TOKENS_Q4_K 8
 #define GEMM_TOKENS_Q5_K 8
 #if RELAXED
-#define GEMM_TOKENS_Q6_K 16
+#define GEMM_TOKENS_Q6_K 8
 #else
 #define GEMM_TOKENS_Q6_K GEMM_TOKENS_K
 #endif
-/* the widest K-quant tile (array sizes) */
-#define GEMM_TOKENS_KMAX (GEMM_TOKENS_Q6_K > GEMM_TOKENS_Q4_K ? GEMM_TOKENS_Q6_K : GEMM_TOKENS_Q4_K)
 /* Q8_0 takes eight: its four rows' unpacked weights (8 vectors, the plain
  * build's 16) mostly spill, and fewer tokens per tile leave V8 fewer
  * accumulators and scales to juggle around them. AMD EPYC (Zen 4), Node,
@@ -640,7 +638,7 @@ typedef struct {
 #endif
 typedef struct {
     v128_t a[GEMM_TOKENS][KCG / 8];
-    v128_t bs2[GEMM_TOKENS_KMAX][KCG / 256];
+    v128_t bs2[GEMM_TOKENS_Q4_K][KCG / 256];
     float d[GEMM_TOKENS][KCG / 32], s[GEMM_TOKENS][KCG / 32];
     v128_t corr[GEMM_TOKENS][KCG / 32];
 } prep_tile_t;
@@ -1603,7 +1601,7 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
  * the GEMV's integer sums and float steps. */
 INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t rs, const prep_tile_t *pt,
                           const block_q8_K *const *ay0, int nsb, v128_t *acc, v128_t *spec) {
-    v128_t accr[GEMM_TOKENS_KMAX / 4][4];
+    v128_t accr[GEMM_TOKENS_Q4_K / 4][4];
     UNROLL for (int g = 0; g < NT / 4; g++) {
         v128_t tr[4];
         transpose4(acc + 4 * g, tr);
@@ -1611,7 +1609,7 @@ INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t
     }
     for (int b = 0; b < nsb; b++, w += wsb_bytes(kind)) {
         const v128_t base = wasm_i32x4_const_splat(0);
-        v128_t vad[GEMM_TOKENS_KMAX / 4], d, dmin = base;
+        v128_t vad[GEMM_TOKENS_Q4_K / 4], d, dmin = base;
         UNROLL for (int g = 0; g < NT / 4; g++) {
             const block_q8_K *const *ay = ay0 + 4 * g;
             vad[g] = wasm_f32x4_make(ay[0][b].d, ay[1][b].d, ay[2][b].d, ay[3][b].d);
@@ -1624,7 +1622,7 @@ INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t
         }
         const int step = kind == K_Q4_K || kind == K_Q6_K ? 2 : 1;
         UNROLL for (int r = 0; r < 4; r += step) {
-            v128_t is[GEMM_TOKENS_KMAX / 4][2], im[GEMM_TOKENS_KMAX / 4][2];
+            v128_t is[GEMM_TOKENS_Q4_K / 4][2], im[GEMM_TOKENS_Q4_K / 4][2];
             if (kind == K_Q6_K) {
                 q6_K_pair(NT, (const block_q6_K *)(w + (size_t)r * rs), (const block_q6_K *)(w + (size_t)(r + 1) * rs), pt, ay0,
                           b, is);
@@ -1633,9 +1631,9 @@ INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t
                 q4_K_pair(NT, (const block_q4_K *)(w + (size_t)r * rs), (const block_q4_K *)(w + (size_t)(r + 1) * rs), pt, b,
                           is, im);
             } else {
-                const v128_t *a[GEMM_TOKENS_KMAX];
-                const block_q8_K *ay[GEMM_TOKENS_KMAX];
-                v128_t sum[GEMM_TOKENS_KMAX], mins[GEMM_TOKENS_KMAX], bs2[GEMM_TOKENS_KMAX];
+                const v128_t *a[GEMM_TOKENS_Q4_K];
+                const block_q8_K *ay[GEMM_TOKENS_Q4_K];
+                v128_t sum[GEMM_TOKENS_Q4_K], mins[GEMM_TOKENS_Q4_K], bs2[GEMM_TOKENS_Q4_K];
                 UNROLL for (int t = 0; t < NT; t++) {
                     a[t] = pt->a[t] + 32 * b;
                     ay[t] = ay0[t] + b;
@@ -1959,7 +1957,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
             for (int k0 = 0; k0 < w->n; k0 += cb * blk) {
                 const int nb = (w->n - k0) / blk < cb ? (w->n - k0) / blk : cb;
                 const size_t aoff = gf_act_row_bytes(af, k0);
-                const block_q8_K *ay[GEMM_TOKENS_KMAX];
+                const block_q8_K *ay[GEMM_TOKENS_Q4_K];
                 for (int t = 0; t < NT; t++) {
                     const uint8_t *ac = at + (size_t)t * astride + aoff;
                     if (K) {
