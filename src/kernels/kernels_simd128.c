@@ -612,7 +612,10 @@ typedef struct {
  * faster in the kernel, but no faster in the model (its Q6_K matrices are
  * a fifth of a Q4_K_M prompt's work), for 12 KB more wasm. Q5_K (row by
  * row, sums parked) takes eight: 1.02-1.44x (median ~1.1x) its former 4 x 4
- * register tile, four tokens ~1.02x (Node, relaxed16, CPU time). */
+ * register tile, four tokens ~1.02x (Node, relaxed16, CPU time). The relaxed
+ * Q6_K GEMM, in row pairs (q6_K_pair), takes eight (see there); sixteen were
+ * another 1.08-1.18x in the kernel, no faster in the 110M Q4_K_M prefill,
+ * for ~9 KB more wasm (Chromium, Intel with AVX-VNNI, 2026-12-07). */
 #define KCG 1024
 #define GEMM_TOKENS 16
 #define GEMM_TOKENS_K 4
@@ -1004,8 +1007,9 @@ INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, 
     }
 }
 
-/* Relaxed Q6_K: the unsigned 6-bit values (0..63, before the -32 applied
- * through bsums) are the 7-bit operand. A 16-element sub-block's dot is
+/* Relaxed Q6_K (the GEMV; the GEMM takes rows in pairs, q6_K_pair): the
+ * unsigned 6-bit values (0..63, before the -32 applied through bsums) are
+ * the 7-bit operand. A 16-element sub-block's dot is
  * four lanes of 4 products (|.| <= 4 * 63 * 127 = 32004: fits i16), so two
  * sub-blocks narrow into one i16x8 and one pmaddwd applies both scales.
  * The two are neighbours (2m, 2m+1: the same elements of the 32-byte
@@ -1383,7 +1387,12 @@ INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, 
  * half a pmaddwd, where the row kernel takes a zeroed register, a
  * vpdpbusd, half a narrow and half a pmaddwd (the i32 dot product's lanes
  * cannot be chained here: 8 products overflow i16). The -32 goes through
- * the bsums as in q6_K_row. sum[t] lanes: [r r s s]. */
+ * the bsums as in q6_K_row. sum[t] lanes: [r r s s]. With eight-token tiles
+ * (the row kernel took four) against the row kernel: relaxed, Chromium,
+ * Intel with AVX-VNNI, 1.35-1.5x (110M, 1B and llama3.2-1b shapes; ~80
+ * GOP/s); relaxed16, Node, 1.35-1.41x; 110M Q4_K_M one-thread prefill
+ * ~424 -> ~468 tok/s (2026-12-07). Both halves of a step per token pass
+ * (eight weight vectors live): 0.93-0.97x. */
 INLINE v128_t dot16_q6(v128_t a, v128_t w) { return wasm_i16x8_relaxed_dot_i8x16_i7x16(a, w); }
 
 /* lanes [r, r, s, s] of the four tokens' sums -> lane t = row r (*r), row s (*s) */
@@ -1591,9 +1600,9 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
 }
 
 /* Relaxed K-quant GEMM, four rows x NT tokens (Q4_K: GEMM_TOKENS_Q4_K,
- * Q5_K: GEMM_TOKENS_Q5_K, Q6_K: GEMM_TOKENS_K; or four), against prepared
+ * Q5_K: GEMM_TOKENS_Q5_K, Q6_K: GEMM_TOKENS_Q6_K; or four), against prepared
  * activations (ay0[t]: the tokens' Q8_K blocks of this chunk, for d and
- * bsums): Q4_K rows in pairs (q4_K_pair), Q5_K and Q6_K row by row. Each row's integer sums for a
+ * bsums): Q4_K and Q6_K rows in pairs (q4_K_pair, q6_K_pair), Q5_K row by row. Each row's integer sums for a
  * group of four tokens are reduced into one vector (lane = token) and its
  * float step applied into accumulators transposed the same way, one per
  * row and token group. Sums and accumulators are parked in memory: a
