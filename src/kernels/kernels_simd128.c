@@ -612,12 +612,20 @@ typedef struct {
  * faster in the kernel, but no faster in the model (its Q6_K matrices are
  * a fifth of a Q4_K_M prompt's work), for 12 KB more wasm. Q5_K (row by
  * row, sums parked) takes eight: 1.02-1.44x (median ~1.1x) its former 4 x 4
- * register tile, four tokens ~1.02x (Node, relaxed16, CPU time). */
+ * register tile, four tokens ~1.02x (Node, relaxed16, CPU time). The relaxed
+ * Q6_K GEMM, in row pairs (q6_K_pair), takes eight (see there); sixteen were
+ * another 1.08-1.18x in the kernel, no faster in the 110M Q4_K_M prefill,
+ * for ~9 KB more wasm (Chromium, Intel with AVX-VNNI, 2026-12-07). */
 #define KCG 1024
 #define GEMM_TOKENS 16
 #define GEMM_TOKENS_K 4
 #define GEMM_TOKENS_Q4_K 8
 #define GEMM_TOKENS_Q5_K 8
+#if RELAXED
+#define GEMM_TOKENS_Q6_K 8
+#else
+#define GEMM_TOKENS_Q6_K GEMM_TOKENS_K
+#endif
 /* Q8_0 takes eight: its four rows' unpacked weights (8 vectors, the plain
  * build's 16) mostly spill, and fewer tokens per tile leave V8 fewer
  * accumulators and scales to juggle around them. AMD EPYC (Zen 4), Node,
@@ -641,7 +649,7 @@ typedef struct {
 /* The types whose relaxed GEMM takes rows in pairs (the comment above unpack_pair). */
 #if RELAXED
 /* (Q5_0 not in DOT16: its rows' i16 halves, 16 * 31 * 127, would not fit fold16) */
-#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K || (kind) == K_Q8_0U || ((kind) == K_Q5_0 && !DOT16))
+#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K || (kind) == K_Q6_K || (kind) == K_Q8_0U || ((kind) == K_Q5_0 && !DOT16))
 #else
 #define PAIRED(kind) 0
 #endif
@@ -999,8 +1007,9 @@ INLINE void q4_K_row(const int NT, const block_q4_K *x, const v128_t *const *a, 
     }
 }
 
-/* Relaxed Q6_K: the unsigned 6-bit values (0..63, before the -32 applied
- * through bsums) are the 7-bit operand. A 16-element sub-block's dot is
+/* Relaxed Q6_K (the GEMV; the GEMM takes rows in pairs, q6_K_pair): the
+ * unsigned 6-bit values (0..63, before the -32 applied through bsums) are
+ * the 7-bit operand. A 16-element sub-block's dot is
  * four lanes of 4 products (|.| <= 4 * 63 * 127 = 32004: fits i16), so two
  * sub-blocks narrow into one i16x8 and one pmaddwd applies both scales.
  * The two are neighbours (2m, 2m+1: the same elements of the 32-byte
@@ -1368,6 +1377,95 @@ INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, 
     }
 }
 
+/* The relaxed Q6_K GEMM takes rows in pairs too, on the same paired
+ * activations: a weight vector holds eight 6-bit values (0..63) of row r
+ * then the same eight of row s. The 16-bit relaxed dot product (one
+ * pmaddubsw) of a sub-block's two vectors, added in i16, leaves lanes 0-3
+ * for row r and 4-7 for row s, four products each (|.| <= 4 * 63 * 127 =
+ * 32004: fits i16), and one pmaddwd applies both rows' scales
+ * [sr x4, ss x4]: per row and sub-block one pmaddubsw, half a paddw and
+ * half a pmaddwd, where the row kernel takes a zeroed register, a
+ * vpdpbusd, half a narrow and half a pmaddwd (the i32 dot product's lanes
+ * cannot be chained here: 8 products overflow i16). The -32 goes through
+ * the bsums as in q6_K_row. sum[t] lanes: [r r s s]. With eight-token tiles
+ * (the row kernel took four) against the row kernel: relaxed, Chromium,
+ * Intel with AVX-VNNI, 1.35-1.5x (110M, 1B and llama3.2-1b shapes; ~80
+ * GOP/s); relaxed16, Node, 1.35-1.41x; 110M Q4_K_M one-thread prefill
+ * ~424 -> ~468 tok/s (2026-12-07). Both halves of a step per token pass
+ * (eight weight vectors live): 0.93-0.97x. */
+INLINE v128_t dot16_q6(v128_t a, v128_t w) { return wasm_i16x8_relaxed_dot_i8x16_i7x16(a, w); }
+
+/* lanes [r, r, s, s] of the four tokens' sums -> lane t = row r (*r), row s (*s) */
+INLINE void fold_rrss(const v128_t v[4], v128_t *r, v128_t *s) {
+    v128_t f01 = wasm_i32x4_add(wasm_i32x4_shuffle(v[0], v[1], 0, 2, 4, 6), wasm_i32x4_shuffle(v[0], v[1], 1, 3, 5, 7));
+    v128_t f23 = wasm_i32x4_add(wasm_i32x4_shuffle(v[2], v[3], 0, 2, 4, 6), wasm_i32x4_shuffle(v[2], v[3], 1, 3, 5, 7));
+    *r = wasm_i32x4_shuffle(f01, f23, 0, 2, 4, 6);
+    *s = wasm_i32x4_shuffle(f01, f23, 1, 3, 5, 7);
+}
+
+INLINE void q6_K_pair(const int NT, const block_q6_K *xr, const block_q6_K *xs, const prep_tile_t *pt,
+                      const block_q8_K *const *ay0, int b, v128_t is[][2]) {
+    v128_t sum[GEMM_TOKENS_Q6_K], S[16];
+    {
+        const v128_t scr = wasm_v128_load(xr->scales), scs = wasm_v128_load(xs->scales);
+        /* both rows' scales interleaved, i16: z[k] = [r_4k, s_4k, ..., r_4k+3, s_4k+3] */
+        const v128_t lo = wasm_i8x16_shuffle(scr, scs, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+        const v128_t hi = wasm_i8x16_shuffle(scr, scs, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+        const v128_t z[4] = {wasm_i16x8_extend_low_i8x16(lo), wasm_i16x8_extend_high_i8x16(lo), wasm_i16x8_extend_low_i8x16(hi),
+                             wasm_i16x8_extend_high_i8x16(hi)};
+        /* S[j] = [r_j x4, s_j x4] */
+        UNROLL for (int k = 0; k < 4; k++) {
+            const v128_t u0 = wasm_i16x8_shuffle(z[k], z[k], 0, 0, 1, 1, 2, 2, 3, 3), u1 = wasm_i16x8_shuffle(z[k], z[k], 4, 4, 5, 5, 6, 6, 7, 7);
+            park(&S[4 * k], wasm_i32x4_shuffle(u0, u0, 0, 0, 1, 1));
+            park(&S[4 * k + 1], wasm_i32x4_shuffle(u0, u0, 2, 2, 3, 3));
+            park(&S[4 * k + 2], wasm_i32x4_shuffle(u1, u1, 0, 0, 1, 1));
+            park(&S[4 * k + 3], wasm_i32x4_shuffle(u1, u1, 2, 2, 3, 3));
+        }
+        const v128_t r0 = wasm_i16x8_extend_low_i8x16(scr), r1 = wasm_i16x8_extend_high_i8x16(scr);
+        const v128_t s0 = wasm_i16x8_extend_low_i8x16(scs), s1 = wasm_i16x8_extend_high_i8x16(scs);
+        UNROLL for (int t = 0; t < NT; t++) {
+            const v128_t b0 = wasm_v128_load(ay0[t][b].bsums), b1 = wasm_v128_load(ay0[t][b].bsums + 8);
+            const v128_t cr = wasm_i32x4_add(wasm_i32x4_dot_i16x8(r0, b0), wasm_i32x4_dot_i16x8(r1, b1));
+            const v128_t cs = wasm_i32x4_add(wasm_i32x4_dot_i16x8(s0, b0), wasm_i32x4_dot_i16x8(s1, b1));
+            const v128_t c = wasm_i32x4_add(wasm_i32x4_shuffle(cr, cs, 0, 1, 4, 5), wasm_i32x4_shuffle(cr, cs, 2, 3, 6, 7));
+            set_parked(NT, &sum[t], wasm_i32x4_sub(wasm_i32x4_const_splat(0), wasm_i32x4_shl(c, 5)));
+        }
+    }
+    const v128_t m4 = wasm_i8x16_const_splat(0x0F), m2 = wasm_i8x16_const_splat(0x30);
+    /* (h, c) rolled: unrolled, the tile widths' copies grew the wasm by 15-18 KB */
+#pragma clang loop unroll(disable)
+    for (int hc = 0; hc < 4; hc++) {
+        const int h = hc >> 1, c = hc & 1;
+        UNROLL for (int k = 0; k < 2; k++) {
+            /* sub-blocks j = 8h + 2k + c (low nibbles of ql half k) and j + 4 (high) */
+            const int j = 8 * h + 2 * k + c;
+            const v128_t Lr = ldv((const v128_t *)(xr->ql + 64 * h + 32 * k + 16 * c)),
+                         Ls = ldv((const v128_t *)(xs->ql + 64 * h + 32 * k + 16 * c));
+            const v128_t Hr = ldv((const v128_t *)(xr->qh + 32 * h + 16 * c)), Hs = ldv((const v128_t *)(xs->qh + 32 * h + 16 * c));
+            v128_t w[4]; /* j: elements 0-7, 8-15; j + 4: 0-7, 8-15 */
+            UNROLL for (int e = 0; e < 2; e++) {
+                const v128_t L = e ? wasm_i64x2_shuffle(Lr, Ls, 1, 3) : wasm_i64x2_shuffle(Lr, Ls, 0, 2);
+                const v128_t H = e ? wasm_i64x2_shuffle(Hr, Hs, 1, 3) : wasm_i64x2_shuffle(Hr, Hs, 0, 2);
+                w[e] = wasm_v128_or(wasm_v128_and(L, m4), wasm_v128_and(k ? wasm_i16x8_shl(H, 2) : wasm_i16x8_shl(H, 4), m2));
+                w[2 + e] = wasm_v128_or(wasm_v128_and(wasm_u16x8_shr(L, 4), m4), wasm_v128_and(k ? wasm_u16x8_shr(H, 2) : H, m2));
+            }
+            const v128_t S0 = ldv(&S[j]), S1 = ldv(&S[j + 4]);
+            UNROLL for (int t = 0; t < NT; t++) {
+                const v128_t *at = pt->a[t] + 32 * b + 2 * j;
+                const v128_t p0 = wasm_i16x8_add(dot16_q6(ldv(at), w[0]), dot16_q6(ldv(at + 1), w[1]));
+                const v128_t p1 = wasm_i16x8_add(dot16_q6(ldv(at + 8), w[2]), dot16_q6(ldv(at + 9), w[3]));
+                add_parked(NT, &sum[t], wasm_i32x4_add(wasm_i32x4_dot_i16x8(p0, S0), wasm_i32x4_dot_i16x8(p1, S1)));
+            }
+            FENCE(sum[0]);
+        }
+    }
+    UNROLL for (int g = 0; g < NT / 4; g++) {
+        v128_t su[4];
+        UNROLL for (int t = 0; t < 4; t++) su[t] = ldv(&sum[4 * g + t]);
+        fold_rrss(su, &is[g][0], &is[g][1]);
+    }
+}
+
 #endif
 
 /* The float step of a super-block, shared by GEMV and GEMM: lane by lane
@@ -1556,9 +1654,9 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
 }
 
 /* Relaxed K-quant GEMM, four rows x NT tokens (Q4_K: GEMM_TOKENS_Q4_K,
- * Q5_K: GEMM_TOKENS_Q5_K, Q6_K: GEMM_TOKENS_K; or four), against prepared
+ * Q5_K: GEMM_TOKENS_Q5_K, Q6_K: GEMM_TOKENS_Q6_K; or four), against prepared
  * activations (ay0[t]: the tokens' Q8_K blocks of this chunk, for d and
- * bsums): Q4_K rows in pairs (q4_K_pair), Q5_K and Q6_K row by row. Each row's integer sums for a
+ * bsums): Q4_K and Q6_K rows in pairs (q4_K_pair, q6_K_pair), Q5_K row by row. Each row's integer sums for a
  * group of four tokens are reduced into one vector (lane = token) and its
  * float step applied into accumulators transposed the same way, one per
  * row and token group. Sums and accumulators are parked in memory: a
@@ -1585,10 +1683,14 @@ INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t
         } else {
             d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), base, spec);
         }
-        const int step = kind == K_Q4_K ? 2 : 1;
+        const int step = kind == K_Q4_K || kind == K_Q6_K ? 2 : 1;
         UNROLL for (int r = 0; r < 4; r += step) {
             v128_t is[GEMM_TOKENS_Q4_K / 4][2], im[GEMM_TOKENS_Q4_K / 4][2];
-            if (step == 2) {
+            if (kind == K_Q6_K) {
+                q6_K_pair(NT, (const block_q6_K *)(w + (size_t)r * rs), (const block_q6_K *)(w + (size_t)(r + 1) * rs), pt, ay0,
+                          b, is);
+                UNROLL for (int g = 0; g < NT / 4; g++) im[g][0] = im[g][1] = is[g][0];
+            } else if (step == 2) {
                 q4_K_pair(NT, (const block_q4_K *)(w + (size_t)r * rs), (const block_q4_K *)(w + (size_t)(r + 1) * rs), pt, b,
                           is, im);
             } else {
@@ -1955,7 +2057,7 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
     }                                                                                                            \
     static int name##_gemm(const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t as, int n, float *y,       \
                            size_t ys) {                                                                           \
-        const int wide = kind == K_Q8_0 ? GEMM_TOKENS_Q8_0 : kind == K_Q4_K ? GEMM_TOKENS_Q4_K : kind == K_Q5_K ? GEMM_TOKENS_Q5_K : kind == K_Q6_K ? GEMM_TOKENS_K : GEMM_TOKENS; \
+        const int wide = kind == K_Q8_0 ? GEMM_TOKENS_Q8_0 : kind == K_Q4_K ? GEMM_TOKENS_Q4_K : kind == K_Q5_K ? GEMM_TOKENS_Q5_K : kind == K_Q6_K ? GEMM_TOKENS_Q6_K : GEMM_TOKENS; \
         const int t = n - n % wide;                                                                              \
         int special = t ? gemm_quant(kind, wide, w, r0, r1, act, as, t / wide, y, ys) : 0;                        \
         if (t < n)                                                                                               \

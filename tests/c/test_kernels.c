@@ -586,6 +586,8 @@ static void test_matmul(void) {
     test_matmul_case(GF_TYPE_Q5_0, 64, 1103, 5);
     test_matmul_case(GF_TYPE_IQ4_NL, 64, 1103, 5);
     test_matmul_case(GF_TYPE_Q4_K, 2304, 5, 39);
+    test_matmul_case(GF_TYPE_Q6_K, 2304, 5, 39);
+    test_matmul_case(GF_TYPE_Q6_K, 512, 270, 12);
     /* a single row and a single token */
     test_matmul_case(GF_TYPE_Q4_0, 64, 2, 1);
     test_matmul_case(GF_TYPE_Q6_K, 256, 2, 1);
