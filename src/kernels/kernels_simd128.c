@@ -171,8 +171,11 @@ INLINE v128_t reduce4_f32(v128_t s0, v128_t s1, v128_t s2, v128_t s3) {
  * there, but adds the chain's i16 pair sums before widening them once:
  * the same lanes and, while the i16 sums cannot overflow, the same
  * values. Each call site states its bound (at most 32767). */
-#if DOT16
+#if RELAXED
+/* the 16-bit relaxed dot product (pmaddubsw): DOT16's chains and the Q6_K pair GEMM */
 INLINE v128_t dot_i16(v128_t a, v128_t w) { return wasm_i16x8_relaxed_dot_i8x16_i7x16(a, w); }
+#endif
+#if DOT16
 INLINE v128_t widen(v128_t s16) { return wasm_i32x4_dot_i16x8(s16, wasm_i16x8_const_splat(1)); }
 INLINE v128_t widen_add(v128_t s16, v128_t c) { return wasm_i32x4_add(widen(s16), c); }
 
@@ -608,7 +611,7 @@ typedef struct {
  * four, plain 1.09-1.13x (Node, 110M Q4_K_M prefill 236 -> 256 tok/s, for
  * 15 KB of wasm, which leaves the plain builds no larger than the relaxed
  * ones); sixteen, relaxed, another 1.08x for 16 KB more, each tile width
- * being a fully unrolled copy: not taken. Eight for Q6_K were 1.07-1.13x
+ * being a fully unrolled copy: not taken. Eight for Q6_K row by row (the plain build) were 1.07-1.13x
  * faster in the kernel, but no faster in the model (its Q6_K matrices are
  * a fifth of a Q4_K_M prompt's work), for 12 KB more wasm. Q5_K (row by
  * row, sums parked) takes eight: 1.02-1.44x (median ~1.1x) its former 4 x 4
@@ -626,6 +629,8 @@ typedef struct {
 #else
 #define GEMM_TOKENS_Q6_K GEMM_TOKENS_K
 #endif
+/* gemmK_relaxed sizes its per-tile arrays by GEMM_TOKENS_Q4_K */
+_Static_assert(GEMM_TOKENS_Q6_K <= GEMM_TOKENS_Q4_K && GEMM_TOKENS_Q5_K <= GEMM_TOKENS_Q4_K, "K-quant tile arrays");
 /* Q8_0 takes eight: its four rows' unpacked weights (8 vectors, the plain
  * build's 16) mostly spill, and fewer tokens per tile leave V8 fewer
  * accumulators and scales to juggle around them. AMD EPYC (Zen 4), Node,
@@ -1393,7 +1398,6 @@ INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, 
  * GOP/s); relaxed16, Node, 1.35-1.41x; 110M Q4_K_M one-thread prefill
  * ~424 -> ~468 tok/s (2026-12-07). Both halves of a step per token pass
  * (eight weight vectors live): 0.93-0.97x. */
-INLINE v128_t dot16_q6(v128_t a, v128_t w) { return wasm_i16x8_relaxed_dot_i8x16_i7x16(a, w); }
 
 /* lanes [r, r, s, s] of the four tokens' sums -> lane t = row r (*r), row s (*s) */
 INLINE void fold_rrss(const v128_t v[4], v128_t *r, v128_t *s) {
@@ -1452,8 +1456,8 @@ INLINE void q6_K_pair(const int NT, const block_q6_K *xr, const block_q6_K *xs, 
             const v128_t S0 = ldv(&S[j]), S1 = ldv(&S[j + 4]);
             UNROLL for (int t = 0; t < NT; t++) {
                 const v128_t *at = pt->a[t] + 32 * b + 2 * j;
-                const v128_t p0 = wasm_i16x8_add(dot16_q6(ldv(at), w[0]), dot16_q6(ldv(at + 1), w[1]));
-                const v128_t p1 = wasm_i16x8_add(dot16_q6(ldv(at + 8), w[2]), dot16_q6(ldv(at + 9), w[3]));
+                const v128_t p0 = wasm_i16x8_add(dot_i16(ldv(at), w[0]), dot_i16(ldv(at + 1), w[1]));
+                const v128_t p1 = wasm_i16x8_add(dot_i16(ldv(at + 8), w[2]), dot_i16(ldv(at + 9), w[3]));
                 add_parked(NT, &sum[t], wasm_i32x4_add(wasm_i32x4_dot_i16x8(p0, S0), wasm_i32x4_dot_i16x8(p1, S1)));
             }
             FENCE(sum[0]);
@@ -1537,37 +1541,22 @@ INLINE v128_t gemvK_block(const int kind, const uint8_t *w, size_t rs, const pre
 #define GEMV_ROWWISE_SB 8
 
 /* Touch-ahead: wasm has no prefetch instruction, so gemvK_rows loads one
- * byte at PF_DIST, +64 and +128 bytes ahead of each super-block (three per
- * block: every 64-byte line of the stream, Q4_K's 144-byte to Q6_K's
- * 210-byte blocks; a line a block's three miss is its successor's first)
- * and adds them into a dummy, stored once per call to a volatile stack slot
- * (pf_done: thread-safe, and the loads stay). They read below end only (the
- * end of the call's rows, passed down from gemv_quant) and change no result.
- * Measured on the Intel Xeon VM of 2026-12-07 (2 vCPU, AVX-VNNI): there the
- * K-quant GEMVs compute 17-18 GB/s from cache but streamed only 7-9.5,
- * while a plain read loop gets ~16 GB/s (compute and memory serialized, too
- * few misses in flight); the touches start the next lines' misses early.
- * tools/kernel-ab.sh, streamed (jump), three runs each, rows of at most
- * 2048 (110M, 1B and Llama-3.2-1B shapes): Chromium relaxed Q4_K
- * 1.06-1.50x, Q5_K 1.02-1.61x (mostly 1.3-1.6), Q6_K 1.06-1.39x (mostly
- * 1.2-1.3); Node, CPU time, relaxed16 Q4_K 0.81-1.44x (110M 768-wide rows
- * 0.8-1.16, the rest 1.07-1.44), Q5_K 1.01-1.36x, Q6_K 1.08-1.30x; plain
- * Q4_K 1.02-1.49x, Q5_K 1.08-1.37x, Q6_K 1.28-1.40x. From cache (hot): 0.97-1.02x
- * in Chromium (Q4_K's 768-wide rows 0.97-0.98), 0.99-1.03x relaxed16,
- * 0.95-1.00x plain (Q4_K 768x2048 0.95-0.96). PF_DIST 512-1536 did about
- * as well, 256-384 worse; one touch per line exactly (a pointer stepping
- * 64 bytes, one conditional load a step) 0.87-1.15x for Q6_K and 4-5% slower
- * hot for Q4_K; two touches per Q4_K block 5% less streamed for 1% hot; a
- * burst over the next group's rows before each group 1.04-1.34x (less than
- * per block for Q5_K and Q6_K). Not used where it did not pay: the spread
- * GEMVs (gemvKxn, rows over 2048: 1B and Llama-3.2-1B ffn_down 0.92-1.04x
- * at 256-2048 bytes ahead; their four far-apart streams keep misses in
- * flight already) and the 32-element types (gemv32xn: Q8_0 and Q4_0
- * 0.95-1.00x one touch per block at 384-4096 bytes, 0.81-0.92x one per
- * line; V8 already hoists their next rows' loads, see GEMV_FENCE). On the
- * AMD EPYC of the earlier measurements (docs/performance.md: one sequential
- * stream at 27-30 GB/s) they may buy little; the cost there is the extra
- * instructions, about what hot shows here (0-3%, 5% at worst). */
+ * byte at PF_DIST, +64 and +128 bytes ahead of each super-block and adds
+ * them into a dummy, stored once per call to a volatile stack slot
+ * (pf_done: thread-safe, and the loads stay). That touches every 64-byte
+ * line of a Q4_K (144-byte) or Q5_K (176) stream and about 11 of 12 of a
+ * Q6_K (210) one. The touches read below end only (the end of the call's
+ * rows, from gemv_quant) and change no result. On the Intel Xeon VM of
+ * 2026-12-07 (AVX-VNNI) the K-quant GEMVs computed 17-18 GB/s from cache
+ * but streamed only 7-9.5 while a plain read loop got ~16 (compute and
+ * memory serialized: too few misses in flight); with the touches, streamed
+ * (kernel-ab jump, rows up to 2048) 1.06-1.6x in Chromium's relaxed build,
+ * 0.8-1.44x relaxed16 and 1.02-1.49x plain (Node), at 0.95-1.03x from
+ * cache; 110M Q4_K_M decode 1.11-1.21x. The spread GEMVs and the
+ * 32-element types did not gain (0.65-1.04x), and neither did other
+ * distances, densities or bursts: docs/performance.md, "Touch-ahead". On
+ * the AMD EPYC measured before (one stream at 27-30 GB/s) the cost would be
+ * the extra instructions, about what the from-cache figures show. */
 #define PF_DIST 768
 typedef struct {
     const uint8_t *end; /* no touch at or past this */
@@ -1683,32 +1672,28 @@ INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t
         } else {
             d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), base, spec);
         }
-        const int step = kind == K_Q4_K || kind == K_Q6_K ? 2 : 1;
+        /* Q4_K and Q6_K pair their rows on the paired activations (PAIRED), Q5_K goes row by row */
+        const int step = PAIRED(kind) ? 2 : 1;
         UNROLL for (int r = 0; r < 4; r += step) {
             v128_t is[GEMM_TOKENS_Q4_K / 4][2], im[GEMM_TOKENS_Q4_K / 4][2];
             if (kind == K_Q6_K) {
                 q6_K_pair(NT, (const block_q6_K *)(w + (size_t)r * rs), (const block_q6_K *)(w + (size_t)(r + 1) * rs), pt, ay0,
                           b, is);
-                UNROLL for (int g = 0; g < NT / 4; g++) im[g][0] = im[g][1] = is[g][0];
+                UNROLL for (int g = 0; g < NT / 4; g++) im[g][0] = im[g][1] = is[g][0]; /* unused for Q6_K (no mins) */
             } else if (step == 2) {
                 q4_K_pair(NT, (const block_q4_K *)(w + (size_t)r * rs), (const block_q4_K *)(w + (size_t)(r + 1) * rs), pt, b,
                           is, im);
             } else {
                 const v128_t *a[GEMM_TOKENS_Q4_K];
-                const block_q8_K *ay[GEMM_TOKENS_Q4_K];
                 v128_t sum[GEMM_TOKENS_Q4_K], mins[GEMM_TOKENS_Q4_K], bs2[GEMM_TOKENS_Q4_K];
                 UNROLL for (int t = 0; t < NT; t++) {
                     a[t] = pt->a[t] + 32 * b;
-                    ay[t] = ay0[t] + b;
                     bs2[t] = ldv(&pt->bs2[t][b]);
                 }
-                if (kind == K_Q5_K) q5_K_row(NT, (const block_q5_K *)(w + (size_t)r * rs), a, bs2, sum, mins);
-                else q6_K_row(NT, (const block_q6_K *)(w + (size_t)r * rs), a, ay, sum);
+                q5_K_row(NT, (const block_q5_K *)(w + (size_t)r * rs), a, bs2, sum, mins);
                 UNROLL for (int g = 0; g < NT / 4; g++) {
-                    is[g][0] = im[g][0] = reduce4_i32(ldv(&sum[4 * g]), ldv(&sum[4 * g + 1]), ldv(&sum[4 * g + 2]),
-                                                      ldv(&sum[4 * g + 3]));
-                    if (kind == K_Q5_K)
-                        im[g][0] = reduce4_i32(ldv(&mins[4 * g]), ldv(&mins[4 * g + 1]), ldv(&mins[4 * g + 2]), ldv(&mins[4 * g + 3]));
+                    is[g][0] = reduce4_i32(ldv(&sum[4 * g]), ldv(&sum[4 * g + 1]), ldv(&sum[4 * g + 2]), ldv(&sum[4 * g + 3]));
+                    im[g][0] = reduce4_i32(ldv(&mins[4 * g]), ldv(&mins[4 * g + 1]), ldv(&mins[4 * g + 2]), ldv(&mins[4 * g + 3]));
                 }
             }
             UNROLL for (int k = 0; k < step; k++)
