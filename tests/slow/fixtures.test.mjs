@@ -33,10 +33,27 @@ test('the generator, from scratch, writes every file with the manifest\'s sha256
   }
 });
 
+// On x86 CPUs with AMX (Intel Sapphire Rapids and later), node-llama-cpp's prebuilt loads ggml's
+// 'sapphirerapids' CPU variant, whose AMX and AVX512-FP16 kernels take some matrices another way:
+// measured 2026-12-07 on an Intel Xeon VM, tiny-qwen2 Q8_0 5.3e-3, tiny-llama320 IQ4_XS 1.0e-3 and
+// tiny-bert F16 6.5e-4 from the committed references (made on an AMD EPYC, ggml's 'zen4' variant), every
+// other row within 2.4e-6, every token equal. There the committed references cannot be recomputed bit for
+// bit, so the rows of every type but F32 are held to 2e-2 instead of 1e-5 (F32 rows and tokens stay
+// exact) and the test says so. greenformer's own parity tests compare with the committed references on
+// every machine.
+const nativeHasAmx = (() => {
+  if (process.platform !== 'linux' || process.arch !== 'x64') return false;
+  try {
+    return /\bamx_int8\b/.test(readFileSync('/proc/cpuinfo', 'utf8'));
+  } catch {
+    return false;
+  }
+})();
+
 const dir = mkdtempSync(join(tmpdir(), 'gf-references-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-test('native llama.cpp computes the committed references again (tokens equal, log-probabilities within 1e-5)', async (t) => {
+test('native llama.cpp computes the committed references again (tokens equal, log-probabilities within 1e-5; non-F32 rows 2e-2 on CPUs with AMX)', async (t) => {
   const { references } = await import('../fixtures/references.mjs');
   await references(dir, (s) => t.diagnostic(s));
   const read = (d, f) => {
@@ -53,8 +70,11 @@ test('native llama.cpp computes the committed references again (tokens equal, lo
       const w = again.variants[variant];
       assert.deepEqual([w.tokens, w.greedy], [v.tokens, v.greedy], `${model} ${variant}: tokens`);
       const err = errRows(read(dir, w.logprobs), readFixture(v.logprobs), mine.n_vocab, v.rows);
-      t.diagnostic(`${model} ${variant}: ${v.rows} rows, err vs the committed reference ${err.toExponential(2)}`);
-      assert.ok(err <= 1e-5, `${model} ${variant}: ${err}`);
+      const amx = nativeHasAmx && variant !== 'F32';
+      const bound = amx ? 2e-2 : 1e-5;
+      t.diagnostic(`${model} ${variant}: ${v.rows} rows, err vs the committed reference ${err.toExponential(2)}` +
+        (amx ? ' (this CPU has AMX: native llama.cpp may take its AMX kernels, bound 2e-2)' : ''));
+      assert.ok(err <= bound, `${model} ${variant}: ${err} (bound ${bound})`);
     }
   }
   const bert = readJson('reference', 'tiny-bert.json');
@@ -63,7 +83,9 @@ test('native llama.cpp computes the committed references again (tokens equal, lo
   for (const [variant, v] of Object.entries(bert.variants)) {
     for (const key of ['mean', 'first', 'last']) {
       const err = errRows(Float32Array.from(again.variants[variant][key]), Float32Array.from(v[key]), bert.dim, 1);
-      assert.ok(err <= 1e-5, `bert ${variant} ${key}: ${err}`);
+      const bound = nativeHasAmx && variant !== 'F32' ? 2e-2 : 1e-5;
+      t.diagnostic(`bert ${variant} ${key}: err vs the committed reference ${err.toExponential(2)} (bound ${bound})`);
+      assert.ok(err <= bound, `bert ${variant} ${key}: ${err} (bound ${bound})`);
     }
   }
 });
