@@ -23,8 +23,10 @@ function ensureDebianBrowser(executable, pkg, name) {
   const asked = process.env.CI === 'true' || process.env.GF_INSTALL === '1';
   if (asked) {
     const run = (args) => execFileSync(sudo ? 'sudo' : args[0], sudo ? args : args.slice(1), { stdio: 'inherit', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-    run(['apt-get', 'update', '-qq']);
-    run(['apt-get', 'install', '-y', '-qq', pkg]);
+    // test files run in parallel on machines with more cores: one waits for another's apt-get instead of failing
+    const wait = ['-o', 'DPkg::Lock::Timeout=600'];
+    run(['apt-get', ...wait, 'update', '-qq']);
+    run(['apt-get', ...wait, 'install', '-y', '-qq', pkg]);
     if (existsSync(executable)) return executable;
   }
   throw new Error(
