@@ -15,9 +15,10 @@ import { browserTests } from '../helpers/browser-tests.mjs';
 
 // Firefox (SpiderMonkey) has relaxed SIMD, and on x86 emulates its i32 int8 dot product as V8 does on x86
 // without AVX-VNNI (pmaddubsw, whose pair sums saturate, then pmaddwd), even on a CPU with AVX-VNNI (this Intel
-// Xeon, 2026-12-07, Firefox ESR 153): there the relaxed build would be slower than the plain one, so simd:
-// 'auto' takes the relaxed16 build, whose kernels use the 16-bit form (pmaddubsw alone). Measured below; on
-// ARM (not measured) greenformer's probe decides as it does for Chromium.
+// Xeon, 2026-12-07, Firefox ESR 153). greenformer's probe sees the emulation, so simd: 'auto' takes the
+// relaxed16 build there, whose kernels use the 16-bit form (pmaddubsw alone), as in Chromium without AVX-VNNI
+// (its speed in Firefox against the plain and relaxed builds: docs/performance.md, not resolved on a busy
+// machine). Shown by the last test below; on ARM (not measured) the probe decides as it does for Chromium.
 const X86 = process.arch === 'x64';
 const AUTO_REASON = X86 ? /^relaxed16: auto, this engine emulates the relaxed int8 dot product/ : /^relaxed: auto, /;
 const AUTO = X86 ? 'greenformer-relaxed16' : 'greenformer-relaxed';
