@@ -64,6 +64,7 @@ all: native asan wasm
 native: build/native/libgreenformer.a $(NATIVE_TESTS)
 asan: $(ASAN_TESTS)
 wasm: dist/greenformer.js dist/greenformer.mjs dist/greenformer-mt.js dist/greenformer-mt.mjs $(WASM_TESTS) dist/package.json \
+      build/wasm/test_kernels.web.js \
       dist/greenformer-tools.js dist/greenformer-tools.mjs $(RELAXED_OUT)
 
 build/native/obj/%.o: src/%.c $(HEADERS)
@@ -154,6 +155,13 @@ build/wasm/test_%.js: tests/c/test_%.c tests/c/testing.h tests/c/node-env.js $(W
 	@echo "  EMCC  $@"
 	$(Q)$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=node -sNODERAWFS=1 -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 --pre-js tests/c/node-env.js -o $@
 
+# The kernel tests of the plain build as a page script (the .wasm embedded): the browser tests run them in
+# Chromium and Firefox (tests/helpers/browser-tests.mjs), as the relaxed builds' copies below.
+build/wasm/test_%.web.js: tests/c/test_%.c tests/c/testing.h $(WASM_OBJ)
+	@mkdir -p $(dir $@)
+	@echo "  EMCC  $@"
+	$(Q)$(EMCC) $(EMFLAGS) -Isrc $< $(WASM_OBJ) -sALLOW_MEMORY_GROWTH -sENVIRONMENT=web -sSINGLE_FILE=1 -sTOTAL_STACK=1048576 -o $@
+
 build/wasm/package.json build/wasm-relaxed/package.json build/wasm-relaxed16/package.json:
 	@mkdir -p $(dir $@)
 	@echo "  GEN   $@"
@@ -216,8 +224,8 @@ dist/greenformer-relaxed-mt.js dist/greenformer-relaxed16-mt.js:
 	$(Q)$(RELAXED_MT_LINK) $(EMLINK),gfPoolSize $^ -o $@
 
 # The kernel tests with the relaxed kernels: under Node with
-# --experimental-wasm-relaxed-simd, and in Chromium (the .web.js copy, which
-# tests/browser.test.mjs loads into a page). -O1, as a link level: -O2 and
+# --experimental-wasm-relaxed-simd, and in browsers (the .web.js copy, which
+# tests/helpers/browser-tests.mjs loads into a page). -O1, as a link level: -O2 and
 # above would run wasm-opt (the kernels themselves are compiled at -O3).
 # $(1): the build's directory under build/, $(2): its objects
 define relaxed_tests

@@ -24,7 +24,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   if [ "${CI:-}" != true ] && [ "${GF_INSTALL:-}" != 1 ]; then
     echo "build.sh: missing ${missing[*]}. Install with:" >&2
     echo "  ${sudo}apt-get update && ${sudo}apt-get install -y ${missing[*]}" >&2
-    echo "or let this script do it: GF_INSTALL=1 npm run build (npm run setup installs Chromium for the browser tests too)" >&2
+    echo "or let this script do it: GF_INSTALL=1 npm run build (npm run setup installs Chromium and Firefox for the browser tests too)" >&2
     exit 1
   fi
   if ! command -v apt-get >/dev/null 2>&1; then

@@ -92,8 +92,10 @@ let relaxedDot;
  * out of range: the result is implementation-defined, which is what tells
  * the lowerings apart) is 65534 on x86 without AVX-VNNI, where V8 emulates
  * the instruction with pmaddubsw (pairs saturate at 32767), pmaddwd and
- * paddd; 4 * 127 * 255 = 129540 with VNNI's vpdpbusd; -508 with ARM's
- * signed dot product. Emulated, the relaxed build is slower than the plain
+ * paddd, and in Firefox on x86 even with AVX-VNNI (SpiderMonkey lowers it
+ * the same way: Firefox ESR 153, tests/slow/browser-firefox.test.mjs);
+ * 4 * 127 * 255 = 129540 with VNNI's vpdpbusd; -508 with ARM's signed dot
+ * product. Emulated, the relaxed build is slower than the plain
  * one (docs/performance.md), so 'auto' takes the relaxed16 build there.
  */
 export function relaxedDotKind() {
@@ -155,7 +157,7 @@ export async function planThreads(threads = 'auto', fileBytes = 0, simd = 'auto'
     simdReason = `plain: auto, relaxed SIMD on V8 ${process.versions.v8} needs flags (--no-liftoff)`;
   } else if (dot === 'emulated') {
     variant = 'relaxed16';
-    simdReason = 'relaxed16: auto, this engine emulates the relaxed int8 dot product (x86 without AVX-VNNI); its 16-bit form is one instruction (pmaddubsw)';
+    simdReason = 'relaxed16: auto, this engine emulates the relaxed int8 dot product (V8 on x86 without AVX-VNNI, Firefox on any x86); its 16-bit form is one instruction (pmaddubsw)';
   } else {
     variant = 'relaxed';
     simdReason = 'relaxed: auto, this engine has relaxed SIMD with a native int8 dot product';

@@ -417,7 +417,7 @@ export interface ModelInfo {
    * "greenformer-relaxed16(-mt)" with relaxed SIMD (see LoadOptions.simd). */
   build: string;
   /** Why that SIMD build, e.g. "relaxed: auto, this engine has relaxed SIMD with a native int8 dot product" or
-   * "relaxed16: auto, this engine emulates the relaxed int8 dot product (x86 without AVX-VNNI); its 16-bit form is one instruction (pmaddubsw)". */
+   * "relaxed16: auto, this engine emulates the relaxed int8 dot product (V8 on x86 without AVX-VNNI, Firefox on any x86); its 16-bit form is one instruction (pmaddubsw)". */
   simdReason: string;
   source: string;
   fileBytes: number | null;

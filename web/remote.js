@@ -241,6 +241,9 @@ export class RemoteModel {
         });
       try {
         for (;;) {
+          // once the caller aborts, pieces the worker sent before it stopped are dropped: the next call throws, as
+          // in Node (a busy page could otherwise be handed tens of them after its abort)
+          if (signal?.aborted && (queue.length || !finished)) throw abortError(signal);
           if (queue.length) yield queue.shift();
           else if (failure) throw failure;
           else if (finished) return;

@@ -1,193 +1,44 @@
-// The browser path in real headless Chromium: the worker runtime, threads
-// under cross-origin isolation (and the fallback without), the persistent
-// cache, aborts, responsiveness, and the same tokens as Node for a seed.
+// The browser path in real headless Chromium (Debian's, driven by playwright-core): the tests every engine
+// shares (tests/helpers/browser-tests.mjs: the worker runtime, threads under cross-origin isolation and the
+// fallback without, the persistent cache, aborts, responsiveness, the kernel tests, the same tokens and logits
+// as Node, the demo), run here as they run in Firefox (tests/slow/browser-firefox.test.mjs), and what only
+// Chromium can show: the renderer's memory, a storage quota set over CDP, V8's relaxed SIMD lowerings.
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, before, test } from 'node:test';
+import { test } from 'node:test';
 
 import { maxPeak, rendererPids, resetPeak } from '../../bench/lib/procmem.mjs';
 import { startServer } from '../../tools/static-server.mjs';
-import { loadModel } from '../../web/index.js';
 import { launchChromium, openDemo } from '../helpers/browser.mjs';
-import { fixture, fixturesDir, ROOT } from '../helpers/fixtures.mjs';
-
-const FIXTURES = fixturesDir(); // every fixture, committed and generated (tests/fixtures/README.md)
-const MODEL = '/fixtures/models/tiny-llama-Q8_0.gguf';
-const MODEL_BYTES = statSync(fixture('models', 'tiny-llama-Q8_0.gguf')).size;
-const PROMPT = 'Once upon a time';
-const GEN = { maxTokens: 24, seed: 1234, temperature: 0.8, topK: 40, topP: 0.95, minP: 0.05 };
-
-let isolated, plain, slow, browser;
+import { assertSimdParity, browserTests, FIXTURES, loadAndGenerate, loadedFrom, MODEL, nodeRun, nodeTokens, pageRun } from '../helpers/browser-tests.mjs';
+import { fixture, ROOT } from '../helpers/fixtures.mjs';
 
 // Chromium's V8 runs relaxed SIMD's int8 dot product as one instruction on
 // x86 with AVX-VNNI (and on ARM), and simd 'auto' takes the relaxed build
 // there, the relaxed16 build on other x86 CPUs (web/core.js, relaxedDotKind).
+// Where it is native, 'auto' loads greenformer-relaxed(-mt); the relaxed
+// kernels equal the scalar references bit for bit in this engine (with
+// AVX-VNNI the Q8_0 kernels take unsigned bytes), and whole models give
+// exactly the logits and tokens of the plain build under Node.
 const NATIVE_RELAXED_DOT = process.arch !== 'x64' || /^flags\s*:.*\bavx_vnni\b/m.test(readFileSync('/proc/cpuinfo', 'utf8'));
-const AUTO_BUILD = NATIVE_RELAXED_DOT ? 'greenformer-relaxed' : 'greenformer-relaxed16';
-
-before(async () => {
-  isolated = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES } });
-  slow = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES }, throttle: 2 * 1048576 });
-  plain = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES }, isolation: false });
-  browser = await launchChromium();
+const requested = (simd) => new RegExp(`^${simd}: requested$`);
+const ctx = browserTests('chromium', {
+  autoBuild: NATIVE_RELAXED_DOT ? 'greenformer-relaxed' : 'greenformer-relaxed16',
+  autoReason: NATIVE_RELAXED_DOT ? /^relaxed: auto, this engine has relaxed SIMD with a native int8 dot/ : /^relaxed16: auto, this engine emulates/,
+  kernelBuilds: [['wasm', 'simd128'], ['wasm-relaxed', 'simd128+relaxed'], ['wasm-relaxed16', 'simd128+relaxed16']],
+  simdTitle: `relaxed SIMD: the relaxed build${NATIVE_RELAXED_DOT ? ' (what auto takes here: a native int8 dot product)' : ''} gives Node's logits and tokens (1 and 2 threads); simd: plain opts out`,
+  simdConfigs: NATIVE_RELAXED_DOT
+    ? [[1, undefined, 'greenformer-relaxed', /^relaxed: auto, .*native int8 dot/], [2, undefined, 'greenformer-relaxed-mt', /^relaxed: auto, .*native int8 dot/], [1, 'plain', 'greenformer', requested('plain')]]
+    : [[1, 'relaxed', 'greenformer-relaxed', requested('relaxed')], [2, 'relaxed', 'greenformer-relaxed-mt', requested('relaxed')], [1, 'plain', 'greenformer', requested('plain')]],
+  screenshots: 'demo', // tests/artifacts/demo.png, demo-chat.png
 });
 
-after(async () => {
-  await browser?.close();
-  await isolated?.close();
-  await plain?.close();
-  await slow?.close();
-});
-
-/** Loads url in the page (one thread) and disposes it: where its bytes came from (info().cache). */
-function loadedFrom(page, url) {
-  return page.evaluate(async (url) => {
-    const m = await window.greenformer.loadModel(url, { threads: 1 });
-    const { cache } = m.info();
-    await m.dispose();
-    return cache;
-  }, url);
-}
-
-async function nodeTokens(threads) {
-  const model = await loadModel(fixture('models', 'tiny-llama-Q8_0.gguf'), { threads });
-  try {
-    const gen = model.generate(PROMPT, GEN);
-    for await (const _ of gen);
-    return gen.stats.tokens;
-  } finally {
-    await model.dispose();
-  }
-}
-
-/** Loads MODEL in the page with options; returns info, progress events, the generated tokens. */
-function loadAndGenerate(page, options) {
-  return page.evaluate(
-    async ({ url, options, gen, prompt }) => {
-      const events = [];
-      const model = await window.greenformer.loadModel(url, { ...options, onProgress: (p) => events.push(p) });
-      try {
-        const g = model.generate(prompt, gen);
-        let text = '';
-        for await (const piece of g) text += piece;
-        return { info: model.info(), events, tokens: g.stats.tokens, text };
-      } finally {
-        await model.dispose();
-      }
-    },
-    { url: MODEL, options, gen: GEN, prompt: PROMPT },
-  );
-}
-
-test('a model loads over HTTP in a worker, with progress, and generates the same tokens as Node', async () => {
-  const page = await openDemo(browser.context, isolated.url);
-  try {
-    const r = await loadAndGenerate(page, { threads: 1, cache: false });
-    assert.equal(r.info.runtime, 'worker');
-    assert.ok(r.events.length >= 2, 'progress events');
-    for (let i = 1; i < r.events.length; i++) assert.ok(r.events[i].loaded >= r.events[i - 1].loaded);
-    assert.equal(r.events.at(-1).fraction, 1);
-    assert.equal(r.events.at(-1).total, MODEL_BYTES);
-    assert.deepEqual(r.tokens, await nodeTokens(1));
-    assert.deepEqual(page.errors, []);
-  } finally {
-    await page.close();
-  }
-});
-
-test('threads: the pthreads build runs under COOP/COEP and gives the same tokens; one thread without, with the reason', async () => {
-  const page = await openDemo(browser.context, isolated.url);
-  try {
-    const r = await loadAndGenerate(page, { threads: 2, cache: false });
-    assert.equal(r.info.build, `${AUTO_BUILD}-mt`); // see the relaxed tests below
-    assert.equal(r.info.threads, 2);
-    assert.deepEqual(r.tokens, await nodeTokens(1));
-  } finally {
-    await page.close();
-  }
-  const plainPage = await openDemo(browser.context, plain.url);
-  try {
-    assert.equal(await plainPage.evaluate(() => crossOriginIsolated), false);
-    const r = await loadAndGenerate(plainPage, { threads: 2, cache: false });
-    assert.equal(r.info.build, AUTO_BUILD);
-    assert.equal(r.info.threads, 1);
-    assert.match(r.info.threadsReason, /not cross-origin isolated/);
-    assert.deepEqual(r.tokens, await nodeTokens(2));
-  } finally {
-    await plainPage.close();
-  }
-});
-
-test('the second load of a URL comes from the persistent cache: no network bytes for the model', async () => {
-  const page = await openDemo(browser.context, isolated.url);
-  try {
-    await page.evaluate((url) => window.greenformer.deleteCachedModel(new URL(url, location.href).href), MODEL);
-    const before = isolated.sent(MODEL);
-    const first = await loadAndGenerate(page, { threads: 1 });
-    assert.equal(first.info.cache, 'stored');
-    const afterFirst = isolated.sent(MODEL);
-    assert.equal(afterFirst - before, MODEL_BYTES, 'the first load downloads the file once');
-    const listed = await page.evaluate(() => window.greenformer.listCachedModels());
-    assert.ok(listed.some((m) => m.url.endsWith(MODEL) && m.complete && m.bytes === MODEL_BYTES), JSON.stringify(listed));
-
-    const second = await loadAndGenerate(page, { threads: 1 });
-    assert.equal(second.info.cache, 'hit');
-    assert.equal(isolated.sent(MODEL), afterFirst, 'the cached load fetched model bytes');
-    assert.deepEqual(second.tokens, first.tokens);
-    assert.ok(second.info.loadMs >= 0);
-    // and a hit with the threaded build
-    const threaded = await loadAndGenerate(page, { threads: 2 });
-    assert.deepEqual([threaded.info.cache, threaded.info.threads], ['hit', 2]);
-    assert.deepEqual(threaded.tokens, first.tokens);
-
-    assert.equal(await page.evaluate((url) => window.greenformer.deleteCachedModel(new URL(url, location.href).href), MODEL), true);
-    assert.ok(!(await page.evaluate(() => window.greenformer.listCachedModels())).some((m) => m.url.endsWith(MODEL)));
-  } finally {
-    await page.close();
-  }
-});
-
-test('a split model loads in the worker from its first shard\'s URL (stored, then from the cache), the same tokens as Node', async () => {
-  const { splitGguf } = await import('../../bin/commands/split.mjs');
-  const dir = mkdtempSync(join(tmpdir(), 'gf-split-page-'));
-  const server = await startServer(ROOT, { mounts: { '/split/': dir } });
-  const page = await openDemo(browser.context, server.url);
-  try {
-    const shards = await splitGguf(fixture('models', 'tiny-llama-Q8_0.gguf'), join(dir, 'tiny'), { maxSize: 3 << 20 });
-    assert.equal(shards.length, 3);
-    const run = (url) => page.evaluate(async ({ url, gen, prompt }) => {
-      let last;
-      const model = await window.greenformer.loadModel(url, { threads: 1, onProgress: (p) => (last = p) });
-      try {
-        const g = model.generate(prompt, gen);
-        for await (const _ of g);
-        return { info: model.info(), last, tokens: g.stats.tokens };
-      } finally {
-        await model.dispose();
-      }
-    }, { url, gen: GEN, prompt: PROMPT });
-    const first = await run('/split/tiny-00001-of-00003.gguf');
-    assert.deepEqual([first.info.shards, first.info.cache, first.last.total, first.last.fraction], [3, 'stored', statSync(fixture('models', 'tiny-llama-Q8_0.gguf')).size, 1]);
-    assert.deepEqual(first.tokens, await nodeTokens(1));
-    const listed = await page.evaluate(() => window.greenformer.listCachedModels());
-    assert.equal(listed.filter((m) => /\/split\/tiny-0000\d-of-00003\.gguf$/.test(m.url) && m.complete).length, 3, JSON.stringify(listed));
-    const second = await run('/split/tiny-00001-of-00003.gguf');
-    assert.equal(second.info.cache, 'hit');
-    assert.deepEqual(second.tokens, first.tokens);
-    assert.deepEqual(page.errors, []);
-  } finally {
-    await page.close();
-    await server.close();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
-
-test('the demo\'s file picker takes a split model\'s shards (in any order) and loads them through the worker', async () => {
+test('chromium: the demo\'s file picker takes a split model\'s shards (in any order) and loads them through the worker', async () => {
   const { splitGguf } = await import('../../bin/commands/split.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'gf-split-files-'));
-  const page = await openDemo(browser.context, isolated.url);
+  const page = await openDemo(ctx.browser.context, ctx.isolated.url);
   try {
     const shards = await splitGguf(fixture('models', 'tiny-llama-Q8_0.gguf'), join(dir, 'tiny'), { maxSize: 3 << 20 });
     await page.setInputFiles('#file', [shards[2], shards[0], shards[1]]);
@@ -206,7 +57,7 @@ test('the demo\'s file picker takes a split model\'s shards (in any order) and l
 // a cache hit each go into wasm memory through one reused buffer (web/sources.js, web/cache.js). The file is
 // a 143 MB model of the bench's 110M shape (bench/make-model.mjs, ~1 s), so that chunks left to the garbage
 // collector would show well above the fixed costs (the worker, the instance, the context's buffers).
-test('loading in a page: the renderer peak grows by the file + 25 MB at most (download, then cache hit)', async (t) => {
+test('chromium: loading in a page: the renderer peak grows by the file + 25 MB at most (download, then cache hit)', async (t) => {
   const { makeModel } = await import('../../bench/make-model.mjs');
   const dir = mkdtempSync(join(tmpdir(), 'gf-peak-'));
   const server = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES, '/gen/': dir } });
@@ -215,13 +66,13 @@ test('loading in a page: the renderer peak grows by the file + 25 MB at most (do
     const file = '/gen/model.gguf', bytes = statSync(join(dir, 'model.gguf')).size;
     const bound = bytes / 1048576 + 25; // measured +10-11 MB; with a buffer per chunk +42 MB (download), more from the cache
     for (const want of ['stored', 'hit']) {
-      const page = await openDemo(browser.context, server.url);
+      const page = await openDemo(ctx.browser.context, server.url);
       try {
         if (want === 'stored') await page.evaluate((url) => window.greenformer.deleteCachedModel(new URL(url, location.href).href), file);
         // the page's worker compiles the wasm on a small model first: the peak measured is the load's
         await page.evaluate(async (url) => (await window.greenformer.loadModel(url, { threads: 1, cache: false })).dispose(), MODEL);
         await new Promise((r) => setTimeout(r, 300));
-        const pids = rendererPids(browser.profile);
+        const pids = rendererPids(ctx.browser.profile);
         assert.ok(pids.length, 'no renderer process found');
         resetPeak(pids);
         const base = new Map(pids.map((p) => [p, maxPeak([p]).hwm_mb]));
@@ -241,264 +92,13 @@ test('loading in a page: the renderer peak grows by the file + 25 MB at most (do
   }
 });
 
-test('a wrong sha256 rejects the load and drops the cached copy (downloaded, and from the cache)', async () => {
-  const page = await openDemo(browser.context, isolated.url);
-  const wrongSha = (url) =>
-    page.evaluate(async (url) => {
-      try {
-        const m = await window.greenformer.loadModel(url, { sha256: '0'.repeat(64), threads: 1 });
-        await m.dispose();
-        return 'loaded';
-      } catch (e) {
-        return e.message;
-      }
-    }, url);
-  // the cache's files: every model file has its metadata beside it (no orphan left locked)
-  const cacheFiles = () =>
-    page.evaluate(async () => {
-      const dir = await (await navigator.storage.getDirectory()).getDirectoryHandle('greenformer-cache', { create: true });
-      const names = [];
-      for await (const [name] of dir.entries()) names.push(name);
-      return names;
-    });
-  try {
-    assert.match(await wrongSha(MODEL), /sha256 mismatch/);
-    assert.ok(!(await page.evaluate(() => window.greenformer.listCachedModels())).some((m) => m.url.endsWith(MODEL)));
-    assert.equal(await loadedFrom(page, MODEL), 'stored');
-    assert.match(await wrongSha(MODEL), /sha256 mismatch/);
-    assert.ok(!(await page.evaluate(() => window.greenformer.listCachedModels())).some((m) => m.url.endsWith(MODEL)));
-    const files = await cacheFiles();
-    for (const f of files.filter((n) => n.endsWith('.gguf'))) assert.ok(files.includes(f.replace(/\.gguf$/, '.json')), `orphan ${f} in ${files}`);
-  } finally {
-    await page.close();
-  }
-});
-
-test('generation can be aborted, and the page keeps drawing frames while the model works', async () => {
-  const page = await openDemo(browser.context, isolated.url);
-  try {
-    const r = await page.evaluate(async (url) => {
-      const model = await window.greenformer.loadModel(url, { threads: 1, cache: false });
-      const controller = new AbortController();
-      let pieces = 0;
-      let aborted = null;
-      const frames0 = window.demo.frames;
-      const t0 = performance.now();
-      try {
-        for await (const _ of model.generate('Once upon a time', { maxTokens: 100000, ignoreEos: true, signal: controller.signal })) {
-          if (++pieces === 200) controller.abort();
-        }
-      } catch (e) {
-        aborted = e.name;
-      }
-      const ms = performance.now() - t0;
-      const frames = window.demo.frames - frames0;
-      // still usable after the abort
-      const g = model.generate('Hello', { maxTokens: 3, temperature: 0 });
-      for await (const _ of g);
-      await model.dispose();
-      return { pieces, aborted, ms, frames, after: g.stats.generatedTokens };
-    }, MODEL);
-    assert.equal(r.aborted, 'AbortError');
-    assert.ok(r.pieces >= 200 && r.pieces < 260, `pieces after abort: ${r.pieces}`);
-    assert.equal(r.after, 3);
-    // the main thread stays free: at least half the frames a 60 Hz display would show
-    assert.ok(r.frames >= (r.ms / 16.7) * 0.5, `${r.frames} frames in ${r.ms.toFixed(0)} ms`);
-  } finally {
-    await page.close();
-  }
-});
-
-test('in the worker: dispose at token 3 resolves at once and stops the generation; generations interleave', async () => {
-  const page = await openDemo(browser.context, isolated.url);
-  try {
-    const r = await page.evaluate(async (url) => {
-      const model = await window.greenformer.loadModel(url, { threads: 1, cache: false });
-      // two generations stepped in turn, against each alone
-      const opts = (seed) => ({ maxTokens: 8, seed, temperature: 0.9, ignoreEos: true });
-      const alone = [];
-      for (const seed of [1, 2]) {
-        const g = model.generate('Once upon a time', opts(seed));
-        for await (const _ of g);
-        alone.push(g.stats.tokens);
-      }
-      const both = [model.generate('Once upon a time', opts(1)), model.generate('Once upon a time', opts(2))];
-      const firsts = await Promise.all(both.map((g) => g.next()));
-      for (let i = 0; i < 20; i++) await Promise.all(both.map((g) => g.next()));
-      const interleaved = both.map((g) => g.stats.tokens);
-
-      const gen = model.generate('Once upon a time', { maxTokens: 30, ignoreEos: true });
-      for (let i = 0; i < 3; i++) await gen.next();
-      const t0 = performance.now();
-      await model.dispose();
-      const disposeMs = performance.now() - t0;
-      let after = null;
-      try {
-        while (!(await gen.next()).done);
-        after = 'finished';
-      } catch (e) {
-        after = e.code;
-      }
-      const queued = await model.forward([1]).catch((e) => e.code);
-      return { firsts: firsts.map((f) => f.done), alone, interleaved, disposeMs, after, queued };
-    }, MODEL);
-    assert.deepEqual(r.firsts, [false, false]);
-    assert.deepEqual(r.interleaved, r.alone);
-    assert.ok(r.disposeMs < 2000, `dispose took ${r.disposeMs} ms`);
-    assert.equal(r.after, 'GF_DISPOSED');
-    assert.equal(r.queued, 'GF_DISPOSED');
-  } finally {
-    await page.close();
-  }
-});
-
-test('in the worker: sessions keep their own prompt caches', async () => {
-  const page = await openDemo(browser.context, isolated.url);
-  try {
-    const r = await page.evaluate(async (url) => {
-      const model = await window.greenformer.loadModel(url, { threads: 1, cache: false });
-      const a = model.session(), b = model.session();
-      const turn = async (s, prompt) => {
-        const g = s.generate(prompt, { maxTokens: 6, seed: 1, ignoreEos: true });
-        let text = '';
-        for await (const piece of g) text += piece;
-        return { text, stats: g.stats };
-      };
-      const a1 = await turn(a, 'Once upon a time');
-      await turn(b, 'The little dog');
-      const a2 = await turn(a, `Once upon a time${a1.text} and`);
-      const chat = await a.chat.completions.create({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 2 }).catch((e) => e.message);
-      await a.dispose();
-      const after = await a.forward([1]).catch((e) => e.code);
-      const still = (await b.forward([1, 450])).length;
-      await model.dispose();
-      return { first: a1.stats.promptTokens, cached: a2.stats.cachedTokens, chat: typeof chat, after, still };
-    }, MODEL);
-    assert.ok(r.cached >= r.first, JSON.stringify(r));
-    assert.equal(r.after, 'GF_DISPOSED');
-    assert.equal(r.still, 2 * 32000);
-  } finally {
-    await page.close();
-  }
-});
-
-test('the demo: opens with its built-in model, generates, shows stats and cache state (screenshot saved)', async () => {
-  const page = await openDemo(browser.context, isolated.url, '');
-  try {
-    await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
-    const info = await page.textContent('#info');
-    assert.match(info, /tiny-brown/);
-    assert.match(info, /Q8_0/);
-    assert.match(info, /SIMD(relaxed|relaxed16): auto, /);
-    await page.click('#mode-complete');
-    await page.fill('#seed', '7');
-    await page.click('#generate');
-    await page.waitForFunction(() => window.demo.lastGeneration?.done, null, { timeout: 60_000 });
-    const text = await page.textContent('#output');
-    assert.ok(text.startsWith('She looked at the') && text.length > 40, text);
-    assert.match(await page.textContent('#stats'), /tok\/s/);
-    // what the reply cost, counted in the worker (stats.work crosses with the other stats)
-    assert.match(await page.textContent('#stats'), /3\.94 MB read · [\d.]+ M MACs per token · ≈[\d.]+ [µm]?J \(estimate\)/);
-    // a second visit reads the model from the persistent cache
-    await page.reload();
-    await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
-    assert.match(await page.textContent('#info'), /hit/);
-    await page.click('#mode-complete');
-    await page.click('#generate');
-    await page.waitForFunction(() => window.demo.lastGeneration?.done, null, { timeout: 60_000 });
-    mkdirSync(join(ROOT, 'tests/artifacts'), { recursive: true });
-    await page.setViewportSize({ width: 1200, height: 900 });
-    await page.screenshot({ path: join(ROOT, 'tests/artifacts/demo.png'), fullPage: true });
-    assert.deepEqual(page.errors, []);
-  } finally {
-    await page.close();
-  }
-});
-
-test('the demo chats: each turn reuses the history from the prompt cache and says so (screenshot saved)', async () => {
-  const page = await openDemo(browser.context, isolated.url, '');
-  try {
-    await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
-    assert.equal(await page.getAttribute('#mode-chat', 'aria-selected'), 'true');
-    assert.match(await page.textContent('#template-note'), /no chat template/);
-    await page.fill('#seed', '3');
-    await page.fill('#max', '24'); // tiny-brown's context is 256 tokens: short replies keep the whole history
-    for (const [i, message] of ['Tell me about the old house.', 'And who lived there?', 'Was it far from the town?'].entries()) {
-      await page.fill('#message', message);
-      await page.click('#send');
-      await page.waitForFunction((n) => window.demo.turns.length === n, i + 1, { timeout: 60_000 });
-    }
-    await page.waitForFunction(() => window.demo.turns.length === 3, null, { timeout: 60_000 });
-    const turns = await page.evaluate(() => window.demo.turns);
-    assert.equal(turns[0].cachedTokens, 0);
-    for (let i = 1; i < 3; i++) assert.ok(turns[i].cachedTokens >= turns[i - 1].promptTokens - 2, JSON.stringify(turns));
-    assert.equal(await page.locator('.bubble.user').count(), 3);
-    assert.equal(await page.locator('.bubble.assistant').count(), 3);
-    assert.match(await page.textContent('#chat-stats'), /from cache · first token \d+ ms/);
-    mkdirSync(join(ROOT, 'tests/artifacts'), { recursive: true });
-    await page.setViewportSize({ width: 1200, height: 900 });
-    await page.screenshot({ path: join(ROOT, 'tests/artifacts/demo-chat.png'), fullPage: true });
-    await page.click('#reset');
-    assert.equal(await page.locator('.bubble').count(), 0);
-    // JSON mode: the reply parses and follows the schema box, even from this weak model
-    await page.click('#json-box summary');
-    await page.check('#json');
-    await page.fill('#max', '64');
-    await page.fill('#message', 'Answer as JSON.');
-    await page.click('#send');
-    await page.waitForFunction(() => window.demo.turns.length === 1, null, { timeout: 60_000 });
-    const reply = JSON.parse(await page.evaluate(() => window.demo.messages[1].content));
-    assert.equal(typeof reply.answer, 'string');
-    assert.ok(Number.isInteger(reply.confidence) && reply.confidence >= 0 && reply.confidence <= 10);
-    assert.deepEqual(page.errors, []);
-  } finally {
-    await page.close();
-  }
-});
-
-test('an interrupted download resumes from the cached part with a Range request', async () => {
-  const page = await openDemo(browser.context, isolated.url);
-  try {
-    const url = await page.evaluate((u) => new URL(u, location.href).href, MODEL);
-    await page.evaluate((u) => window.greenformer.deleteCachedModel(u), url);
-    const before = isolated.sent(MODEL);
-    const first = await page.evaluate(async (u) => {
-      const controller = new AbortController();
-      try {
-        await window.greenformer.loadModel(u, { signal: controller.signal, onProgress: (p) => p.loaded > 4_000_000 && controller.abort() });
-        return 'loaded';
-      } catch (e) {
-        return e.name;
-      }
-    }, url);
-    assert.equal(first, 'AbortError');
-    const partial = (await page.evaluate(() => window.greenformer.listCachedModels())).find((m) => m.url === url);
-    assert.ok(partial && !partial.complete && partial.bytes > 4_000_000, JSON.stringify(partial));
-    const mid = isolated.sent(MODEL);
-    const r = await page.evaluate(async (u) => {
-      const m = await window.greenformer.loadModel(u, { threads: 1 });
-      const info = m.info();
-      await m.dispose();
-      return info;
-    }, url);
-    assert.equal(r.cache, 'resumed');
-    const rest = isolated.sent(MODEL) - mid;
-    assert.equal(rest, MODEL_BYTES - partial.bytes, 'the second load fetched only the missing bytes');
-    assert.ok(before >= 0);
-    const done = (await page.evaluate(() => window.greenformer.listCachedModels())).find((m) => m.url === url);
-    assert.ok(done.complete && done.bytes === MODEL_BYTES);
-  } finally {
-    await page.close();
-  }
-});
-
-test('over the storage quota, the model still loads, uncached, with a warning', async () => {
-  const page = await openDemo(browser.context, isolated.url);
+test('chromium: over the storage quota, the model still loads, uncached, with a warning', async () => {
+  const page = await openDemo(ctx.browser.context, ctx.isolated.url);
   const warnings = [];
   page.on('console', (m) => m.type() === 'warning' && warnings.push(m.text()));
-  const cdp = await browser.context.newCDPSession(page);
+  const cdp = await ctx.browser.context.newCDPSession(page);
   try {
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: isolated.url, quotaSize: 2_000_000 });
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: ctx.isolated.url, quotaSize: 2_000_000 });
     const url = await page.evaluate((u) => new URL(u, location.href).href, MODEL);
     await page.evaluate((u) => window.greenformer.deleteCachedModel(u), url);
     const r = await loadAndGenerate(page, { threads: 1 });
@@ -507,126 +107,7 @@ test('over the storage quota, the model still loads, uncached, with a warning', 
     assert.ok(warnings.some((w) => /not caching .*quota/.test(w)), warnings.join('\n'));
     assert.ok(!(await page.evaluate(() => window.greenformer.listCachedModels())).some((m) => m.url === url));
   } finally {
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: isolated.url }).catch(() => {});
-    await page.close();
-  }
-});
-
-test('a model that cannot fit in wasm memory is refused after its header, before its weights download', async () => {
-  const page = await openDemo(browser.context, slow.url);
-  try {
-    const before = slow.sent(MODEL);
-    const message = await page.evaluate(async (u) => {
-      try {
-        await window.greenformer.loadModel(u, { maxMemory: 4 << 20, cache: false });
-        return 'loaded';
-      } catch (e) {
-        return e.message;
-      }
-    }, MODEL);
-    assert.match(message, /needs \d+\.\d MB of wasm memory .*wasm32 can address at most 4096 MB/);
-    const sent = slow.sent(MODEL) - before;
-    assert.ok(sent < 3_000_000, `${sent} bytes were sent before the refusal (header: ~1 MB)`);
-  } finally {
-    await page.close();
-  }
-});
-
-// Relaxed SIMD: where Chromium runs the relaxed int8 dot product natively
-// (x86 with AVX-VNNI, ARM), 'auto' loads greenformer-relaxed(-mt); its
-// kernels equal the scalar references bit for bit in this engine (both of
-// V8's tiers: the test program's kernels start in Liftoff and tier up; with
-// AVX-VNNI the Q8_0 kernels take unsigned bytes), and whole models give
-// exactly the logits and tokens of the plain build under Node.
-for (const variant of ['relaxed', 'relaxed16']) test(`relaxed SIMD: the kernel tests of the ${variant} build pass in Chromium`, async () => {
-  const page = await openDemo(browser.context, isolated.url);
-  try {
-    const out = await page.evaluate(
-      (src) =>
-        new Promise((resolve) => {
-          const lines = [];
-          window.Module = {
-            print: (s) => lines.push(s),
-            printErr: (s) => lines.push(s),
-            postRun: [() => resolve(lines)],
-            onAbort: (what) => resolve([...lines, `abort: ${what}`]),
-          };
-          const script = document.createElement('script');
-          script.src = src;
-          script.onerror = () => resolve([`cannot load ${src}`]);
-          document.head.append(script);
-        }),
-      `/build/wasm-${variant}/test_kernels.web.js`,
-    );
-    assert.equal(out[0], `kernels: simd128+${variant}`, out.join('\n'));
-    assert.match(out.at(-1), /^\d+ checks, 0 failures$/, out.slice(-20).join('\n'));
-  } finally {
-    await page.close();
-  }
-});
-
-async function nodeRun(file, threads) {
-  const model = await loadModel(fixture('models', file), { threads });
-  try {
-    const logits = await model.forward(await model.tokenize(PROMPT));
-    const gen = model.generate(PROMPT, GEN);
-    for await (const _ of gen);
-    return { build: model.info().build, logits: fnv(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)), tokens: gen.stats.tokens };
-  } finally {
-    await model.dispose();
-  }
-}
-
-/** The same as nodeRun in a page: a shared model with these load options; its info, logits hash and tokens. */
-function pageRun(page, file, options) {
-  return page.evaluate(
-    async ({ url, options, gen, prompt }) => {
-      const fnv = (bytes) => {
-        let h = 0x811c9dc5;
-        for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
-        return h.toString(16);
-      };
-      const model = await window.greenformer.loadModel(url, options);
-      try {
-        const logits = await model.forward(await model.tokenize(prompt));
-        const g = model.generate(prompt, gen);
-        for await (const _ of g);
-        return { info: model.info(), logits: fnv(new Uint8Array(logits.buffer, logits.byteOffset, logits.byteLength)), tokens: g.stats.tokens };
-      } finally {
-        await model.dispose();
-      }
-    },
-    { url: `/fixtures/models/${file}`, options, gen: GEN, prompt: PROMPT },
-  );
-}
-
-function fnv(bytes) {
-  let h = 0x811c9dc5;
-  for (const b of bytes) h = Math.imul(h ^ b, 16777619) >>> 0;
-  return h.toString(16);
-}
-
-test('relaxed SIMD: Chromium picks the relaxed build, with the same logits and tokens as Node (1 and 2 threads); simd: plain opts out', async () => {
-  const page = await openDemo(browser.context, isolated.url);
-  try {
-    for (const file of ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q4_K_M.gguf', 'tiny-llama-Q8_0.gguf']) {
-      const node = await nodeRun(file, 1);
-      assert.equal(node.build, 'greenformer'); // Node 20: no relaxed SIMD without flags
-      const configs = NATIVE_RELAXED_DOT
-        ? [[1, undefined, 'greenformer-relaxed'], [2, undefined, 'greenformer-relaxed-mt'], [1, 'plain', 'greenformer']]
-        : [[1, 'relaxed', 'greenformer-relaxed'], [2, 'relaxed', 'greenformer-relaxed-mt'], [1, 'plain', 'greenformer']];
-      for (const [threads, simd, build] of configs) {
-        const r = await pageRun(page, file, { threads, cache: false, ...(simd ? { simd } : {}) });
-        const what = `${file}, ${threads} thread(s), simd ${simd ?? 'auto'}`;
-        assert.equal(r.info.build, build, what);
-        assert.equal(r.info.kernels, build.includes('relaxed') ? 'simd128+relaxed' : 'simd128', what);
-        assert.match(r.info.simdReason, simd ? new RegExp(`^${simd}: requested$`) : /^relaxed: auto, .*native int8 dot/, what);
-        assert.equal(r.logits, node.logits, `${what}: logits differ from Node's`);
-        assert.deepEqual(r.tokens, node.tokens, `${what}: tokens differ from Node's`);
-      }
-    }
-    assert.deepEqual(page.errors, []);
-  } finally {
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: ctx.isolated.url }).catch(() => {});
     await page.close();
   }
 });
@@ -637,9 +118,9 @@ test('relaxed SIMD: Chromium picks the relaxed build, with the same logits and t
 // relaxed16 build (its 16-bit dot products). The relaxed build, asked for,
 // must see it too and keep Q8_0's signed kernels (the unsigned-byte ones
 // would give other tokens there). Every build gives Node's logits and tokens.
-test('relaxed SIMD: where the int8 dot product is emulated (x86 without AVX-VNNI) auto takes the relaxed16 build', { skip: process.arch !== 'x64' && 'x86 only' }, async () => {
+test('chromium: relaxed SIMD: where the int8 dot product is emulated (x86 without AVX-VNNI) auto takes the relaxed16 build', { skip: process.arch !== 'x64' && 'x86 only' }, async () => {
   const noVnni = await launchChromium(['--js-flags=--no-enable-avx-vnni']);
-  const page = await openDemo(noVnni.context, isolated.url);
+  const page = await openDemo(noVnni.context, ctx.isolated.url);
   const configs = [
     [1, undefined, 'greenformer-relaxed16', /^relaxed16: auto, .*emulates/],
     [2, undefined, 'greenformer-relaxed16-mt', /^relaxed16: auto, .*emulates/],
@@ -647,17 +128,7 @@ test('relaxed SIMD: where the int8 dot product is emulated (x86 without AVX-VNNI
     [1, 'plain', 'greenformer', /^plain: requested$/],
   ];
   try {
-    for (const file of ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q8_0.gguf', 'tiny-llama-Q4_K_M.gguf']) {
-      const node = await nodeRun(file, 1);
-      for (const [threads, simd, build, reason] of configs) {
-        const r = await pageRun(page, file, { threads, cache: false, ...(simd ? { simd } : {}) });
-        const what = `${file}, ${threads} thread(s), simd ${simd ?? 'auto'}`;
-        assert.equal(r.info.build, build, what);
-        assert.match(r.info.simdReason, reason, what);
-        assert.equal(r.logits, node.logits, `${what}: logits differ from Node's`);
-        assert.deepEqual(r.tokens, node.tokens, `${what}: tokens differ from Node's`);
-      }
-    }
+    await assertSimdParity(page, configs, ['tiny-llama-Q4_0.gguf', 'tiny-llama-Q8_0.gguf', 'tiny-llama-Q4_K_M.gguf']);
     assert.deepEqual(page.errors, []);
   } finally {
     await page.close();
@@ -668,10 +139,10 @@ test('relaxed SIMD: where the int8 dot product is emulated (x86 without AVX-VNNI
 // The relaxed builds are optional files of a deployment: without them 'auto'
 // loads the plain build and info() says why; a build asked for by name that
 // is missing is an error, not a silent substitute.
-test('without the relaxed builds deployed, auto takes the plain build and says why; simd: relaxed16 fails with the missing file', async () => {
+test('chromium: without the relaxed builds deployed, auto takes the plain build and says why; simd: relaxed16 fails with the missing file', async () => {
   const empty = mkdtempSync(join(tmpdir(), 'gf-no-relaxed-'));
   const bare = await startServer(ROOT, { mounts: { '/fixtures/': FIXTURES, '/dist/greenformer-relaxed': empty } });
-  const page = await openDemo(browser.context, bare.url);
+  const page = await openDemo(ctx.browser.context, bare.url);
   try {
     const file = 'tiny-llama-Q4_0.gguf';
     const r = await pageRun(page, file, { threads: 1, cache: false });
@@ -691,28 +162,5 @@ test('without the relaxed builds deployed, auto takes the plain build and says w
     await page.close();
     await bare.close();
     rmSync(empty, { recursive: true, force: true });
-  }
-});
-
-test('the demo with an embedding model compares sentences; a bad file shows its error', async () => {
-  const page = await openDemo(browser.context, isolated.url);
-  try {
-    await page.fill('#url', '/fixtures/models/tiny-bert-Q8_0.gguf');
-    await page.click('#load');
-    await page.waitForSelector('#info:not([hidden])', { timeout: 60_000 });
-    assert.equal(await page.textContent('#generate'), 'Compare');
-    assert.equal(await page.isVisible('#chat-option'), false);
-    await page.click('#generate');
-    await page.waitForFunction(() => window.demo.lastGeneration?.done, null, { timeout: 60_000 });
-    const cells = await page.$$eval('table.sim tr:not(:first-child) td', (tds) => tds.map((td) => Number(td.textContent)));
-    assert.equal(cells.length, 9);
-    assert.deepEqual([cells[0], cells[4], cells[8]], [1, 1, 1]);
-    await page.fill('#url', '/demo/index.html');
-    await page.click('#load');
-    await page.waitForSelector('#error:not([hidden])');
-    assert.match(await page.textContent('#error'), /not a GGUF file.*HTML/);
-    assert.deepEqual(page.errors, []);
-  } finally {
-    await page.close();
   }
 });

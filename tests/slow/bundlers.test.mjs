@@ -3,8 +3,9 @@
 // their default settings, and a CDN-style page that imports the package's ES
 // modules from a static server with no bundler. Each is served with and
 // without cross-origin isolation (COOP/COEP) and checked in headless
-// Chromium: a model loads, generates, chats (the Jinja template rendered in
-// the worker), and an embedding model embeds, on two threads where isolated;
+// Chromium and in headless Firefox (tests/helpers/browser.mjs): a model
+// loads, generates, chats (the Jinja template rendered in the worker), and
+// an embedding model embeds, on two threads where isolated;
 // then quantizeToBlob quantizes a file in the page, which loads the tools
 // module (dist/greenformer-tools.wasm) then and only then, and gives the
 // bytes quantizeModel gives in Node.
@@ -22,7 +23,7 @@ import { createHash } from 'node:crypto';
 import { startServer } from '../../tools/static-server.mjs';
 import { BUILDS } from '../../web/assets.js';
 import { quantizeModel } from '../../web/quantize.js';
-import { launchChromium } from '../helpers/browser.mjs';
+import { launchBrowser } from '../helpers/browser.mjs';
 import { fixturesDir, ROOT } from '../helpers/fixtures.mjs';
 
 const bin = (...p) => join(ROOT, 'node_modules', ...p);
@@ -30,7 +31,9 @@ const MODEL = '/models/tiny-brown-Q8_0.gguf'; // the demo's built-in model
 const EMBEDDER = '/fixtures/tiny-bert-Q8_0.gguf';
 const F32 = 'llamacpp-slice-f32.gguf'; // quantized in the page, from /fixtures/
 
-let work, tarball, project, browser;
+let work, tarball, project;
+const ENGINES = ['chromium', 'firefox'];
+const browsers = {};
 const servers = [];
 
 function run(cmd, args, cwd, env = {}) {
@@ -105,11 +108,11 @@ before(async () => {
     run('npm', [...install, '--prefer-offline'], project);
   }
   expectedQuantized = await quantizedInNode();
-  browser = await launchChromium();
+  for (const engine of ENGINES) browsers[engine] = await launchBrowser(engine);
 });
 
 after(async () => {
-  await browser?.close();
+  for (const b of Object.values(browsers)) await b.close();
   for (const s of servers) await s.close();
   if (work && !process.env.GF_KEEP_BUNDLERS) rmSync(work, { recursive: true, force: true }); // kept for a look when set
 });
@@ -161,11 +164,11 @@ for (const bundler of Object.keys(BUILD)) {
     before(() => {
       root = BUILD[bundler]();
     });
-    for (const isolation of [true, false]) {
-      test(`${bundler}: loads, generates, chats and embeds ${isolation ? 'cross-origin isolated (2 threads)' : 'without isolation (1 thread)'}; quantizes in the page`, async (t) => {
+    for (const engine of ENGINES) for (const isolation of [true, false]) {
+      test(`${bundler} in ${engine}: loads, generates, chats and embeds ${isolation ? 'cross-origin isolated (2 threads)' : 'without isolation (1 thread)'}; quantizes in the page`, async (t) => {
         const server = await startServer(root, { isolation, mounts: { '/models/': join(ROOT, 'demo/models'), '/fixtures/': join(fixturesDir(), 'models') } });
         servers.push(server);
-        const page = await browser.context.newPage();
+        const page = await browsers[engine].context.newPage();
         const errors = [];
         page.on('pageerror', (e) => errors.push(e.message));
         const missing = [];
@@ -205,10 +208,10 @@ for (const bundler of Object.keys(BUILD)) {
   });
 }
 
-test('esbuild without the copied assets: loadModel fails naming the URL and the fix (assetBase)', async () => {
+for (const engine of ENGINES) test(`esbuild without the copied assets, in ${engine}: loadModel fails naming the URL and the fix (assetBase)`, async () => {
   const server = await startServer(join(project, 'esbuild/public'), { mounts: { '/models/': join(ROOT, 'demo/models'), '/fixtures/': join(fixturesDir(), 'models') } });
   servers.push(server);
-  const page = await browser.context.newPage();
+  const page = await browsers[engine].context.newPage();
   try {
     const failure = async (name) => {
       await page.goto(`${server.url}/${name}.html`);
