@@ -618,7 +618,9 @@ typedef struct {
  * register tile, four tokens ~1.02x (Node, relaxed16, CPU time). The relaxed
  * Q6_K GEMM, in row pairs (q6_K_pair), takes eight (see there); sixteen were
  * another 1.08-1.18x in the kernel, no faster in the 110M Q4_K_M prefill,
- * for ~9 KB more wasm (Chromium, Intel with AVX-VNNI, 2026-12-07). */
+ * for ~9 KB more wasm (Chromium, Intel with AVX-VNNI, 2026-12-07). The
+ * relaxed Q4_K and Q5_K GEMMs now take four rows per activation load
+ * (q4_K_quad, q5_K_quad), eight tokens per tile. */
 #define KCG 1024
 #define GEMM_TOKENS 16
 #define GEMM_TOKENS_K 4
@@ -1651,13 +1653,20 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
     out[3] = wasm_i64x2_shuffle(b, e, 1, 3);
 }
 
-/* The relaxed Q4_K GEMM in four rows per activation load (q4_K_quad): a
+/* The relaxed Q4_K GEMM in four rows per activation load (q4_K_quad;
+ * Q4K_QUAD=0 builds q4_K_pair instead, for A/Bs): a
  * 32-element sub-block's four paired activation vectors serve both row
  * pairs (rows 0, 1 and 2, 3), whose lanes [r r s s] (16 products each,
  * at most 16 * 15 * 127) narrow into one i16x8 [r0 r0 r1 r1 r2 r2 r3 r3]
  * (DOT16: the pairs' i16 sums folded, the same lanes' totals), and one
  * pmaddwd against the four rows' scales of the sub-block, each twice,
- * leaves the four rows' sums in lanes 0-3 (the GEMV's layout). */
+ * leaves the four rows' sums in lanes 0-3 (the GEMV's layout): no fold of
+ * pair lanes, and the float step is gemmK's (lanes = rows). Against
+ * q4_K_pair (AMD EPYC Zen 5 with AVX-VNNI, 2026-12-07): relaxed, Chromium,
+ * 1.6-1.8x (110M and llama3.2-1b shapes, ~110-125 GOP/s, the Q8_0 GEMM's
+ * rate); relaxed16, Node, 1.6-2.0x; llama3.2-1b Q4_K_M one-thread prefill
+ * ~32 -> ~50 tok/s. Q6_K the same way (two parked pair sums per token, its
+ * 4-product lanes cannot narrow across pairs) was 0.88-1.12x: not taken. */
 INLINE v128_t quad_h(const v128_t *at, const v128_t w0[4], const v128_t w1[4]) {
 #if DOT16
     v128_t x0, x1;
@@ -1747,7 +1756,9 @@ INLINE void q4_K_quad(const int NT, const uint8_t *w, size_t rs, const prep_tile
  * per lane, at most 31496), narrowed across the pairs into two i16x8
  * [r0 r0 r1 r1 r2 r2 r3 r3] and scaled by two pmaddwd. DOT16: each pair's
  * i16 sums ([r x4, s x4], 8 products per lane) scaled by its own pmaddwd
- * ([c_r x4, c_s x4]) and the pairs' lanes [r r s s] folded. */
+ * ([c_r x4, c_s x4]) and the pairs' lanes [r r s s] folded. Against the
+ * row-by-row kernel (Q5K_QUAD=0): relaxed 1.04-1.56x (mostly 1.1-1.2x),
+ * relaxed16 1.04-1.16x (110M shapes, 2026-12-07). */
 INLINE v128_t quad5_d(const v128_t *at, const v128_t w0[4], const v128_t w1[4], v128_t s) {
 #if DOT16
     v128_t x0 = wasm_i32x4_const_splat(0), x1 = x0;
