@@ -618,11 +618,15 @@ typedef struct {
  * register tile, four tokens ~1.02x (Node, relaxed16, CPU time). The relaxed
  * Q6_K GEMM, in row pairs (q6_K_pair), takes eight (see there); sixteen were
  * another 1.08-1.18x in the kernel, no faster in the 110M Q4_K_M prefill,
- * for ~9 KB more wasm (Chromium, Intel with AVX-VNNI, 2026-12-07). */
+ * for ~9 KB more wasm (Chromium, Intel with AVX-VNNI, 2026-12-07). The
+ * relaxed Q4_K and Q5_K GEMMs now take four rows per activation load
+ * (q4_K_quad, q5_K_quad), eight tokens per tile. */
 #define KCG 1024
 #define GEMM_TOKENS 16
 #define GEMM_TOKENS_K 4
+#ifndef GEMM_TOKENS_Q4_K
 #define GEMM_TOKENS_Q4_K 8
+#endif
 #define GEMM_TOKENS_Q5_K 8
 #if RELAXED
 #define GEMM_TOKENS_Q6_K 8
@@ -651,10 +655,17 @@ typedef struct {
     v128_t corr[GEMM_TOKENS][KCG / 32];
 } prep_tile_t;
 
+/* The relaxed Q4_K and Q5_K GEMMs take four rows per activation load (q4_K_quad, q5_K_quad). */
+#ifndef Q4K_QUAD
+#define Q4K_QUAD 1
+#endif
+#ifndef Q5K_QUAD
+#define Q5K_QUAD 1
+#endif
 /* The types whose relaxed GEMM takes rows in pairs (the comment above unpack_pair). */
 #if RELAXED
 /* (Q5_0 not in DOT16: its rows' i16 halves, 16 * 31 * 127, would not fit fold16) */
-#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K || (kind) == K_Q6_K || (kind) == K_Q8_0U || ((kind) == K_Q5_0 && !DOT16))
+#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K || (kind) == K_Q6_K || (kind) == K_Q8_0U || ((kind) == K_Q5_0 && !DOT16) || ((kind) == K_Q5_K && Q5K_QUAD))
 #else
 #define PAIRED(kind) 0
 #endif
@@ -1642,6 +1653,170 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
     out[3] = wasm_i64x2_shuffle(b, e, 1, 3);
 }
 
+/* The relaxed Q4_K GEMM in four rows per activation load (q4_K_quad;
+ * Q4K_QUAD=0 builds q4_K_pair instead, for A/Bs): a
+ * 32-element sub-block's four paired activation vectors serve both row
+ * pairs (rows 0, 1 and 2, 3), whose lanes [r r s s] (16 products each,
+ * at most 16 * 15 * 127) narrow into one i16x8 [r0 r0 r1 r1 r2 r2 r3 r3]
+ * (DOT16: the pairs' i16 sums folded, the same lanes' totals), and one
+ * pmaddwd against the four rows' scales of the sub-block, each twice,
+ * leaves the four rows' sums in lanes 0-3 (the GEMV's layout): no fold of
+ * pair lanes, and the float step is gemmK's (lanes = rows). Against
+ * q4_K_pair (AMD EPYC Zen 5 with AVX-VNNI, 2026-12-07): relaxed, Chromium,
+ * 1.6-1.8x (110M and llama3.2-1b shapes, ~110-125 GOP/s, the Q8_0 GEMM's
+ * rate); relaxed16, Node, 1.6-2.0x; llama3.2-1b Q4_K_M one-thread prefill
+ * ~32 -> ~50 tok/s. Q6_K the same way (two parked pair sums per token, its
+ * 4-product lanes cannot narrow across pairs) was 0.88-1.12x: not taken. */
+INLINE v128_t quad_h(const v128_t *at, const v128_t w0[4], const v128_t w1[4]) {
+#if DOT16
+    v128_t x0, x1;
+    UNROLL for (int k = 0; k < 4; k++) {
+        const v128_t a = ldv(at + k);
+        x0 = k ? wasm_i16x8_add(x0, dot_i16(a, w0[k])) : dot_i16(a, w0[k]);
+        x1 = k ? wasm_i16x8_add(x1, dot_i16(a, w1[k])) : dot_i16(a, w1[k]);
+    }
+    return fold16(x0, x1);
+#else
+    v128_t p0 = wasm_i32x4_const_splat(0), p1 = p0;
+    UNROLL for (int k = 0; k < 4; k++) {
+        const v128_t a = ldv(at + k);
+        p0 = rdot(a, w0[k], p0);
+        p1 = rdot(a, w1[k], p1);
+    }
+    return wasm_i16x8_narrow_i32x4(p0, p1);
+#endif
+}
+
+/* Sub-block j's weights of rows r (x) and s (y), paired (see q4_K_pair). */
+INLINE void quad_w(const block_q4_K *x, const block_q4_K *y, const int j, v128_t w[4]) {
+    const int p = j >> 1;
+    const v128_t mask = wasm_i8x16_const_splat(0x0F);
+    const v128_t l0r = wasm_v128_load(x->qs + 32 * p), l1r = wasm_v128_load(x->qs + 32 * p + 16);
+    const v128_t l0s = wasm_v128_load(y->qs + 32 * p), l1s = wasm_v128_load(y->qs + 32 * p + 16);
+    const v128_t q[4] = {wasm_i64x2_shuffle(l0r, l0s, 0, 2), wasm_i64x2_shuffle(l0r, l0s, 1, 3),
+                         wasm_i64x2_shuffle(l1r, l1s, 0, 2), wasm_i64x2_shuffle(l1r, l1s, 1, 3)};
+    UNROLL for (int k = 0; k < 4; k++) w[k] = wasm_v128_and(j & 1 ? wasm_u16x8_shr(q[k], 4) : q[k], mask);
+}
+
+/* The 6-bit scales and mins of rows w + i * rs (i < 4), for Q4_K and Q5_K
+ * (k_scales), parked: S[j] lane i = row i's scale j, twice (i16); M[q]
+ * lane i = row i's mins 2q, 2q + 1 (i16). */
+INLINE void quad_scales(const uint8_t *w, size_t rs, size_t off, v128_t S[8], v128_t M[4]) {
+    v128_t sc[4], m[4], lo[4], hi[4], t[4];
+    UNROLL for (int i = 0; i < 4; i++) {
+        k_scales(w + (size_t)i * rs + off, &sc[i], &m[i]);
+        lo[i] = wasm_i16x8_shuffle(sc[i], sc[i], 0, 0, 1, 1, 2, 2, 3, 3);
+        hi[i] = wasm_i16x8_shuffle(sc[i], sc[i], 4, 4, 5, 5, 6, 6, 7, 7);
+    }
+    transpose4(lo, t);
+    UNROLL for (int j = 0; j < 4; j++) park(&S[j], t[j]);
+    transpose4(hi, t);
+    UNROLL for (int j = 0; j < 4; j++) park(&S[4 + j], t[j]);
+    transpose4(m, t);
+    UNROLL for (int q = 0; q < 4; q++) park(&M[q], t[q]);
+}
+
+/* mins[t] lane i = row i's mins against token t's bsums pairs of super-block b */
+INLINE void quad_mins(const int NT, const prep_tile_t *pt, int b, const v128_t M[4], v128_t *mins) {
+    UNROLL for (int t = 0; t < NT; t++) {
+        const v128_t bs2 = ldv(&pt->bs2[t][b]);
+        v128_t m = wasm_i32x4_dot_i16x8(ldv(&M[0]), wasm_i32x4_shuffle(bs2, bs2, 0, 0, 0, 0));
+        m = wasm_i32x4_add(m, wasm_i32x4_dot_i16x8(ldv(&M[1]), wasm_i32x4_shuffle(bs2, bs2, 1, 1, 1, 1)));
+        m = wasm_i32x4_add(m, wasm_i32x4_dot_i16x8(ldv(&M[2]), wasm_i32x4_shuffle(bs2, bs2, 2, 2, 2, 2)));
+        m = wasm_i32x4_add(m, wasm_i32x4_dot_i16x8(ldv(&M[3]), wasm_i32x4_shuffle(bs2, bs2, 3, 3, 3, 3)));
+        set_parked(NT, &mins[t], m);
+    }
+}
+
+/* Rows at w + i * rs (i < 4) of super-block b against NT tokens: sum[t]
+ * and mins[t] (parked), lane i = row i's integer sums, as gemvK_block's. */
+INLINE void q4_K_quad(const int NT, const uint8_t *w, size_t rs, const prep_tile_t *pt, int b, v128_t *sum, v128_t *mins) {
+    const block_q4_K *x[4];
+    UNROLL for (int i = 0; i < 4; i++) x[i] = (const block_q4_K *)(w + (size_t)i * rs);
+    v128_t S[8], M[4];
+    quad_scales(w, rs, offsetof(block_q4_K, scales), S, M);
+    UNROLL for (int j = 0; j < 8; j++) {
+        v128_t w0[4], w1[4];
+        quad_w(x[0], x[1], j, w0);
+        quad_w(x[2], x[3], j, w1);
+        const v128_t s = ldv(&S[j]);
+        UNROLL for (int t = 0; t < NT; t++) {
+            const v128_t d = wasm_i32x4_dot_i16x8(quad_h(pt->a[t] + 32 * b + 4 * j, w0, w1), s);
+            if (j == 0) set_parked(NT, &sum[t], d);
+            else add_parked(NT, &sum[t], d);
+        }
+        FENCE(sum[0]);
+    }
+    quad_mins(NT, pt, b, M, mins);
+}
+
+/* Q5_K the same way (values 0..31 on the paired activations). A lane of
+ * four products is at most 4 * 31 * 127, so each pair's chains are two
+ * dot products long (elements 0-15 and 16-31 of the sub-block, 8 products
+ * per lane, at most 31496), narrowed across the pairs into two i16x8
+ * [r0 r0 r1 r1 r2 r2 r3 r3] and scaled by two pmaddwd. DOT16: each pair's
+ * i16 sums ([r x4, s x4], 8 products per lane) scaled by its own pmaddwd
+ * ([c_r x4, c_s x4]) and the pairs' lanes [r r s s] folded. Against the
+ * row-by-row kernel (Q5K_QUAD=0): relaxed 1.04-1.56x (mostly 1.1-1.2x),
+ * relaxed16 1.04-1.16x (110M shapes, 2026-12-07). */
+INLINE v128_t quad5_d(const v128_t *at, const v128_t w0[4], const v128_t w1[4], v128_t s) {
+#if DOT16
+    v128_t x0 = wasm_i32x4_const_splat(0), x1 = x0;
+    UNROLL for (int k = 0; k < 4; k++) {
+        const v128_t a = ldv(at + k);
+        x0 = k ? wasm_i16x8_add(x0, dot_i16(a, w0[k])) : dot_i16(a, w0[k]);
+        x1 = k ? wasm_i16x8_add(x1, dot_i16(a, w1[k])) : dot_i16(a, w1[k]);
+    }
+    const v128_t p0 = wasm_i32x4_dot_i16x8(x0, wasm_i32x4_shuffle(s, s, 0, 0, 1, 1));
+    const v128_t p1 = wasm_i32x4_dot_i16x8(x1, wasm_i32x4_shuffle(s, s, 2, 2, 3, 3));
+    return wasm_i32x4_add(wasm_i32x4_shuffle(p0, p1, 0, 2, 4, 6), wasm_i32x4_shuffle(p0, p1, 1, 3, 5, 7));
+#else
+    const v128_t z = wasm_i32x4_const_splat(0);
+    const v128_t a0 = ldv(at), a1 = ldv(at + 1);
+    const v128_t lo = wasm_i16x8_narrow_i32x4(rdot(a1, w0[1], rdot(a0, w0[0], z)), rdot(a1, w1[1], rdot(a0, w1[0], z)));
+    const v128_t a2 = ldv(at + 2), a3 = ldv(at + 3);
+    const v128_t hi = wasm_i16x8_narrow_i32x4(rdot(a3, w0[3], rdot(a2, w0[2], z)), rdot(a3, w1[3], rdot(a2, w1[2], z)));
+    return wasm_i32x4_add(wasm_i32x4_dot_i16x8(lo, s), wasm_i32x4_dot_i16x8(hi, s));
+#endif
+}
+
+/* Sub-block j's values of rows r (x) and s (y), paired. */
+INLINE void quad5_w(const block_q5_K *x, const block_q5_K *y, const int j, v128_t w[4]) {
+    const int p = j >> 1;
+    v128_t v[2][2];
+    UNROLL for (int e = 0; e < 2; e++) {
+        const block_q5_K *z = e ? y : x;
+        const v128_t l0 = wasm_v128_load(z->qs + 32 * p), l1 = wasm_v128_load(z->qs + 32 * p + 16);
+        const v128_t h0 = wasm_v128_load(z->qh), h1 = wasm_v128_load(z->qh + 16);
+        v[e][0] = j & 1 ? q5_hi(l0, h0, p) : q5_lo(l0, h0, p);
+        v[e][1] = j & 1 ? q5_hi(l1, h1, p) : q5_lo(l1, h1, p);
+    }
+    w[0] = wasm_i64x2_shuffle(v[0][0], v[1][0], 0, 2);
+    w[1] = wasm_i64x2_shuffle(v[0][0], v[1][0], 1, 3);
+    w[2] = wasm_i64x2_shuffle(v[0][1], v[1][1], 0, 2);
+    w[3] = wasm_i64x2_shuffle(v[0][1], v[1][1], 1, 3);
+}
+
+INLINE void q5_K_quad(const int NT, const uint8_t *w, size_t rs, const prep_tile_t *pt, int b, v128_t *sum, v128_t *mins) {
+    const block_q5_K *x[4];
+    UNROLL for (int i = 0; i < 4; i++) x[i] = (const block_q5_K *)(w + (size_t)i * rs);
+    v128_t S[8], M[4];
+    quad_scales(w, rs, offsetof(block_q5_K, scales), S, M);
+    UNROLL for (int j = 0; j < 8; j++) {
+        v128_t w0[4], w1[4];
+        quad5_w(x[0], x[1], j, w0);
+        quad5_w(x[2], x[3], j, w1);
+        const v128_t s = ldv(&S[j]);
+        UNROLL for (int t = 0; t < NT; t++) {
+            const v128_t d = quad5_d(pt->a[t] + 32 * b + 4 * j, w0, w1, s);
+            if (j == 0) set_parked(NT, &sum[t], d);
+            else add_parked(NT, &sum[t], d);
+        }
+        FENCE(sum[0]);
+    }
+    quad_mins(NT, pt, b, M, mins);
+}
+
 /* Relaxed K-quant GEMM, four rows x NT tokens (Q4_K: GEMM_TOKENS_Q4_K,
  * Q5_K: GEMM_TOKENS_Q5_K, Q6_K: GEMM_TOKENS_Q6_K; or four), against prepared
  * activations (ay0[t]: the tokens' Q8_K blocks of this chunk, for d and
@@ -1653,6 +1828,19 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
  * the GEMV's integer sums and float steps. */
 INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t rs, const prep_tile_t *pt,
                           const block_q8_K *const *ay0, int nsb, v128_t *acc, v128_t *spec) {
+    if ((kind == K_Q4_K && Q4K_QUAD) || (kind == K_Q5_K && Q5K_QUAD)) {
+        for (int b = 0; b < nsb; b++, w += wsb_bytes(kind)) {
+            const v128_t base = wasm_i32x4_const_splat(0);
+            v128_t sum[GEMM_TOKENS_Q4_K], mins[GEMM_TOKENS_Q4_K];
+            const v128_t d = load_h4s(kind, w, rs, offsetof(block_q4_K, d), base, spec);
+            const v128_t dmin = load_h4s(kind, w, rs, offsetof(block_q4_K, dmin), base, spec);
+            if (kind == K_Q4_K) q4_K_quad(NT, w, rs, pt, b, sum, mins);
+            else q5_K_quad(NT, w, rs, pt, b, sum, mins);
+            UNROLL for (int t = 0; t < NT; t++)
+                acc[t] = fstepK(kind, acc[t], ldv(&sum[t]), ldv(&mins[t]), d, dmin, wasm_f32x4_splat(ay0[t][b].d));
+        }
+        return;
+    }
     v128_t accr[GEMM_TOKENS_Q4_K / 4][4];
     UNROLL for (int g = 0; g < NT / 4; g++) {
         v128_t tr[4];
@@ -1991,6 +2179,9 @@ INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const 
  * 256 rows (~150 KB of Q4_0 per chunk) rather than 64: a quarter of the
  * preparations, prefill +4-5% (110M Q4_0, Chromium, 1 and 2 threads). */
 #define PANEL 256
+#ifndef PANEL_BYTES
+#define PANEL_BYTES 0
+#endif
 INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t astride,
                       int ntiles, float *y, size_t ys) {
     const int K = is_K(kind), blk = K ? QK_K : 32;
@@ -1998,8 +2189,13 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
     const int nblk = w->n / blk, nchunks = (w->n + KCG - 1) / KCG, cb = (nblk + nchunks - 1) / nchunks;
     prep_tile_t p;
     v128_t spec = wasm_i32x4_const_splat(0);
-    for (int rp = r0; rp < r1; rp += PANEL) {
-        const int rpe = r1 - rp < PANEL ? r1 : rp + PANEL;
+    int panel = PANEL;
+    if (PANEL_BYTES) {
+        const size_t pr = (size_t)PANEL_BYTES / w->row_bytes / 16 * 16;
+        if (pr < (size_t)panel) panel = pr < 16 ? 16 : (int)pr;
+    }
+    for (int rp = r0; rp < r1; rp += panel) {
+        const int rpe = r1 - rp < panel ? r1 : rp + panel;
         for (int tt = 0; tt < ntiles; tt++) {
             const uint8_t *at = act + (size_t)(NT * tt) * astride;
             float *yt = y + (size_t)(NT * tt) * ys;
