@@ -655,17 +655,10 @@ typedef struct {
     v128_t corr[GEMM_TOKENS][KCG / 32];
 } prep_tile_t;
 
-/* The relaxed Q4_K and Q5_K GEMMs take four rows per activation load (q4_K_quad, q5_K_quad). */
-#ifndef Q4K_QUAD
-#define Q4K_QUAD 1
-#endif
-#ifndef Q5K_QUAD
-#define Q5K_QUAD 1
-#endif
 /* The types whose relaxed GEMM takes rows in pairs (the comment above unpack_pair). */
 #if RELAXED
 /* (Q5_0 not in DOT16: its rows' i16 halves, 16 * 31 * 127, would not fit fold16) */
-#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K || (kind) == K_Q6_K || (kind) == K_Q8_0U || ((kind) == K_Q5_0 && !DOT16) || ((kind) == K_Q5_K && Q5K_QUAD))
+#define PAIRED(kind) ((kind) == K_Q4_0 || (kind) == K_Q4_1 || (kind) == K_Q4_K || (kind) == K_Q6_K || (kind) == K_Q8_0U || ((kind) == K_Q5_0 && !DOT16) || (kind) == K_Q5_K)
 #else
 #define PAIRED(kind) 0
 #endif
@@ -884,7 +877,7 @@ INLINE v128_t bsum_pairs(const block_q8_K *y) {
 
 #if RELAXED
 /* Relaxed: a Q8_K block's qs as they are, 16 bytes per vector (the first
- * 16 of the 32 slots per block), or paired (the Q4_K GEMM, see q4_K_pair):
+ * 16 of the 32 slots per block), or paired (the K-quant GEMMs, see unpack_pair):
  * vector m holding elements 8m..8m+7 twice; bs2 as below. */
 INLINE void split_act256(const int kind, const int gemv, const block_q8_K *y, const int paired, v128_t a[32], v128_t *bs2) {
     (void)kind;
@@ -1312,87 +1305,6 @@ static void prepK(const int kind, const int gemv, const block_q8_K *ay, const in
 }
 
 #if RELAXED
-/* The relaxed Q4_K GEMM takes rows in pairs, as the 4-bit GEMM does (see
- * unpack_pair): activation vector m holds elements 8m..8m+7 twice, a
- * weight vector eight elements of row r then the same eight of row s, so
- * that a sub-block's four dot products leave lanes 0, 1 for row r and 2, 3
- * for row s (16 products each, |.| <= 16 * 15 * 127: fits i16). Two
- * sub-blocks then narrow into one i16x8 and one pmaddwd applies the four
- * 6-bit scales (two rows x two sub-blocks); rows in their own vectors take
- * a narrow, a pmaddwd and an add per sub-block pair and row. The tokens'
- * partial sums and the mins wait in memory, not registers: the pair's
- * unpacked weights take eight, and V8 spilled (parked, the GEMM went from
- * 1.05-1.14x to 1.20-1.35x the per-row kernel; Chromium, 110M shapes; in
- * the model, 110M Q4_K_M one-thread prefill 333 -> 388 tok/s). */
-/* lanes [r, s, r, s] of the four tokens' sums -> lane t = row r (*r), row s (*s) */
-INLINE void fold_pairs(const v128_t v[4], v128_t *r, v128_t *s) {
-    v128_t f01 = wasm_i32x4_add(wasm_i32x4_shuffle(v[0], v[1], 0, 1, 4, 5), wasm_i32x4_shuffle(v[0], v[1], 2, 3, 6, 7));
-    v128_t f23 = wasm_i32x4_add(wasm_i32x4_shuffle(v[2], v[3], 0, 1, 4, 5), wasm_i32x4_shuffle(v[2], v[3], 2, 3, 6, 7));
-    *r = wasm_i32x4_shuffle(f01, f23, 0, 2, 4, 6);
-    *s = wasm_i32x4_shuffle(f01, f23, 1, 3, 5, 7);
-}
-
-/* Rows r (xr) and s (xs) of super-block b against NT tokens (4 or 8): the
- * integer sums and mins of both, for token group g (tokens 4g..4g+3) in
- * is[g][0] (row r), is[g][1] (row s), im[g][..], lane = token. */
-INLINE void q4_K_pair(const int NT, const block_q4_K *xr, const block_q4_K *xs, const prep_tile_t *pt, int b,
-                      v128_t is[][2], v128_t im[][2]) {
-    v128_t scr, mr, scs, ms, mins[2], sum[GEMM_TOKENS_Q4_K];
-    q4_K_scales(xr, &scr, &mr);
-    q4_K_scales(xs, &scs, &ms);
-    /* parked until the mins are summed after the dot products (registers) */
-    park(&mins[0], wasm_i32x4_shuffle(mr, ms, 0, 4, 1, 5));
-    park(&mins[1], wasm_i32x4_shuffle(mr, ms, 2, 6, 3, 7));
-    UNROLL for (int t = 0; t < NT; t++) set_parked(NT, &sum[t], wasm_i32x4_const_splat(0));
-    /* both rows' scales interleaved: [r0, s0, r1, s1, ...] */
-    const v128_t zlo = wasm_i16x8_shuffle(scr, scs, 0, 8, 1, 9, 2, 10, 3, 11);
-    const v128_t zhi = wasm_i16x8_shuffle(scr, scs, 4, 12, 5, 13, 6, 14, 7, 15);
-    const v128_t mask = wasm_i8x16_const_splat(0x0F);
-    UNROLL for (int p = 0; p < 4; p++) {
-        const v128_t l0r = wasm_v128_load(xr->qs + 32 * p), l1r = wasm_v128_load(xr->qs + 32 * p + 16);
-        const v128_t l0s = wasm_v128_load(xs->qs + 32 * p), l1s = wasm_v128_load(xs->qs + 32 * p + 16);
-        const v128_t q[4] = {wasm_i64x2_shuffle(l0r, l0s, 0, 2), wasm_i64x2_shuffle(l0r, l0s, 1, 3),
-                             wasm_i64x2_shuffle(l1r, l1s, 0, 2), wasm_i64x2_shuffle(l1r, l1s, 1, 3)};
-        v128_t wa[4], wb[4];
-        UNROLL for (int k = 0; k < 4; k++) {
-            wa[k] = wasm_v128_and(q[k], mask);
-            wb[k] = wasm_v128_and(wasm_u16x8_shr(q[k], 4), mask);
-        }
-        /* scales of sub-blocks 2p (lanes 0-3) and 2p+1 (4-7), each row's twice */
-        const v128_t zp = p < 2 ? zlo : zhi;
-        const v128_t s = p % 2 ? wasm_i16x8_shuffle(zp, zp, 4, 4, 5, 5, 6, 6, 7, 7) : wasm_i16x8_shuffle(zp, zp, 0, 0, 1, 1, 2, 2, 3, 3);
-        UNROLL for (int t = 0; t < NT; t++) {
-            const v128_t *at = pt->a[t] + 32 * b + 8 * p;
-#if DOT16
-            /* each row's halves added in i16 (at most 16 * 15 * 127), as isum_pairs does */
-            const v128_t pa = sum16x4(at, wa), pb = sum16x4(at + 4, wb);
-            const v128_t h = fold16(pa, pb);
-#else
-            v128_t pa = wasm_i32x4_const_splat(0), pb = pa;
-            UNROLL for (int k = 0; k < 4; k++) {
-                pa = rdot(ldv(at + k), wa[k], pa);
-                pb = rdot(ldv(at + 4 + k), wb[k], pb);
-            }
-            const v128_t h = wasm_i16x8_narrow_i32x4(pa, pb);
-#endif
-            add_parked(NT, &sum[t], wasm_i32x4_dot_i16x8(h, s));
-        }
-    }
-    /* mins: [r, s, r, s] from bsums pairs doubled against both rows' mins */
-    const v128_t mlo = ldv(&mins[0]), mhi = ldv(&mins[1]);
-    UNROLL for (int g = 0; g < NT / 4; g++) {
-        v128_t m[4], su[4];
-        UNROLL for (int t = 0; t < 4; t++) {
-            const v128_t bs2 = ldv(&pt->bs2[4 * g + t][b]);
-            m[t] = wasm_i32x4_add(wasm_i32x4_dot_i16x8(wasm_i32x4_shuffle(bs2, bs2, 0, 0, 1, 1), mlo),
-                                  wasm_i32x4_dot_i16x8(wasm_i32x4_shuffle(bs2, bs2, 2, 2, 3, 3), mhi));
-            su[t] = ldv(&sum[4 * g + t]);
-        }
-        fold_pairs(su, &is[g][0], &is[g][1]);
-        fold_pairs(m, &im[g][0], &im[g][1]);
-    }
-}
-
 /* The relaxed Q6_K GEMM takes rows in pairs too, on the same paired
  * activations: a weight vector holds eight 6-bit values (0..63) of row r
  * then the same eight of row s. The 16-bit relaxed dot product (one
@@ -1654,7 +1566,7 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
 }
 
 /* The relaxed Q4_K GEMM in four rows per activation load (q4_K_quad;
- * Q4K_QUAD=0 builds q4_K_pair instead, for A/Bs): a
+ * until 2026-12-07 the GEMM took rows in pairs, q4_K_pair): a
  * 32-element sub-block's four paired activation vectors serve both row
  * pairs (rows 0, 1 and 2, 3), whose lanes [r r s s] (16 products each,
  * at most 16 * 15 * 127) narrow into one i16x8 [r0 r0 r1 r1 r2 r2 r3 r3]
@@ -1687,7 +1599,7 @@ INLINE v128_t quad_h(const v128_t *at, const v128_t w0[4], const v128_t w1[4]) {
 #endif
 }
 
-/* Sub-block j's weights of rows r (x) and s (y), paired (see q4_K_pair). */
+/* Sub-block j's weights of rows r (x) and s (y), paired: eight elements of row r, then the same eight of row s (see unpack_pair). */
 INLINE void quad_w(const block_q4_K *x, const block_q4_K *y, const int j, v128_t w[4]) {
     const int p = j >> 1;
     const v128_t mask = wasm_i8x16_const_splat(0x0F);
@@ -1757,7 +1669,7 @@ INLINE void q4_K_quad(const int NT, const uint8_t *w, size_t rs, const prep_tile
  * [r0 r0 r1 r1 r2 r2 r3 r3] and scaled by two pmaddwd. DOT16: each pair's
  * i16 sums ([r x4, s x4], 8 products per lane) scaled by its own pmaddwd
  * ([c_r x4, c_s x4]) and the pairs' lanes [r r s s] folded. Against the
- * row-by-row kernel (Q5K_QUAD=0): relaxed 1.04-1.56x (mostly 1.1-1.2x),
+ * former row-by-row kernel: relaxed 1.04-1.56x (mostly 1.1-1.2x),
  * relaxed16 1.04-1.16x (110M shapes, 2026-12-07). */
 INLINE v128_t quad5_d(const v128_t *at, const v128_t w0[4], const v128_t w1[4], v128_t s) {
 #if DOT16
@@ -1820,15 +1732,16 @@ INLINE void q5_K_quad(const int NT, const uint8_t *w, size_t rs, const prep_tile
 /* Relaxed K-quant GEMM, four rows x NT tokens (Q4_K: GEMM_TOKENS_Q4_K,
  * Q5_K: GEMM_TOKENS_Q5_K, Q6_K: GEMM_TOKENS_Q6_K; or four), against prepared
  * activations (ay0[t]: the tokens' Q8_K blocks of this chunk, for d and
- * bsums): Q4_K and Q6_K rows in pairs (q4_K_pair, q6_K_pair), Q5_K row by row. Each row's integer sums for a
- * group of four tokens are reduced into one vector (lane = token) and its
- * float step applied into accumulators transposed the same way, one per
- * row and token group. Sums and accumulators are parked in memory: a
- * row's (a pair's) unpacked weights hold the registers. Each output gets
- * the GEMV's integer sums and float steps. */
+ * bsums). Q4_K and Q5_K take four rows per activation load (q4_K_quad,
+ * q5_K_quad: lanes = rows, gemmK's float step). Q6_K takes rows in pairs
+ * (q6_K_pair): each pair's integer sums for a group of four tokens come
+ * reduced (lane = token) and their float step goes into accumulators
+ * transposed the same way, one per row and token group, parked in memory
+ * (the pair's unpacked weights hold the registers). Each output gets the
+ * GEMV's integer sums and float steps. */
 INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t rs, const prep_tile_t *pt,
                           const block_q8_K *const *ay0, int nsb, v128_t *acc, v128_t *spec) {
-    if ((kind == K_Q4_K && Q4K_QUAD) || (kind == K_Q5_K && Q5K_QUAD)) {
+    if (kind != K_Q6_K) {
         for (int b = 0; b < nsb; b++, w += wsb_bytes(kind)) {
             const v128_t base = wasm_i32x4_const_splat(0);
             v128_t sum[GEMM_TOKENS_Q4_K], mins[GEMM_TOKENS_Q4_K];
@@ -1854,39 +1767,15 @@ INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t
             const block_q8_K *const *ay = ay0 + 4 * g;
             vad[g] = wasm_f32x4_make(ay[0][b].d, ay[1][b].d, ay[2][b].d, ay[3][b].d);
         }
-        if (kind != K_Q6_K) {
-            d = load_h4s(kind, w, rs, offsetof(block_q4_K, d), base, spec);
-            dmin = load_h4s(kind, w, rs, offsetof(block_q4_K, dmin), base, spec);
-        } else {
-            d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), base, spec);
-        }
-        /* Q4_K and Q6_K pair their rows on the paired activations (PAIRED), Q5_K goes row by row */
-        const int step = PAIRED(kind) ? 2 : 1;
-        UNROLL for (int r = 0; r < 4; r += step) {
-            v128_t is[GEMM_TOKENS_Q4_K / 4][2], im[GEMM_TOKENS_Q4_K / 4][2];
-            if (kind == K_Q6_K) {
-                q6_K_pair(NT, (const block_q6_K *)(w + (size_t)r * rs), (const block_q6_K *)(w + (size_t)(r + 1) * rs), pt, ay0,
-                          b, is);
-                UNROLL for (int g = 0; g < NT / 4; g++) im[g][0] = im[g][1] = is[g][0]; /* unused for Q6_K (no mins) */
-            } else if (step == 2) {
-                q4_K_pair(NT, (const block_q4_K *)(w + (size_t)r * rs), (const block_q4_K *)(w + (size_t)(r + 1) * rs), pt, b,
-                          is, im);
-            } else {
-                const v128_t *a[GEMM_TOKENS_Q4_K];
-                v128_t sum[GEMM_TOKENS_Q4_K], mins[GEMM_TOKENS_Q4_K], bs2[GEMM_TOKENS_Q4_K];
-                UNROLL for (int t = 0; t < NT; t++) {
-                    a[t] = pt->a[t] + 32 * b;
-                    bs2[t] = ldv(&pt->bs2[t][b]);
-                }
-                q5_K_row(NT, (const block_q5_K *)(w + (size_t)r * rs), a, bs2, sum, mins);
-                UNROLL for (int g = 0; g < NT / 4; g++) {
-                    is[g][0] = reduce4_i32(ldv(&sum[4 * g]), ldv(&sum[4 * g + 1]), ldv(&sum[4 * g + 2]), ldv(&sum[4 * g + 3]));
-                    im[g][0] = reduce4_i32(ldv(&mins[4 * g]), ldv(&mins[4 * g + 1]), ldv(&mins[4 * g + 2]), ldv(&mins[4 * g + 3]));
-                }
-            }
-            UNROLL for (int k = 0; k < step; k++)
+        d = load_h4s(kind, w, rs, offsetof(block_q6_K, d), base, spec);
+        UNROLL for (int r = 0; r < 4; r += 2) {
+            v128_t is[GEMM_TOKENS_Q6_K / 4][2];
+            q6_K_pair(NT, (const block_q6_K *)(w + (size_t)r * rs), (const block_q6_K *)(w + (size_t)(r + 1) * rs), pt, ay0, b,
+                      is);
+            /* Q6_K has no mins: is stands in for them, dmin is zero */
+            UNROLL for (int k = 0; k < 2; k++)
                 UNROLL for (int g = 0; g < NT / 4; g++)
-                    park(&accr[g][r + k], fstepK(kind, ldv(&accr[g][r + k]), is[g][k], im[g][k], splat_lane32(d, r + k),
+                    park(&accr[g][r + k], fstepK(kind, ldv(&accr[g][r + k]), is[g][k], is[g][k], splat_lane32(d, r + k),
                                                  splat_lane32(dmin, r + k), vad[g]));
         }
     }
@@ -2179,9 +2068,6 @@ INLINE int gemv_quant(const int kind, const gf_matrix *w, int r0, int r1, const 
  * 256 rows (~150 KB of Q4_0 per chunk) rather than 64: a quarter of the
  * preparations, prefill +4-5% (110M Q4_0, Chromium, 1 and 2 threads). */
 #define PANEL 256
-#ifndef PANEL_BYTES
-#define PANEL_BYTES 0
-#endif
 INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, int r1, const uint8_t *act, size_t astride,
                       int ntiles, float *y, size_t ys) {
     const int K = is_K(kind), blk = K ? QK_K : 32;
@@ -2189,13 +2075,8 @@ INLINE int gemm_quant(const int kind, const int NT, const gf_matrix *w, int r0, 
     const int nblk = w->n / blk, nchunks = (w->n + KCG - 1) / KCG, cb = (nblk + nchunks - 1) / nchunks;
     prep_tile_t p;
     v128_t spec = wasm_i32x4_const_splat(0);
-    int panel = PANEL;
-    if (PANEL_BYTES) {
-        const size_t pr = (size_t)PANEL_BYTES / w->row_bytes / 16 * 16;
-        if (pr < (size_t)panel) panel = pr < 16 ? 16 : (int)pr;
-    }
-    for (int rp = r0; rp < r1; rp += panel) {
-        const int rpe = r1 - rp < panel ? r1 : rp + panel;
+    for (int rp = r0; rp < r1; rp += PANEL) {
+        const int rpe = r1 - rp < PANEL ? r1 : rp + PANEL;
         for (int tt = 0; tt < ntiles; tt++) {
             const uint8_t *at = act + (size_t)(NT * tt) * astride;
             float *yt = y + (size_t)(NT * tt) * ys;
