@@ -620,7 +620,7 @@ typedef struct {
  * another 1.08-1.18x in the kernel, no faster in the 110M Q4_K_M prefill,
  * for ~9 KB more wasm (Chromium, Intel with AVX-VNNI, 2026-12-07). The
  * relaxed Q4_K and Q5_K GEMMs now take four rows per activation load
- * (q4_K_quad, q5_K_quad), eight tokens per tile. */
+ * (k_quad), eight tokens per tile. */
 #define KCG 1024
 #define GEMM_TOKENS 16
 #define GEMM_TOKENS_K 4
@@ -1565,7 +1565,7 @@ INLINE void transpose4(const v128_t in[4], v128_t out[4]) {
     out[3] = wasm_i64x2_shuffle(b, e, 1, 3);
 }
 
-/* The relaxed Q4_K GEMM in four rows per activation load (q4_K_quad;
+/* The relaxed Q4_K GEMM in four rows per activation load (k_quad, kind Q4_K;
  * until 2026-12-07 the GEMM took rows in pairs, q4_K_pair): a
  * 32-element sub-block's four paired activation vectors serve both row
  * pairs (rows 0, 1 and 2, 3), whose lanes [r r s s] (16 products each,
@@ -1640,28 +1640,6 @@ INLINE void quad_mins(const int NT, const prep_tile_t *pt, int b, const v128_t M
     }
 }
 
-/* Rows at w + i * rs (i < 4) of super-block b against NT tokens: sum[t]
- * and mins[t] (parked), lane i = row i's integer sums, as gemvK_block's. */
-INLINE void q4_K_quad(const int NT, const uint8_t *w, size_t rs, const prep_tile_t *pt, int b, v128_t *sum, v128_t *mins) {
-    const block_q4_K *x[4];
-    UNROLL for (int i = 0; i < 4; i++) x[i] = (const block_q4_K *)(w + (size_t)i * rs);
-    v128_t S[8], M[4];
-    quad_scales(w, rs, offsetof(block_q4_K, scales), S, M);
-    UNROLL for (int j = 0; j < 8; j++) {
-        v128_t w0[4], w1[4];
-        quad_w(x[0], x[1], j, w0);
-        quad_w(x[2], x[3], j, w1);
-        const v128_t s = ldv(&S[j]);
-        UNROLL for (int t = 0; t < NT; t++) {
-            const v128_t d = wasm_i32x4_dot_i16x8(quad_h(pt->a[t] + 32 * b + 4 * j, w0, w1), s);
-            if (j == 0) set_parked(NT, &sum[t], d);
-            else add_parked(NT, &sum[t], d);
-        }
-        FENCE(sum[0]);
-    }
-    quad_mins(NT, pt, b, M, mins);
-}
-
 /* Q5_K the same way (values 0..31 on the paired activations). A lane of
  * four products is at most 4 * 31 * 127, so each pair's chains are two
  * dot products long (elements 0-15 and 16-31 of the sub-block, 8 products
@@ -1709,18 +1687,28 @@ INLINE void quad5_w(const block_q5_K *x, const block_q5_K *y, const int j, v128_
     w[3] = wasm_i64x2_shuffle(v[0][1], v[1][1], 1, 3);
 }
 
-INLINE void q5_K_quad(const int NT, const uint8_t *w, size_t rs, const prep_tile_t *pt, int b, v128_t *sum, v128_t *mins) {
-    const block_q5_K *x[4];
-    UNROLL for (int i = 0; i < 4; i++) x[i] = (const block_q5_K *)(w + (size_t)i * rs);
+/* Q4_K or Q5_K (kind, a constant after inlining): rows at w + i * rs
+ * (i < 4) of super-block b against NT tokens: sum[t] and mins[t] (parked),
+ * lane i = row i's integer sums, as gemvK_block's. The two differ only in
+ * how a sub-block's values unpack (quad_w, quad5_w) and meet the scales
+ * (quad_h and one pmaddwd, quad5_d). */
+INLINE void k_quad(const int kind, const int NT, const uint8_t *w, size_t rs, const prep_tile_t *pt, int b, v128_t *sum,
+                   v128_t *mins) {
     v128_t S[8], M[4];
-    quad_scales(w, rs, offsetof(block_q5_K, scales), S, M);
+    quad_scales(w, rs, kind == K_Q4_K ? offsetof(block_q4_K, scales) : offsetof(block_q5_K, scales), S, M);
     UNROLL for (int j = 0; j < 8; j++) {
         v128_t w0[4], w1[4];
-        quad5_w(x[0], x[1], j, w0);
-        quad5_w(x[2], x[3], j, w1);
+        if (kind == K_Q4_K) {
+            quad_w((const block_q4_K *)w, (const block_q4_K *)(w + rs), j, w0);
+            quad_w((const block_q4_K *)(w + 2 * rs), (const block_q4_K *)(w + 3 * rs), j, w1);
+        } else {
+            quad5_w((const block_q5_K *)w, (const block_q5_K *)(w + rs), j, w0);
+            quad5_w((const block_q5_K *)(w + 2 * rs), (const block_q5_K *)(w + 3 * rs), j, w1);
+        }
         const v128_t s = ldv(&S[j]);
         UNROLL for (int t = 0; t < NT; t++) {
-            const v128_t d = quad5_d(pt->a[t] + 32 * b + 4 * j, w0, w1, s);
+            const v128_t *at = pt->a[t] + 32 * b + 4 * j;
+            const v128_t d = kind == K_Q4_K ? wasm_i32x4_dot_i16x8(quad_h(at, w0, w1), s) : quad5_d(at, w0, w1, s);
             if (j == 0) set_parked(NT, &sum[t], d);
             else add_parked(NT, &sum[t], d);
         }
@@ -1732,8 +1720,8 @@ INLINE void q5_K_quad(const int NT, const uint8_t *w, size_t rs, const prep_tile
 /* Relaxed K-quant GEMM, four rows x NT tokens (Q4_K: GEMM_TOKENS_Q4_K,
  * Q5_K: GEMM_TOKENS_Q5_K, Q6_K: GEMM_TOKENS_Q6_K; or four), against prepared
  * activations (ay0[t]: the tokens' Q8_K blocks of this chunk, for d and
- * bsums). Q4_K and Q5_K take four rows per activation load (q4_K_quad,
- * q5_K_quad: lanes = rows, gemmK's float step). Q6_K takes rows in pairs
+ * bsums). Q4_K and Q5_K take four rows per activation load (k_quad:
+ * lanes = rows, gemmK's float step). Q6_K takes rows in pairs
  * (q6_K_pair): each pair's integer sums for a group of four tokens come
  * reduced (lane = token) and their float step goes into accumulators
  * transposed the same way, one per row and token group, parked in memory
@@ -1747,8 +1735,7 @@ INLINE void gemmK_relaxed(const int kind, const int NT, const uint8_t *w, size_t
             v128_t sum[GEMM_TOKENS_Q4_K], mins[GEMM_TOKENS_Q4_K];
             const v128_t d = load_h4s(kind, w, rs, offsetof(block_q4_K, d), base, spec);
             const v128_t dmin = load_h4s(kind, w, rs, offsetof(block_q4_K, dmin), base, spec);
-            if (kind == K_Q4_K) q4_K_quad(NT, w, rs, pt, b, sum, mins);
-            else q5_K_quad(NT, w, rs, pt, b, sum, mins);
+            k_quad(kind, NT, w, rs, pt, b, sum, mins);
             UNROLL for (int t = 0; t < NT; t++)
                 acc[t] = fstepK(kind, acc[t], ldv(&sum[t]), ldv(&mins[t]), d, dmin, wasm_f32x4_splat(ay0[t][b].d));
         }
